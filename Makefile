@@ -1,0 +1,47 @@
+# gocluster build, test and release entry points.
+GO       ?= go
+BIN      := bin/gocluster
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -s -w -X github.com/gocluster/gocluster/internal/cli.Version=$(VERSION)
+RUN_ARGS ?=
+
+.PHONY: all build run setup test unit e2e race bench docs vet fmt clean
+
+all: build
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/gocluster
+
+setup:
+	@./scripts/setup.sh
+
+# The main job: a local cluster on the embedded engine, until Ctrl-C.
+run: setup build
+	./$(BIN) local up $(RUN_ARGS)
+
+# All tests: unit, race and end-to-end against real redis-server / redis-cli.
+test: setup vet
+	$(GO) test -race -count=1 -timeout 40m ./...
+
+unit:
+	$(GO) test -count=1 ./pkg/... ./internal/...
+
+e2e: setup build
+	$(GO) test -count=1 -timeout 40m ./e2e/...
+
+bench: setup build
+	$(GO) test -count=1 -timeout 60m -run '^$$' -bench . -benchtime 1x ./e2e/bench/...
+
+docs: build
+	$(GO) run ./internal/tools/gendocs docs
+
+vet:
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+clean:
+	rm -rf bin dist

@@ -1,0 +1,244 @@
+// Package redistest starts real redis-server processes for tests.
+//
+// Servers bind to loopback only, pick free ports, and are stopped (by PID)
+// when the test ends. A missing redis-server is a test failure, never a skip:
+// run scripts/setup.sh (make test does) to install it.
+package redistest
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Options describe one redis-server to start.
+type Options struct {
+	Host     string   // loopback address to bind, default 127.0.0.1
+	Cluster  bool     // cluster-enabled yes
+	Password string   // requirepass (and masterauth)
+	Args     []string // extra "--name value" arguments
+}
+
+// Server is a running redis-server started by a test.
+type Server struct {
+	Host string
+	Port int
+	Dir  string
+	cmd  *exec.Cmd
+	mu   sync.Mutex
+	done chan struct{}
+	opts Options
+	tb   testing.TB
+}
+
+// Addr is host:port.
+func (s *Server) Addr() string { return net.JoinHostPort(s.Host, strconv.Itoa(s.Port)) }
+
+// Binary returns the path of a program from the redis packages or fails the test.
+func Binary(tb testing.TB, name string) string {
+	tb.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		tb.Fatalf("%s not found in PATH: run scripts/setup.sh (as root it installs redis-server and redis-tools)", name)
+	}
+	return p
+}
+
+// FreePort returns a port p on host such that p and p+10000 (the cluster bus)
+// are both free right now.
+func FreePort(tb testing.TB, host string) int {
+	tb.Helper()
+	for range 200 {
+		p := 20000 + rand.IntN(30000)
+		if portFree(host, p) && portFree(host, p+10000) {
+			return p
+		}
+	}
+	tb.Fatalf("no free port pair found on %s", host)
+	return 0
+}
+
+func portFree(host string, port int) bool {
+	l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+	if err != nil {
+		return false
+	}
+	l.Close()
+	return true
+}
+
+// Start launches a redis-server and waits until it answers PING.
+func Start(tb testing.TB, opts Options) *Server {
+	tb.Helper()
+	bin := Binary(tb, "redis-server")
+	if opts.Host == "" {
+		opts.Host = "127.0.0.1"
+	}
+	dir := tb.TempDir()
+	var lastErr error
+	for range 5 { // a port picked as free can be taken by a parallel test; retry
+		s := &Server{Host: opts.Host, Port: FreePort(tb, opts.Host), Dir: dir, opts: opts, tb: tb}
+		if lastErr = s.launch(bin); lastErr == nil {
+			tb.Cleanup(s.Stop)
+			return s
+		}
+	}
+	tb.Fatalf("start redis-server: %v", lastErr)
+	return nil
+}
+
+func (s *Server) launch(bin string) error {
+	os.Remove(filepath.Join(s.Dir, "nodes.conf"))
+	if err := s.spawn(bin); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-s.done:
+			return fmt.Errorf("redis-server on %s exited: %s", s.Addr(), s.logTail())
+		default:
+		}
+		if s.ping() == nil {
+			return nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	s.kill()
+	return fmt.Errorf("redis-server on %s did not answer PING in 10s: %s", s.Addr(), s.logTail())
+}
+
+func (s *Server) args() []string {
+	args := []string{
+		"--port", strconv.Itoa(s.Port), "--bind", s.Host, "--dir", s.Dir,
+		"--save", "", "--appendonly", "no", "--daemonize", "no",
+		"--logfile", filepath.Join(s.Dir, "redis.log"), "--protected-mode", "no",
+	}
+	if s.opts.Cluster {
+		args = append(args, "--cluster-enabled", "yes",
+			"--cluster-config-file", filepath.Join(s.Dir, "nodes.conf"),
+			"--cluster-node-timeout", "5000")
+		if s.Host != "127.0.0.1" {
+			args = append(args, "--cluster-announce-ip", s.Host)
+		}
+	}
+	if s.opts.Password != "" {
+		args = append(args, "--requirepass", s.opts.Password, "--masterauth", s.opts.Password)
+	}
+	return append(args, s.opts.Args...)
+}
+
+// spawn starts the process and a waiter that closes done when it exits.
+func (s *Server) spawn(bin string) error {
+	cmd := exec.Command(bin, s.args()...)
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	done := make(chan struct{})
+	s.mu.Lock()
+	s.cmd, s.done = cmd, done
+	s.mu.Unlock()
+	go func() { cmd.Wait(); close(done) }()
+	return nil
+}
+
+func (s *Server) ping() error {
+	c := s.Client()
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	return c.Ping(ctx).Err()
+}
+
+func (s *Server) logTail() string {
+	f, err := os.Open(filepath.Join(s.Dir, "redis.log"))
+	if err != nil {
+		return "(no log)"
+	}
+	defer f.Close()
+	var last []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		last = append(last, sc.Text())
+		if len(last) > 5 {
+			last = last[1:]
+		}
+	}
+	return strings.Join(last, " | ")
+}
+
+// Client returns a new go-redis client for this server (the caller closes it).
+func (s *Server) Client() *redis.Client {
+	return redis.NewClient(&redis.Options{Addr: s.Addr(), Password: s.opts.Password,
+		DialTimeout: time.Second, ReadTimeout: 5 * time.Second, MaxRetries: -1})
+}
+
+// Kill ends the server at once (SIGKILL), as a crash would.
+func (s *Server) Kill() { s.kill() }
+
+func (s *Server) kill() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil || s.cmd.Process == nil {
+		return
+	}
+	select {
+	case <-s.done:
+		return
+	default:
+	}
+	s.cmd.Process.Kill()
+	<-s.done
+}
+
+// Stop ends the server; it is registered as test cleanup by Start.
+func (s *Server) Stop() { s.kill() }
+
+// Restart starts the server again on the same port and dir, keeping nodes.conf.
+func (s *Server) Restart() error {
+	s.kill()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		return err
+	}
+	if err := s.spawn(bin); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if s.ping() == nil {
+			return nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return fmt.Errorf("redis-server on %s did not come back: %s", s.Addr(), s.logTail())
+}
+
+// StartNodes starts n empty cluster-enabled servers. Hosts, when given, are
+// used round-robin (e.g. 127.0.0.1, 127.0.0.2, 127.0.0.3 to imitate hosts).
+func StartNodes(tb testing.TB, n int, opts Options, hosts ...string) []*Server {
+	tb.Helper()
+	opts.Cluster = true
+	if len(hosts) == 0 {
+		hosts = []string{"127.0.0.1"}
+	}
+	out := make([]*Server, n)
+	for i := range n {
+		o := opts
+		o.Host = hosts[i%len(hosts)]
+		out[i] = Start(tb, o)
+	}
+	return out
+}
