@@ -1,0 +1,266 @@
+// Package resp reads and writes the Redis serialization protocol (RESP2 and
+// RESP3), including inline commands, with Redis's own limits and error texts.
+package resp
+
+import (
+	"io"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// autoFlushSize bounds the reply buffer: past it, Write* calls flush early so
+// a huge reply (KEYS *, LRANGE 0 -1) streams instead of doubling memory.
+const autoFlushSize = 64 * 1024
+
+// Writer buffers replies for one connection. It speaks RESP2 by default and
+// RESP3 after SetProto(3); type-specific methods degrade to the RESP2 form.
+// The first write error sticks and is returned by Flush.
+type Writer struct {
+	w     io.Writer
+	buf   []byte
+	proto int
+	err   error
+}
+
+// NewWriter returns a RESP2 writer on w.
+func NewWriter(w io.Writer) *Writer {
+	return &Writer{w: w, buf: make([]byte, 0, 16*1024), proto: 2}
+}
+
+// SetProto selects RESP2 (2) or RESP3 (3).
+func (w *Writer) SetProto(p int) {
+	if p == 3 {
+		w.proto = 3
+	} else {
+		w.proto = 2
+	}
+}
+
+// Proto is the protocol version in use (2 or 3).
+func (w *Writer) Proto() int { return w.proto }
+
+// Buffered is the number of bytes waiting for Flush.
+func (w *Writer) Buffered() int { return len(w.buf) }
+
+// Flush sends the buffered replies.
+func (w *Writer) Flush() error {
+	if w.err != nil {
+		return w.err
+	}
+	if len(w.buf) == 0 {
+		return nil
+	}
+	_, w.err = w.w.Write(w.buf)
+	if cap(w.buf) > 1<<20 { // do not keep a huge buffer alive for an idle client
+		w.buf = make([]byte, 0, 16*1024)
+	} else {
+		w.buf = w.buf[:0]
+	}
+	return w.err
+}
+
+func (w *Writer) maybeFlush() {
+	if len(w.buf) >= autoFlushSize {
+		w.Flush()
+	}
+}
+
+// Bytes returns the buffered, not yet flushed output (useful in tests and to
+// capture a reply). It is only valid until the next write.
+func (w *Writer) Bytes() []byte { return w.buf }
+
+// Reset drops any buffered output and the sticky error, and targets out.
+func (w *Writer) Reset(out io.Writer) {
+	w.w = out
+	w.buf = w.buf[:0]
+	w.err = nil
+}
+
+// WriteRaw appends already-encoded RESP bytes.
+func (w *Writer) WriteRaw(b []byte) {
+	w.buf = append(w.buf, b...)
+	w.maybeFlush()
+}
+
+// WriteSimple writes a status reply: +s.
+func (w *Writer) WriteSimple(s string) {
+	w.buf = append(w.buf, '+')
+	w.buf = appendLine(w.buf, s)
+	w.buf = append(w.buf, '\r', '\n')
+	w.maybeFlush()
+}
+
+// WriteError writes an error reply; s is the full message including its code,
+// e.g. "MOVED 3999 127.0.0.1:7002" or "ERR syntax error". A message without an
+// upper-case code word gets "ERR " in front, as Redis does.
+func (w *Writer) WriteError(s string) {
+	w.buf = append(w.buf, '-')
+	if s == "" || !hasErrorCode(s) {
+		w.buf = append(w.buf, "ERR "...)
+	}
+	w.buf = appendLine(w.buf, s)
+	w.buf = append(w.buf, '\r', '\n')
+	w.maybeFlush()
+}
+
+// hasErrorCode reports whether s starts with an upper-case word such as ERR,
+// WRONGTYPE, MOVED or NOAUTH.
+func hasErrorCode(s string) bool {
+	i := 0
+	for i < len(s) && (s[i] >= 'A' && s[i] <= 'Z' || s[i] == '_' || s[i] >= '0' && s[i] <= '9' && i > 0) {
+		i++
+	}
+	return i > 0 && (i == len(s) || s[i] == ' ')
+}
+
+// appendLine appends s with CR and LF replaced by spaces, so a status or
+// error can never break the framing.
+func appendLine(b []byte, s string) []byte {
+	if !strings.ContainsAny(s, "\r\n") {
+		return append(b, s...)
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '\r' || c == '\n' {
+			c = ' '
+		}
+		b = append(b, c)
+	}
+	return b
+}
+
+// WriteInt writes an integer reply.
+func (w *Writer) WriteInt(n int64) {
+	w.buf = append(w.buf, ':')
+	w.buf = strconv.AppendInt(w.buf, n, 10)
+	w.buf = append(w.buf, '\r', '\n')
+	w.maybeFlush()
+}
+
+// WriteBulk writes a bulk string; a nil slice is still an empty string (use
+// WriteNull for a null reply).
+func (w *Writer) WriteBulk(b []byte) {
+	w.buf = append(w.buf, '$')
+	w.buf = strconv.AppendInt(w.buf, int64(len(b)), 10)
+	w.buf = append(w.buf, '\r', '\n')
+	w.buf = append(w.buf, b...)
+	w.buf = append(w.buf, '\r', '\n')
+	w.maybeFlush()
+}
+
+// WriteBulkString writes a bulk string.
+func (w *Writer) WriteBulkString(s string) {
+	w.buf = append(w.buf, '$')
+	w.buf = strconv.AppendInt(w.buf, int64(len(s)), 10)
+	w.buf = append(w.buf, '\r', '\n')
+	w.buf = append(w.buf, s...)
+	w.buf = append(w.buf, '\r', '\n')
+	w.maybeFlush()
+}
+
+// WriteNull writes a null: "$-1" in RESP2, "_" in RESP3.
+func (w *Writer) WriteNull() {
+	if w.proto == 3 {
+		w.buf = append(w.buf, "_\r\n"...)
+	} else {
+		w.buf = append(w.buf, "$-1\r\n"...)
+	}
+}
+
+// WriteNullArray writes a null array: "*-1" in RESP2, "_" in RESP3 (BLPOP
+// timeouts, EXEC aborts).
+func (w *Writer) WriteNullArray() {
+	if w.proto == 3 {
+		w.buf = append(w.buf, "_\r\n"...)
+	} else {
+		w.buf = append(w.buf, "*-1\r\n"...)
+	}
+}
+
+func (w *Writer) writeLen(prefix byte, n int) {
+	w.buf = append(w.buf, prefix)
+	w.buf = strconv.AppendInt(w.buf, int64(n), 10)
+	w.buf = append(w.buf, '\r', '\n')
+}
+
+// WriteArrayLen starts an array of n elements.
+func (w *Writer) WriteArrayLen(n int) { w.writeLen('*', n) }
+
+// WriteMapLen starts a map of n key/value pairs (RESP2: an array of 2n).
+func (w *Writer) WriteMapLen(n int) {
+	if w.proto == 3 {
+		w.writeLen('%', n)
+	} else {
+		w.writeLen('*', 2*n)
+	}
+}
+
+// WriteSetLen starts a set of n elements (RESP2: an array).
+func (w *Writer) WriteSetLen(n int) {
+	if w.proto == 3 {
+		w.writeLen('~', n)
+	} else {
+		w.writeLen('*', n)
+	}
+}
+
+// WriteVerbatim writes a verbatim text reply (RESP2: a bulk string).
+func (w *Writer) WriteVerbatim(s string) {
+	if w.proto != 3 {
+		w.WriteBulkString(s)
+		return
+	}
+	w.writeLen('=', len(s)+4)
+	w.buf = append(w.buf, "txt:"...)
+	w.buf = append(w.buf, s...)
+	w.buf = append(w.buf, '\r', '\n')
+	w.maybeFlush()
+}
+
+// WriteDouble writes a double (RESP2: a bulk string), formatted the shortest
+// way that parses back to the same value, with inf/-inf/nan as Redis spells them.
+func (w *Writer) WriteDouble(f float64) {
+	var tmp [32]byte
+	s := AppendFloat(tmp[:0], f)
+	if w.proto == 3 {
+		w.buf = append(w.buf, ',')
+		w.buf = append(w.buf, s...)
+		w.buf = append(w.buf, '\r', '\n')
+		return
+	}
+	w.WriteBulk(s)
+}
+
+// WriteBool writes a boolean (RESP2: integer 1 or 0).
+func (w *Writer) WriteBool(b bool) {
+	if w.proto == 3 {
+		if b {
+			w.buf = append(w.buf, "#t\r\n"...)
+		} else {
+			w.buf = append(w.buf, "#f\r\n"...)
+		}
+		return
+	}
+	if b {
+		w.buf = append(w.buf, ":1\r\n"...)
+	} else {
+		w.buf = append(w.buf, ":0\r\n"...)
+	}
+}
+
+// AppendFloat formats f the way Redis replies with scores.
+func AppendFloat(b []byte, f float64) []byte {
+	switch {
+	case math.IsInf(f, 1):
+		return append(b, "inf"...)
+	case math.IsInf(f, -1):
+		return append(b, "-inf"...)
+	case math.IsNaN(f):
+		return append(b, "nan"...)
+	}
+	if f == math.Trunc(f) && math.Abs(f) < 1e17 {
+		return strconv.AppendInt(b, int64(f), 10)
+	}
+	return strconv.AppendFloat(b, f, 'g', -1, 64)
+}
