@@ -1,0 +1,479 @@
+// Package store is the engine's keyspace: one database of strings, lists,
+// hashes, sets and sorted sets with millisecond TTLs, sharded by cluster hash
+// slot so that per-slot counts and key listings are cheap.
+//
+// A DB is not safe for concurrent use; the server serializes access with
+// DB.Mu (one lock, held for the duration of one command).
+package store
+
+import (
+	"errors"
+	"sort"
+	"sync"
+	"time"
+)
+
+// Kind is the type of a stored value.
+type Kind uint8
+
+// Value kinds, named as the TYPE command reports them.
+const (
+	KindNone Kind = iota
+	KindString
+	KindList
+	KindHash
+	KindSet
+	KindZSet
+)
+
+func (k Kind) String() string {
+	return [...]string{"none", "string", "list", "hash", "set", "zset"}[k]
+}
+
+// ErrWrongType is Redis's WRONGTYPE error.
+var ErrWrongType = errors.New("WRONGTYPE Operation against a key holding the wrong kind of value")
+
+// Hash and Set are plain maps; a List and a ZSet have their own types.
+type (
+	Hash map[string][]byte
+	Set  map[string]struct{}
+)
+
+// entry is one key's value: str for strings, coll for collections.
+type entry struct {
+	kind Kind
+	str  []byte
+	coll any // *List, Hash, Set or *ZSet
+}
+
+type slotData struct {
+	keys    map[string]entry
+	expires map[string]int64 // unix milliseconds
+}
+
+// DB is one keyspace.
+type DB struct {
+	Mu       sync.Mutex
+	slots    [SlotCount]slotData
+	keyCount int
+	expCount int
+	// Now returns the current time in unix milliseconds; tests may replace it.
+	Now       func() int64
+	sweepSlot int // where active expiry resumes
+	Expired   int64
+	nonEmpty  int // slots holding at least one key (for fast RandomKey)
+}
+
+// New returns an empty database.
+func New() *DB {
+	return &DB{Now: func() int64 { return time.Now().UnixMilli() }}
+}
+
+// lookup returns the live entry for key, deleting it first if it expired.
+func (db *DB) lookup(key []byte) (entry, *slotData, bool) {
+	sd := &db.slots[KeySlot(key)]
+	e, ok := sd.keys[string(key)]
+	if !ok {
+		return e, sd, false
+	}
+	if len(sd.expires) > 0 {
+		if at, has := sd.expires[string(key)]; has && at <= db.Now() {
+			db.remove(sd, key)
+			db.Expired++
+			return entry{}, sd, false
+		}
+	}
+	return e, sd, true
+}
+
+func (db *DB) remove(sd *slotData, key []byte) {
+	delete(sd.keys, string(key))
+	db.keyCount--
+	if len(sd.keys) == 0 {
+		db.nonEmpty--
+	}
+	if _, has := sd.expires[string(key)]; has {
+		delete(sd.expires, string(key))
+		db.expCount--
+	}
+}
+
+func (db *DB) put(sd *slotData, key []byte, e entry) {
+	if sd.keys == nil {
+		sd.keys = make(map[string]entry)
+	}
+	n := len(sd.keys)
+	sd.keys[string(key)] = e
+	if len(sd.keys) > n {
+		db.keyCount++
+		if n == 0 {
+			db.nonEmpty++
+		}
+	}
+}
+
+// Type returns the kind of key, KindNone if missing.
+func (db *DB) Type(key []byte) Kind {
+	e, _, ok := db.lookup(key)
+	if !ok {
+		return KindNone
+	}
+	return e.kind
+}
+
+// Exists reports whether key exists.
+func (db *DB) Exists(key []byte) bool {
+	_, _, ok := db.lookup(key)
+	return ok
+}
+
+// Delete removes key and reports whether it existed.
+func (db *DB) Delete(key []byte) bool {
+	_, sd, ok := db.lookup(key)
+	if ok {
+		db.remove(sd, key)
+	}
+	return ok
+}
+
+// GetString returns a string value; found is false for a missing key.
+func (db *DB) GetString(key []byte) (val []byte, found bool, err error) {
+	e, _, ok := db.lookup(key)
+	if !ok {
+		return nil, false, nil
+	}
+	if e.kind != KindString {
+		return nil, true, ErrWrongType
+	}
+	return e.str, true, nil
+}
+
+// SetString stores val (the slice is kept, callers pass a copy they own).
+// Unless keepTTL, any TTL is cleared, as SET does.
+func (db *DB) SetString(key, val []byte, keepTTL bool) {
+	sd := &db.slots[KeySlot(key)]
+	if !keepTTL && len(sd.expires) > 0 {
+		if _, has := sd.expires[string(key)]; has {
+			delete(sd.expires, string(key))
+			db.expCount--
+		}
+	}
+	db.put(sd, key, entry{kind: KindString, str: val})
+}
+
+// collection returns key's collection of the wanted kind, creating an empty
+// one with mk when missing and mk is not nil.
+func (db *DB) collection(key []byte, want Kind, mk func() any) (any, error) {
+	e, sd, ok := db.lookup(key)
+	if ok {
+		if e.kind != want {
+			return nil, ErrWrongType
+		}
+		return e.coll, nil
+	}
+	if mk == nil {
+		return nil, nil
+	}
+	c := mk()
+	db.put(sd, key, entry{kind: want, coll: c})
+	return c, nil
+}
+
+// List returns the list at key (nil if missing and !create).
+func (db *DB) List(key []byte, create bool) (*List, error) {
+	var mk func() any
+	if create {
+		mk = func() any { return &List{} }
+	}
+	c, err := db.collection(key, KindList, mk)
+	if c == nil || err != nil {
+		return nil, err
+	}
+	return c.(*List), nil
+}
+
+// Hash returns the hash at key (nil if missing and !create).
+func (db *DB) Hash(key []byte, create bool) (Hash, error) {
+	var mk func() any
+	if create {
+		mk = func() any { return Hash{} }
+	}
+	c, err := db.collection(key, KindHash, mk)
+	if c == nil || err != nil {
+		return nil, err
+	}
+	return c.(Hash), nil
+}
+
+// Set returns the set at key (nil if missing and !create).
+func (db *DB) Set(key []byte, create bool) (Set, error) {
+	var mk func() any
+	if create {
+		mk = func() any { return Set{} }
+	}
+	c, err := db.collection(key, KindSet, mk)
+	if c == nil || err != nil {
+		return nil, err
+	}
+	return c.(Set), nil
+}
+
+// ZSet returns the sorted set at key (nil if missing and !create).
+func (db *DB) ZSet(key []byte, create bool) (*ZSet, error) {
+	var mk func() any
+	if create {
+		mk = func() any { return NewZSet() }
+	}
+	c, err := db.collection(key, KindZSet, mk)
+	if c == nil || err != nil {
+		return nil, err
+	}
+	return c.(*ZSet), nil
+}
+
+// DeleteIfEmpty removes key when its collection has no elements left, as
+// Redis never keeps empty lists, hashes, sets or sorted sets.
+func (db *DB) DeleteIfEmpty(key []byte) {
+	e, sd, ok := db.lookup(key)
+	if !ok {
+		return
+	}
+	empty := false
+	switch c := e.coll.(type) {
+	case *List:
+		empty = c.Len() == 0
+	case Hash:
+		empty = len(c) == 0
+	case Set:
+		empty = len(c) == 0
+	case *ZSet:
+		empty = c.Len() == 0
+	}
+	if empty {
+		db.remove(sd, key)
+	}
+}
+
+// SetExpire sets key's absolute expiry (unix ms). A time in the past deletes
+// the key. It reports whether the key exists.
+func (db *DB) SetExpire(key []byte, atMs int64) bool {
+	_, sd, ok := db.lookup(key)
+	if !ok {
+		return false
+	}
+	if atMs <= db.Now() {
+		db.remove(sd, key)
+		return true
+	}
+	if sd.expires == nil {
+		sd.expires = make(map[string]int64)
+	}
+	if _, has := sd.expires[string(key)]; !has {
+		db.expCount++
+	}
+	sd.expires[string(key)] = atMs
+	return true
+}
+
+// Expire returns key's absolute expiry in unix ms: -1 without TTL, -2 if
+// the key does not exist.
+func (db *DB) Expire(key []byte) int64 {
+	_, sd, ok := db.lookup(key)
+	if !ok {
+		return -2
+	}
+	if at, has := sd.expires[string(key)]; has {
+		return at
+	}
+	return -1
+}
+
+// Persist removes key's TTL and reports whether it had one.
+func (db *DB) Persist(key []byte) bool {
+	_, sd, ok := db.lookup(key)
+	if !ok {
+		return false
+	}
+	if _, has := sd.expires[string(key)]; has {
+		delete(sd.expires, string(key))
+		db.expCount--
+		return true
+	}
+	return false
+}
+
+// Rename moves src to dst (overwriting dst), keeping src's TTL. It reports
+// false when src does not exist.
+func (db *DB) Rename(src, dst []byte) bool {
+	e, sd, ok := db.lookup(src)
+	if !ok {
+		return false
+	}
+	if string(src) == string(dst) {
+		return true
+	}
+	at, hasTTL := sd.expires[string(src)]
+	db.remove(sd, src)
+	db.Delete(dst)
+	dsd := &db.slots[KeySlot(dst)]
+	db.put(dsd, dst, e)
+	if hasTTL {
+		db.SetExpire(dst, at)
+	}
+	return true
+}
+
+// Copy duplicates src into dst (used by COPY-like commands and tests).
+func (db *DB) Copy(src, dst []byte) bool {
+	v, ok := db.Export(src)
+	if !ok {
+		return false
+	}
+	at := db.Expire(src)
+	db.Delete(dst)
+	db.Import(dst, v)
+	if at > 0 {
+		db.SetExpire(dst, at)
+	}
+	return true
+}
+
+// DBSize is the number of keys, counting ones that expired but were not yet
+// reclaimed, as Redis does.
+func (db *DB) DBSize() int { return db.keyCount }
+
+// ExpiresCount is the number of keys with a TTL.
+func (db *DB) ExpiresCount() int { return db.expCount }
+
+// Flush removes every key.
+func (db *DB) Flush() {
+	db.slots = [SlotCount]slotData{}
+	db.keyCount, db.expCount, db.nonEmpty = 0, 0, 0
+}
+
+// CountKeysInSlot is the number of keys in slot.
+func (db *DB) CountKeysInSlot(slot int) int {
+	if slot < 0 || slot >= SlotCount {
+		return 0
+	}
+	return len(db.slots[slot].keys)
+}
+
+// KeysInSlot returns up to count keys of slot, sorted so that repeated calls
+// while keys are migrated away see a stable order.
+func (db *DB) KeysInSlot(slot, count int) [][]byte {
+	if slot < 0 || slot >= SlotCount || count <= 0 {
+		return nil
+	}
+	keys := make([]string, 0, min(count, len(db.slots[slot].keys)))
+	for k := range db.slots[slot].keys {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	if len(keys) > count {
+		keys = keys[:count]
+	}
+	out := make([][]byte, len(keys))
+	for i, k := range keys {
+		out[i] = []byte(k)
+	}
+	return out
+}
+
+// Keys returns every live key matching pattern.
+func (db *DB) Keys(pattern []byte) [][]byte {
+	var out [][]byte
+	all := len(pattern) == 1 && pattern[0] == '*'
+	now := db.Now()
+	for i := range db.slots {
+		sd := &db.slots[i]
+		for k := range sd.keys {
+			if at, has := sd.expires[k]; has && at <= now {
+				continue
+			}
+			if all || Match(pattern, []byte(k)) {
+				out = append(out, []byte(k))
+			}
+		}
+	}
+	return out
+}
+
+// Scan returns live keys from whole slots starting at cursor (a slot number)
+// until at least count keys were visited, and the next cursor (0 when done).
+// Working in whole slots keeps SCAN's guarantee: a key present for the whole
+// iteration is returned at least once.
+func (db *DB) Scan(cursor uint64, count int, pattern []byte, kind Kind) ([][]byte, uint64) {
+	if count <= 0 {
+		count = 10
+	}
+	var out [][]byte
+	now := db.Now()
+	visited := 0
+	slot := int(cursor)
+	for ; slot < SlotCount && visited < count; slot++ {
+		sd := &db.slots[slot]
+		for k := range sd.keys {
+			visited++
+			if at, has := sd.expires[k]; has && at <= now {
+				continue
+			}
+			if pattern != nil && !Match(pattern, []byte(k)) {
+				continue
+			}
+			if kind != KindNone && sd.keys[k].kind != kind {
+				continue
+			}
+			out = append(out, []byte(k))
+		}
+	}
+	if slot >= SlotCount {
+		return out, 0
+	}
+	return out, uint64(slot)
+}
+
+// RandomKey returns some live key, or nil when the database is empty.
+func (db *DB) RandomKey() []byte {
+	if db.keyCount == 0 {
+		return nil
+	}
+	start := int(db.Now()) & (SlotCount - 1)
+	for i := 0; i < SlotCount; i++ {
+		sd := &db.slots[(start+i)&(SlotCount-1)]
+		for k := range sd.keys {
+			if _, ok := db.lookupString(k); ok {
+				return []byte(k)
+			}
+		}
+	}
+	return nil
+}
+
+func (db *DB) lookupString(k string) (entry, bool) {
+	e, _, ok := db.lookup([]byte(k))
+	return e, ok
+}
+
+// ActiveExpire deletes expired keys, visiting at most budget TTL entries,
+// resuming where the previous call stopped. It returns the number deleted.
+func (db *DB) ActiveExpire(budget int) int {
+	if db.expCount == 0 {
+		return 0
+	}
+	now := db.Now()
+	deleted := 0
+	for visitedSlots := 0; budget > 0 && visitedSlots < SlotCount; visitedSlots++ {
+		sd := &db.slots[db.sweepSlot]
+		db.sweepSlot = (db.sweepSlot + 1) & (SlotCount - 1)
+		for k, at := range sd.expires {
+			budget--
+			if at <= now {
+				db.remove(sd, []byte(k))
+				db.Expired++
+				deleted++
+			}
+		}
+	}
+	return deleted
+}
