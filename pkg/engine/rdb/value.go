@@ -1,0 +1,104 @@
+// Package rdb encodes and decodes Redis DUMP/RESTORE payloads and reads whole
+// RDB files, in the formats real Redis 7.0 and 7.2 write.
+//
+// A DUMP payload is one serialized object, then the 2-byte little-endian RDB
+// version, then the little-endian CRC64 (Jones) of everything before it.
+package rdb
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Kind is the logical type of a value, independent of its encoding.
+type Kind uint8
+
+// The value kinds the engine stores.
+const (
+	KindString Kind = iota
+	KindList
+	KindSet
+	KindZSet
+	KindHash
+)
+
+func (k Kind) String() string {
+	switch k {
+	case KindString:
+		return "string"
+	case KindList:
+		return "list"
+	case KindSet:
+		return "set"
+	case KindZSet:
+		return "zset"
+	case KindHash:
+		return "hash"
+	}
+	return fmt.Sprintf("kind(%d)", uint8(k))
+}
+
+// Value is one decoded object. Only the field matching Kind is used. Byte
+// slices returned by the decoders never alias the caller's input, and each has
+// its capacity capped at its length, so appending to one is safe.
+type Value struct {
+	Kind Kind
+	Str  []byte
+	List [][]byte
+	Set  [][]byte
+	Hash []Field
+	ZSet []ZMember
+}
+
+// Field is one hash field and its value.
+type Field struct{ Name, Value []byte }
+
+// ZMember is one sorted-set member and its score.
+type ZMember struct {
+	Member []byte
+	Score  float64
+}
+
+// Version is the RDB version EncodeDump writes: 10, what Redis 7.0 expects.
+const Version = 10
+
+// MaxVersion is the newest RDB version DecodeDump accepts (Redis 7.2).
+const MaxVersion = 11
+
+// ErrCorrupt is wrapped by every error about malformed input.
+var ErrCorrupt = errors.New("rdb: corrupt payload")
+
+func corrupt(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrCorrupt, fmt.Sprintf(format, args...))
+}
+
+// RDB object type bytes (src/rdb.h).
+const (
+	typeString         = 0
+	typeList           = 1
+	typeSet            = 2
+	typeZSet           = 3
+	typeHash           = 4
+	typeZSet2          = 5
+	typeModule         = 6
+	typeModule2        = 7
+	typeHashZipmap     = 9
+	typeListZiplist    = 10
+	typeSetIntset      = 11
+	typeZSetZiplist    = 12
+	typeHashZiplist    = 13
+	typeListQuicklist  = 14
+	typeStreamLP       = 15
+	typeHashListpack   = 16
+	typeZSetListpack   = 17
+	typeListQuicklist2 = 18
+	typeStreamLP2      = 19
+	typeSetListpack    = 20
+	typeStreamLP3      = 21
+)
+
+// Quicklist 2 node containers.
+const (
+	containerPlain  = 1
+	containerPacked = 2
+)
