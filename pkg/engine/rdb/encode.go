@@ -160,7 +160,7 @@ func parseCanonicalInt(s []byte) (int64, bool) {
 		if u > 1<<63 {
 			return 0, false
 		}
-		return -int64(u - 1) - 1, true
+		return -int64(u-1) - 1, true
 	}
 	if u > math.MaxInt64 {
 		return 0, false
