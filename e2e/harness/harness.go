@@ -1,0 +1,190 @@
+// Package harness runs the built gocluster binary and real redis-cli
+// against real redis-server nodes for the end-to-end tests in e2e/...
+package harness
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gocluster/gocluster/internal/redistest"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// Binary builds gocluster once per test process and returns its path.
+func Binary(tb testing.TB) string {
+	tb.Helper()
+	buildOnce.Do(func() {
+		_, file, _, _ := runtime.Caller(0)
+		root := filepath.Join(filepath.Dir(file), "..", "..")
+		dir, err := os.MkdirTemp("", "gocluster-e2e-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "gocluster")
+		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/gocluster")
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		tb.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// Result is what a command printed and how it exited.
+type Result struct {
+	Stdout, Stderr string
+	Code           int
+}
+
+// Output is stdout and stderr together, for error messages.
+func (r Result) Output() string { return r.Stdout + r.Stderr }
+
+// Cmd describes a process to run.
+type Cmd struct {
+	Args    []string
+	Env     []string // extra KEY=VALUE
+	Stdin   string
+	Timeout time.Duration // default 2 minutes
+}
+
+// Exec runs a program and waits for it; a hang past the timeout fails the test.
+func Exec(tb testing.TB, bin string, c Cmd) Result {
+	tb.Helper()
+	if c.Timeout == 0 {
+		c.Timeout = 2 * time.Minute
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.Timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, c.Args...)
+	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	cmd.Env = append(cmd.Env, c.Env...)
+	cmd.Stdin = strings.NewReader(c.Stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	res := Result{Stdout: out.String(), Stderr: errb.String()}
+	var exitErr *exec.ExitError
+	switch {
+	case ctx.Err() != nil:
+		tb.Fatalf("%s %s: no answer in %s (hang)\n%s", filepath.Base(bin), strings.Join(c.Args, " "), c.Timeout, res.Output())
+	case errors.As(err, &exitErr):
+		res.Code = exitErr.ExitCode()
+	case err != nil:
+		tb.Fatalf("run %s: %v", bin, err)
+	}
+	return res
+}
+
+// Run runs gocluster with args.
+func Run(tb testing.TB, args ...string) Result {
+	tb.Helper()
+	return Exec(tb, Binary(tb), Cmd{Args: args})
+}
+
+// RedisCLI runs the real redis-cli with args.
+func RedisCLI(tb testing.TB, args ...string) Result {
+	tb.Helper()
+	return Exec(tb, redistest.Binary(tb, "redis-cli"), Cmd{Args: args})
+}
+
+// Cluster is a set of real redis-server nodes made into a cluster.
+type Cluster struct {
+	Nodes    []*redistest.Server
+	Password string
+}
+
+// ClusterOptions shape a test cluster.
+type ClusterOptions struct {
+	Masters  int
+	Replicas int      // per master
+	Hosts    []string // loopback addresses used round-robin, default 127.0.0.1
+	Password string
+	Args     []string // extra redis-server arguments
+}
+
+// NewCluster starts nodes and creates the cluster with real
+// `redis-cli --cluster create`, then waits until every node reports
+// cluster_state:ok and agrees with the others.
+func NewCluster(tb testing.TB, o ClusterOptions) *Cluster {
+	tb.Helper()
+	n := o.Masters * (1 + o.Replicas)
+	nodes := redistest.StartNodes(tb, n, redistest.Options{Password: o.Password, Args: o.Args}, o.Hosts...)
+	c := &Cluster{Nodes: nodes, Password: o.Password}
+	args := []string{"--cluster", "create"}
+	for _, s := range nodes {
+		args = append(args, s.Addr())
+	}
+	args = append(args, "--cluster-replicas", fmt.Sprint(o.Replicas), "--cluster-yes")
+	if o.Password != "" {
+		args = append(args, "-a", o.Password, "--no-auth-warning")
+	}
+	if r := RedisCLI(tb, args...); r.Code != 0 {
+		tb.Fatalf("redis-cli --cluster create failed (%d):\n%s", r.Code, r.Output())
+	}
+	c.WaitHealthy(tb)
+	return c
+}
+
+// Addr is the first node's address, a seed for commands.
+func (c *Cluster) Addr() string { return c.Nodes[0].Addr() }
+
+// CLI runs redis-cli with the cluster's password, if any.
+func (c *Cluster) CLI(tb testing.TB, args ...string) Result {
+	tb.Helper()
+	if c.Password != "" {
+		args = append([]string{"-a", c.Password, "--no-auth-warning"}, args...)
+	}
+	return RedisCLI(tb, args...)
+}
+
+// RedisCheck runs `redis-cli --cluster check` on the cluster.
+func (c *Cluster) RedisCheck(tb testing.TB) Result {
+	tb.Helper()
+	return c.CLI(tb, "--cluster", "check", c.Addr())
+}
+
+// WaitHealthy waits until redis-cli --cluster check passes and every node
+// says cluster_state:ok, or fails the test after 30 s.
+func (c *Cluster) WaitHealthy(tb testing.TB) {
+	tb.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	var last string
+	for time.Now().Before(deadline) {
+		if r := c.RedisCheck(tb); r.Code == 0 && !strings.Contains(r.Stdout, "[ERR]") && !strings.Contains(r.Stdout, "[WARNING]") {
+			ok := true
+			for _, s := range c.Nodes {
+				info := c.CLI(tb, "-h", s.Host, "-p", fmt.Sprint(s.Port), "CLUSTER", "INFO")
+				if !strings.Contains(info.Stdout, "cluster_state:ok") {
+					ok, last = false, s.Addr()+": "+info.Output()
+					break
+				}
+			}
+			if ok {
+				return
+			}
+		} else {
+			last = r.Output()
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	tb.Fatalf("cluster did not become healthy in 30s; last:\n%s", last)
+}

@@ -1,0 +1,72 @@
+package cli
+
+import (
+	"strconv"
+
+	"github.com/gocluster/gocluster/pkg/admin"
+	"github.com/spf13/cobra"
+)
+
+func init() { register(newSetTimeoutCmd) }
+
+func newSetTimeoutCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:     "set-timeout host:port milliseconds",
+		Short:   "Set cluster-node-timeout on every node and persist it (CONFIG REWRITE)",
+		Example: `  gocluster set-timeout 127.0.0.1:7000 15000`,
+		Args:    cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			seed, err := seedArg(args[0])
+			if err != nil {
+				return err
+			}
+			ms, err := strconv.ParseInt(args[1], 10, 64)
+			if err != nil {
+				return usagef("invalid timeout %q: want milliseconds as a whole number", args[1])
+			}
+			if ms < admin.MinNodeTimeout {
+				return usagef("timeout %d ms is too small: setting a node timeout of less than %d milliseconds is a bad idea", ms, admin.MinNodeTimeout)
+			}
+			pool, err := g.pool()
+			if err != nil {
+				return usageErr(err)
+			}
+			defer pool.Close()
+			p := g.printer()
+			if !g.json {
+				p.Info(">>> Reconfiguring node timeout in every cluster node...")
+			}
+			rep := admin.ReporterFunc(func(e admin.Event) {
+				if g.json {
+					return
+				}
+				if e.Kind == admin.EventNodeFailed {
+					p.Err("ERR setting node-timeout for %s: %s", e.Node, e.Message)
+				} else {
+					p.Warn("*** New timeout set for %s", e.Node)
+				}
+			})
+			results, err := admin.SetTimeout(cmd.Context(), pool, seed, ms, rep)
+			if err != nil {
+				return err
+			}
+			okCount := 0
+			for _, r := range results {
+				if r.Error == "" {
+					okCount++
+				}
+			}
+			if g.json {
+				if err := writeJSON(g.stdout, map[string]any{"ok": okCount == len(results), "timeout_ms": ms, "nodes": results}); err != nil {
+					return err
+				}
+			} else {
+				p.Info(">>> New node timeout set. %d OK, %d ERR.", okCount, len(results)-okCount)
+			}
+			if okCount != len(results) {
+				return exitError{ExitProblem}
+			}
+			return nil
+		},
+	}
+}
