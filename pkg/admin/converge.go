@@ -1,0 +1,142 @@
+package admin
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gocluster/gocluster/pkg/conn"
+	"github.com/gocluster/gocluster/pkg/topology"
+)
+
+// ConvergeOptions say what "converged" means and how long to wait.
+type ConvergeOptions struct {
+	Timeout  time.Duration // default 60s
+	Interval time.Duration // between polls, default 50ms
+	// SameSlots also requires every node to hold the same slot map.
+	SameSlots bool
+	// SameReplicas also requires every node to agree on who replicates whom.
+	SameReplicas bool
+	// Absent lists node IDs that must have disappeared from every view.
+	Absent []string
+}
+
+// WaitConverged polls CLUSTER NODES on every address until each node knows
+// all the others (no handshake, no fail flags) and, as asked, agrees on the
+// slot map and replicas. It returns a clear error naming what still differs
+// when the timeout passes.
+func WaitConverged(ctx context.Context, pool *conn.Pool, addrs []string, o ConvergeOptions) error {
+	if o.Timeout <= 0 {
+		o.Timeout = 60 * time.Second
+	}
+	if o.Interval <= 0 {
+		o.Interval = 50 * time.Millisecond
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	var last string
+	for {
+		views, err := fetchViews(ctx, pool, addrs)
+		if err == nil {
+			if last = divergence(addrs, views, o); last == "" {
+				return nil
+			}
+		} else {
+			last = err.Error()
+		}
+		select {
+		case <-ctx.Done():
+			if ctx.Err() == context.DeadlineExceeded {
+				return fmt.Errorf("nodes did not converge within %s: %s", o.Timeout, last)
+			}
+			return ctx.Err()
+		case <-time.After(o.Interval):
+		}
+	}
+}
+
+func fetchViews(ctx context.Context, pool *conn.Pool, addrs []string) ([][]*topology.Node, error) {
+	views := make([][]*topology.Node, len(addrs))
+	errs := make([]error, len(addrs))
+	var wg sync.WaitGroup
+	for i, a := range addrs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			views[i], errs[i] = topology.FetchNodes(ctx, pool, a)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return views, nil
+}
+
+// divergence explains the first way the views differ, or "" when converged.
+func divergence(addrs []string, views [][]*topology.Node, o ConvergeOptions) string {
+	ids := make([]string, len(views))
+	for i, v := range views {
+		for _, n := range v {
+			if n.Myself() {
+				ids[i] = n.ID
+			}
+		}
+	}
+	var firstSig, firstReplicas string
+	for i, v := range views {
+		known := map[string]*topology.Node{}
+		for _, n := range v {
+			known[n.ID] = n
+		}
+		for j, id := range ids {
+			n := known[id]
+			switch {
+			case n == nil:
+				return fmt.Sprintf("%s does not know %s yet", addrs[i], addrs[j])
+			case n.HasFlag("handshake") || n.HasFlag("noaddr"):
+				return fmt.Sprintf("%s is still in handshake with %s", addrs[i], addrs[j])
+			case n.Failing():
+				return fmt.Sprintf("%s flags %s as failing", addrs[i], addrs[j])
+			}
+		}
+		for _, gone := range o.Absent {
+			if known[gone] != nil {
+				return fmt.Sprintf("%s still knows node %s", addrs[i], gone)
+			}
+		}
+		if o.SameSlots {
+			sig := topology.ConfigSignature(v)
+			if i == 0 {
+				firstSig = sig
+			} else if sig != firstSig {
+				return fmt.Sprintf("%s and %s disagree about slots", addrs[0], addrs[i])
+			}
+		}
+		if o.SameReplicas {
+			rs := replicaSignature(v)
+			if i == 0 {
+				firstReplicas = rs
+			} else if rs != firstReplicas {
+				return fmt.Sprintf("%s and %s disagree about replicas", addrs[0], addrs[i])
+			}
+		}
+	}
+	return ""
+}
+
+func replicaSignature(view []*topology.Node) string {
+	var parts []string
+	for _, n := range view {
+		if n.IsReplica() {
+			parts = append(parts, n.ID+">"+n.MasterID)
+		}
+	}
+	slices.Sort(parts)
+	return strings.Join(parts, ",")
+}
