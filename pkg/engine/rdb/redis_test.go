@@ -315,3 +315,14 @@ func TestLegacyEncodingsWithRedis(t *testing.T) {
 		})
 	}
 }
+
+func TestStreamDumpIsUnsupported(t *testing.T) {
+	c, ctx := startRedis(t)
+	if err := c.XAdd(ctx, &redis.XAddArgs{Stream: "s", Values: []any{"f", "v"}}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	_, err := DecodeDump([]byte(c.Dump(ctx, "s").Val()))
+	if err == nil || !strings.Contains(err.Error(), "stream values are not supported") {
+		t.Fatalf("err = %v, want a clear unsupported-stream error", err)
+	}
+}
