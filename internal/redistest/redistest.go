@@ -121,10 +121,16 @@ func (s *Server) launch(bin string) error {
 }
 
 func (s *Server) args() []string {
-	args := []string{
+	// A config file, as production nodes have, so CONFIG REWRITE works.
+	conf := filepath.Join(s.Dir, "redis.conf")
+	if _, err := os.Stat(conf); err != nil {
+		os.WriteFile(conf, nil, 0o644)
+	}
+	args := []string{conf,
 		"--port", strconv.Itoa(s.Port), "--bind", s.Host, "--dir", s.Dir,
 		"--save", "", "--appendonly", "no", "--daemonize", "no",
 		"--logfile", filepath.Join(s.Dir, "redis.log"), "--protected-mode", "no",
+		"--repl-diskless-sync-delay", "0", // replicas sync at once, not after 5 s
 	}
 	if s.opts.Cluster {
 		args = append(args, "--cluster-enabled", "yes",

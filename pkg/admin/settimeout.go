@@ -39,14 +39,15 @@ func SetTimeout(ctx context.Context, pool *conn.Pool, seed string, ms int64, rep
 			defer wg.Done()
 			out[i] = NodeResult{Addr: n.Addr()}
 			cl := pool.Get(n.Addr())
-			err := conn.NodeError(n.Addr(), "CONFIG SET cluster-node-timeout",
-				cl.ConfigSet(ctx, "cluster-node-timeout", strconv.FormatInt(ms, 10)).Err())
+			step := "CONFIG SET cluster-node-timeout"
+			err := cl.ConfigSet(ctx, "cluster-node-timeout", strconv.FormatInt(ms, 10)).Err()
 			if err == nil {
-				err = conn.NodeError(n.Addr(), "CONFIG REWRITE", cl.ConfigRewrite(ctx).Err())
+				step = "CONFIG REWRITE"
+				err = cl.ConfigRewrite(ctx).Err()
 			}
 			if err != nil {
-				out[i].Error = err.Error()
-				rep.Report(Event{Kind: EventNodeFailed, Node: n.Addr(), Message: err.Error()})
+				out[i].Error = conn.NodeError(n.Addr(), step, err).Error()
+				rep.Report(Event{Kind: EventNodeFailed, Node: n.Addr(), Message: step + ": " + err.Error()})
 				return
 			}
 			rep.Report(Event{Kind: EventNodeUpdated, Node: n.Addr(), Message: "New timeout set for " + n.Addr()})
