@@ -1,0 +1,391 @@
+package cluster
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Config is what the server tells the cluster layer about this node.
+type Config struct {
+	Dir                 string        // working directory; ConfigFile is relative to it
+	ConfigFile          string        // nodes.conf name or path, default "nodes.conf"
+	Host                string        // bind address of the node (used as our IP when it is a concrete one)
+	Port                int           // client port
+	BusPort             int           // cluster bus port, default Port+10000
+	AnnounceIP          string        // cluster-announce-ip: the IP other nodes and clients are told
+	NodeTimeout         time.Duration // cluster-node-timeout, default 15s
+	RequireFullCoverage bool          // cluster-require-full-coverage
+	Password            string        // masterauth, for replica links
+
+	// Logf, when set, receives one line per notable cluster event.
+	Logf func(format string, args ...any)
+}
+
+// Keyspace is the part of the data store the cluster layer needs. The server
+// must not hold its own keyspace lock while calling into Cluster.
+type Keyspace interface {
+	CountKeysInSlot(slot int) int
+	KeysInSlot(slot, count int) [][]byte
+	DBSize() int
+	FlushAll()
+}
+
+// SlotKeyDeleter is optionally implemented by a Keyspace: when another node
+// takes over a slot (newer epoch) that still has local keys, they are dropped
+// as Redis does; without it they stay (and are unreachable through routing).
+type SlotKeyDeleter interface {
+	DeleteKeysInSlot(slot int) int
+}
+
+// RoleChange is passed to the OnRoleChange hook: this node became a replica
+// of MasterIP:MasterPort (Replica true) or a master (Replica false).
+type RoleChange struct {
+	Replica    bool
+	MasterID   string
+	MasterIP   string
+	MasterPort int
+}
+
+// Cluster is the cluster state of this node. It is safe for concurrent use.
+type Cluster struct {
+	mu   sync.Mutex
+	cfg  Config
+	ks   Keyspace
+	path string // nodes.conf
+
+	myself    *node
+	nodes     map[string]*node
+	slots     [NumSlots]*node
+	migrating [NumSlots]*node // slot -> target, while we hand it over
+	importing [NumSlots]*node // slot -> source, while we receive it
+
+	currentEpoch  uint64
+	lastVoteEpoch uint64
+	stateOK       bool
+	size          int // masters serving at least one slot
+	blacklist     map[string]int64
+	announced     bool // myself.ip is fixed by configuration, not learned
+
+	failover failoverState
+
+	statsSent, statsRecv [msgTypeCount]uint64
+
+	roleHook   func(RoleChange)
+	listener   net.Listener
+	links      map[*link]struct{}
+	closing    chan struct{}
+	wg         sync.WaitGroup
+	started    bool
+	closed     bool
+	lastSave   error
+	afterUnlok []func() // work to run once mu is released (keyspace calls, hooks)
+}
+
+// New loads nodes.conf (or creates a fresh identity when there is none).
+// It does not open any socket; call Start for the bus.
+func New(cfg Config, ks Keyspace) (*Cluster, error) {
+	if cfg.Port <= 0 || cfg.Port > 65535 {
+		return nil, fmt.Errorf("cluster: invalid port %d", cfg.Port)
+	}
+	if cfg.BusPort == 0 {
+		cfg.BusPort = cfg.Port + 10000
+	}
+	if cfg.BusPort <= 0 || cfg.BusPort > 65535 {
+		return nil, fmt.Errorf("cluster: invalid bus port %d (port+10000 must be below 65536; set a bus port)", cfg.BusPort)
+	}
+	if cfg.NodeTimeout <= 0 {
+		cfg.NodeTimeout = 15 * time.Second
+	}
+	if cfg.ConfigFile == "" {
+		cfg.ConfigFile = "nodes.conf"
+	}
+	if cfg.Logf == nil {
+		cfg.Logf = func(string, ...any) {}
+	}
+	if ks == nil {
+		return nil, errors.New("cluster: nil keyspace")
+	}
+	c := &Cluster{
+		cfg: cfg, ks: ks,
+		nodes:     map[string]*node{},
+		blacklist: map[string]int64{},
+		links:     map[*link]struct{}{},
+		closing:   make(chan struct{}),
+	}
+	c.path = cfg.ConfigFile
+	if !filepath.IsAbs(c.path) && cfg.Dir != "" {
+		c.path = filepath.Join(cfg.Dir, c.path)
+	}
+	loaded, err := c.loadConfig()
+	if err != nil {
+		return nil, err
+	}
+	if !loaded {
+		c.myself = newNode(randomID(), flagMyself|flagMaster)
+		c.nodes[c.myself.id] = c.myself
+	}
+	c.myself.port, c.myself.cport = cfg.Port, cfg.BusPort
+	switch {
+	case cfg.AnnounceIP != "":
+		c.myself.ip, c.announced = cfg.AnnounceIP, true
+	case concreteIP(cfg.Host):
+		c.myself.ip = cfg.Host
+	}
+	c.updateState()
+	if err := c.saveConfig(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// concreteIP reports whether host is one specific address (not a wildcard).
+func concreteIP(host string) bool {
+	ip := net.ParseIP(host)
+	return ip != nil && !ip.IsUnspecified()
+}
+
+// OnRoleChange installs a hook called (outside the cluster lock, on its own
+// goroutine) whenever this node becomes a replica or a master. The server
+// uses it to start or stop replication.
+func (c *Cluster) OnRoleChange(fn func(RoleChange)) {
+	c.mu.Lock()
+	c.roleHook = fn
+	c.mu.Unlock()
+}
+
+// MyID is this node's 40 hex digit id.
+func (c *Cluster) MyID() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.myself.id
+}
+
+// Role reports whether this node is a replica and its master's "ip:port".
+func (c *Cluster) Role() (isReplica bool, masterAddr string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.myself.isSlave() && c.myself.master != nil {
+		return true, c.myself.master.addr()
+	}
+	return c.myself.isSlave(), ""
+}
+
+// StateOK reports whether cluster_state is ok.
+func (c *Cluster) StateOK() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stateOK
+}
+
+// InfoSection is the body of INFO's "# Cluster" section.
+func (c *Cluster) InfoSection() string { return "cluster_enabled:1\r\n" }
+
+// unlock releases mu and then runs the work queued while it was held.
+func (c *Cluster) unlock() {
+	work := c.afterUnlok
+	c.afterUnlok = nil
+	c.mu.Unlock()
+	for _, fn := range work {
+		fn()
+	}
+}
+
+func (c *Cluster) logf(format string, args ...any) { c.cfg.Logf(format, args...) }
+
+// sortedNodes lists the nodes in a stable order (by id), for replies.
+func (c *Cluster) sortedNodes() []*node {
+	out := make([]*node, 0, len(c.nodes))
+	for _, n := range c.nodes {
+		out = append(out, n)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].id < out[j].id })
+	return out
+}
+
+// ---- slot and role changes (mu held) ----
+
+func (c *Cluster) addSlot(n *node, slot int) bool {
+	if c.slots[slot] != nil {
+		return false
+	}
+	c.slots[slot] = n
+	n.slots.set(slot)
+	n.numSlots++
+	return true
+}
+
+func (c *Cluster) delSlot(slot int) bool {
+	n := c.slots[slot]
+	if n == nil {
+		return false
+	}
+	n.slots.clear(slot)
+	n.numSlots--
+	c.slots[slot] = nil
+	return true
+}
+
+func (c *Cluster) delNodeSlots(n *node) {
+	for j := range NumSlots {
+		if c.slots[j] == n {
+			c.delSlot(j)
+		}
+	}
+}
+
+func (c *Cluster) closeAllSlots() {
+	c.migrating = [NumSlots]*node{}
+	c.importing = [NumSlots]*node{}
+}
+
+// setNodeAsMaster turns a replica (maybe myself) into a master.
+func (c *Cluster) setNodeAsMaster(n *node) {
+	if n.isMaster() {
+		return
+	}
+	if n.master != nil {
+		n.master.removeReplica(n)
+	}
+	n.flags &^= flagSlave
+	n.flags |= flagMaster
+	n.master = nil
+	if n == c.myself {
+		c.notifyRole()
+	}
+}
+
+// setMyMaster makes myself a replica of m (clusterSetMaster).
+func (c *Cluster) setMyMaster(m *node) {
+	me := c.myself
+	if me.isMaster() {
+		c.delNodeSlots(me)
+		me.flags &^= flagMaster | flagMigrateTo
+		me.flags |= flagSlave
+		c.closeAllSlots()
+	} else if me.master != nil {
+		me.master.removeReplica(me)
+	}
+	me.master = m
+	m.addReplica(me)
+	c.resetManualFailover()
+	c.notifyRole()
+}
+
+func (c *Cluster) notifyRole() {
+	hook := c.roleHook
+	if hook == nil {
+		return
+	}
+	rc := RoleChange{Replica: c.myself.isSlave()}
+	if m := c.myself.master; m != nil {
+		rc.MasterID, rc.MasterIP, rc.MasterPort = m.id, m.ip, m.port
+	}
+	c.afterUnlok = append(c.afterUnlok, func() { go hook(rc) })
+}
+
+// delNode forgets n entirely (clusterDelNode).
+func (c *Cluster) delNode(n *node) {
+	for j := range NumSlots {
+		if c.importing[j] == n {
+			c.importing[j] = nil
+		}
+		if c.migrating[j] == n {
+			c.migrating[j] = nil
+		}
+		if c.slots[j] == n {
+			c.delSlot(j)
+		}
+	}
+	for _, other := range c.nodes {
+		delete(other.failReports, n)
+	}
+	if n.master != nil {
+		n.master.removeReplica(n)
+	}
+	for _, r := range n.replicas {
+		if r.master == n {
+			r.master = nil
+		}
+	}
+	c.freeLink(n.link)
+	delete(c.nodes, n.id)
+}
+
+func (c *Cluster) renameNode(n *node, id string) {
+	delete(c.nodes, n.id)
+	n.id = id
+	c.nodes[id] = n
+}
+
+// maxEpoch is the greatest config epoch known, or the current epoch.
+func (c *Cluster) maxEpoch() uint64 {
+	m := c.currentEpoch
+	for _, n := range c.nodes {
+		if n.configEpoch > m {
+			m = n.configEpoch
+		}
+	}
+	return m
+}
+
+// bumpEpochWithoutConsensus gives myself a new, unique config epoch unless it
+// already has the greatest one (clusterBumpConfigEpochWithoutConsensus).
+func (c *Cluster) bumpEpochWithoutConsensus() bool {
+	max := c.maxEpoch()
+	if c.myself.configEpoch == 0 || c.myself.configEpoch != max {
+		c.currentEpoch++
+		c.myself.configEpoch = c.currentEpoch
+		return true
+	}
+	return false
+}
+
+// updateState recomputes cluster_state and cluster_size (clusterUpdateState).
+func (c *Cluster) updateState() {
+	ok := true
+	if c.cfg.RequireFullCoverage {
+		for j := range NumSlots {
+			if c.slots[j] == nil || c.slots[j].failed() {
+				ok = false
+				break
+			}
+		}
+	}
+	size, reachable := 0, 0
+	for _, n := range c.nodes {
+		if n.isMaster() && n.numSlots > 0 {
+			size++
+			if n.flags&(flagFail|flagPFail) == 0 {
+				reachable++
+			}
+		}
+	}
+	c.size = size
+	if reachable < size/2+1 {
+		ok = false
+	}
+	c.stateOK = ok
+}
+
+// myMasterOrMe is the master whose slots this node advertises.
+func (c *Cluster) myMasterOrMe() *node {
+	if c.myself.isSlave() && c.myself.master != nil {
+		return c.myself.master
+	}
+	return c.myself
+}
+
+// nodeAddrString is the "ip:port@cport[,hostname]" of CLUSTER NODES.
+func nodeAddrString(n *node) string {
+	s := n.ip + ":" + strconv.Itoa(n.port) + "@" + strconv.Itoa(n.cport)
+	if n.hostname != "" {
+		s += "," + n.hostname
+	}
+	return s
+}

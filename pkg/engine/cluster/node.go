@@ -1,0 +1,204 @@
+// Package cluster is the Redis Cluster part of the embedded engine: the node
+// table, slot ownership, epochs, CLUSTER subcommands with Redis's reply
+// formats, MOVED/ASK routing, nodes.conf persistence and a gossip bus between
+// engine nodes. It knows nothing about the server; the server gives it a
+// Keyspace and calls Command, Route and the INFO helpers.
+package cluster
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// NumSlots is the number of hash slots in a Redis Cluster.
+const NumSlots = 16384
+
+const idLen = 40
+
+// nodeFlags mirror Redis's CLUSTER_NODE_* flags.
+type nodeFlags uint16
+
+const (
+	flagMaster nodeFlags = 1 << iota
+	flagSlave
+	flagPFail
+	flagFail
+	flagMyself
+	flagHandshake
+	flagNoAddr
+	flagMeet
+	flagMigrateTo
+	flagNoFailover
+)
+
+// flagNames is in the order Redis prints flags (representClusterNodeFlags).
+var flagNames = []struct {
+	flag nodeFlags
+	name string
+}{
+	{flagMyself, "myself"},
+	{flagMaster, "master"},
+	{flagSlave, "slave"},
+	{flagPFail, "fail?"},
+	{flagFail, "fail"},
+	{flagHandshake, "handshake"},
+	{flagNoAddr, "noaddr"},
+	{flagNoFailover, "nofailover"},
+}
+
+func (f nodeFlags) String() string {
+	var parts []string
+	for _, fn := range flagNames {
+		if f&fn.flag != 0 {
+			parts = append(parts, fn.name)
+		}
+	}
+	if len(parts) == 0 {
+		return "noflags"
+	}
+	return strings.Join(parts, ",")
+}
+
+// slotBitmap is one bit per slot, the layout Redis uses on its bus.
+type slotBitmap [NumSlots / 8]byte
+
+func (b *slotBitmap) has(slot int) bool { return b[slot>>3]&(1<<(slot&7)) != 0 }
+func (b *slotBitmap) set(slot int)      { b[slot>>3] |= 1 << (slot & 7) }
+func (b *slotBitmap) clear(slot int)    { b[slot>>3] &^= 1 << (slot & 7) }
+
+func (b *slotBitmap) count() int {
+	n := 0
+	for _, x := range b {
+		for ; x != 0; x &= x - 1 {
+			n++
+		}
+	}
+	return n
+}
+
+// node is one cluster member as this node sees it. All fields are guarded by
+// Cluster.mu.
+type node struct {
+	id          string
+	ip          string
+	port, cport int
+	hostname    string
+	flags       nodeFlags
+	master      *node   // for replicas
+	replicas    []*node // for masters
+	configEpoch uint64
+	slots       slotBitmap
+	numSlots    int
+	replOffset  int64
+
+	ctime     int64 // ms, creation (handshake timeout)
+	pingSent  int64 // ms, 0 when no ping is pending
+	pongRecv  int64 // ms
+	dataRecv  int64 // ms, any packet received
+	failTime  int64 // ms, when FAIL was set
+	votedTime int64 // ms, last vote given for this master's replicas
+
+	failReports map[*node]int64 // reporter -> ms of the last report
+
+	link       *link // outbound bus link, nil when none
+	connecting bool
+}
+
+func newNode(id string, flags nodeFlags) *node {
+	return &node{id: id, flags: flags, ctime: mstime(), failReports: map[*node]int64{}}
+}
+
+func (n *node) isMaster() bool { return n.flags&flagMaster != 0 }
+func (n *node) isSlave() bool  { return n.flags&flagSlave != 0 }
+func (n *node) failed() bool   { return n.flags&flagFail != 0 }
+func (n *node) timedOut() bool { return n.flags&flagPFail != 0 }
+
+// addr is "ip:port" as used in MOVED/ASK replies.
+func (n *node) addr() string { return n.ip + ":" + strconv.Itoa(n.port) }
+
+// busAddr is where the node's cluster bus listens.
+func (n *node) busAddr() string { return net.JoinHostPort(n.ip, strconv.Itoa(n.cport)) }
+
+func (n *node) removeReplica(r *node) {
+	for i, x := range n.replicas {
+		if x == r {
+			n.replicas = append(n.replicas[:i], n.replicas[i+1:]...)
+			return
+		}
+	}
+}
+
+func (n *node) addReplica(r *node) {
+	for _, x := range n.replicas {
+		if x == r {
+			return
+		}
+	}
+	n.replicas = append(n.replicas, r)
+}
+
+// randomID returns a new 40 hex digit node id.
+func randomID() string {
+	var b [idLen / 2]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		// crypto/rand does not fail on Linux; fall back to the clock anyway.
+		t := time.Now().UnixNano()
+		for i := range b {
+			b[i] = byte(t >> (8 * (i % 8)))
+		}
+	}
+	return hex.EncodeToString(b[:])
+}
+
+func validID(id string) bool {
+	if len(id) != idLen {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+func mstime() int64 { return time.Now().UnixMilli() }
+
+// crc16 is the CCITT (XModem) CRC Redis uses for key slots.
+func crc16(b []byte) uint16 {
+	var crc uint16
+	for _, c := range b {
+		crc ^= uint16(c) << 8
+		for range 8 {
+			if crc&0x8000 != 0 {
+				crc = crc<<1 ^ 0x1021
+			} else {
+				crc <<= 1
+			}
+		}
+	}
+	return crc
+}
+
+// KeySlot is the hash slot of key, honouring {hash tags} like Redis.
+func KeySlot(key []byte) int {
+	for i, c := range key {
+		if c == '{' {
+			for j := i + 1; j < len(key); j++ {
+				if key[j] == '}' {
+					if j > i+1 {
+						key = key[i+1 : j]
+					}
+					return int(crc16(key) & (NumSlots - 1))
+				}
+			}
+			break
+		}
+	}
+	return int(crc16(key) & (NumSlots - 1))
+}

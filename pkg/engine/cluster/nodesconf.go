@@ -1,0 +1,384 @@
+package cluster
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// describeNode renders one CLUSTER NODES / nodes.conf line (without newline),
+// as clusterGenNodeDescription does.
+func (c *Cluster) describeNode(b *strings.Builder, n *node) {
+	b.WriteString(n.id)
+	b.WriteByte(' ')
+	b.WriteString(nodeAddrString(n))
+	b.WriteByte(' ')
+	b.WriteString(n.flags.String())
+	b.WriteByte(' ')
+	if n.master != nil {
+		b.WriteString(n.master.id)
+	} else {
+		b.WriteByte('-')
+	}
+	linkState := "disconnected"
+	if n == c.myself || (n.link != nil && n.link.conn != nil) {
+		linkState = "connected"
+	}
+	fmt.Fprintf(b, " %d %d %d %s", n.pingSent, n.pongRecv, n.configEpoch, linkState)
+	for start := 0; start < NumSlots; {
+		if !n.slots.has(start) {
+			start++
+			continue
+		}
+		end := start
+		for end+1 < NumSlots && n.slots.has(end+1) {
+			end++
+		}
+		if start == end {
+			fmt.Fprintf(b, " %d", start)
+		} else {
+			fmt.Fprintf(b, " %d-%d", start, end)
+		}
+		start = end + 1
+	}
+	if n == c.myself {
+		for j := range NumSlots {
+			if t := c.migrating[j]; t != nil {
+				fmt.Fprintf(b, " [%d->-%s]", j, t.id)
+			} else if s := c.importing[j]; s != nil {
+				fmt.Fprintf(b, " [%d-<-%s]", j, s.id)
+			}
+		}
+	}
+}
+
+// nodesDescription is the CLUSTER NODES text; handshake nodes are left out
+// when forFile is set, as Redis does for nodes.conf.
+func (c *Cluster) nodesDescription(forFile bool) string {
+	var b strings.Builder
+	for _, n := range c.sortedNodes() {
+		if forFile && n.flags&flagHandshake != 0 {
+			continue
+		}
+		c.describeNode(&b, n)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// saveConfig writes nodes.conf atomically: temp file, fsync, rename, fsync dir.
+func (c *Cluster) saveConfig() error {
+	content := c.nodesDescription(true) +
+		fmt.Sprintf("vars currentEpoch %d lastVoteEpoch %d\n", c.currentEpoch, c.lastVoteEpoch)
+	err := writeFileAtomic(c.path, []byte(content))
+	if err != nil {
+		err = fmt.Errorf("cluster: save %s: %w", c.path, err)
+		c.logf("%v", err)
+	}
+	c.lastSave = err
+	return err
+}
+
+func writeFileAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	if _, err = f.Write(data); err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if d, derr := os.Open(dir); derr == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// loadConfig reads nodes.conf; it reports false when the file does not exist
+// or is empty (a fresh node).
+func (c *Cluster) loadConfig() (bool, error) {
+	data, err := os.ReadFile(c.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("cluster: read %s: %w", c.path, err)
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return false, nil
+	}
+	if err := c.parseConfig(data); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+type confError struct {
+	path string
+	line int
+	msg  string
+}
+
+func (e *confError) Error() string {
+	return fmt.Sprintf("cluster: %s line %d: %s", e.path, e.line, e.msg)
+}
+
+func (c *Cluster) parseConfig(data []byte) error {
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
+	lineNo := 0
+	fail := func(format string, args ...any) error {
+		return &confError{path: c.path, line: lineNo, msg: fmt.Sprintf(format, args...)}
+	}
+	// lookupOrCreate finds a node by id, creating a placeholder for a
+	// master or slot peer that is described on a later line.
+	lookupOrCreate := func(id string) (*node, error) {
+		if !validID(id) {
+			return nil, fail("invalid node id %q", id)
+		}
+		if n := c.nodes[id]; n != nil {
+			return n, nil
+		}
+		n := newNode(id, flagMaster|flagNoAddr)
+		c.nodes[id] = n
+		return n, nil
+	}
+	defined := map[string]bool{}
+	for sc.Scan() {
+		lineNo++
+		fields := strings.Fields(sc.Text())
+		if len(fields) == 0 {
+			continue
+		}
+		if fields[0] == "vars" {
+			if err := c.parseVars(fields[1:], fail); err != nil {
+				return err
+			}
+			continue
+		}
+		if len(fields) < 8 {
+			return fail("expected at least 8 fields, got %d", len(fields))
+		}
+		if defined[fields[0]] {
+			return fail("node %s described twice", fields[0])
+		}
+		n, err := lookupOrCreate(fields[0])
+		if err != nil {
+			return err
+		}
+		defined[n.id] = true
+		if err := parseNodeAddr(n, fields[1]); err != nil {
+			return fail("%v", err)
+		}
+		flags, err := parseFlags(fields[2])
+		if err != nil {
+			return fail("%v", err)
+		}
+		if flags&flagHandshake != 0 { // never persisted by Redis; drop it
+			c.delNode(n)
+			continue
+		}
+		n.flags = flags &^ flagPFail
+		if flags&flagMyself != 0 {
+			if c.myself != nil {
+				return fail("more than one node is flagged myself")
+			}
+			c.myself = n
+		}
+		if fields[3] != "-" {
+			m, err := lookupOrCreate(fields[3])
+			if err != nil {
+				return err
+			}
+			if m == n {
+				return fail("node %s is its own master", n.id)
+			}
+			n.master = m
+			m.addReplica(n)
+		}
+		for i, name := range []string{"ping-sent", "pong-recv"} {
+			v, err := strconv.ParseInt(fields[4+i], 10, 64)
+			if err != nil || v < 0 {
+				return fail("invalid %s %q", name, fields[4+i])
+			}
+			if v != 0 {
+				v = mstime() // as Redis: only whether one was pending matters
+			}
+			if i == 0 {
+				n.pingSent = v
+			} else {
+				n.pongRecv = v
+			}
+		}
+		epoch, err := strconv.ParseUint(fields[6], 10, 64)
+		if err != nil {
+			return fail("invalid config epoch %q", fields[6])
+		}
+		n.configEpoch = epoch
+		if fields[7] != "connected" && fields[7] != "disconnected" {
+			return fail("invalid link state %q", fields[7])
+		}
+		for _, s := range fields[8:] {
+			if err := c.parseSlotField(n, s, lookupOrCreate); err != nil {
+				if ce, ok := err.(*confError); ok {
+					return ce
+				}
+				return fail("%v", err)
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fail("%v", err)
+	}
+	if c.myself == nil {
+		return &confError{path: c.path, line: lineNo, msg: "no node is flagged myself"}
+	}
+	return nil
+}
+
+func (c *Cluster) parseVars(kv []string, fail func(string, ...any) error) error {
+	if len(kv)%2 != 0 {
+		return fail("vars needs name value pairs")
+	}
+	for i := 0; i < len(kv); i += 2 {
+		v, err := strconv.ParseUint(kv[i+1], 10, 64)
+		if err != nil {
+			return fail("invalid %s value %q", kv[i], kv[i+1])
+		}
+		switch kv[i] {
+		case "currentEpoch":
+			c.currentEpoch = v
+		case "lastVoteEpoch":
+			c.lastVoteEpoch = v
+		default:
+			return fail("unknown variable %q", kv[i])
+		}
+	}
+	return nil
+}
+
+// parseNodeAddr reads "ip:port@cport[,hostname]" (or the pre-4.0 "ip:port").
+func parseNodeAddr(n *node, s string) error {
+	addr, host, _ := strings.Cut(s, ",")
+	n.hostname = host
+	hostPort, cportStr, hasBus := strings.Cut(addr, "@")
+	i := strings.LastIndexByte(hostPort, ':')
+	if i < 0 {
+		return fmt.Errorf("invalid address %q", s)
+	}
+	port, err := strconv.Atoi(hostPort[i+1:])
+	if err != nil || port < 0 || port > 65535 {
+		return fmt.Errorf("invalid port in address %q", s)
+	}
+	cport := port + 10000
+	if hasBus {
+		cport, err = strconv.Atoi(cportStr)
+		if err != nil || cport < 0 || cport > 65535 {
+			return fmt.Errorf("invalid bus port in address %q", s)
+		}
+	}
+	n.ip, n.port, n.cport = hostPort[:i], port, cport
+	return nil
+}
+
+func parseFlags(s string) (nodeFlags, error) {
+	var f nodeFlags
+	for _, name := range strings.Split(s, ",") {
+		if name == "noflags" {
+			continue
+		}
+		found := false
+		for _, fn := range flagNames {
+			if fn.name == name {
+				f |= fn.flag
+				found = true
+			}
+		}
+		if !found {
+			return 0, fmt.Errorf("unknown node flag %q", name)
+		}
+	}
+	if f&flagMaster != 0 && f&flagSlave != 0 {
+		return 0, fmt.Errorf("node is flagged both master and slave")
+	}
+	return f, nil
+}
+
+// parseSlotField reads "N", "A-B", "[N->-id]" (migrating) or "[N-<-id]" (importing).
+func (c *Cluster) parseSlotField(n *node, s string, lookup func(string) (*node, error)) error {
+	if strings.HasPrefix(s, "[") {
+		if !strings.HasSuffix(s, "]") {
+			return fmt.Errorf("invalid open slot %q", s)
+		}
+		body := s[1 : len(s)-1]
+		slotStr, id, migrating := strings.Cut(body, "->-")
+		if !migrating {
+			var importing bool
+			slotStr, id, importing = strings.Cut(body, "-<-")
+			if !importing {
+				return fmt.Errorf("invalid open slot %q", s)
+			}
+		}
+		slot, err := parseSlotNumber(slotStr)
+		if err != nil {
+			return err
+		}
+		peer, err := lookup(id)
+		if err != nil {
+			return err
+		}
+		if migrating {
+			c.migrating[slot] = peer
+		} else {
+			c.importing[slot] = peer
+		}
+		return nil
+	}
+	startStr, endStr, isRange := strings.Cut(s, "-")
+	start, err := parseSlotNumber(startStr)
+	if err != nil {
+		return err
+	}
+	end := start
+	if isRange {
+		if end, err = parseSlotNumber(endStr); err != nil {
+			return err
+		}
+		if end < start {
+			return fmt.Errorf("invalid slot range %q", s)
+		}
+	}
+	for j := start; j <= end; j++ {
+		if c.slots[j] != nil && c.slots[j] != n {
+			return fmt.Errorf("slot %d is claimed by two nodes", j)
+		}
+		c.addSlot(n, j)
+	}
+	return nil
+}
+
+func parseSlotNumber(s string) (int, error) {
+	v, err := strconv.Atoi(s)
+	if err != nil || v < 0 || v >= NumSlots {
+		return 0, fmt.Errorf("invalid slot %q", s)
+	}
+	return v, nil
+}

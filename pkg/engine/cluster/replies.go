@@ -1,0 +1,243 @@
+package cluster
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/gocluster/gocluster/pkg/engine/resp"
+)
+
+// infoText is the CLUSTER INFO body (clusterGenInfo field order).
+func (c *Cluster) infoText() string {
+	assigned, ok, pfail, fail := 0, 0, 0, 0
+	for j := range NumSlots {
+		n := c.slots[j]
+		if n == nil {
+			continue
+		}
+		assigned++
+		switch {
+		case n.failed():
+			fail++
+		case n.timedOut():
+			pfail++
+		default:
+			ok++
+		}
+	}
+	state := "fail"
+	if c.stateOK {
+		state = "ok"
+	}
+	myEpoch := c.myMasterOrMe().configEpoch
+	var b strings.Builder
+	fmt.Fprintf(&b, "cluster_state:%s\r\ncluster_slots_assigned:%d\r\ncluster_slots_ok:%d\r\n"+
+		"cluster_slots_pfail:%d\r\ncluster_slots_fail:%d\r\ncluster_known_nodes:%d\r\n"+
+		"cluster_size:%d\r\ncluster_current_epoch:%d\r\ncluster_my_epoch:%d\r\n",
+		state, assigned, ok, pfail, fail, len(c.nodes), c.size, c.currentEpoch, myEpoch)
+	var sent, recv uint64
+	for t, v := range c.statsSent {
+		if v > 0 {
+			fmt.Fprintf(&b, "cluster_stats_messages_%s_sent:%d\r\n", msgTypeNames[t], v)
+			sent += v
+		}
+	}
+	fmt.Fprintf(&b, "cluster_stats_messages_sent:%d\r\n", sent)
+	for t, v := range c.statsRecv {
+		if v > 0 {
+			fmt.Fprintf(&b, "cluster_stats_messages_%s_received:%d\r\n", msgTypeNames[t], v)
+			recv += v
+		}
+	}
+	fmt.Fprintf(&b, "cluster_stats_messages_received:%d\r\n", recv)
+	b.WriteString("total_cluster_links_buffer_limit_exceeded:0\r\n")
+	return b.String()
+}
+
+// slotRanges lists n's slots as [start, end] pairs.
+func slotRanges(n *node) [][2]int {
+	var out [][2]int
+	for start := 0; start < NumSlots; {
+		if !n.slots.has(start) {
+			start++
+			continue
+		}
+		end := start
+		for end+1 < NumSlots && n.slots.has(end+1) {
+			end++
+		}
+		out = append(out, [2]int{start, end})
+		start = end + 1
+	}
+	return out
+}
+
+// writeSlotsNode writes one CLUSTER SLOTS node entry: ip, port, id and a map
+// of extra networking metadata (the hostname, when there is one).
+func writeSlotsNode(w *resp.Writer, n *node) {
+	w.WriteArrayLen(4)
+	w.WriteBulkString(n.ip)
+	w.WriteInt(int64(n.port))
+	w.WriteBulkString(n.id)
+	if n.hostname != "" {
+		w.WriteMapLen(1)
+		w.WriteBulkString("hostname")
+		w.WriteBulkString(n.hostname)
+	} else {
+		w.WriteMapLen(0)
+	}
+}
+
+type slotRangeOwner struct {
+	start, end int
+	master     *node
+}
+
+func (c *Cluster) writeSlots(w *resp.Writer) {
+	var ranges []slotRangeOwner
+	for _, n := range c.nodes {
+		if !n.isMaster() || n.numSlots == 0 {
+			continue
+		}
+		for _, r := range slotRanges(n) {
+			ranges = append(ranges, slotRangeOwner{r[0], r[1], n})
+		}
+	}
+	sort.Slice(ranges, func(i, j int) bool { return ranges[i].start < ranges[j].start })
+	w.WriteArrayLen(len(ranges))
+	for _, r := range ranges {
+		var replicas []*node
+		for _, rep := range r.master.replicas {
+			if !rep.failed() {
+				replicas = append(replicas, rep)
+			}
+		}
+		sort.Slice(replicas, func(i, j int) bool { return replicas[i].id < replicas[j].id })
+		w.WriteArrayLen(3 + len(replicas))
+		w.WriteInt(int64(r.start))
+		w.WriteInt(int64(r.end))
+		writeSlotsNode(w, r.master)
+		for _, rep := range replicas {
+			writeSlotsNode(w, rep)
+		}
+	}
+}
+
+func (c *Cluster) writeShardNode(w *resp.Writer, n *node) {
+	fields := 7
+	if n.hostname != "" {
+		fields++
+	}
+	w.WriteMapLen(fields)
+	w.WriteBulkString("id")
+	w.WriteBulkString(n.id)
+	w.WriteBulkString("port")
+	w.WriteInt(int64(n.port))
+	w.WriteBulkString("ip")
+	w.WriteBulkString(n.ip)
+	w.WriteBulkString("endpoint")
+	w.WriteBulkString(n.ip)
+	if n.hostname != "" {
+		w.WriteBulkString("hostname")
+		w.WriteBulkString(n.hostname)
+	}
+	w.WriteBulkString("role")
+	if n.isSlave() {
+		w.WriteBulkString("replica")
+	} else {
+		w.WriteBulkString("master")
+	}
+	w.WriteBulkString("replication-offset")
+	w.WriteInt(n.replOffset)
+	w.WriteBulkString("health")
+	if n.failed() {
+		w.WriteBulkString("fail")
+	} else {
+		w.WriteBulkString("online")
+	}
+}
+
+// writeShards is CLUSTER SHARDS: one entry per master with its slot ranges
+// (flat start/end integers) and the master and replicas as maps.
+func (c *Cluster) writeShards(w *resp.Writer) {
+	var masters []*node
+	for _, n := range c.sortedNodes() {
+		if n.isMaster() && n.flags&(flagHandshake|flagNoAddr) == 0 {
+			masters = append(masters, n)
+		}
+	}
+	w.WriteArrayLen(len(masters))
+	for _, m := range masters {
+		w.WriteMapLen(2)
+		w.WriteBulkString("slots")
+		ranges := slotRanges(m)
+		w.WriteArrayLen(2 * len(ranges))
+		for _, r := range ranges {
+			w.WriteInt(int64(r[0]))
+			w.WriteInt(int64(r[1]))
+		}
+		w.WriteBulkString("nodes")
+		members := append([]*node{m}, m.replicas...)
+		w.WriteArrayLen(len(members))
+		for _, n := range members {
+			c.writeShardNode(w, n)
+		}
+	}
+}
+
+// writeLinks is CLUSTER LINKS: one map per bus connection.
+func (c *Cluster) writeLinks(w *resp.Writer) {
+	type row struct {
+		dir, id string
+		ctime   int64
+	}
+	var rows []row
+	for l := range c.links {
+		if l.inbound {
+			continue // inbound links are not tied to a node until identified
+		}
+		if l.node != nil {
+			rows = append(rows, row{"to", l.node.id, l.ctime})
+		}
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].id < rows[j].id })
+	w.WriteArrayLen(len(rows))
+	for _, r := range rows {
+		w.WriteMapLen(6)
+		w.WriteBulkString("direction")
+		w.WriteBulkString(r.dir)
+		w.WriteBulkString("node")
+		w.WriteBulkString(r.id)
+		w.WriteBulkString("create-time")
+		w.WriteInt(r.ctime)
+		w.WriteBulkString("events")
+		w.WriteBulkString("rw")
+		w.WriteBulkString("send-buffer-allocated")
+		w.WriteInt(0)
+		w.WriteBulkString("send-buffer-used")
+		w.WriteInt(0)
+	}
+}
+
+var helpLines = []string{
+	"CLUSTER <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+	"ADDSLOTS <slot> [<slot> ...]", "ADDSLOTSRANGE <start slot> <end slot> [<start slot> <end slot> ...]",
+	"BUMPEPOCH", "COUNT-FAILURE-REPORTS <node-id>", "COUNTKEYSINSLOT <slot>",
+	"DELSLOTS <slot> [<slot> ...]", "DELSLOTSRANGE <start slot> <end slot> [<start slot> <end slot> ...]",
+	"FAILOVER [FORCE|TAKEOVER]", "FORGET <node-id>", "FLUSHSLOTS", "GETKEYSINSLOT <slot> <count>",
+	"INFO", "KEYSLOT <key>", "LINKS", "MEET <ip> <port> [<bus-port>]", "MYID", "NODES",
+	"REPLICATE <node-id>", "REPLICAS <node-id>", "RESET [HARD|SOFT]", "SAVECONFIG",
+	"SET-CONFIG-EPOCH <epoch>", "SETSLOT <slot> (IMPORTING <node-id>|MIGRATING <node-id>|STABLE|NODE <node-id>)",
+	"SHARDS", "SLAVES <node-id>", "SLOTS", "HELP",
+}
+
+func writeHelp(w *resp.Writer) {
+	w.WriteArrayLen(len(helpLines))
+	for _, l := range helpLines {
+		w.WriteSimple(l)
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
