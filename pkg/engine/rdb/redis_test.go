@@ -17,9 +17,10 @@ import (
 
 // startRedis starts a real redis-server that deep-checks every RESTORE
 // payload, so a subtly wrong listpack or intset is refused, not loaded.
-func startRedis(t *testing.T) (*redis.Client, context.Context) {
+func startRedis(t *testing.T, extraArgs ...string) (*redis.Client, context.Context) {
 	t.Helper()
-	srv := redistest.Start(t, redistest.Options{Args: []string{"--sanitize-dump-payload", "yes"}})
+	args := append([]string{"--sanitize-dump-payload", "yes"}, extraArgs...)
+	srv := redistest.Start(t, redistest.Options{Args: args})
 	c := srv.Client()
 	t.Cleanup(func() { c.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

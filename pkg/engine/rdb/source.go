@@ -59,7 +59,7 @@ func (s *streamSource) readByte() (byte, error) {
 	if err != nil {
 		return 0, streamErr(err)
 	}
-	s.crc = CRC64(s.crc, []byte{c})
+	s.crc = jonesTable[byte(s.crc)^c] ^ s.crc>>8 // one CRC64 step, no allocation
 	s.offset++
 	return c, nil
 }
