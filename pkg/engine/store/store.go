@@ -477,3 +477,19 @@ func (db *DB) ActiveExpire(budget int) int {
 	}
 	return deleted
 }
+
+// DeleteKeysInSlot removes every key of slot and returns how many there were.
+func (db *DB) DeleteKeysInSlot(slot int) int {
+	if slot < 0 || slot >= SlotCount {
+		return 0
+	}
+	sd := &db.slots[slot]
+	n := len(sd.keys)
+	if n > 0 {
+		db.nonEmpty--
+	}
+	db.keyCount -= n
+	db.expCount -= len(sd.expires)
+	*sd = slotData{}
+	return n
+}

@@ -1,0 +1,194 @@
+// Package engine assembles an embedded Redis-Cluster-compatible node: the
+// store, the client-facing server and (when cluster-enabled) the cluster
+// layer with its gossip bus.
+package engine
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"os"
+	"strconv"
+
+	"github.com/gocluster/gocluster/pkg/engine/cluster"
+	"github.com/gocluster/gocluster/pkg/engine/config"
+	"github.com/gocluster/gocluster/pkg/engine/server"
+	"github.com/gocluster/gocluster/pkg/engine/store"
+)
+
+// Node is one running engine node.
+type Node struct {
+	Server  *server.Server
+	Cluster *cluster.Cluster // nil unless cluster-enabled
+	DB      *store.DB
+	Config  *config.Config
+	logOut  io.Closer
+}
+
+// Start listens on the configured address and serves in the background.
+// Port 0 picks a free port (see Addr). With cluster-enabled it loads or
+// creates nodes.conf and starts the cluster bus.
+func Start(cfg *config.Config) (*Node, error) {
+	logger, closer, err := newLogger(cfg)
+	if err != nil {
+		return nil, err
+	}
+	db := store.New()
+	srv := server.New(cfg, db, nil)
+	srv.Logger = logger
+	if err := srv.Listen(); err != nil {
+		if closer != nil {
+			closer.Close()
+		}
+		return nil, err
+	}
+	n := &Node{Server: srv, DB: db, Config: cfg, logOut: closer}
+	if cfg.ClusterEnabled() {
+		cl, err := cluster.New(clusterConfig(cfg, srv.Port(), logger), keyspace{db})
+		if err != nil {
+			srv.Close()
+			n.closeLog()
+			return nil, err
+		}
+		if err := cl.Start(); err != nil {
+			srv.Close()
+			n.closeLog()
+			return nil, fmt.Errorf("cluster bus: %w", err)
+		}
+		n.Cluster = cl
+		srv.Cluster = cl
+	}
+	srv.Serve()
+	logger.Printf("gocluster engine ready on %s (redis %s compatible, cluster %v)", n.Addr(), server.Version, cfg.ClusterEnabled())
+	return n, nil
+}
+
+func clusterConfig(cfg *config.Config, port int, logger *log.Logger) cluster.Config {
+	host := ""
+	if b := cfg.Bind(); len(b) > 0 {
+		host = b[0]
+		if host[0] == '-' {
+			host = host[1:]
+		}
+	}
+	busPort := cfg.Int("cluster-announce-bus-port")
+	if busPort == 0 {
+		busPort = cfg.Int("cluster-port")
+	}
+	return cluster.Config{
+		Dir:                 cfg.Dir(),
+		ConfigFile:          cfg.ClusterConfigFile(),
+		Host:                host,
+		Port:                port,
+		BusPort:             busPort,
+		AnnounceIP:          cfg.Get("cluster-announce-ip"),
+		NodeTimeout:         cfg.NodeTimeout(),
+		RequireFullCoverage: cfg.Bool("cluster-require-full-coverage"),
+		Password:            cfg.MasterAuth(),
+		Logf:                logger.Printf,
+	}
+}
+
+func newLogger(cfg *config.Config) (*log.Logger, io.Closer, error) {
+	if cfg.Get("loglevel") == "nothing" {
+		return log.New(io.Discard, "", 0), nil, nil
+	}
+	path := cfg.Get("logfile")
+	if path == "" {
+		return log.New(os.Stderr, "", log.LstdFlags|log.Lmicroseconds), nil, nil
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open logfile: %w", err)
+	}
+	return log.New(f, "", log.LstdFlags|log.Lmicroseconds), f, nil
+}
+
+// Addr is the client address, host:port, of the first listener.
+func (n *Node) Addr() string {
+	a, ok := n.Server.Addr().(*net.TCPAddr)
+	if !ok {
+		return ""
+	}
+	host := a.IP.String()
+	if a.IP.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, strconv.Itoa(a.Port))
+}
+
+// Port is the client port.
+func (n *Node) Port() int { return n.Server.Port() }
+
+// Done is closed when a client asked the node to SHUTDOWN.
+func (n *Node) Done() <-chan struct{} { return n.Server.ShutdownRequested() }
+
+// Close stops the cluster bus and the server (nodes.conf is already saved
+// on every change).
+func (n *Node) Close() error {
+	var err error
+	if n.Cluster != nil {
+		err = n.Cluster.Close()
+	}
+	if e := n.Server.Close(); err == nil {
+		err = e
+	}
+	n.closeLog()
+	return err
+}
+
+func (n *Node) closeLog() {
+	if n.logOut != nil {
+		n.logOut.Close()
+	}
+}
+
+// Run starts a node and serves until ctx is cancelled or a client sends
+// SHUTDOWN.
+func Run(ctx context.Context, cfg *config.Config) error {
+	n, err := Start(cfg)
+	if err != nil {
+		return err
+	}
+	select {
+	case <-ctx.Done():
+	case <-n.Done():
+	}
+	return n.Close()
+}
+
+// keyspace adapts the store to cluster.Keyspace, taking the store lock
+// (the cluster never calls it while the server holds that lock).
+type keyspace struct{ db *store.DB }
+
+func (k keyspace) CountKeysInSlot(slot int) int {
+	k.db.Mu.Lock()
+	defer k.db.Mu.Unlock()
+	return k.db.CountKeysInSlot(slot)
+}
+
+func (k keyspace) KeysInSlot(slot, count int) [][]byte {
+	k.db.Mu.Lock()
+	defer k.db.Mu.Unlock()
+	return k.db.KeysInSlot(slot, count)
+}
+
+func (k keyspace) DBSize() int {
+	k.db.Mu.Lock()
+	defer k.db.Mu.Unlock()
+	return k.db.DBSize()
+}
+
+func (k keyspace) FlushAll() {
+	k.db.Mu.Lock()
+	defer k.db.Mu.Unlock()
+	k.db.Flush()
+}
+
+func (k keyspace) DeleteKeysInSlot(slot int) int {
+	k.db.Mu.Lock()
+	defer k.db.Mu.Unlock()
+	return k.db.DeleteKeysInSlot(slot)
+}

@@ -1,0 +1,336 @@
+package server
+
+import (
+	"math"
+	"math/rand/v2"
+	"sort"
+	"strconv"
+
+	"github.com/gocluster/gocluster/pkg/engine/resp"
+	"github.com/gocluster/gocluster/pkg/engine/store"
+)
+
+func init() {
+	def("hset", -4, "write denyoom fast", 1, 1, 1, cmdHSet)
+	def("hmset", -4, "write denyoom fast", 1, 1, 1, cmdHSet)
+	def("hsetnx", 4, "write denyoom fast", 1, 1, 1, cmdHSetNX)
+	def("hget", 3, "readonly fast", 1, 1, 1, cmdHGet)
+	def("hmget", -3, "readonly fast", 1, 1, 1, cmdHMGet)
+	def("hdel", -3, "write fast", 1, 1, 1, cmdHDel)
+	def("hlen", 2, "readonly fast", 1, 1, 1, cmdHLen)
+	def("hstrlen", 3, "readonly fast", 1, 1, 1, cmdHStrlen)
+	def("hexists", 3, "readonly fast", 1, 1, 1, cmdHExists)
+	def("hgetall", 2, "readonly", 1, 1, 1, cmdHGetAll)
+	def("hkeys", 2, "readonly", 1, 1, 1, cmdHGetAll)
+	def("hvals", 2, "readonly", 1, 1, 1, cmdHGetAll)
+	def("hincrby", 4, "write denyoom fast", 1, 1, 1, cmdHIncrBy)
+	def("hincrbyfloat", 4, "write denyoom fast", 1, 1, 1, cmdHIncrByFloat)
+	def("hrandfield", -2, "readonly", 1, 1, 1, cmdHRandField)
+	def("hscan", -3, "readonly", 1, 1, 1, cmdHScan)
+}
+
+func (c *Client) hash(key []byte, create bool) (store.Hash, bool) {
+	h, err := c.srv.DB.Hash(key, create)
+	if err != nil {
+		c.w.WriteError(errWrongType)
+		return nil, false
+	}
+	return h, true
+}
+
+func cmdHSet(c *Client, args [][]byte) {
+	if len(args)%2 != 0 {
+		c.w.WriteError("ERR wrong number of arguments for '" + string(lower(args[0])) + "' command")
+		return
+	}
+	h, ok := c.hash(args[1], true)
+	if !ok {
+		return
+	}
+	added := 0
+	for i := 2; i < len(args); i += 2 {
+		if _, exists := h[string(args[i])]; !exists {
+			added++
+		}
+		h[string(args[i])] = copyBytes(args[i+1])
+	}
+	if eq(args[0], "hmset") {
+		c.w.WriteRaw(okReply)
+	} else {
+		c.w.WriteInt(int64(added))
+	}
+}
+
+func cmdHSetNX(c *Client, args [][]byte) {
+	h, ok := c.hash(args[1], true)
+	if !ok {
+		return
+	}
+	if _, exists := h[string(args[2])]; exists {
+		c.w.WriteInt(0)
+		return
+	}
+	h[string(args[2])] = copyBytes(args[3])
+	c.w.WriteInt(1)
+}
+
+func cmdHGet(c *Client, args [][]byte) {
+	h, ok := c.hash(args[1], false)
+	if !ok {
+		return
+	}
+	v, found := h[string(args[2])]
+	c.writeMaybeNull(v, found)
+}
+
+func cmdHMGet(c *Client, args [][]byte) {
+	h, ok := c.hash(args[1], false)
+	if !ok {
+		return
+	}
+	c.w.WriteArrayLen(len(args) - 2)
+	for _, f := range args[2:] {
+		v, found := h[string(f)]
+		c.writeMaybeNull(v, found)
+	}
+}
+
+func cmdHDel(c *Client, args [][]byte) {
+	h, ok := c.hash(args[1], false)
+	if !ok {
+		return
+	}
+	n := 0
+	for _, f := range args[2:] {
+		if _, exists := h[string(f)]; exists {
+			delete(h, string(f))
+			n++
+		}
+	}
+	c.srv.DB.DeleteIfEmpty(args[1])
+	c.w.WriteInt(int64(n))
+}
+
+func cmdHLen(c *Client, args [][]byte) {
+	if h, ok := c.hash(args[1], false); ok {
+		c.w.WriteInt(int64(len(h)))
+	}
+}
+
+func cmdHStrlen(c *Client, args [][]byte) {
+	if h, ok := c.hash(args[1], false); ok {
+		c.w.WriteInt(int64(len(h[string(args[2])])))
+	}
+}
+
+func cmdHExists(c *Client, args [][]byte) {
+	if h, ok := c.hash(args[1], false); ok {
+		_, exists := h[string(args[2])]
+		c.w.WriteInt(map[bool]int64{true: 1}[exists])
+	}
+}
+
+// sortedFields returns a hash's fields in a stable order for replies.
+func sortedFields(h store.Hash) []string {
+	fields := make([]string, 0, len(h))
+	for f := range h {
+		fields = append(fields, f)
+	}
+	sort.Strings(fields)
+	return fields
+}
+
+func cmdHGetAll(c *Client, args [][]byte) {
+	h, ok := c.hash(args[1], false)
+	if !ok {
+		return
+	}
+	fields := sortedFields(h)
+	switch string(lower(args[0])) {
+	case "hgetall":
+		c.w.WriteMapLen(len(fields))
+		for _, f := range fields {
+			c.w.WriteBulkString(f)
+			c.w.WriteBulk(h[f])
+		}
+	case "hkeys":
+		c.w.WriteArrayLen(len(fields))
+		for _, f := range fields {
+			c.w.WriteBulkString(f)
+		}
+	default:
+		c.w.WriteArrayLen(len(fields))
+		for _, f := range fields {
+			c.w.WriteBulk(h[f])
+		}
+	}
+}
+
+func cmdHIncrBy(c *Client, args [][]byte) {
+	delta, ok := parseInt(args[3])
+	if !ok {
+		c.w.WriteError(errNotInt)
+		return
+	}
+	h, ok := c.hash(args[1], true)
+	if !ok {
+		return
+	}
+	var cur int64
+	if v, exists := h[string(args[2])]; exists {
+		if cur, ok = parseInt(v); !ok {
+			c.srv.DB.DeleteIfEmpty(args[1])
+			c.w.WriteError("ERR hash value is not an integer")
+			return
+		}
+	}
+	if delta > 0 && cur > math.MaxInt64-delta || delta < 0 && cur < math.MinInt64-delta {
+		c.srv.DB.DeleteIfEmpty(args[1])
+		c.w.WriteError(errOverflow)
+		return
+	}
+	cur += delta
+	h[string(args[2])] = strconv.AppendInt(nil, cur, 10)
+	c.w.WriteInt(cur)
+}
+
+func cmdHIncrByFloat(c *Client, args [][]byte) {
+	delta, ok := parseFloat(args[3])
+	if !ok {
+		c.w.WriteError(errNotFloat)
+		return
+	}
+	h, ok := c.hash(args[1], true)
+	if !ok {
+		return
+	}
+	var cur float64
+	if v, exists := h[string(args[2])]; exists {
+		if cur, ok = parseFloat(v); !ok {
+			c.srv.DB.DeleteIfEmpty(args[1])
+			c.w.WriteError("ERR hash value is not a float")
+			return
+		}
+	}
+	cur += delta
+	if math.IsInf(cur, 0) || math.IsNaN(cur) {
+		c.srv.DB.DeleteIfEmpty(args[1])
+		c.w.WriteError("ERR increment would produce NaN or Infinity")
+		return
+	}
+	out := resp.AppendFloat(nil, cur)
+	h[string(args[2])] = out
+	c.w.WriteBulk(out)
+}
+
+func cmdHRandField(c *Client, args [][]byte) {
+	h, ok := c.hash(args[1], false)
+	if !ok {
+		return
+	}
+	if len(args) == 2 {
+		if len(h) == 0 {
+			c.w.WriteNull()
+			return
+		}
+		f := sortedFields(h)[rand.IntN(len(h))]
+		c.w.WriteBulkString(f)
+		return
+	}
+	count, ok := parseInt(args[2])
+	withValues := len(args) == 4 && eq(args[3], "withvalues")
+	if !ok || len(args) > 4 || len(args) == 4 && !withValues {
+		c.w.WriteError(errSyntax)
+		return
+	}
+	fields := randomPick(sortedFields(h), count)
+	if withValues && c.w.Proto() == 3 {
+		c.w.WriteArrayLen(len(fields))
+		for _, f := range fields {
+			c.w.WriteArrayLen(2)
+			c.w.WriteBulkString(f)
+			c.w.WriteBulk(h[f])
+		}
+		return
+	}
+	n := len(fields)
+	if withValues {
+		n *= 2
+	}
+	c.w.WriteArrayLen(n)
+	for _, f := range fields {
+		c.w.WriteBulkString(f)
+		if withValues {
+			c.w.WriteBulk(h[f])
+		}
+	}
+}
+
+// randomPick implements the count argument of HRANDFIELD/SRANDMEMBER:
+// positive = distinct elements, negative = with repetitions.
+func randomPick(items []string, count int64) []string {
+	if len(items) == 0 || count == 0 {
+		return nil
+	}
+	if count < 0 {
+		n := min(-count, 1<<20)
+		out := make([]string, n)
+		for i := range out {
+			out[i] = items[rand.IntN(len(items))]
+		}
+		return out
+	}
+	rand.Shuffle(len(items), func(i, j int) { items[i], items[j] = items[j], items[i] })
+	return items[:min(int(min(count, 1<<30)), len(items))]
+}
+
+func cmdHScan(c *Client, args [][]byte) {
+	h, ok := c.hash(args[1], false)
+	if !ok {
+		return
+	}
+	fields := sortedFields(h)
+	c.scanCollection(args, fields, func(f string) []byte { return h[f] })
+}
+
+// scanCollection answers HSCAN/SSCAN/ZSCAN with a cursor that is an index
+// into the sorted element list; value (if not nil) adds each element's value.
+func (c *Client) scanCollection(args [][]byte, elems []string, value func(string) []byte) {
+	cursor, err := strconv.ParseUint(string(args[2]), 10, 64)
+	if err != nil {
+		c.w.WriteError("ERR invalid cursor")
+		return
+	}
+	pattern, count, _, ok := c.scanOptions(args[3:], false)
+	if !ok {
+		return
+	}
+	if len(elems) <= 128 { // small collections come whole, as Redis's compact encodings do
+		count = max(count, len(elems))
+	}
+	start := min(int(min(cursor, 1<<40)), len(elems))
+	end := min(start+count, len(elems))
+	var out []string
+	for _, e := range elems[start:end] {
+		if pattern == nil || store.Match(pattern, []byte(e)) {
+			out = append(out, e)
+		}
+	}
+	next := uint64(end)
+	if end == len(elems) {
+		next = 0
+	}
+	c.w.WriteArrayLen(2)
+	c.w.WriteBulkString(strconv.FormatUint(next, 10))
+	n := len(out)
+	if value != nil {
+		n *= 2
+	}
+	c.w.WriteArrayLen(n)
+	for _, e := range out {
+		c.w.WriteBulkString(e)
+		if value != nil {
+			c.w.WriteBulk(value(e))
+		}
+	}
+}

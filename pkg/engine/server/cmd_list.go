@@ -1,0 +1,409 @@
+package server
+
+import (
+	"bytes"
+
+	"github.com/gocluster/gocluster/pkg/engine/store"
+)
+
+func init() {
+	def("lpush", -3, "write denyoom fast", 1, 1, 1, cmdPush)
+	def("rpush", -3, "write denyoom fast", 1, 1, 1, cmdPush)
+	def("lpushx", -3, "write denyoom fast", 1, 1, 1, cmdPush)
+	def("rpushx", -3, "write denyoom fast", 1, 1, 1, cmdPush)
+	def("lpop", -2, "write fast", 1, 1, 1, cmdPop)
+	def("rpop", -2, "write fast", 1, 1, 1, cmdPop)
+	def("llen", 2, "readonly fast", 1, 1, 1, cmdLLen)
+	def("lrange", 4, "readonly", 1, 1, 1, cmdLRange)
+	def("lindex", 3, "readonly", 1, 1, 1, cmdLIndex)
+	def("lset", 4, "write denyoom", 1, 1, 1, cmdLSet)
+	def("lrem", 4, "write", 1, 1, 1, cmdLRem)
+	def("ltrim", 4, "write", 1, 1, 1, cmdLTrim)
+	def("linsert", 5, "write denyoom", 1, 1, 1, cmdLInsert)
+	def("lpos", -3, "readonly", 1, 1, 1, cmdLPos)
+	def("rpoplpush", 3, "write denyoom", 1, 2, 1, cmdRPopLPush)
+	def("lmove", 5, "write denyoom", 1, 2, 1, cmdLMove)
+}
+
+// list fetches key's list, writing WRONGTYPE on error; l is nil when missing.
+func (c *Client) list(key []byte, create bool) (l *store.List, ok bool) {
+	l, err := c.srv.DB.List(key, create)
+	if err != nil {
+		c.w.WriteError(errWrongType)
+		return nil, false
+	}
+	return l, true
+}
+
+func cmdPush(c *Client, args [][]byte) {
+	name := string(lower(args[0]))
+	onlyExisting := name == "lpushx" || name == "rpushx"
+	l, ok := c.list(args[1], !onlyExisting)
+	if !ok {
+		return
+	}
+	if l == nil {
+		c.w.WriteInt(0)
+		return
+	}
+	for _, v := range args[2:] {
+		if name[0] == 'l' {
+			l.PushFront(copyBytes(v))
+		} else {
+			l.PushBack(copyBytes(v))
+		}
+	}
+	c.w.WriteInt(int64(l.Len()))
+}
+
+func cmdPop(c *Client, args [][]byte) {
+	if len(args) > 3 {
+		c.w.WriteError(errSyntax)
+		return
+	}
+	count, withCount := int64(1), len(args) == 3
+	if withCount {
+		n, ok := parseInt(args[2])
+		if !ok || n < 0 {
+			c.w.WriteError("ERR value is out of range, must be positive")
+			return
+		}
+		count = n
+	}
+	l, ok := c.list(args[1], false)
+	if !ok {
+		return
+	}
+	if l == nil {
+		if withCount {
+			c.w.WriteNullArray()
+		} else {
+			c.w.WriteNull()
+		}
+		return
+	}
+	front := args[0][0] == 'l' || args[0][0] == 'L'
+	pop := l.PopBack
+	if front {
+		pop = l.PopFront
+	}
+	if !withCount {
+		c.w.WriteBulk(pop())
+	} else {
+		n := min(int(count), l.Len())
+		c.w.WriteArrayLen(n)
+		for range n {
+			c.w.WriteBulk(pop())
+		}
+	}
+	c.srv.DB.DeleteIfEmpty(args[1])
+}
+
+func cmdLLen(c *Client, args [][]byte) {
+	if l, ok := c.list(args[1], false); ok {
+		if l == nil {
+			c.w.WriteInt(0)
+		} else {
+			c.w.WriteInt(int64(l.Len()))
+		}
+	}
+}
+
+// rangeIndexes converts Redis start/stop (negative = from the end) into a
+// clamped inclusive range; empty reports an empty result.
+func rangeIndexes(start, stop int64, n int) (int, int, bool) {
+	if start < 0 {
+		start += int64(n)
+	}
+	if stop < 0 {
+		stop += int64(n)
+	}
+	start = max(start, 0)
+	if start > stop || start >= int64(n) {
+		return 0, 0, false
+	}
+	stop = min(stop, int64(n)-1)
+	return int(start), int(stop), true
+}
+
+func (c *Client) twoInts(a, b []byte) (int64, int64, bool) {
+	x, ok1 := parseInt(a)
+	y, ok2 := parseInt(b)
+	if !ok1 || !ok2 {
+		c.w.WriteError(errNotInt)
+		return 0, 0, false
+	}
+	return x, y, true
+}
+
+func cmdLRange(c *Client, args [][]byte) {
+	start, stop, ok := c.twoInts(args[2], args[3])
+	if !ok {
+		return
+	}
+	l, ok := c.list(args[1], false)
+	if !ok {
+		return
+	}
+	if l == nil {
+		c.w.WriteArrayLen(0)
+		return
+	}
+	from, to, nonEmpty := rangeIndexes(start, stop, l.Len())
+	if !nonEmpty {
+		c.w.WriteArrayLen(0)
+		return
+	}
+	c.writeKeyList(l.Slice(from, to))
+}
+
+func cmdLIndex(c *Client, args [][]byte) {
+	i, ok := parseInt(args[2])
+	if !ok {
+		c.w.WriteError(errNotInt)
+		return
+	}
+	l, ok := c.list(args[1], false)
+	if !ok {
+		return
+	}
+	if l == nil {
+		c.w.WriteNull()
+		return
+	}
+	if i < 0 {
+		i += int64(l.Len())
+	}
+	if i < 0 || i >= int64(l.Len()) {
+		c.w.WriteNull()
+		return
+	}
+	c.w.WriteBulk(l.Index(int(i)))
+}
+
+func cmdLSet(c *Client, args [][]byte) {
+	i, ok := parseInt(args[2])
+	if !ok {
+		c.w.WriteError(errNotInt)
+		return
+	}
+	l, ok := c.list(args[1], false)
+	if !ok {
+		return
+	}
+	if l == nil {
+		c.w.WriteError(errNoSuchKey)
+		return
+	}
+	if i < 0 {
+		i += int64(l.Len())
+	}
+	if i < 0 || i >= int64(l.Len()) {
+		c.w.WriteError(errIndexRange)
+		return
+	}
+	l.SetIndex(int(i), copyBytes(args[3]))
+	c.w.WriteRaw(okReply)
+}
+
+func cmdLRem(c *Client, args [][]byte) {
+	count, ok := parseInt(args[2])
+	if !ok {
+		c.w.WriteError(errNotInt)
+		return
+	}
+	l, ok := c.list(args[1], false)
+	if !ok {
+		return
+	}
+	if l == nil {
+		c.w.WriteInt(0)
+		return
+	}
+	items := l.Items()
+	removed := int64(0)
+	keep := make([][]byte, 0, len(items))
+	if count >= 0 {
+		for _, v := range items {
+			if (count == 0 || removed < count) && bytes.Equal(v, args[3]) {
+				removed++
+				continue
+			}
+			keep = append(keep, v)
+		}
+	} else {
+		for i := len(items) - 1; i >= 0; i-- {
+			if removed < -count && bytes.Equal(items[i], args[3]) {
+				removed++
+				continue
+			}
+			keep = append(keep, items[i])
+		}
+		for i, j := 0, len(keep)-1; i < j; i, j = i+1, j-1 {
+			keep[i], keep[j] = keep[j], keep[i]
+		}
+	}
+	l.Replace(keep)
+	c.srv.DB.DeleteIfEmpty(args[1])
+	c.w.WriteInt(removed)
+}
+
+func cmdLTrim(c *Client, args [][]byte) {
+	start, stop, ok := c.twoInts(args[2], args[3])
+	if !ok {
+		return
+	}
+	l, ok := c.list(args[1], false)
+	if !ok {
+		return
+	}
+	if l != nil {
+		from, to, nonEmpty := rangeIndexes(start, stop, l.Len())
+		if nonEmpty {
+			l.Replace(append([][]byte(nil), l.Slice(from, to)...))
+		} else {
+			l.Replace(nil)
+		}
+		c.srv.DB.DeleteIfEmpty(args[1])
+	}
+	c.w.WriteRaw(okReply)
+}
+
+func cmdLInsert(c *Client, args [][]byte) {
+	before := eq(args[2], "before")
+	if !before && !eq(args[2], "after") {
+		c.w.WriteError(errSyntax)
+		return
+	}
+	l, ok := c.list(args[1], false)
+	if !ok {
+		return
+	}
+	if l == nil {
+		c.w.WriteInt(0)
+		return
+	}
+	for i, v := range l.Items() {
+		if bytes.Equal(v, args[3]) {
+			if !before {
+				i++
+			}
+			l.Insert(i, copyBytes(args[4]))
+			c.w.WriteInt(int64(l.Len()))
+			return
+		}
+	}
+	c.w.WriteInt(-1)
+}
+
+func cmdLPos(c *Client, args [][]byte) {
+	rank, count, maxLen := int64(1), int64(-1), int64(0)
+	for i := 3; i < len(args); i += 2 {
+		if i+1 >= len(args) {
+			c.w.WriteError(errSyntax)
+			return
+		}
+		n, ok := parseInt(args[i+1])
+		if !ok {
+			c.w.WriteError(errNotInt)
+			return
+		}
+		switch {
+		case eq(args[i], "rank"):
+			if n == 0 {
+				c.w.WriteError("ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list")
+				return
+			}
+			rank = n
+		case eq(args[i], "count") && n >= 0:
+			count = n
+		case eq(args[i], "maxlen") && n >= 0:
+			maxLen = n
+		default:
+			c.w.WriteError(errSyntax)
+			return
+		}
+	}
+	l, ok := c.list(args[1], false)
+	if !ok {
+		return
+	}
+	var matches []int64
+	if l != nil {
+		items := l.Items()
+		skip := rank - 1
+		if rank < 0 {
+			skip = -rank - 1
+		}
+		for step := 0; step < len(items) && (maxLen == 0 || int64(step) < maxLen); step++ {
+			i := step
+			if rank < 0 {
+				i = len(items) - 1 - step
+			}
+			if bytes.Equal(items[i], args[2]) {
+				if skip > 0 {
+					skip--
+					continue
+				}
+				matches = append(matches, int64(i))
+				if count == -1 || count > 0 && int64(len(matches)) >= count {
+					break
+				}
+			}
+		}
+	}
+	if count == -1 {
+		if len(matches) == 0 {
+			c.w.WriteNull()
+		} else {
+			c.w.WriteInt(matches[0])
+		}
+		return
+	}
+	c.w.WriteArrayLen(len(matches))
+	for _, m := range matches {
+		c.w.WriteInt(m)
+	}
+}
+
+func cmdRPopLPush(c *Client, args [][]byte) {
+	c.move(args[1], args[2], false, true)
+}
+
+func cmdLMove(c *Client, args [][]byte) {
+	srcLeft, dstLeft := eq(args[3], "left"), eq(args[4], "left")
+	if !srcLeft && !eq(args[3], "right") || !dstLeft && !eq(args[4], "right") {
+		c.w.WriteError(errSyntax)
+		return
+	}
+	c.move(args[1], args[2], srcLeft, dstLeft)
+}
+
+func (c *Client) move(src, dst []byte, fromLeft, toLeft bool) {
+	sl, ok := c.list(src, false)
+	if !ok {
+		return
+	}
+	if sl == nil {
+		c.w.WriteNull()
+		return
+	}
+	if _, err := c.srv.DB.List(dst, false); err != nil {
+		c.w.WriteError(errWrongType)
+		return
+	}
+	var v []byte
+	if fromLeft {
+		v = sl.PopFront()
+	} else {
+		v = sl.PopBack()
+	}
+	dl, _ := c.srv.DB.List(dst, true)
+	if toLeft {
+		dl.PushFront(v)
+	} else {
+		dl.PushBack(v)
+	}
+	c.srv.DB.DeleteIfEmpty(src)
+	c.w.WriteBulk(v)
+}

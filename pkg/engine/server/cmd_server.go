@@ -1,0 +1,555 @@
+package server
+
+import (
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gocluster/gocluster/pkg/engine/store"
+)
+
+func init() {
+	def("ping", -1, "fast", 0, 0, 0, cmdPing)
+	def("echo", 2, "fast", 0, 0, 0, func(c *Client, args [][]byte) { c.w.WriteBulk(args[1]) })
+	def("select", 2, "loading stale fast nolock", 0, 0, 0, cmdSelect)
+	def("auth", -2, "noscript loading stale fast no-auth nolock", 0, 0, 0, cmdAuth)
+	def("hello", -1, "noscript loading stale fast no-auth nolock", 0, 0, 0, cmdHello)
+	def("quit", -1, "noscript loading stale fast no-auth nolock", 0, 0, 0, func(c *Client, _ [][]byte) {
+		c.w.WriteRaw(okReply)
+		c.closeNow = true
+	})
+	def("time", 1, "loading stale fast nolock", 0, 0, 0, cmdTime)
+	def("lastsave", 1, "loading stale fast nolock", 0, 0, 0, func(c *Client, _ [][]byte) { c.w.WriteInt(c.srv.lastSave) })
+	def("wait", 3, "noscript nolock", 0, 0, 0, cmdWait)
+	def("shutdown", -1, "admin noscript loading stale nolock", 0, 0, 0, cmdShutdown)
+	def("readonly", 1, "loading stale fast nolock", 0, 0, 0, cmdReadonly)
+	def("readwrite", 1, "loading stale fast nolock", 0, 0, 0, cmdReadonly)
+	def("asking", 1, "fast nolock", 0, 0, 0, cmdAsking)
+	def("cluster", -2, "nolock noroute", 0, 0, 0, cmdCluster)
+	def("role", 1, "noscript loading stale fast nolock", 0, 0, 0, cmdRole)
+	def("multi", 1, "noscript loading stale fast nolock", 0, 0, 0, cmdMulti)
+	def("exec", 1, "noscript loading stale skip_slowlog nolock", 0, 0, 0, cmdExec)
+	def("discard", 1, "noscript loading stale fast nolock", 0, 0, 0, cmdDiscard)
+	def("info", -1, "loading stale nolock", 0, 0, 0, cmdInfo)
+	def("config", -2, "admin noscript loading stale nolock", 0, 0, 0, cmdConfig)
+	def("client", -2, "noscript loading stale nolock", 0, 0, 0, cmdClient)
+	def("acl", -2, "admin noscript loading stale nolock", 0, 0, 0, cmdACL)
+	def("command", -1, "loading stale nolock", 0, 0, 0, cmdCommand)
+}
+
+func cmdPing(c *Client, args [][]byte) {
+	switch len(args) {
+	case 1:
+		c.w.WriteSimple("PONG")
+	case 2:
+		c.w.WriteBulk(args[1])
+	default:
+		c.w.WriteError("ERR wrong number of arguments for 'ping' command")
+	}
+}
+
+func cmdSelect(c *Client, args [][]byte) {
+	n, ok := parseInt(args[1])
+	switch {
+	case !ok:
+		c.w.WriteError(errNotInt)
+	case c.srv.Cluster != nil && n != 0:
+		c.w.WriteError("ERR SELECT is not allowed in cluster mode")
+	case n != 0:
+		c.w.WriteError("ERR DB index is out of range")
+	default:
+		c.w.WriteRaw(okReply)
+	}
+}
+
+func cmdAuth(c *Client, args [][]byte) {
+	user, pass := "default", ""
+	switch len(args) {
+	case 2:
+		pass = string(args[1])
+		if c.srv.acl.noPassDefault() {
+			c.w.WriteError("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?")
+			return
+		}
+	case 3:
+		user, pass = string(args[1]), string(args[2])
+	default:
+		c.w.WriteError(errSyntax)
+		return
+	}
+	if !c.srv.acl.check(user, pass) {
+		c.w.WriteError("WRONGPASS invalid username-password pair or user is disabled.")
+		return
+	}
+	c.setUser(user)
+	c.w.WriteRaw(okReply)
+}
+
+func cmdHello(c *Client, args [][]byte) {
+	proto := int64(c.w.Proto())
+	if len(args) >= 2 {
+		n, ok := parseInt(args[1])
+		if !ok {
+			c.w.WriteError("ERR Protocol version is not an integer or out of range")
+			return
+		}
+		if n < 2 || n > 3 {
+			c.w.WriteError("NOPROTO unsupported protocol version")
+			return
+		}
+		proto = n
+	}
+	var name []byte
+	setName := false
+	for i := 2; i < len(args); i++ {
+		switch {
+		case eq(args[i], "auth") && i+2 < len(args):
+			if !c.srv.acl.check(string(args[i+1]), string(args[i+2])) {
+				c.w.WriteError("WRONGPASS invalid username-password pair or user is disabled.")
+				return
+			}
+			c.setUser(string(args[i+1]))
+			i += 2
+		case eq(args[i], "setname") && i+1 < len(args):
+			if !validClientName(args[i+1]) {
+				c.w.WriteError("ERR Client names cannot contain spaces, newlines or special characters.")
+				return
+			}
+			name, setName = args[i+1], true
+			i++
+		default:
+			c.w.WriteError("ERR Syntax error in HELLO option '" + printable(args[i], 64) + "'")
+			return
+		}
+	}
+	if !c.authed {
+		c.w.WriteError("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")
+		return
+	}
+	c.infoMu.Lock()
+	if setName {
+		c.name = string(name)
+	}
+	c.w.SetProto(int(proto))
+	c.infoMu.Unlock()
+	mode, role := "standalone", "master"
+	if c.srv.Cluster != nil {
+		mode = "cluster"
+		if replica, _ := c.srv.Cluster.Role(); replica {
+			role = "replica"
+		}
+	}
+	c.w.WriteMapLen(7)
+	c.w.WriteBulkString("server")
+	c.w.WriteBulkString("redis")
+	c.w.WriteBulkString("version")
+	c.w.WriteBulkString(Version)
+	c.w.WriteBulkString("proto")
+	c.w.WriteInt(proto)
+	c.w.WriteBulkString("id")
+	c.w.WriteInt(c.id)
+	c.w.WriteBulkString("mode")
+	c.w.WriteBulkString(mode)
+	c.w.WriteBulkString("role")
+	c.w.WriteBulkString(role)
+	c.w.WriteBulkString("modules")
+	c.w.WriteArrayLen(0)
+}
+
+func (c *Client) setUser(user string) {
+	c.infoMu.Lock()
+	c.authed, c.user = true, user
+	c.infoMu.Unlock()
+}
+
+func validClientName(b []byte) bool {
+	for _, ch := range b {
+		if ch < '!' || ch > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+func cmdTime(c *Client, _ [][]byte) {
+	now := time.Now()
+	c.w.WriteArrayLen(2)
+	c.w.WriteBulkString(strconv.FormatInt(now.Unix(), 10))
+	c.w.WriteBulkString(strconv.Itoa(now.Nanosecond() / 1000))
+}
+
+func cmdWait(c *Client, args [][]byte) {
+	if _, ok := parseInt(args[1]); !ok {
+		c.w.WriteError(errNotInt)
+		return
+	}
+	if n, ok := parseInt(args[2]); !ok || n < 0 {
+		c.w.WriteError("ERR timeout is negative")
+		return
+	}
+	c.w.WriteInt(0) // the engine has no replication stream: no replica acknowledged
+}
+
+func cmdShutdown(c *Client, args [][]byte) {
+	for _, a := range args[1:] {
+		if !eq(a, "nosave") && !eq(a, "save") && !eq(a, "now") && !eq(a, "force") && !eq(a, "abort") {
+			c.w.WriteError(errSyntax)
+			return
+		}
+		if eq(a, "abort") {
+			c.w.WriteError("ERR No shutdown in progress.")
+			return
+		}
+	}
+	// like Redis, a successful SHUTDOWN closes the connection without a reply
+	c.closeNow = true
+	c.srv.shutdownOnce.Do(func() { close(c.srv.shutdownReq) })
+}
+
+const errNoCluster = "ERR This instance has cluster support disabled"
+
+func cmdReadonly(c *Client, args [][]byte) {
+	if c.srv.Cluster == nil {
+		c.w.WriteError(errNoCluster)
+		return
+	}
+	c.infoMu.Lock()
+	c.readonly = eq(args[0], "readonly")
+	c.infoMu.Unlock()
+	c.w.WriteRaw(okReply)
+}
+
+func cmdAsking(c *Client, _ [][]byte) {
+	if c.srv.Cluster == nil {
+		c.w.WriteError(errNoCluster)
+		return
+	}
+	c.asking = true
+	c.w.WriteRaw(okReply)
+}
+
+func cmdCluster(c *Client, args [][]byte) {
+	if c.srv.Cluster == nil {
+		c.w.WriteError(errNoCluster)
+		return
+	}
+	c.srv.Cluster.Command(c.w, args[1:])
+}
+
+func cmdRole(c *Client, _ [][]byte) {
+	if c.srv.Cluster != nil {
+		if replica, master := c.srv.Cluster.Role(); replica {
+			host, port := splitHostPort(master)
+			c.w.WriteArrayLen(5)
+			c.w.WriteBulkString("slave")
+			c.w.WriteBulkString(host)
+			c.w.WriteInt(int64(port))
+			c.w.WriteBulkString("connected")
+			c.w.WriteInt(0)
+			return
+		}
+	}
+	c.w.WriteArrayLen(3)
+	c.w.WriteBulkString("master")
+	c.w.WriteInt(0)
+	c.w.WriteArrayLen(0)
+}
+
+func splitHostPort(addr string) (string, int) {
+	i := strings.LastIndexByte(addr, ':')
+	if i < 0 {
+		return addr, 0
+	}
+	port, _ := strconv.Atoi(strings.SplitN(addr[i+1:], "@", 2)[0])
+	return addr[:i], port
+}
+
+func cmdMulti(c *Client, _ [][]byte) {
+	if c.multi != nil {
+		c.w.WriteError("ERR MULTI calls can not be nested")
+		return
+	}
+	q := [][][]byte{}
+	c.multi, c.multiErr = &q, false
+	c.setInMulti(true)
+	c.w.WriteRaw(okReply)
+}
+
+func cmdDiscard(c *Client, _ [][]byte) {
+	if c.multi == nil {
+		c.w.WriteError("ERR DISCARD without MULTI")
+		return
+	}
+	c.multi = nil
+	c.setInMulti(false)
+	c.w.WriteRaw(okReply)
+}
+
+func cmdExec(c *Client, _ [][]byte) {
+	if c.multi == nil {
+		c.w.WriteError("ERR EXEC without MULTI")
+		return
+	}
+	queued, failed := *c.multi, c.multiErr
+	c.multi = nil
+	c.setInMulti(false)
+	if failed {
+		c.w.WriteError("EXECABORT Transaction discarded because of previous errors.")
+		return
+	}
+	c.w.WriteArrayLen(len(queued))
+	db := c.srv.DB
+	db.Mu.Lock()
+	for _, args := range queued {
+		cmd := lookupCommand(args[0])
+		if cmd.noLock {
+			db.Mu.Unlock()
+			cmd.fn(c, args)
+			db.Mu.Lock()
+		} else {
+			cmd.fn(c, args)
+		}
+	}
+	db.Mu.Unlock()
+}
+
+func (c *Client) setInMulti(v bool) {
+	c.infoMu.Lock()
+	c.inMulti = v
+	c.infoMu.Unlock()
+}
+
+func cmdConfig(c *Client, args [][]byte) {
+	cfg := c.srv.Cfg
+	switch sub := string(lower(args[1])); {
+	case sub == "get" && len(args) >= 3:
+		var patterns []string
+		for _, p := range args[2:] {
+			patterns = append(patterns, string(p))
+		}
+		pairs := cfg.Matching(patterns, func(p, name string) bool { return store.Match([]byte(p), []byte(name)) })
+		c.w.WriteMapLen(len(pairs))
+		for _, kv := range pairs {
+			c.w.WriteBulkString(kv[0])
+			c.w.WriteBulkString(kv[1])
+		}
+	case sub == "set" && len(args) >= 4 && len(args)%2 == 0:
+		for i := 2; i < len(args); i += 2 {
+			if err := cfg.SetRuntime(string(args[i]), string(args[i+1])); err != nil {
+				c.w.WriteError("ERR " + err.Error())
+				return
+			}
+			c.srv.applyConfig(strings.ToLower(string(args[i])))
+		}
+		c.w.WriteRaw(okReply)
+	case sub == "rewrite" && len(args) == 2:
+		if err := cfg.Rewrite(); err != nil {
+			c.w.WriteError("ERR " + err.Error())
+			return
+		}
+		c.w.WriteRaw(okReply)
+	case sub == "resetstat" && len(args) == 2:
+		c.srv.totalCommands.Store(0)
+		c.srv.totalConns.Store(0)
+		c.srv.rejectedConns.Store(0)
+		c.w.WriteRaw(okReply)
+	case sub == "help":
+		c.writeHelp("CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+			"GET <pattern>", "SET <directive> <value>", "RESETSTAT", "REWRITE", "HELP")
+	case sub == "get" || sub == "set" || sub == "rewrite" || sub == "resetstat":
+		c.w.WriteError("ERR wrong number of arguments for 'config|" + sub + "' command")
+	default:
+		c.w.WriteError(unknownSubcommand(args[1], "CONFIG"))
+	}
+}
+
+// applyConfig makes a changed option take effect.
+func (s *Server) applyConfig(name string) {
+	switch name {
+	case "requirepass":
+		s.acl.setDefaultPassword(s.Cfg.RequirePass())
+	case "cluster-node-timeout":
+		if t, ok := s.Cluster.(interface{ SetNodeTimeout(time.Duration) }); ok {
+			t.SetNodeTimeout(s.Cfg.NodeTimeout())
+		}
+	}
+}
+
+func (c *Client) writeHelp(lines ...string) {
+	c.w.WriteArrayLen(len(lines))
+	for _, l := range lines {
+		c.w.WriteSimple(l)
+	}
+}
+
+func cmdClient(c *Client, args [][]byte) {
+	switch sub := string(lower(args[1])); {
+	case sub == "setname" && len(args) == 3:
+		if !validClientName(args[2]) {
+			c.w.WriteError("ERR Client names cannot contain spaces, newlines or special characters.")
+			return
+		}
+		c.infoMu.Lock()
+		c.name = string(args[2])
+		c.infoMu.Unlock()
+		c.w.WriteRaw(okReply)
+	case sub == "getname" && len(args) == 2:
+		if c.name == "" {
+			c.w.WriteNull()
+		} else {
+			c.w.WriteBulkString(c.name)
+		}
+	case sub == "id" && len(args) == 2:
+		c.w.WriteInt(c.id)
+	case sub == "info" && len(args) == 2:
+		c.w.WriteVerbatim(c.describe())
+	case sub == "list":
+		var b strings.Builder
+		c.srv.mu.Lock()
+		for _, other := range c.srv.clients {
+			b.WriteString(other.describe())
+		}
+		c.srv.mu.Unlock()
+		c.w.WriteVerbatim(b.String())
+	case sub == "setinfo" && len(args) == 4:
+		c.infoMu.Lock()
+		defer c.infoMu.Unlock()
+		switch {
+		case eq(args[2], "lib-name"):
+			c.libName = printable(args[3], 128)
+		case eq(args[2], "lib-ver"):
+			c.libVer = printable(args[3], 128)
+		default:
+			c.w.WriteError("ERR Unrecognized option '" + printable(args[2], 64) + "'")
+			return
+		}
+		c.w.WriteRaw(okReply)
+	case sub == "kill" && len(args) >= 3:
+		c.clientKill(args[2:])
+	case sub == "no-evict" || sub == "no-touch" || sub == "reply" && len(args) == 3 && eq(args[2], "on"):
+		c.w.WriteRaw(okReply)
+	case sub == "help":
+		c.writeHelp("CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+			"ID", "INFO", "LIST", "GETNAME", "SETNAME <name>", "SETINFO <LIB-NAME|LIB-VER> <value>", "KILL <ip:port>|ID <id>")
+	default:
+		c.w.WriteError(unknownSubcommand(args[1], "CLIENT"))
+	}
+}
+
+func (c *Client) clientKill(args [][]byte) {
+	var target func(*Client) bool
+	switch {
+	case len(args) == 1:
+		addr := string(args[0])
+		target = func(o *Client) bool { return o.conn.RemoteAddr().String() == addr }
+	case len(args) == 2 && eq(args[0], "id"):
+		id, ok := parseInt(args[1])
+		if !ok {
+			c.w.WriteError(errNotInt)
+			return
+		}
+		target = func(o *Client) bool { return o.id == id }
+	default:
+		c.w.WriteError(errSyntax)
+		return
+	}
+	killed := 0
+	c.srv.mu.Lock()
+	for _, o := range c.srv.clients {
+		if target(o) {
+			killed++
+			if o == c {
+				c.closeNow = true
+			} else {
+				o.conn.Close()
+			}
+		}
+	}
+	c.srv.mu.Unlock()
+	if len(args) == 1 {
+		if killed == 0 {
+			c.w.WriteError("ERR No such client")
+		} else {
+			c.w.WriteRaw(okReply)
+		}
+		return
+	}
+	c.w.WriteInt(int64(killed))
+}
+
+// describe is one CLIENT LIST line.
+func (c *Client) describe() string {
+	idle := time.Now().Unix() - c.lastIO.Load()
+	if c.lastIO.Load() == 0 {
+		idle = int64(time.Since(c.created).Seconds())
+	}
+	c.infoMu.Lock()
+	defer c.infoMu.Unlock()
+	flags := "N"
+	if c.readonly {
+		flags = "r"
+	}
+	multi := -1
+	if c.inMulti {
+		multi = 0
+	}
+	return "id=" + strconv.FormatInt(c.id, 10) +
+		" addr=" + c.conn.RemoteAddr().String() +
+		" laddr=" + c.conn.LocalAddr().String() +
+		" fd=0 name=" + c.name +
+		" age=" + strconv.Itoa(int(time.Since(c.created).Seconds())) +
+		" idle=" + strconv.FormatInt(idle, 10) +
+		" flags=" + flags + " db=0 sub=0 psub=0 ssub=0 multi=" + strconv.Itoa(multi) +
+		" qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r" +
+		" cmd=" + c.lastCmd.Load().(string) +
+		" user=" + c.user + " redir=-1 resp=" + strconv.Itoa(c.w.Proto()) +
+		" lib-name=" + c.libName + " lib-ver=" + c.libVer + "\n"
+}
+
+func cmdACL(c *Client, args [][]byte) {
+	acl := c.srv.acl
+	switch sub := string(lower(args[1])); {
+	case sub == "whoami" && len(args) == 2:
+		c.w.WriteBulkString(c.user)
+	case sub == "list" && len(args) == 2:
+		names := acl.names()
+		c.w.WriteArrayLen(len(names))
+		for _, n := range names {
+			c.w.WriteBulkString(acl.describe(n))
+		}
+	case sub == "users" && len(args) == 2:
+		names := acl.names()
+		c.w.WriteArrayLen(len(names))
+		for _, n := range names {
+			c.w.WriteBulkString(n)
+		}
+	case sub == "setuser" && len(args) >= 3:
+		var rules []string
+		for _, r := range args[3:] {
+			rules = append(rules, string(r))
+		}
+		if msg := acl.setUser(string(args[2]), rules); msg != "" {
+			c.w.WriteError(msg)
+			return
+		}
+		c.w.WriteRaw(okReply)
+	case sub == "deluser" && len(args) >= 3:
+		n := 0
+		for _, u := range args[2:] {
+			if acl.delUser(string(u)) {
+				n++
+			}
+		}
+		c.w.WriteInt(int64(n))
+	case sub == "cat" && len(args) == 2:
+		c.writeHelp("keyspace", "read", "write", "set", "sortedset", "list", "hash", "string", "admin", "fast", "slow", "connection")
+	case sub == "help":
+		c.writeHelp("ACL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+			"WHOAMI", "LIST", "USERS", "SETUSER <username> [<property> ...]", "DELUSER <username> [...]", "CAT")
+	default:
+		c.w.WriteError(unknownSubcommand(args[1], "ACL"))
+	}
+}
+
+var hostname, _ = os.Hostname()

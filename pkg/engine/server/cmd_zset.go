@@ -1,0 +1,524 @@
+package server
+
+import (
+	"math"
+	"strings"
+
+	"github.com/gocluster/gocluster/pkg/engine/resp"
+	"github.com/gocluster/gocluster/pkg/engine/store"
+)
+
+func init() {
+	def("zadd", -4, "write denyoom fast", 1, 1, 1, cmdZAdd)
+	def("zincrby", 4, "write denyoom fast", 1, 1, 1, cmdZIncrBy)
+	def("zrem", -3, "write fast", 1, 1, 1, cmdZRem)
+	def("zscore", 3, "readonly fast", 1, 1, 1, cmdZScore)
+	def("zmscore", -3, "readonly fast", 1, 1, 1, cmdZMScore)
+	def("zcard", 2, "readonly fast", 1, 1, 1, cmdZCard)
+	def("zcount", 4, "readonly fast", 1, 1, 1, cmdZCount)
+	def("zlexcount", 4, "readonly fast", 1, 1, 1, cmdZCount)
+	def("zrank", 3, "readonly fast", 1, 1, 1, cmdZRank)
+	def("zrevrank", 3, "readonly fast", 1, 1, 1, cmdZRank)
+	def("zrange", -4, "readonly", 1, 1, 1, cmdZRange)
+	def("zrevrange", -4, "readonly", 1, 1, 1, cmdZRange)
+	def("zrangebyscore", -4, "readonly", 1, 1, 1, cmdZRange)
+	def("zrevrangebyscore", -4, "readonly", 1, 1, 1, cmdZRange)
+	def("zrangebylex", -4, "readonly", 1, 1, 1, cmdZRange)
+	def("zrevrangebylex", -4, "readonly", 1, 1, 1, cmdZRange)
+	def("zremrangebyrank", 4, "write", 1, 1, 1, cmdZRemRange)
+	def("zremrangebyscore", 4, "write", 1, 1, 1, cmdZRemRange)
+	def("zremrangebylex", 4, "write", 1, 1, 1, cmdZRemRange)
+	def("zpopmin", -2, "write fast", 1, 1, 1, cmdZPop)
+	def("zpopmax", -2, "write fast", 1, 1, 1, cmdZPop)
+	def("zscan", -3, "readonly", 1, 1, 1, cmdZScan)
+}
+
+func (c *Client) zset(key []byte, create bool) (*store.ZSet, bool) {
+	z, err := c.srv.DB.ZSet(key, create)
+	if err != nil {
+		c.w.WriteError(errWrongType)
+		return nil, false
+	}
+	return z, true
+}
+
+func cmdZAdd(c *Client, args [][]byte) {
+	var nx, xx, gt, lt, ch, incr bool
+	i := 2
+	for ; i < len(args); i++ {
+		switch {
+		case eq(args[i], "nx"):
+			nx = true
+		case eq(args[i], "xx"):
+			xx = true
+		case eq(args[i], "gt"):
+			gt = true
+		case eq(args[i], "lt"):
+			lt = true
+		case eq(args[i], "ch"):
+			ch = true
+		case eq(args[i], "incr"):
+			incr = true
+		default:
+			goto pairs
+		}
+	}
+pairs:
+	rest := args[i:]
+	if len(rest) == 0 || len(rest)%2 != 0 {
+		c.w.WriteError(errSyntax)
+		return
+	}
+	if nx && xx {
+		c.w.WriteError("ERR XX and NX options at the same time are not compatible")
+		return
+	}
+	if gt && lt || (gt || lt) && nx {
+		c.w.WriteError("ERR GT, LT, and/or NX options at the same time are not compatible")
+		return
+	}
+	if incr && len(rest) != 2 {
+		c.w.WriteError("ERR INCR option supports a single increment-element pair")
+		return
+	}
+	scores := make([]float64, len(rest)/2)
+	for j := range scores {
+		f, ok := parseFloat(rest[2*j])
+		if !ok {
+			c.w.WriteError(errNotFloat)
+			return
+		}
+		scores[j] = f
+	}
+	z, ok := c.zset(args[1], !xx)
+	if !ok {
+		return
+	}
+	if z == nil { // XX on a missing key
+		if incr {
+			c.w.WriteNull()
+		} else {
+			c.w.WriteInt(0)
+		}
+		return
+	}
+	added, changed := 0, 0
+	var last float64
+	skipped := false
+	for j, score := range scores {
+		member := rest[2*j+1]
+		old, exists := z.Score(member)
+		if exists && nx || !exists && xx {
+			skipped = true
+			continue
+		}
+		if incr && exists {
+			score += old
+			if math.IsNaN(score) {
+				c.srv.DB.DeleteIfEmpty(args[1])
+				c.w.WriteError("ERR resulting score is not a number (NaN)")
+				return
+			}
+		}
+		if exists && (gt && score <= old || lt && score >= old) {
+			skipped = true
+			continue
+		}
+		last = score
+		if z.Add(member, score) {
+			added++
+		} else if exists && old != score {
+			changed++
+		}
+	}
+	c.srv.DB.DeleteIfEmpty(args[1])
+	if incr {
+		if skipped {
+			c.w.WriteNull()
+		} else {
+			c.w.WriteDouble(last)
+		}
+		return
+	}
+	if ch {
+		c.w.WriteInt(int64(added + changed))
+	} else {
+		c.w.WriteInt(int64(added))
+	}
+}
+
+func cmdZIncrBy(c *Client, args [][]byte) {
+	delta, ok := parseFloat(args[2])
+	if !ok {
+		c.w.WriteError(errNotFloat)
+		return
+	}
+	z, ok := c.zset(args[1], true)
+	if !ok {
+		return
+	}
+	old, _ := z.Score(args[3])
+	score := old + delta
+	if math.IsNaN(score) {
+		c.srv.DB.DeleteIfEmpty(args[1])
+		c.w.WriteError("ERR resulting score is not a number (NaN)")
+		return
+	}
+	z.Add(args[3], score)
+	c.w.WriteDouble(score)
+}
+
+func cmdZRem(c *Client, args [][]byte) {
+	z, ok := c.zset(args[1], false)
+	if !ok {
+		return
+	}
+	n := 0
+	if z != nil {
+		for _, m := range args[2:] {
+			if z.Remove(m) {
+				n++
+			}
+		}
+		c.srv.DB.DeleteIfEmpty(args[1])
+	}
+	c.w.WriteInt(int64(n))
+}
+
+func cmdZScore(c *Client, args [][]byte) {
+	z, ok := c.zset(args[1], false)
+	if !ok {
+		return
+	}
+	if z == nil {
+		c.w.WriteNull()
+		return
+	}
+	if s, found := z.Score(args[2]); found {
+		c.w.WriteDouble(s)
+	} else {
+		c.w.WriteNull()
+	}
+}
+
+func cmdZMScore(c *Client, args [][]byte) {
+	z, ok := c.zset(args[1], false)
+	if !ok {
+		return
+	}
+	c.w.WriteArrayLen(len(args) - 2)
+	for _, m := range args[2:] {
+		if z == nil {
+			c.w.WriteNull()
+		} else if s, found := z.Score(m); found {
+			c.w.WriteDouble(s)
+		} else {
+			c.w.WriteNull()
+		}
+	}
+}
+
+func cmdZCard(c *Client, args [][]byte) {
+	if z, ok := c.zset(args[1], false); ok {
+		if z == nil {
+			c.w.WriteInt(0)
+		} else {
+			c.w.WriteInt(int64(z.Len()))
+		}
+	}
+}
+
+func parseScoreBound(b []byte) (store.ScoreBound, bool) {
+	excl := len(b) > 0 && b[0] == '('
+	if excl {
+		b = b[1:]
+	}
+	f, ok := parseFloat(b)
+	return store.ScoreBound{Value: f, Exclusive: excl}, ok
+}
+
+func parseLexBound(b []byte) (store.LexBound, bool) {
+	switch {
+	case len(b) == 1 && b[0] == '-':
+		return store.LexBound{Inf: -1}, true
+	case len(b) == 1 && b[0] == '+':
+		return store.LexBound{Inf: 1}, true
+	case len(b) > 0 && b[0] == '(':
+		return store.LexBound{Value: b[1:], Exclusive: true}, true
+	case len(b) > 0 && b[0] == '[':
+		return store.LexBound{Value: b[1:]}, true
+	}
+	return store.LexBound{}, false
+}
+
+// boundsRange resolves score or lex bounds into a rank interval [from, to).
+func (c *Client) boundsRange(z *store.ZSet, lo, hi []byte, byLex bool) (int, int, bool) {
+	if byLex {
+		l, ok1 := parseLexBound(lo)
+		h, ok2 := parseLexBound(hi)
+		if !ok1 || !ok2 {
+			c.w.WriteError("ERR min or max not valid string range item")
+			return 0, 0, false
+		}
+		if z == nil {
+			return 0, 0, true
+		}
+		from, to := z.LexRange(l, h)
+		return from, to, true
+	}
+	l, ok1 := parseScoreBound(lo)
+	h, ok2 := parseScoreBound(hi)
+	if !ok1 || !ok2 {
+		c.w.WriteError("ERR min or max is not a float")
+		return 0, 0, false
+	}
+	if z == nil {
+		return 0, 0, true
+	}
+	from, to := z.FirstAbove(l), z.LastBelow(h)
+	return from, max(from, to), true
+}
+
+func cmdZCount(c *Client, args [][]byte) {
+	z, ok := c.zset(args[1], false)
+	if !ok {
+		return
+	}
+	from, to, ok := c.boundsRange(z, args[2], args[3], eq(args[0], "zlexcount"))
+	if ok {
+		c.w.WriteInt(int64(to - from))
+	}
+}
+
+func cmdZRank(c *Client, args [][]byte) {
+	z, ok := c.zset(args[1], false)
+	if !ok {
+		return
+	}
+	if z == nil {
+		c.w.WriteNull()
+		return
+	}
+	r, found := z.Rank(args[2])
+	if !found {
+		c.w.WriteNull()
+		return
+	}
+	if eq(args[0], "zrevrank") {
+		r = z.Len() - 1 - r
+	}
+	c.w.WriteInt(int64(r))
+}
+
+// cmdZRange serves ZRANGE with all its forms and the older ZREVRANGE,
+// ZRANGEBYSCORE, ZREVRANGEBYSCORE, ZRANGEBYLEX and ZREVRANGEBYLEX.
+func cmdZRange(c *Client, args [][]byte) {
+	name := string(lower(args[0]))
+	byScore := strings.Contains(name, "byscore")
+	byLex := strings.Contains(name, "bylex")
+	rev := strings.HasPrefix(name, "zrev")
+	withScores, limited := false, false
+	var offset, count int64 = 0, -1
+	for i := 4; i < len(args); i++ {
+		switch {
+		case eq(args[i], "withscores") && !byLex:
+			withScores = true
+		case eq(args[i], "limit") && i+2 < len(args) && (name == "zrange" || byScore || byLex):
+			o, ok1 := parseInt(args[i+1])
+			n, ok2 := parseInt(args[i+2])
+			if !ok1 || !ok2 {
+				c.w.WriteError(errNotInt)
+				return
+			}
+			offset, count, limited = o, n, true
+			i += 2
+		case name == "zrange" && eq(args[i], "byscore") && !byLex:
+			byScore = true
+		case name == "zrange" && eq(args[i], "bylex") && !byScore:
+			byLex = true
+		case name == "zrange" && eq(args[i], "rev"):
+			rev = true
+		default:
+			c.w.WriteError(errSyntax)
+			return
+		}
+	}
+	if byLex && withScores {
+		c.w.WriteError("ERR syntax error, WITHSCORES not supported in combination with BYLEX")
+		return
+	}
+	if limited && !byScore && !byLex {
+		c.w.WriteError("ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX")
+		return
+	}
+	z, ok := c.zset(args[1], false)
+	if !ok {
+		return
+	}
+	var members []store.ZMember
+	if byScore || byLex {
+		lo, hi := args[2], args[3]
+		if rev {
+			lo, hi = hi, lo
+		}
+		from, to, ok := c.boundsRange(z, lo, hi, byLex)
+		if !ok {
+			return
+		}
+		if z != nil {
+			members = z.Range(0, z.Len()-1)[from:to]
+		}
+	} else {
+		start, stop, ok := c.twoInts(args[2], args[3])
+		if !ok {
+			return
+		}
+		if z != nil {
+			if from, to, nonEmpty := rangeIndexes(start, stop, z.Len()); nonEmpty {
+				if rev { // ranks counted from the highest score
+					from, to = z.Len()-1-to, z.Len()-1-from
+				}
+				members = z.Range(from, to)
+			}
+		}
+	}
+	if rev {
+		rev := make([]store.ZMember, len(members))
+		for i, m := range members {
+			rev[len(members)-1-i] = m
+		}
+		members = rev
+	}
+	if limited {
+		if offset < 0 || offset >= int64(len(members)) {
+			members = nil
+		} else {
+			members = members[offset:]
+			if count >= 0 && count < int64(len(members)) {
+				members = members[:count]
+			}
+		}
+	}
+	c.writeZMembers(members, withScores)
+}
+
+// writeZMembers writes members (and scores): RESP3 gets [member, score] pairs.
+func (c *Client) writeZMembers(members []store.ZMember, withScores bool) {
+	if withScores && c.w.Proto() == 3 {
+		c.w.WriteArrayLen(len(members))
+		for _, m := range members {
+			c.w.WriteArrayLen(2)
+			c.w.WriteBulk(m.Member)
+			c.w.WriteDouble(m.Score)
+		}
+		return
+	}
+	n := len(members)
+	if withScores {
+		n *= 2
+	}
+	c.w.WriteArrayLen(n)
+	for _, m := range members {
+		c.w.WriteBulk(m.Member)
+		if withScores {
+			c.w.WriteDouble(m.Score)
+		}
+	}
+}
+
+func cmdZRemRange(c *Client, args [][]byte) {
+	name := string(lower(args[0]))
+	z, ok := c.zset(args[1], false)
+	if !ok {
+		return
+	}
+	var from, to int
+	if name == "zremrangebyrank" {
+		start, stop, ok := c.twoInts(args[2], args[3])
+		if !ok {
+			return
+		}
+		if z != nil {
+			f, t, nonEmpty := rangeIndexes(start, stop, z.Len())
+			if nonEmpty {
+				from, to = f, t+1
+			}
+		}
+	} else {
+		var ok bool
+		from, to, ok = c.boundsRange(z, args[2], args[3], name == "zremrangebylex")
+		if !ok {
+			return
+		}
+	}
+	n := 0
+	if z != nil {
+		n = z.RemoveRange(from, to)
+		c.srv.DB.DeleteIfEmpty(args[1])
+	}
+	c.w.WriteInt(int64(n))
+}
+
+func cmdZPop(c *Client, args [][]byte) {
+	count, withCount := int64(1), len(args) == 3
+	if len(args) > 3 {
+		c.w.WriteError(errSyntax)
+		return
+	}
+	if withCount {
+		n, ok := parseInt(args[2])
+		if !ok || n < 0 {
+			c.w.WriteError("ERR value is out of range, must be positive")
+			return
+		}
+		count = n
+	}
+	z, ok := c.zset(args[1], false)
+	if !ok {
+		return
+	}
+	var popped []store.ZMember
+	if z != nil {
+		n := min(int(min(count, 1<<30)), z.Len())
+		if eq(args[0], "zpopmin") {
+			popped = append(popped, z.Range(0, z.Len()-1)[:n]...)
+			z.RemoveRange(0, n)
+		} else {
+			all := z.Range(0, z.Len()-1)
+			for i := len(all) - 1; i >= len(all)-n; i-- {
+				popped = append(popped, all[i])
+			}
+			z.RemoveRange(len(all)-n, len(all))
+		}
+		c.srv.DB.DeleteIfEmpty(args[1])
+	}
+	if withCount && c.w.Proto() == 3 {
+		c.writeZMembers(popped, true)
+		return
+	}
+	c.w.WriteArrayLen(2 * len(popped))
+	for _, m := range popped {
+		c.w.WriteBulk(m.Member)
+		c.w.WriteDouble(m.Score)
+	}
+}
+
+func appendScore(f float64) []byte { return resp.AppendFloat(nil, f) }
+
+func cmdZScan(c *Client, args [][]byte) {
+	z, ok := c.zset(args[1], false)
+	if !ok {
+		return
+	}
+	var members []string
+	scores := map[string]float64{}
+	if z != nil {
+		for _, m := range z.All() {
+			members = append(members, string(m.Member))
+			scores[string(m.Member)] = m.Score
+		}
+	}
+	c.scanCollection(args, members, func(m string) []byte {
+		return appendScore(scores[m])
+	})
+}

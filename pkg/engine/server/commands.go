@@ -1,0 +1,308 @@
+package server
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/gocluster/gocluster/pkg/engine/resp"
+)
+
+type cmdFunc func(c *Client, args [][]byte)
+
+// command is one entry of the command table, with the same arity and key
+// position conventions as Redis's (negative arity = at least -arity args;
+// lastKey -1 = the last argument).
+type command struct {
+	name              string
+	arity             int
+	flags             []string // as COMMAND reports them
+	firstKey, lastKey int
+	step              int
+	fn                cmdFunc
+	write, readonly   bool
+	noAuth            bool
+	noLock            bool // handler takes the store lock itself, if at all
+	movable           func(args [][]byte) []int
+	noRoute           bool // never redirected (MIGRATE works on open slots locally)
+	asking            bool // implies ASKING (RESTORE-ASKING)
+}
+
+var commandTable = map[string]*command{}
+
+// def registers a command; flags are space separated Redis flag names plus
+// the engine-only markers "nolock", "noroute" and "asking".
+func def(name string, arity int, flags string, first, last, step int, fn cmdFunc) *command {
+	cmd := &command{name: name, arity: arity, firstKey: first, lastKey: last, step: step, fn: fn}
+	for _, f := range strings.Fields(flags) {
+		switch f {
+		case "nolock":
+			cmd.noLock = true
+			continue
+		case "noroute":
+			cmd.noRoute = true
+			continue
+		case "asking":
+			cmd.asking = true
+			continue
+		case "write":
+			cmd.write = true
+		case "readonly":
+			cmd.readonly = true
+		case "no-auth":
+			cmd.noAuth = true
+		}
+		cmd.flags = append(cmd.flags, f)
+	}
+	commandTable[name] = cmd
+	return cmd
+}
+
+func lookupCommand(name []byte) *command {
+	if len(name) > 32 {
+		return nil
+	}
+	var buf [32]byte
+	for i, ch := range name {
+		if ch >= 'A' && ch <= 'Z' {
+			ch += 'a' - 'A'
+		}
+		buf[i] = ch
+	}
+	return commandTable[string(buf[:len(name)])]
+}
+
+// keyIndexes returns the argument positions holding keys.
+func (cmd *command) keyIndexes(args [][]byte, out []int) []int {
+	if cmd.movable != nil {
+		return append(out, cmd.movable(args)...)
+	}
+	if cmd.firstKey <= 0 {
+		return out
+	}
+	last := cmd.lastKey
+	if last < 0 {
+		last = len(args) + last
+	}
+	for i := cmd.firstKey; i <= last && i < len(args); i += cmd.step {
+		out = append(out, i)
+	}
+	return out
+}
+
+const (
+	errSyntax     = "ERR syntax error"
+	errNotInt     = "ERR value is not an integer or out of range"
+	errNotFloat   = "ERR value is not a valid float"
+	errNoSuchKey  = "ERR no such key"
+	errOverflow   = "ERR increment or decrement would overflow"
+	errWrongType  = "WRONGTYPE Operation against a key holding the wrong kind of value"
+	errIndexRange = "ERR index out of range"
+)
+
+func (c *Client) dispatch(args [][]byte) {
+	cmd := lookupCommand(args[0])
+	if cmd == nil {
+		c.w.WriteError(unknownCommand(args))
+		c.asking = false
+		if c.multi != nil {
+			c.multiErr = true
+		}
+		return
+	}
+	c.lastCmd.Store(cmd.name)
+	if cmd.arity > 0 && len(args) != cmd.arity || cmd.arity < 0 && len(args) < -cmd.arity {
+		c.w.WriteError("ERR wrong number of arguments for '" + cmd.name + "' command")
+		if c.multi != nil {
+			c.multiErr = true
+		}
+		return
+	}
+	if !c.authed && !cmd.noAuth {
+		c.w.WriteError("NOAUTH Authentication required.")
+		return
+	}
+	if c.multi != nil && !inMultiAllowed(cmd.name) {
+		if c.srv.Cluster != nil { // route now, so a wrong slot fails the transaction early
+			if msg := c.route(cmd, args); msg != "" {
+				c.multiErr = true
+				c.w.WriteError(msg)
+				return
+			}
+		}
+		copied := make([][]byte, len(args))
+		for i, a := range args {
+			copied[i] = append([]byte(nil), a...)
+		}
+		*c.multi = append(*c.multi, copied)
+		c.w.WriteSimple("QUEUED")
+		return
+	}
+	if c.srv.Cluster != nil && cmd.noRoute && cmd.movable != nil {
+		if msg := c.routeMigrate(cmd, args); msg != "" {
+			c.asking = false
+			c.w.WriteError(msg)
+			return
+		}
+	} else if c.srv.Cluster != nil && !cmd.noRoute {
+		if msg := c.route(cmd, args); msg != "" {
+			c.asking = false
+			c.w.WriteError(msg)
+			return
+		}
+	}
+	c.call(cmd, args)
+	if cmd.name != "asking" {
+		c.asking = false
+	}
+}
+
+func (c *Client) call(cmd *command, args [][]byte) {
+	if cmd.noLock {
+		cmd.fn(c, args)
+		return
+	}
+	db := c.srv.DB
+	db.Mu.Lock()
+	cmd.fn(c, args)
+	db.Mu.Unlock()
+}
+
+func inMultiAllowed(name string) bool {
+	switch name {
+	case "exec", "discard", "multi", "watch", "unwatch", "quit", "reset":
+		return true
+	}
+	return false
+}
+
+// route asks the cluster whether this node serves the command's keys.
+func (c *Client) route(cmd *command, args [][]byte) string {
+	var idxBuf [8]int
+	idx := cmd.keyIndexes(args, idxBuf[:0])
+	if len(idx) == 0 {
+		return ""
+	}
+	var slotBuf [8]int
+	slots := slotBuf[:0]
+	for _, i := range idx {
+		s := keySlot(args[i])
+		dup := false
+		for _, t := range slots {
+			if t == s {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			slots = append(slots, s)
+		}
+	}
+	keysPresent := func() (all, none bool) {
+		db := c.srv.DB
+		db.Mu.Lock()
+		defer db.Mu.Unlock()
+		all, none = true, true
+		for _, i := range idx {
+			if db.Exists(args[i]) {
+				none = false
+			} else {
+				all = false
+			}
+		}
+		return all, none
+	}
+	return c.srv.Cluster.Route(slots, c.asking || cmd.asking, c.readonly && !cmd.write, keysPresent)
+}
+
+// routeMigrate routes MIGRATE: it runs locally while its slot is open
+// (migrating or importing), which is how a slot is drained; otherwise it is
+// redirected like any keyed command. Clusters without RouteMigrate run it locally.
+func (c *Client) routeMigrate(cmd *command, args [][]byte) string {
+	rm, ok := c.srv.Cluster.(interface{ RouteMigrate(slots []int) string })
+	if !ok {
+		return ""
+	}
+	var slots []int
+	for _, i := range cmd.keyIndexes(args, nil) {
+		s := keySlot(args[i])
+		if len(slots) == 0 || slots[len(slots)-1] != s {
+			slots = append(slots, s)
+		}
+	}
+	if len(slots) == 0 {
+		return ""
+	}
+	return rm.RouteMigrate(slots)
+}
+
+func unknownCommand(args [][]byte) string {
+	var b strings.Builder
+	b.WriteString("ERR unknown command '")
+	b.WriteString(printable(args[0], 128))
+	b.WriteString("', with args beginning with: ")
+	for _, a := range args[1:min(len(args), 20)] {
+		b.WriteString("'" + printable(a, 128) + "' ")
+	}
+	return b.String()
+}
+
+// printable trims and strips control characters from client text that is
+// echoed in an error line.
+func printable(b []byte, limit int) string {
+	if len(b) > limit {
+		b = b[:limit]
+	}
+	out := make([]byte, len(b))
+	for i, ch := range b {
+		if ch < ' ' || ch == 127 {
+			ch = ' '
+		}
+		out[i] = ch
+	}
+	return string(out)
+}
+
+func unknownSubcommand(sub []byte, cmd string) string {
+	return "ERR unknown subcommand '" + printable(sub, 128) + "'. Try " + cmd + " HELP."
+}
+
+// argument parsing helpers
+
+func parseInt(b []byte) (int64, bool) { return resp.ParseInt(b) }
+
+func parseFloat(b []byte) (float64, bool) {
+	if len(b) == 0 || len(b) > 64 {
+		return 0, false
+	}
+	s := string(b)
+	switch strings.ToLower(s) {
+	case "inf", "+inf", "infinity", "+infinity":
+		return posInf, true
+	case "-inf", "-infinity":
+		return negInf, true
+	}
+	if s[0] == ' ' || s[len(s)-1] == ' ' {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || f != f {
+		return 0, false
+	}
+	return f, true
+}
+
+func eq(b []byte, s string) bool { return strings.EqualFold(string(b), s) }
+
+func (c *Client) writeKeyList(keys [][]byte) {
+	c.w.WriteArrayLen(len(keys))
+	for _, k := range keys {
+		c.w.WriteBulk(k)
+	}
+}
+
+// copyBytes returns a private copy of an argument that the store will keep.
+func copyBytes(b []byte) []byte {
+	out := make([]byte, len(b))
+	copy(out, b)
+	return out
+}

@@ -1,0 +1,210 @@
+package server
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+var defaultInfoSections = []string{"server", "clients", "memory", "persistence", "stats", "replication", "cpu", "modules", "errorstats", "cluster", "keyspace"}
+
+func cmdInfo(c *Client, args [][]byte) {
+	sections := defaultInfoSections
+	if len(args) > 1 {
+		sections = nil
+		for _, a := range args[1:] {
+			s := strings.ToLower(string(a))
+			if s == "all" || s == "everything" || s == "default" {
+				sections = defaultInfoSections
+				break
+			}
+			sections = append(sections, s)
+		}
+	}
+	var b strings.Builder
+	for _, s := range sections {
+		text := c.srv.infoSection(s)
+		if text == "" {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteString("\r\n")
+		}
+		b.WriteString(text)
+	}
+	c.w.WriteVerbatim(b.String())
+}
+
+// infoSection renders one INFO section ("" for unknown ones, like Redis).
+func (s *Server) infoSection(name string) string {
+	var b strings.Builder
+	line := func(k string, v any) { fmt.Fprintf(&b, "%s:%v\r\n", k, v) }
+	switch name {
+	case "server":
+		b.WriteString("# Server\r\n")
+		mode := "standalone"
+		if s.Cluster != nil {
+			mode = "cluster"
+		}
+		up := time.Since(s.startTime)
+		exe, _ := os.Executable()
+		line("redis_version", Version)
+		line("redis_git_sha1", "00000000")
+		line("redis_git_dirty", 0)
+		line("redis_build_id", "0")
+		line("redis_mode", mode)
+		line("os", runtime.GOOS+" "+runtime.GOARCH)
+		line("arch_bits", strconv.IntSize)
+		line("multiplexing_api", "go")
+		line("gcc_version", "0.0.0")
+		line("process_id", os.Getpid())
+		line("process_supervised", "no")
+		line("run_id", s.runID)
+		line("tcp_port", s.Port())
+		line("server_time_usec", time.Now().UnixMicro())
+		line("uptime_in_seconds", int64(up.Seconds()))
+		line("uptime_in_days", int64(up.Hours()/24))
+		line("hz", s.Cfg.Int("hz"))
+		line("configured_hz", s.Cfg.Int("hz"))
+		line("executable", exe)
+		line("config_file", s.Cfg.File)
+		line("io_threads_active", 0)
+		line("engine", "gocluster "+runtime.Version())
+	case "clients":
+		b.WriteString("# Clients\r\n")
+		line("connected_clients", s.clientCount())
+		line("cluster_connections", 0)
+		line("maxclients", s.Cfg.Int("maxclients"))
+		line("client_recent_max_input_buffer", 0)
+		line("client_recent_max_output_buffer", 0)
+		line("blocked_clients", 0)
+		line("tracking_clients", 0)
+		line("clients_in_timeout_table", 0)
+	case "memory":
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		b.WriteString("# Memory\r\n")
+		line("used_memory", m.HeapAlloc)
+		line("used_memory_human", humanBytes(m.HeapAlloc))
+		line("used_memory_rss", rss(m.Sys))
+		line("used_memory_rss_human", humanBytes(rss(m.Sys)))
+		line("used_memory_peak", m.HeapSys)
+		line("used_memory_peak_human", humanBytes(m.HeapSys))
+		line("total_system_memory", 0)
+		line("maxmemory", s.Cfg.Int("maxmemory"))
+		line("maxmemory_human", humanBytes(uint64(s.Cfg.Int("maxmemory"))))
+		line("maxmemory_policy", s.Cfg.Get("maxmemory-policy"))
+		line("mem_allocator", "go")
+	case "persistence":
+		b.WriteString("# Persistence\r\n")
+		line("loading", 0)
+		line("async_loading", 0)
+		line("rdb_changes_since_last_save", 0)
+		line("rdb_bgsave_in_progress", 0)
+		line("rdb_last_save_time", s.lastSave)
+		line("rdb_last_bgsave_status", "ok")
+		line("aof_enabled", 0)
+		line("aof_rewrite_in_progress", 0)
+	case "stats":
+		b.WriteString("# Stats\r\n")
+		s.DB.Mu.Lock()
+		expired := s.DB.Expired
+		s.DB.Mu.Unlock()
+		line("total_connections_received", s.totalConns.Load())
+		line("total_commands_processed", s.totalCommands.Load())
+		line("instantaneous_ops_per_sec", 0)
+		line("rejected_connections", s.rejectedConns.Load())
+		line("expired_keys", expired)
+		line("evicted_keys", 0)
+		line("keyspace_hits", 0)
+		line("keyspace_misses", 0)
+		line("pubsub_channels", 0)
+		line("pubsub_patterns", 0)
+	case "replication":
+		b.WriteString("# Replication\r\n")
+		replica, master := false, ""
+		if s.Cluster != nil {
+			replica, master = s.Cluster.Role()
+		}
+		if replica {
+			host, port := splitHostPort(master)
+			line("role", "slave")
+			line("master_host", host)
+			line("master_port", port)
+			line("master_link_status", "up")
+			line("master_last_io_seconds_ago", 0)
+			line("master_sync_in_progress", 0)
+			line("slave_read_repl_offset", 0)
+			line("slave_repl_offset", 0)
+			line("slave_priority", 100)
+			line("slave_read_only", 1)
+			line("replica_announced", 1)
+		} else {
+			line("role", "master")
+		}
+		line("connected_slaves", 0)
+		line("master_failover_state", "no-failover")
+		line("master_replid", s.runID)
+		line("master_replid2", strings.Repeat("0", 40))
+		line("master_repl_offset", 0)
+		line("second_repl_offset", -1)
+		line("repl_backlog_active", 0)
+		line("repl_backlog_size", 1048576)
+	case "cpu":
+		b.WriteString("# CPU\r\n")
+		line("used_cpu_sys", "0.000000")
+		line("used_cpu_user", "0.000000")
+	case "modules":
+		b.WriteString("# Modules\r\n")
+	case "errorstats":
+		b.WriteString("# Errorstats\r\n")
+	case "cluster":
+		b.WriteString("# Cluster\r\n")
+		if s.Cluster != nil {
+			b.WriteString(s.Cluster.InfoSection())
+		} else {
+			line("cluster_enabled", 0)
+		}
+	case "keyspace":
+		b.WriteString("# Keyspace\r\n")
+		s.DB.Mu.Lock()
+		keys, expires := s.DB.DBSize(), s.DB.ExpiresCount()
+		s.DB.Mu.Unlock()
+		if keys > 0 {
+			fmt.Fprintf(&b, "db0:keys=%d,expires=%d,avg_ttl=0\r\n", keys, expires)
+		}
+	default:
+		return ""
+	}
+	return b.String()
+}
+
+// rss is the resident set size from /proc when available, else what the Go
+// runtime obtained from the OS.
+func rss(fallback uint64) uint64 {
+	data, err := os.ReadFile("/proc/self/statm")
+	if err == nil {
+		f := strings.Fields(string(data))
+		if len(f) > 1 {
+			if pages, err := strconv.ParseUint(f[1], 10, 64); err == nil {
+				return pages * uint64(os.Getpagesize())
+			}
+		}
+	}
+	return fallback
+}
+
+func humanBytes(n uint64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.2fG", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.2fM", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.2fK", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%dB", n)
+}

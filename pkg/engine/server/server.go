@@ -1,0 +1,319 @@
+// Package server is the engine's client-facing side: a TCP listener, one
+// goroutine per connection with pipelined buffered I/O, and the command
+// table. Keyed commands are routed through the cluster (when enabled)
+// before they run against the store under its lock.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gocluster/gocluster/pkg/engine/config"
+	"github.com/gocluster/gocluster/pkg/engine/resp"
+	"github.com/gocluster/gocluster/pkg/engine/store"
+)
+
+// Cluster is what the server needs from pkg/engine/cluster (see its package
+// doc for the semantics); nil means cluster mode is off.
+type Cluster interface {
+	Command(w *resp.Writer, args [][]byte)
+	Route(slots []int, asking, readonly bool, keysPresent func() (all, none bool)) string
+	InfoSection() string
+	MyID() string
+	Role() (isReplica bool, masterAddr string)
+}
+
+// Version is the Redis version the engine reports, so tools accept it.
+const Version = "7.0.15"
+
+// Server serves one keyspace on one or more listeners.
+type Server struct {
+	Cfg     *config.Config
+	DB      *store.DB
+	Cluster Cluster
+	Logger  *log.Logger
+
+	runID     string
+	startTime time.Time
+	listeners []net.Listener
+	acl       *aclUsers
+	migrate   migrateConns
+
+	mu      sync.Mutex // guards clients
+	clients map[int64]*Client
+	wg      sync.WaitGroup
+	closing atomic.Bool
+	done    chan struct{}
+
+	nextClientID  atomic.Int64
+	totalConns    atomic.Int64
+	totalCommands atomic.Int64
+	rejectedConns atomic.Int64
+	netInput      atomic.Int64
+	lastSave      int64
+	shutdownReq   chan struct{}
+	shutdownOnce  sync.Once
+}
+
+// New creates a server on db with cfg; cluster may be nil.
+func New(cfg *config.Config, db *store.DB, cluster Cluster) *Server {
+	var id [20]byte
+	rand.Read(id[:])
+	s := &Server{
+		Cfg: cfg, DB: db, Cluster: cluster,
+		Logger:      log.New(os.Stderr, "", log.LstdFlags),
+		runID:       hex.EncodeToString(id[:]),
+		startTime:   time.Now(),
+		clients:     map[int64]*Client{},
+		done:        make(chan struct{}),
+		shutdownReq: make(chan struct{}),
+		lastSave:    time.Now().Unix(),
+	}
+	s.acl = newACL(cfg.RequirePass())
+	return s
+}
+
+// Listen binds the configured addresses ("bind" and "port"); port 0 picks a
+// free port (Addr tells which).
+func (s *Server) Listen() error {
+	port := s.Cfg.Port()
+	var hosts []string
+	for _, h := range s.Cfg.Bind() {
+		if h == "*" || h == "-::*" || h == "::*" {
+			if h == "*" {
+				hosts = append(hosts, "0.0.0.0")
+			}
+			continue
+		}
+		if h[0] == '-' { // "-addr" means "optional" in Redis
+			h = h[1:]
+		}
+		hosts = append(hosts, h)
+	}
+	if len(hosts) == 0 {
+		hosts = []string{"0.0.0.0"}
+	}
+	for _, h := range hosts {
+		l, err := net.Listen("tcp", net.JoinHostPort(h, strconv.Itoa(port)))
+		if err != nil {
+			s.closeListeners()
+			return fmt.Errorf("listen on %s port %d: %w", h, port, err)
+		}
+		if port == 0 { // every address shares the port the first one got
+			port = l.Addr().(*net.TCPAddr).Port
+		}
+		s.listeners = append(s.listeners, l)
+	}
+	return nil
+}
+
+func (s *Server) closeListeners() {
+	for _, l := range s.listeners {
+		l.Close()
+	}
+}
+
+// Addr is the first listener's address.
+func (s *Server) Addr() net.Addr {
+	if len(s.listeners) == 0 {
+		return nil
+	}
+	return s.listeners[0].Addr()
+}
+
+// Port is the TCP port actually bound.
+func (s *Server) Port() int {
+	if a, ok := s.Addr().(*net.TCPAddr); ok {
+		return a.Port
+	}
+	return s.Cfg.Port()
+}
+
+// Serve accepts connections until Close; it also runs active expiry.
+func (s *Server) Serve() {
+	for _, l := range s.listeners {
+		s.wg.Add(1)
+		go s.acceptLoop(l)
+	}
+	s.wg.Add(1)
+	go s.cron()
+}
+
+// ShutdownRequested is closed when a client sent SHUTDOWN.
+func (s *Server) ShutdownRequested() <-chan struct{} { return s.shutdownReq }
+
+func (s *Server) acceptLoop(l net.Listener) {
+	defer s.wg.Done()
+	for {
+		nc, err := l.Accept()
+		if err != nil {
+			if s.closing.Load() {
+				return
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			time.Sleep(10 * time.Millisecond) // e.g. too many open files: back off
+			continue
+		}
+		if s.Cfg.Int("maxclients") <= s.clientCount() {
+			s.rejectedConns.Add(1)
+			nc.Write([]byte("-ERR max number of clients reached\r\n"))
+			nc.Close()
+			continue
+		}
+		c := s.newClient(nc)
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			c.serve()
+		}()
+	}
+}
+
+func (s *Server) clientCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.clients)
+}
+
+// cron runs active expiry hz times per second.
+func (s *Server) cron() {
+	defer s.wg.Done()
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-t.C:
+			for {
+				s.DB.Mu.Lock()
+				n := s.DB.ActiveExpire(2000)
+				s.DB.Mu.Unlock()
+				if n < 500 { // mostly live keys: wait for the next tick
+					break
+				}
+			}
+		}
+	}
+}
+
+// Close stops listening, disconnects every client and waits for them.
+func (s *Server) Close() error {
+	if s.closing.Swap(true) {
+		return nil
+	}
+	close(s.done)
+	s.closeListeners()
+	s.mu.Lock()
+	for _, c := range s.clients {
+		c.conn.Close()
+	}
+	s.mu.Unlock()
+	s.migrate.closeAll()
+	s.wg.Wait()
+	return nil
+}
+
+// Client is one connection's state.
+type Client struct {
+	srv      *Server
+	conn     net.Conn
+	id       int64
+	r        *resp.Reader
+	w        *resp.Writer
+	name     string
+	libName  string
+	libVer   string
+	user     string
+	authed   bool
+	asking   bool
+	readonly bool
+	created  time.Time
+	lastCmd  atomic.Value // string
+	lastIO   atomic.Int64
+	multi    *[][][]byte // queued commands inside MULTI, nil outside
+	multiErr bool
+	closeNow bool
+	// infoMu guards what CLIENT LIST reads from other connections' goroutines:
+	// name, libName, libVer, readonly, inMulti and the writer's protocol.
+	infoMu  sync.Mutex
+	inMulti bool
+}
+
+func (s *Server) newClient(nc net.Conn) *Client {
+	if tc, ok := nc.(*net.TCPConn); ok {
+		tc.SetNoDelay(true)
+		tc.SetKeepAlive(true)
+	}
+	c := &Client{srv: s, conn: nc, id: s.nextClientID.Add(1), created: time.Now(), user: "default"}
+	c.r = resp.NewReader(nc)
+	c.w = resp.NewWriter(nc)
+	c.authed = s.acl.noPassDefault()
+	c.lastCmd.Store("NULL")
+	s.totalConns.Add(1)
+	s.mu.Lock()
+	s.clients[c.id] = c
+	s.mu.Unlock()
+	return c
+}
+
+func (c *Client) serve() {
+	defer func() {
+		c.w.Flush()
+		c.conn.Close()
+		c.srv.mu.Lock()
+		delete(c.srv.clients, c.id)
+		c.srv.mu.Unlock()
+	}()
+	for !c.closeNow {
+		args, err := c.r.ReadCommand()
+		if err != nil {
+			if resp.IsProtocolError(err) {
+				c.w.WriteError(err.Error())
+			} else if err != io.EOF && !c.srv.closing.Load() && !isClosedConn(err) {
+				c.srv.Logger.Printf("client %d %s: read: %v", c.id, c.conn.RemoteAddr(), err)
+			}
+			return
+		}
+		c.lastIO.Store(time.Now().Unix())
+		c.srv.totalCommands.Add(1)
+		c.dispatch(args)
+		if c.r.Buffered() == 0 || c.w.Buffered() > 64*1024 {
+			if err := c.w.Flush(); err != nil {
+				return
+			}
+		}
+	}
+}
+
+func isClosedConn(err error) bool {
+	return errors.Is(err, net.ErrClosed) || errors.Is(err, io.ErrUnexpectedEOF) || isReset(err)
+}
+
+func isReset(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op)
+}
+
+// Run serves until ctx is done or a client sends SHUTDOWN, then closes.
+func (s *Server) Run(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+	case <-s.shutdownReq:
+	}
+	return s.Close()
+}
