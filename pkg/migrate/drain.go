@@ -1,0 +1,283 @@
+package migrate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gocluster/gocluster/pkg/conn"
+	"github.com/redis/go-redis/v9"
+)
+
+// DrainSlot moves every key of slot from source to target (both
+// "host:port") with CLUSTER GETKEYSINSLOT and MIGRATE ... KEYS until the
+// source reports none left, and returns how many keys it moved. The slot
+// should be MIGRATING on the source and IMPORTING on the target (or the
+// keys otherwise acceptable to the target, e.g. during a fix).
+//
+// MIGRATE uses REPLACE only with opts.Replace; keys that exist on both
+// nodes with identical values are replaced anyway, different values give a
+// *BusyKeyError listing them. I/O errors and timeouts are retried
+// opts.Retries times with a longer timeout. The slot is never assigned:
+// that is the caller's job (CLUSTER SETSLOT ... NODE).
+func DrainSlot(ctx context.Context, pool *conn.Pool, slot int, source, target string, opts Options) (int, error) {
+	d, err := newDrainer(pool, source, target, opts.withDefaults())
+	if err != nil {
+		return 0, err
+	}
+	return d.drainOne(ctx, slot, d.opts.Timeout)
+}
+
+// drainer moves keys from one source to one target.
+type drainer struct {
+	pool           *conn.Pool
+	source, target string
+	targetHost     string
+	targetPort     string
+	opts           Options
+}
+
+func newDrainer(pool *conn.Pool, source, target string, opts Options) (*drainer, error) {
+	a, err := conn.ParseAddr(target)
+	if err != nil {
+		return nil, fmt.Errorf("migrate target: %w", err)
+	}
+	if _, err := conn.ParseAddr(source); err != nil {
+		return nil, fmt.Errorf("migrate source: %w", err)
+	}
+	return &drainer{pool: pool, source: source, target: target,
+		targetHost: a.Host, targetPort: strconv.Itoa(a.Port), opts: opts}, nil
+}
+
+// client returns the source's shared client with a read timeout longer
+// than MIGRATE's own timeout; when a pipeline of MIGRATEs exceeds it, the
+// slots are retried one by one with longer timeouts.
+func (d *drainer) client(timeout time.Duration) *redis.Client {
+	return d.pool.Get(d.source).WithTimeout(timeout + 30*time.Second)
+}
+
+// migrateArgs builds MIGRATE host port "" 0 timeout [REPLACE] [AUTH...] KEYS k...
+func (d *drainer) migrateArgs(keys []string, timeout time.Duration, replace bool) []any {
+	args := make([]any, 0, len(keys)+12)
+	args = append(args, "MIGRATE", d.targetHost, d.targetPort, "", 0, max(timeout.Milliseconds(), 1))
+	if replace {
+		args = append(args, "REPLACE")
+	}
+	if o := d.pool.Options(); o.Password != "" {
+		if o.Username != "" {
+			args = append(args, "AUTH2", o.Username, o.Password)
+		} else {
+			args = append(args, "AUTH", o.Password)
+		}
+	}
+	args = append(args, "KEYS")
+	for _, k := range keys {
+		args = append(args, k)
+	}
+	return args
+}
+
+// getKeys runs GETKEYSINSLOT for every slot on one pipeline.
+func (d *drainer) getKeys(ctx context.Context, slotList []int) (map[int][]string, error) {
+	pipe := d.pool.Get(d.source).Pipeline()
+	cmds := make([]*redis.StringSliceCmd, len(slotList))
+	for i, s := range slotList {
+		cmds[i] = pipe.ClusterGetKeysInSlot(ctx, s, d.opts.Pipeline)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, conn.NodeError(d.source, "CLUSTER GETKEYSINSLOT", err)
+	}
+	out := make(map[int][]string, len(slotList))
+	for i, s := range slotList {
+		out[s] = cmds[i].Val()
+	}
+	return out, nil
+}
+
+// errorClass sorts MIGRATE failures.
+type errorClass int
+
+const (
+	errNone      errorClass = iota
+	errBusy                 // BUSYKEY: key exists on the target
+	errRetryable            // IOERR or a timeout: retry with a longer timeout
+	errFatal
+)
+
+func classify(err error) errorClass {
+	if err == nil {
+		return errNone
+	}
+	msg := err.Error()
+	var ne net.Error
+	switch {
+	case strings.Contains(msg, "BUSYKEY"):
+		return errBusy
+	case strings.Contains(msg, "IOERR"), errors.Is(err, context.DeadlineExceeded),
+		errors.As(err, &ne) && ne.Timeout(), strings.Contains(msg, "i/o timeout"):
+		return errRetryable
+	}
+	return errFatal
+}
+
+// drainOne empties one slot, retrying I/O errors with longer timeouts.
+func (d *drainer) drainOne(ctx context.Context, slot int, timeout time.Duration) (int, error) {
+	moved, retries := 0, 0
+	for {
+		byslot, err := d.getKeys(ctx, []int{slot})
+		if err != nil {
+			return moved, err
+		}
+		keys := byslot[slot]
+		if len(keys) == 0 {
+			return moved, nil
+		}
+		err = d.client(timeout).Do(ctx, d.migrateArgs(keys, timeout, d.opts.Replace)...).Err()
+		switch classify(err) {
+		case errNone:
+			moved += len(keys)
+		case errBusy:
+			if err := d.resolveBusy(ctx, slot, keys, timeout); err != nil {
+				return moved, err
+			}
+			moved += len(keys)
+		case errRetryable:
+			if retries >= d.opts.Retries {
+				return moved, conn.NodeError(d.source, "MIGRATE", fmt.Errorf("slot %d: %w (after %d retries, last timeout %s)", slot, err, retries, timeout))
+			}
+			retries++
+			timeout = retryTimeout(timeout)
+			d.opts.Report(Event{Kind: EventWarning, Source: d.source, Target: d.target, Slot: slot,
+				Message: fmt.Sprintf("MIGRATE of slot %d from %s to %s: %v; retrying with timeout %s", slot, d.source, d.target, err, timeout)})
+		default:
+			return moved, conn.NodeError(d.source, "MIGRATE", fmt.Errorf("slot %d: %w", slot, err))
+		}
+	}
+}
+
+// drainMany empties the slots with pipelined GETKEYSINSLOT and MIGRATE,
+// InFlight slots at a time; slots whose MIGRATE needs special handling
+// (busy keys, timeouts) fall back to drainOne. It returns the keys moved
+// per slot and the slots that failed.
+func (d *drainer) drainMany(ctx context.Context, slotList []int) (map[int]int, map[int]error) {
+	moved := map[int]int{}
+	failed := map[int]error{}
+	for start := 0; start < len(slotList); start += d.opts.InFlight {
+		pending := slotList[start:min(start+d.opts.InFlight, len(slotList))]
+		for len(pending) > 0 {
+			byslot, err := d.getKeys(ctx, pending)
+			if err != nil {
+				for _, s := range pending {
+					failed[s] = err
+				}
+				break
+			}
+			var special []int
+			withKeys := make([]int, 0, len(pending))
+			for _, s := range pending {
+				if len(byslot[s]) > 0 {
+					withKeys = append(withKeys, s)
+				}
+			}
+			if len(withKeys) == 0 {
+				break
+			}
+			pipe := d.client(d.opts.Timeout).Pipeline()
+			cmds := make([]*redis.Cmd, len(withKeys))
+			for i, s := range withKeys {
+				cmds[i] = pipe.Do(ctx, d.migrateArgs(byslot[s], d.opts.Timeout, d.opts.Replace)...)
+			}
+			_, _ = pipe.Exec(ctx) // errors are read per command below
+			next := withKeys[:0:0]
+			for i, s := range withKeys {
+				err := cmds[i].Err()
+				switch classify(err) {
+				case errNone:
+					moved[s] += len(byslot[s])
+					next = append(next, s)
+				case errFatal:
+					failed[s] = conn.NodeError(d.source, "MIGRATE", fmt.Errorf("slot %d: %w", s, err))
+				case errRetryable:
+					d.opts.Report(Event{Kind: EventWarning, Source: d.source, Target: d.target, Slot: s,
+						Message: fmt.Sprintf("MIGRATE of slot %d from %s to %s: %v; retrying with timeout %s", s, d.source, d.target, err, retryTimeout(d.opts.Timeout))})
+					special = append(special, s)
+				case errBusy:
+					special = append(special, s)
+				}
+			}
+			for _, s := range special { // busy or timed out: handle on its own
+				timeout := d.opts.Timeout
+				if classify(cmds[slices.Index(withKeys, s)].Err()) == errRetryable {
+					timeout = retryTimeout(timeout)
+				}
+				n, err := d.drainOne(ctx, s, timeout)
+				moved[s] += n
+				if err != nil {
+					failed[s] = err
+				}
+			}
+			pending = next
+		}
+	}
+	return moved, failed
+}
+
+// resolveBusy handles BUSYKEY for keys of slot: with Replace, or when every
+// key on both nodes holds the same value (a copy left by an earlier
+// interrupted MIGRATE), it migrates them with REPLACE; otherwise it returns
+// a *BusyKeyError naming the keys that differ.
+func (d *drainer) resolveBusy(ctx context.Context, slot int, keys []string, timeout time.Duration) error {
+	if !d.opts.Replace {
+		differ, err := d.differentKeys(ctx, keys)
+		if err != nil {
+			return err
+		}
+		if len(differ) > 0 {
+			return &BusyKeyError{Slot: slot, Source: d.source, Target: d.target, Keys: differ}
+		}
+		d.opts.Report(Event{Kind: EventWarning, Source: d.source, Target: d.target, Slot: slot,
+			Message: fmt.Sprintf("slot %d: keys already on target %s hold the same values; replacing them", slot, d.target)})
+	}
+	err := d.client(timeout).Do(ctx, d.migrateArgs(keys, timeout, true)...).Err()
+	if err != nil {
+		return conn.NodeError(d.source, "MIGRATE", fmt.Errorf("slot %d: %w", slot, err))
+	}
+	return nil
+}
+
+// differentKeys returns the keys that exist on the target with a value
+// different from the source's (compared by DUMP payload).
+func (d *drainer) differentKeys(ctx context.Context, keys []string) ([]string, error) {
+	src := d.pool.Get(d.source).Pipeline()
+	dst := d.pool.Get(d.target).Pipeline()
+	srcDumps := make([]*redis.StringCmd, len(keys))
+	dstDumps := make([]*redis.StringCmd, len(keys))
+	for i, k := range keys {
+		srcDumps[i] = src.Dump(ctx, k)
+		dst.Do(ctx, "ASKING") // the target serves the importing slot only after ASKING
+		dstDumps[i] = dst.Dump(ctx, k)
+	}
+	if _, err := src.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, conn.NodeError(d.source, "DUMP", err)
+	}
+	if _, err := dst.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, conn.NodeError(d.target, "DUMP", err)
+	}
+	var differ []string
+	for i, k := range keys {
+		sv, serr := srcDumps[i].Result()
+		tv, terr := dstDumps[i].Result()
+		if errors.Is(terr, redis.Nil) || errors.Is(serr, redis.Nil) {
+			continue // not on both nodes: not busy
+		}
+		if sv != tv {
+			differ = append(differ, k)
+		}
+	}
+	return differ, nil
+}

@@ -1,0 +1,333 @@
+package migrate
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/gocluster/gocluster/pkg/conn"
+	"github.com/redis/go-redis/v9"
+)
+
+// Node is a master taking part in a migration.
+type Node struct {
+	ID   string
+	Addr string // host:port
+}
+
+// Move is one slot to move from Source to Target.
+type Move struct {
+	Slot   int
+	Source Node
+	Target Node
+}
+
+// Job is a set of moves and the masters to tell about the new owners.
+type Job struct {
+	Moves []Move
+	// Masters lists every master of the cluster: after a batch is moved,
+	// the masters other than its source and target are told the new owner.
+	Masters []Node
+}
+
+// Result says what a Run did.
+type Result struct {
+	Moved []Move // moves completed: drained and assigned to their target
+	Keys  int    // keys moved
+	// Failed lists the slots that could not be moved. Such a slot may be
+	// left open (see Open): `gocluster fix` closes it.
+	Failed []*SlotError
+	// Open lists slots that may still be MIGRATING or IMPORTING.
+	Open []int
+	// Remaining lists moves never started, because the context was
+	// cancelled or another slot failed.
+	Remaining []Move
+	// Interrupted is true when the context was cancelled.
+	Interrupted bool
+}
+
+// Err summarises the failures, or returns nil when every move was done
+// or only the cancellation stopped the run.
+func (r *Result) Err() error {
+	if len(r.Failed) == 0 {
+		return nil
+	}
+	first := r.Failed[0]
+	if len(r.Failed) == 1 {
+		return first
+	}
+	return fmt.Errorf("%d slots could not be moved; first: %w", len(r.Failed), first)
+}
+
+// pairKey identifies a source->target pair.
+type pairKey struct{ source, target string }
+
+type pair struct {
+	source, target Node
+	slots          []int
+}
+
+// runner holds the state shared by the pair workers.
+type runner struct {
+	pool    *conn.Pool
+	opts    Options
+	masters []Node
+
+	mu     sync.Mutex
+	res    Result
+	failed bool // a slot failed: pairs start no new batch
+}
+
+// Run performs the job: pairs run in parallel, each opening BatchSlots
+// slots at a time, draining them and assigning them. When ctx is
+// cancelled, the batches already opened are finished, no new batch is
+// started, and Result.Remaining lists what is left; Run then returns
+// ctx.Err(). Slot failures are in Result.Failed (and Result.Err()).
+func Run(ctx context.Context, pool *conn.Pool, job Job, opts Options) (*Result, error) {
+	if err := validate(job); err != nil {
+		return nil, err
+	}
+	r := &runner{pool: pool, opts: opts.withDefaults(), masters: job.Masters}
+	pairs := groupPairs(job.Moves)
+	var wg sync.WaitGroup
+	for _, p := range pairs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.runPair(ctx, p)
+		}()
+	}
+	wg.Wait()
+	slices.SortFunc(r.res.Moved, func(a, b Move) int { return a.Slot - b.Slot })
+	slices.SortFunc(r.res.Remaining, func(a, b Move) int { return a.Slot - b.Slot })
+	slices.SortFunc(r.res.Failed, func(a, b *SlotError) int { return a.Slot - b.Slot })
+	slices.Sort(r.res.Open)
+	r.res.Interrupted = ctx.Err() != nil && len(r.res.Remaining) > 0
+	if r.res.Interrupted {
+		return &r.res, ctx.Err()
+	}
+	return &r.res, nil
+}
+
+func validate(job Job) error {
+	seen := map[int]bool{}
+	for _, m := range job.Moves {
+		switch {
+		case m.Slot < 0 || m.Slot >= 16384:
+			return fmt.Errorf("invalid slot %d in migration plan", m.Slot)
+		case seen[m.Slot]:
+			return fmt.Errorf("slot %d appears twice in migration plan", m.Slot)
+		case m.Source.ID == "" || m.Target.ID == "" || m.Source.Addr == "" || m.Target.Addr == "":
+			return fmt.Errorf("slot %d: migration plan lacks a node ID or address", m.Slot)
+		case m.Source.ID == m.Target.ID:
+			return fmt.Errorf("slot %d: source and target are the same node %s", m.Slot, m.Source.Addr)
+		}
+		seen[m.Slot] = true
+	}
+	return nil
+}
+
+// groupPairs groups moves by source->target, in order of first appearance.
+func groupPairs(moves []Move) []*pair {
+	var out []*pair
+	index := map[pairKey]*pair{}
+	for _, m := range moves {
+		k := pairKey{m.Source.ID, m.Target.ID}
+		p := index[k]
+		if p == nil {
+			p = &pair{source: m.Source, target: m.Target}
+			index[k] = p
+			out = append(out, p)
+		}
+		p.slots = append(p.slots, m.Slot)
+	}
+	return out
+}
+
+func (r *runner) stopping(ctx context.Context) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.failed || ctx.Err() != nil
+}
+
+func (r *runner) fail(p *pair, slot int, err error, open bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.failed = true
+	r.res.Failed = append(r.res.Failed, &SlotError{Slot: slot, Source: p.source.Addr, Target: p.target.Addr, Err: err})
+	if open {
+		r.res.Open = append(r.res.Open, slot)
+	}
+}
+
+func (r *runner) moveOf(p *pair, slot int) Move {
+	return Move{Slot: slot, Source: p.source, Target: p.target}
+}
+
+func (r *runner) runPair(ctx context.Context, p *pair) {
+	d, err := newDrainer(r.pool, p.source.Addr, p.target.Addr, r.opts)
+	for start := 0; start < len(p.slots); start += r.opts.BatchSlots {
+		batch := p.slots[start:min(start+r.opts.BatchSlots, len(p.slots))]
+		if err != nil || r.stopping(ctx) {
+			r.mu.Lock()
+			for _, s := range p.slots[start:] {
+				r.res.Remaining = append(r.res.Remaining, r.moveOf(p, s))
+			}
+			r.mu.Unlock()
+			if err != nil {
+				r.fail(p, batch[0], err, false)
+			}
+			return
+		}
+		// Once a batch is open it is finished even if ctx is cancelled:
+		// an open slot may already hold new keys on the target.
+		r.runBatch(context.WithoutCancel(ctx), p, d, batch)
+	}
+}
+
+// runBatch opens, drains and assigns one batch of a pair's slots.
+func (r *runner) runBatch(ctx context.Context, p *pair, d *drainer, batch []int) {
+	opened := r.open(ctx, p, batch)
+	if len(opened) == 0 {
+		return
+	}
+	moved, failed := d.drainMany(ctx, opened)
+	drained := make([]int, 0, len(opened))
+	for _, s := range opened {
+		if err, bad := failed[s]; bad {
+			r.fail(p, s, err, true)
+		} else {
+			drained = append(drained, s)
+		}
+	}
+	assigned := r.assign(ctx, p, drained)
+	r.mu.Lock()
+	for _, s := range assigned {
+		r.res.Moved = append(r.res.Moved, r.moveOf(p, s))
+		r.res.Keys += moved[s]
+	}
+	r.mu.Unlock()
+	for _, s := range assigned {
+		r.opts.Report(Event{Kind: EventSlotMoved, Source: p.source.Addr, Target: p.target.Addr, Slot: s, Keys: moved[s]})
+	}
+}
+
+// setSlots sends CLUSTER SETSLOT <slot> <state> [id] for every slot on one
+// pipeline and returns each slot's error.
+func (r *runner) setSlots(ctx context.Context, addr string, slotList []int, state, id string) map[int]error {
+	pipe := r.pool.Get(addr).Pipeline()
+	cmds := make([]*redis.Cmd, len(slotList))
+	for i, s := range slotList {
+		if id == "" {
+			cmds[i] = pipe.Do(ctx, "CLUSTER", "SETSLOT", s, state)
+		} else {
+			cmds[i] = pipe.Do(ctx, "CLUSTER", "SETSLOT", s, state, id)
+		}
+	}
+	_, _ = pipe.Exec(ctx) // read per command
+	errs := map[int]error{}
+	for i, s := range slotList {
+		if err := cmds[i].Err(); err != nil {
+			what := fmt.Sprintf("CLUSTER SETSLOT %d %s", s, strings.TrimSpace(state+" "+id))
+			errs[s] = conn.NodeError(addr, what, err)
+		}
+	}
+	return errs
+}
+
+// open marks the batch IMPORTING on the target, then MIGRATING on the
+// source, and returns the slots open on both. A slot that could not be
+// marked MIGRATING is returned to stable on the target: the source never
+// redirected a client for it, so the target holds no key of it.
+func (r *runner) open(ctx context.Context, p *pair, batch []int) []int {
+	errs := r.setSlots(ctx, p.target.Addr, batch, "IMPORTING", p.source.ID)
+	importing := make([]int, 0, len(batch))
+	for _, s := range batch {
+		if err := errs[s]; err != nil {
+			r.fail(p, s, err, false)
+		} else {
+			importing = append(importing, s)
+		}
+	}
+	if len(importing) == 0 {
+		return nil
+	}
+	errs = r.setSlots(ctx, p.source.Addr, importing, "MIGRATING", p.target.ID)
+	opened := make([]int, 0, len(importing))
+	var undo []int
+	for _, s := range importing {
+		if err := errs[s]; err != nil {
+			r.fail(p, s, err, false)
+			undo = append(undo, s)
+		} else {
+			opened = append(opened, s)
+		}
+	}
+	if len(undo) > 0 {
+		for s, err := range r.setSlots(ctx, p.target.Addr, undo, "STABLE", "") {
+			r.warn(p, s, fmt.Sprintf("could not close slot %d on %s: %v", s, p.target.Addr, err))
+			r.mu.Lock()
+			r.res.Open = append(r.res.Open, s)
+			r.mu.Unlock()
+		}
+	}
+	return opened
+}
+
+func (r *runner) warn(p *pair, slot int, msg string) {
+	r.opts.Report(Event{Kind: EventWarning, Source: p.source.Addr, Target: p.target.Addr, Slot: slot, Message: msg})
+}
+
+// notMasterAnymore is the error a source gives when it lost its last slot
+// and turned itself into a replica of the target; the slot is assigned.
+const notMasterAnymore = "Please use SETSLOT only with masters"
+
+// assign gives the drained slots to the target: SETSLOT NODE on the target
+// first (so the slot never lacks an owner), then the source, then every
+// other master in parallel. It returns the slots the target accepted.
+func (r *runner) assign(ctx context.Context, p *pair, drained []int) []int {
+	if len(drained) == 0 {
+		return nil
+	}
+	errs := r.setSlots(ctx, p.target.Addr, drained, "NODE", p.target.ID)
+	assigned := make([]int, 0, len(drained))
+	for _, s := range drained {
+		if err := errs[s]; err != nil {
+			r.fail(p, s, err, true)
+		} else {
+			assigned = append(assigned, s)
+		}
+	}
+	if len(assigned) == 0 {
+		return nil
+	}
+	for s, err := range r.setSlots(ctx, p.source.Addr, assigned, "NODE", p.target.ID) {
+		if !strings.Contains(err.Error(), notMasterAnymore) {
+			// The target owns the slot with a newer epoch, so gossip will
+			// fix the source's view, but its MIGRATING flag may stay.
+			r.warn(p, s, err.Error())
+			r.mu.Lock()
+			r.res.Open = append(r.res.Open, s)
+			r.mu.Unlock()
+		}
+	}
+	var wg sync.WaitGroup
+	for _, m := range r.masters {
+		if m.ID == p.source.ID || m.ID == p.target.ID {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for s, err := range r.setSlots(ctx, m.Addr, assigned, "NODE", p.target.ID) {
+				if !strings.Contains(err.Error(), notMasterAnymore) {
+					r.warn(p, s, err.Error()+" (gossip will propagate the new owner)")
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return assigned
+}
