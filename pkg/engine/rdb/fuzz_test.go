@@ -1,6 +1,8 @@
 package rdb
 
 import (
+	"bytes"
+	"encoding/binary"
 	"math"
 	"strings"
 	"testing"
@@ -49,5 +51,28 @@ func FuzzDecodeDump(f *testing.F) {
 		if d := diffValues(again, v); d != "" {
 			t.Fatalf("round trip changed the value: %s", d)
 		}
+	})
+}
+
+// FuzzScan feeds arbitrary bytes to the RDB file reader, with and without a
+// valid trailing checksum. It must never panic.
+func FuzzScan(f *testing.F) {
+	file := []byte("REDIS0010")
+	file = appendString(appendString(append(file, opAux), []byte("redis-ver")), []byte("7.0.15"))
+	file = appendLen(append(file, opSelectDB), 0)
+	file = appendLen(appendLen(append(file, opResizeDB), 1), 0)
+	file = append(file, opExpireTimeMS, 1, 2, 3, 4, 5, 6, 0, 0)
+	file = appendString(append(file, typeString), []byte("k"))
+	file = appendString(file, []byte("value"))
+	file = append(file, typeListQuicklist2)
+	file = appendString(file, []byte("l"))
+	file = appendQuicklist2(file, strs("a", "1"))
+	f.Add(append(file, opEOF))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		noop := func(Entry) error { return nil }
+		Scan(bytes.NewReader(data), int64(len(data)), noop)
+		Scan(bytes.NewReader(data), -1, noop)
+		withCRC := binary.LittleEndian.AppendUint64(bytes.Clone(data), CRC64(0, data))
+		Scan(bytes.NewReader(withCRC), -1, noop)
 	})
 }
