@@ -1,0 +1,297 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/gocluster/gocluster/pkg/conn"
+	"github.com/gocluster/gocluster/pkg/slots"
+	"github.com/gocluster/gocluster/pkg/topology"
+	"github.com/redis/go-redis/v9"
+)
+
+// DefaultImportPipeline is how many keys one SCAN / DUMP / RESTORE round handles.
+const DefaultImportPipeline = 1000
+
+// ImportOptions say where the data comes from and how it is written.
+type ImportOptions struct {
+	From     string // source host:port (a standalone Redis, not a cluster node)
+	Copy     bool   // keep the keys on the source
+	Replace  bool   // overwrite keys that already exist in the cluster
+	Pipeline int    // keys per round trip, default DefaultImportPipeline
+}
+
+// ImportPlan is the checked import, ready to run: the cluster's masters by
+// slot and the source's key count.
+type ImportPlan struct {
+	Seed       string              `json:"seed"`
+	From       string              `json:"from"`
+	SourceKeys int64               `json:"source_keys"` // DBSIZE of the source's DB 0 when planned
+	Masters    []string            `json:"masters"`     // the masters that will receive keys
+	Copy       bool                `json:"copy"`
+	Replace    bool                `json:"replace"`
+	Pipeline   int                 `json:"pipeline"`
+	owners     [slots.Count]string // slot -> owner host:port
+}
+
+// ImportResult counts what happened to every key the source listed.
+type ImportResult struct {
+	Scanned  int64    `json:"scanned"`
+	Imported int64    `json:"imported"`               // restored in the cluster
+	Skipped  int64    `json:"skipped"`                // already in the cluster, left as is (no --replace)
+	Vanished int64    `json:"vanished"`               // gone from the source before it could be read
+	Failed   int64    `json:"failed"`                 // could not be restored
+	Deleted  int64    `json:"deleted"`                // removed from the source after import (no --copy)
+	Changed  int64    `json:"changed"`                // written on the source during the import: kept there
+	Errors   []string `json:"errors,omitempty"`       // the first few failures
+	Skips    []string `json:"skipped_keys,omitempty"` // the first few skipped keys
+}
+
+const maxListed = 10
+
+// OK reports an import where no key failed.
+func (r *ImportResult) OK() bool { return r.Failed == 0 }
+
+// PlanImport checks that the cluster is healthy enough to receive keys
+// (every slot served, none open, all masters reachable) and that the source
+// is a standalone node, and returns the plan. src reaches the source (its
+// own credentials and TLS); pool reaches the cluster.
+func PlanImport(ctx context.Context, pool, src *conn.Pool, seed string, o ImportOptions) (*ImportPlan, error) {
+	from, err := conn.NormalizeAddr(o.From)
+	if err != nil {
+		return nil, fmt.Errorf("--from: %w", err)
+	}
+	c, err := topology.Load(ctx, pool, seed)
+	if err != nil {
+		return nil, err
+	}
+	if err := readyForWrites(c); err != nil {
+		return nil, err
+	}
+	p := &ImportPlan{Seed: seed, From: from, Copy: o.Copy, Replace: o.Replace, Pipeline: o.Pipeline}
+	if p.Pipeline <= 0 {
+		p.Pipeline = DefaultImportPipeline
+	}
+	for _, m := range c.Masters() {
+		if m.Slots.Len() == 0 {
+			continue
+		}
+		p.Masters = append(p.Masters, m.Addr())
+		for _, s := range m.Slots.Slots() {
+			p.owners[s] = m.Addr()
+		}
+	}
+	if c.ByAddr(from) != nil {
+		return nil, fmt.Errorf("--from %s is a node of this cluster", from)
+	}
+	sc := src.Get(from)
+	info, err := sc.Info(ctx, "cluster").Result()
+	if err != nil {
+		return nil, conn.NodeError(from, "INFO", err)
+	}
+	if strings.Contains(info, "cluster_enabled:1") {
+		return nil, fmt.Errorf("source %s is a cluster node: import reads a standalone Redis (use reshard to move slots between clusters' nodes)", from)
+	}
+	if p.SourceKeys, err = sc.DBSize(ctx).Result(); err != nil {
+		return nil, conn.NodeError(from, "DBSIZE", err)
+	}
+	return p, nil
+}
+
+// readyForWrites refuses clusters where writes to the owner could be
+// redirected or lost: unreachable nodes, disagreement, open or uncovered slots.
+func readyForWrites(c *topology.Cluster) error {
+	if len(c.Unreachable) > 0 {
+		u := c.Unreachable[0]
+		return fmt.Errorf("node %s is unreachable (%v): fix the cluster first", u.Node.Addr(), u.Err)
+	}
+	if !topology.Consistent(c) {
+		return errors.New("nodes don't agree about the slots configuration: wait for the cluster to settle or run gocluster fix")
+	}
+	if open := c.OpenSlots(); len(open) > 0 {
+		return fmt.Errorf("slots %s are open (migrating/importing): run gocluster fix first", joinSlots(open))
+	}
+	if n := c.Covered().Len(); n != slots.Count {
+		return fmt.Errorf("only %d of %d slots are covered: run gocluster fix first", n, slots.Count)
+	}
+	return nil
+}
+
+func joinSlots(ss []int) string {
+	parts := make([]string, 0, min(len(ss), 20))
+	for i, s := range ss {
+		if i == 20 {
+			parts = append(parts, fmt.Sprintf("... (%d in all)", len(ss)))
+			break
+		}
+		parts = append(parts, strconv.Itoa(s))
+	}
+	return strings.Join(parts, ",")
+}
+
+// compareAndDelete removes a source key only if it still holds the value
+// that was imported, so a write that raced the import is never lost.
+var compareAndDelete = redis.NewScript(`if redis.call('DUMP', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`)
+
+// dumped is one source key read for import.
+type dumped struct {
+	key     string
+	slot    int
+	payload string
+	ttl     int64 // ms, 0 for none
+}
+
+// ApplyImport SCANs the source and writes every key to the master owning
+// its slot: DUMP with PTTL from the source (pipelined), RESTORE on the owner
+// (pipelined, one pipeline per owner in parallel), then, unless Copy, the
+// imported keys are removed from the source. It keeps going after per-key
+// failures and counts them; a connection failure stops it.
+func ApplyImport(ctx context.Context, pool, src *conn.Pool, p *ImportPlan, rep Reporter) (*ImportResult, error) {
+	res := &ImportResult{}
+	sc := src.Get(p.From)
+	cursor := uint64(0)
+	for {
+		keys, next, err := sc.Scan(ctx, cursor, "", int64(p.Pipeline)).Result()
+		if err != nil {
+			return res, conn.NodeError(p.From, "SCAN", err)
+		}
+		if len(keys) > 0 {
+			res.Scanned += int64(len(keys))
+			if err := importBatch(ctx, pool, sc, p, keys, res); err != nil {
+				return res, err
+			}
+			rep.Report(Event{Kind: EventKeysMoved, Node: p.From, Keys: len(keys), Total: int(p.SourceKeys)})
+		}
+		if cursor = next; cursor == 0 {
+			return res, nil
+		}
+	}
+}
+
+func importBatch(ctx context.Context, pool *conn.Pool, sc *redis.Client, p *ImportPlan, keys []string, res *ImportResult) error {
+	pipe := sc.Pipeline()
+	dumps := make([]*redis.Cmd, len(keys))
+	ttls := make([]*redis.Cmd, len(keys))
+	for i, k := range keys {
+		dumps[i] = pipe.Do(ctx, "DUMP", k)
+		ttls[i] = pipe.Do(ctx, "PTTL", k)
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !isReplyErr(err) {
+		return conn.NodeError(p.From, "DUMP", err)
+	}
+	byOwner := map[string][]dumped{}
+	for i, k := range keys {
+		payload, err := dumps[i].Text()
+		ttl, terr := ttls[i].Int64()
+		switch {
+		case errors.Is(err, redis.Nil) || (terr == nil && ttl == -2):
+			res.Vanished++
+			continue
+		case err != nil || terr != nil:
+			res.fail(fmt.Sprintf("%s: DUMP on source %s: %v", k, p.From, errors.Join(err, terr)))
+			continue
+		}
+		d := dumped{key: k, slot: slots.Slot(k), payload: payload, ttl: max(ttl, 0)}
+		byOwner[p.owners[d.slot]] = append(byOwner[p.owners[d.slot]], d)
+	}
+	var mu sync.Mutex
+	var restored []dumped
+	errs := make(chan error, len(byOwner))
+	var wg sync.WaitGroup
+	for owner, ds := range byOwner {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ok, err := restoreOn(ctx, pool, owner, ds, p.Replace, res, &mu)
+			mu.Lock()
+			restored = append(restored, ok...)
+			mu.Unlock()
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	if p.Copy || len(restored) == 0 {
+		return nil
+	}
+	pipe = sc.Pipeline()
+	dels := make([]*redis.Cmd, len(restored))
+	for i, d := range restored {
+		dels[i] = compareAndDelete.Eval(ctx, pipe, []string{d.key}, d.payload)
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !isReplyErr(err) {
+		return conn.NodeError(p.From, "EVAL (delete imported keys)", err)
+	}
+	for i, d := range restored {
+		n, err := dels[i].Int64()
+		switch {
+		case err != nil:
+			res.fail(fmt.Sprintf("%s: imported but not deleted from source %s: %v", d.key, p.From, err))
+		case n == 1:
+			res.Deleted++
+		default:
+			res.Changed++
+		}
+	}
+	return nil
+}
+
+// restoreOn RESTOREs ds on owner in one pipeline and returns the keys that
+// were written. BUSYKEY without replace counts as skipped.
+func restoreOn(ctx context.Context, pool *conn.Pool, owner string, ds []dumped, replace bool, res *ImportResult, mu *sync.Mutex) ([]dumped, error) {
+	pipe := pool.Get(owner).Pipeline()
+	cmds := make([]*redis.StatusCmd, len(ds))
+	for i, d := range ds {
+		args := []any{"RESTORE", d.key, d.ttl, d.payload}
+		if replace {
+			args = append(args, "REPLACE")
+		}
+		cmds[i] = redis.NewStatusCmd(ctx, args...)
+		_ = pipe.Process(ctx, cmds[i])
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !isReplyErr(err) {
+		return nil, conn.NodeError(owner, "RESTORE", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	var ok []dumped
+	for i, d := range ds {
+		err := cmds[i].Err()
+		switch {
+		case err == nil:
+			res.Imported++
+			ok = append(ok, d)
+		case strings.HasPrefix(err.Error(), "BUSYKEY"):
+			res.Skipped++
+			if len(res.Skips) < maxListed {
+				res.Skips = append(res.Skips, d.key)
+			}
+		default:
+			res.fail(fmt.Sprintf("%s: RESTORE on %s: %v", d.key, owner, err))
+		}
+	}
+	return ok, nil
+}
+
+func (r *ImportResult) fail(msg string) {
+	r.Failed++
+	if len(r.Errors) < maxListed {
+		r.Errors = append(r.Errors, msg)
+	}
+}
+
+// isReplyErr tells a per-command error reply (which the caller inspects
+// command by command) from a connection failure.
+func isReplyErr(err error) bool {
+	var re redis.Error
+	return errors.As(err, &re)
+}
