@@ -114,7 +114,7 @@ func setupEnginePair(t *testing.T) pair {
 	a := nodes[0]
 	p := pair{run: func(args ...string) resp.Reply { return runCommand(t, a.Cluster, 2, args...) },
 		runProto3: func(args ...string) resp.Reply { return runCommand(t, a.Cluster, 3, args...) },
-		meID: a.MyID(), peerID: nodes[1].MyID()}
+		meID:      a.MyID(), peerID: nodes[1].MyID()}
 	eventually(t, 3*time.Second, "links up", func() bool { return !strings.Contains(a.text(t, "NODES"), "disconnected") })
 	buildLayout(t, p.run, p.peerID)
 	return p

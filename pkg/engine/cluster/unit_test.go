@@ -24,16 +24,16 @@ func newOffline(t *testing.T, ks *fakeKeyspace) *Cluster {
 func TestGarbageNodesConfIsAClearError(t *testing.T) {
 	good := "0123456789abcdef0123456789abcdef01234567 127.0.0.1:7000@17000 myself,master - 0 0 1 connected 0-10\n"
 	cases := map[string]string{
-		"hello world\n":                                   "line 1: expected at least 8 fields",
-		good + "vars currentEpoch x lastVoteEpoch 0\n":     "line 2: invalid currentEpoch value",
-		strings.Replace(good, "0-10", "0-99999", 1):        "line 1: invalid slot",
-		strings.Replace(good, "myself,master", "boss", 1):  "line 1: unknown node flag",
-		strings.Replace(good, "127.0.0.1:7000", "xx", 1):   "line 1: invalid address",
-		strings.Replace(good, "myself,", "", 1):            "no node is flagged myself",
-		strings.Replace(good, "0123456789abcdef", "zz", 1): "invalid node id",
+		"hello world\n": "line 1: expected at least 8 fields",
+		good + "vars currentEpoch x lastVoteEpoch 0\n":                                 "line 2: invalid currentEpoch value",
+		strings.Replace(good, "0-10", "0-99999", 1):                                    "line 1: invalid slot",
+		strings.Replace(good, "myself,master", "boss", 1):                              "line 1: unknown node flag",
+		strings.Replace(good, "127.0.0.1:7000", "xx", 1):                               "line 1: invalid address",
+		strings.Replace(good, "myself,", "", 1):                                        "no node is flagged myself",
+		strings.Replace(good, "0123456789abcdef", "zz", 1):                             "invalid node id",
 		good + "\x00\x01\x02 binary junk that is long enough to have fields a b c d\n": "line 2",
-		strings.Replace(good, "0-10", "[5->-nothex]", 1):                             "invalid node id",
-		strings.Replace(good, " 1 connected", " -1 connected", 1):                    "invalid config epoch",
+		strings.Replace(good, "0-10", "[5->-nothex]", 1):                               "invalid node id",
+		strings.Replace(good, " 1 connected", " -1 connected", 1):                      "invalid config epoch",
 	}
 	for content, want := range cases {
 		dir := t.TempDir()
