@@ -6,6 +6,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -157,5 +159,24 @@ func TestBadInput(t *testing.T) {
 	r := harness.Exec(t, harness.Binary(t), harness.Cmd{Args: []string{"call", secured.Addr(), "PING"}, Env: []string{"REDISCLI_AUTH=s3cret"}})
 	if r.Code != 0 || !strings.Contains(r.Stdout, ": PONG") {
 		t.Fatalf("REDISCLI_AUTH not honoured: %d\n%s", r.Code, r.Output())
+	}
+}
+
+// TestVersionFromLdflags builds the binary the way releases do and checks
+// that the stamped version is what `gocluster version` prints.
+func TestVersionFromLdflags(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "gocluster")
+	build := exec.Command("go", "build", "-o", bin,
+		"-ldflags", "-X github.com/gocluster/gocluster/internal/cli.Version=9.8.7-test", "../../cmd/gocluster")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	r := harness.Exec(t, bin, harness.Cmd{Args: []string{"version"}})
+	if r.Code != 0 || !strings.HasPrefix(r.Stdout, "gocluster 9.8.7-test ") {
+		t.Fatalf("version: %d %q", r.Code, r.Output())
+	}
+	r = harness.Exec(t, bin, harness.Cmd{Args: []string{"completion", "bash"}})
+	if r.Code != 0 || !strings.Contains(r.Stdout, "__start_gocluster") {
+		t.Fatalf("completion bash: %d\n%.300s", r.Code, r.Output())
 	}
 }
