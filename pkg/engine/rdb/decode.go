@@ -1,9 +1,12 @@
 package rdb
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
+	"hash/maphash"
 	"math"
+	"slices"
 	"strconv"
 )
 
@@ -24,7 +27,9 @@ func DecodeDump(payload []byte) (Value, error) {
 	if got := CRC64(0, payload[:len(payload)-8]); got != want {
 		return Value{}, corrupt("DUMP payload checksum mismatch")
 	}
-	s := &bytesSource{b: body}
+	// One private copy of the body backs every returned slice, so the caller
+	// may reuse payload; the copy lives as long as any element of the value.
+	s := &bytesSource{b: bytes.Clone(body)}
 	t, err := s.readByte()
 	if err != nil {
 		return Value{}, err
@@ -415,34 +420,59 @@ func pairsToZSet(items [][]byte) (Value, error) {
 
 // Duplicates would break the store's invariants; Redis refuses them too.
 func uniqueMembers(items [][]byte) error {
-	seen := make(map[string]struct{}, len(items))
-	for _, m := range items {
-		if _, dup := seen[string(m)]; dup {
-			return corrupt("duplicate set member")
-		}
-		seen[string(m)] = struct{}{}
+	if hasDuplicates(len(items), func(i int) []byte { return items[i] }) {
+		return corrupt("duplicate set member")
 	}
 	return nil
 }
 
 func uniqueFields(fields []Field) error {
-	seen := make(map[string]struct{}, len(fields))
-	for _, f := range fields {
-		if _, dup := seen[string(f.Name)]; dup {
-			return corrupt("duplicate hash field")
-		}
-		seen[string(f.Name)] = struct{}{}
+	if hasDuplicates(len(fields), func(i int) []byte { return fields[i].Name }) {
+		return corrupt("duplicate hash field")
 	}
 	return nil
 }
 
 func uniqueZMembers(members []ZMember) error {
-	seen := make(map[string]struct{}, len(members))
-	for _, m := range members {
-		if _, dup := seen[string(m.Member)]; dup {
-			return corrupt("duplicate sorted set member")
-		}
-		seen[string(m.Member)] = struct{}{}
+	if hasDuplicates(len(members), func(i int) []byte { return members[i].Member }) {
+		return corrupt("duplicate sorted set member")
 	}
 	return nil
+}
+
+var dupSeed = maphash.MakeSeed()
+
+// hasDuplicates reports whether two of the n byte strings are equal. It keys
+// a map by 64-bit hash to avoid a string allocation per element, and only on
+// a hash collision falls back to sorting, which is exact.
+func hasDuplicates(n int, get func(int) []byte) bool {
+	if n <= 8 {
+		for i := range n {
+			for j := range i {
+				if bytes.Equal(get(i), get(j)) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	seen := make(map[uint64]struct{}, n)
+	for i := range n {
+		h := maphash.Bytes(dupSeed, get(i))
+		if _, hit := seen[h]; hit {
+			all := make([][]byte, n)
+			for k := range n {
+				all[k] = get(k)
+			}
+			slices.SortFunc(all, bytes.Compare)
+			for k := 1; k < n; k++ {
+				if bytes.Equal(all[k-1], all[k]) {
+					return true
+				}
+			}
+			return false
+		}
+		seen[h] = struct{}{}
+	}
+	return false
 }

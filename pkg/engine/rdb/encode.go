@@ -22,7 +22,7 @@ func EncodeDump(v Value) []byte {
 func estimateSize(v Value) int {
 	n := len(v.Str)
 	for _, b := range v.List {
-		n += len(b) + 2
+		n += len(b) + 4 // listpack encoding and backlen, node overhead
 	}
 	for _, b := range v.Set {
 		n += len(b) + 2
@@ -209,30 +209,35 @@ func buildIntset(members [][]byte) ([]byte, bool) {
 
 // appendQuicklist2 writes the node count, then each node as <container>
 // <string>: a listpack of several elements, or one huge element plain.
+// Listpacks are built one after another in a single arena to save allocations.
 func appendQuicklist2(buf []byte, items [][]byte) []byte {
 	type node struct {
-		plain bool
-		data  []byte
+		plain      bool
+		start, end int // listpack bytes in lp.buf, or the index of the plain item
 	}
 	var nodes []node
-	var lp *listpackBuilder
+	arena := 7 * (len(items)/listpackNodeEntries + 1) // listpack headers and ends
+	for _, it := range items {
+		arena += len(it) + 3 // typical: 1-2 bytes of encoding, 1 of backlen
+	}
+	lp := listpackBuilder{start: -1, buf: make([]byte, 0, arena)}
 	flush := func() {
-		if lp != nil {
-			nodes = append(nodes, node{data: lp.finish()})
-			lp = nil
+		if lp.start >= 0 {
+			start := lp.start // finish resets it
+			nodes = append(nodes, node{start: start, end: lp.finish()})
 		}
 	}
-	for _, it := range items {
+	for i, it := range items {
 		if len(it) >= plainNodeThreshold {
 			flush()
-			nodes = append(nodes, node{plain: true, data: it})
+			nodes = append(nodes, node{plain: true, start: i})
 			continue
 		}
-		if lp != nil && (lp.count >= listpackNodeEntries || len(lp.buf)+len(it) > listpackNodeBytes) {
+		if lp.start >= 0 && (lp.count >= listpackNodeEntries || len(lp.buf)-lp.start+len(it) > listpackNodeBytes) {
 			flush()
 		}
-		if lp == nil {
-			lp = newListpackBuilder()
+		if lp.start < 0 {
+			lp.begin()
 		}
 		lp.add(it)
 	}
@@ -240,22 +245,31 @@ func appendQuicklist2(buf []byte, items [][]byte) []byte {
 	buf = appendLen(buf, uint64(len(nodes)))
 	for _, n := range nodes {
 		if n.plain {
-			buf = appendLen(buf, containerPlain)
+			buf = appendRawString(appendLen(buf, containerPlain), items[n.start])
 		} else {
-			buf = appendLen(buf, containerPacked)
+			buf = appendRawString(appendLen(buf, containerPacked), lp.buf[n.start:n.end])
 		}
-		buf = appendRawString(buf, n.data)
 	}
 	return buf
 }
 
+// listpackBuilder appends listpacks to buf; start is the offset of the one
+// being built, -1 between listpacks.
 type listpackBuilder struct {
 	buf   []byte
+	start int
 	count int
 }
 
 func newListpackBuilder() *listpackBuilder {
-	return &listpackBuilder{buf: make([]byte, 6, 256)}
+	lp := &listpackBuilder{}
+	lp.begin()
+	return lp
+}
+
+func (l *listpackBuilder) begin() {
+	l.start, l.count = len(l.buf), 0
+	l.buf = append(l.buf, 0, 0, 0, 0, 0, 0) // header, filled in by finish
 }
 
 // add appends one entry, integer-encoded when it is a canonical integer.
@@ -310,13 +324,17 @@ func appendBacklen(buf []byte, n int) []byte {
 	return buf
 }
 
-func (l *listpackBuilder) finish() []byte {
+// finish ends the current listpack, fills in its header and returns the
+// offset just past it.
+func (l *listpackBuilder) finish() int {
 	l.buf = append(l.buf, 0xff)
-	binary.LittleEndian.PutUint32(l.buf, uint32(len(l.buf)))
+	lp := l.buf[l.start:]
+	binary.LittleEndian.PutUint32(lp, uint32(len(lp)))
 	count := l.count
 	if count >= math.MaxUint16 {
 		count = math.MaxUint16 // "unknown": readers must count
 	}
-	binary.LittleEndian.PutUint16(l.buf[4:], uint16(count))
-	return l.buf
+	binary.LittleEndian.PutUint16(lp[4:], uint16(count))
+	l.start = -1
+	return len(l.buf)
 }

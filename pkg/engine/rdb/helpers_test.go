@@ -94,7 +94,7 @@ func buildListpack(items ...string) []byte {
 	for _, it := range items {
 		lp.add([]byte(it))
 	}
-	return lp.finish()
+	return lp.buf[:lp.finish()]
 }
 
 func strs(items ...string) [][]byte {

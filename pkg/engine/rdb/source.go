@@ -19,7 +19,9 @@ type source interface {
 
 var errTruncated = corrupt("unexpected end of data")
 
-// bytesSource reads a payload already in memory.
+// bytesSource reads a payload already in memory. Its buffer must be private
+// to the decoder: read hands out sub-slices of it (capacity capped), which
+// saves an allocation per element.
 type bytesSource struct {
 	b   []byte
 	pos int
@@ -38,9 +40,9 @@ func (s *bytesSource) read(n uint64) ([]byte, error) {
 	if n > uint64(len(s.b)-s.pos) {
 		return nil, errTruncated
 	}
-	out := make([]byte, n)
-	copy(out, s.b[s.pos:])
-	s.pos += int(n)
+	end := s.pos + int(n)
+	out := s.b[s.pos:end:end]
+	s.pos = end
 	return out, nil
 }
 
