@@ -39,8 +39,9 @@ func (k Kind) String() string {
 }
 
 // Value is one decoded object. Only the field matching Kind is used. Byte
-// slices returned by the decoders never alias the caller's input, and each has
-// its capacity capped at its length, so appending to one is safe.
+// slices returned by the decoders never alias the caller's input; the
+// elements of one value may share a private backing array, each with its
+// capacity capped at its length, so appending to one never touches another.
 type Value struct {
 	Kind Kind
 	Str  []byte
