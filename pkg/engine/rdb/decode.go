@@ -21,11 +21,11 @@ func DecodeDump(payload []byte) (Value, error) {
 	body := payload[:len(payload)-10]
 	version := binary.LittleEndian.Uint16(payload[len(payload)-10:])
 	if version > MaxVersion {
-		return Value{}, fmt.Errorf("%w: DUMP payload RDB version %d is newer than %d", ErrCorrupt, version, MaxVersion)
+		return Value{}, fmt.Errorf("%w: %w: RDB version %d is newer than %d", ErrCorrupt, ErrBadFooter, version, MaxVersion)
 	}
 	want := binary.LittleEndian.Uint64(payload[len(payload)-8:])
 	if got := CRC64(0, payload[:len(payload)-8]); got != want {
-		return Value{}, corrupt("DUMP payload checksum mismatch")
+		return Value{}, fmt.Errorf("%w: %w: CRC64 mismatch", ErrCorrupt, ErrBadFooter)
 	}
 	// One private copy of the body backs every returned slice, so the caller
 	// may reuse payload; the copy lives as long as any element of the value.
@@ -248,9 +248,9 @@ func decodeObject(s source, t byte) (Value, error) {
 		}
 		return decodeBlob(t, blob)
 	case typeModule, typeModule2:
-		return Value{}, fmt.Errorf("rdb: module values are not supported")
+		return Value{}, fmt.Errorf("%w: module values are not supported", ErrUnsupported)
 	case typeStreamLP, typeStreamLP2, typeStreamLP3:
-		return Value{}, fmt.Errorf("rdb: stream values are not supported")
+		return Value{}, fmt.Errorf("%w: stream values are not supported", ErrUnsupported)
 	}
 	return Value{}, corrupt("unknown object type %d", t)
 }

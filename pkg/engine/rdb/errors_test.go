@@ -14,12 +14,15 @@ func TestDecodeDumpRejectsDamage(t *testing.T) {
 	}
 	flipped := append([]byte(nil), good...)
 	flipped[3] ^= 0x20
-	if _, err := DecodeDump(flipped); err == nil || !strings.Contains(err.Error(), "checksum") {
-		t.Errorf("flipped byte: err = %v, want checksum error", err)
+	if _, err := DecodeDump(flipped); !errors.Is(err, ErrBadFooter) || !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "CRC64") {
+		t.Errorf("flipped byte: err = %v, want ErrBadFooter about the CRC64", err)
 	}
 	body := good[:len(good)-10]
-	if _, err := DecodeDump(withFooter(body, 12)); err == nil || !strings.Contains(err.Error(), "version 12") {
-		t.Errorf("version 12: err = %v, want version error", err)
+	if _, err := DecodeDump(withFooter(body, 12)); !errors.Is(err, ErrBadFooter) || !strings.Contains(err.Error(), "version 12") {
+		t.Errorf("version 12: err = %v, want ErrBadFooter about the version", err)
+	}
+	if _, err := DecodeDump(withFooter(appendLen([]byte{typeSet}, 1<<40), 10)); errors.Is(err, ErrBadFooter) || !errors.Is(err, ErrCorrupt) {
+		t.Errorf("bad object: err = %v, want ErrCorrupt but not ErrBadFooter", err)
 	}
 	if _, err := DecodeDump(withFooter(body, 11)); err != nil {
 		t.Errorf("version 11 (Redis 7.2) must be accepted: %v", err)

@@ -3,6 +3,7 @@ package rdb
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -323,7 +324,7 @@ func TestStreamDumpIsUnsupported(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := DecodeDump([]byte(c.Dump(ctx, "s").Val()))
-	if err == nil || !strings.Contains(err.Error(), "stream values are not supported") {
+	if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "stream values are not supported") {
 		t.Fatalf("err = %v, want a clear unsupported-stream error", err)
 	}
 }

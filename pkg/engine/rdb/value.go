@@ -66,8 +66,19 @@ const Version = 10
 // MaxVersion is the newest RDB version DecodeDump accepts (Redis 7.2).
 const MaxVersion = 11
 
-// ErrCorrupt is wrapped by every error about malformed input.
-var ErrCorrupt = errors.New("rdb: corrupt payload")
+// Errors to test with errors.Is. A server answering RESTORE maps
+// ErrBadFooter to "ERR DUMP payload version or checksum are wrong" and any
+// other error to "ERR Bad data format", as Redis does.
+var (
+	// ErrCorrupt is wrapped by every error about malformed input.
+	ErrCorrupt = errors.New("rdb: corrupt payload")
+	// ErrBadFooter: the DUMP footer has a too-new RDB version or a CRC64
+	// that does not match (it also wraps ErrCorrupt).
+	ErrBadFooter = errors.New("DUMP payload version or checksum are wrong")
+	// ErrUnsupported: a valid value of a type the engine does not store
+	// (streams, module types).
+	ErrUnsupported = errors.New("rdb: unsupported value type")
+)
 
 func corrupt(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrCorrupt, fmt.Sprintf(format, args...))

@@ -83,10 +83,10 @@ func (w *Writer) WriteDump(db int, key, payload []byte, expireAtMs int64) error 
 		return corrupt("DUMP payload too short (%d bytes)", len(payload))
 	}
 	if v := binary.LittleEndian.Uint16(payload[len(payload)-10:]); v > Version {
-		return fmt.Errorf("rdb: DUMP payload of RDB version %d cannot go in a version %d file", v, Version)
+		return fmt.Errorf("%w: RDB version %d cannot go in a version %d file", ErrBadFooter, v, Version)
 	}
 	if CRC64(0, payload[:len(payload)-8]) != binary.LittleEndian.Uint64(payload[len(payload)-8:]) {
-		return corrupt("DUMP payload checksum mismatch")
+		return fmt.Errorf("%w: %w: CRC64 mismatch", ErrCorrupt, ErrBadFooter)
 	}
 	w.keyHeader(db, key, expireAtMs, payload[0])
 	w.write(payload[1 : len(payload)-10])
