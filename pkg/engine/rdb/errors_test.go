@@ -117,3 +117,21 @@ func TestDecodedValuesDoNotAliasPayload(t *testing.T) {
 		t.Fatalf("append to one element changed its neighbours: %q", lp.Hash)
 	}
 }
+
+func TestDuplicateDetectionInLargeCollections(t *testing.T) {
+	members := strs(intStrings(1000, 40, 1)...)
+	if err := uniqueMembers(members); err != nil {
+		t.Fatalf("distinct members reported as duplicates: %v", err)
+	}
+	members = append(members, []byte("1020"))
+	if err := uniqueMembers(members); err == nil {
+		t.Fatal("duplicate in a large set not found")
+	}
+	body := appendLen([]byte{typeSet}, uint64(len(members)))
+	for _, m := range members {
+		body = appendString(body, m)
+	}
+	if _, err := DecodeDump(withFooter(body, 10)); err == nil || !strings.Contains(err.Error(), "duplicate") {
+		t.Fatalf("DecodeDump of a large set with a duplicate: err = %v", err)
+	}
+}

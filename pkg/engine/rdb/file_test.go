@@ -166,3 +166,25 @@ func TestScanSkipsOptionalSections(t *testing.T) {
 		}
 	}
 }
+
+// Strings longer than one read chunk are read piecewise from a stream of
+// unknown size; a forged length fails at end of input, not by allocating it.
+func TestScanLongStringsFromStream(t *testing.T) {
+	big := bytes.Repeat([]byte("0123456789abcdef"), 200000) // 3.2 MB
+	f := []byte("REDIS0010")
+	f = appendRawString(appendRawString(append(f, typeString), []byte("big")), big)
+	f = append(f, opEOF)
+	f = binary.LittleEndian.AppendUint64(f, CRC64(0, f))
+	var entries []Entry
+	_, err := Scan(bytes.NewReader(f), -1, func(e Entry) error { entries = append(entries, e); return nil })
+	if err != nil || len(entries) != 1 || !bytes.Equal(entries[0].Value.Str, big) {
+		t.Fatalf("long string: %v, %d entries", err, len(entries))
+	}
+
+	forged := appendLen(append(append([]byte("REDIS0010"), typeString), 1, 'k'), 1<<40)
+	forged = append(forged, "only a few bytes"...)
+	_, err = Scan(bytes.NewReader(forged), -1, func(Entry) error { return nil })
+	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "unexpected end") {
+		t.Fatalf("forged length: err = %v", err)
+	}
+}
