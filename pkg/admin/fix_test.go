@@ -1,0 +1,199 @@
+package admin
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/gocluster/gocluster/pkg/topology"
+)
+
+const (
+	idA = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	idB = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+	idC = "cccccccccccccccccccccccccccccccccccccccc"
+)
+
+// survey builds a FixSurvey from each master's slot fields as CLUSTER
+// NODES prints them (A on port 7000, B 7001, C 7002) and key counts.
+func survey(t *testing.T, a, b, c string, counts map[int]map[string]int64) *FixSurvey {
+	t.Helper()
+	cl := &topology.Cluster{Seed: "127.0.0.1:7000", Views: map[string][]*topology.Node{}}
+	for i, f := range []struct{ id, slots string }{{idA, a}, {idB, b}, {idC, c}} {
+		line := fmt.Sprintf("%s 127.0.0.1:%d@%d myself,master - 0 0 %d connected %s", f.id, 7000+i, 17000+i, i+1, f.slots)
+		n, err := topology.ParseNodeLine(line)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cl.Nodes = append(cl.Nodes, n)
+	}
+	if counts == nil {
+		counts = map[int]map[string]int64{}
+	}
+	return &FixSurvey{Cluster: cl, Counts: counts}
+}
+
+// ops renders a plan's actions compactly: "op@port[->peerport] slots".
+func ops(p *FixPlan) string {
+	var out []string
+	for _, s := range p.Steps {
+		for _, a := range s.Actions {
+			x := a.Op + "@" + a.Node[len(a.Node)-4:]
+			if a.Peer != "" {
+				x += ">" + a.Peer[len(a.Peer)-4:]
+			}
+			out = append(out, x+" "+slotList(a.Slots))
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+func TestPlanFixOpenSlots(t *testing.T) {
+	mig := fmt.Sprintf("[100->-%s]", idB)
+	imp := fmt.Sprintf("[100-<-%s]", idA)
+	cases := []struct {
+		name    string
+		a, b, c string
+		counts  map[int]map[string]int64
+		want    string
+		message string
+	}{{
+		name: "case 1: migrating and importing, keys only on the owner",
+		a:    "0-5460 " + mig, b: "5461-10922 " + imp, c: "10923-16383",
+		counts: map[int]map[string]int64{100: {idA: 5}},
+		want: "importing@7001>7000 100, migrating@7000>7001 100, move-keys@7000>7001 100, " +
+			"node@7001>7001 100, node@7000>7001 100, node@7002>7001 100",
+		message: "case 1",
+	}, {
+		name: "killed reshard, keys on both sides: they go back to the node with the most (case 2)",
+		a:    "0-5460 " + mig, b: "5461-10922 " + imp, c: "10923-16383",
+		counts: map[int]map[string]int64{100: {idA: 5, idB: 3}},
+		want: "stable@7000 100, claim@7000 100, delslot@7001 100, node@7001>7000 100, importing@7001>7000 100, " +
+			"move-keys@7001>7000 100, stable@7001 100, node@7001>7000 100, node@7002>7000 100",
+		message: "case 2",
+	}, {
+		name: "case 2: importing only, keys there go back to the owner",
+		a:    "0-5460", b: "5461-10922 " + imp, c: "10923-16383",
+		counts: map[int]map[string]int64{100: {idA: 5, idB: 2}},
+		want: "stable@7000 100, claim@7000 100, delslot@7001 100, node@7001>7000 100, importing@7001>7000 100, " +
+			"move-keys@7001>7000 100, stable@7001 100, node@7001>7000 100, node@7002>7000 100",
+		message: "case 2",
+	}, {
+		name: "case 2: importing node without keys",
+		a:    "0-5460", b: "5461-10922 " + imp, c: "10923-16383",
+		want:    "move-keys@7001>7000 100, stable@7001 100, node@7001>7000 100, node@7002>7000 100",
+		message: "case 2",
+	}, {
+		name: "case 4: migrating with nothing importing",
+		a:    "0-5460 " + mig, b: "5461-10922", c: "10923-16383",
+		counts:  map[int]map[string]int64{100: {idA: 9}},
+		want:    "stable@7000 100",
+		message: "case 4",
+	}, {
+		name: "case 3: one migrating, several importing, none with keys",
+		a:    "0-5460 " + mig, b: "5461-10922 " + imp, c: "10923-16383 " + imp,
+		want: "importing@7001>7000 100, migrating@7000>7001 100, move-keys@7000>7001 100, node@7001>7001 100, " +
+			"node@7000>7001 100, node@7002>7001 100, stable@7002 100",
+		message: "case 3",
+	}, {
+		name: "open slot nobody claims: the node with keys takes it",
+		a:    "0-99 101-5460", b: "5461-10922 " + imp, c: "10923-16383",
+		counts:  map[int]map[string]int64{100: {idB: 4}},
+		want:    "claim@7001 100, node@7000>7001 100, node@7002>7001 100",
+		message: "case 2",
+	}}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := PlanFix(survey(t, tc.a, tc.b, tc.c, tc.counts), FixOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := ops(p); got != tc.want {
+				t.Errorf("actions:\n got %s\nwant %s", got, tc.want)
+			}
+			if len(p.Steps) == 0 || !strings.Contains(p.Steps[0].Message, tc.message) {
+				t.Errorf("message %+v does not mention %q", p.Steps, tc.message)
+			}
+			if len(p.Unfixable) > 0 {
+				t.Errorf("unfixable: %v", p.Unfixable)
+			}
+			again, _ := PlanFix(survey(t, tc.a, tc.b, tc.c, tc.counts), FixOptions{})
+			if ops(again) != ops(p) {
+				t.Error("plan is not deterministic")
+			}
+		})
+	}
+}
+
+func TestPlanFixUnfixable(t *testing.T) {
+	mig := fmt.Sprintf("[100->-%s]", idB)
+	imp := fmt.Sprintf("[100-<-%s]", idA)
+	// A migrates slot 100 it does not claim, B (the only node with keys)
+	// and C import it: redis-cli's case 3 with keys on an importing node.
+	p, err := PlanFix(survey(t, "0-99 101-5460 "+mig, "5461-10922 "+imp, "10923-16383 "+imp,
+		map[int]map[string]int64{100: {idB: 1}}), FixOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Unfixable) != 1 || !strings.Contains(p.Unfixable[0], "slot 100") || len(p.Steps) != 0 {
+		t.Fatalf("want slot 100 unfixable and no step, got %+v", p)
+	}
+}
+
+func TestPlanFixCoverage(t *testing.T) {
+	t.Run("no keys: the masters with the fewest slots take them", func(t *testing.T) {
+		p, err := PlanFix(survey(t, "10-5460", "5461-10922", "10923-16381", nil), FixOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A has 5451 slots, B 5462, C 5459: A takes slots until it has
+		// as many as C, then they alternate.
+		if got := ops(p); got != "claim@7000 0-8,16382, claim@7002 9,16383" {
+			t.Errorf("got %s", got)
+		}
+	})
+	t.Run("keys on one node or several", func(t *testing.T) {
+		p, err := PlanFix(survey(t, "0-5460", "5461-10922", "10923-16381",
+			map[int]map[string]int64{16382: {idA: 1}, 16383: {idA: 1, idB: 3}}), FixOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "claim@7001 16383, node@7000>7001 16383, importing@7000>7001 16383, move-keys@7000>7001 16383, stable@7000 16383, claim@7000 16382"
+		if got := ops(p); got != want {
+			t.Errorf("got  %s\nwant %s", got, want)
+		}
+		if !p.Steps[0].Actions[0].Clear {
+			t.Error("the claim of a slot with keys on several nodes must also clear its state")
+		}
+	})
+}
+
+func TestPlanFixMultipleOwners(t *testing.T) {
+	s := survey(t, "0-5460", "5460-10922", "10923-16383", map[int]map[string]int64{5460: {idA: 1, idB: 7}, 42: {idC: 2}})
+	p, err := PlanFix(s, FixOptions{})
+	if err != nil || !p.Empty() {
+		t.Fatalf("without --search-multiple-owners nothing to do, got %s (%v)", ops(p), err)
+	}
+	p, err = PlanFix(s, FixOptions{SearchMultipleOwners: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Slot 42: A claims it without keys, C holds keys: C (most keys) keeps it.
+	want := "claim@7002 42, delslot@7000 42, node@7000>7002 42, node@7001>7002 42, " +
+		"claim@7001 5460, delslot@7000 5460, node@7000>7001 5460, importing@7000>7001 5460, move-keys@7000>7001 5460, stable@7000 5460, node@7002>7001 5460"
+	if got := ops(p); got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}
+
+func TestPlanFixUnreachableMasters(t *testing.T) {
+	s := survey(t, "0-5460", "5461-10922", "", nil)
+	s.UnreachableMasters = []string{"127.0.0.1:7003"}
+	if _, err := PlanFix(s, FixOptions{}); err == nil || !strings.Contains(err.Error(), "--fix-with-unreachable-masters") {
+		t.Fatalf("want a refusal naming --fix-with-unreachable-masters, got %v", err)
+	}
+	p, err := PlanFix(s, FixOptions{FixWithUnreachableMasters: true})
+	if err != nil || len(p.Steps) == 0 {
+		t.Fatalf("with the flag the uncovered slots are claimed: %v %+v", err, p)
+	}
+}
