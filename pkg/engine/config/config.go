@@ -379,3 +379,6 @@ func Quote(v string) string {
 	}
 	return strconv.Quote(v)
 }
+
+// Known reports whether name is an option (or alias) this package accepts.
+func Known(name string) bool { return lookup(name) != nil }

@@ -350,6 +350,11 @@ func cmdConfig(c *Client, args [][]byte) {
 		}
 		c.w.WriteRaw(okReply)
 	case sub == "resetstat" && len(args) == 2:
+		c.srv.mu.Lock()
+		for _, cl := range c.srv.clients {
+			cl.commands.Store(0)
+		}
+		c.srv.mu.Unlock()
 		c.srv.totalCommands.Store(0)
 		c.srv.totalConns.Store(0)
 		c.srv.rejectedConns.Store(0)
@@ -490,6 +495,10 @@ func (c *Client) describe() string {
 	if c.readonly {
 		flags = "r"
 	}
+	lastName := "NULL"
+	if last := c.lastCmd.Load(); last != nil {
+		lastName = last.name
+	}
 	multi := -1
 	if c.inMulti {
 		multi = 0
@@ -502,7 +511,7 @@ func (c *Client) describe() string {
 		" idle=" + strconv.FormatInt(idle, 10) +
 		" flags=" + flags + " db=0 sub=0 psub=0 ssub=0 multi=" + strconv.Itoa(multi) +
 		" qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r" +
-		" cmd=" + c.lastCmd.Load().(string) +
+		" cmd=" + lastName +
 		" user=" + c.user + " redir=-1 resp=" + strconv.Itoa(c.w.Proto()) +
 		" lib-name=" + c.libName + " lib-ver=" + c.libVer + "\n"
 }

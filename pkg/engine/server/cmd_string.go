@@ -145,7 +145,7 @@ func cmdSet(c *Client, args [][]byte) {
 			return
 		}
 	}
-	db.SetString(key, copyBytes(args[2]), keepTTL)
+	db.SetStringCopy(key, args[2], keepTTL)
 	if expireSet {
 		db.SetExpire(key, expireAt)
 	}
@@ -182,7 +182,7 @@ func cmdSetNX(c *Client, args [][]byte) {
 		c.w.WriteInt(0)
 		return
 	}
-	c.srv.DB.SetString(args[1], copyBytes(args[2]), false)
+	c.srv.DB.SetStringCopy(args[1], args[2], false)
 	c.w.WriteInt(1)
 }
 
@@ -196,7 +196,7 @@ func cmdSetEX(c *Client, args [][]byte) {
 	if !ok {
 		return
 	}
-	c.srv.DB.SetString(args[1], copyBytes(args[3]), false)
+	c.srv.DB.SetStringCopy(args[1], args[3], false)
 	c.srv.DB.SetExpire(args[1], at)
 	c.w.WriteRaw(okReply)
 }
@@ -207,7 +207,7 @@ func cmdGetSet(c *Client, args [][]byte) {
 		return
 	}
 	c.writeMaybeNull(old, found)
-	c.srv.DB.SetString(args[1], copyBytes(args[2]), false)
+	c.srv.DB.SetStringCopy(args[1], args[2], false)
 }
 
 func cmdGetDel(c *Client, args [][]byte) {
@@ -271,7 +271,7 @@ func cmdMSet(c *Client, args [][]byte) {
 		return
 	}
 	for i := 1; i < len(args); i += 2 {
-		c.srv.DB.SetString(args[i], copyBytes(args[i+1]), false)
+		c.srv.DB.SetStringCopy(args[i], args[i+1], false)
 	}
 	c.w.WriteRaw(okReply)
 }
@@ -288,7 +288,7 @@ func cmdMSetNX(c *Client, args [][]byte) {
 		}
 	}
 	for i := 1; i < len(args); i += 2 {
-		c.srv.DB.SetString(args[i], copyBytes(args[i+1]), false)
+		c.srv.DB.SetStringCopy(args[i], args[i+1], false)
 	}
 	c.w.WriteInt(1)
 }

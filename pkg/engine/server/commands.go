@@ -109,7 +109,7 @@ func (c *Client) dispatch(args [][]byte) {
 		}
 		return
 	}
-	c.lastCmd.Store(cmd.name)
+	c.lastCmd.Store(cmd)
 	if cmd.arity > 0 && len(args) != cmd.arity || cmd.arity < 0 && len(args) < -cmd.arity {
 		c.w.WriteError("ERR wrong number of arguments for '" + cmd.name + "' command")
 		if c.multi != nil {

@@ -114,7 +114,7 @@ func (s *Server) infoSection(name string) string {
 		expired := s.DB.Expired
 		s.DB.Mu.Unlock()
 		line("total_connections_received", s.totalConns.Load())
-		line("total_commands_processed", s.totalCommands.Load())
+		line("total_commands_processed", s.commandsProcessed())
 		line("instantaneous_ops_per_sec", 0)
 		line("rejected_connections", s.rejectedConns.Load())
 		line("expired_keys", expired)

@@ -183,6 +183,17 @@ func (s *Server) acceptLoop(l net.Listener) {
 	}
 }
 
+// commandsProcessed is the total of finished and live connections.
+func (s *Server) commandsProcessed() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.totalCommands.Load()
+	for _, c := range s.clients {
+		n += c.commands.Load()
+	}
+	return n
+}
+
 func (s *Server) clientCount() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -243,7 +254,8 @@ type Client struct {
 	asking   bool
 	readonly bool
 	created  time.Time
-	lastCmd  atomic.Value // string
+	lastCmd  atomic.Pointer[command]
+	commands atomic.Int64 // processed by this client, summed into INFO stats
 	lastIO   atomic.Int64
 	multi    *[][][]byte // queued commands inside MULTI, nil outside
 	multiErr bool
@@ -263,7 +275,6 @@ func (s *Server) newClient(nc net.Conn) *Client {
 	c.r = resp.NewReader(nc)
 	c.w = resp.NewWriter(nc)
 	c.authed = s.acl.noPassDefault()
-	c.lastCmd.Store("NULL")
 	s.totalConns.Add(1)
 	s.mu.Lock()
 	s.clients[c.id] = c
@@ -277,6 +288,7 @@ func (c *Client) serve() {
 		c.conn.Close()
 		c.srv.mu.Lock()
 		delete(c.srv.clients, c.id)
+		c.srv.totalCommands.Add(c.commands.Load())
 		c.srv.mu.Unlock()
 	}()
 	for !c.closeNow {
@@ -289,13 +301,13 @@ func (c *Client) serve() {
 			}
 			return
 		}
-		c.lastIO.Store(time.Now().Unix())
-		c.srv.totalCommands.Add(1)
+		c.commands.Add(1)
 		c.dispatch(args)
 		if c.r.Buffered() == 0 || c.w.Buffered() > 64*1024 {
 			if err := c.w.Flush(); err != nil {
 				return
 			}
+			c.lastIO.Store(time.Now().Unix())
 		}
 	}
 }

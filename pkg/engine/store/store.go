@@ -11,6 +11,7 @@ import (
 	"sort"
 	"sync"
 	"time"
+	"unsafe"
 )
 
 // Kind is the type of a stored value.
@@ -39,12 +40,30 @@ type (
 	Set  map[string]struct{}
 )
 
-// entry is one key's value: str for strings, coll for collections.
+// entry is one key's value in 16 bytes (it is stored by value in the slot
+// maps, so its size is most of the per-key overhead): ptr is the string's
+// bytes for KindString, else a *List, *Hash, *Set or *ZSet.
 type entry struct {
+	ptr  unsafe.Pointer
+	n    uint32 // string length
 	kind Kind
-	str  []byte
-	coll any // *List, Hash, Set or *ZSet
 }
+
+func stringEntry(b []byte) entry {
+	return entry{ptr: unsafe.Pointer(unsafe.SliceData(b)), n: uint32(len(b)), kind: KindString}
+}
+
+func (e entry) bytes() []byte {
+	if e.ptr == nil {
+		return []byte{}
+	}
+	return unsafe.Slice((*byte)(e.ptr), e.n)
+}
+
+func (e entry) list() *List { return (*List)(e.ptr) }
+func (e entry) hash() Hash  { return *(*Hash)(e.ptr) }
+func (e entry) set() Set    { return *(*Set)(e.ptr) }
+func (e entry) zset() *ZSet { return (*ZSet)(e.ptr) }
 
 type slotData struct {
 	keys    map[string]entry
@@ -145,7 +164,7 @@ func (db *DB) GetString(key []byte) (val []byte, found bool, err error) {
 	if e.kind != KindString {
 		return nil, true, ErrWrongType
 	}
-	return e.str, true, nil
+	return e.bytes(), true, nil
 }
 
 // SetString stores val (the slice is kept, callers pass a copy they own).
@@ -158,77 +177,89 @@ func (db *DB) SetString(key, val []byte, keepTTL bool) {
 			db.expCount--
 		}
 	}
-	db.put(sd, key, entry{kind: KindString, str: val})
+	db.put(sd, key, stringEntry(val))
 }
 
-// collection returns key's collection of the wanted kind, creating an empty
-// one with mk when missing and mk is not nil.
-func (db *DB) collection(key []byte, want Kind, mk func() any) (any, error) {
+// SetStringCopy is SetString for a value the caller does not own: the
+// store copies it, overwriting an existing string of the same length in
+// place (no allocation, no map write: the common SET-overwrite case).
+func (db *DB) SetStringCopy(key, val []byte, keepTTL bool) {
+	sd := &db.slots[KeySlot(key)]
+	if e, ok := sd.keys[string(key)]; ok && e.kind == KindString && int(e.n) == len(val) && e.ptr != nil {
+		if !keepTTL && len(sd.expires) > 0 {
+			if _, has := sd.expires[string(key)]; has {
+				delete(sd.expires, string(key))
+				db.expCount--
+			}
+		}
+		copy(e.bytes(), val)
+		return
+	}
+	db.SetString(key, append([]byte(nil), val...), keepTTL)
+}
+
+// collection returns key's collection pointer of the wanted kind, creating
+// an empty one with mk when missing and mk is not nil.
+func (db *DB) collection(key []byte, want Kind, mk func() unsafe.Pointer) (unsafe.Pointer, error) {
 	e, sd, ok := db.lookup(key)
 	if ok {
 		if e.kind != want {
 			return nil, ErrWrongType
 		}
-		return e.coll, nil
+		return e.ptr, nil
 	}
 	if mk == nil {
 		return nil, nil
 	}
-	c := mk()
-	db.put(sd, key, entry{kind: want, coll: c})
-	return c, nil
+	p := mk()
+	db.put(sd, key, entry{kind: want, ptr: p})
+	return p, nil
 }
 
 // List returns the list at key (nil if missing and !create).
 func (db *DB) List(key []byte, create bool) (*List, error) {
-	var mk func() any
+	var mk func() unsafe.Pointer
 	if create {
-		mk = func() any { return &List{} }
+		mk = func() unsafe.Pointer { return unsafe.Pointer(&List{}) }
 	}
-	c, err := db.collection(key, KindList, mk)
-	if c == nil || err != nil {
-		return nil, err
-	}
-	return c.(*List), nil
+	p, err := db.collection(key, KindList, mk)
+	return (*List)(p), err
 }
 
 // Hash returns the hash at key (nil if missing and !create).
 func (db *DB) Hash(key []byte, create bool) (Hash, error) {
-	var mk func() any
+	var mk func() unsafe.Pointer
 	if create {
-		mk = func() any { return Hash{} }
+		mk = func() unsafe.Pointer { h := Hash{}; return unsafe.Pointer(&h) }
 	}
-	c, err := db.collection(key, KindHash, mk)
-	if c == nil || err != nil {
+	p, err := db.collection(key, KindHash, mk)
+	if p == nil {
 		return nil, err
 	}
-	return c.(Hash), nil
+	return *(*Hash)(p), nil
 }
 
 // Set returns the set at key (nil if missing and !create).
 func (db *DB) Set(key []byte, create bool) (Set, error) {
-	var mk func() any
+	var mk func() unsafe.Pointer
 	if create {
-		mk = func() any { return Set{} }
+		mk = func() unsafe.Pointer { s := Set{}; return unsafe.Pointer(&s) }
 	}
-	c, err := db.collection(key, KindSet, mk)
-	if c == nil || err != nil {
+	p, err := db.collection(key, KindSet, mk)
+	if p == nil {
 		return nil, err
 	}
-	return c.(Set), nil
+	return *(*Set)(p), nil
 }
 
 // ZSet returns the sorted set at key (nil if missing and !create).
 func (db *DB) ZSet(key []byte, create bool) (*ZSet, error) {
-	var mk func() any
+	var mk func() unsafe.Pointer
 	if create {
-		mk = func() any { return NewZSet() }
+		mk = func() unsafe.Pointer { return unsafe.Pointer(NewZSet()) }
 	}
-	c, err := db.collection(key, KindZSet, mk)
-	if c == nil || err != nil {
-		return nil, err
-	}
-	return c.(*ZSet), nil
+	p, err := db.collection(key, KindZSet, mk)
+	return (*ZSet)(p), err
 }
 
 // DeleteIfEmpty removes key when its collection has no elements left, as
@@ -239,15 +270,15 @@ func (db *DB) DeleteIfEmpty(key []byte) {
 		return
 	}
 	empty := false
-	switch c := e.coll.(type) {
-	case *List:
-		empty = c.Len() == 0
-	case Hash:
-		empty = len(c) == 0
-	case Set:
-		empty = len(c) == 0
-	case *ZSet:
-		empty = c.Len() == 0
+	switch e.kind {
+	case KindList:
+		empty = e.list().Len() == 0
+	case KindHash:
+		empty = len(e.hash()) == 0
+	case KindSet:
+		empty = len(e.set()) == 0
+	case KindZSet:
+		empty = e.zset().Len() == 0
 	}
 	if empty {
 		db.remove(sd, key)

@@ -210,3 +210,22 @@ func TestExportImportRoundTrip(t *testing.T) {
 		t.Fatal("empty collection stored")
 	}
 }
+
+func TestSetStringCopyInPlaceIsPrivate(t *testing.T) {
+	db := New()
+	val := []byte("abc")
+	db.SetStringCopy([]byte("a"), val, false)
+	val[0] = 'X' // the caller's buffer is not the stored value
+	db.Copy([]byte("a"), []byte("b"))
+	db.SetExpire([]byte("a"), db.Now()+100000)
+	db.SetStringCopy([]byte("a"), []byte("xyz"), false) // same length: in place
+	a, _, _ := db.GetString([]byte("a"))
+	b, _, _ := db.GetString([]byte("b"))
+	if string(a) != "xyz" || string(b) != "abc" || db.Expire([]byte("a")) != -1 {
+		t.Fatalf("a=%s b=%s ttl=%d", a, b, db.Expire([]byte("a")))
+	}
+	db.SetStringCopy([]byte("a"), []byte("longer"), false)
+	if a, _, _ := db.GetString([]byte("a")); string(a) != "longer" {
+		t.Fatalf("a=%s", a)
+	}
+}

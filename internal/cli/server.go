@@ -1,0 +1,65 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/gocluster/gocluster/pkg/engine"
+	"github.com/gocluster/gocluster/pkg/engine/config"
+	"github.com/spf13/cobra"
+)
+
+// newServerCmd is `gocluster server`: the embedded Redis-Cluster-compatible
+// node, configured like redis-server (a config file and/or --name value).
+func newServerCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "server [config-file] [--name value ...]",
+		Short: "Run an embedded Redis-Cluster-compatible node (like redis-server)",
+		Long: `server runs gocluster's own cluster node engine. It takes redis-server options, from a
+redis.conf-style file and/or as --name value arguments (the arguments win):
+port, bind, dir, requirepass, masterauth, cluster-enabled, cluster-config-file,
+cluster-node-timeout, cluster-require-full-coverage, cluster-announce-ip,
+cluster-announce-port, cluster-announce-bus-port, loglevel, logfile; save and
+appendonly are accepted and ignored (data lives in memory; nodes.conf persists
+the cluster identity, slots and peers). It runs until SIGINT, SIGTERM or SHUTDOWN.`,
+		Example: `  gocluster server --port 7000 --cluster-enabled yes --cluster-config-file nodes-7000.conf
+  gocluster server /etc/redis/7000.conf --bind 127.0.0.1 --requirepass secret
+  gocluster server --port 6380          # a plain, non-cluster node`,
+		Args:               cobra.ArbitraryArgs,
+		DisableFlagParsing: true, // options pass through to the redis.conf parser
+		RunE: func(cmd *cobra.Command, args []string) error {
+			for _, a := range args {
+				if a == "-h" || a == "--help" {
+					return cmd.Help()
+				}
+			}
+			file := ""
+			if len(args) > 0 && !strings.HasPrefix(args[0], "--") {
+				file, args = args[0], args[1:]
+			}
+			cfg, err := config.Load(file, restoreClusterPrefix(args))
+			if err != nil {
+				return usageErr(err)
+			}
+			if err := engine.Run(cmd.Context(), cfg); err != nil {
+				return fmt.Errorf("server: %w", err)
+			}
+			return nil
+		},
+	}
+}
+
+// restoreClusterPrefix undoes the root command's "--cluster-NAME" ->
+// "--NAME" spelling normalisation for server options, so that
+// "--cluster-enabled yes" means cluster-enabled again.
+func restoreClusterPrefix(args []string) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		out[i] = a
+		name, ok := strings.CutPrefix(a, "--")
+		if ok && name != "" && !config.Known(name) && config.Known("cluster-"+name) {
+			out[i] = "--cluster-" + name
+		}
+	}
+	return out
+}
