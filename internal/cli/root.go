@@ -68,6 +68,9 @@ var commandBuilders []func(*globals) *cobra.Command
 
 func register(b func(*globals) *cobra.Command) { commandBuilders = append(commandBuilders, b) }
 
+// The embedded node takes redis-server options, not gocluster's globals.
+func init() { register(func(*globals) *cobra.Command { return newServerCmd() }) }
+
 // NewRoot builds the command tree writing to the given streams.
 func NewRoot(stdin io.Reader, stdout, stderr io.Writer) (*cobra.Command, *globals) {
 	g := &globals{stdout: stdout, stderr: stderr, stdin: stdin}

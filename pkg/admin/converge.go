@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gocluster/gocluster/pkg/conn"
+	"github.com/gocluster/gocluster/pkg/slots"
 	"github.com/gocluster/gocluster/pkg/topology"
 )
 
@@ -16,7 +17,9 @@ import (
 type ConvergeOptions struct {
 	Timeout  time.Duration // default 60s
 	Interval time.Duration // between polls, default 50ms
-	// SameSlots also requires every node to hold the same slot map.
+	// SameSlots also requires every node to hold the same slot map; when
+	// that map covers every slot, each node must also report
+	// cluster_state:ok, so that clients can use the cluster at once.
 	SameSlots bool
 	// SameReplicas also requires every node to agree on who replicates whom.
 	SameReplicas bool
@@ -41,10 +44,14 @@ func WaitConverged(ctx context.Context, pool *conn.Pool, addrs []string, o Conve
 	for {
 		views, err := fetchViews(ctx, pool, addrs)
 		if err == nil {
-			if last = divergence(addrs, views, o); last == "" {
+			if last = divergence(addrs, views, o); last == "" && o.SameSlots && len(views) > 0 && coversAll(views[0]) {
+				last, err = stateNotOK(ctx, pool, addrs)
+			}
+			if err == nil && last == "" {
 				return nil
 			}
-		} else {
+		}
+		if err != nil {
 			last = err.Error()
 		}
 		select {
@@ -128,6 +135,30 @@ func divergence(addrs []string, views [][]*topology.Node, o ConvergeOptions) str
 		}
 	}
 	return ""
+}
+
+func coversAll(view []*topology.Node) bool {
+	n := 0
+	for _, v := range view {
+		n += v.Slots.Len()
+	}
+	return n == slots.Count
+}
+
+// stateNotOK names the first node whose CLUSTER INFO is not cluster_state:ok.
+// A master reports fail for a short while after it joins (Redis holds it
+// back so a restarted master does not accept writes too early).
+func stateNotOK(ctx context.Context, pool *conn.Pool, addrs []string) (string, error) {
+	for _, a := range addrs {
+		info, err := pool.Get(a).ClusterInfo(ctx).Result()
+		if err != nil {
+			return "", conn.NodeError(a, "CLUSTER INFO", err)
+		}
+		if !strings.Contains(info, "cluster_state:ok") {
+			return a + " does not report cluster_state:ok yet", nil
+		}
+	}
+	return "", nil
 }
 
 func replicaSignature(view []*topology.Node) string {

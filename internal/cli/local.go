@@ -1,0 +1,117 @@
+package cli
+
+import (
+	"context"
+	"os"
+	"time"
+
+	"github.com/gocluster/gocluster/pkg/admin"
+	"github.com/gocluster/gocluster/pkg/local"
+	"github.com/spf13/cobra"
+)
+
+func init() { register(newLocalCmd) }
+
+func newLocalCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "local",
+		Short: "Run a throw-away cluster on this machine",
+		Example: `  gocluster local up
+  gocluster local up --masters 3 --replicas 1 --port 7000`,
+	}
+	cmd.AddCommand(newLocalUpCmd(g))
+	return cmd
+}
+
+func newLocalUpCmd(g *globals) *cobra.Command {
+	var (
+		masters, replicas, port int
+		host, backend, dir      string
+	)
+	cmd := &cobra.Command{
+		Use:   "up",
+		Short: "Start local nodes, create the cluster, and run until Ctrl-C",
+		Long: `up starts masters*(1+replicas) nodes on consecutive ports (the embedded engine by
+default, or redis-server processes with --backend redis-server), makes them a cluster
+with gocluster create, prints the addresses and the check, and runs until Ctrl-C,
+then stops every node it started. -a sets the nodes' password too.`,
+		Example: `  gocluster local up
+  gocluster local up --masters 3 --replicas 1 --port 7000
+  gocluster local up --backend redis-server --port 30001 -a secret`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if masters < 3 {
+				return usagef("--masters %d: a cluster needs at least 3 masters", masters)
+			}
+			if replicas < 0 || replicas > 5 {
+				return usagef("--replicas %d out of range 0-5", replicas)
+			}
+			if dir == "" {
+				tmp, err := os.MkdirTemp("", "gocluster-local-")
+				if err != nil {
+					return err
+				}
+				defer os.RemoveAll(tmp)
+				dir = tmp
+			}
+			return runLocalUp(cmd.Context(), g, local.Options{
+				Nodes: masters * (1 + replicas), Host: host, BasePort: port, Dir: dir,
+				Backend: backend, Password: g.password,
+			}, replicas)
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&masters, "masters", 3, "number of masters")
+	f.IntVar(&replicas, "replicas", 1, "replicas per master")
+	f.IntVar(&port, "port", 7000, "first port; nodes use consecutive ports")
+	f.StringVar(&host, "host", "127.0.0.1", "address to bind")
+	f.StringVar(&backend, "backend", local.BackendEngine, "node implementation: engine or redis-server")
+	f.StringVar(&dir, "dir", "", "data directory (default: a temporary one, removed on exit)")
+	return cmd
+}
+
+func runLocalUp(ctx context.Context, g *globals, o local.Options, replicas int) error {
+	p := g.printer()
+	set, err := local.Start(ctx, o)
+	if err != nil {
+		return err
+	}
+	defer set.Stop()
+	pool, err := g.pool()
+	if err != nil {
+		return usageErr(err)
+	}
+	defer pool.Close()
+	start := time.Now()
+	plan, err := admin.PrepareCreate(ctx, pool, set.Addrs(), admin.CreateOptions{Replicas: replicas})
+	if err != nil {
+		return err
+	}
+	if err := admin.ApplyCreate(ctx, pool, plan, admin.CreateOptions{Replicas: replicas}, admin.Discard); err != nil {
+		return err
+	}
+	res, err := admin.Check(ctx, pool, set.Addrs()[0], admin.CheckOptions{})
+	if err != nil {
+		return err
+	}
+	if g.json {
+		if err := writeJSON(g.stdout, map[string]any{"ok": res.OK(), "backend": o.Backend,
+			"nodes": nodesJSON(res.Cluster, res.Info)}); err != nil {
+			return err
+		}
+	} else {
+		p.Info(">>> Started %d %s nodes and created the cluster in %s", len(set.Nodes), o.Backend, time.Since(start).Round(time.Millisecond))
+		printCheck(p, res)
+		p.Plain("")
+		p.Plain("Cluster ready. Try:")
+		p.Plain("  redis-cli -c -p %d", o.BasePort)
+		p.Plain("  gocluster check %s", set.Addrs()[0])
+		p.Plain("Press Ctrl-C to stop.")
+	}
+	<-ctx.Done()
+	if !g.json {
+		p.Info(">>> Stopping %d nodes...", len(set.Nodes))
+	}
+	return nil
+}
+
