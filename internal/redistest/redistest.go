@@ -29,6 +29,9 @@ type Options struct {
 	Cluster  bool     // cluster-enabled yes
 	Password string   // requirepass (and masterauth)
 	Args     []string // extra "--name value" arguments
+	// TLS, when set, makes the server speak TLS only (clients, cluster bus
+	// and replication) on its port; make the files with MakeTLS.
+	TLS *TLSFiles
 }
 
 // Server is a running redis-server started by a test.
@@ -143,6 +146,9 @@ func (s *Server) args() []string {
 	if s.opts.Password != "" {
 		args = append(args, "--requirepass", s.opts.Password, "--masterauth", s.opts.Password)
 	}
+	if s.opts.TLS != nil {
+		args = append(args, s.opts.TLS.serverArgs(s.Port)...)
+	}
 	return append(args, s.opts.Args...)
 }
 
@@ -187,8 +193,12 @@ func (s *Server) logTail() string {
 
 // Client returns a new go-redis client for this server (the caller closes it).
 func (s *Server) Client() *redis.Client {
-	return redis.NewClient(&redis.Options{Addr: s.Addr(), Password: s.opts.Password,
-		DialTimeout: time.Second, ReadTimeout: 5 * time.Second, MaxRetries: -1})
+	o := &redis.Options{Addr: s.Addr(), Password: s.opts.Password,
+		DialTimeout: time.Second, ReadTimeout: 5 * time.Second, MaxRetries: -1}
+	if s.opts.TLS != nil {
+		o.TLSConfig = s.opts.TLS.ClientConfig()
+	}
+	return redis.NewClient(o)
 }
 
 // Kill ends the server at once (SIGKILL), as a crash would.

@@ -233,7 +233,7 @@ func PrepareCreate(ctx context.Context, pool *conn.Pool, addrs []string, opts Cr
 			errs[i] = f.emptyError()
 		}
 	}
-	if err := joinErrors(errs); err != nil {
+	if err := joinNodeErrors(errs); err != nil {
 		return nil, fmt.Errorf("cannot create the cluster, no node was changed: %w", err)
 	}
 	return PlanCreate(facts, opts)
@@ -259,20 +259,20 @@ func ApplyCreate(ctx context.Context, pool *conn.Pool, p *CreatePlan, opts Creat
 			errs[i] = fmt.Errorf("node %s changed identity since planning (was %s, now %s)", f.Addr, p.Nodes[i].ID, f.ID)
 		}
 	}
-	if err := joinErrors(errs); err != nil {
+	if err := joinNodeErrors(errs); err != nil {
 		return fmt.Errorf("cannot create the cluster, no node was changed: %w", err)
 	}
 
 	info := func(msg string) { rep.Report(Event{Kind: EventInfo, Message: msg}) }
 	info("Nodes configuration updated")
 	info("Assign a different config epoch to each node")
-	err := runParallel(len(p.Nodes), func(i int) error {
+	err := provisionEach(len(p.Nodes), func(i int) error {
 		n := p.Nodes[i]
 		cmds := [][]any{{"CLUSTER", "SET-CONFIG-EPOCH", p.Epochs[n.Addr]}}
 		if r, ok := p.SlotRanges[n.Addr]; ok {
 			cmds = append(cmds, addSlotsArgs(n, r))
 		}
-		return execPipeline(ctx, pool, n.Addr, cmds)
+		return pipelineOn(ctx, pool, n.Addr, cmds)
 	})
 	if err != nil {
 		return err
@@ -285,12 +285,12 @@ func ApplyCreate(ctx context.Context, pool *conn.Pool, p *CreatePlan, opts Creat
 	for i, n := range p.Nodes {
 		targets[i] = n.meetTarget()
 	}
-	err = runParallel(len(p.Nodes), func(i int) error {
+	err = provisionEach(len(p.Nodes), func(i int) error {
 		var cmds [][]any
 		for _, t := range targets[i+1:] {
 			cmds = append(cmds, t.meetArgs())
 		}
-		return execPipeline(ctx, pool, p.Nodes[i].Addr, cmds)
+		return pipelineOn(ctx, pool, p.Nodes[i].Addr, cmds)
 	})
 	if err != nil {
 		return err
@@ -306,9 +306,9 @@ func ApplyCreate(ctx context.Context, pool *conn.Pool, p *CreatePlan, opts Creat
 	}
 	if len(replicas) > 0 {
 		info("Configuring replicas")
-		err = runParallel(len(replicas), func(i int) error {
+		err = provisionEach(len(replicas), func(i int) error {
 			master := p.Node(p.MasterOf(replicas[i]))
-			return execPipeline(ctx, pool, replicas[i], [][]any{{"CLUSTER", "REPLICATE", master.ID}})
+			return pipelineOn(ctx, pool, replicas[i], [][]any{{"CLUSTER", "REPLICATE", master.ID}})
 		})
 		if err != nil {
 			return err

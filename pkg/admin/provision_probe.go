@@ -77,7 +77,7 @@ func ProbeNode(ctx context.Context, pool *conn.Pool, addr string) (NodeFacts, er
 	if err := info.Err(); err != nil {
 		return f, conn.NodeError(f.Addr, "INFO", err)
 	}
-	f.Version = infoField(info.Val(), "redis_version")
+	f.Version = probeInfoField(info.Val(), "redis_version")
 	if err := dbsize.Err(); err != nil {
 		return f, conn.NodeError(f.Addr, "DBSIZE", err)
 	}
@@ -131,7 +131,7 @@ func probeAll(ctx context.Context, pool *conn.Pool, addrs []string) ([]NodeFacts
 	return facts, errs
 }
 
-func infoField(info, name string) string {
+func probeInfoField(info, name string) string {
 	for _, line := range strings.Split(info, "\n") {
 		if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+":"); ok {
 			return v
@@ -186,14 +186,14 @@ func (t meetTarget) meetArgs() []any {
 // node sends one packet at once; the receiver reads its header and the
 // sender drops the duplicate handshake entry when the reply comes back.
 func announce(ctx context.Context, pool *conn.Pool, from, to []meetTarget) error {
-	return runParallel(len(from), func(i int) error {
+	return provisionEach(len(from), func(i int) error {
 		var cmds [][]any
 		for _, t := range to {
 			if t.Addr != from[i].Addr {
 				cmds = append(cmds, t.meetArgs())
 			}
 		}
-		return execPipeline(ctx, pool, from[i].Addr, cmds)
+		return pipelineOn(ctx, pool, from[i].Addr, cmds)
 	})
 }
 
@@ -234,9 +234,9 @@ func waitSettled(ctx context.Context, pool *conn.Pool, addrs []string, o Converg
 	}
 }
 
-// runParallel runs fn for every index at once and returns the errors joined
+// provisionEach runs fn for every index at once and returns the errors joined
 // (nil when all succeeded).
-func runParallel(n int, fn func(i int) error) error {
+func provisionEach(n int, fn func(i int) error) error {
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
@@ -247,11 +247,11 @@ func runParallel(n int, fn func(i int) error) error {
 		}()
 	}
 	wg.Wait()
-	return joinErrors(errs)
+	return joinNodeErrors(errs)
 }
 
-// joinErrors joins the non-nil errors with "; " so they stay on one line.
-func joinErrors(errs []error) error {
+// joinNodeErrors joins the non-nil errors with "; " so they stay on one line.
+func joinNodeErrors(errs []error) error {
 	var msgs []string
 	var first error
 	for _, e := range errs {
@@ -271,9 +271,9 @@ func joinErrors(errs []error) error {
 	return errors.New(strings.Join(msgs, "; "))
 }
 
-// execPipeline runs cmds on addr as one pipeline and returns the first
+// pipelineOn runs cmds on addr as one pipeline and returns the first
 // failure, naming the node and the command.
-func execPipeline(ctx context.Context, pool *conn.Pool, addr string, cmds [][]any) error {
+func pipelineOn(ctx context.Context, pool *conn.Pool, addr string, cmds [][]any) error {
 	if len(cmds) == 0 {
 		return nil
 	}
@@ -285,15 +285,15 @@ func execPipeline(ctx context.Context, pool *conn.Pool, addr string, cmds [][]an
 	_, _ = pipe.Exec(ctx)
 	for i, r := range results {
 		if err := r.Err(); err != nil {
-			return conn.NodeError(addr, cmdName(cmds[i]), err)
+			return conn.NodeError(addr, pipelineCmdName(cmds[i]), err)
 		}
 	}
 	return nil
 }
 
-// cmdName is the command and its arguments as an operator reads them,
+// pipelineCmdName is the command and its arguments as an operator reads them,
 // shortened when long (ADDSLOTS with thousands of slots).
-func cmdName(args []any) string {
+func pipelineCmdName(args []any) string {
 	parts := make([]string, 0, 7)
 	for i, a := range args {
 		if i == 6 {

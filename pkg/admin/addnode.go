@@ -1,0 +1,240 @@
+package admin
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gocluster/gocluster/pkg/conn"
+	"github.com/gocluster/gocluster/pkg/topology"
+)
+
+// AddNodeOptions say how the new node joins.
+type AddNodeOptions struct {
+	// Replica adds the node as a replica: of MasterID when given, else of
+	// the master with the fewest replicas.
+	Replica  bool
+	MasterID string // node ID, unique prefix or host:port of a master
+	// ConvergeTimeout bounds the wait until every node knows the new one
+	// (default 60s).
+	ConvergeTimeout time.Duration
+}
+
+// AddNodePlan is how a node will join the cluster.
+type AddNodePlan struct {
+	Seed    string
+	New     NodeFacts
+	Members []*topology.Node // every reachable member: all must learn the new node
+	// Master is the master the new node will replicate, nil for a master.
+	Master *topology.Node
+	// AutoMaster tells that Master was chosen as the one with the fewest
+	// replicas.
+	AutoMaster bool
+	// CopyFunctions tells that the cluster's functions are copied to the
+	// new master (a replica gets them from its master).
+	CopyFunctions bool
+}
+
+// Addrs lists every member and the new node.
+func (p *AddNodePlan) Addrs() []string {
+	out := []string{p.New.Addr}
+	for _, m := range p.Members {
+		out = append(out, m.Addr())
+	}
+	return out
+}
+
+// PlanAddNode checks, with no I/O, that the new node can join this cluster
+// and decides its role. The cluster must be healthy (as redis-cli requires)
+// and fully reachable, since every member must learn the new node.
+func PlanAddNode(c *topology.Cluster, report topology.Report, n NodeFacts, opts AddNodeOptions) (*AddNodePlan, error) {
+	if err := n.emptyError(); err != nil {
+		if member := memberOf(c, n); member != "" {
+			return nil, fmt.Errorf("node %s is already a member of this cluster (%s)", n.Addr, member)
+		}
+		return nil, err
+	}
+	if member := memberOf(c, n); member != "" {
+		return nil, fmt.Errorf("node %s is already a member of this cluster (%s)", n.Addr, member)
+	}
+	if !report.OK() {
+		var msgs []string
+		for _, pr := range report.Problems {
+			if pr.Fails() {
+				msgs = append(msgs, pr.Message)
+			}
+		}
+		return nil, fmt.Errorf("the cluster at %s is not healthy, fix it first (gocluster check / fix): %s",
+			c.Seed, strings.Join(msgs, " "))
+	}
+	p := &AddNodePlan{Seed: c.Seed, New: n, Members: c.Nodes}
+	if !opts.Replica && opts.MasterID == "" {
+		p.CopyFunctions = true
+		return p, nil
+	}
+	if opts.MasterID != "" {
+		m, err := c.Find(opts.MasterID)
+		if err != nil {
+			return nil, fmt.Errorf("no such master %s: %v", opts.MasterID, err)
+		}
+		if !m.IsMaster() {
+			return nil, fmt.Errorf("node %s (%s) is a replica, not a master: give a master's ID", m.Addr(), m.ShortID())
+		}
+		p.Master = m
+		return p, nil
+	}
+	p.Master, p.AutoMaster = leastReplicatedMaster(c, nil, ""), true
+	if p.Master == nil {
+		return nil, fmt.Errorf("the cluster at %s has no master to replicate", c.Seed)
+	}
+	return p, nil
+}
+
+// memberOf describes how the cluster already knows node n, or "".
+func memberOf(c *topology.Cluster, n NodeFacts) string {
+	for _, view := range c.Views {
+		for _, known := range view {
+			if n.ID != "" && known.ID == n.ID {
+				return "node ID " + n.ID
+			}
+		}
+	}
+	for _, m := range c.Nodes {
+		if m.Addr() == n.Addr {
+			return "address " + n.Addr
+		}
+	}
+	return ""
+}
+
+// leastReplicatedMaster picks the master with the fewest replicas
+// (counting extra[id] more), preferring masters that serve slots and, for
+// a replica on host avoidHost, masters on another host; ties go to load
+// order. skip lists masters not to choose.
+func leastReplicatedMaster(c *topology.Cluster, extra map[string]int, avoidHost string, skip ...string) *topology.Node {
+	var best *topology.Node
+	key := func(m *topology.Node) [3]int {
+		noSlots, sameHost := 0, 0
+		if m.Slots.Len() == 0 {
+			noSlots = 1
+		}
+		if avoidHost != "" && m.Host == avoidHost {
+			sameHost = 1
+		}
+		return [3]int{noSlots, sameHost, len(c.ReplicasOf(m.ID)) + extra[m.ID]}
+	}
+	less := func(a, b [3]int) bool {
+		for i := range a {
+			if a[i] != b[i] {
+				return a[i] < b[i]
+			}
+		}
+		return false
+	}
+outer:
+	for _, m := range c.Masters() {
+		for _, s := range skip {
+			if m.ID == s {
+				continue outer
+			}
+		}
+		if best == nil || less(key(m), key(best)) {
+			best = m
+		}
+	}
+	return best
+}
+
+// PrepareAddNode loads the cluster from seed, checks it and the new node,
+// and plans the join. Nothing is changed.
+func PrepareAddNode(ctx context.Context, pool *conn.Pool, newAddr, seed string, opts AddNodeOptions) (*AddNodePlan, error) {
+	newAddr, err := conn.NormalizeAddr(newAddr)
+	if err != nil {
+		return nil, err
+	}
+	c, err := topology.Load(ctx, pool, seed)
+	if err != nil {
+		return nil, err
+	}
+	facts, err := ProbeNode(ctx, pool, newAddr)
+	if err != nil {
+		return nil, err
+	}
+	p, err := PlanAddNode(c, topology.Check(c), facts, opts)
+	if err != nil {
+		return nil, fmt.Errorf("cannot add node %s, no node was changed: %w", newAddr, err)
+	}
+	if p.CopyFunctions && facts.Functions > 0 {
+		return nil, fmt.Errorf("cannot add node %s: it already holds %d function librar(ies); FUNCTION FLUSH it first", newAddr, facts.Functions)
+	}
+	return p, nil
+}
+
+// ApplyAddNode joins the new node: functions copied to a new master, the
+// new node meets every member, and every member then sends it its
+// configuration at once. It returns when every node knows every other one
+// and all agree on slots (and, for a replica, on replicas), so a reshard or
+// rebalance can start right away.
+func ApplyAddNode(ctx context.Context, pool *conn.Pool, p *AddNodePlan, opts AddNodeOptions, rep Reporter) error {
+	if rep == nil {
+		rep = Discard
+	}
+	info := func(format string, a ...any) { rep.Report(Event{Kind: EventInfo, Message: fmt.Sprintf(format, a...)}) }
+	if p.CopyFunctions {
+		if err := copyFunctions(ctx, pool, p.Seed, p.New.Addr); err != nil {
+			return err
+		}
+	}
+	members, err := meetTargets(ctx, p.Members)
+	if err != nil {
+		return err
+	}
+	info("Send CLUSTER MEET to node %s to make it join the cluster.", p.New.Addr)
+	var meets [][]any
+	for _, t := range members {
+		meets = append(meets, t.meetArgs())
+	}
+	if err := pipelineOn(ctx, pool, p.New.Addr, meets); err != nil {
+		return err
+	}
+	info("Waiting for every node to know %s", p.New.Addr)
+	wait := ConvergeOptions{Timeout: opts.ConvergeTimeout}
+	if err := WaitConverged(ctx, pool, p.Addrs(), wait); err != nil {
+		return err
+	}
+	newTarget := []meetTarget{p.New.meetTarget()}
+	if p.Master != nil {
+		info("Configure node as replica of %s.", p.Master.Addr())
+		if err := pipelineOn(ctx, pool, p.New.Addr, [][]any{{"CLUSTER", "REPLICATE", p.Master.ID}}); err != nil {
+			return err
+		}
+		wait.SameReplicas = true
+	}
+	// Members tell the new node their slots now, and it tells them its role.
+	if err := announce(ctx, pool, members, newTarget); err != nil {
+		return err
+	}
+	if err := announce(ctx, pool, newTarget, members); err != nil {
+		return err
+	}
+	wait.SameSlots = true
+	if err := waitSettled(ctx, pool, p.Addrs(), wait); err != nil {
+		return err
+	}
+	rep.Report(Event{Kind: EventNodeJoined, Node: p.New.Addr, Message: "New node added correctly."})
+	return nil
+}
+
+// copyFunctions gives a new master the cluster's functions, as redis-cli
+// does; servers without functions (before Redis 7) are skipped.
+func copyFunctions(ctx context.Context, pool *conn.Pool, from, to string) error {
+	dump, err := pool.Get(from).FunctionDump(ctx).Result()
+	if err != nil {
+		return nil // FUNCTION is unknown before Redis 7: nothing to copy
+	}
+	if err := pool.Get(to).FunctionRestore(ctx, dump).Err(); err != nil {
+		return conn.NodeError(to, "FUNCTION RESTORE", err)
+	}
+	return nil
+}
