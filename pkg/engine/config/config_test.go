@@ -42,13 +42,13 @@ func TestBadOptionsAreClearErrors(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 	cases := map[string][]string{
-		"option --port: argument couldn't be parsed into an integer":   {"--port", "abc"},
-		"option --port: argument must be between 0 and 65535":          {"--port", "70000"},
-		"option --cluster-enabled: argument must be 'yes' or 'no'":     {"--cluster-enabled", "maybe"},
-		"option --bogus: Bad directive or wrong number of arguments":   {"--bogus", "1"},
-		"option --port: Bad directive or wrong number of arguments":    {"--port", "1", "2"},
+		"option --port: argument couldn't be parsed into an integer":  {"--port", "abc"},
+		"option --port: argument must be between 0 and 65535":         {"--port", "70000"},
+		"option --cluster-enabled: argument must be 'yes' or 'no'":    {"--cluster-enabled", "maybe"},
+		"option --bogus: Bad directive or wrong number of arguments":  {"--bogus", "1"},
+		"option --port: Bad directive or wrong number of arguments":   {"--port", "1", "2"},
 		"argument \"7000\": expected an option name starting with --": {"7000"},
-		"option --daemonize: daemonize yes is not supported":           {"--daemonize", "yes"},
+		"option --daemonize: daemonize yes is not supported":          {"--daemonize", "yes"},
 	}
 	for want, args := range cases {
 		_, err := Load("", args)
