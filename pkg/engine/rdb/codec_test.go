@@ -143,3 +143,36 @@ func TestCRC64MatchesBytewiseReference(t *testing.T) {
 		}
 	}
 }
+
+func TestLZFCompressRoundTrip(t *testing.T) {
+	rnd := make([]byte, 3000)
+	for i := range rnd {
+		rnd[i] = byte(i*2654435761>>13) ^ byte(i>>3)
+	}
+	inputs := map[string][]byte{
+		"repetitive":     bytes.Repeat([]byte("abcdefgh"), 2000),
+		"one byte run":   bytes.Repeat([]byte("z"), 100000),
+		"text":           []byte(strings.Repeat("the quick brown fox jumps over the lazy dog; ", 50)),
+		"far repeats":    append(append(bytes.Clone(rnd), rnd[:2000]...), rnd...),
+		"tail literals":  append(bytes.Repeat([]byte("ab"), 100), "xyz12345"...),
+		"short":          []byte("aaaaaaa"),
+		"incompressible": rnd,
+		"too short":      []byte("abcd"),
+	}
+	for name, in := range inputs {
+		c := lzfCompress(in)
+		if c == nil {
+			if name != "incompressible" && name != "too short" && name != "short" {
+				t.Errorf("%s: not compressed", name)
+			}
+			continue
+		}
+		if len(c) > len(in)-4 {
+			t.Errorf("%s: compressed to %d of %d bytes", name, len(c), len(in))
+		}
+		out, err := lzfDecompress(c, len(in))
+		if err != nil || !bytes.Equal(out, in) {
+			t.Errorf("%s: round trip failed: %v", name, err)
+		}
+	}
+}

@@ -14,7 +14,7 @@ import (
 // refuses payloads that break these rules.
 func EncodeDump(v Value) []byte {
 	buf := make([]byte, 0, 64+estimateSize(v))
-	buf = appendObject(buf, v)
+	buf = appendObject(buf, v, false)
 	buf = binary.LittleEndian.AppendUint16(buf, Version)
 	return binary.LittleEndian.AppendUint64(buf, CRC64(0, buf))
 }
@@ -47,30 +47,38 @@ const (
 	plainNodeThreshold  = 1 << 30
 )
 
-func appendObject(buf []byte, v Value) []byte {
+// appendObject writes v's type byte and body; compress LZF-compresses strings
+// longer than 20 bytes when that pays, as Redis does in RDB files.
+func appendObject(buf []byte, v Value, compress bool) []byte {
+	str := appendString
+	blob := appendRawString
+	if compress {
+		str = func(buf, s []byte) []byte { return appendMaybeCompressed(buf, s, appendString) }
+		blob = func(buf, s []byte) []byte { return appendMaybeCompressed(buf, s, appendRawString) }
+	}
 	switch v.Kind {
 	case KindString:
 		buf = append(buf, typeString)
-		return appendString(buf, v.Str)
+		return str(buf, v.Str)
 	case KindList:
 		buf = append(buf, typeListQuicklist2)
-		return appendQuicklist2(buf, v.List)
+		return appendQuicklist2(buf, v.List, blob)
 	case KindSet:
 		if is, ok := buildIntset(v.Set); ok {
 			buf = append(buf, typeSetIntset)
-			return appendRawString(buf, is)
+			return blob(buf, is)
 		}
 		buf = append(buf, typeSet)
 		buf = appendLen(buf, uint64(len(v.Set)))
 		for _, m := range v.Set {
-			buf = appendString(buf, m)
+			buf = str(buf, m)
 		}
 		return buf
 	case KindZSet:
 		buf = append(buf, typeZSet2)
 		buf = appendLen(buf, uint64(len(v.ZSet)))
 		for _, m := range v.ZSet {
-			buf = appendString(buf, m.Member)
+			buf = str(buf, m.Member)
 			buf = binary.LittleEndian.AppendUint64(buf, math.Float64bits(m.Score))
 		}
 		return buf
@@ -78,8 +86,8 @@ func appendObject(buf []byte, v Value) []byte {
 		buf = append(buf, typeHash)
 		buf = appendLen(buf, uint64(len(v.Hash)))
 		for _, f := range v.Hash {
-			buf = appendString(buf, f.Name)
-			buf = appendString(buf, f.Value)
+			buf = str(buf, f.Name)
+			buf = str(buf, f.Value)
 		}
 		return buf
 	}
@@ -106,6 +114,19 @@ func appendLen(buf []byte, n uint64) []byte {
 func appendRawString(buf, s []byte) []byte {
 	buf = appendLen(buf, uint64(len(s)))
 	return append(buf, s...)
+}
+
+// appendMaybeCompressed writes s LZF-compressed when it is long enough and
+// compresses by at least 4 bytes, else with plain.
+func appendMaybeCompressed(buf, s []byte, plain func(buf, s []byte) []byte) []byte {
+	if len(s) > 20 {
+		if c := lzfCompress(s); c != nil {
+			buf = append(buf, 0xc0|encLZF)
+			buf = appendLen(appendLen(buf, uint64(len(c))), uint64(len(s)))
+			return append(buf, c...)
+		}
+	}
+	return plain(buf, s)
 }
 
 // appendString writes s int-encoded when it is a canonical 32-bit integer,
@@ -210,7 +231,7 @@ func buildIntset(members [][]byte) ([]byte, bool) {
 // appendQuicklist2 writes the node count, then each node as <container>
 // <string>: a listpack of several elements, or one huge element plain.
 // Listpacks are built one after another in a single arena to save allocations.
-func appendQuicklist2(buf []byte, items [][]byte) []byte {
+func appendQuicklist2(buf []byte, items [][]byte, blob func(buf, s []byte) []byte) []byte {
 	type node struct {
 		plain      bool
 		start, end int // listpack bytes in lp.buf, or the index of the plain item
@@ -245,9 +266,9 @@ func appendQuicklist2(buf []byte, items [][]byte) []byte {
 	buf = appendLen(buf, uint64(len(nodes)))
 	for _, n := range nodes {
 		if n.plain {
-			buf = appendRawString(appendLen(buf, containerPlain), items[n.start])
+			buf = blob(appendLen(buf, containerPlain), items[n.start])
 		} else {
-			buf = appendRawString(appendLen(buf, containerPacked), lp.buf[n.start:n.end])
+			buf = blob(appendLen(buf, containerPacked), lp.buf[n.start:n.end])
 		}
 	}
 	return buf

@@ -66,7 +66,7 @@ func FuzzScan(f *testing.F) {
 	file = appendString(file, []byte("value"))
 	file = append(file, typeListQuicklist2)
 	file = appendString(file, []byte("l"))
-	file = appendQuicklist2(file, strs("a", "1"))
+	file = appendQuicklist2(file, strs("a", "1"), appendRawString)
 	f.Add(append(file, opEOF))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		noop := func(Entry) error { return nil }
@@ -74,5 +74,21 @@ func FuzzScan(f *testing.F) {
 		Scan(bytes.NewReader(data), -1, noop)
 		withCRC := binary.LittleEndian.AppendUint64(bytes.Clone(data), CRC64(0, data))
 		Scan(bytes.NewReader(withCRC), -1, noop)
+	})
+}
+
+// FuzzLZF checks that whatever lzfCompress produces decompresses to its input.
+func FuzzLZF(f *testing.F) {
+	f.Add([]byte(strings.Repeat("abc", 100)))
+	f.Add([]byte("hello hello hello hello world"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c := lzfCompress(data)
+		if c == nil {
+			return
+		}
+		out, err := lzfDecompress(c, len(data))
+		if err != nil || !bytes.Equal(out, data) {
+			t.Fatalf("round trip of %d bytes failed: %v", len(data), err)
+		}
 	})
 }

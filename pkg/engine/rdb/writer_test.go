@@ -45,6 +45,14 @@ func TestWriterFileLoadsIntoRedis(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
+	// The 300 KB run of one byte is in the file twice; only compression fits that.
+	st, err := os.Stat(f.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Size() > 200000 {
+		t.Fatalf("file of %d bytes: strings were not compressed", st.Size())
+	}
 
 	info, entries, err := ReadFile(f.Name())
 	if err != nil {
