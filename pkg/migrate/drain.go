@@ -262,22 +262,30 @@ func (d *drainer) differentKeys(ctx context.Context, keys []string) ([]string, e
 		dst.Do(ctx, "ASKING") // the target serves the importing slot only after ASKING
 		dstDumps[i] = dst.Dump(ctx, k)
 	}
-	if _, err := src.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return nil, conn.NodeError(d.source, "DUMP", err)
-	}
-	if _, err := dst.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return nil, conn.NodeError(d.target, "DUMP", err)
-	}
+	_, _ = src.Exec(ctx) // errors are read per command below
+	_, _ = dst.Exec(ctx)
 	var differ []string
 	for i, k := range keys {
 		sv, serr := srcDumps[i].Result()
 		tv, terr := dstDumps[i].Result()
-		if errors.Is(terr, redis.Nil) || errors.Is(serr, redis.Nil) {
+		if absent(serr) || absent(terr) {
 			continue // not on both nodes: not busy
+		}
+		if serr != nil {
+			return nil, conn.NodeError(d.source, "DUMP", serr)
+		}
+		if terr != nil {
+			return nil, conn.NodeError(d.target, "DUMP", terr)
 		}
 		if sv != tv {
 			differ = append(differ, k)
 		}
 	}
 	return differ, nil
+}
+
+// absent reports a DUMP error that means the key is not on that node: nil,
+// or an ASK redirect from a migrating source that no longer has it.
+func absent(err error) bool {
+	return errors.Is(err, redis.Nil) || err != nil && strings.HasPrefix(err.Error(), "ASK ")
 }

@@ -1,0 +1,303 @@
+package migrate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gocluster/gocluster/e2e/harness"
+	"github.com/gocluster/gocluster/pkg/conn"
+	"github.com/gocluster/gocluster/pkg/slots"
+	"github.com/gocluster/gocluster/pkg/topology"
+	"github.com/redis/go-redis/v9"
+)
+
+// testCluster is a 3-master cluster made by real redis-cli, loaded.
+type testCluster struct {
+	*harness.Cluster
+	pool    *conn.Pool
+	topo    *topology.Cluster
+	masters []*topology.Node
+}
+
+func newTestCluster(t *testing.T) *testCluster {
+	t.Helper()
+	c := harness.NewCluster(t, harness.ClusterOptions{Masters: 3})
+	pool, err := conn.NewPool(conn.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	tc := &testCluster{Cluster: c, pool: pool}
+	tc.reload(t)
+	return tc
+}
+
+func (tc *testCluster) reload(t *testing.T) {
+	t.Helper()
+	topo, err := topology.Load(context.Background(), tc.pool, tc.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc.topo, tc.masters = topo, topo.Masters()
+}
+
+func (tc *testCluster) job(moveSlots []int, from, to *topology.Node) Job {
+	var j Job
+	for _, m := range tc.masters {
+		j.Masters = append(j.Masters, Node{ID: m.ID, Addr: m.Addr()})
+	}
+	for _, s := range moveSlots {
+		j.Moves = append(j.Moves, Move{Slot: s, Source: Node{from.ID, from.Addr()}, Target: Node{to.ID, to.Addr()}})
+	}
+	return j
+}
+
+func (tc *testCluster) client(t *testing.T) *redis.ClusterClient {
+	t.Helper()
+	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{tc.Addr()}})
+	t.Cleanup(func() { cc.Close() })
+	return cc
+}
+
+var (
+	tagsOnce sync.Once
+	slotTags [slots.Count]string
+)
+
+// keysIn returns n keys that hash to slot, sharing a hash tag of that slot.
+func keysIn(slot, n int) []string {
+	tagsOnce.Do(func() {
+		left := slots.Count
+		for i := 0; left > 0; i++ {
+			tag := fmt.Sprintf("t%d", i)
+			if s := slots.Slot(tag); slotTags[s] == "" {
+				slotTags[s] = tag
+				left--
+			}
+		}
+	})
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("{%s}:%d", slotTags[slot], i)
+	}
+	return out
+}
+
+func firstSlots(n *topology.Node, count int) []int { return n.Slots.Slots()[:count] }
+
+// assertClean fails unless every node agrees the slots moved and none is open.
+func (tc *testCluster) assertOwned(t *testing.T, owned []int, owner *topology.Node) {
+	t.Helper()
+	tc.reload(t)
+	for _, n := range tc.topo.Nodes {
+		if len(n.Migrating)+len(n.Importing) > 0 {
+			t.Fatalf("%s has open slots: migrating %v importing %v", n.Addr(), n.Migrating, n.Importing)
+		}
+	}
+	for _, view := range tc.topo.Views {
+		for _, v := range view {
+			for _, s := range owned {
+				if v.Slots.Has(s) && v.ID != owner.ID {
+					t.Fatalf("a node still sees %s owning slot %d", v.Addr(), s)
+				}
+			}
+		}
+	}
+	if r := tc.RedisCheck(t); r.Code != 0 || strings.Contains(r.Stdout, "[WARNING]") {
+		t.Fatalf("redis-cli --cluster check after move:\n%s", r.Output())
+	}
+}
+
+func TestRunMovesSlotsWithKeys(t *testing.T) {
+	tc := newTestCluster(t)
+	ctx := context.Background()
+	cc := tc.client(t)
+	src, dst := tc.masters[0], tc.masters[1]
+	moving := firstSlots(src, 300)
+	want := map[string]string{}
+	pipe := cc.Pipeline()
+	for _, s := range moving[:50] {
+		for i, k := range keysIn(s, 30) {
+			want[k] = fmt.Sprintf("v%d-%d", s, i)
+			pipe.Set(ctx, k, want[k], 0)
+		}
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var events []Event
+	var mu sync.Mutex
+	res, err := Run(ctx, tc.pool, tc.job(moving, src, dst), Options{Pipeline: 7, BatchSlots: 64, InFlight: 5,
+		Report: func(e Event) { mu.Lock(); events = append(events, e); mu.Unlock() }})
+	if err != nil || res.Err() != nil {
+		t.Fatalf("Run: %v / %v", err, res.Err())
+	}
+	if len(res.Moved) != len(moving) || res.Keys != len(want) || len(res.Open) != 0 {
+		t.Fatalf("moved %d slots, %d keys, open %v; want %d slots, %d keys", len(res.Moved), res.Keys, res.Open, len(moving), len(want))
+	}
+	if len(events) != len(moving) {
+		t.Fatalf("got %d slot events, want %d", len(events), len(moving))
+	}
+	for k, v := range want {
+		got, err := cc.Get(ctx, k).Result()
+		if err != nil || got != v {
+			t.Fatalf("key %s = %q, %v; want %q", k, got, err, v)
+		}
+		if n, _ := tc.pool.Get(dst.Addr()).Exists(ctx, k).Result(); n != 1 {
+			t.Fatalf("key %s is not on the target", k)
+		}
+	}
+	tc.assertOwned(t, moving, dst)
+}
+
+func TestDrainSlotBusyKey(t *testing.T) {
+	tc := newTestCluster(t)
+	ctx := context.Background()
+	src, dst := tc.masters[0], tc.masters[1]
+	slot := src.Slots.Slots()[0]
+	keys := keysIn(slot, 3)
+	s, d := tc.pool.Get(src.Addr()), tc.pool.Get(dst.Addr())
+	for _, k := range keys {
+		s.Set(ctx, k, "source-"+k, 0)
+	}
+	// Open the slot, then plant copies on the target as an ASK-redirected
+	// client would: keys[0] identical, keys[1] different.
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(d.Do(ctx, "CLUSTER", "SETSLOT", slot, "IMPORTING", src.ID).Err())
+	must(s.Do(ctx, "CLUSTER", "SETSLOT", slot, "MIGRATING", dst.ID).Err())
+	plant := func(k, v string) {
+		pipe := d.Pipeline()
+		pipe.Do(ctx, "ASKING")
+		pipe.Set(ctx, k, v, 0)
+		_, err := pipe.Exec(ctx)
+		must(err)
+	}
+	plant(keys[0], "source-"+keys[0])
+	plant(keys[1], "target-"+keys[1])
+
+	_, err := DrainSlot(ctx, tc.pool, slot, src.Addr(), dst.Addr(), Options{})
+	var busy *BusyKeyError
+	if !errors.As(err, &busy) || len(busy.Keys) != 1 || busy.Keys[0] != keys[1] || busy.Slot != slot {
+		t.Fatalf("want BusyKeyError naming only %s, got %v", keys[1], err)
+	}
+	if !strings.Contains(err.Error(), "--replace") {
+		t.Fatalf("error should tell about --replace: %v", err)
+	}
+	if v, _ := s.Get(ctx, keys[1]).Result(); v != "source-"+keys[1] {
+		t.Fatalf("source copy of the busy key changed or vanished: %q", v)
+	}
+	n, err := DrainSlot(ctx, tc.pool, slot, src.Addr(), dst.Addr(), Options{Replace: true})
+	if err != nil || n == 0 {
+		t.Fatalf("DrainSlot with Replace: %d keys, %v", n, err)
+	}
+	for _, k := range keys {
+		pipe := d.Pipeline()
+		pipe.Do(ctx, "ASKING")
+		get := pipe.Get(ctx, k)
+		_, _ = pipe.Exec(ctx)
+		if get.Val() != "source-"+k {
+			t.Fatalf("target %s = %q (%v), want the source's value", k, get.Val(), get.Err())
+		}
+	}
+	if left, _ := s.ClusterCountKeysInSlot(ctx, slot).Result(); left != 0 {
+		t.Fatalf("%d keys left on source", left)
+	}
+	must(d.Do(ctx, "CLUSTER", "SETSLOT", slot, "NODE", dst.ID).Err())
+	must(s.Do(ctx, "CLUSTER", "SETSLOT", slot, "NODE", dst.ID).Err())
+}
+
+func TestDrainRetriesTimeouts(t *testing.T) {
+	tc := newTestCluster(t)
+	ctx := context.Background()
+	src, dst := tc.masters[0], tc.masters[2]
+	slot := src.Slots.Slots()[5]
+	key := keysIn(slot, 1)[0]
+	big := strings.Repeat("x", 8<<20)
+	if err := tc.pool.Get(src.Addr()).Set(ctx, key, big, 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	var warnings []string
+	var mu sync.Mutex
+	// 1 ms cannot carry 8 MB: the first MIGRATE fails with IOERR, the retry
+	// with a 10 s timeout succeeds.
+	res, err := Run(ctx, tc.pool, tc.job([]int{slot}, src, dst), Options{Timeout: time.Millisecond,
+		Report: func(e Event) {
+			if e.Kind == EventWarning {
+				mu.Lock()
+				warnings = append(warnings, e.Message)
+				mu.Unlock()
+			}
+		}})
+	if err != nil || res.Err() != nil {
+		t.Fatalf("Run: %v / %v", err, res.Err())
+	}
+	if len(warnings) == 0 || !strings.Contains(warnings[0], "retrying") {
+		t.Fatalf("expected a retry warning, got %q", warnings)
+	}
+	if v, _ := tc.client(t).Get(ctx, key).Result(); v != big {
+		t.Fatalf("big key lost or changed (len %d)", len(v))
+	}
+	tc.assertOwned(t, []int{slot}, dst)
+}
+
+func TestRunCancelFinishesOpenBatch(t *testing.T) {
+	tc := newTestCluster(t)
+	cc := tc.client(t)
+	src, dst := tc.masters[1], tc.masters[0]
+	moving := firstSlots(src, 400)
+	ctx := context.Background()
+	pipe := cc.Pipeline()
+	for _, s := range moving {
+		for _, k := range keysIn(s, 5) {
+			pipe.Set(ctx, k, k, 0)
+		}
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	res, err := Run(cctx, tc.pool, tc.job(moving, src, dst), Options{BatchSlots: 50, InFlight: 4,
+		Report: func(e Event) { cancel() }})
+	if !errors.Is(err, context.Canceled) || !res.Interrupted {
+		t.Fatalf("want cancellation, got %v (interrupted %v)", err, res.Interrupted)
+	}
+	if len(res.Moved) != 50 || len(res.Remaining) != 350 || len(res.Open) != 0 || res.Err() != nil {
+		t.Fatalf("moved %d remaining %d open %v failed %v; want the open batch of 50 finished", len(res.Moved), len(res.Remaining), res.Open, res.Err())
+	}
+	tc.reload(t)
+	if open := tc.topo.OpenSlots(); len(open) != 0 {
+		t.Fatalf("slots left open: %v", open)
+	}
+	for _, s := range moving {
+		for _, k := range keysIn(s, 5) {
+			if v, err := cc.Get(ctx, k).Result(); v != k {
+				t.Fatalf("key %s lost: %q %v", k, v, err)
+			}
+		}
+	}
+}
+
+func TestValidateRejectsBadPlans(t *testing.T) {
+	a, b := Node{"a", "127.0.0.1:1"}, Node{"b", "127.0.0.1:2"}
+	for _, j := range []Job{
+		{Moves: []Move{{Slot: 16384, Source: a, Target: b}}},
+		{Moves: []Move{{Slot: 1, Source: a, Target: b}, {Slot: 1, Source: a, Target: b}}},
+		{Moves: []Move{{Slot: 1, Source: a, Target: a}}},
+		{Moves: []Move{{Slot: 1, Source: a, Target: Node{ID: "c"}}}},
+	} {
+		if _, err := Run(context.Background(), nil, j, Options{}); err == nil {
+			t.Errorf("plan %+v accepted", j)
+		}
+	}
+}
