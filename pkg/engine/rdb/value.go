@@ -1,8 +1,11 @@
-// Package rdb encodes and decodes Redis DUMP/RESTORE payloads and reads whole
-// RDB files, in the formats real Redis 7.0 and 7.2 write.
+// Package rdb encodes and decodes Redis DUMP/RESTORE payloads and reads and
+// writes whole RDB files, in the formats real Redis 7.0 and 7.2 use.
 //
 // A DUMP payload is one serialized object, then the 2-byte little-endian RDB
 // version, then the little-endian CRC64 (Jones) of everything before it.
+// EncodeDump/DecodeDump handle payloads; ReadFile/ScanFile/Scan read RDB
+// files (verifying their checksum); Writer writes RDB files from values or
+// from raw DUMP payloads. Streams and module types are not supported.
 package rdb
 
 import (
