@@ -6,10 +6,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gocluster/gocluster/e2e/harness"
 	"github.com/gocluster/gocluster/internal/redistest"
@@ -116,6 +118,8 @@ func TestBadInput(t *testing.T) {
 	plain := redistest.Start(t, redistest.Options{})
 	secured := redistest.Start(t, redistest.Options{Cluster: true, Password: "s3cret"})
 	closed := fmt.Sprintf("127.0.0.1:%d", redistest.FreePort(t, "127.0.0.1"))
+	garbage := fakeServer(t, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+	silent := fakeServer(t, "")
 	tests := []struct {
 		name string
 		args []string
@@ -135,6 +139,8 @@ func TestBadInput(t *testing.T) {
 		{"timeout too small", []string{"set-timeout", closed, "99"}, 2, "less than 100 milliseconds"},
 		{"unknown command", []string{"frobnicate"}, 2, "unknown command"},
 		{"unknown flag", []string{"check", closed, "--frob"}, 2, "unknown flag"},
+		{"malformed RESP", []string{"check", garbage}, 1, "not valid RESP"},
+		{"node never answers", []string{"check", silent, "--command-timeout", "500ms"}, 1, "timed out"},
 		{"bad tls files", []string{"check", closed, "--tls", "--cacert", "/nonexistent.pem"}, 2, "cacert"},
 	}
 	for _, tt := range tests {
@@ -179,4 +185,35 @@ func TestVersionFromLdflags(t *testing.T) {
 	if r.Code != 0 || !strings.Contains(r.Stdout, "__start_gocluster") {
 		t.Fatalf("completion bash: %d\n%.300s", r.Code, r.Output())
 	}
+}
+
+// fakeServer accepts connections on loopback and answers every one with
+// reply (then closes it), or with silence when reply is empty.
+func fakeServer(t *testing.T, reply string) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 4096)
+				c.Read(buf)
+				if reply == "" {
+					c.SetReadDeadline(time.Now().Add(5 * time.Second))
+					c.Read(buf)
+					return
+				}
+				c.Write([]byte(reply))
+			}()
+		}
+	}()
+	return l.Addr().String()
 }

@@ -203,19 +203,23 @@ func (e *Error) Unwrap() error { return e.Err }
 func (e *Error) connectionLevel() bool {
 	var dnsErr *net.DNSError
 	var opErr *net.OpError
-	return errors.Is(e.Err, syscall.ECONNREFUSED) || errors.As(e.Err, &dnsErr) || errors.As(e.Err, &opErr)
+	return errors.Is(e.Err, syscall.ECONNREFUSED) || errors.As(e.Err, &dnsErr) || errors.As(e.Err, &opErr) || isTimeout(e.Err)
+}
+
+func isTimeout(err error) bool {
+	var te interface{ Timeout() bool }
+	return errors.As(err, &te) && te.Timeout()
 }
 
 func hint(err error) string {
 	var dnsErr *net.DNSError
-	var opErr *net.OpError
 	msg := err.Error()
 	switch {
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return "connection refused (nothing listening on that port?)"
 	case errors.As(err, &dnsErr):
 		return fmt.Sprintf("cannot resolve host %q", dnsErr.Name)
-	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &opErr) && opErr.Timeout():
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded), isTimeout(err):
 		return "timed out (host unreachable or node busy?)"
 	case strings.HasPrefix(msg, "WRONGPASS"), strings.Contains(msg, "invalid password"), strings.Contains(msg, "invalid username-password"):
 		return "authentication failed: wrong password or user (" + msg + ")"
@@ -223,6 +227,8 @@ func hint(err error) string {
 		return "authentication required: pass -a/--pass or set REDISCLI_AUTH"
 	case strings.Contains(msg, "without any password configured"):
 		return "a password was given but the node has none configured (" + msg + ")"
+	case strings.HasPrefix(msg, "redis: can't parse"), strings.Contains(msg, "invalid reply"):
+		return "reply is not valid RESP (is this a Redis node?): " + msg
 	case strings.Contains(msg, "tls: "), strings.Contains(msg, "x509:"):
 		return "TLS handshake failed: " + msg
 	case errors.Is(err, syscall.ECONNRESET), msg == "EOF", strings.HasSuffix(msg, ": EOF"):
