@@ -492,11 +492,18 @@ func (m *fixModel) warmMove(slot int, src, dst *topology.Node) []FixAction {
 // planCoverage follows clusterManagerFixSlotsCoverage: uncovered slots
 // with no keys go to the master with the fewest slots, slots with keys on
 // one master to that master, slots with keys on several to the one with
-// the most keys after moving the others' keys there.
+// the most keys. Every claim comes first, told to every master at once,
+// so the cluster is whole again (no CLUSTERDOWN) before keys move.
 func (m *fixModel) planCoverage(plan *FixPlan) {
 	claimed := map[string][]int{}
-	var single []int
 	var order []string
+	type multi struct {
+		slot     int
+		owner    *topology.Node
+		withKeys []*topology.Node
+	}
+	var multis []multi
+	withKeysOnly := map[string]int{}
 	for sl := range slots.Count {
 		covered := false
 		var withKeys []*topology.Node
@@ -520,24 +527,10 @@ func (m *fixModel) planCoverage(plan *FixPlan) {
 			}
 		case 1:
 			owner = withKeys[0]
-			single = append(single, sl)
+			withKeysOnly[owner.ID]++
 		default:
 			owner = m.mostKeys(withKeys, sl)
-			step := FixStep{Kind: topology.KindUncovered, Slots: []int{sl},
-				Message: fmt.Sprintf("Covering slot %d, which has keys on %s, with %s (most keys) and moving the other keys there",
-					sl, m.addrs(withKeys), owner.Addr())}
-			claim := act(OpClaim, owner, nil, sl)
-			claim.Clear = true
-			step.Actions = append(step.Actions, claim)
-			for _, n := range withKeys {
-				if n != owner {
-					step.Actions = append(step.Actions, act(OpNode, n, owner, sl), act(OpImporting, n, owner, sl),
-						act(OpMoveKeys, n, owner, sl), act(OpStable, n, nil, sl))
-				}
-			}
-			plan.Steps = append(plan.Steps, step)
-			m.settle(sl, owner)
-			continue
+			multis = append(multis, multi{sl, owner, withKeys})
 		}
 		if claimed[owner.ID] == nil {
 			order = append(order, owner.ID)
@@ -548,18 +541,30 @@ func (m *fixModel) planCoverage(plan *FixPlan) {
 	for _, id := range order {
 		n := m.byID[id]
 		ss := claimed[id]
-		a := FixAction{Op: OpClaim, Node: n.Addr(), NodeID: id, Slots: ss}
-		withKeys := 0
-		for _, sl := range ss {
-			if slices.Contains(single, sl) {
-				withKeys++
+		step := FixStep{Kind: topology.KindUncovered, Slots: ss,
+			Message: fmt.Sprintf("Covering %d uncovered slot(s) %s with %s", len(ss), slotList(ss), n.Addr())}
+		if k := withKeysOnly[id]; k > 0 {
+			step.Message += fmt.Sprintf(" (%d of them have keys only there)", k)
+		}
+		step.Actions = append(step.Actions, FixAction{Op: OpClaim, Node: n.Addr(), NodeID: id, Slots: ss, Clear: true})
+		for _, o := range m.masters {
+			if o != n {
+				step.Actions = append(step.Actions, FixAction{Op: OpNode, Node: o.Addr(), NodeID: o.ID, Peer: n.Addr(), PeerID: id, Slots: ss})
 			}
 		}
-		msg := fmt.Sprintf("Covering %d uncovered slot(s) %s with %s", len(ss), slotList(ss), n.Addr())
-		if withKeys > 0 {
-			msg += fmt.Sprintf(" (%d of them have keys only there)", withKeys)
+		plan.Steps = append(plan.Steps, step)
+	}
+	for _, mu := range multis {
+		step := FixStep{Kind: topology.KindUncovered, Slots: []int{mu.slot},
+			Message: fmt.Sprintf("Slot %d has keys on %s: moving them to %s (most keys)", mu.slot, m.addrs(mu.withKeys), mu.owner.Addr())}
+		for _, n := range mu.withKeys {
+			if n != mu.owner {
+				step.Actions = append(step.Actions, act(OpImporting, n, mu.owner, mu.slot),
+					act(OpMoveKeys, n, mu.owner, mu.slot), act(OpStable, n, nil, mu.slot))
+			}
 		}
-		plan.Steps = append(plan.Steps, FixStep{Kind: topology.KindUncovered, Slots: ss, Message: msg, Actions: []FixAction{a}})
+		plan.Steps = append(plan.Steps, step)
+		m.settle(mu.slot, mu.owner)
 	}
 }
 

@@ -147,13 +147,7 @@ func runAction(ctx context.Context, pool *conn.Pool, a FixAction) error {
 		state := strings.ToUpper(a.Op)
 		return do(fmt.Sprintf("CLUSTER SETSLOT %d %s %s", slot, state, a.PeerID), "CLUSTER", "SETSLOT", slot, state, a.PeerID)
 	case OpNode:
-		err := do(fmt.Sprintf("CLUSTER SETSLOT %d NODE %s", slot, a.PeerID), "CLUSTER", "SETSLOT", slot, "NODE", a.PeerID)
-		// A source that just gave away its last slot may have become a
-		// replica of the target: nothing left to tell it (redis-cli #9223).
-		if err != nil && strings.Contains(err.Error(), "only with masters") {
-			return nil
-		}
-		return err
+		return setSlotsNode(ctx, cl, a)
 	case OpDelSlot:
 		err := do(fmt.Sprintf("CLUSTER DELSLOTS %d", slot), "CLUSTER", "DELSLOTS", slot)
 		if err != nil && strings.Contains(err.Error(), "already unassigned") {
@@ -164,6 +158,28 @@ func runAction(ctx context.Context, pool *conn.Pool, a FixAction) error {
 		return claimSlots(ctx, cl, a)
 	}
 	return fmt.Errorf("unknown fix action %q", a.Op)
+}
+
+// setSlotsNode sends SETSLOT <slot> NODE <peer> for every slot of the
+// action in one pipeline.
+func setSlotsNode(ctx context.Context, cl *redis.Client, a FixAction) error {
+	pipe := cl.Pipeline()
+	cmds := make([]*redis.Cmd, len(a.Slots))
+	for i, s := range a.Slots {
+		cmds[i] = pipe.Do(ctx, "CLUSTER", "SETSLOT", s, "NODE", a.PeerID)
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !isReplyErr(err) {
+		return conn.NodeError(a.Node, "CLUSTER SETSLOT NODE", err)
+	}
+	for i, c := range cmds {
+		err := c.Err()
+		// A source that just gave away its last slot may have become a
+		// replica of the target: nothing left to tell it (redis-cli #9223).
+		if err != nil && !strings.Contains(err.Error(), "only with masters") {
+			return conn.NodeError(a.Node, fmt.Sprintf("CLUSTER SETSLOT %d NODE %s", a.Slots[i], a.PeerID), err)
+		}
+	}
+	return nil
 }
 
 // claimSlots makes a.Node the owner of a.Slots in one transaction, like
@@ -277,7 +293,27 @@ type migrator struct {
 	opts    conn.Options
 }
 
+// settleWait bounds how long a MIGRATE waits for the cluster to come back
+// up (CLUSTERDOWN, TRYAGAIN) right after slots were reassigned.
+const settleWait = 15 * time.Second
+
 func (m migrator) migrate(ctx context.Context, keys []string, replace bool) error {
+	deadline := time.Now().Add(settleWait)
+	for {
+		err := m.migrateOnce(ctx, keys, replace)
+		if err == nil || time.Now().After(deadline) ||
+			!(strings.HasPrefix(err.Error(), "CLUSTERDOWN") || strings.HasPrefix(err.Error(), "TRYAGAIN")) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func (m migrator) migrateOnce(ctx context.Context, keys []string, replace bool) error {
 	timeout := m.timeout
 	var err error
 	for attempt := 0; attempt < 2; attempt++ {

@@ -1,0 +1,296 @@
+package repair
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/gocluster/gocluster/e2e/harness"
+	"github.com/gocluster/gocluster/pkg/slots"
+	"github.com/redis/go-redis/v9"
+)
+
+// fixEnv is a 3-master cluster and helpers to break it with raw commands.
+type fixEnv struct {
+	t  *testing.T
+	c  *harness.Cluster
+	cc *redis.ClusterClient
+	// written holds every key the test wrote through the cluster, and its value.
+	written map[string]string
+}
+
+func newFixEnv(t *testing.T) *fixEnv {
+	c := harness.NewCluster(t, harness.ClusterOptions{Masters: 3})
+	return &fixEnv{t: t, c: c, cc: clusterClient(t, c), written: map[string]string{}}
+}
+
+// node returns a client to node i (closed at test end).
+func (e *fixEnv) node(i int) *redis.Client {
+	cl := e.c.Nodes[i].Client()
+	e.t.Cleanup(func() { cl.Close() })
+	return cl
+}
+
+func (e *fixEnv) do(i int, args ...any) {
+	e.t.Helper()
+	if err := e.node(i).Do(context.Background(), args...).Err(); err != nil {
+		e.t.Fatalf("node %d %v: %v", i, args, err)
+	}
+}
+
+func (e *fixEnv) id(i int) string {
+	return e.node(i).ClusterMyID(context.Background()).Val()
+}
+
+// ownerOf returns the index of the master that serves slot.
+func (e *fixEnv) ownerOf(slot int) int {
+	e.t.Helper()
+	for i := range e.c.Nodes {
+		for _, r := range e.node(i).ClusterSlots(context.Background()).Val() {
+			if slot >= int(r.Start) && slot <= int(r.End) && r.Nodes[0].Addr == e.c.Nodes[i].Addr() {
+				return i
+			}
+		}
+	}
+	e.t.Fatalf("no node serves slot %d", slot)
+	return -1
+}
+
+// key returns the n-th key name hashing to slot.
+func key(slot, n int) string {
+	for i := 0; ; i++ {
+		tag := fmt.Sprintf("t%d", i)
+		if slots.Slot(tag) == slot {
+			return fmt.Sprintf("{%s}:%d", tag, n)
+		}
+	}
+}
+
+// write puts n keys in slot through the cluster and remembers them.
+func (e *fixEnv) write(slot, n int) []string {
+	e.t.Helper()
+	var ks []string
+	for i := range n {
+		k, v := key(slot, i), fmt.Sprintf("v-%d-%d", slot, i)
+		if err := e.cc.Set(context.Background(), k, v, 0).Err(); err != nil {
+			e.t.Fatalf("SET %s: %v", k, err)
+		}
+		e.written[k] = v
+		ks = append(ks, k)
+	}
+	return ks
+}
+
+// plant writes key=value on node i for a slot i does not serve, as a
+// crash in the middle of a migration would leave it.
+func (e *fixEnv) plant(i, slot int, k, v string) {
+	e.t.Helper()
+	ctx := context.Background()
+	owner := e.ownerOf(slot)
+	cl := e.node(i)
+	e.do(i, "CLUSTER", "SETSLOT", slot, "IMPORTING", e.id(owner))
+	pipe := cl.Pipeline()
+	pipe.Do(ctx, "ASKING")
+	set := pipe.Set(ctx, k, v, 0)
+	pipe.Exec(ctx)
+	if err := set.Err(); err != nil {
+		e.t.Fatalf("plant %s on node %d: %v", k, i, err)
+	}
+	e.do(i, "CLUSTER", "SETSLOT", slot, "STABLE")
+}
+
+// migrateRaw moves keys of slot from node src to dst with MIGRATE.
+func (e *fixEnv) migrateRaw(src, dst int, keys ...string) {
+	e.t.Helper()
+	args := []any{"MIGRATE", e.c.Nodes[dst].Host, e.c.Nodes[dst].Port, "", 0, 5000, "KEYS"}
+	for _, k := range keys {
+		args = append(args, k)
+	}
+	e.do(src, args...)
+}
+
+// delslotsEverywhere makes slot uncovered on every node.
+func (e *fixEnv) delslotsEverywhere(slot int) {
+	for i := range e.c.Nodes {
+		e.node(i).Do(context.Background(), "CLUSTER", "DELSLOTS", slot) // unassigned already is fine
+	}
+}
+
+func (e *fixEnv) fix(args ...string) harness.Result {
+	e.t.Helper()
+	return harness.Run(e.t, append([]string{"fix", e.c.Addr()}, args...)...)
+}
+
+// healthyAndComplete asserts redis-cli check is clean and every key
+// written so far reads back with its value through the cluster.
+func (e *fixEnv) healthyAndComplete() {
+	e.t.Helper()
+	redisCheckClean(e.t, e.c)
+	ctx := context.Background()
+	for k, v := range e.written {
+		got, err := e.cc.Get(ctx, k).Result()
+		if err != nil || got != v {
+			e.t.Fatalf("after fix, GET %s = %q, %v; want %q", k, got, err, v)
+		}
+	}
+}
+
+func (e *fixEnv) mustFix(args ...string) harness.Result {
+	e.t.Helper()
+	r := e.fix(append(args, "--yes")...)
+	if r.Code != 0 {
+		e.t.Fatalf("fix exit %d:\n%s", r.Code, r.Output())
+	}
+	e.healthyAndComplete()
+	return r
+}
+
+func want(t *testing.T, out string, lines ...string) {
+	t.Helper()
+	for _, l := range lines {
+		if !strings.Contains(out, l) {
+			t.Errorf("missing %q in:\n%s", l, out)
+		}
+	}
+}
+
+// TestFixBrokenStates breaks one cluster in each way redis-cli's fix
+// handles, with raw CLUSTER SETSLOT/DELSLOTS and MIGRATE, and checks that
+// gocluster fix repairs it: redis-cli --cluster check clean, no key lost.
+func TestFixBrokenStates(t *testing.T) {
+	e := newFixEnv(t)
+	ctx := context.Background()
+
+	t.Run("healthy: nothing to fix", func(t *testing.T) {
+		e.write(5, 10)
+		r := e.fix()
+		if r.Code != 0 || !strings.Contains(r.Stdout, "[OK] Nothing to fix.") {
+			t.Fatalf("exit %d:\n%s", r.Code, r.Output())
+		}
+	})
+
+	t.Run("open slot with keys on both sides (interrupted migration)", func(t *testing.T) {
+		slot := 100
+		ks := e.write(slot, 20)
+		src := e.ownerOf(slot)
+		dst := (src + 1) % 3
+		e.do(dst, "CLUSTER", "SETSLOT", slot, "IMPORTING", e.id(src))
+		e.do(src, "CLUSTER", "SETSLOT", slot, "MIGRATING", e.id(dst))
+		e.migrateRaw(src, dst, ks[:8]...)
+
+		dry := e.fix("--dry-run")
+		want(t, dry.Stdout, "[WARNING] The following slots are open: 100.", ">>> Repairs to make (1):", "Dry run: nothing changed.")
+		if dry.Code != 0 {
+			t.Fatalf("dry run exit %d:\n%s", dry.Code, dry.Output())
+		}
+		if rc := e.c.RedisCheck(t); !strings.Contains(rc.Stdout, "slots are open: 100") {
+			t.Fatalf("--dry-run changed the cluster:\n%s", rc.Stdout)
+		}
+		noTTY := e.fix()
+		if noTTY.Code != 2 || !strings.Contains(noTTY.Stderr, "--yes") {
+			t.Fatalf("without a terminal and --yes fix must refuse (exit 2), got %d:\n%s", noTTY.Code, noTTY.Output())
+		}
+		r := e.mustFix()
+		want(t, r.Stdout, "Fixing open slot 100", "[OK] All 16384 slots covered.")
+	})
+
+	t.Run("open slot: importing only, keys on the importing node", func(t *testing.T) {
+		slot := 200
+		ks := e.write(slot, 10)
+		owner := e.ownerOf(slot)
+		other := (owner + 2) % 3
+		e.do(other, "CLUSTER", "SETSLOT", slot, "IMPORTING", e.id(owner))
+		e.do(owner, "CLUSTER", "SETSLOT", slot, "MIGRATING", e.id(other))
+		e.migrateRaw(owner, other, ks[:3]...)
+		e.do(owner, "CLUSTER", "SETSLOT", slot, "STABLE") // the migrating side was closed, keys stranded
+		r := e.mustFix()
+		want(t, r.Stdout, "case 2")
+		if n := e.node(owner).ClusterCountKeysInSlot(ctx, slot).Val(); n != 10 {
+			t.Fatalf("owner holds %d keys of slot %d, want 10", n, slot)
+		}
+	})
+
+	t.Run("open slot: migrating only (case 4)", func(t *testing.T) {
+		slot := 300
+		e.write(slot, 5)
+		owner := e.ownerOf(slot)
+		e.do(owner, "CLUSTER", "SETSLOT", slot, "MIGRATING", e.id((owner+1)%3))
+		r := e.mustFix()
+		want(t, r.Stdout, "case 4")
+	})
+
+	t.Run("uncovered slots: no keys, keys on one node, keys on several", func(t *testing.T) {
+		none, single, multi := 400, 401, 402
+		e.write(single, 6)
+		e.write(multi, 6)
+		owner := e.ownerOf(multi)
+		other := (owner + 1) % 3
+		e.plant(other, multi, key(multi, 100), "planted")
+		e.written[key(multi, 100)] = "planted"
+		for _, s := range []int{none, single, multi} {
+			e.delslotsEverywhere(s)
+		}
+		if rc := e.c.RedisCheck(t); !strings.Contains(rc.Stdout, "[ERR] Not all 16384 slots are covered by nodes.") {
+			t.Fatalf("slots not uncovered:\n%s", rc.Stdout)
+		}
+		r := e.mustFix()
+		want(t, r.Stdout, "Slot 402 has keys on", "uncovered slot(s)")
+		if o := e.ownerOf(multi); o != owner {
+			t.Errorf("slot %d went to node %d, want %d (most keys)", multi, o, owner)
+		}
+	})
+
+	t.Run("same key with different values on both sides: reported, owner's copy kept, then --replace", func(t *testing.T) {
+		slot := 500
+		ks := e.write(slot, 4)
+		owner := e.ownerOf(slot)
+		other := (owner + 1) % 3
+		e.plant(other, slot, ks[0], "stale-copy")
+		e.plant(other, slot, key(slot, 50), "only-here")
+		e.written[key(slot, 50)] = "only-here"
+		e.do(other, "CLUSTER", "SETSLOT", slot, "IMPORTING", e.id(owner))
+
+		r := e.fix("--yes")
+		if r.Code != 1 {
+			t.Fatalf("fix with a conflicting key must exit 1, got %d:\n%s", r.Code, r.Output())
+		}
+		want(t, r.Stdout, "key(s) exist on both", ks[0], "--replace")
+		if v := e.cc.Get(ctx, ks[0]).Val(); v != e.written[ks[0]] {
+			t.Fatalf("the owner's copy was overwritten: %q", v)
+		}
+		if v := e.cc.Get(ctx, key(slot, 50)).Val(); v != "only-here" {
+			t.Fatalf("the non-conflicting key was not moved: %q", v)
+		}
+		e.written[ks[0]] = "stale-copy" // --replace makes the moved copy win
+		e.mustFix("--replace")
+	})
+
+	t.Run("multiple owners", func(t *testing.T) {
+		slot := 600
+		e.write(slot, 3)
+		owner := e.ownerOf(slot)
+		other := (owner + 2) % 3
+		e.plant(other, slot, key(slot, 70), "foreign")
+		e.written[key(slot, 70)] = "foreign"
+		r := e.fix("--search-multiple-owners", "--dry-run")
+		want(t, r.Stdout, "Slot 600 has 2 owners", "Fixing multiple owners of slot 600")
+		e.mustFix("--search-multiple-owners")
+		if n := e.node(other).DBSize(ctx).Val(); n != 0 {
+			// other serves other slots' keys too: check the slot only
+			if c := e.node(other).ClusterCountKeysInSlot(ctx, slot).Val(); c != 0 {
+				t.Fatalf("node %d still holds %d keys of slot %d", other, c, slot)
+			}
+		}
+	})
+
+	t.Run("unreachable master: refused without the flag", func(t *testing.T) {
+		victim := e.ownerOf(700)
+		e.c.Nodes[victim].Kill()
+		seed := e.c.Nodes[(victim+1)%3].Addr()
+		r := harness.Run(t, "fix", seed, "--yes")
+		if r.Code != 1 || !strings.Contains(r.Stdout, "--fix-with-unreachable-masters") {
+			t.Fatalf("want a refusal naming --fix-with-unreachable-masters (exit 1), got %d:\n%s", r.Code, r.Output())
+		}
+	})
+}

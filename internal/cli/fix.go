@@ -1,0 +1,203 @@
+package cli
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gocluster/gocluster/pkg/admin"
+	"github.com/spf13/cobra"
+)
+
+func init() { register(newFixCmd) }
+
+func newFixCmd(g *globals) *cobra.Command {
+	var opts admin.FixOptions
+	var dryRun bool
+	cmd := &cobra.Command{
+		Use:   "fix host:port",
+		Short: "Repair open slots, uncovered slots and (optionally) slots with several owners",
+		Long: `fix checks the cluster like check, then plans the repairs redis-cli --cluster fix
+makes: open slots (migrating/importing, interrupted reshards), uncovered slots
+(with no keys, keys on one node, or keys on several) and, with
+--search-multiple-owners, slots claimed by or holding keys on several masters.
+It prints every repair before doing anything and asks for confirmation (--yes
+answers; --dry-run prints the plan and stops).
+
+Keys are moved with MIGRATE and never overwrite the owner's copy: a key that
+exists on both sides with the same value is merged, one with different values
+is left where it is and reported, and its slot stays open, unless --replace.
+While a master is unreachable fix refuses to run unless
+--fix-with-unreachable-masters (its slots would be reassigned). Exit status 0
+when the cluster is healthy afterwards, 1 otherwise.`,
+		Example: `  gocluster fix 127.0.0.1:7000 --dry-run
+  gocluster fix 127.0.0.1:7000 --yes
+  gocluster fix 127.0.0.1:7000 --search-multiple-owners --replace`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			seed, err := seedArg(args[0])
+			if err != nil {
+				return err
+			}
+			if opts.Pipeline < 0 || opts.Timeout < 0 {
+				return usagef("--pipeline and --timeout must be positive")
+			}
+			pool, err := g.pool()
+			if err != nil {
+				return usageErr(err)
+			}
+			defer pool.Close()
+			ctx := cmd.Context()
+			p := g.printer()
+			survey, err := admin.SurveyFix(ctx, pool, seed, opts)
+			if err != nil {
+				return err
+			}
+			if !g.json {
+				printInfo(p, survey.Check.Info)
+				printCheck(p, survey.Check)
+			}
+			plan, err := admin.PlanFix(survey, opts)
+			if err != nil {
+				if g.json {
+					writeJSON(g.stdout, map[string]any{"ok": false, "error": err.Error()})
+					return exitError{ExitProblem}
+				}
+				p.Warn("*** %s", err.Error())
+				return exitError{ExitProblem}
+			}
+			if g.json && (dryRun || plan.Empty()) {
+				writeJSON(g.stdout, map[string]any{"ok": survey.Check.OK(), "dry_run": dryRun, "plan": plan})
+				return fixExit(survey.Check.OK() && len(plan.Unfixable) == 0)
+			}
+			if !g.json {
+				printFixPlan(p, plan)
+			}
+			if plan.Empty() {
+				if survey.Check.OK() {
+					p.OK("[OK] Nothing to fix.")
+				} else {
+					p.Warn("[WARNING] No automatic repair for the problems above.")
+				}
+				return fixExit(survey.Check.OK())
+			}
+			if dryRun {
+				p.Plain("Dry run: nothing changed.")
+				return nil
+			}
+			ok, err := confirm(g, fmt.Sprintf("Apply these %d repairs? (type 'yes' to accept): ", len(plan.Steps)))
+			if err != nil {
+				return err
+			}
+			if !ok {
+				p.Plain("Nothing changed.")
+				return exitError{ExitProblem}
+			}
+			var rep admin.Reporter = admin.Discard
+			if !g.json {
+				rep = newEventRenderer(g, 0)
+			}
+			res, err := admin.ApplyFix(ctx, pool, plan, opts, rep)
+			if g.json {
+				doc := map[string]any{"plan": plan, "result": res}
+				if res != nil && res.After != nil {
+					doc["after"] = checkJSON(res.After)
+					doc["ok"] = res.OK() && res.After.OK()
+				}
+				if err != nil {
+					doc["error"] = err.Error()
+				}
+				writeJSON(g.stdout, doc)
+				if err != nil {
+					return exitError{exitCode(err)}
+				}
+				return fixExit(res.OK() && res.After.OK())
+			}
+			if err != nil {
+				return err
+			}
+			printFixResult(p, res)
+			return fixExit(res.OK() && res.After.OK() && len(plan.Unfixable) == 0)
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&opts.SearchMultipleOwners, "search-multiple-owners", false, "also repair slots claimed by, or holding keys on, several masters")
+	f.BoolVar(&opts.FixWithUnreachableMasters, "fix-with-unreachable-masters", false, "repair even while masters are unreachable (their slots are reassigned)")
+	f.BoolVar(&opts.Replace, "replace", false, "let moved keys overwrite the owner's different copy")
+	f.IntVar(&opts.Pipeline, "pipeline", admin.DefaultFixPipeline, "keys per MIGRATE")
+	opts.Timeout = admin.DefaultFixTimeout
+	f.Var((*fixTimeout)(&opts.Timeout), "timeout", "MIGRATE I/O timeout: milliseconds as redis-cli, or a duration like 90s")
+	f.BoolVar(&dryRun, "dry-run", false, "print the repairs and stop")
+	return cmd
+}
+
+// fixTimeout accepts redis-cli's --cluster-timeout in milliseconds as well
+// as a Go duration.
+type fixTimeout time.Duration
+
+func (t *fixTimeout) String() string { return time.Duration(*t).String() }
+func (t *fixTimeout) Type() string   { return "ms|duration" }
+func (t *fixTimeout) Set(s string) error {
+	if ms, err := strconv.ParseInt(s, 10, 64); err == nil && ms > 0 {
+		*t = fixTimeout(time.Duration(ms) * time.Millisecond)
+		return nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return fmt.Errorf("want milliseconds or a duration like 90s, got %q", s)
+	}
+	*t = fixTimeout(d)
+	return nil
+}
+
+func fixExit(ok bool) error {
+	if ok {
+		return nil
+	}
+	return exitError{ExitProblem}
+}
+
+func printFixPlan(p *printer, plan *admin.FixPlan) {
+	for _, u := range plan.Unfixable {
+		p.Err("[ERR] Cannot fix %s", u)
+	}
+	if plan.Empty() {
+		return
+	}
+	p.Info(">>> Repairs to make (%d):", len(plan.Steps))
+	for i, s := range plan.Steps {
+		p.Plain("%d. %s", i+1, s.Message)
+		for _, a := range s.Actions {
+			p.Plain("     %s", a)
+		}
+	}
+}
+
+func printFixResult(p *printer, r *admin.FixResult) {
+	for _, c := range r.Conflicts {
+		keys := c.Keys
+		extra := ""
+		if len(keys) > 10 {
+			keys, extra = keys[:10], fmt.Sprintf(" and %d more", len(c.Keys)-10)
+		}
+		p.Err("[ERR] Slot %d: %d key(s) exist on both %s and the owner %s with different values; left on %s: %s%s",
+			c.Slot, len(c.Keys), c.Node, c.Owner, c.Node, strings.Join(keys, ", "), extra)
+		p.Err("      Fix them by hand, or rerun with --replace to overwrite the owner's copy.")
+	}
+	for _, f := range r.Failures {
+		p.Err("[ERR] Repair of slot(s) %s failed: %s", fmtSlots(f.Slots), f.Error)
+	}
+	if r.Converged != "" {
+		p.Warn("[WARNING] %s", r.Converged)
+	}
+	p.Info(">>> %d repairs done, %d keys moved. Checking the cluster again...", r.StepsDone, r.KeysMoved)
+	printCheck(p, r.After)
+}
+
+func fmtSlots(ss []int) string {
+	if len(ss) > 10 {
+		return fmt.Sprintf("%v... (%d slots)", ss[:10], len(ss))
+	}
+	return fmt.Sprint(ss)
+}
