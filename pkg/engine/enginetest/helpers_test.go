@@ -55,6 +55,16 @@ func redisCLI(t *testing.T, args ...string) string {
 	return strings.TrimSpace(string(out))
 }
 
+// redisCLIMayFail runs redis-cli and returns its output even when it exits
+// non-zero (redis-cli --cluster check does while a cluster converges).
+func redisCLIMayFail(t *testing.T, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	out, _ := exec.CommandContext(ctx, redistest.Binary(t, "redis-cli"), args...).CombinedOutput()
+	return strings.TrimSpace(string(out))
+}
+
 func hostPort(addr string) (string, string) {
 	i := strings.LastIndexByte(addr, ':')
 	return addr[:i], addr[i+1:]

@@ -186,4 +186,3 @@ print("ok")
 		t.Fatalf("redis-py: %v\n%s", err, out)
 	}
 }
-
