@@ -89,4 +89,3 @@ func portFree(p int) bool {
 	l.Close()
 	return true
 }
-
