@@ -96,7 +96,8 @@ func (c *Cluster) Close() error {
 	c.wg.Wait()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.saveConfig()
+	c.saveGen++
+	return c.writeConfigNow(true)
 }
 
 // BusAddr is the address the bus listens on (after Start).
@@ -153,7 +154,7 @@ func (c *Cluster) writeLoop(l *link) {
 		case <-l.done:
 			return
 		case frame := <-l.out:
-			l.conn.SetWriteDeadline(time.Now().Add(c.cfg.NodeTimeout))
+			l.conn.SetWriteDeadline(time.Now().Add(time.Duration(c.writeTimeout.Load())))
 			if _, err := l.conn.Write(frame); err != nil {
 				c.dropLink(l)
 				return

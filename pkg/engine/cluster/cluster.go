@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -76,15 +77,23 @@ type Cluster struct {
 
 	statsSent, statsRecv [msgTypeCount]uint64
 
-	roleHook   func(RoleChange)
-	listener   net.Listener
-	links      map[*link]struct{}
-	closing    chan struct{}
-	wg         sync.WaitGroup
-	started    bool
-	closed     bool
-	lastSave   error
-	afterUnlok []func() // work to run once mu is released (keyspace calls, hooks)
+	roleHook func(RoleChange)
+	listener net.Listener
+	links    map[*link]struct{}
+	closing  chan struct{}
+	wg       sync.WaitGroup
+	started  bool
+	closed   bool
+	lastSave error
+	// syncedEpochs are current, last-vote and my config epoch as of the
+	// last fsynced save.
+	syncedEpochs  [3]uint64
+	writer        confWriter
+	saveGen       uint64 // bumped by every change to persist
+	writerRunning bool
+	// writeTimeout bounds a bus write (the node timeout), read without mu.
+	writeTimeout atomic.Int64
+	afterUnlok   []func() // work to run once mu is released (keyspace calls, hooks)
 }
 
 // New loads nodes.conf (or creates a fresh identity when there is none).
@@ -118,6 +127,7 @@ func New(cfg Config, ks Keyspace) (*Cluster, error) {
 		links:     map[*link]struct{}{},
 		closing:   make(chan struct{}),
 	}
+	c.writeTimeout.Store(int64(cfg.NodeTimeout))
 	c.path = cfg.ConfigFile
 	if !filepath.IsAbs(c.path) && cfg.Dir != "" {
 		c.path = filepath.Join(cfg.Dir, c.path)
@@ -138,9 +148,11 @@ func New(cfg Config, ks Keyspace) (*Cluster, error) {
 		c.myself.ip = cfg.Host
 	}
 	c.updateState()
-	if err := c.saveConfig(); err != nil {
+	c.saveGen++
+	if err := c.writeConfigNow(true); err != nil {
 		return nil, err
 	}
+	c.syncedEpochs = [3]uint64{c.currentEpoch, c.lastVoteEpoch, c.myself.configEpoch}
 	return c, nil
 }
 
@@ -156,6 +168,17 @@ func concreteIP(host string) bool {
 func (c *Cluster) OnRoleChange(fn func(RoleChange)) {
 	c.mu.Lock()
 	c.roleHook = fn
+	c.mu.Unlock()
+}
+
+// SetNodeTimeout changes cluster-node-timeout at run time (CONFIG SET).
+func (c *Cluster) SetNodeTimeout(d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	c.mu.Lock()
+	c.cfg.NodeTimeout = d
+	c.writeTimeout.Store(int64(d))
 	c.mu.Unlock()
 }
 

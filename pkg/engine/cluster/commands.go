@@ -77,8 +77,14 @@ func unknownSyntax(w *resp.Writer, sub []byte) {
 // configChanged saves nodes.conf, recomputes the state and tells the other
 // nodes at once; it reports a save failure to the client.
 func (c *Cluster) configChanged(w *resp.Writer) bool {
-	c.updateState()
 	c.broadcastPong()
+	return c.localConfigChanged(w)
+}
+
+// localConfigChanged is configChanged for changes the bus does not carry
+// (open slots): nothing to broadcast.
+func (c *Cluster) localConfigChanged(w *resp.Writer) bool {
+	c.updateState()
 	if err := c.saveConfig(); err != nil {
 		w.WriteError("ERR " + err.Error())
 		return false
@@ -333,6 +339,10 @@ func (c *Cluster) setSlotCommand(w *resp.Writer, args [][]byte) {
 			return
 		}
 		c.migrating[slot] = n
+		if c.localConfigChanged(w) {
+			w.WriteSimple("OK")
+		}
+		return
 	case action == "importing" && len(args) == 4:
 		if c.slots[slot] == c.myself {
 			w.WriteError(fmt.Sprintf("ERR I'm already the owner of hash slot %d", slot))
@@ -347,9 +357,17 @@ func (c *Cluster) setSlotCommand(w *resp.Writer, args [][]byte) {
 			return
 		}
 		c.importing[slot] = n
+		if c.localConfigChanged(w) {
+			w.WriteSimple("OK")
+		}
+		return
 	case action == "stable" && len(args) == 3:
 		c.migrating[slot] = nil
 		c.importing[slot] = nil
+		if c.localConfigChanged(w) {
+			w.WriteSimple("OK")
+		}
+		return
 	case action == "node" && len(args) == 4:
 		n := lookup("ERR Unknown node ")
 		if n == nil {

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 )
 
 // describeNode renders one CLUSTER NODES / nodes.conf line (without newline),
@@ -31,21 +33,12 @@ func (c *Cluster) describeNode(b *strings.Builder, n *node) {
 		linkState = "connected"
 	}
 	fmt.Fprintf(b, " %d %d %d %s", n.pingSent, n.pongRecv, n.configEpoch, linkState)
-	for start := 0; start < NumSlots; {
-		if !n.slots.has(start) {
-			start++
-			continue
-		}
-		end := start
-		for end+1 < NumSlots && n.slots.has(end+1) {
-			end++
-		}
-		if start == end {
-			fmt.Fprintf(b, " %d", start)
+	for _, r := range slotRanges(n) {
+		if r[0] == r[1] {
+			fmt.Fprintf(b, " %d", r[0])
 		} else {
-			fmt.Fprintf(b, " %d-%d", start, end)
+			fmt.Fprintf(b, " %d-%d", r[0], r[1])
 		}
-		start = end + 1
 	}
 	if n == c.myself {
 		for j := range NumSlots {
@@ -72,11 +65,40 @@ func (c *Cluster) nodesDescription(forFile bool) string {
 	return b.String()
 }
 
-// saveConfig writes nodes.conf atomically: temp file, fsync, rename, fsync dir.
+// saveCoalesce is how long the background writer lets changes pile up
+// before writing nodes.conf: a reshard sends thousands of SETSLOTs.
+const saveCoalesce = 5 * time.Millisecond
+
+// saveConfig records that nodes.conf must be rewritten (mu held). Slot-table
+// changes are written atomically (temp file, rename) by a background writer
+// within a few milliseconds; when an epoch changed it writes at once and
+// fsyncs file and directory, like Redis: epochs and votes must survive a
+// power loss, slot tables are repaired by gossip.
 func (c *Cluster) saveConfig() error {
-	content := c.nodesDescription(true) +
-		fmt.Sprintf("vars currentEpoch %d lastVoteEpoch %d\n", c.currentEpoch, c.lastVoteEpoch)
-	err := writeFileAtomic(c.path, []byte(content))
+	c.saveGen++
+	epochs := [3]uint64{c.currentEpoch, c.lastVoteEpoch, c.myself.configEpoch}
+	if epochs != c.syncedEpochs {
+		err := c.writeConfigNow(true)
+		if err == nil {
+			c.syncedEpochs = epochs
+		}
+		return err
+	}
+	if !c.writerRunning {
+		c.writerRunning = true
+		go c.asyncWriter()
+	}
+	return c.writer.lastError()
+}
+
+func (c *Cluster) configText() []byte {
+	return []byte(c.nodesDescription(true) +
+		fmt.Sprintf("vars currentEpoch %d lastVoteEpoch %d\n", c.currentEpoch, c.lastVoteEpoch))
+}
+
+// writeConfigNow writes the current state (mu held).
+func (c *Cluster) writeConfigNow(sync bool) error {
+	err := c.writer.write(c.path, c.saveGen, c.configText(), sync)
 	if err != nil {
 		err = fmt.Errorf("cluster: save %s: %w", c.path, err)
 		c.logf("%v", err)
@@ -85,14 +107,64 @@ func (c *Cluster) saveConfig() error {
 	return err
 }
 
-func writeFileAtomic(path string, data []byte) error {
+func (c *Cluster) asyncWriter() {
+	for {
+		time.Sleep(saveCoalesce)
+		c.mu.Lock()
+		if c.writer.writtenGen() >= c.saveGen {
+			c.writerRunning = false
+			c.mu.Unlock()
+			return
+		}
+		gen, text := c.saveGen, c.configText()
+		c.mu.Unlock()
+		if err := c.writer.write(c.path, gen, text, false); err != nil {
+			c.logf("cluster: save %s: %v", c.path, err)
+		}
+	}
+}
+
+// confWriter serialises nodes.conf writes and never lets an older version
+// replace a newer one. Lock order: Cluster.mu before fileMu.
+type confWriter struct {
+	fileMu  sync.Mutex
+	written uint64 // generation on disk
+	err     error
+}
+
+func (w *confWriter) write(path string, gen uint64, text []byte, sync bool) error {
+	w.fileMu.Lock()
+	defer w.fileMu.Unlock()
+	if gen <= w.written && !sync {
+		return w.err
+	}
+	w.err = writeFileAtomic(path, text, sync)
+	if w.err == nil && gen > w.written {
+		w.written = gen
+	}
+	return w.err
+}
+
+func (w *confWriter) writtenGen() uint64 {
+	w.fileMu.Lock()
+	defer w.fileMu.Unlock()
+	return w.written
+}
+
+func (w *confWriter) lastError() error {
+	w.fileMu.Lock()
+	defer w.fileMu.Unlock()
+	return w.err
+}
+
+func writeFileAtomic(path string, data []byte, sync bool) error {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return err
 	}
 	tmp := f.Name()
-	if _, err = f.Write(data); err == nil {
+	if _, err = f.Write(data); err == nil && sync {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
@@ -105,9 +177,11 @@ func writeFileAtomic(path string, data []byte) error {
 		os.Remove(tmp)
 		return err
 	}
-	if d, derr := os.Open(dir); derr == nil {
-		d.Sync()
-		d.Close()
+	if sync {
+		if d, derr := os.Open(dir); derr == nil {
+			d.Sync()
+			d.Close()
+		}
 	}
 	return nil
 }

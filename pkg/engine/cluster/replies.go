@@ -59,7 +59,14 @@ func (c *Cluster) infoText() string {
 // slotRanges lists n's slots as [start, end] pairs.
 func slotRanges(n *node) [][2]int {
 	var out [][2]int
+	if n.numSlots == 0 {
+		return nil
+	}
 	for start := 0; start < NumSlots; {
+		if n.slots[start>>3] == 0 { // skip empty bytes quickly
+			start = (start>>3 + 1) << 3
+			continue
+		}
 		if !n.slots.has(start) {
 			start++
 			continue
