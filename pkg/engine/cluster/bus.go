@@ -225,11 +225,16 @@ func (c *Cluster) freeLink(l *link) {
 func (c *Cluster) connect(n *node) {
 	n.connecting = true
 	addr := n.busAddr()
-	timeout := min(c.cfg.NodeTimeout, time.Second)
+	dialer := net.Dialer{Timeout: min(c.cfg.NodeTimeout, time.Second)}
+	if concreteIP(c.cfg.Host) {
+		// Leave from our bind address, as Redis does, so peers that learn
+		// our address from the socket see the right one (127.0.0.2 ...).
+		dialer.LocalAddr = &net.TCPAddr{IP: net.ParseIP(c.cfg.Host)}
+	}
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
-		conn, err := net.DialTimeout("tcp", addr, timeout)
+		conn, err := dialer.Dial("tcp", addr)
 		c.mu.Lock()
 		defer c.unlock()
 		n.connecting = false

@@ -252,3 +252,21 @@ func TestReplicaAndFailover(t *testing.T) {
 	})
 	waitStateOK(t, nodes[:3])
 }
+
+func TestNodesOnSeveralLoopbackHosts(t *testing.T) {
+	hosts := []string{"127.0.0.1", "127.0.0.2", "127.0.0.3"}
+	nodes := make([]*testNode, len(hosts))
+	for i, h := range hosts {
+		nodes[i] = startNode(t, nodeOpts{host: h})
+	}
+	meetAll(t, nodes)
+	eventually(t, 3*time.Second, "nodes on 3 hosts know each other", func() bool { return allKnowEachOther(t, nodes) })
+	for _, viewer := range nodes {
+		for _, n := range nodes {
+			want := fmt.Sprintf("%s:%d@%d", n.cfg.Host, n.cfg.Port, n.cfg.Port+10000)
+			if got := viewer.nodesLine(t, n.MyID())[1]; got != want {
+				t.Errorf("%s sees %s at %s, want %s", viewer.cfg.Host, n.MyID(), got, want)
+			}
+		}
+	}
+}

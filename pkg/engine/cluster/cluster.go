@@ -182,6 +182,14 @@ func (c *Cluster) SetNodeTimeout(d time.Duration) {
 	c.mu.Unlock()
 }
 
+// SetReplicationOffset records this node's replication offset; it is
+// gossiped (CLUSTER SHARDS shows it) and ranks replicas in an election.
+func (c *Cluster) SetReplicationOffset(off int64) {
+	c.mu.Lock()
+	c.myself.replOffset = off
+	c.mu.Unlock()
+}
+
 // MyID is this node's 40 hex digit id.
 func (c *Cluster) MyID() string {
 	c.mu.Lock()
