@@ -146,6 +146,18 @@ outer:
 	return best
 }
 
+// settleTimeout bounds the wait for a cluster whose nodes still disagree
+// (a recent slot move) before an operation refuses to start.
+const settleTimeout = 10 * time.Second
+
+func nodeAddrs(nodes []*topology.Node) []string {
+	out := make([]string, len(nodes))
+	for i, n := range nodes {
+		out[i] = n.Addr()
+	}
+	return out
+}
+
 // PrepareAddNode loads the cluster from seed, checks it and the new node,
 // and plans the join. Nothing is changed.
 func PrepareAddNode(ctx context.Context, pool *conn.Pool, newAddr, seed string, opts AddNodeOptions) (*AddNodePlan, error) {
@@ -157,11 +169,22 @@ func PrepareAddNode(ctx context.Context, pool *conn.Pool, newAddr, seed string, 
 	if err != nil {
 		return nil, err
 	}
+	report := topology.Check(c)
+	if !report.Consistent && len(c.Unreachable) == 0 {
+		// Right after a reshard (by redis-cli, which does not wait) nodes
+		// disagree for a while: give gossip a moment before refusing.
+		if WaitConverged(ctx, pool, nodeAddrs(c.Nodes), ConvergeOptions{Timeout: settleTimeout, SameSlots: true}) == nil {
+			if c, err = topology.Load(ctx, pool, seed); err != nil {
+				return nil, err
+			}
+			report = topology.Check(c)
+		}
+	}
 	facts, err := ProbeNode(ctx, pool, newAddr)
 	if err != nil {
 		return nil, err
 	}
-	p, err := PlanAddNode(c, topology.Check(c), facts, opts)
+	p, err := PlanAddNode(c, report, facts, opts)
 	if err != nil {
 		return nil, fmt.Errorf("cannot add node %s, no node was changed: %w", newAddr, err)
 	}
