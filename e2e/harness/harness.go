@@ -110,6 +110,7 @@ func RedisCLI(tb testing.TB, args ...string) Result {
 type Cluster struct {
 	Nodes    []*redistest.Server
 	Password string
+	TLS      *redistest.TLSFiles // nil for plain TCP
 }
 
 // ClusterOptions shape a test cluster.
@@ -119,6 +120,7 @@ type ClusterOptions struct {
 	Hosts    []string // loopback addresses used round-robin, default 127.0.0.1
 	Password string
 	Args     []string // extra redis-server arguments
+	TLS      *redistest.TLSFiles // TLS-only nodes (make with redistest.MakeTLS)
 }
 
 // NewCluster starts nodes and creates the cluster with real
@@ -127,17 +129,14 @@ type ClusterOptions struct {
 func NewCluster(tb testing.TB, o ClusterOptions) *Cluster {
 	tb.Helper()
 	n := o.Masters * (1 + o.Replicas)
-	nodes := redistest.StartNodes(tb, n, redistest.Options{Password: o.Password, Args: o.Args}, o.Hosts...)
-	c := &Cluster{Nodes: nodes, Password: o.Password}
+	nodes := redistest.StartNodes(tb, n, redistest.Options{Password: o.Password, Args: o.Args, TLS: o.TLS}, o.Hosts...)
+	c := &Cluster{Nodes: nodes, Password: o.Password, TLS: o.TLS}
 	args := []string{"--cluster", "create"}
 	for _, s := range nodes {
 		args = append(args, s.Addr())
 	}
 	args = append(args, "--cluster-replicas", fmt.Sprint(o.Replicas), "--cluster-yes")
-	if o.Password != "" {
-		args = append(args, "-a", o.Password, "--no-auth-warning")
-	}
-	if r := RedisCLI(tb, args...); r.Code != 0 {
+	if r := c.CLI(tb, args...); r.Code != 0 {
 		tb.Fatalf("redis-cli --cluster create failed (%d):\n%s", r.Code, r.Output())
 	}
 	c.WaitHealthy(tb)
@@ -150,10 +149,20 @@ func (c *Cluster) Addr() string { return c.Nodes[0].Addr() }
 // CLI runs redis-cli with the cluster's password, if any.
 func (c *Cluster) CLI(tb testing.TB, args ...string) Result {
 	tb.Helper()
+	return RedisCLI(tb, append(c.ConnArgs(), args...)...)
+}
+
+// ConnArgs are the password and TLS flags for this cluster, which
+// redis-cli and gocluster both accept.
+func (c *Cluster) ConnArgs() []string {
+	var args []string
 	if c.Password != "" {
-		args = append([]string{"-a", c.Password, "--no-auth-warning"}, args...)
+		args = append(args, "-a", c.Password, "--no-auth-warning")
 	}
-	return RedisCLI(tb, args...)
+	if c.TLS != nil {
+		args = append(args, c.TLS.CLIArgs()...)
+	}
+	return args
 }
 
 // RedisCheck runs `redis-cli --cluster check` on the cluster.

@@ -106,6 +106,9 @@ deployments. Commands, arguments and options follow redis-cli --cluster; every
 	pf.BoolVarP(&g.yes, "yes", "y", envBool("REDISCLI_CLUSTER_YES"), "answer yes to every prompt (or REDISCLI_CLUSTER_YES)")
 	pf.BoolVar(&g.noColor, "no-color", os.Getenv("NO_COLOR") != "", "no colors in output (or NO_COLOR)")
 	pf.BoolVarP(&g.verbose, "verbose", "v", false, "print more detail")
+	// redis-cli's flag; gocluster never warns about -a on the command line.
+	pf.Bool("no-auth-warning", false, "accepted for redis-cli compatibility")
+	pf.MarkHidden("no-auth-warning")
 	for _, b := range commandBuilders {
 		root.AddCommand(b(g))
 	}

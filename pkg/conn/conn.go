@@ -226,7 +226,7 @@ func hint(err error) string {
 	case strings.HasPrefix(msg, "NOAUTH"):
 		return "authentication required: pass -a/--pass or set REDISCLI_AUTH"
 	case strings.Contains(msg, "without any password configured"):
-		return "a password was given but the node has none configured (" + msg + ")"
+		return "authentication failed: the node's default user has no password (name an ACL user with --user, or drop -a)"
 	case strings.HasPrefix(msg, "redis: can't parse"), strings.Contains(msg, "invalid reply"):
 		return "reply is not valid RESP (is this a Redis node?): " + msg
 	case strings.Contains(msg, "tls: "), strings.Contains(msg, "x509:"):
