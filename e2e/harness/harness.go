@@ -119,7 +119,7 @@ type ClusterOptions struct {
 	Replicas int      // per master
 	Hosts    []string // loopback addresses used round-robin, default 127.0.0.1
 	Password string
-	Args     []string // extra redis-server arguments
+	Args     []string            // extra redis-server arguments
 	TLS      *redistest.TLSFiles // TLS-only nodes (make with redistest.MakeTLS)
 }
 

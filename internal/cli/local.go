@@ -114,4 +114,3 @@ func runLocalUp(ctx context.Context, g *globals, o local.Options, replicas int) 
 	}
 	return nil
 }
-
