@@ -141,12 +141,16 @@ func Main(args []string) int {
 func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	root, _ := NewRoot(stdin, stdout, stderr)
+	root, g := NewRoot(stdin, stdout, stderr)
 	root.SetArgs(normalizeArgs(args))
 	err := root.ExecuteContext(ctx)
 	code := exitCode(err)
 	if err != nil && !isSilent(err) {
 		fmt.Fprintf(stderr, "gocluster: %s\n", oneLine(err.Error()))
+		var ne *conn.Error
+		if g.verbose && errors.As(err, &ne) && ne.Hint != "" {
+			fmt.Fprintf(stderr, "gocluster: cause: %s\n", oneLine(ne.Err.Error()))
+		}
 		if code == ExitUsage {
 			fmt.Fprintln(stderr, "Run 'gocluster --help' or 'gocluster COMMAND --help' for usage.")
 		}
