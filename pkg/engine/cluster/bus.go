@@ -21,6 +21,7 @@ type link struct {
 	conn    net.Conn
 	node    *node
 	inbound bool
+	peer    *node // inbound links: the node that identified itself on it
 	ctime   int64
 	out     chan []byte
 	done    chan struct{}

@@ -225,7 +225,7 @@ func TestReplyFormatsMatchRealRedis(t *testing.T) {
 	}
 
 	// Structured replies: same shape in RESP2 and RESP3.
-	for _, sub := range []string{"SLOTS", "INFO", "NODES", "MYID", "KEYSLOT"} {
+	for _, sub := range []string{"SLOTS", "INFO", "NODES", "MYID", "KEYSLOT", "LINKS"} {
 		args := []string{sub}
 		if sub == "KEYSLOT" {
 			args = append(args, "x")

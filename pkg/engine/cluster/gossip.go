@@ -124,6 +124,9 @@ func (c *Cluster) processMessage(l *link, m *message) {
 		}
 	}
 	defer func() {
+		if l.inbound && sender != nil {
+			l.peer = sender // for CLUSTER LINKS
+		}
 		if dirtyConfig {
 			c.updateState()
 			c.saveConfig()
@@ -469,6 +472,9 @@ func (c *Cluster) startHandshake(ip string, port, cport int, meet bool) bool {
 	ip = parsed.String()
 	for _, n := range c.nodes {
 		if n.flags&flagHandshake != 0 && n.ip == ip && n.port == port && n.cport == cport {
+			if meet && n.link == nil {
+				n.flags |= flagMeet // the user asked for a MEET: send one when we connect
+			}
 			return true // already in progress
 		}
 	}

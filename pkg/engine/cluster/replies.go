@@ -202,14 +202,19 @@ func (c *Cluster) writeLinks(w *resp.Writer) {
 	}
 	var rows []row
 	for l := range c.links {
-		if l.inbound {
-			continue // inbound links are not tied to a node until identified
-		}
-		if l.node != nil {
+		switch {
+		case l.inbound && l.peer != nil && c.nodes[l.peer.id] == l.peer:
+			rows = append(rows, row{"from", l.peer.id, l.ctime})
+		case !l.inbound && l.node != nil && l.conn != nil:
 			rows = append(rows, row{"to", l.node.id, l.ctime})
 		}
 	}
-	sort.Slice(rows, func(i, j int) bool { return rows[i].id < rows[j].id })
+	sort.Slice(rows, func(i, j int) bool {
+		if rows[i].id != rows[j].id {
+			return rows[i].id < rows[j].id
+		}
+		return rows[i].dir > rows[j].dir
+	})
 	w.WriteArrayLen(len(rows))
 	for _, r := range rows {
 		w.WriteMapLen(6)
@@ -220,7 +225,7 @@ func (c *Cluster) writeLinks(w *resp.Writer) {
 		w.WriteBulkString("create-time")
 		w.WriteInt(r.ctime)
 		w.WriteBulkString("events")
-		w.WriteBulkString("rw")
+		w.WriteBulkString("r")
 		w.WriteBulkString("send-buffer-allocated")
 		w.WriteInt(0)
 		w.WriteBulkString("send-buffer-used")
