@@ -57,15 +57,21 @@ func (e *fixEnv) ownerOf(slot int) int {
 	return -1
 }
 
-// key returns the n-th key name hashing to slot.
-func key(slot, n int) string {
-	for i := 0; ; i++ {
+// slotTags[s] is a hash tag that hashes to slot s.
+var slotTags = func() [slots.Count]string {
+	var tags [slots.Count]string
+	for found, i := 0, 0; found < slots.Count; i++ {
 		tag := fmt.Sprintf("t%d", i)
-		if slots.Slot(tag) == slot {
-			return fmt.Sprintf("{%s}:%d", tag, n)
+		if s := slots.Slot(tag); tags[s] == "" {
+			tags[s] = tag
+			found++
 		}
 	}
-}
+	return tags
+}()
+
+// key returns the n-th key name hashing to slot.
+func key(slot, n int) string { return fmt.Sprintf("{%s}:%d", slotTags[slot], n) }
 
 // write puts n keys in slot through the cluster and remembers them.
 func (e *fixEnv) write(slot, n int) []string {
