@@ -135,7 +135,8 @@ func cmdSet(c *Client, args [][]byte) {
 			c.w.WriteError(errWrongType)
 			return
 		}
-		old, oldFound = v, found
+		// a copy: the new value may overwrite the old one in place
+		old, oldFound = append([]byte(nil), v...), found
 		if (nx && found) || (xx && !found) {
 			if get {
 				c.writeMaybeNull(old, oldFound)
