@@ -270,3 +270,57 @@ func TestNodesOnSeveralLoopbackHosts(t *testing.T) {
 		}
 	}
 }
+
+func TestStaleNodeLearnsNewerOwnerThroughUpdate(t *testing.T) {
+	nodes := startCluster(t, 3, nodeOpts{})
+	assignEven(t, nodes)
+	waitStateOK(t, nodes)
+	a, b, c := nodes[0], nodes[1], nodes[2]
+	cID, cDir, cPort := c.MyID(), c.cfg.Dir, c.cfg.Port
+	c.Close()
+	// While c is away, its slot 16000 is given to a, with a new epoch.
+	a.ok(t, "SETSLOT", "16000", "NODE", a.MyID())
+	b.ok(t, "SETSLOT", "16000", "NODE", a.MyID())
+	if got := a.ok(t, "BUMPEPOCH"); !strings.HasPrefix(got, "BUMPED") {
+		t.Fatalf("BUMPEPOCH: %s", got)
+	}
+	// c comes back still claiming 16000 with its old epoch: the others answer
+	// with UPDATE and c gives the slot up.
+	back := startNode(t, nodeOpts{dir: cDir, port: cPort})
+	if back.MyID() != cID {
+		t.Fatal("restarted node changed id")
+	}
+	eventually(t, 5*time.Second, "stale node accepts the newer owner", func() bool {
+		line := back.nodesLine(t, a.MyID())
+		return strings.Contains(strings.Join(line[8:], " "), "16000")
+	})
+	if line := back.nodesLine(t, cID); strings.Join(line[8:], " ") != "10922-15999 16001-16383" {
+		t.Errorf("restarted node keeps slots %v", line[8:])
+	}
+}
+
+func TestResetSoftAndHard(t *testing.T) {
+	nodes := startCluster(t, 2, nodeOpts{})
+	a, b := nodes[0], nodes[1]
+	a.ok(t, "ADDSLOTS", "1")
+	a.ks.add("x")
+	if r := a.do(t, "RESET"); string(r.Str) != "ERR CLUSTER RESET can't be called with master nodes containing keys" {
+		t.Fatalf("RESET with keys: %q", r.Str)
+	}
+	a.ks.FlushAll()
+	oldID := a.MyID()
+	a.ok(t, "RESET", "SOFT")
+	if a.MyID() != oldID || a.infoField(t, "cluster_known_nodes") != "1" || a.infoField(t, "cluster_slots_assigned") != "0" {
+		t.Fatalf("after soft reset: id %s, %s nodes, %s slots", a.MyID(), a.infoField(t, "cluster_known_nodes"), a.infoField(t, "cluster_slots_assigned"))
+	}
+	a.ok(t, "BUMPEPOCH")
+	a.ok(t, "RESET", "HARD")
+	if a.MyID() == oldID || a.infoField(t, "cluster_current_epoch") != "0" || a.infoField(t, "cluster_my_epoch") != "0" {
+		t.Fatalf("hard reset must give a new id and zero epochs")
+	}
+	// b still pings the old id at a's address: it notices the new identity.
+	eventually(t, 3*time.Second, "peer flags the reset node noaddr", func() bool {
+		line := b.nodesLine(t, oldID)
+		return line != nil && strings.Contains(line[2], "noaddr")
+	})
+}
