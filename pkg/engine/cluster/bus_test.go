@@ -85,13 +85,20 @@ func TestSetSlotNodePropagatesWithEpochBump(t *testing.T) {
 	assignEven(t, nodes)
 	waitStateOK(t, nodes)
 	a, b, c := nodes[0], nodes[1], nodes[2]
-	moveSlot(t, 100, a, b) // c is not told: gossip must carry it
-	// The importing node now holds the single greatest config epoch, so its
-	// claim wins everywhere.
 	epochOf := func(n *testNode) int {
 		e, _ := strconv.Atoi(b.nodesLine(t, n.MyID())[6])
 		return e
 	}
+	// Nodes given slots all start at epoch 0; wait until collision
+	// resolution has made the epochs distinct, as it does in Redis, so the
+	// bump below is the only change in flight.
+	eventually(t, 5*time.Second, "config epochs become distinct", func() bool {
+		ea, eb, ec := epochOf(a), epochOf(b), epochOf(c)
+		return ea != eb && eb != ec && ea != ec
+	})
+	moveSlot(t, 100, a, b) // c is not told: gossip must carry it
+	// The importing node now holds the single greatest config epoch, so its
+	// claim wins everywhere.
 	if epochOf(b) <= epochOf(a) || epochOf(b) <= epochOf(c) {
 		t.Errorf("importing node epoch %d, others %d %d", epochOf(b), epochOf(a), epochOf(c))
 	}
