@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/gocluster/gocluster/e2e/harness"
+	"github.com/gocluster/gocluster/internal/redistest"
 )
 
 type checkDoc struct {
@@ -162,4 +163,47 @@ func TestCheckAgreesWithRedisCLI(t *testing.T) {
 			t.Fatalf("json: %+v", d)
 		}
 	})
+}
+
+// TestSearchMultipleOwners: a key left on a master that does not own its
+// slot makes that master a second owner, which both gocluster and redis-cli
+// report with --search-multiple-owners.
+func TestSearchMultipleOwners(t *testing.T) {
+	c := harness.NewCluster(t, harness.ClusterOptions{Masters: 3})
+	cli := func(node int, args ...string) string {
+		s := c.Nodes[node]
+		return strings.TrimSpace(c.CLI(t, append([]string{"-h", s.Host, "-p", fmt.Sprint(s.Port)}, args...)...).Stdout)
+	}
+	// "{stray}x" hashes to a slot owned by some master; put a copy on another one.
+	slot := cli(0, "CLUSTER", "KEYSLOT", "{stray}x")
+	owner, intruder := -1, -1
+	for i := range c.Nodes {
+		if cli(i, "CLUSTER", "COUNTKEYSINSLOT", slot) == "0" && strings.Contains(cli(i, "SET", "{stray}x", "1"), "MOVED") {
+			if intruder < 0 {
+				intruder = i
+			}
+		} else if owner < 0 {
+			owner = i
+		}
+	}
+	ownerID := cli(owner, "CLUSTER", "MYID")
+	// IMPORTING + ASKING lets the intruder store the key; STABLE leaves it there.
+	cli(intruder, "CLUSTER", "SETSLOT", slot, "IMPORTING", ownerID)
+	s := c.Nodes[intruder]
+	r := harness.Exec(t, redistest.Binary(t, "redis-cli"), harness.Cmd{Args: []string{"-h", s.Host, "-p", fmt.Sprint(s.Port)},
+		Stdin: "ASKING\nSET {stray}x 1\n"})
+	if !strings.Contains(r.Stdout, "OK\nOK") {
+		t.Fatalf("could not plant the stray key: %s", r.Output())
+	}
+	cli(intruder, "CLUSTER", "SETSLOT", slot, "STABLE")
+
+	g := harness.Run(t, "check", c.Addr(), "--search-multiple-owners")
+	rc := c.CLI(t, "--cluster", "check", c.Addr(), "--cluster-search-multiple-owners")
+	want := fmt.Sprintf("[WARNING] Slot %s has 2 owners:", slot)
+	if g.Code != 1 || !strings.Contains(g.Stdout, want) || !strings.Contains(rc.Stdout, want) {
+		t.Fatalf("want %q from both (gocluster exit %d):\n--- gocluster\n%s\n--- redis-cli\n%s", want, g.Code, g.Output(), rc.Output())
+	}
+	if plain := harness.Run(t, "check", c.Addr()); plain.Code != 0 {
+		t.Fatalf("without the search the cluster looks healthy, like redis-cli: %d\n%s", plain.Code, plain.Output())
+	}
 }
