@@ -20,8 +20,8 @@ type fixEnv struct {
 	written map[string]string
 }
 
-func newFixEnv(t *testing.T) *fixEnv {
-	c := harness.NewCluster(t, harness.ClusterOptions{Masters: 3})
+func newFixEnv(t *testing.T, password string) *fixEnv {
+	c := harness.NewCluster(t, harness.ClusterOptions{Masters: 3, Password: password})
 	return &fixEnv{t: t, c: c, cc: clusterClient(t, c), written: map[string]string{}}
 }
 
@@ -125,7 +125,7 @@ func (e *fixEnv) delslotsEverywhere(slot int) {
 
 func (e *fixEnv) fix(args ...string) harness.Result {
 	e.t.Helper()
-	return harness.Run(e.t, append([]string{"fix", e.c.Addr()}, args...)...)
+	return harness.Run(e.t, append(append([]string{"fix", e.c.Addr()}, authArgs(e.c)...), args...)...)
 }
 
 // healthyAndComplete asserts redis-cli check is clean and every key
@@ -165,7 +165,7 @@ func want(t *testing.T, out string, lines ...string) {
 // handles, with raw CLUSTER SETSLOT/DELSLOTS and MIGRATE, and checks that
 // gocluster fix repairs it: redis-cli --cluster check clean, no key lost.
 func TestFixBrokenStates(t *testing.T) {
-	e := newFixEnv(t)
+	e := newFixEnv(t, "")
 	ctx := context.Background()
 
 	t.Run("healthy: nothing to fix", func(t *testing.T) {

@@ -2,7 +2,18 @@ package repair
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -110,4 +121,66 @@ func TestImport(t *testing.T) {
 		}
 	})
 	redisCheckClean(t, c)
+}
+
+// TestImportFromTLSSource imports from a source reachable only through TLS
+// (verified with --from-cacert) into a plain cluster.
+func TestImportFromTLSSource(t *testing.T) {
+	dir := t.TempDir()
+	ca, cert, key := writeTestCerts(t, dir)
+	tlsPort := redistest.FreePort(t, "127.0.0.1")
+	src := redistest.Start(t, redistest.Options{Password: "spw", Args: []string{
+		"--tls-port", fmt.Sprint(tlsPort), "--tls-cert-file", cert, "--tls-key-file", key,
+		"--tls-ca-cert-file", ca, "--tls-auth-clients", "no"}})
+	sc := src.Client() // the plain port, to fill the source
+	defer sc.Close()
+	want := fillTypes(t, sc, "tls", 300)
+	c := harness.NewCluster(t, harness.ClusterOptions{Masters: 3})
+	cc := clusterClient(t, c)
+
+	from := fmt.Sprintf("127.0.0.1:%d", tlsPort)
+	plain := harness.Run(t, "import", c.Addr(), "--from", from, "--from-pass", "spw", "--copy")
+	if plain.Code != 1 {
+		t.Fatalf("import from a TLS port without --from-tls should fail, exit %d:\n%s", plain.Code, plain.Output())
+	}
+	r := harness.Run(t, "import", c.Addr(), "--from", from, "--from-pass", "spw", "--from-tls", "--from-cacert", ca, "--copy")
+	if r.Code != 0 || !strings.Contains(r.Stdout, "[OK] 300 keys imported") {
+		t.Fatalf("import over TLS exit %d:\n%s", r.Code, r.Output())
+	}
+	checkAll(t, cc, want)
+}
+
+// writeTestCerts writes a CA and a server certificate for 127.0.0.1 it
+// signed, as PEM files in dir.
+func writeTestCerts(t *testing.T, dir string) (ca, cert, key string) {
+	t.Helper()
+	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "gocluster test CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srvKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	srvTmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		KeyUsage: x509.KeyUsageDigitalSignature}
+	srvDER, err := x509.CreateCertificate(rand.Reader, srvTmpl, caTmpl, &srvKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(srvKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(name, typ string, der []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	return write("ca.pem", "CERTIFICATE", caDER), write("server.pem", "CERTIFICATE", srvDER), write("server.key", "EC PRIVATE KEY", keyDER)
 }

@@ -22,7 +22,7 @@ var realMove = regexp.MustCompile(`Moving slot \d+ from \S+ to \S+:`)
 // value.
 func TestFixAfterKilledReshard(t *testing.T) {
 	ctx := context.Background()
-	e := newFixEnv(t)
+	e := newFixEnv(t, "pw") // fix's MIGRATE must authenticate to the target
 	// Keys everywhere, and 150 in each of the first 300 slots (the ones
 	// the reshard moves first) so that a slot stays open long enough to
 	// be caught mid-way with pipeline 1.
@@ -53,7 +53,7 @@ func TestFixAfterKilledReshard(t *testing.T) {
 
 	cmd := exec.Command(redistest.Binary(t, "redis-cli"), "--cluster", "reshard", e.c.Addr(),
 		"--cluster-from", e.id(src), "--cluster-to", e.id(dst), "--cluster-slots", "3000",
-		"--cluster-yes", "--cluster-pipeline", "1")
+		"--cluster-yes", "--cluster-pipeline", "1", "-a", "pw", "--no-auth-warning")
 	out := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
@@ -93,7 +93,7 @@ func TestFixAfterKilledReshard(t *testing.T) {
 		t.Fatalf("cluster holds %d keys, want %d", n, len(e.written))
 	}
 	// The cluster stays usable: a fresh redis-cli check agrees with gocluster.
-	if g := harness.Run(t, "check", e.c.Addr()); g.Code != 0 {
+	if g := harness.Run(t, "check", e.c.Addr(), "-a", "pw"); g.Code != 0 {
 		t.Fatalf("gocluster check after fix: exit %d\n%s", g.Code, g.Output())
 	}
 }
