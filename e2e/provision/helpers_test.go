@@ -18,6 +18,10 @@ import (
 
 var threeHosts = []string{"127.0.0.1", "127.0.0.2", "127.0.0.3"}
 
+// fastNodes shortens cluster-node-timeout: Redis keeps a master that just
+// joined in state fail for min(node-timeout, 5 s), which add-node waits out.
+var fastNodes = redistest.Options{Args: []string{"--cluster-node-timeout", "2000"}}
+
 func addrs(nodes []*redistest.Server) []string {
 	out := make([]string, len(nodes))
 	for i, n := range nodes {
@@ -156,7 +160,9 @@ func noReplicaOnMasterHost(t *testing.T, s *redistest.Server) {
 
 func mustRun(t *testing.T, args ...string) harness.Result {
 	t.Helper()
+	start := time.Now()
 	r := harness.Run(t, args...)
+	t.Logf("gocluster %s: %s", args[0], time.Since(start).Round(time.Millisecond))
 	if r.Code != 0 {
 		t.Fatalf("gocluster %s: exit %d\n%s", strings.Join(args, " "), r.Code, r.Output())
 	}

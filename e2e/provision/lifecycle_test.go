@@ -18,11 +18,11 @@ import (
 // master with slots (refused), an empty master with a replica, and a node
 // that was killed.
 func TestLifecycleOnThreeHosts(t *testing.T) {
-	nodes := redistest.StartNodes(t, 6, redistest.Options{}, threeHosts...)
-	spare := redistest.StartNodes(t, 5, redistest.Options{}, threeHosts...)
+	nodes := redistest.StartNodes(t, 6, fastNodes, threeHosts...)
+	spare := redistest.StartNodes(t, 5, fastNodes, threeHosts...)
 	seed := nodes[0].Addr()
 
-	r := mustRun(t, append(append([]string{"create"}, addrs(nodes)...), "--replicas", "1", "--yes")...)
+	r := mustRun(t, append(append([]string{"create"}, addrs(nodes)...), "--replicas", "1", "--yes", "--wait-ok")...)
 	contains(t, r, ">>> Performing hash slots allocation on 6 nodes...", "Master[0] -> Slots 0 - 5460",
 		"Master[2] -> Slots 10923 - 16383",
 		">>> Performing Cluster Check (using node "+seed+")", "[OK] All 16384 slots covered.")
@@ -33,15 +33,30 @@ func TestLifecycleOnThreeHosts(t *testing.T) {
 	}
 	writeKeys(t, seed, 500)
 
-	t.Run("add master then redis-cli reshard at once", func(t *testing.T) {
-		a := spare[0]
-		mustRun(t, "add-node", a.Addr(), seed)
-		id := myself(t, a).ID
+	t.Run("add master then redis-cli rebalance at once", func(t *testing.T) {
+		b := spare[1]
+		mustRun(t, "add-node", b.Addr(), nodes[1].Addr())
+		id := myself(t, b).ID
 		for _, n := range nodes {
 			if !knows(t, n, id) {
 				t.Fatalf("%s does not know the new node right after add-node", n.Addr())
 			}
 		}
+		// A small weight keeps the move short: about 500 slots.
+		rr := harness.RedisCLI(t, "--cluster", "rebalance", seed, "--cluster-use-empty-masters",
+			"--cluster-weight", id+"=0.1")
+		if rr.Code != 0 || strings.Contains(rr.Output(), "[ERR]") {
+			t.Fatalf("redis-cli rebalance right after add-node failed (%d):\n%s", rr.Code, tail(rr.Output()))
+		}
+		if myself(t, b).Slots.Len() == 0 {
+			t.Fatalf("rebalance gave the new master no slots")
+		}
+	})
+
+	t.Run("add master then redis-cli reshard at once", func(t *testing.T) {
+		a := spare[0]
+		mustRun(t, "add-node", a.Addr(), seed) // waits for the rebalance above to settle
+		id := myself(t, a).ID
 		rr := harness.RedisCLI(t, "--cluster", "reshard", seed, "--cluster-from", "all", "--cluster-to", id,
 			"--cluster-slots", "200", "--cluster-yes")
 		if rr.Code != 0 || strings.Contains(rr.Output(), "[ERR]") {
@@ -49,18 +64,6 @@ func TestLifecycleOnThreeHosts(t *testing.T) {
 		}
 		if got := myself(t, a).Slots.Len(); got < 190 || got > 200 {
 			t.Fatalf("new master serves %d slots after reshard of 200 (redis-cli rounds per source)", got)
-		}
-	})
-
-	t.Run("add master then redis-cli rebalance at once", func(t *testing.T) {
-		b := spare[1]
-		mustRun(t, "add-node", b.Addr(), nodes[1].Addr())
-		rr := harness.RedisCLI(t, "--cluster", "rebalance", seed, "--cluster-use-empty-masters")
-		if rr.Code != 0 || strings.Contains(rr.Output(), "[ERR]") {
-			t.Fatalf("redis-cli rebalance right after add-node failed (%d):\n%s", rr.Code, tail(rr.Output()))
-		}
-		if myself(t, b).Slots.Len() == 0 {
-			t.Fatalf("rebalance gave the new master no slots")
 		}
 		settledCheck(t, seed)
 		countKeys(t, seed, 500)
@@ -144,7 +147,7 @@ func TestLifecycleOnThreeHosts(t *testing.T) {
 
 	if harness.Run(t, "reshard", "--help").Code == 0 {
 		t.Run("gocluster reshard right after add-node", func(t *testing.T) {
-			f := redistest.StartNodes(t, 1, redistest.Options{}, "127.0.0.2")[0]
+			f := redistest.StartNodes(t, 1, fastNodes, "127.0.0.2")[0]
 			mustRun(t, "add-node", f.Addr(), seed)
 			mustRun(t, "reshard", seed, "--from", myself(t, spare[0]).ID, "--to", myself(t, f).ID, "--slots", "100", "--yes")
 			if got := myself(t, f).Slots.Len(); got != 100 {

@@ -92,6 +92,7 @@ other one and all agree on slots and replicas. It ends with the cluster check.`,
 	f.IntVar(&opts.Replicas, "replicas", 0, "replicas per master")
 	f.BoolVar(&dryRun, "dry-run", false, "print the plan and change nothing")
 	f.DurationVar(&opts.ConvergeTimeout, "converge-timeout", 60*time.Second, "how long to wait for all nodes to agree")
+	f.BoolVar(&opts.WaitOK, "wait-ok", false, "also wait until every node reports cluster_state:ok (Redis delays it up to 5 s after slots are assigned)")
 	return cmd
 }
 

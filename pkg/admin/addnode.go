@@ -241,8 +241,11 @@ func ApplyAddNode(ctx context.Context, pool *conn.Pool, p *AddNodePlan, opts Add
 	if err := announce(ctx, pool, newTarget, members); err != nil {
 		return err
 	}
+	// The new node must report cluster_state:ok too: a new master stays in
+	// state fail for a few seconds after it joins, and would answer the
+	// first migration to it with CLUSTERDOWN.
 	wait.SameSlots = true
-	if err := waitSettled(ctx, pool, p.Addrs(), wait); err != nil {
+	if err := waitSettled(ctx, pool, p.Addrs(), wait, true); err != nil {
 		return err
 	}
 	rep.Report(Event{Kind: EventNodeJoined, Node: p.New.Addr, Message: "New node added correctly."})

@@ -244,7 +244,7 @@ func ApplyDelNode(ctx context.Context, pool *conn.Pool, p *DelNodePlan, opts Del
 		}
 	}
 	info("Waiting until no node knows %s", p.Node.ID)
-	return waitSettled(ctx, pool, p.Remaining(), wait)
+	return waitSettled(ctx, pool, p.Remaining(), wait, true)
 }
 
 // meetTargets makes MEET targets of loaded nodes; CLUSTER MEET wants an

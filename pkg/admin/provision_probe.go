@@ -197,9 +197,14 @@ func announce(ctx context.Context, pool *conn.Pool, from, to []meetTarget) error
 	})
 }
 
-// waitSettled is WaitConverged followed by a wait until no node lists a
-// node in handshake any more (announce leaves short-lived ones behind).
-func waitSettled(ctx context.Context, pool *conn.Pool, addrs []string, o ConvergeOptions) error {
+// waitSettled is WaitConverged plus a wait until no node lists a node in
+// handshake any more (announce leaves short-lived ones behind). With
+// requireOK false, slot agreement is checked here without waiting for
+// cluster_state:ok: Redis holds a master that just got its first slots in
+// state fail for min(cluster-node-timeout, 5 s), whatever the tool does.
+func waitSettled(ctx context.Context, pool *conn.Pool, addrs []string, o ConvergeOptions, requireOK bool) error {
+	sameSlots := o.SameSlots
+	o.SameSlots = sameSlots && requireOK
 	if err := WaitConverged(ctx, pool, addrs, o); err != nil {
 		return err
 	}
@@ -219,12 +224,15 @@ func waitSettled(ctx context.Context, pool *conn.Pool, addrs []string, o Converg
 					busy = fmt.Sprintf("%s is still in handshake with %s", addrs[i], n.Addr())
 				}
 			}
+			if busy == "" && sameSlots && topology.ConfigSignature(v) != topology.ConfigSignature(views[0]) {
+				busy = fmt.Sprintf("%s and %s disagree about slots", addrs[0], addrs[i])
+			}
 		}
 		if busy == "" {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("nodes did not settle within %s: %s", o.Timeout, busy)
+			return fmt.Errorf("nodes did not converge within %s: %s", o.Timeout, busy)
 		}
 		select {
 		case <-ctx.Done():
