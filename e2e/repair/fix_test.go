@@ -2,6 +2,7 @@ package repair
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -222,8 +223,23 @@ func TestFixBrokenStates(t *testing.T) {
 		e.write(slot, 5)
 		owner := e.ownerOf(slot)
 		e.do(owner, "CLUSTER", "SETSLOT", slot, "MIGRATING", e.id((owner+1)%3))
-		r := e.mustFix()
-		want(t, r.Stdout, "case 4")
+		r := e.fix("--json", "--yes")
+		var doc struct {
+			OK   bool `json:"ok"`
+			Plan struct {
+				Steps []struct {
+					Kind    string `json:"kind"`
+					Message string `json:"message"`
+				} `json:"steps"`
+			} `json:"plan"`
+		}
+		if err := json.Unmarshal([]byte(r.Stdout), &doc); err != nil || r.Code != 0 {
+			t.Fatalf("fix --json exit %d, %v:\n%s", r.Code, err, r.Output())
+		}
+		if !doc.OK || len(doc.Plan.Steps) != 1 || doc.Plan.Steps[0].Kind != "open-slot" || !strings.Contains(doc.Plan.Steps[0].Message, "case 4") {
+			t.Fatalf("fix --json document: %+v", doc)
+		}
+		e.healthyAndComplete()
 	})
 
 	t.Run("uncovered slots: no keys, keys on one node, keys on several", func(t *testing.T) {

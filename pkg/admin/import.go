@@ -91,6 +91,9 @@ func PlanImport(ctx context.Context, pool, src *conn.Pool, seed string, o Import
 	sc := src.Get(from)
 	info, err := sc.Info(ctx, "cluster").Result()
 	if err != nil {
+		if strings.HasPrefix(err.Error(), "NOAUTH") {
+			return nil, fmt.Errorf("source %s: authentication required: pass --from-pass (and --from-user for an ACL user)", from)
+		}
 		return nil, conn.NodeError(from, "INFO", err)
 	}
 	if strings.Contains(info, "cluster_enabled:1") {
