@@ -1,0 +1,408 @@
+package admin
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/gocluster/gocluster/pkg/slots"
+	"github.com/gocluster/gocluster/pkg/topology"
+)
+
+// fixModel is the planner's picture of the slots it touches; each planned
+// step updates it so later phases see the cluster as it will be.
+type fixModel struct {
+	masters []*topology.Node
+	byID    map[string]*topology.Node
+	claims  map[string]*slots.Set // master ID -> slots it claims
+	counts  map[int]map[string]int64
+	mig     map[int]map[string]string // slot -> node -> target
+	imp     map[int]map[string]string // slot -> node -> source
+	// unfixable slots are left alone by later phases, for the operator.
+	unfixable map[int]bool
+}
+
+func newFixModel(s *FixSurvey) *fixModel {
+	m := &fixModel{masters: s.Cluster.Masters(), byID: map[string]*topology.Node{}, claims: map[string]*slots.Set{},
+		counts: map[int]map[string]int64{}, mig: map[int]map[string]string{}, imp: map[int]map[string]string{},
+		unfixable: map[int]bool{}}
+	for _, n := range m.masters {
+		m.byID[n.ID] = n
+		set := &slots.Set{}
+		for _, sl := range n.Slots.Slots() {
+			set.Add(sl)
+		}
+		m.claims[n.ID] = set
+		for sl, to := range n.Migrating {
+			m.state(m.mig, sl)[n.ID] = to
+		}
+		for sl, from := range n.Importing {
+			m.state(m.imp, sl)[n.ID] = from
+		}
+	}
+	for sl, byNode := range s.Counts {
+		m.counts[sl] = map[string]int64{}
+		for id, n := range byNode {
+			m.counts[sl][id] = n
+		}
+	}
+	return m
+}
+
+func (m *fixModel) state(st map[int]map[string]string, slot int) map[string]string {
+	if st[slot] == nil {
+		st[slot] = map[string]string{}
+	}
+	return st[slot]
+}
+
+func (m *fixModel) count(slot int, id string) int64 { return m.counts[slot][id] }
+
+// mostKeys returns the node of nodes with the most keys in slot, the
+// first one on a tie.
+func (m *fixModel) mostKeys(nodes []*topology.Node, slot int) *topology.Node {
+	var best *topology.Node
+	for _, n := range nodes {
+		if best == nil || m.count(slot, n.ID) > m.count(slot, best.ID) {
+			best = n
+		}
+	}
+	return best
+}
+
+// settle records the outcome of a step that leaves slot owned by owner
+// alone, with every key there and no open state.
+func (m *fixModel) settle(slot int, owner *topology.Node) {
+	total := int64(0)
+	for _, n := range m.masters {
+		total += m.count(slot, n.ID)
+		m.claims[n.ID].Remove(slot)
+	}
+	m.claims[owner.ID].Add(slot)
+	m.counts[slot] = map[string]int64{owner.ID: total}
+	delete(m.mig, slot)
+	delete(m.imp, slot)
+}
+
+func act(op string, n *topology.Node, peer *topology.Node, slot int) FixAction {
+	a := FixAction{Op: op, Node: n.Addr(), NodeID: n.ID, Slots: []int{slot}}
+	if peer != nil {
+		a.Peer, a.PeerID = peer.Addr(), peer.ID
+	}
+	return a
+}
+
+// PlanFix decides every repair, following redis-cli's fix (open slots,
+// then coverage, then with SearchMultipleOwners multiple owners) with its
+// cases, deterministically: where redis-cli picks a random master,
+// gocluster picks the one with the fewest slots. It refuses to plan
+// repairs while masters are unreachable unless FixWithUnreachableMasters.
+func PlanFix(s *FixSurvey, o FixOptions) (*FixPlan, error) {
+	plan := &FixPlan{Seed: s.Cluster.Seed, Steps: []FixStep{}, Unfixable: []string{}}
+	for _, n := range s.Cluster.Nodes {
+		plan.Nodes = append(plan.Nodes, n.Addr())
+	}
+	m := newFixModel(s)
+	if len(m.masters) == 0 {
+		return nil, fmt.Errorf("no reachable master in the cluster")
+	}
+	open := s.Cluster.OpenSlots()
+	uncovered := !(s.Cluster.Covered().Len() == slots.Count)
+	if len(s.UnreachableMasters) > 0 && !o.FixWithUnreachableMasters && (len(open) > 0 || uncovered || o.SearchMultipleOwners) {
+		return nil, fmt.Errorf("fixing slots with %d unreachable master(s) (%s) is dangerous: their slots would be treated as uncovered and reassigned to reachable nodes, which can lose data; if you really want that, pass --fix-with-unreachable-masters",
+			len(s.UnreachableMasters), strings.Join(s.UnreachableMasters, ", "))
+	}
+	for _, sl := range open {
+		m.planOpenSlot(plan, sl)
+	}
+	m.planCoverage(plan)
+	if o.SearchMultipleOwners {
+		for sl := range slots.Count {
+			m.planMultipleOwners(plan, sl)
+		}
+	}
+	return plan, nil
+}
+
+func (m *fixModel) addrs(nodes []*topology.Node) string {
+	out := make([]string, len(nodes))
+	for i, n := range nodes {
+		out[i] = n.Addr()
+	}
+	return strings.Join(out, ",")
+}
+
+func removeNode(list []*topology.Node, n *topology.Node) []*topology.Node {
+	return slices.DeleteFunc(list, func(x *topology.Node) bool { return x == n })
+}
+
+// planOpenSlot follows redis-cli's clusterManagerFixOpenSlot.
+func (m *fixModel) planOpenSlot(plan *FixPlan, slot int) {
+	step := FixStep{Kind: topology.KindOpenSlot, Slots: []int{slot}}
+	var notes []string
+	var owners []*topology.Node
+	for _, n := range m.masters {
+		if m.claims[n.ID].Has(slot) {
+			owners = append(owners, n)
+		} else if m.count(slot, n.ID) > 0 {
+			notes = append(notes, fmt.Sprintf("found keys of slot %d in non-owner %s", slot, n.Addr()))
+			owners = append(owners, n)
+		}
+	}
+	var owner *topology.Node
+	if len(owners) == 1 {
+		owner = owners[0]
+	}
+	var migrating, importing []*topology.Node
+	for _, n := range m.masters {
+		if _, ok := m.mig[slot][n.ID]; ok {
+			migrating = append(migrating, n)
+		} else if _, ok := m.imp[slot][n.ID]; ok {
+			importing = append(importing, n)
+		} else if n != owner && m.count(slot, n.ID) > 0 {
+			importing = append(importing, n)
+		}
+	}
+	desc := fmt.Sprintf("migrating in %q, importing in %q", m.addrs(migrating), m.addrs(importing))
+	if owner == nil {
+		// Prefer the nodes taking part in the migration on a tie.
+		cands := append(append(slices.Clone(migrating), importing...), m.masters...)
+		owner = m.mostKeys(cands, slot)
+		notes = append(notes, fmt.Sprintf("no single clear owner: %s has the most keys (%d) and becomes the owner", owner.Addr(), m.count(slot, owner.ID)))
+		step.Actions = append(step.Actions, act(OpStable, owner, nil, slot), act(OpClaim, owner, nil, slot))
+		m.claims[owner.ID].Add(slot)
+		migrating, importing = removeNode(migrating, owner), removeNode(importing, owner)
+		delete(m.mig[slot], owner.ID)
+		delete(m.imp[slot], owner.ID)
+		if len(owners) == 0 {
+			owners = []*topology.Node{owner}
+		}
+	}
+	if len(owners) > 1 {
+		for _, n := range owners {
+			if n == owner {
+				continue
+			}
+			step.Actions = append(step.Actions, act(OpDelSlot, n, nil, slot), act(OpNode, n, owner, slot), act(OpImporting, n, owner, slot))
+			m.claims[n.ID].Remove(slot)
+			importing = append(removeNode(importing, n), n)
+			migrating = removeNode(migrating, n)
+			delete(m.mig[slot], n.ID)
+			m.state(m.imp, slot)[n.ID] = owner.ID
+		}
+	}
+	switch {
+	case len(migrating) == 1 && len(importing) == 1:
+		src, dst := migrating[0], importing[0]
+		notes = append(notes, fmt.Sprintf("case 1: finish moving slot %d from %s to %s", slot, src.Addr(), dst.Addr()))
+		step.Actions = append(step.Actions, m.warmMove(slot, src, dst)...)
+		m.settle(slot, dst)
+	case len(migrating) == 0 && len(importing) > 0:
+		notes = append(notes, fmt.Sprintf("case 2: move every key of slot %d to its owner %s", slot, owner.Addr()))
+		if !m.claims[owner.ID].Has(slot) {
+			// The owner only holds keys: it claims the slot, closing its own state.
+			claim := act(OpClaim, owner, nil, slot)
+			claim.Clear = true
+			step.Actions = append(step.Actions, claim)
+		} else if _, ok := m.imp[slot][owner.ID]; ok {
+			step.Actions = append(step.Actions, act(OpStable, owner, nil, slot))
+		}
+		for _, n := range importing {
+			if n == owner {
+				continue
+			}
+			if _, ok := m.imp[slot][n.ID]; !ok {
+				step.Actions = append(step.Actions, act(OpImporting, n, owner, slot))
+			}
+			step.Actions = append(step.Actions, act(OpMoveKeys, n, owner, slot), act(OpStable, n, nil, slot))
+		}
+		for _, n := range m.masters {
+			if n != owner {
+				step.Actions = append(step.Actions, act(OpNode, n, owner, slot))
+			}
+		}
+		m.settle(slot, owner)
+	case len(migrating) == 1 && len(importing) > 1:
+		src := migrating[0]
+		var dst *topology.Node
+		for _, n := range importing {
+			if m.count(slot, n.ID) > 0 {
+				plan.Unfixable = append(plan.Unfixable, fmt.Sprintf("slot %d: %s, owner %s: several importing nodes and %s holds keys; move them by hand", slot, desc, owner.Addr(), n.Addr()))
+				m.unfixable[slot] = true
+				return
+			}
+			if n.ID == m.mig[slot][src.ID] {
+				dst = n
+			}
+		}
+		if dst != nil {
+			notes = append(notes, fmt.Sprintf("case 3: move slot %d from %s to %s and close it on the other importing nodes", slot, src.Addr(), dst.Addr()))
+			step.Actions = append(step.Actions, m.warmMove(slot, src, dst)...)
+			for _, n := range importing {
+				if n != dst {
+					step.Actions = append(step.Actions, act(OpStable, n, nil, slot))
+				}
+			}
+			m.settle(slot, dst)
+		} else {
+			notes = append(notes, fmt.Sprintf("case 3: close slot %d on the migrating and every importing node", slot))
+			for _, n := range append([]*topology.Node{src}, importing...) {
+				step.Actions = append(step.Actions, act(OpStable, n, nil, slot))
+			}
+			delete(m.mig, slot)
+			delete(m.imp, slot)
+		}
+	case len(migrating) == 1 && len(importing) == 0 && (migrating[0] == owner || m.count(slot, migrating[0].ID) == 0):
+		n := migrating[0]
+		notes = append(notes, fmt.Sprintf("case 4: nothing is importing slot %d: close it on %s", slot, n.Addr()))
+		step.Actions = append(step.Actions, act(OpStable, n, nil, slot))
+		delete(m.mig, slot)
+		delete(m.imp, slot)
+	default:
+		plan.Unfixable = append(plan.Unfixable, fmt.Sprintf("slot %d: %s, owner %s: this combination cannot be fixed automatically", slot, desc, owner.Addr()))
+		m.unfixable[slot] = true
+		return
+	}
+	step.Message = fmt.Sprintf("Fixing open slot %d (%s): %s", slot, desc, strings.Join(notes, "; "))
+	plan.Steps = append(plan.Steps, step)
+}
+
+// warmMove is redis-cli's clusterManagerMoveSlot: open the slot on both
+// sides, move the keys, then assign it to dst on dst, src and every other
+// master. A side whose claim makes SETSLOT MIGRATING/IMPORTING impossible
+// is adapted: a dst that already claims the slot is not set importing, a
+// src that does not claim it is set importing (so MIGRATE is served) and
+// closed at the end.
+func (m *fixModel) warmMove(slot int, src, dst *topology.Node) []FixAction {
+	var out []FixAction
+	if !m.claims[dst.ID].Has(slot) {
+		out = append(out, act(OpImporting, dst, src, slot))
+	}
+	srcOwns := m.claims[src.ID].Has(slot)
+	if srcOwns {
+		out = append(out, act(OpMigrating, src, dst, slot))
+	} else {
+		out = append(out, act(OpImporting, src, dst, slot))
+	}
+	out = append(out, act(OpMoveKeys, src, dst, slot), act(OpNode, dst, dst, slot), act(OpNode, src, dst, slot))
+	if !srcOwns {
+		out = append(out, act(OpStable, src, nil, slot))
+	}
+	for _, n := range m.masters {
+		if n != src && n != dst {
+			out = append(out, act(OpNode, n, dst, slot))
+		}
+	}
+	return out
+}
+
+// planCoverage follows clusterManagerFixSlotsCoverage: uncovered slots
+// with no keys go to the master with the fewest slots, slots with keys on
+// one master to that master, slots with keys on several to the one with
+// the most keys. Every claim comes first, told to every master at once,
+// so the cluster is whole again (no CLUSTERDOWN) before keys move.
+func (m *fixModel) planCoverage(plan *FixPlan) {
+	claimed := map[string][]int{}
+	var order []string
+	type multi struct {
+		slot     int
+		owner    *topology.Node
+		withKeys []*topology.Node
+	}
+	var multis []multi
+	withKeysOnly := map[string]int{}
+	for sl := range slots.Count {
+		covered := false
+		var withKeys []*topology.Node
+		for _, n := range m.masters {
+			covered = covered || m.claims[n.ID].Has(sl)
+			if m.count(sl, n.ID) > 0 {
+				withKeys = append(withKeys, n)
+			}
+		}
+		if covered || m.unfixable[sl] {
+			continue
+		}
+		var owner *topology.Node
+		switch len(withKeys) {
+		case 0:
+			owner = m.masters[0]
+			for _, n := range m.masters[1:] {
+				if m.claims[n.ID].Len() < m.claims[owner.ID].Len() {
+					owner = n
+				}
+			}
+		case 1:
+			owner = withKeys[0]
+			withKeysOnly[owner.ID]++
+		default:
+			owner = m.mostKeys(withKeys, sl)
+			multis = append(multis, multi{sl, owner, withKeys})
+		}
+		if claimed[owner.ID] == nil {
+			order = append(order, owner.ID)
+		}
+		claimed[owner.ID] = append(claimed[owner.ID], sl)
+		m.claims[owner.ID].Add(sl)
+	}
+	for _, id := range order {
+		n := m.byID[id]
+		ss := claimed[id]
+		step := FixStep{Kind: topology.KindUncovered, Slots: ss,
+			Message: fmt.Sprintf("Covering %d uncovered slot(s) %s with %s", len(ss), slotList(ss), n.Addr())}
+		if k := withKeysOnly[id]; k > 0 {
+			step.Message += fmt.Sprintf(" (%d of them have keys only there)", k)
+		}
+		step.Actions = append(step.Actions, FixAction{Op: OpClaim, Node: n.Addr(), NodeID: id, Slots: ss, Clear: true})
+		for _, o := range m.masters {
+			if o != n {
+				step.Actions = append(step.Actions, FixAction{Op: OpNode, Node: o.Addr(), NodeID: o.ID, Peer: n.Addr(), PeerID: id, Slots: ss})
+			}
+		}
+		plan.Steps = append(plan.Steps, step)
+	}
+	for _, mu := range multis {
+		step := FixStep{Kind: topology.KindUncovered, Slots: []int{mu.slot},
+			Message: fmt.Sprintf("Slot %d has keys on %s: moving them to %s (most keys)", mu.slot, m.addrs(mu.withKeys), mu.owner.Addr())}
+		for _, n := range mu.withKeys {
+			if n != mu.owner {
+				step.Actions = append(step.Actions, act(OpImporting, n, mu.owner, mu.slot),
+					act(OpMoveKeys, n, mu.owner, mu.slot), act(OpStable, n, nil, mu.slot))
+			}
+		}
+		plan.Steps = append(plan.Steps, step)
+		m.settle(mu.slot, mu.owner)
+	}
+}
+
+// planMultipleOwners follows clusterManagerFixMultipleSlotOwners: the
+// owner with the most keys keeps the slot, the others' keys move to it.
+func (m *fixModel) planMultipleOwners(plan *FixPlan, slot int) {
+	var owners []*topology.Node
+	for _, n := range m.masters {
+		if m.claims[n.ID].Has(slot) || m.count(slot, n.ID) > 0 {
+			owners = append(owners, n)
+		}
+	}
+	if len(owners) < 2 || m.unfixable[slot] {
+		return
+	}
+	owner := m.mostKeys(owners, slot)
+	step := FixStep{Kind: topology.KindMultipleOwners, Slots: []int{slot},
+		Message: fmt.Sprintf("Fixing multiple owners of slot %d (%s): %s keeps it", slot, m.addrs(owners), owner.Addr())}
+	step.Actions = append(step.Actions, act(OpClaim, owner, nil, slot))
+	for _, n := range m.masters {
+		if n == owner {
+			continue
+		}
+		if m.claims[n.ID].Has(slot) {
+			step.Actions = append(step.Actions, act(OpDelSlot, n, nil, slot))
+		}
+		step.Actions = append(step.Actions, act(OpNode, n, owner, slot))
+		if m.count(slot, n.ID) > 0 {
+			step.Actions = append(step.Actions, act(OpImporting, n, owner, slot), act(OpMoveKeys, n, owner, slot), act(OpStable, n, nil, slot))
+		}
+	}
+	plan.Steps = append(plan.Steps, step)
+	m.settle(slot, owner)
+}
