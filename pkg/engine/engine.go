@@ -59,6 +59,9 @@ func Start(cfg *config.Config) (*Node, error) {
 		}
 		n.Cluster = cl
 		srv.Cluster = cl
+		// replicas copy their master's data; the manager follows role changes
+		repl := srv.StartReplicaManager(cl.Role)
+		cl.OnRoleChange(func(cluster.RoleChange) { repl.Poke() })
 	}
 	srv.Serve()
 	logger.Printf("gocluster engine ready on %s (redis %s compatible, cluster %v)", n.Addr(), server.Version, cfg.ClusterEnabled())

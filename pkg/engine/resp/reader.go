@@ -43,6 +43,10 @@ func NewReader(r io.Reader) *Reader {
 	return &Reader{br: bufio.NewReaderSize(r, 32*1024)}
 }
 
+// NewReaderFrom returns a command reader on an existing buffered reader
+// (a replication stream that follows other replies on the same connection).
+func NewReaderFrom(br *bufio.Reader) *Reader { return &Reader{br: br} }
+
 // Buffered is the number of bytes already read from the connection and not
 // yet parsed; zero means the pipeline batch is over and replies should flush.
 func (r *Reader) Buffered() int { return r.br.Buffered() }

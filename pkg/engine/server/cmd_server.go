@@ -179,16 +179,42 @@ func cmdTime(c *Client, _ [][]byte) {
 	c.w.WriteBulkString(strconv.Itoa(now.Nanosecond() / 1000))
 }
 
+// cmdWait: WAIT numreplicas timeout-ms. A replica counts once everything
+// queued for it was written to its socket (the engine's replicas send no
+// offset acknowledgements).
 func cmdWait(c *Client, args [][]byte) {
-	if _, ok := parseInt(args[1]); !ok {
+	want, ok := parseInt(args[1])
+	if !ok {
 		c.w.WriteError(errNotInt)
 		return
 	}
-	if n, ok := parseInt(args[2]); !ok || n < 0 {
+	timeout, ok := parseInt(args[2])
+	if !ok || timeout < 0 {
 		c.w.WriteError("ERR timeout is negative")
 		return
 	}
-	c.w.WriteInt(0) // the engine has no replication stream: no replica acknowledged
+	deadline := time.Now().Add(time.Duration(timeout) * time.Millisecond)
+	for {
+		n := c.srv.drainedReplicas()
+		if int64(n) >= want || timeout != 0 && time.Now().After(deadline) || c.srv.replicaCount.Load() == 0 {
+			c.w.WriteInt(int64(n))
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func (s *Server) drainedReplicas() int {
+	s.DB.Mu.Lock()
+	links := append([]*replicaLink(nil), s.replicas...)
+	s.DB.Mu.Unlock()
+	n := 0
+	for _, l := range links {
+		if l.drained() {
+			n++
+		}
+	}
+	return n
 }
 
 func cmdShutdown(c *Client, args [][]byte) {
@@ -309,6 +335,9 @@ func cmdExec(c *Client, _ [][]byte) {
 			db.Mu.Lock()
 		} else {
 			cmd.fn(c, args)
+			if cmd.write && c.srv.replicaCount.Load() > 0 {
+				c.srv.propagate(cmd, args)
+			}
 		}
 	}
 	db.Mu.Unlock()

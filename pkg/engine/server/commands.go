@@ -164,6 +164,9 @@ func (c *Client) call(cmd *command, args [][]byte) {
 	db := c.srv.DB
 	db.Mu.Lock()
 	cmd.fn(c, args)
+	if cmd.write && c.srv.replicaCount.Load() > 0 {
+		c.srv.propagate(cmd, args)
+	}
 	db.Mu.Unlock()
 }
 

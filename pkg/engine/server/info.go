@@ -134,7 +134,11 @@ func (s *Server) infoSection(name string) string {
 			line("role", "slave")
 			line("master_host", host)
 			line("master_port", port)
-			line("master_link_status", "up")
+			status := "down"
+			if s.replManager != nil && s.replManager.linkUp() {
+				status = "up"
+			}
+			line("master_link_status", status)
 			line("master_last_io_seconds_ago", 0)
 			line("master_sync_in_progress", 0)
 			line("slave_read_repl_offset", 0)
@@ -145,7 +149,14 @@ func (s *Server) infoSection(name string) string {
 		} else {
 			line("role", "master")
 		}
-		line("connected_slaves", 0)
+		s.DB.Mu.Lock()
+		links := append([]*replicaLink(nil), s.replicas...)
+		s.DB.Mu.Unlock()
+		line("connected_slaves", len(links))
+		for i, l := range links {
+			host, port := splitHostPort(l.addr)
+			fmt.Fprintf(&b, "slave%d:ip=%s,port=%d,state=online,offset=0,lag=0\r\n", i, host, port)
+		}
 		line("master_failover_state", "no-failover")
 		line("master_replid", s.runID)
 		line("master_replid2", strings.Repeat("0", 40))

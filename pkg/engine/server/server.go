@@ -60,10 +60,15 @@ type Server struct {
 	totalConns    atomic.Int64
 	totalCommands atomic.Int64
 	rejectedConns atomic.Int64
-	netInput      atomic.Int64
 	lastSave      int64
 	shutdownReq   chan struct{}
 	shutdownOnce  sync.Once
+
+	// replication: links to our replicas (guarded by DB.Mu) and, on a
+	// replica, the manager following our master
+	replicas     []*replicaLink
+	replicaCount atomic.Int64
+	replManager  *ReplicaManager
 }
 
 // New creates a server on db with cfg; cluster may be nil.
