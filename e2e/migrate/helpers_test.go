@@ -221,3 +221,13 @@ func keyIn(slot int, prefix string) string {
 	})
 	return prefix + "{" + slotTags[slot] + "}"
 }
+
+// harnessClient returns a plain client to the cluster node at addr.
+func harnessClient(c *harness.Cluster, addr string) *redis.Client {
+	for _, n := range c.Nodes {
+		if n.Addr() == addr {
+			return n.Client()
+		}
+	}
+	return redis.NewClient(&redis.Options{Addr: addr})
+}

@@ -212,13 +212,13 @@ var resumeRE = regexp.MustCompile(`Resume with: gocluster (reshard .*)`)
 func TestReshardSIGINT(t *testing.T) {
 	c := harness.NewCluster(t, harness.ClusterOptions{Masters: 3})
 	cc := clusterClient(t, c)
-	const preN = 40000
+	const preN = 50000
 	preload(t, cc, preN)
 	m := loadTopology(t, c).Masters()
 	target := m[2]
 	before := slotCounts(t, c)[target.Addr()]
 
-	cmd := exec.Command(harness.Binary(t), "reshard", c.Addr(), "--from", "all", "--to", target.ID, "--slots", "8000", "--yes", "--pipeline", "1")
+	cmd := exec.Command(harness.Binary(t), "reshard", c.Addr(), "--from", "all", "--to", target.ID, "--slots", "10000", "--yes", "--pipeline", "1")
 	cmd.Env = append(cmd.Environ(), "NO_COLOR=1")
 	var stdout, stderr bytes.Buffer
 	pr, pw, _ := osPipe(t)
@@ -269,10 +269,10 @@ func TestReshardSIGINT(t *testing.T) {
 		t.Fatalf("no resume command or closing note:\n%s", out)
 	}
 	moved := slotCounts(t, c)[target.Addr()] - before
-	if moved <= 0 || moved >= 8000 {
+	if moved <= 0 || moved >= 10000 {
 		t.Fatalf("interrupted reshard moved %d slots; want some but not all", moved)
 	}
-	t.Logf("interrupted after %d of 8000 slots:\n%s", moved, out)
+	t.Logf("interrupted after %d of 10000 slots:\n%s", moved, out)
 	assertRedisCheckClean(t, c)
 	verifyPreload(t, cc, preN)
 
@@ -281,8 +281,8 @@ func TestReshardSIGINT(t *testing.T) {
 	if r.Code != 0 {
 		t.Fatalf("resume exit %d:\n%s", r.Code, r.Output())
 	}
-	if got := slotCounts(t, c)[target.Addr()]; got != before+8000 {
-		t.Fatalf("after resume the target has %d slots, want %d", got, before+8000)
+	if got := slotCounts(t, c)[target.Addr()]; got != before+10000 {
+		t.Fatalf("after resume the target has %d slots, want %d", got, before+10000)
 	}
 	verifyPreload(t, cc, preN)
 	assertRedisCheckClean(t, c)

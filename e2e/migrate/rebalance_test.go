@@ -1,0 +1,115 @@
+package migrate
+
+import (
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/gocluster/gocluster/e2e/harness"
+	"github.com/gocluster/gocluster/internal/redistest"
+)
+
+var (
+	movingRE = regexp.MustCompile(`(?m)^Moving (\d+) slots from (\S+) to (\S+)$`)
+	ansiRE   = regexp.MustCompile("\x1b\\[[0-9;]*m") // redis-cli colors its output even on a pipe
+)
+
+// predictedCounts applies "Moving N slots from A to B" lines to counts.
+func predictedCounts(counts map[string]int, out string) map[string]int {
+	res := map[string]int{}
+	for k, v := range counts {
+		res[k] = v
+	}
+	for _, m := range movingRE.FindAllStringSubmatch(ansiRE.ReplaceAllString(out, ""), -1) {
+		n, _ := strconv.Atoi(m[1])
+		res[m[2]] -= n
+		res[m[3]] += n
+	}
+	return res
+}
+
+func movingLines(out string) []string {
+	var lines []string
+	for _, m := range movingRE.FindAllString(ansiRE.ReplaceAllString(out, ""), -1) {
+		lines = append(lines, m)
+	}
+	slices.Sort(lines)
+	return lines
+}
+
+// TestRebalanceAfterAddNode adds two empty masters and rebalances with
+// --use-empty-masters under live load: gocluster must plan the same moves
+// as redis-cli --cluster rebalance --cluster-simulate, and end with the
+// slot counts redis-cli would give.
+func TestRebalanceAfterAddNode(t *testing.T) {
+	c := harness.NewCluster(t, harness.ClusterOptions{Masters: 3})
+	extra := redistest.StartNodes(t, 2, redistest.Options{})
+	for _, n := range extra {
+		if r := harness.RedisCLI(t, "--cluster", "add-node", n.Addr(), c.Addr()); r.Code != 0 {
+			t.Fatalf("redis-cli add-node: %s", r.Output())
+		}
+		c.Nodes = append(c.Nodes, n)
+	}
+	c.WaitHealthy(t)
+	cc := clusterClient(t, c)
+	const preN = 20000
+	preload(t, cc, preN)
+	before := slotCounts(t, c)
+	if len(before) != 5 {
+		t.Fatalf("want 5 masters after add-node, got %v", before)
+	}
+
+	sim := harness.RedisCLI(t, "--cluster", "rebalance", c.Addr(), "--cluster-use-empty-masters", "--cluster-simulate")
+	ours := harness.Run(t, "rebalance", c.Addr(), "--cluster-use-empty-masters", "--cluster-simulate")
+	if ours.Code != 0 || !strings.Contains(ours.Stdout, ">>> Rebalancing across 5 nodes. Total weight = 5.00") {
+		t.Fatalf("simulate exit %d:\n%s", ours.Code, ours.Output())
+	}
+	if a, b := movingLines(sim.Stdout), movingLines(ours.Stdout); len(a) == 0 || !slices.Equal(a, b) {
+		t.Fatalf("moves differ from redis-cli:\nredis-cli: %q\ngocluster: %q", a, b)
+	}
+	if after := slotCounts(t, c); !mapsEqual(after, before) {
+		t.Fatalf("--simulate changed the cluster")
+	}
+	want := predictedCounts(before, sim.Stdout)
+
+	load := startLoad(t, cc, preN, 3, 3)
+	r := harness.Run(t, "rebalance", c.Addr(), "--use-empty-masters")
+	if r.Code != 0 || !strings.Contains(r.Stdout, "[OK] Moved ") {
+		t.Fatalf("rebalance exit %d:\n%s", r.Code, r.Output())
+	}
+	load.finish(t)
+	if got := slotCounts(t, c); !mapsEqual(got, want) {
+		t.Fatalf("slot counts %v, redis-cli would give %v", got, want)
+	}
+	assertRedisCheckClean(t, c)
+
+	// Weights: the first master gets twice the others; same counts as redis-cli.
+	first := loadTopology(t, c).Masters()[0].Addr()
+	before = slotCounts(t, c)
+	id := loadTopology(t, c).Masters()[0].ID
+	sim = harness.RedisCLI(t, "--cluster", "rebalance", c.Addr(), "--cluster-weight", id+"=2", "--cluster-simulate")
+	want = predictedCounts(before, sim.Stdout)
+	r = harness.Run(t, "rebalance", c.Addr(), "--cluster-weight", id[:10]+"=2")
+	if r.Code != 0 {
+		t.Fatalf("weighted rebalance exit %d:\n%s", r.Code, r.Output())
+	}
+	if got := slotCounts(t, c); !mapsEqual(got, want) || got[first] < 5000 {
+		t.Fatalf("weighted: slot counts %v, redis-cli would give %v", got, want)
+	}
+	verifyPreload(t, cc, preN)
+	assertRedisCheckClean(t, c)
+}
+
+func mapsEqual(a, b map[string]int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
