@@ -73,7 +73,9 @@ func ProbeNode(ctx context.Context, pool *conn.Pool, addr string) (NodeFacts, er
 	dbsize := pipe.DBSize(ctx)
 	nodes := pipe.ClusterNodes(ctx)
 	funcs := pipe.Do(ctx, "FUNCTION", "LIST")
-	_, _ = pipe.Exec(ctx) // each command's error is looked at below
+	if _, err := pipe.Exec(ctx); err != nil && info.Err() == nil && dbsize.Err() == nil && nodes.Err() == nil && funcs.Err() == nil {
+		return f, conn.NodeError(f.Addr, "", err) // the connection failed (auth, TLS, ...), not a command
+	}
 	if err := info.Err(); err != nil {
 		return f, conn.NodeError(f.Addr, "INFO", err)
 	}
@@ -290,13 +292,13 @@ func pipelineOn(ctx context.Context, pool *conn.Pool, addr string, cmds [][]any)
 	for i, c := range cmds {
 		results[i] = pipe.Do(ctx, c...)
 	}
-	_, _ = pipe.Exec(ctx)
+	_, execErr := pipe.Exec(ctx)
 	for i, r := range results {
 		if err := r.Err(); err != nil {
 			return conn.NodeError(addr, pipelineCmdName(cmds[i]), err)
 		}
 	}
-	return nil
+	return conn.NodeError(addr, "", execErr) // the connection failed, not a command
 }
 
 // pipelineCmdName is the command and its arguments as an operator reads them,
