@@ -82,6 +82,11 @@ func loadAndMeasure(b *testing.B, addr string) [2]float64 {
 	if n := c.DBSize(ctx).Val(); n != 1_000_000 {
 		b.Fatalf("dbsize %d after loading 1M keys", n)
 	}
+	// settle both allocators first: Go's heap counts unswept garbage
+	// until a GC, jemalloc keeps dirty pages until purged
+	if err := c.Do(ctx, "MEMORY", "PURGE").Err(); err != nil {
+		b.Fatal(err)
+	}
 	info := c.Info(ctx, "memory").Val()
 	var out [2]float64
 	for _, l := range strings.Split(info, "\r\n") {

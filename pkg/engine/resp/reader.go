@@ -10,10 +10,11 @@ import (
 
 // Limits, the same as Redis's defaults.
 const (
-	MaxBulkLen      = 512 * 1024 * 1024 // proto-max-bulk-len
-	MaxMultibulkLen = 1024 * 1024       // elements in one command
-	MaxInlineLen    = 64 * 1024         // an inline command line, and any header line
-	readChunk       = 64 * 1024         // large bulks grow in steps of this as data arrives
+	MaxBulkLen      = 512 * 1024 * 1024  // proto-max-bulk-len
+	MaxMultibulkLen = 1024 * 1024        // elements in one command
+	MaxInlineLen    = 64 * 1024          // an inline command line, and any header line
+	MaxQueryLen     = 1024 * 1024 * 1024 // all arguments of one command (client-query-buffer-limit)
+	readChunk       = 64 * 1024          // large bulks grow in steps of this as data arrives
 )
 
 // ProtocolError is a malformed request. The server replies with Error() and
@@ -141,6 +142,9 @@ func (r *Reader) readMultibulk() error {
 		size, ok := parseInt(line)
 		if !ok || size < 0 || size > MaxBulkLen {
 			return protoErr("invalid bulk length")
+		}
+		if int64(len(r.arena))+size > MaxQueryLen {
+			return protoErr("query buffer limit reached")
 		}
 		if err := r.readBulkBody(int(size)); err != nil {
 			return err

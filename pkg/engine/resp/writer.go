@@ -9,18 +9,18 @@ import (
 	"strings"
 )
 
-// autoFlushSize bounds the reply buffer: past it, Write* calls flush early so
-// a huge reply (KEYS *, LRANGE 0 -1) streams instead of doubling memory.
+// autoFlushSize is where Write* calls flush early when auto-flush is on.
 const autoFlushSize = 64 * 1024
 
 // Writer buffers replies for one connection. It speaks RESP2 by default and
 // RESP3 after SetProto(3); type-specific methods degrade to the RESP2 form.
 // The first write error sticks and is returned by Flush.
 type Writer struct {
-	w     io.Writer
-	buf   []byte
-	proto int
-	err   error
+	w         io.Writer
+	buf       []byte
+	proto     int
+	err       error
+	autoFlush bool
 }
 
 // NewWriter returns a RESP2 writer on w.
@@ -60,8 +60,13 @@ func (w *Writer) Flush() error {
 	return w.err
 }
 
+// SetAutoFlush makes writes flush by themselves once 64 KB are buffered, so
+// a huge reply streams. It is off by default: the server builds replies
+// while holding the store lock and must not block on a slow client then.
+func (w *Writer) SetAutoFlush(on bool) { w.autoFlush = on }
+
 func (w *Writer) maybeFlush() {
-	if len(w.buf) >= autoFlushSize {
+	if w.autoFlush && len(w.buf) >= autoFlushSize {
 		w.Flush()
 	}
 }

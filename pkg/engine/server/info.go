@@ -4,9 +4,12 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gocluster/gocluster/pkg/engine/rdb"
 )
 
 var defaultInfoSections = []string{"server", "clients", "memory", "persistence", "stats", "replication", "cpu", "modules", "errorstats", "cluster", "keyspace"}
@@ -218,4 +221,34 @@ func humanBytes(n uint64) string {
 		return fmt.Sprintf("%.2fK", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%dB", n)
+}
+
+func init() {
+	def("memory", -2, "readonly nolock", 0, 0, 0, cmdMemory)
+}
+
+// cmdMemory: MEMORY PURGE (a full GC returning free memory to the OS, the
+// engine's counterpart of jemalloc purging), MEMORY USAGE key (an estimate
+// from the DUMP size) and MEMORY HELP.
+func cmdMemory(c *Client, args [][]byte) {
+	switch sub := string(lower(args[1])); {
+	case sub == "purge" && len(args) == 2:
+		runtime.GC()
+		debug.FreeOSMemory()
+		c.w.WriteRaw(okReply)
+	case sub == "usage" && (len(args) == 3 || len(args) == 5):
+		db := c.srv.DB
+		db.Mu.Lock()
+		v, ok := db.Export(args[2])
+		db.Mu.Unlock()
+		if !ok {
+			c.w.WriteNull()
+			return
+		}
+		c.w.WriteInt(int64(len(rdb.EncodeDump(v)) + len(args[2]) + 48))
+	case sub == "help":
+		c.writeHelp("MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "PURGE", "USAGE <key>")
+	default:
+		c.w.WriteError(unknownSubcommand(args[1], "MEMORY"))
+	}
 }
