@@ -1,0 +1,151 @@
+// Package engine benchmarks a `gocluster server` process against a real
+// redis-server in the same run: redis-benchmark throughput (SET/GET, -P 1
+// and -P 16) and memory for 1M keys. It only runs with `make bench`
+// (go test -run '^$' -bench . -benchtime 1x ./e2e/bench/...).
+package engine
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	enginee2e "github.com/gocluster/gocluster/e2e/engine"
+	"github.com/gocluster/gocluster/internal/redistest"
+	"github.com/redis/go-redis/v9"
+)
+
+// target is one server under test.
+type target struct {
+	name string
+	addr string
+}
+
+var rpsLine = regexp.MustCompile(`(SET|GET): ([0-9.]+) requests per second`)
+
+// redisBenchmark runs `redis-benchmark -t set,get -n 200000 -c 50 -q -P p`
+// and returns requests per second by test name.
+func redisBenchmark(b *testing.B, addr string, pipeline int) map[string]float64 {
+	b.Helper()
+	host, port, _ := strings.Cut(addr, ":")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, redistest.Binary(b, "redis-benchmark"), "-h", host, "-p", port,
+		"-t", "set,get", "-n", "200000", "-c", "50", "-r", "100000", "-q", "-P", strconv.Itoa(pipeline)).CombinedOutput()
+	if err != nil {
+		b.Fatalf("redis-benchmark on %s: %v\n%s", addr, err, out)
+	}
+	rps := map[string]float64{}
+	for _, m := range rpsLine.FindAllStringSubmatch(strings.ReplaceAll(string(out), "\r", "\n"), -1) {
+		rps[m[1]], _ = strconv.ParseFloat(m[2], 64)
+	}
+	if rps["SET"] == 0 || rps["GET"] == 0 {
+		b.Fatalf("no SET/GET requests per second in redis-benchmark output:\n%s", out)
+	}
+	return rps
+}
+
+// BenchmarkEngineVsRedisServer: throughput of one engine process and one
+// redis-server measured alternately (best of 3 each, since the machine is
+// shared and the best run is the least disturbed), then memory for 1M keys.
+func BenchmarkEngineVsRedisServer(b *testing.B) {
+	eng := enginee2e.Start(b, enginee2e.Options{})
+	rs := redistest.Start(b, redistest.Options{})
+	targets := []target{{"engine", eng.Addr()}, {"redis-server", rs.Addr()}}
+	for range b.N {
+		for _, pipeline := range []int{1, 16} {
+			best := map[string]map[string]float64{"engine": {}, "redis-server": {}}
+			for range 3 {
+				for _, tg := range targets {
+					for test, v := range redisBenchmark(b, tg.addr, pipeline) {
+						best[tg.name][test] = max(best[tg.name][test], v)
+					}
+				}
+			}
+			for _, test := range []string{"SET", "GET"} {
+				e, r := best["engine"][test], best["redis-server"][test]
+				fmt.Printf("%s -P %-2d  engine %10.0f rps   redis-server %10.0f rps   ratio %.2f\n", test, pipeline, e, r, e/r)
+				b.ReportMetric(e, fmt.Sprintf("engine-%s-P%d-rps", test, pipeline))
+				b.ReportMetric(e/r, fmt.Sprintf("%s-P%d-ratio", test, pipeline))
+			}
+		}
+	}
+
+	var mem [2]memory
+	for i, tg := range targets {
+		mem[i] = loadMillionKeys(b, tg.addr)
+	}
+	for i, tg := range targets {
+		fmt.Printf("1M keys  %-12s used_memory %7.1f MB   VmRSS %7.1f MB (%.1f MB before load)   %.0f B/key by RSS\n",
+			tg.name, mem[i].used/1e6, mem[i].rss/1e6, mem[i].rssBefore/1e6, (mem[i].rss-mem[i].rssBefore)/1e6)
+	}
+	fmt.Printf("1M keys  engine/redis-server: used_memory %.2fx, VmRSS %.2fx\n", mem[0].used/mem[1].used, mem[0].rss/mem[1].rss)
+	b.ReportMetric(mem[0].rss/1e6, "engine-1Mkeys-rss-MB")
+	b.ReportMetric(mem[0].rss/mem[1].rss, "1Mkeys-rss-ratio")
+	b.ReportMetric(mem[0].used/mem[1].used, "1Mkeys-used_memory-ratio")
+}
+
+// memory is what a server reports and what the kernel sees, in bytes.
+type memory struct{ used, rss, rssBefore float64 }
+
+// loadMillionKeys empties the server, writes 1M keys ("key:N" ->
+// "value:N") with pipelined SETs and measures INFO used_memory and the
+// process's VmRSS (found through INFO's process_id).
+func loadMillionKeys(b *testing.B, addr string) memory {
+	b.Helper()
+	c := redis.NewClient(&redis.Options{Addr: addr, ReadTimeout: time.Minute})
+	defer c.Close()
+	ctx := context.Background()
+	if err := c.FlushAll(ctx).Err(); err != nil {
+		b.Fatalf("FLUSHALL on %s: %v", addr, err)
+	}
+	pid, err := strconv.Atoi(infoField(b, c, "server", "process_id"))
+	if err != nil {
+		b.Fatalf("INFO server process_id on %s: %v", addr, err)
+	}
+	var m memory
+	before, err := enginee2e.ProcRSS(pid)
+	if err != nil {
+		b.Fatal(err)
+	}
+	m.rssBefore = float64(before)
+	for from := 0; from < 1_000_000; from += 10_000 {
+		p := c.Pipeline()
+		for i := from; i < from+10_000; i++ {
+			p.Set(ctx, "key:"+strconv.Itoa(i), "value:"+strconv.Itoa(i), 0)
+		}
+		if _, err := p.Exec(ctx); err != nil {
+			b.Fatalf("load %s: %v", addr, err)
+		}
+	}
+	if n := c.DBSize(ctx).Val(); n != 1_000_000 {
+		b.Fatalf("%s holds %d keys after loading 1M", addr, n)
+	}
+	m.used, _ = strconv.ParseFloat(infoField(b, c, "memory", "used_memory"), 64)
+	rss, err := enginee2e.ProcRSS(pid)
+	if err != nil {
+		b.Fatal(err)
+	}
+	m.rss = float64(rss)
+	c.FlushAll(ctx)
+	return m
+}
+
+func infoField(b *testing.B, c *redis.Client, section, field string) string {
+	b.Helper()
+	info, err := c.Info(context.Background(), section).Result()
+	if err != nil {
+		b.Fatalf("INFO %s: %v", section, err)
+	}
+	for _, l := range strings.Split(info, "\r\n") {
+		if v, ok := strings.CutPrefix(l, field+":"); ok {
+			return v
+		}
+	}
+	b.Fatalf("INFO %s has no %s", section, field)
+	return ""
+}
