@@ -140,7 +140,7 @@ func cmdTTL(c *Client, args [][]byte) {
 	case "pttl":
 		c.w.WriteInt(max(at-c.srv.DB.Now(), 0))
 	case "expiretime":
-		c.w.WriteInt(at / 1000)
+		c.w.WriteInt((at + 500) / 1000)
 	default:
 		c.w.WriteInt(at)
 	}

@@ -417,8 +417,18 @@ func (c *Client) writeHelp(lines ...string) {
 	}
 }
 
+// clientArity is the argument count of each CLIENT subcommand (negative:
+// at least that many), checked before the subcommand runs, as Redis does.
+var clientArity = map[string]int{"setname": 3, "getname": 2, "id": 2, "info": 2, "list": -2, "setinfo": 4,
+	"kill": -3, "no-evict": 3, "no-touch": 3, "reply": 3, "help": 2}
+
 func cmdClient(c *Client, args [][]byte) {
-	switch sub := string(lower(args[1])); {
+	sub := string(lower(args[1]))
+	if a, ok := clientArity[sub]; ok && (a > 0 && len(args) != a || a < 0 && len(args) < -a) {
+		c.w.WriteError("ERR wrong number of arguments for 'client|" + sub + "' command")
+		return
+	}
+	switch {
 	case sub == "setname" && len(args) == 3:
 		if !validClientName(args[2]) {
 			c.w.WriteError("ERR Client names cannot contain spaces, newlines or special characters.")

@@ -24,6 +24,76 @@ func init() {
 	def("sunionstore", -3, "write denyoom", 1, -1, 1, cmdSetOp)
 	def("sdiffstore", -3, "write denyoom", 1, -1, 1, cmdSetOp)
 	def("sscan", -3, "readonly", 1, 1, 1, cmdSScan)
+	def("sintercard", -3, "readonly movablekeys", 0, 0, 0, cmdSInterCard).movable = numKeysAt(1)
+}
+
+// numKeysAt finds keys for commands shaped "CMD numkeys key... [options]"
+// with numkeys at position pos.
+func numKeysAt(pos int) func(args [][]byte) []int {
+	return func(args [][]byte) []int {
+		if len(args) <= pos {
+			return nil
+		}
+		n, ok := parseInt(args[pos])
+		if !ok || n <= 0 || int64(len(args)-pos-1) < n {
+			return nil
+		}
+		out := make([]int, n)
+		for i := range out {
+			out[i] = pos + 1 + i
+		}
+		return out
+	}
+}
+
+func cmdSInterCard(c *Client, args [][]byte) {
+	n, ok := parseInt(args[1])
+	if !ok || n <= 0 {
+		c.w.WriteError("ERR numkeys should be greater than 0")
+		return
+	}
+	if n > int64(len(args)-2) {
+		c.w.WriteError("ERR Number of keys can't be greater than number of args")
+		return
+	}
+	limit := int64(0)
+	rest := args[2+n:]
+	if len(rest) == 2 && eq(rest[0], "limit") {
+		l, good := parseInt(rest[1])
+		if !good || l < 0 {
+			c.w.WriteError("ERR LIMIT can't be negative")
+			return
+		}
+		limit = l
+	} else if len(rest) != 0 {
+		c.w.WriteError(errSyntax)
+		return
+	}
+	sets := make([]store.Set, n)
+	for i, k := range args[2 : 2+n] {
+		s, good := c.set(k, false)
+		if !good {
+			return
+		}
+		sets[i] = s
+	}
+	count := int64(0)
+	for m := range sets[0] {
+		in := true
+		for _, s := range sets[1:] {
+			if _, ok := s[m]; !ok {
+				in = false
+				break
+			}
+		}
+		if in {
+			count++
+			if limit > 0 && count >= limit {
+				break
+			}
+		}
+	}
+	c.w.WriteInt(count)
 }
 
 func (c *Client) set(key []byte, create bool) (store.Set, bool) {

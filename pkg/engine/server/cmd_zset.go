@@ -321,7 +321,7 @@ func cmdZRange(c *Client, args [][]byte) {
 	var offset, count int64 = 0, -1
 	for i := 4; i < len(args); i++ {
 		switch {
-		case eq(args[i], "withscores") && !byLex:
+		case eq(args[i], "withscores"):
 			withScores = true
 		case eq(args[i], "limit") && i+2 < len(args) && (name == "zrange" || byScore || byLex):
 			o, ok1 := parseInt(args[i+1])
