@@ -3,6 +3,7 @@ package enginetest
 import (
 	"context"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -63,6 +64,11 @@ func redisCLIMayFail(t *testing.T, args ...string) string {
 	defer cancel()
 	out, _ := exec.CommandContext(ctx, redistest.Binary(t, "redis-cli"), args...).CombinedOutput()
 	return strings.TrimSpace(string(out))
+}
+
+// freePortPair returns a free port (as text) whose bus port is free too.
+func freePortPair(t *testing.T) string {
+	return strconv.Itoa(redistest.FreePort(t, "127.0.0.1"))
 }
 
 func hostPort(addr string) (string, string) {
