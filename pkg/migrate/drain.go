@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -161,26 +160,27 @@ func (d *drainer) drainOne(ctx context.Context, slot int, timeout time.Duration)
 }
 
 // drainMany empties the slots with pipelined GETKEYSINSLOT and MIGRATE,
-// InFlight slots at a time; slots whose MIGRATE needs special handling
-// (busy keys, timeouts) fall back to drainOne. It returns the keys moved
-// per slot and the slots that failed.
+// InFlight slots at a time. Each round trip sends, per slot still holding
+// keys, its MIGRATE followed by a GETKEYSINSLOT that both confirms the
+// drain and lists the next keys. Slots whose MIGRATE needs special
+// handling (busy keys, timeouts) fall back to drainOne. It returns the
+// keys moved per slot and the slots that failed.
 func (d *drainer) drainMany(ctx context.Context, slotList []int) (map[int]int, map[int]error) {
 	moved := map[int]int{}
 	failed := map[int]error{}
 	for start := 0; start < len(slotList); start += d.opts.InFlight {
-		pending := slotList[start:min(start+d.opts.InFlight, len(slotList))]
-		for len(pending) > 0 {
-			byslot, err := d.getKeys(ctx, pending)
-			if err != nil {
-				for _, s := range pending {
-					failed[s] = err
-				}
-				break
+		chunk := slotList[start:min(start+d.opts.InFlight, len(slotList))]
+		keys, err := d.getKeys(ctx, chunk)
+		if err != nil {
+			for _, s := range chunk {
+				failed[s] = err
 			}
-			var special []int
-			withKeys := make([]int, 0, len(pending))
-			for _, s := range pending {
-				if len(byslot[s]) > 0 {
+			continue
+		}
+		for {
+			withKeys := make([]int, 0, len(chunk))
+			for _, s := range chunk {
+				if len(keys[s]) > 0 {
 					withKeys = append(withKeys, s)
 				}
 			}
@@ -188,40 +188,45 @@ func (d *drainer) drainMany(ctx context.Context, slotList []int) (map[int]int, m
 				break
 			}
 			pipe := d.client(d.opts.Timeout).Pipeline()
-			cmds := make([]*redis.Cmd, len(withKeys))
+			migrates := make([]*redis.Cmd, len(withKeys))
+			nexts := make([]*redis.StringSliceCmd, len(withKeys))
 			for i, s := range withKeys {
-				cmds[i] = pipe.Do(ctx, d.migrateArgs(byslot[s], d.opts.Timeout, d.opts.Replace)...)
+				migrates[i] = pipe.Do(ctx, d.migrateArgs(keys[s], d.opts.Timeout, d.opts.Replace)...)
+				nexts[i] = pipe.ClusterGetKeysInSlot(ctx, s, d.opts.Pipeline)
 			}
 			_, _ = pipe.Exec(ctx) // errors are read per command below
-			next := withKeys[:0:0]
 			for i, s := range withKeys {
-				err := cmds[i].Err()
-				switch classify(err) {
+				err := migrates[i].Err()
+				class := classify(err)
+				switch class {
 				case errNone:
-					moved[s] += len(byslot[s])
-					next = append(next, s)
+					moved[s] += len(keys[s])
+					if err := nexts[i].Err(); err != nil {
+						failed[s] = conn.NodeError(d.source, "CLUSTER GETKEYSINSLOT", err)
+						keys[s] = nil
+					} else {
+						keys[s] = nexts[i].Val()
+					}
+					continue
 				case errFatal:
 					failed[s] = conn.NodeError(d.source, "MIGRATE", fmt.Errorf("slot %d: %w", s, err))
-				case errRetryable:
-					d.opts.Report(Event{Kind: EventWarning, Source: d.source, Target: d.target, Slot: s,
-						Message: fmt.Sprintf("MIGRATE of slot %d from %s to %s: %v; retrying with timeout %s", s, d.source, d.target, err, retryTimeout(d.opts.Timeout))})
-					special = append(special, s)
-				case errBusy:
-					special = append(special, s)
+					keys[s] = nil
+					continue
 				}
-			}
-			for _, s := range special { // busy or timed out: handle on its own
+				// Busy or timed out: handle this slot on its own.
 				timeout := d.opts.Timeout
-				if classify(cmds[slices.Index(withKeys, s)].Err()) == errRetryable {
+				if class == errRetryable {
 					timeout = retryTimeout(timeout)
+					d.opts.Report(Event{Kind: EventWarning, Source: d.source, Target: d.target, Slot: s,
+						Message: fmt.Sprintf("MIGRATE of slot %d from %s to %s: %v; retrying with timeout %s", s, d.source, d.target, err, timeout)})
 				}
 				n, err := d.drainOne(ctx, s, timeout)
 				moved[s] += n
 				if err != nil {
 					failed[s] = err
 				}
+				keys[s] = nil
 			}
-			pending = next
 		}
 	}
 	return moved, failed

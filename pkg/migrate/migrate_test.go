@@ -272,8 +272,10 @@ func TestRunCancelFinishesOpenBatch(t *testing.T) {
 	if !errors.Is(err, context.Canceled) || !res.Interrupted {
 		t.Fatalf("want cancellation, got %v (interrupted %v)", err, res.Interrupted)
 	}
-	if len(res.Moved) != 50 || len(res.Remaining) != 350 || len(res.Open) != 0 || res.Err() != nil {
-		t.Fatalf("moved %d remaining %d open %v failed %v; want the open batch of 50 finished", len(res.Moved), len(res.Remaining), res.Open, res.Err())
+	// The batch that reported and the one opened meanwhile are finished
+	// whole; nothing else is started.
+	if n := len(res.Moved); n == 0 || n > 100 || n%50 != 0 || n+len(res.Remaining) != 400 || len(res.Open) != 0 || res.Err() != nil {
+		t.Fatalf("moved %d remaining %d open %v failed %v; want whole batches of 50 finished", n, len(res.Remaining), res.Open, res.Err())
 	}
 	tc.reload(t)
 	if open := tc.topo.OpenSlots(); len(open) != 0 {

@@ -166,8 +166,13 @@ func (r *runner) moveOf(p *pair, slot int) Move {
 	return Move{Slot: slot, Source: p.source, Target: p.target}
 }
 
+// runPair moves a pair's slots batch by batch. A batch's assignment runs
+// while the next batch is opened and drained (they touch different slots),
+// one assignment at a time so the nodes' configuration saves stay batched.
 func (r *runner) runPair(ctx context.Context, p *pair) {
 	d, err := newDrainer(r.pool, p.source.Addr, p.target.Addr, r.opts)
+	assigned := make(chan struct{})
+	close(assigned)
 	for start := 0; start < len(p.slots); start += r.opts.BatchSlots {
 		batch := p.slots[start:min(start+r.opts.BatchSlots, len(p.slots))]
 		if err != nil || r.stopping(ctx) {
@@ -179,19 +184,29 @@ func (r *runner) runPair(ctx context.Context, p *pair) {
 			if err != nil {
 				r.fail(p, batch[0], err, false)
 			}
-			return
+			break
 		}
 		// Once a batch is open it is finished even if ctx is cancelled:
 		// an open slot may already hold new keys on the target.
-		r.runBatch(context.WithoutCancel(ctx), p, d, batch)
+		work := context.WithoutCancel(ctx)
+		drained, moved := r.openAndDrain(work, p, d, batch)
+		previous, done := assigned, make(chan struct{})
+		go func() {
+			defer close(done)
+			<-previous
+			r.finishBatch(work, p, drained, moved)
+		}()
+		assigned = done
 	}
+	<-assigned
 }
 
-// runBatch opens, drains and assigns one batch of a pair's slots.
-func (r *runner) runBatch(ctx context.Context, p *pair, d *drainer, batch []int) {
+// openAndDrain opens one batch of a pair's slots and drains it; it returns
+// the slots fully drained and the keys moved per slot.
+func (r *runner) openAndDrain(ctx context.Context, p *pair, d *drainer, batch []int) ([]int, map[int]int) {
 	opened := r.open(ctx, p, batch)
 	if len(opened) == 0 {
-		return
+		return nil, nil
 	}
 	moved, failed := d.drainMany(ctx, opened)
 	drained := make([]int, 0, len(opened))
@@ -202,6 +217,11 @@ func (r *runner) runBatch(ctx context.Context, p *pair, d *drainer, batch []int)
 			drained = append(drained, s)
 		}
 	}
+	return drained, moved
+}
+
+// finishBatch assigns the drained slots and reports them.
+func (r *runner) finishBatch(ctx context.Context, p *pair, drained []int, moved map[int]int) {
 	assigned := r.assign(ctx, p, drained)
 	r.mu.Lock()
 	for _, s := range assigned {
