@@ -82,6 +82,11 @@ func TestLifecycleOnThreeHosts(t *testing.T) {
 			t.Errorf("replica went to %s, want a master with no replica (%s or %s)", m, spare[0].Addr(), spare[1].Addr())
 		}
 		redisCheck(t, seed)
+		dry := mustRun(t, "del-node", seed, c.Addr(), "--dry-run")
+		contains(t, dry, "Would make 8 node(s) forget "+c.Addr(), "then reset and shut it down", "Dry run: no node was changed.")
+		if !knows(t, nodes[0], me.ID) {
+			t.Fatalf("del-node --dry-run removed the node")
+		}
 		r = mustRun(t, "del-node", seed, me.ID)
 		contains(t, r, ">>> Sending CLUSTER FORGET messages to the cluster...", "Sending CLUSTER RESET SOFT")
 		for _, n := range nodes {
@@ -106,6 +111,10 @@ func TestLifecycleOnThreeHosts(t *testing.T) {
 
 	t.Run("empty master with a replica, right after add-node", func(t *testing.T) {
 		d, e := spare[3], spare[4]
+		dry := mustRun(t, "add-node", d.Addr(), seed, "--dry-run", "--json")
+		if !strings.Contains(dry.Stdout, `"dry_run": true`) || !strings.Contains(dry.Stdout, `"role": "master"`) || len(view(t, d)) != 1 {
+			t.Fatalf("add-node --dry-run --json: %s (node knows %d nodes)", dry.Output(), len(view(t, d)))
+		}
 		mustRun(t, "add-node", d.Addr(), seed)
 		dID := myself(t, d).ID
 		mustRun(t, "add-node", e.Addr(), seed, "--master-id", dID[:10])

@@ -12,7 +12,7 @@ func init() { register(newCreateCmd) }
 
 func newCreateCmd(g *globals) *cobra.Command {
 	var opts admin.CreateOptions
-	var dryRun bool
+	var dryRun, waitOK bool
 	cmd := &cobra.Command{
 		Use:   "create host:port... [--replicas N]",
 		Short: "Create a cluster from empty nodes: slots, config epochs, MEET, replicas",
@@ -27,6 +27,7 @@ other one and all agree on slots and replicas. It ends with the cluster check.`,
   gocluster create 10.0.0.1:7000 10.0.0.2:7000 10.0.0.3:7000 --dry-run --json`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.SkipStateOK = !waitOK
 			addrs, err := admin.ValidateCreateArgs(args, opts.Replicas)
 			if err != nil {
 				return usageErr(err)
@@ -92,7 +93,7 @@ other one and all agree on slots and replicas. It ends with the cluster check.`,
 	f.IntVar(&opts.Replicas, "replicas", 0, "replicas per master")
 	f.BoolVar(&dryRun, "dry-run", false, "print the plan and change nothing")
 	f.DurationVar(&opts.ConvergeTimeout, "converge-timeout", 60*time.Second, "how long to wait for all nodes to agree")
-	f.BoolVar(&opts.WaitOK, "wait-ok", false, "also wait until every node reports cluster_state:ok (Redis delays it up to 5 s after slots are assigned)")
+	f.BoolVar(&waitOK, "wait-ok", false, "also wait until every node reports cluster_state:ok (Redis delays it up to 5 s after slots are assigned)")
 	return cmd
 }
 

@@ -57,7 +57,14 @@ when no remaining node knows it. node_id may be a full ID, a unique prefix or ho
 				for _, w := range plan.Warnings {
 					p.Warn("[WARNING] %s", w)
 				}
-				p.Plain("Would make %d node(s) forget %s (%s)%s.", len(plan.Others), plan.Node.Addr(), plan.Node.ID, map[bool]string{true: ", then reset and shut it down", false: ""}[plan.Shutdown])
+				then := ""
+				switch {
+				case plan.Shutdown:
+					then = ", then reset and shut it down"
+				case plan.Reachable:
+					then = ", then reset it"
+				}
+				p.Plain("Would make %d node(s) forget %s (%s)%s.", len(plan.Others), plan.Node.Addr(), plan.Node.ID, then)
 				p.Plain("Dry run: no node was changed.")
 				return nil
 			}

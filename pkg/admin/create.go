@@ -18,11 +18,13 @@ type CreateOptions struct {
 	Replicas int // replicas per master
 	// ConvergeTimeout bounds the wait until every node agrees (default 60s).
 	ConvergeTimeout time.Duration
-	// WaitOK also waits until every node reports cluster_state:ok. Redis
+	// SkipStateOK returns as soon as every node agrees on nodes, slots and
+	// replicas, without waiting until each reports cluster_state:ok. Redis
 	// holds new masters in state fail for min(cluster-node-timeout, 5 s)
 	// after they get their first slots, so clients see CLUSTERDOWN until
-	// then; redis-cli returns before that.
-	WaitOK bool
+	// then; redis-cli returns before that too. The CLI skips unless
+	// --wait-ok; library callers get a cluster clients can use at once.
+	SkipStateOK bool
 }
 
 // CreatePlan is the cluster create will build. Node lists are host:port
@@ -324,7 +326,7 @@ func ApplyCreate(ctx context.Context, pool *conn.Pool, p *CreatePlan, opts Creat
 		return err
 	}
 	wait.SameSlots, wait.SameReplicas = true, true
-	if err := waitSettled(ctx, pool, p.Addrs(), wait, opts.WaitOK); err != nil {
+	if err := waitSettled(ctx, pool, p.Addrs(), wait, !opts.SkipStateOK); err != nil {
 		return err
 	}
 	for _, n := range p.Nodes {
