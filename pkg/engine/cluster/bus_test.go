@@ -89,13 +89,7 @@ func TestSetSlotNodePropagatesWithEpochBump(t *testing.T) {
 		e, _ := strconv.Atoi(b.nodesLine(t, n.MyID())[6])
 		return e
 	}
-	// Nodes given slots all start at epoch 0; wait until collision
-	// resolution has made the epochs distinct, as it does in Redis, so the
-	// bump below is the only change in flight.
-	eventually(t, 5*time.Second, "config epochs become distinct", func() bool {
-		ea, eb, ec := epochOf(a), epochOf(b), epochOf(c)
-		return ea != eb && eb != ec && ea != ec
-	})
+	waitDistinctEpochs(t, nodes)
 	moveSlot(t, 100, a, b) // c is not told: gossip must carry it
 	// The importing node now holds the single greatest config epoch, so its
 	// claim wins everywhere.
@@ -282,6 +276,7 @@ func TestStaleNodeLearnsNewerOwnerThroughUpdate(t *testing.T) {
 	nodes := startCluster(t, 3, nodeOpts{})
 	assignEven(t, nodes)
 	waitStateOK(t, nodes)
+	waitDistinctEpochs(t, nodes)
 	a, b, c := nodes[0], nodes[1], nodes[2]
 	cID, cDir, cPort := c.MyID(), c.cfg.Dir, c.cfg.Port
 	c.Close()
@@ -329,5 +324,34 @@ func TestResetSoftAndHard(t *testing.T) {
 	eventually(t, 3*time.Second, "peer flags the reset node noaddr", func() bool {
 		line := b.nodesLine(t, oldID)
 		return line != nil && strings.Contains(line[2], "noaddr")
+	})
+}
+
+// waitDistinctEpochs waits until every node sees the same, pairwise distinct
+// config epochs. Nodes given slots all start at epoch 0 and collision
+// resolution separates them over a few gossip rounds, as in Redis; tests
+// that bump an epoch must start after that, or their bump races it.
+func waitDistinctEpochs(t *testing.T, nodes []*testNode) {
+	t.Helper()
+	eventually(t, 10*time.Second, "config epochs become distinct and agreed", func() bool {
+		var first string
+		for i, viewer := range nodes {
+			seen := map[string]bool{}
+			var epochs []string
+			for _, n := range nodes {
+				e := viewer.nodesLine(t, n.MyID())[6]
+				if seen[e] {
+					return false
+				}
+				seen[e] = true
+				epochs = append(epochs, e)
+			}
+			if got := strings.Join(epochs, ","); i == 0 {
+				first = got
+			} else if got != first {
+				return false
+			}
+		}
+		return true
 	})
 }
