@@ -70,7 +70,7 @@ var options = []option{
 	{name: "timeout", kind: kindInt, def: "0", min: 0, max: 1 << 31},
 	{name: "tcp-keepalive", kind: kindInt, def: "300", min: 0, max: 1 << 31},
 	{name: "tcp-backlog", kind: kindInt, def: "511", min: 0, max: 1 << 31, immutable: true},
-	{name: "databases", kind: kindInt, def: "16", min: 1, max: 1 << 31, immutable: true},
+	{name: "databases", kind: kindInt, def: "1", min: 1, max: 1 << 31, immutable: true},
 	{name: "hz", kind: kindInt, def: "10", min: 1, max: 500},
 	{name: "io-threads", kind: kindInt, def: "1", min: 1, max: 128, immutable: true},
 	{name: "maxclients", kind: kindInt, def: "10000", min: 1, max: 1 << 31},

@@ -48,6 +48,14 @@ func NewReader(r io.Reader) *Reader {
 // (a replication stream that follows other replies on the same connection).
 func NewReaderFrom(br *bufio.Reader) *Reader { return &Reader{br: br} }
 
+// WaitReadable blocks until more input is available or the connection
+// fails; the input stays buffered for the next ReadCommand. Interrupt it
+// with a read deadline (its timeout error is consumed, not kept).
+func (r *Reader) WaitReadable() error {
+	_, err := r.br.Peek(1)
+	return err
+}
+
 // Buffered is the number of bytes already read from the connection and not
 // yet parsed; zero means the pipeline batch is over and replies should flush.
 func (r *Reader) Buffered() int { return r.br.Buffered() }

@@ -325,6 +325,8 @@ func cmdExec(c *Client, _ [][]byte) {
 		return
 	}
 	c.w.WriteArrayLen(len(queued))
+	c.inExec = true
+	defer func() { c.inExec = false }()
 	db := c.srv.DB
 	db.Mu.Lock()
 	for _, args := range queued {
@@ -335,8 +337,8 @@ func cmdExec(c *Client, _ [][]byte) {
 			db.Mu.Lock()
 		} else {
 			cmd.fn(c, args)
-			if cmd.write && c.srv.replicaCount.Load() > 0 {
-				c.srv.propagate(cmd, args)
+			if cmd.write {
+				c.srv.afterWrite(cmd, args)
 			}
 		}
 	}

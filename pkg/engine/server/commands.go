@@ -164,10 +164,21 @@ func (c *Client) call(cmd *command, args [][]byte) {
 	db := c.srv.DB
 	db.Mu.Lock()
 	cmd.fn(c, args)
-	if cmd.write && c.srv.replicaCount.Load() > 0 {
-		c.srv.propagate(cmd, args)
+	if cmd.write {
+		c.srv.afterWrite(cmd, args)
 	}
 	db.Mu.Unlock()
+}
+
+// afterWrite feeds replicas and wakes blocked clients; called under the
+// store lock after a write command ran.
+func (s *Server) afterWrite(cmd *command, args [][]byte) {
+	if s.replicaCount.Load() > 0 {
+		s.propagate(cmd, args)
+	}
+	if s.blocked.Load() > 0 {
+		s.writes.fire()
+	}
 }
 
 func inMultiAllowed(name string) bool {

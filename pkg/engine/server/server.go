@@ -69,6 +69,9 @@ type Server struct {
 	replicas     []*replicaLink
 	replicaCount atomic.Int64
 	replManager  *ReplicaManager
+
+	writes  writeSignal  // wakes clients blocked in BLPOP and friends
+	blocked atomic.Int64 // how many are waiting
 }
 
 // New creates a server on db with cfg; cluster may be nil.
@@ -269,6 +272,9 @@ type Client struct {
 	// name, libName, libVer, readonly, inMulti and the writer's protocol.
 	infoMu  sync.Mutex
 	inMulti bool
+
+	inExec    bool          // running EXEC: blocking commands do not wait
+	watchDone chan struct{} // the disconnect watcher of a blocked command ended
 }
 
 func (s *Server) newClient(nc net.Conn) *Client {

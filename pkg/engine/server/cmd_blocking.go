@@ -1,0 +1,211 @@
+package server
+
+import (
+	"math"
+	"strconv"
+	"sync"
+	"time"
+)
+
+func init() {
+	def("blpop", -3, "write noscript nolock", 1, -2, 1, cmdBlockingPop)
+	def("brpop", -3, "write noscript nolock", 1, -2, 1, cmdBlockingPop)
+	def("blmove", 6, "write denyoom noscript nolock", 1, 2, 1, cmdBlockingMove)
+	def("brpoplpush", 4, "write denyoom noscript nolock", 1, 2, 1, cmdBlockingMove)
+}
+
+// writeSignal wakes clients blocked on lists: every write command, while
+// someone is blocked, closes the current channel and starts a new one.
+type writeSignal struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+func (w *writeSignal) wait() <-chan struct{} {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.ch == nil {
+		w.ch = make(chan struct{})
+	}
+	return w.ch
+}
+
+func (w *writeSignal) fire() {
+	w.mu.Lock()
+	if w.ch != nil {
+		close(w.ch)
+		w.ch = nil
+	}
+	w.mu.Unlock()
+}
+
+func parseBlockTimeout(c *Client, b []byte) (time.Duration, bool) {
+	f, err := strconv.ParseFloat(string(b), 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f > 1e12 {
+		c.w.WriteError("ERR timeout is not a float or out of range")
+		return 0, false
+	}
+	if f < 0 {
+		c.w.WriteError("ERR timeout is negative")
+		return 0, false
+	}
+	return time.Duration(f * float64(time.Second)), true
+}
+
+// block runs try (under the store lock) until it reports done, waiting for
+// writes in between, up to timeout (0 = forever). Inside MULTI it does not
+// wait, like Redis. It returns false on timeout, server shutdown or when
+// the client disconnected.
+func (c *Client) block(timeout time.Duration, try func() (done bool)) bool {
+	s := c.srv
+	var expired <-chan time.Time
+	if timeout > 0 {
+		t := time.NewTimer(timeout)
+		defer t.Stop()
+		expired = t.C
+	}
+	var gone chan struct{}
+	for {
+		signal := s.writes.wait()
+		s.DB.Mu.Lock()
+		done := try()
+		s.DB.Mu.Unlock()
+		if done {
+			c.stopWatching(gone)
+			return true
+		}
+		if c.inExec || c.r == nil {
+			return false
+		}
+		if gone == nil {
+			gone = c.watchDisconnect()
+		}
+		s.blocked.Add(1)
+		select {
+		case <-signal:
+			s.blocked.Add(-1)
+			continue
+		case <-expired:
+		case <-gone:
+		case <-s.done:
+		}
+		s.blocked.Add(-1)
+		c.stopWatching(gone)
+		return false
+	}
+}
+
+// watchDisconnect notices a client that leaves while blocked, so a value
+// pushed later is not popped for a dead connection. Pipelined input also
+// ends the watch (it stays buffered); only an error closes the channel.
+func (c *Client) watchDisconnect() chan struct{} {
+	gone := make(chan struct{})
+	c.watchDone = make(chan struct{})
+	go func(finished chan struct{}) {
+		defer close(finished)
+		if err := c.r.WaitReadable(); err != nil && !isTimeout(err) {
+			close(gone)
+		}
+	}(c.watchDone)
+	return gone
+}
+
+func (c *Client) stopWatching(gone chan struct{}) {
+	if gone == nil {
+		return
+	}
+	c.conn.SetReadDeadline(time.Now()) // interrupt the watcher's read
+	<-c.watchDone
+	c.conn.SetReadDeadline(time.Time{})
+	select {
+	case <-gone:
+		c.closeNow = true
+	default:
+	}
+}
+
+func isTimeout(err error) bool {
+	type timeout interface{ Timeout() bool }
+	t, ok := err.(timeout)
+	return ok && t.Timeout()
+}
+
+// cmdBlockingPop: BLPOP/BRPOP key [key ...] timeout.
+func cmdBlockingPop(c *Client, args [][]byte) {
+	timeout, ok := parseBlockTimeout(c, args[len(args)-1])
+	if !ok {
+		return
+	}
+	left := eq(args[0], "blpop")
+	pop := []byte("RPOP")
+	if left {
+		pop = []byte("LPOP")
+	}
+	keys := args[1 : len(args)-1]
+	served := c.block(timeout, func() bool {
+		for _, k := range keys {
+			l, good := c.list(k, false)
+			if !good {
+				return true // WRONGTYPE was written
+			}
+			if l == nil {
+				continue
+			}
+			var v []byte
+			if left {
+				v = l.PopFront()
+			} else {
+				v = l.PopBack()
+			}
+			c.srv.DB.DeleteIfEmpty(k)
+			c.w.WriteArrayLen(2)
+			c.w.WriteBulk(k)
+			c.w.WriteBulk(v)
+			c.srv.afterWrite(lookupCommand(pop), [][]byte{pop, k})
+			return true
+		}
+		return false
+	})
+	if !served && !c.closeNow {
+		c.w.WriteNullArray()
+	}
+}
+
+// cmdBlockingMove: BLMOVE src dst LEFT|RIGHT LEFT|RIGHT timeout and
+// BRPOPLPUSH src dst timeout.
+func cmdBlockingMove(c *Client, args [][]byte) {
+	fromLeft, toLeft := false, true
+	if eq(args[0], "blmove") {
+		fromLeft, toLeft = eq(args[3], "left"), eq(args[4], "left")
+		if !fromLeft && !eq(args[3], "right") || !toLeft && !eq(args[4], "right") {
+			c.w.WriteError(errSyntax)
+			return
+		}
+	}
+	timeout, ok := parseBlockTimeout(c, args[len(args)-1])
+	if !ok {
+		return
+	}
+	side := func(left bool) []byte {
+		if left {
+			return []byte("LEFT")
+		}
+		return []byte("RIGHT")
+	}
+	served := c.block(timeout, func() bool {
+		l, good := c.list(args[1], false)
+		if !good {
+			return true
+		}
+		if l == nil {
+			return false
+		}
+		c.move(args[1], args[2], fromLeft, toLeft)
+		lmove := [][]byte{[]byte("LMOVE"), args[1], args[2], side(fromLeft), side(toLeft)}
+		c.srv.afterWrite(lookupCommand(lmove[0]), lmove)
+		return true
+	})
+	if !served && !c.closeNow {
+		c.w.WriteNull()
+	}
+}
