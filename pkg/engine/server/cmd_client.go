@@ -1,0 +1,190 @@
+package server
+
+import (
+	"strconv"
+	"strings"
+	"time"
+)
+
+// clientArity is the argument count of each CLIENT subcommand (negative:
+// at least that many), checked before the subcommand runs, as Redis does.
+var clientArity = map[string]int{"setname": 3, "getname": 2, "id": 2, "info": 2, "list": -2, "setinfo": 4,
+	"kill": -3, "no-evict": 3, "no-touch": 3, "reply": 3, "help": 2}
+
+func cmdClient(c *Client, args [][]byte) {
+	sub := string(lower(args[1]))
+	if a, ok := clientArity[sub]; ok && (a > 0 && len(args) != a || a < 0 && len(args) < -a) {
+		c.w.WriteError("ERR wrong number of arguments for 'client|" + sub + "' command")
+		return
+	}
+	switch {
+	case sub == "setname" && len(args) == 3:
+		if !validClientName(args[2]) {
+			c.w.WriteError("ERR Client names cannot contain spaces, newlines or special characters.")
+			return
+		}
+		c.infoMu.Lock()
+		c.name = string(args[2])
+		c.infoMu.Unlock()
+		c.w.WriteRaw(okReply)
+	case sub == "getname" && len(args) == 2:
+		if c.name == "" {
+			c.w.WriteNull()
+		} else {
+			c.w.WriteBulkString(c.name)
+		}
+	case sub == "id" && len(args) == 2:
+		c.w.WriteInt(c.id)
+	case sub == "info" && len(args) == 2:
+		c.w.WriteVerbatim(c.describe())
+	case sub == "list":
+		var b strings.Builder
+		c.srv.mu.Lock()
+		for _, other := range c.srv.clients {
+			b.WriteString(other.describe())
+		}
+		c.srv.mu.Unlock()
+		c.w.WriteVerbatim(b.String())
+	case sub == "setinfo" && len(args) == 4:
+		c.infoMu.Lock()
+		defer c.infoMu.Unlock()
+		switch {
+		case eq(args[2], "lib-name"):
+			c.libName = printable(args[3], 128)
+		case eq(args[2], "lib-ver"):
+			c.libVer = printable(args[3], 128)
+		default:
+			c.w.WriteError("ERR Unrecognized option '" + printable(args[2], 64) + "'")
+			return
+		}
+		c.w.WriteRaw(okReply)
+	case sub == "kill" && len(args) >= 3:
+		c.clientKill(args[2:])
+	case sub == "no-evict" || sub == "no-touch" || sub == "reply" && len(args) == 3 && eq(args[2], "on"):
+		c.w.WriteRaw(okReply)
+	case sub == "help":
+		c.writeHelp("CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+			"ID", "INFO", "LIST", "GETNAME", "SETNAME <name>", "SETINFO <LIB-NAME|LIB-VER> <value>", "KILL <ip:port>|ID <id>")
+	default:
+		c.w.WriteError(unknownSubcommand(args[1], "CLIENT"))
+	}
+}
+
+func (c *Client) clientKill(args [][]byte) {
+	var target func(*Client) bool
+	switch {
+	case len(args) == 1:
+		addr := string(args[0])
+		target = func(o *Client) bool { return o.conn.RemoteAddr().String() == addr }
+	case len(args) == 2 && eq(args[0], "id"):
+		id, ok := parseInt(args[1])
+		if !ok {
+			c.w.WriteError(errNotInt)
+			return
+		}
+		target = func(o *Client) bool { return o.id == id }
+	default:
+		c.w.WriteError(errSyntax)
+		return
+	}
+	killed := 0
+	c.srv.mu.Lock()
+	for _, o := range c.srv.clients {
+		if target(o) {
+			killed++
+			if o == c {
+				c.closeNow = true
+			} else {
+				o.conn.Close()
+			}
+		}
+	}
+	c.srv.mu.Unlock()
+	if len(args) == 1 {
+		if killed == 0 {
+			c.w.WriteError("ERR No such client")
+		} else {
+			c.w.WriteRaw(okReply)
+		}
+		return
+	}
+	c.w.WriteInt(int64(killed))
+}
+
+// describe is one CLIENT LIST line.
+func (c *Client) describe() string {
+	idle := time.Now().Unix() - c.lastIO.Load()
+	if c.lastIO.Load() == 0 {
+		idle = int64(time.Since(c.created).Seconds())
+	}
+	c.infoMu.Lock()
+	defer c.infoMu.Unlock()
+	flags := "N"
+	if c.readonly {
+		flags = "r"
+	}
+	lastName := "NULL"
+	if last := c.lastCmd.Load(); last != nil {
+		lastName = last.name
+	}
+	multi := -1
+	if c.inMulti {
+		multi = 0
+	}
+	return "id=" + strconv.FormatInt(c.id, 10) +
+		" addr=" + c.conn.RemoteAddr().String() +
+		" laddr=" + c.conn.LocalAddr().String() +
+		" fd=0 name=" + c.name +
+		" age=" + strconv.Itoa(int(time.Since(c.created).Seconds())) +
+		" idle=" + strconv.FormatInt(idle, 10) +
+		" flags=" + flags + " db=0 sub=0 psub=0 ssub=0 multi=" + strconv.Itoa(multi) +
+		" qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r" +
+		" cmd=" + lastName +
+		" user=" + c.user + " redir=-1 resp=" + strconv.Itoa(c.w.Proto()) +
+		" lib-name=" + c.libName + " lib-ver=" + c.libVer + "\n"
+}
+
+func cmdACL(c *Client, args [][]byte) {
+	acl := c.srv.acl
+	switch sub := string(lower(args[1])); {
+	case sub == "whoami" && len(args) == 2:
+		c.w.WriteBulkString(c.user)
+	case sub == "list" && len(args) == 2:
+		names := acl.names()
+		c.w.WriteArrayLen(len(names))
+		for _, n := range names {
+			c.w.WriteBulkString(acl.describe(n))
+		}
+	case sub == "users" && len(args) == 2:
+		names := acl.names()
+		c.w.WriteArrayLen(len(names))
+		for _, n := range names {
+			c.w.WriteBulkString(n)
+		}
+	case sub == "setuser" && len(args) >= 3:
+		var rules []string
+		for _, r := range args[3:] {
+			rules = append(rules, string(r))
+		}
+		if msg := acl.setUser(string(args[2]), rules); msg != "" {
+			c.w.WriteError(msg)
+			return
+		}
+		c.w.WriteRaw(okReply)
+	case sub == "deluser" && len(args) >= 3:
+		n := 0
+		for _, u := range args[2:] {
+			if acl.delUser(string(u)) {
+				n++
+			}
+		}
+		c.w.WriteInt(int64(n))
+	case sub == "cat" && len(args) == 2:
+		c.writeHelp("keyspace", "read", "write", "set", "sortedset", "list", "hash", "string", "admin", "fast", "slow", "connection")
+	case sub == "help":
+		c.writeHelp("ACL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+			"WHOAMI", "LIST", "USERS", "SETUSER <username> [<property> ...]", "DELUSER <username> [...]", "CAT")
+	default:
+		c.w.WriteError(unknownSubcommand(args[1], "ACL"))
+	}
+}
