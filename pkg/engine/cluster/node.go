@@ -8,6 +8,7 @@ package cluster
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"github.com/gocluster/gocluster/pkg/slots"
 	"net"
 	"strconv"
 	"strings"
@@ -169,36 +170,5 @@ func validID(id string) bool {
 
 func mstime() int64 { return time.Now().UnixMilli() }
 
-// crc16 is the CCITT (XModem) CRC Redis uses for key slots.
-func crc16(b []byte) uint16 {
-	var crc uint16
-	for _, c := range b {
-		crc ^= uint16(c) << 8
-		for range 8 {
-			if crc&0x8000 != 0 {
-				crc = crc<<1 ^ 0x1021
-			} else {
-				crc <<= 1
-			}
-		}
-	}
-	return crc
-}
-
 // KeySlot is the hash slot of key, honouring {hash tags} like Redis.
-func KeySlot(key []byte) int {
-	for i, c := range key {
-		if c == '{' {
-			for j := i + 1; j < len(key); j++ {
-				if key[j] == '}' {
-					if j > i+1 {
-						key = key[i+1 : j]
-					}
-					return int(crc16(key) & (NumSlots - 1))
-				}
-			}
-			break
-		}
-	}
-	return int(crc16(key) & (NumSlots - 1))
-}
+func KeySlot(key []byte) int { return slots.KeySlot(key) }
