@@ -222,7 +222,7 @@ func ApplyAddNode(ctx context.Context, pool *conn.Pool, p *AddNodePlan, opts Add
 		return err
 	}
 	info("Waiting for every node to know %s", p.New.Addr)
-	wait := ConvergeOptions{Timeout: opts.ConvergeTimeout}
+	wait := ConvergeOptions{Timeout: opts.ConvergeTimeout, Interval: pollInterval}
 	if err := WaitConverged(ctx, pool, p.Addrs(), wait); err != nil {
 		return err
 	}

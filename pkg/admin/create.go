@@ -303,7 +303,7 @@ func ApplyCreate(ctx context.Context, pool *conn.Pool, p *CreatePlan, opts Creat
 		return err
 	}
 	info("Waiting for the cluster to join")
-	wait := ConvergeOptions{Timeout: opts.ConvergeTimeout}
+	wait := ConvergeOptions{Timeout: opts.ConvergeTimeout, Interval: pollInterval}
 	if err := WaitConverged(ctx, pool, p.Addrs(), wait); err != nil {
 		return err
 	}

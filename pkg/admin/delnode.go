@@ -189,7 +189,7 @@ func ApplyDelNode(ctx context.Context, pool *conn.Pool, p *DelNodePlan, opts Del
 	for _, w := range p.Warnings {
 		rep.Report(Event{Kind: EventWarning, Message: w})
 	}
-	wait := ConvergeOptions{Timeout: opts.ConvergeTimeout, SameSlots: true, Absent: []string{p.Node.ID}}
+	wait := ConvergeOptions{Timeout: opts.ConvergeTimeout, Interval: pollInterval, SameSlots: true, Absent: []string{p.Node.ID}}
 	var moved []*topology.Node
 	for _, r := range p.Reassign {
 		info("%s as replica of %s", r.Replica.Addr(), r.Master.Addr())
