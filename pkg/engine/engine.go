@@ -38,7 +38,7 @@ func Start(cfg *config.Config) (*Node, error) {
 	db := store.New()
 	srv := server.New(cfg, db, nil)
 	srv.Logger = logger
-	if err := srv.Listen(); err != nil {
+	if err := listen(srv, cfg); err != nil {
 		if closer != nil {
 			closer.Close()
 		}
@@ -66,6 +66,34 @@ func Start(cfg *config.Config) (*Node, error) {
 	srv.Serve()
 	logger.Printf("gocluster engine ready on %s (redis %s compatible, cluster %v)", n.Addr(), server.Version, cfg.ClusterEnabled())
 	return n, nil
+}
+
+// listen binds the client port. With port 0 and cluster mode it retries
+// until the picked port's bus port (port+10000) is usable too.
+func listen(srv *server.Server, cfg *config.Config) error {
+	autoBus := cfg.Port() == 0 && cfg.ClusterEnabled() &&
+		cfg.Int("cluster-port") == 0 && cfg.Int("cluster-announce-bus-port") == 0
+	for attempt := 0; ; attempt++ {
+		if err := srv.Listen(); err != nil {
+			return err
+		}
+		if !autoBus || busPortFree(srv.Port()+10000) || attempt == 50 {
+			return nil
+		}
+		srv.Unlisten()
+	}
+}
+
+func busPortFree(port int) bool {
+	if port > 65535 {
+		return false
+	}
+	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		return false
+	}
+	l.Close()
+	return true
 }
 
 func clusterConfig(cfg *config.Config, port int, logger *log.Logger) cluster.Config {

@@ -126,6 +126,13 @@ func (s *Server) Listen() error {
 	return nil
 }
 
+// Unlisten closes the listeners opened by Listen, before Serve, so that
+// Listen can be tried again.
+func (s *Server) Unlisten() {
+	s.closeListeners()
+	s.listeners = nil
+}
+
 func (s *Server) closeListeners() {
 	for _, l := range s.listeners {
 		l.Close()
