@@ -66,6 +66,9 @@ func TestReplicasCopyDataAndSurviveFailover(t *testing.T) {
 	if v := lc.Get(ctx, "r:1").Val(); v != "1" {
 		t.Fatalf("late replica r:1 = %q", v)
 	}
+	if err := rc.FlushAll(ctx).Err(); err == nil || !strings.HasPrefix(err.Error(), "READONLY") {
+		t.Fatalf("FLUSHALL on a replica: %v", err)
+	}
 	if err := rc.Set(ctx, "r:1", "x", 0).Err(); err == nil || !strings.HasPrefix(err.Error(), "MOVED") {
 		t.Fatalf("write on a replica: %v", err)
 	}

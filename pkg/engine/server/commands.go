@@ -150,6 +150,13 @@ func (c *Client) dispatch(args [][]byte) {
 			return
 		}
 	}
+	if cmd.write && c.srv.Cluster != nil && cmd.firstKey == 0 && cmd.movable == nil {
+		// keyless writes (FLUSHALL...) are not redirected: a replica refuses them
+		if replica, _ := c.srv.Cluster.Role(); replica {
+			c.w.WriteError("READONLY You can't write against a read only replica.")
+			return
+		}
+	}
 	c.call(cmd, args)
 	if cmd.name != "asking" {
 		c.asking = false
