@@ -223,7 +223,7 @@ func ApplyAddNode(ctx context.Context, pool *conn.Pool, p *AddNodePlan, opts Add
 	}
 	info("Waiting for every node to know %s", p.New.Addr)
 	wait := ConvergeOptions{Timeout: opts.ConvergeTimeout, Interval: pollInterval}
-	if err := WaitConverged(ctx, pool, p.Addrs(), wait); err != nil {
+	if err := waitSettled(ctx, pool, p.Addrs(), wait, false); err != nil { // see ApplyCreate
 		return err
 	}
 	newTarget := []meetTarget{p.New.meetTarget()}

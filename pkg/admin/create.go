@@ -304,7 +304,9 @@ func ApplyCreate(ctx context.Context, pool *conn.Pool, p *CreatePlan, opts Creat
 	}
 	info("Waiting for the cluster to join")
 	wait := ConvergeOptions{Timeout: opts.ConvergeTimeout, Interval: pollInterval}
-	if err := WaitConverged(ctx, pool, p.Addrs(), wait); err != nil {
+	// No handshake may be left either: a MEET towards an address still in
+	// handshake is silently dropped, and the announce below would be lost.
+	if err := waitSettled(ctx, pool, p.Addrs(), wait, false); err != nil {
 		return err
 	}
 	var replicas []string
