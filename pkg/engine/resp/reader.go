@@ -56,6 +56,10 @@ func (r *Reader) WaitReadable() error {
 	return err
 }
 
+// Read reads raw bytes (what is buffered first), for a connection that
+// stops carrying commands.
+func (r *Reader) Read(p []byte) (int, error) { return r.br.Read(p) }
+
 // Buffered is the number of bytes already read from the connection and not
 // yet parsed; zero means the pipeline batch is over and replies should flush.
 func (r *Reader) Buffered() int { return r.br.Buffered() }

@@ -59,23 +59,30 @@ func (l *replicaLink) drained() bool {
 	return len(l.buf) == 0 && !l.inFlight
 }
 
-// cmdReplSync: REPLSYNC [listening-port]. The connection becomes a
-// replication stream until either side closes it.
+// cmdReplSync: REPLSYNC [listening-port], the engine-to-engine sync.
 func cmdReplSync(c *Client, args [][]byte) {
-	host, _, _ := net.SplitHostPort(c.conn.RemoteAddr().String())
 	port := "0"
 	if len(args) > 1 {
 		port = string(args[1])
 	}
+	c.serveReplica(port, c.srv.snapshotCommands)
+}
+
+// serveReplica turns this connection into a replication stream: preamble
+// (built under the store lock, when the replica is registered, so the
+// stream continues exactly where the snapshot ends), then every write.
+func (c *Client) serveReplica(port string, preamble func() []byte) {
+	host, _, _ := net.SplitHostPort(c.conn.RemoteAddr().String())
 	link := &replicaLink{addr: net.JoinHostPort(host, port), wake: make(chan struct{}, 1)}
 	s := c.srv
 	db := s.DB
 	db.Mu.Lock()
-	link.buf = s.snapshotCommands()
+	link.buf = preamble()
 	s.replicas = append(s.replicas, link)
 	s.replicaCount.Store(int64(len(s.replicas)))
+	keys := db.DBSize()
 	db.Mu.Unlock()
-	s.Logger.Printf("replica %s connected, full sync of %d keys", link.addr, db.DBSize())
+	s.Logger.Printf("replica %s connected, full sync of %d keys", link.addr, keys)
 
 	defer func() {
 		db.Mu.Lock()
@@ -92,10 +99,12 @@ func cmdReplSync(c *Client, args [][]byte) {
 	}()
 	c.w.Flush()
 	gone := make(chan struct{})
-	go func() { // the replica sends nothing more: a read returning means it left
-		io.Copy(io.Discard, c.conn)
+	go func() { // replicas only send acknowledgements now: a read ending means it left
+		io.Copy(io.Discard, c.r)
 		close(gone)
 	}()
+	ping := time.NewTicker(10 * time.Second)
+	defer ping.Stop()
 	for {
 		link.mu.Lock()
 		out, overflowed := link.buf, link.overflowed
@@ -117,6 +126,8 @@ func cmdReplSync(c *Client, args [][]byte) {
 		}
 		select {
 		case <-link.wake:
+		case <-ping.C:
+			link.push(replPing)
 		case <-gone:
 			return
 		case <-s.done:

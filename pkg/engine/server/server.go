@@ -281,6 +281,8 @@ type Client struct {
 	inMulti bool
 
 	inExec    bool          // running EXEC: blocking commands do not wait
+	replPort  int           // REPLCONF listening-port of a replica
+	rdbOnly   bool          // REPLCONF rdb-only 1: SYNC sends the snapshot and ends
 	watchDone chan struct{} // the disconnect watcher of a blocked command ended
 }
 

@@ -1,0 +1,130 @@
+package server
+
+import (
+	"encoding/binary"
+	"strconv"
+	"time"
+
+	"github.com/gocluster/gocluster/pkg/engine/rdb"
+	"github.com/gocluster/gocluster/pkg/engine/resp"
+)
+
+// SYNC and PSYNC let real Redis tools read the engine's data: a real
+// redis-server can REPLICAOF an engine node, and `redis-cli --rdb` (or any
+// backup tool using SYNC) gets an RDB file. The reply is a full resync
+// every time: the RDB snapshot, then the same write stream engine replicas get.
+
+func init() {
+	def("sync", 1, "admin noscript nolock", 0, 0, 0, cmdSync)
+	def("psync", -3, "admin noscript nolock", 0, 0, 0, cmdSync)
+	def("replconf", -1, "admin noscript loading stale nolock", 0, 0, 0, cmdReplConf)
+}
+
+// cmdReplConf accepts the replica handshake options; ACKs need no reply.
+func cmdReplConf(c *Client, args [][]byte) {
+	if len(args) >= 2 && eq(args[1], "ack") {
+		return
+	}
+	if len(args)%2 != 1 {
+		c.w.WriteError(errSyntax)
+		return
+	}
+	for i := 1; i < len(args); i += 2 {
+		if eq(args[i], "rdb-only") {
+			c.rdbOnly = string(args[i+1]) == "1"
+		}
+		if eq(args[i], "listening-port") {
+			if p, ok := parseInt(args[i+1]); ok {
+				c.replPort = int(p)
+			}
+		}
+	}
+	c.w.WriteRaw(okReply)
+}
+
+func cmdSync(c *Client, args [][]byte) {
+	psync := eq(args[0], "psync")
+	if c.rdbOnly { // a backup: the snapshot alone, no registration, no stream
+		c.srv.DB.Mu.Lock()
+		file := c.srv.encodeRDB()
+		c.srv.DB.Mu.Unlock()
+		if psync {
+			c.w.WriteRaw([]byte("+FULLRESYNC " + c.srv.runID + " 0\r\n"))
+		}
+		c.w.WriteRaw([]byte("$" + strconv.Itoa(len(file)) + "\r\n"))
+		c.w.WriteRaw(file)
+		c.closeNow = true
+		return
+	}
+	c.serveReplica(strconv.Itoa(c.replPort), func() []byte {
+		var out []byte
+		if psync {
+			out = append(out, "+FULLRESYNC "+c.srv.runID+" 0\r\n"...)
+		}
+		file := c.srv.encodeRDB()
+		out = append(out, '$')
+		out = strconv.AppendInt(out, int64(len(file)), 10)
+		out = append(out, '\r', '\n')
+		return append(out, file...) // no CRLF after the payload, as Redis sends it
+	})
+}
+
+// encodeRDB writes the keyspace as an RDB version 10 file; called under
+// the store lock.
+func (s *Server) encodeRDB() []byte {
+	db := s.DB
+	out := []byte("REDIS0010")
+	aux := func(k, v string) {
+		out = append(out, 0xFA)
+		out = appendRDBString(out, []byte(k))
+		out = appendRDBString(out, []byte(v))
+	}
+	aux("redis-ver", Version)
+	aux("redis-bits", strconv.Itoa(strconv.IntSize))
+	aux("ctime", strconv.FormatInt(time.Now().Unix(), 10))
+	aux("aof-base", "0")
+	out = append(out, 0xFE, 0) // SELECTDB 0
+	out = append(out, 0xFB)    // RESIZEDB
+	out = appendRDBLen(out, uint64(db.DBSize()))
+	out = appendRDBLen(out, uint64(db.ExpiresCount()))
+	for _, k := range db.Keys([]byte("*")) {
+		v, ok := db.Export(k)
+		if !ok {
+			continue
+		}
+		if at := db.Expire(k); at > 0 {
+			out = append(out, 0xFC)
+			out = binary.LittleEndian.AppendUint64(out, uint64(at))
+		}
+		// a DUMP payload is type byte, object, 2-byte version, 8-byte CRC:
+		// the file wants type byte, key, object
+		dump := rdb.EncodeDump(v)
+		out = append(out, dump[0])
+		out = appendRDBString(out, k)
+		out = append(out, dump[1:len(dump)-10]...)
+	}
+	out = append(out, 0xFF)
+	return binary.LittleEndian.AppendUint64(out, rdb.CRC64(0, out))
+}
+
+// appendRDBLen is RDB's length encoding: 6-bit, 14-bit, 32-bit or 64-bit.
+func appendRDBLen(b []byte, n uint64) []byte {
+	switch {
+	case n < 1<<6:
+		return append(b, byte(n))
+	case n < 1<<14:
+		return append(b, 0x40|byte(n>>8), byte(n))
+	case n <= 0xFFFFFFFF:
+		return binary.BigEndian.AppendUint32(append(b, 0x80), uint32(n))
+	default:
+		return binary.BigEndian.AppendUint64(append(b, 0x81), n)
+	}
+}
+
+func appendRDBString(b, s []byte) []byte {
+	return append(appendRDBLen(b, uint64(len(s))), s...)
+}
+
+// replPing keeps idle replication links alive (Redis replicas drop a
+// master silent for repl-timeout, 60 s by default).
+var replPing = resp.AppendCommand(nil, []byte("PING"))
