@@ -1,6 +1,7 @@
 package provision
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -59,7 +60,19 @@ func TestACLUserCluster(t *testing.T) {
 	expectUntouched(t, nodes, before)
 
 	user := []string{"--user", "admin", "-a", "admin-pass"}
-	mustRun(t, append(append(append([]string{"create"}, user...), addrs(three)...), "--yes")...)
+	r = mustRun(t, append(append(append([]string{"create", "--json"}, user...), addrs(three)...), "--yes")...)
+	var doc struct {
+		OK    bool `json:"ok"`
+		Check struct {
+			CoveredSlots int `json:"covered_slots"`
+			Nodes        []struct {
+				Role string `json:"role"`
+			} `json:"nodes"`
+		} `json:"check"`
+	}
+	if err := json.Unmarshal([]byte(r.Stdout), &doc); err != nil || !doc.OK || doc.Check.CoveredSlots != 16384 || len(doc.Check.Nodes) != 3 {
+		t.Fatalf("create --json: %v %+v\n%s", err, doc, r.Output())
+	}
 	cliAuth := []string{"--user", "admin", "--pass", "admin-pass", "--no-auth-warning"}
 	redisCheck(t, three[0].Addr(), cliAuth...)
 	mustRun(t, append(append([]string{"add-node"}, user...), extra.Addr(), three[0].Addr())...)
