@@ -251,7 +251,7 @@ func PrepareCreate(ctx context.Context, pool *conn.Pool, addrs []string, opts Cr
 // replicas; every step runs on all nodes in parallel, pipelined. It returns
 // when every node knows every other one and all agree on slots and
 // replicas, or with an error saying what still differs at the timeout.
-func ApplyCreate(ctx context.Context, pool *conn.Pool, p *CreatePlan, opts CreateOptions, rep Reporter) error {
+func ApplyCreate(ctx context.Context, pool *conn.Pool, p *CreatePlan, opts CreateOptions, rep Reporter) (err error) {
 	if rep == nil {
 		rep = Discard
 	}
@@ -270,10 +270,15 @@ func ApplyCreate(ctx context.Context, pool *conn.Pool, p *CreatePlan, opts Creat
 		return fmt.Errorf("cannot create the cluster, no node was changed: %w", err)
 	}
 
+	defer func() {
+		if err != nil && ctx.Err() == nil {
+			err = fmt.Errorf("%w (the nodes may be partly configured: run CLUSTER RESET HARD on each before creating again)", err)
+		}
+	}()
 	info := func(msg string) { rep.Report(Event{Kind: EventInfo, Message: msg}) }
 	info("Nodes configuration updated")
 	info("Assign a different config epoch to each node")
-	err := provisionEach(len(p.Nodes), func(i int) error {
+	err = provisionEach(len(p.Nodes), func(i int) error {
 		n := p.Nodes[i]
 		cmds := [][]any{{"CLUSTER", "SET-CONFIG-EPOCH", p.Epochs[n.Addr]}}
 		if r, ok := p.SlotRanges[n.Addr]; ok {
