@@ -270,12 +270,14 @@ func ApplyCreate(ctx context.Context, pool *conn.Pool, p *CreatePlan, opts Creat
 		return fmt.Errorf("cannot create the cluster, no node was changed: %w", err)
 	}
 
+	changed := false // set before the first command that changes a node
 	defer func() {
-		if err != nil && ctx.Err() == nil {
+		if err != nil && changed && ctx.Err() == nil {
 			err = fmt.Errorf("%w (the nodes may be partly configured: run CLUSTER RESET HARD on each before creating again)", err)
 		}
 	}()
 	info := func(msg string) { rep.Report(Event{Kind: EventInfo, Message: msg}) }
+	changed = true
 	info("Nodes configuration updated")
 	info("Assign a different config epoch to each node")
 	err = provisionEach(len(p.Nodes), func(i int) error {
