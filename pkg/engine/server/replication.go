@@ -103,6 +103,10 @@ func (c *Client) serveReplica(port string, preamble func() []byte) {
 		io.Copy(io.Discard, c.r)
 		close(gone)
 	}()
+	defer func() { // the watcher must be done with the reader before serve resumes
+		c.conn.Close()
+		<-gone
+	}()
 	ping := time.NewTicker(10 * time.Second)
 	defer ping.Stop()
 	for {
