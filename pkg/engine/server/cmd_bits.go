@@ -1,0 +1,121 @@
+package server
+
+import "math/bits"
+
+func init() {
+	def("setbit", 4, "write denyoom", 1, 1, 1, cmdSetBit)
+	def("getbit", 3, "readonly fast", 1, 1, 1, cmdGetBit)
+	def("bitcount", -2, "readonly", 1, 1, 1, cmdBitCount)
+}
+
+const errBitOffset = "ERR bit offset is not an integer or out of range"
+
+func cmdSetBit(c *Client, args [][]byte) {
+	off, ok := parseInt(args[2])
+	if !ok || off < 0 || off >= 4*1024*1024*1024 {
+		c.w.WriteError(errBitOffset)
+		return
+	}
+	if len(args[3]) != 1 || args[3][0] != '0' && args[3][0] != '1' {
+		c.w.WriteError("ERR bit is not an integer or out of range")
+		return
+	}
+	v, _, good := c.getString(args[1])
+	if !good {
+		return
+	}
+	byteIdx := int(off >> 3)
+	nv := make([]byte, max(len(v), byteIdx+1))
+	copy(nv, v)
+	mask := byte(0x80) >> (off & 7)
+	old := 0
+	if nv[byteIdx]&mask != 0 {
+		old = 1
+	}
+	if args[3][0] == '1' {
+		nv[byteIdx] |= mask
+	} else {
+		nv[byteIdx] &^= mask
+	}
+	c.srv.DB.SetString(args[1], nv, true)
+	c.w.WriteInt(int64(old))
+}
+
+func cmdGetBit(c *Client, args [][]byte) {
+	off, ok := parseInt(args[2])
+	if !ok || off < 0 || off >= 4*1024*1024*1024 {
+		c.w.WriteError(errBitOffset)
+		return
+	}
+	v, _, good := c.getString(args[1])
+	if !good {
+		return
+	}
+	byteIdx := int(off >> 3)
+	if byteIdx >= len(v) || v[byteIdx]&(byte(0x80)>>(off&7)) == 0 {
+		c.w.WriteInt(0)
+		return
+	}
+	c.w.WriteInt(1)
+}
+
+// cmdBitCount: BITCOUNT key [start end [BYTE|BIT]].
+func cmdBitCount(c *Client, args [][]byte) {
+	if len(args) != 2 && len(args) != 4 && len(args) != 5 {
+		c.w.WriteError(errSyntax)
+		return
+	}
+	var start, end int64
+	bitUnit := false
+	if len(args) >= 4 {
+		var ok bool
+		if start, end, ok = c.twoInts(args[2], args[3]); !ok {
+			return
+		}
+		if len(args) == 5 {
+			switch {
+			case eq(args[4], "bit"):
+				bitUnit = true
+			case !eq(args[4], "byte"):
+				c.w.WriteError(errSyntax)
+				return
+			}
+		}
+	}
+	v, _, good := c.getString(args[1])
+	if !good {
+		return
+	}
+	if len(args) == 2 {
+		c.w.WriteInt(int64(popcount(v)))
+		return
+	}
+	total := int64(len(v))
+	if bitUnit {
+		total *= 8
+	}
+	from, to, nonEmpty := rangeIndexes(start, end, int(total))
+	if !nonEmpty {
+		c.w.WriteInt(0)
+		return
+	}
+	if !bitUnit {
+		c.w.WriteInt(int64(popcount(v[from : to+1])))
+		return
+	}
+	n := 0
+	for i := from; i <= to; i++ {
+		if v[i>>3]&(byte(0x80)>>(i&7)) != 0 {
+			n++
+		}
+	}
+	c.w.WriteInt(int64(n))
+}
+
+func popcount(b []byte) int {
+	n := 0
+	for _, x := range b {
+		n += bits.OnesCount8(x)
+	}
+	return n
+}
