@@ -99,6 +99,15 @@ func TestInfoCallSetTimeout(t *testing.T) {
 	})
 
 	t.Run("set-timeout", func(t *testing.T) {
+		dry := harness.Run(t, "set-timeout", c.Addr(), "7000", "--dry-run")
+		if dry.Code != 0 || !strings.Contains(dry.Stdout, "Would set cluster-node-timeout to 7000 ms on 6 nodes") {
+			t.Fatalf("set-timeout --dry-run: %d\n%s", dry.Code, dry.Output())
+		}
+		for _, s := range c.Nodes {
+			if got := c.CLI(t, "-h", s.Host, "-p", fmt.Sprint(s.Port), "CONFIG", "GET", "cluster-node-timeout").Stdout; strings.Contains(got, "7000") {
+				t.Fatalf("%s: --dry-run changed the timeout", s.Addr())
+			}
+		}
 		r := harness.Run(t, "set-timeout", c.Addr(), "7000")
 		if r.Code != 0 || !strings.Contains(r.Stdout, ">>> New node timeout set. 6 OK, 0 ERR.") || strings.Count(r.Stdout, "*** New timeout set for") != 6 {
 			t.Fatalf("set-timeout: %d\n%s", r.Code, r.Output())

@@ -4,17 +4,20 @@ import (
 	"strconv"
 
 	"github.com/gocluster/gocluster/pkg/admin"
+	"github.com/gocluster/gocluster/pkg/topology"
 	"github.com/spf13/cobra"
 )
 
 func init() { register(newSetTimeoutCmd) }
 
 func newSetTimeoutCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:     "set-timeout host:port milliseconds",
-		Short:   "Set cluster-node-timeout on every node and persist it (CONFIG REWRITE)",
-		Example: `  gocluster set-timeout 127.0.0.1:7000 15000`,
-		Args:    cobra.ExactArgs(2),
+	var dryRun bool
+	cmd := &cobra.Command{
+		Use:   "set-timeout host:port milliseconds",
+		Short: "Set cluster-node-timeout on every node and persist it (CONFIG REWRITE)",
+		Example: `  gocluster set-timeout 127.0.0.1:7000 15000
+  gocluster set-timeout 127.0.0.1:7000 15000 --dry-run`,
+		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			seed, err := seedArg(args[0])
 			if err != nil {
@@ -32,7 +35,25 @@ func newSetTimeoutCmd(g *globals) *cobra.Command {
 				return usageErr(err)
 			}
 			defer pool.Close()
+			c, err := topology.Load(cmd.Context(), pool, seed)
+			if err != nil {
+				return err
+			}
+			plan, err := admin.PlanSetTimeout(c, ms)
+			if err != nil {
+				return err
+			}
 			p := g.printer()
+			if dryRun {
+				if g.json {
+					return writeJSON(g.stdout, map[string]any{"dry_run": true, "plan": plan})
+				}
+				p.Info(">>> Would set cluster-node-timeout to %d ms on %d nodes:", ms, len(plan.Nodes))
+				for _, n := range plan.Nodes {
+					p.Plain("    %s", n)
+				}
+				return nil
+			}
 			if !g.json {
 				p.Info(">>> Reconfiguring node timeout in every cluster node...")
 			}
@@ -46,10 +67,7 @@ func newSetTimeoutCmd(g *globals) *cobra.Command {
 					p.Warn("*** New timeout set for %s", e.Node)
 				}
 			})
-			results, err := admin.SetTimeout(cmd.Context(), pool, seed, ms, rep)
-			if err != nil {
-				return err
-			}
+			results := admin.ApplySetTimeout(cmd.Context(), pool, plan, rep)
 			okCount := 0
 			for _, r := range results {
 				if r.Error == "" {
@@ -69,4 +87,6 @@ func newSetTimeoutCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "list the nodes that would change and stop")
+	return cmd
 }

@@ -20,39 +20,50 @@ type NodeResult struct {
 	Error string `json:"error,omitempty"`
 }
 
-// SetTimeout sets cluster-node-timeout on every reachable node and persists
-// it with CONFIG REWRITE. It returns one result per node; a failure on one
-// node does not stop the others.
-func SetTimeout(ctx context.Context, pool *conn.Pool, seed string, ms int64, rep Reporter) ([]NodeResult, error) {
+// SetTimeoutPlan lists the nodes whose cluster-node-timeout will be set.
+type SetTimeoutPlan struct {
+	TimeoutMS int64    `json:"timeout_ms"`
+	Nodes     []string `json:"nodes"`
+}
+
+// PlanSetTimeout checks the value and lists every reachable node.
+func PlanSetTimeout(c *topology.Cluster, ms int64) (*SetTimeoutPlan, error) {
 	if ms < MinNodeTimeout {
 		return nil, fmt.Errorf("timeout %d ms is too small: setting a node timeout of less than %d milliseconds is a bad idea", ms, MinNodeTimeout)
 	}
-	c, err := topology.Load(ctx, pool, seed)
-	if err != nil {
-		return nil, err
+	p := &SetTimeoutPlan{TimeoutMS: ms}
+	for _, n := range c.Nodes {
+		p.Nodes = append(p.Nodes, n.Addr())
 	}
-	out := make([]NodeResult, len(c.Nodes))
+	return p, nil
+}
+
+// ApplySetTimeout sets cluster-node-timeout on every planned node and
+// persists it with CONFIG REWRITE, all nodes in parallel. A failure on one
+// node does not stop the others; each node gets a result.
+func ApplySetTimeout(ctx context.Context, pool *conn.Pool, p *SetTimeoutPlan, rep Reporter) []NodeResult {
+	out := make([]NodeResult, len(p.Nodes))
 	var wg sync.WaitGroup
-	for i, n := range c.Nodes {
+	for i, addr := range p.Nodes {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			out[i] = NodeResult{Addr: n.Addr()}
-			cl := pool.Get(n.Addr())
+			out[i] = NodeResult{Addr: addr}
+			cl := pool.Get(addr)
 			step := "CONFIG SET cluster-node-timeout"
-			err := cl.ConfigSet(ctx, "cluster-node-timeout", strconv.FormatInt(ms, 10)).Err()
+			err := cl.ConfigSet(ctx, "cluster-node-timeout", strconv.FormatInt(p.TimeoutMS, 10)).Err()
 			if err == nil {
 				step = "CONFIG REWRITE"
 				err = cl.ConfigRewrite(ctx).Err()
 			}
 			if err != nil {
-				out[i].Error = conn.NodeError(n.Addr(), step, err).Error()
-				rep.Report(Event{Kind: EventNodeFailed, Node: n.Addr(), Message: step + ": " + err.Error()})
+				out[i].Error = conn.NodeError(addr, step, err).Error()
+				rep.Report(Event{Kind: EventNodeFailed, Node: addr, Message: step + ": " + err.Error()})
 				return
 			}
-			rep.Report(Event{Kind: EventNodeUpdated, Node: n.Addr(), Message: "New timeout set for " + n.Addr()})
+			rep.Report(Event{Kind: EventNodeUpdated, Node: addr, Message: "New timeout set for " + addr})
 		}()
 	}
 	wg.Wait()
-	return out, nil
+	return out
 }
