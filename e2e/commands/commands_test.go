@@ -83,6 +83,13 @@ func TestInfoCallSetTimeout(t *testing.T) {
 		if lines != 6 || total != 600 { // replicas hold copies
 			t.Fatalf("call DBSIZE: %d lines, total %d\n%s", lines, total, r.Stdout)
 		}
+		dry := harness.Run(t, "call", c.Addr(), "FLUSHALL", "--dry-run", "--only-masters")
+		if dry.Code != 0 || !strings.Contains(dry.Stdout, "Would call FLUSHALL on 3 nodes") {
+			t.Fatalf("call --dry-run: %d\n%s", dry.Code, dry.Output())
+		}
+		if again := harness.Run(t, "call", c.Addr(), "DBSIZE"); again.Stdout != r.Stdout {
+			t.Fatalf("call --dry-run FLUSHALL changed data:\n%s", again.Stdout)
+		}
 		m := harness.Run(t, "call", c.Addr(), "ROLE", "--only-masters")
 		if strings.Count(m.Stdout, ": master") != 3 || strings.Contains(m.Stdout, "slave") {
 			t.Fatalf("--only-masters:\n%s", m.Stdout)

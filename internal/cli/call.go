@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/gocluster/gocluster/pkg/admin"
+	"github.com/gocluster/gocluster/pkg/topology"
 	"github.com/spf13/cobra"
 )
 
@@ -12,6 +13,7 @@ func init() { register(newCallCmd) }
 
 func newCallCmd(g *globals) *cobra.Command {
 	var opts admin.CallOptions
+	var dryRun bool
 	cmd := &cobra.Command{
 		Use:   "call host:port command [arg...]",
 		Short: "Run a command on every node of the cluster, in parallel",
@@ -41,10 +43,26 @@ prints "host:port: reply" for each. Exit status 1 when any node failed.`,
 				return usageErr(err)
 			}
 			defer pool.Close()
-			results, err := admin.Call(cmd.Context(), pool, seed, args[1:], opts)
+			c, err := topology.Load(cmd.Context(), pool, seed)
 			if err != nil {
 				return err
 			}
+			plan, err := admin.PlanCall(c, args[1:], opts)
+			if err != nil {
+				return usageErr(err)
+			}
+			if dryRun {
+				if g.json {
+					return writeJSON(g.stdout, map[string]any{"dry_run": true, "plan": plan})
+				}
+				p := g.printer()
+				p.Info(">>> Would call %s on %d nodes:", strings.Join(plan.Command, " "), len(plan.Targets))
+				for _, t := range plan.Targets {
+					p.Plain("    %s (%s)", t.Addr, t.Role)
+				}
+				return nil
+			}
+			results := admin.ApplyCall(cmd.Context(), pool, plan)
 			failed := false
 			for _, r := range results {
 				failed = failed || r.Failed()
@@ -75,6 +93,7 @@ prints "host:port: reply" for each. Exit status 1 when any node failed.`,
 	cmd.Flags().SetInterspersed(false)
 	cmd.Flags().BoolVar(&opts.OnlyMasters, "only-masters", false, "run only on masters")
 	cmd.Flags().BoolVar(&opts.OnlyReplicas, "only-replicas", false, "run only on replicas")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "list the nodes the command would run on and stop")
 	return cmd
 }
 

@@ -30,44 +30,59 @@ type CallResult struct {
 // Failed reports whether the command failed on this node (connection or error reply).
 func (r CallResult) Failed() bool { return r.Error != "" }
 
-// Call runs one command on every node (or only masters / only replicas) in
-// parallel and returns the replies in the cluster's node order.
-func Call(ctx context.Context, pool *conn.Pool, seed string, args []string, opts CallOptions) ([]CallResult, error) {
+// CallPlan is the command and the nodes it will run on.
+type CallPlan struct {
+	Command []string     `json:"command"`
+	Targets []CallTarget `json:"nodes"`
+}
+
+// CallTarget is one node a command runs on.
+type CallTarget struct {
+	Addr string `json:"node"`
+	ID   string `json:"id"`
+	Role string `json:"role"`
+}
+
+// PlanCall picks the nodes (all, only masters or only replicas) in the
+// cluster's node order.
+func PlanCall(c *topology.Cluster, args []string, opts CallOptions) (*CallPlan, error) {
 	if len(args) == 0 {
 		return nil, errors.New("call needs a command to run")
 	}
-	c, err := topology.Load(ctx, pool, seed)
-	if err != nil {
-		return nil, err
-	}
-	var targets []*topology.Node
+	p := &CallPlan{Command: args}
 	for _, n := range c.Nodes {
 		if (opts.OnlyMasters && !n.IsMaster()) || (opts.OnlyReplicas && !n.IsReplica()) {
 			continue
 		}
-		targets = append(targets, n)
+		role := "master"
+		if n.IsReplica() {
+			role = "replica"
+		}
+		p.Targets = append(p.Targets, CallTarget{Addr: n.Addr(), ID: n.ID, Role: role})
 	}
-	cmdArgs := make([]any, len(args))
-	for i, a := range args {
+	return p, nil
+}
+
+// ApplyCall runs the command on every planned node in parallel and returns
+// the replies in plan order.
+func ApplyCall(ctx context.Context, pool *conn.Pool, p *CallPlan) []CallResult {
+	cmdArgs := make([]any, len(p.Command))
+	for i, a := range p.Command {
 		cmdArgs[i] = a
 	}
-	out := make([]CallResult, len(targets))
+	out := make([]CallResult, len(p.Targets))
 	var wg sync.WaitGroup
-	for i, n := range targets {
+	for i, t := range p.Targets {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			role := "master"
-			if n.IsReplica() {
-				role = "replica"
-			}
-			out[i] = CallResult{Addr: n.Addr(), ID: n.ID, Role: role}
-			reply, err := pool.Get(n.Addr()).Do(ctx, cmdArgs...).Result()
+			out[i] = CallResult{Addr: t.Addr, ID: t.ID, Role: t.Role}
+			reply, err := pool.Get(t.Addr).Do(ctx, cmdArgs...).Result()
 			switch {
 			case errors.Is(err, redis.Nil):
 				out[i].Reply = nil
 			case err != nil:
-				out[i].Error = conn.NodeError(n.Addr(), "", err).Error()
+				out[i].Error = conn.NodeError(t.Addr, "", err).Error()
 				var re redis.Error
 				if errors.As(err, &re) {
 					out[i].Error = re.Error() // an error reply is shown as the node sent it
@@ -78,7 +93,7 @@ func Call(ctx context.Context, pool *conn.Pool, seed string, args []string, opts
 		}()
 	}
 	wg.Wait()
-	return out, nil
+	return out
 }
 
 // FormatRaw renders a reply the way redis-cli --cluster call does: strings
