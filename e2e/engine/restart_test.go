@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -9,8 +10,8 @@ import (
 )
 
 // TestRestartKeepsIdentitySlotsAndPeers stops an engine process (SIGTERM,
-// then SIGKILL right after a slot changed hands, then SIGKILL for longer
-// than the node timeout) and starts it again on the same port and dir:
+// then SIGKILL for longer than the node timeout, then SIGKILL right after
+// a slot changed hands) and starts it again on the same port and dir:
 // it must come back with the same id, slots and config epoch from
 // nodes.conf and rejoin its peers.
 func TestRestartKeepsIdentitySlotsAndPeers(t *testing.T) {
@@ -19,12 +20,7 @@ func TestRestartKeepsIdentitySlotsAndPeers(t *testing.T) {
 	victim := nodes[2]
 	id := nodeID(t, victim)
 
-	// identity is the node's own CLUSTER NODES line minus the volatile
-	// fields (ping/pong times, link state): id, addr, flags, master, epoch, slots.
-	identity := func() string {
-		f := myself(t, victim)
-		return strings.Join(append(f[:4:4], append([]string{f[6]}, f[8:]...)...), " ")
-	}
+	identity := func() string { return identityOf(t, cliOK(t, victim, "CLUSTER", "NODES")) }
 
 	t.Run("SIGTERM", func(t *testing.T) {
 		before := identity()
@@ -41,46 +37,6 @@ func TestRestartKeepsIdentitySlotsAndPeers(t *testing.T) {
 		}
 		if info := cliOK(t, victim, "CLUSTER", "INFO"); !strings.Contains(info, "cluster_known_nodes:3") {
 			t.Fatalf("restarted node forgot its peers:\n%s", info)
-		}
-		waitHealthy(t, nodes, 20*time.Second)
-	})
-
-	t.Run("SIGKILL right after SETSLOT NODE", func(t *testing.T) {
-		// Hand slot 0 from its owner to the victim the way redis-cli does,
-		// then kill the victim the moment it acknowledged the change.
-		owner := nodes[0]
-		for _, m := range nodes {
-			if strings.HasPrefix(mySlots(t, m), "0-") {
-				owner = m
-			}
-		}
-		if owner == victim {
-			t.Fatal("the victim already owns slot 0")
-		}
-		ownerID := nodeID(t, owner)
-		for _, step := range []struct {
-			n    *Node
-			args []string
-		}{
-			{victim, []string{"CLUSTER", "SETSLOT", "0", "IMPORTING", ownerID}},
-			{owner, []string{"CLUSTER", "SETSLOT", "0", "MIGRATING", id}},
-			{victim, []string{"CLUSTER", "SETSLOT", "0", "NODE", id}},
-		} {
-			if got := cliOK(t, step.n, step.args...); got != "OK" {
-				t.Fatalf("%v on %s: %q", step.args, step.n.Addr(), got)
-			}
-		}
-		acknowledged := identity()
-		victim.Signal(syscall.SIGKILL)
-		if got := cliOK(t, owner, "CLUSTER", "SETSLOT", "0", "NODE", id); got != "OK" {
-			t.Fatalf("SETSLOT NODE on the old owner: %q", got)
-		}
-		victim.Restart()
-		if got := identity(); got != acknowledged {
-			t.Fatalf("a SIGKILL lost an acknowledged cluster change; after restart:\n  %s\nacknowledged before the kill:\n  %s", got, acknowledged)
-		}
-		if !strings.HasPrefix(mySlots(t, victim), "0 ") {
-			t.Fatalf("restarted node does not own slot 0: %s", mySlots(t, victim))
 		}
 		waitHealthy(t, nodes, 20*time.Second)
 	})
@@ -118,6 +74,73 @@ func TestRestartKeepsIdentitySlotsAndPeers(t *testing.T) {
 			}
 		}
 	})
+
+	t.Run("SIGKILL right after SETSLOT NODE", func(t *testing.T) {
+		// Hand slot 0 from its owner to the victim the way redis-cli does,
+		// then kill the victim the moment it acknowledged the change.
+		owner := nodes[0]
+		for _, m := range nodes {
+			if strings.HasPrefix(mySlots(t, m), "0-") {
+				owner = m
+			}
+		}
+		if owner == victim {
+			t.Fatal("the victim already owns slot 0")
+		}
+		if before := identity(); !strings.HasSuffix(before, " 10923-16383") {
+			t.Fatalf("the victim's slots are not 10923-16383: %s", before)
+		}
+		ownerID := nodeID(t, owner)
+		for _, step := range []struct {
+			n    *Node
+			args []string
+		}{
+			{victim, []string{"CLUSTER", "SETSLOT", "0", "IMPORTING", ownerID}},
+			{owner, []string{"CLUSTER", "SETSLOT", "0", "MIGRATING", id}},
+		} {
+			if got := cliOK(t, step.n, step.args...); got != "OK" {
+				t.Fatalf("%v on %s: %q", step.args, step.n.Addr(), got)
+			}
+		}
+		// an open connection, so that the kill follows the reply at once
+		vc := client(t, victim)
+		if err := vc.Ping(context.Background()).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := vc.Do(context.Background(), "CLUSTER", "SETSLOT", "0", "NODE", id).Err(); err != nil {
+			t.Fatalf("SETSLOT 0 NODE on the victim: %v", err)
+		}
+		acknowledged := identityOf(t, vc.ClusterNodes(context.Background()).Val())
+		victim.Signal(syscall.SIGKILL)
+		if !strings.HasSuffix(acknowledged, " 0 10923-16383") {
+			t.Fatalf("after SETSLOT NODE the victim says %s", acknowledged)
+		}
+		if got := cliOK(t, owner, "CLUSTER", "SETSLOT", "0", "NODE", id); got != "OK" {
+			t.Fatalf("SETSLOT NODE on the old owner: %q", got)
+		}
+		victim.Restart()
+		if got := identity(); got != acknowledged {
+			t.Fatalf("a SIGKILL lost an acknowledged cluster change; after restart:\n  %s\nacknowledged before the kill:\n  %s", got, acknowledged)
+		}
+		if !strings.HasPrefix(mySlots(t, victim), "0 ") {
+			t.Fatalf("restarted node does not own slot 0: %s", mySlots(t, victim))
+		}
+		waitHealthy(t, nodes, 20*time.Second)
+	})
+}
+
+// identityOf picks the myself line of a CLUSTER NODES reply and keeps the
+// fields that must survive a restart: id, address, flags, master, config
+// epoch and slots (not ping/pong times or link state).
+func identityOf(t *testing.T, clusterNodes string) string {
+	t.Helper()
+	for _, l := range strings.Split(clusterNodes, "\n") {
+		if f := strings.Fields(l); len(f) >= 8 && strings.Contains(f[2], "myself") {
+			return strings.Join(append(f[:4:4], append([]string{f[6]}, f[8:]...)...), " ")
+		}
+	}
+	t.Fatalf("no myself line in CLUSTER NODES:\n%s", clusterNodes)
+	return ""
 }
 
 // nodesLine is the CLUSTER NODES line about node id as n sees it.
