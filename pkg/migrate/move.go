@@ -300,6 +300,41 @@ func (r *runner) warn(p *pair, slot int, msg string) {
 	r.opts.Report(Event{Kind: EventWarning, Source: p.source.Addr, Target: p.target.Addr, Slot: slot, Message: msg})
 }
 
+// takeSlots makes the target own the drained slots in one MULTI/EXEC, so
+// no client sees a slot between two states. SETSLOT NODE on a slot the
+// target is importing makes it bump its config epoch and broadcast a pong
+// to every node, which for a whole batch would be hundreds of broadcasts
+// for the cluster to process. So every slot but the last is first made
+// stable (the target takes it without broadcast) and only the last one
+// goes through the importing path: one epoch bump, one broadcast carrying
+// the whole batch. BUMPEPOCH makes sure of the bump (newer epoch than the
+// sources', so replicas accept the new owner) even if that one failed.
+func (r *runner) takeSlots(ctx context.Context, p *pair, drained []int) map[int]error {
+	tx := r.pool.Get(p.target.Addr).TxPipeline()
+	type slotCmds struct{ stable, node *redis.Cmd }
+	cmds := make([]slotCmds, len(drained))
+	last := len(drained) - 1
+	for i, s := range drained {
+		if i != last {
+			cmds[i].stable = tx.Do(ctx, "CLUSTER", "SETSLOT", s, "STABLE")
+		}
+		cmds[i].node = tx.Do(ctx, "CLUSTER", "SETSLOT", s, "NODE", p.target.ID)
+	}
+	tx.Do(ctx, "CLUSTER", "BUMPEPOCH")
+	_, _ = tx.Exec(ctx) // read per command
+	errs := map[int]error{}
+	for i, s := range drained {
+		err := cmds[i].node.Err()
+		if cmds[i].stable != nil && cmds[i].stable.Err() != nil {
+			err = cmds[i].stable.Err()
+		}
+		if err != nil {
+			errs[s] = conn.NodeError(p.target.Addr, fmt.Sprintf("CLUSTER SETSLOT %d NODE %s", s, p.target.ID), err)
+		}
+	}
+	return errs
+}
+
 // notMasterAnymore is the error a source gives when it lost its last slot
 // and turned itself into a replica of the target; the slot is assigned.
 const notMasterAnymore = "Please use SETSLOT only with masters"
@@ -311,7 +346,7 @@ func (r *runner) assign(ctx context.Context, p *pair, drained []int) []int {
 	if len(drained) == 0 {
 		return nil
 	}
-	errs := r.setSlots(ctx, p.target.Addr, drained, "NODE", p.target.ID)
+	errs := r.takeSlots(ctx, p, drained)
 	assigned := make([]int, 0, len(drained))
 	for _, s := range drained {
 		if err := errs[s]; err != nil {
