@@ -94,3 +94,19 @@ func TestEveryCommandHasExample(t *testing.T) {
 		}
 	}
 }
+
+// TestMutatingCommandsHaveDryRun: every command that changes a cluster can
+// show its plan and stop.
+func TestMutatingCommandsHaveDryRun(t *testing.T) {
+	root, _ := NewRoot(strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{})
+	for _, name := range []string{"create", "add-node", "del-node", "reshard", "rebalance", "fix", "import", "set-timeout", "call"} {
+		c, _, err := root.Find([]string{name})
+		if err != nil || c.Name() != name {
+			t.Errorf("command %s missing: %v", name, err)
+			continue
+		}
+		if c.Flags().Lookup("dry-run") == nil {
+			t.Errorf("%s has no --dry-run", name)
+		}
+	}
+}
