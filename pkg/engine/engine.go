@@ -31,6 +31,10 @@ type Node struct {
 // Port 0 picks a free port (see Addr). With cluster-enabled it loads or
 // creates nodes.conf and starts the cluster bus.
 func Start(cfg *config.Config) (*Node, error) {
+	if fi, err := os.Stat(cfg.Dir()); err != nil || !fi.IsDir() {
+		// redis-server refuses to start too ("Can't chdir to ...")
+		return nil, fmt.Errorf("dir %q: not an existing directory", cfg.Dir())
+	}
 	logger, closer, err := newLogger(cfg)
 	if err != nil {
 		return nil, err

@@ -34,7 +34,7 @@ func TestMalformedRequestsGetErrorsNotCrashes(t *testing.T) {
 	cases := []struct{ name, send, want string }{
 		{"huge bulk", "*1\r\n$999999999999\r\n", "-ERR Protocol error: invalid bulk length\r\n"},
 		{"bulk over 512MB", "*2\r\n$3\r\nSET\r\n$536870913\r\n", "-ERR Protocol error: invalid bulk length\r\n"},
-		{"huge multibulk", "*99999999\r\n", "-ERR Protocol error: invalid multibulk length\r\n"},
+		{"huge multibulk", "*3000000000\r\n", "-ERR Protocol error: invalid multibulk length\r\n"},
 		{"garbage after star", "*abc\r\n", "-ERR Protocol error: invalid multibulk length\r\n"},
 		{"wrong element type", "*1\r\n+PING\r\n", "-ERR Protocol error: expected '$', got '+'\r\n"},
 		{"unbalanced inline", "SET \"a b\r\n", "-ERR Protocol error: unbalanced quotes in request\r\n"},

@@ -11,7 +11,7 @@ import (
 // Limits, the same as Redis's defaults.
 const (
 	MaxBulkLen      = 512 * 1024 * 1024  // proto-max-bulk-len
-	MaxMultibulkLen = 1024 * 1024        // elements in one command
+	MaxMultibulkLen = math.MaxInt32      // elements in one command (Redis 7.0 allows INT_MAX)
 	MaxInlineLen    = 64 * 1024          // an inline command line, and any header line
 	MaxQueryLen     = 1024 * 1024 * 1024 // all arguments of one command (client-query-buffer-limit)
 	readChunk       = 64 * 1024          // large bulks grow in steps of this as data arrives
@@ -142,14 +142,14 @@ func (r *Reader) readMultibulk() error {
 	for i := int64(0); i < n; i++ {
 		c, err := r.br.ReadByte()
 		if err != nil {
-			return err
+			return unexpectedEOF(err) // the command was cut short
 		}
 		if c != '$' {
 			return protoErr("expected '$', got '" + string(rune(c)) + "'")
 		}
 		line, err := r.readLine("too big bulk count string")
 		if err != nil {
-			return err
+			return unexpectedEOF(err)
 		}
 		size, ok := parseInt(line)
 		if !ok || size < 0 || size > MaxBulkLen {

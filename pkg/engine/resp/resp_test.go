@@ -62,7 +62,7 @@ func TestProtocolErrors(t *testing.T) {
 		{"huge bulk", "*1\r\n$536870913\r\n", "ERR Protocol error: invalid bulk length"},
 		{"negative bulk", "*1\r\n$-5\r\n", "ERR Protocol error: invalid bulk length"},
 		{"garbage bulk len", "*1\r\n$abc\r\n", "ERR Protocol error: invalid bulk length"},
-		{"huge multibulk", "*1048577\r\n", "ERR Protocol error: invalid multibulk length"},
+		{"huge multibulk", "*2147483648\r\n", "ERR Protocol error: invalid multibulk length"},
 		{"garbage multibulk", "*x\r\n", "ERR Protocol error: invalid multibulk length"},
 		{"missing dollar", "*1\r\n:5\r\n", "ERR Protocol error: expected '$', got ':'"},
 		{"unbalanced quotes", "set \"abc\r\n", "ERR Protocol error: unbalanced quotes in request"},
@@ -153,5 +153,14 @@ func TestParseInt(t *testing.T) {
 		if _, ok := ParseInt([]byte(s)); ok {
 			t.Errorf("ParseInt(%q) accepted", s)
 		}
+	}
+}
+
+// Redis 7.0 accepts up to INT_MAX elements; more than a million must not be
+// refused (the data just has to arrive).
+func TestMillionPlusElementsAccepted(t *testing.T) {
+	r := NewReader(strings.NewReader("*1048577\r\n$4\r\nSADD\r\n"))
+	if _, err := r.ReadCommand(); err != io.ErrUnexpectedEOF {
+		t.Fatalf("got %v, want unexpected EOF (not a protocol error)", err)
 	}
 }
