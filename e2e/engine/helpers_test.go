@@ -20,14 +20,18 @@ func redisCLI(t *testing.T, args ...string) harness.Result {
 	return harness.Exec(t, redistest.Binary(t, "redis-cli"), harness.Cmd{Args: args, Env: []string{"TERM=dumb"}})
 }
 
+// withAuth prefixes redis-cli arguments with the node's password, if any.
+func withAuth(n *Node, args ...string) []string {
+	if n.opts.Password == "" {
+		return args
+	}
+	return append([]string{"-a", n.opts.Password, "--no-auth-warning"}, args...)
+}
+
 // cli runs the real redis-cli against one node.
 func cli(t *testing.T, n *Node, args ...string) harness.Result {
 	t.Helper()
-	base := []string{"-h", n.Host, "-p", strconv.Itoa(n.Port)}
-	if n.opts.Password != "" {
-		base = append(base, "-a", n.opts.Password, "--no-auth-warning")
-	}
-	return redisCLI(t, append(base, args...)...)
+	return redisCLI(t, withAuth(n, append([]string{"-h", n.Host, "-p", strconv.Itoa(n.Port)}, args...)...)...)
 }
 
 // cliOK runs redis-cli and returns its trimmed stdout, failing the test on
@@ -63,7 +67,7 @@ func createCluster(t *testing.T, nodes []*Node, replicas int) {
 	t.Helper()
 	args := append([]string{"--cluster", "create"}, Addrs(nodes)...)
 	args = append(args, "--cluster-replicas", strconv.Itoa(replicas), "--cluster-yes")
-	r := redisCLI(t, args...)
+	r := redisCLI(t, withAuth(nodes[0], args...)...)
 	if r.Code != 0 || !strings.Contains(r.Stdout, "[OK] All 16384 slots covered.") {
 		t.Fatalf("redis-cli --cluster create: exit %d\n%s\n%s", r.Code, r.Output(), nodes[0].LogTail(10))
 	}
@@ -74,7 +78,7 @@ func createCluster(t *testing.T, nodes []*Node, replicas int) {
 // nodes[0] and every node says cluster_state:ok; otherwise why not.
 func healthy(t *testing.T, nodes []*Node) (checkOutput string, problem string) {
 	t.Helper()
-	r := redisCLI(t, "--cluster", "check", nodes[0].Addr())
+	r := redisCLI(t, withAuth(nodes[0], "--cluster", "check", nodes[0].Addr())...)
 	switch {
 	case r.Code != 0:
 		return r.Stdout, fmt.Sprintf("redis-cli --cluster check exit %d:\n%s", r.Code, r.Output())
@@ -141,7 +145,7 @@ func masters(t *testing.T, nodes []*Node) []*Node {
 // clusterClient is a go-redis ClusterClient over the nodes.
 func clusterClient(t *testing.T, nodes []*Node) *redis.ClusterClient {
 	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: Addrs(nodes), MaxRedirects: 16,
-		DialTimeout: 2 * time.Second, ReadTimeout: 5 * time.Second})
+		Password: nodes[0].opts.Password, DialTimeout: 2 * time.Second, ReadTimeout: 5 * time.Second})
 	t.Cleanup(func() { cc.Close() })
 	return cc
 }
