@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gocluster/gocluster/e2e/harness"
+	"github.com/gocluster/gocluster/pkg/admin"
 	"github.com/gocluster/gocluster/pkg/conn"
 	"github.com/gocluster/gocluster/pkg/slots"
 	"github.com/gocluster/gocluster/pkg/topology"
@@ -220,6 +221,23 @@ func keyIn(slot int, prefix string) string {
 		}
 	})
 	return prefix + "{" + slotTags[slot] + "}"
+}
+
+// waitGossip waits until every node knows every other one.
+func waitGossip(t *testing.T, c *harness.Cluster) {
+	t.Helper()
+	pool, err := conn.NewPool(conn.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	addrs := make([]string, len(c.Nodes))
+	for i, n := range c.Nodes {
+		addrs[i] = n.Addr()
+	}
+	if err := admin.WaitConverged(context.Background(), pool, addrs, admin.ConvergeOptions{SameSlots: true}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // harnessClient returns a plain client to the cluster node at addr.

@@ -51,6 +51,7 @@ func TestRebalanceAfterAddNode(t *testing.T) {
 			t.Fatalf("redis-cli add-node: %s", r.Output())
 		}
 		c.Nodes = append(c.Nodes, n)
+		waitGossip(t, c) // redis-cli add-node refuses a cluster still gossiping
 	}
 	c.WaitHealthy(t)
 	cc := clusterClient(t, c)
