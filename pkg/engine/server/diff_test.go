@@ -370,3 +370,25 @@ func compareScript(t *testing.T, real, eng *rawConn, script string) {
 		}
 	}
 }
+
+// Protected mode: with the default bind and no password, a client from a
+// non-loopback address is refused; loopback ones and configured nodes are not.
+func TestProtectedMode(t *testing.T) {
+	cfg := config.Default()
+	s := New(cfg, store.New(), nil)
+	remote := &net.TCPAddr{IP: net.ParseIP("192.0.2.7"), Port: 5000}
+	local := &net.TCPAddr{IP: net.ParseIP("127.0.0.1"), Port: 5000}
+	if !s.protectedRefuses(remote) || s.protectedRefuses(local) {
+		t.Fatal("default configuration must refuse only non-loopback clients")
+	}
+	cfg.SetRuntime("requirepass", "pw")
+	s.applyConfig("requirepass")
+	if s.protectedRefuses(remote) {
+		t.Fatal("a password lifts protected mode")
+	}
+	bound := config.Default()
+	bound.ParseArgs([]string{"--bind", "0.0.0.0"})
+	if New(bound, store.New(), nil).protectedRefuses(remote) {
+		t.Fatal("an explicit bind lifts protected mode")
+	}
+}

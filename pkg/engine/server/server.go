@@ -183,6 +183,11 @@ func (s *Server) acceptLoop(l net.Listener) {
 			time.Sleep(10 * time.Millisecond) // e.g. too many open files: back off
 			continue
 		}
+		if s.protectedRefuses(nc.RemoteAddr()) {
+			nc.Write([]byte("-DENIED Running in protected mode: no password is set and no bind address was configured, so only loopback connections are accepted. Set requirepass, bind an address, or set protected-mode no.\r\n"))
+			nc.Close()
+			continue
+		}
 		if s.Cfg.Int("maxclients") <= s.clientCount() {
 			s.rejectedConns.Add(1)
 			nc.Write([]byte("-ERR max number of clients reached\r\n"))
@@ -207,6 +212,17 @@ func (s *Server) commandsProcessed() int64 {
 		n += c.commands.Load()
 	}
 	return n
+}
+
+// protectedRefuses applies Redis's protected mode: with the default bind
+// (every interface), protected-mode yes and no password for the default
+// user, only loopback clients may connect.
+func (s *Server) protectedRefuses(remote net.Addr) bool {
+	if !s.Cfg.Bool("protected-mode") || s.Cfg.Get("bind") != "* -::*" || !s.acl.noPassDefault() {
+		return false
+	}
+	a, ok := remote.(*net.TCPAddr)
+	return ok && !a.IP.IsLoopback()
 }
 
 func (s *Server) clientCount() int {
