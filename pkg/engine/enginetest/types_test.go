@@ -221,3 +221,49 @@ func TestTTLsAndExpiry(t *testing.T) {
 		t.Fatalf("scan saw %d keys: %v", len(seen), iter.Err())
 	}
 }
+
+// HSCAN/SSCAN/ZSCAN return every element present for the whole scan, even
+// while elements are added and removed between calls.
+func TestCollectionScanUnderChanges(t *testing.T) {
+	n := startEngine(t)
+	c := client(t, n.Addr())
+	ctx := context.Background()
+	for i := range 1000 {
+		c.SAdd(ctx, "s", fmt.Sprint("keep:", i))
+	}
+	for i := range 200 { // churn elements, removed while the scan runs
+		c.SAdd(ctx, "s", fmt.Sprint("a:", i-1000), fmt.Sprint("a2:", i-1000))
+	}
+	seen := map[string]bool{}
+	cursor, calls := uint64(0), 0
+	for {
+		members, next, err := c.SScan(ctx, "s", cursor, "", 50).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range members {
+			seen[m] = true
+		}
+		// churn: remove and add elements between pages
+		for j := range 10 {
+			c.SRem(ctx, "s", fmt.Sprint("a:", calls*10+j-1000), fmt.Sprint("a2:", calls*10+j-1000))
+		}
+		c.SAdd(ctx, "s", fmt.Sprint("a:", calls), fmt.Sprint("a2:", calls))
+		calls++
+		if next == 0 {
+			break
+		}
+		if calls > 1000 {
+			t.Fatal("SSCAN does not terminate")
+		}
+		cursor = next
+	}
+	for i := range 1000 {
+		if !seen[fmt.Sprint("keep:", i)] {
+			t.Fatalf("keep:%d never returned by SSCAN (%d calls)", i, calls)
+		}
+	}
+	if calls < 10 {
+		t.Fatalf("SSCAN COUNT 50 over 1000 members took only %d calls", calls)
+	}
+}

@@ -293,8 +293,11 @@ func cmdHScan(c *Client, args [][]byte) {
 	c.scanCollection(args, fields, func(f string) []byte { return h[f] })
 }
 
-// scanCollection answers HSCAN/SSCAN/ZSCAN with a cursor that is an index
-// into the sorted element list; value (if not nil) adds each element's value.
+// scanCollection answers HSCAN/SSCAN/ZSCAN. Elements are visited in the
+// order of a 63-bit hash and the cursor is the hash where the next page
+// starts, so an element present for the whole scan is returned at least
+// once however the collection changes in between (as Redis guarantees).
+// value, if not nil, adds each element's value.
 func (c *Client) scanCollection(args [][]byte, elems []string, value func(string) []byte) {
 	cursor, err := strconv.ParseUint(string(args[2]), 10, 64)
 	if err != nil {
@@ -308,17 +311,32 @@ func (c *Client) scanCollection(args [][]byte, elems []string, value func(string
 	if len(elems) <= 128 { // small collections come whole, as Redis's compact encodings do
 		count = max(count, len(elems))
 	}
-	start := min(int(min(cursor, 1<<40)), len(elems))
-	end := min(start+count, len(elems))
-	var out []string
-	for _, e := range elems[start:end] {
-		if pattern == nil || store.Match(pattern, []byte(e)) {
-			out = append(out, e)
+	type hashed struct {
+		h uint64
+		e string
+	}
+	order := make([]hashed, 0, len(elems))
+	for _, e := range elems {
+		if h := scanHash(e); h >= cursor {
+			order = append(order, hashed{h, e})
 		}
 	}
-	next := uint64(end)
-	if end == len(elems) {
-		next = 0
+	sort.Slice(order, func(i, j int) bool {
+		return order[i].h < order[j].h || order[i].h == order[j].h && order[i].e < order[j].e
+	})
+	end := min(count, len(order))
+	for end < len(order) && end > 0 && order[end].h == order[end-1].h {
+		end++ // never split elements of one hash across pages
+	}
+	next := uint64(0)
+	if end < len(order) {
+		next = order[end].h
+	}
+	var out []string
+	for _, x := range order[:end] {
+		if pattern == nil || store.Match(pattern, []byte(x.e)) {
+			out = append(out, x.e)
+		}
 	}
 	c.w.WriteArrayLen(2)
 	c.w.WriteBulkString(strconv.FormatUint(next, 10))
@@ -333,4 +351,14 @@ func (c *Client) scanCollection(args [][]byte, elems []string, value func(string
 			c.w.WriteBulk(value(e))
 		}
 	}
+}
+
+// scanHash is FNV-1a folded to 63 bits and never 0 (0 is the start cursor).
+func scanHash(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return h>>1 | 1
 }
