@@ -180,7 +180,7 @@ func MigrationJob(c *topology.Cluster, moves []migrate.Move) migrate.Job {
 // refuses too (nodes disagree, open or uncovered slots, unreachable
 // nodes). what names the operation in the error ("resharding").
 func PrepareMigration(ctx context.Context, pool *conn.Pool, seed, what string, wait time.Duration) (*topology.Cluster, error) {
-	c, err := topology.Load(ctx, pool, seed)
+	c, err := loadSettled(ctx, pool, seed, wait)
 	if err != nil {
 		return nil, err
 	}
@@ -211,6 +211,33 @@ func PrepareMigration(ctx context.Context, pool *conn.Pool, seed, what string, w
 			strings.Join(problems, " "), what)
 	}
 	return c, nil
+}
+
+// loadSettled loads the cluster, reloading while the seed is still in
+// handshake with a node (a node just added answers under an ID the seed
+// does not know yet), for at most wait.
+func loadSettled(ctx context.Context, pool *conn.Pool, seed string, wait time.Duration) (*topology.Cluster, error) {
+	deadline := time.Now().Add(wait)
+	for {
+		c, err := topology.Load(ctx, pool, seed)
+		if err != nil || !handshaking(c) || time.Now().After(deadline) {
+			return c, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func handshaking(c *topology.Cluster) bool {
+	for _, n := range c.Views[c.Nodes[0].ID] {
+		if n.HasFlag("handshake") {
+			return true
+		}
+	}
+	return false
 }
 
 // ApplyMoves runs a migration job on a prepared cluster, reporting one
