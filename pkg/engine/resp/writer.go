@@ -254,7 +254,8 @@ func (w *Writer) WriteBool(b bool) {
 	}
 }
 
-// AppendFloat formats f the way Redis replies with scores.
+// AppendFloat formats f the way Redis 7.0 replies with scores: %.17g
+// (1.1 is "1.1000000000000001"), integers without a fraction.
 func AppendFloat(b []byte, f float64) []byte {
 	switch {
 	case math.IsInf(f, 1):
@@ -267,5 +268,11 @@ func AppendFloat(b []byte, f float64) []byte {
 	if f == math.Trunc(f) && math.Abs(f) < 1e17 {
 		return strconv.AppendInt(b, int64(f), 10)
 	}
-	return strconv.AppendFloat(b, f, 'g', -1, 64)
+	return strconv.AppendFloat(b, f, 'g', 17, 64)
+}
+
+// AppendFloatPlain formats f the way INCRBYFLOAT stores it: plain decimal
+// notation, no exponent, the shortest digits that read back the same.
+func AppendFloatPlain(b []byte, f float64) []byte {
+	return strconv.AppendFloat(b, f, 'f', -1, 64)
 }

@@ -218,7 +218,7 @@ func cmdHIncrByFloat(c *Client, args [][]byte) {
 		c.w.WriteError("ERR increment would produce NaN or Infinity")
 		return
 	}
-	out := resp.AppendFloat(nil, cur)
+	out := resp.AppendFloatPlain(nil, cur)
 	h[string(args[2])] = out
 	c.w.WriteBulk(out)
 }

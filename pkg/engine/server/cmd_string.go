@@ -358,7 +358,7 @@ func cmdIncrByFloat(c *Client, args [][]byte) {
 		c.w.WriteError("ERR increment would produce NaN or Infinity")
 		return
 	}
-	out := resp.AppendFloat(nil, cur)
+	out := resp.AppendFloatPlain(nil, cur)
 	c.srv.DB.SetString(args[1], out, true)
 	c.w.WriteBulk(out)
 }
