@@ -105,10 +105,25 @@ func (c *Client) set(key []byte, create bool) (store.Set, bool) {
 	return s, true
 }
 
+// sortedMembers lists a set in a stable order: numerically when every
+// member is an integer (the order Redis's intset encoding replies in),
+// else bytewise.
 func sortedMembers(s store.Set) []string {
 	out := make([]string, 0, len(s))
+	allInts := true
 	for m := range s {
 		out = append(out, m)
+		if allInts {
+			_, allInts = parseInt([]byte(m))
+		}
+	}
+	if allInts {
+		sort.Slice(out, func(i, j int) bool {
+			a, _ := parseInt([]byte(out[i]))
+			b, _ := parseInt([]byte(out[j]))
+			return a < b
+		})
+		return out
 	}
 	sort.Strings(out)
 	return out

@@ -153,6 +153,8 @@ HSTRLEN h f2
 HDEL h f1 f2 c nope
 EXISTS h
 HSET h odd
+SADD ints 10 -3 2 100 7
+SMEMBERS ints
 SADD st a b c
 SADD st a d
 SCARD st
