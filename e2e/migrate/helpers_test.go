@@ -20,9 +20,9 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-func loadTopology(t *testing.T, c *harness.Cluster) *topology.Cluster {
+func loadTopology(t *testing.T, c *harness.Cluster, password ...string) *topology.Cluster {
 	t.Helper()
-	pool, err := conn.NewPool(conn.Options{})
+	pool, err := conn.NewPool(conn.Options{Password: strings.Join(password, "")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -212,7 +213,7 @@ var resumeRE = regexp.MustCompile(`Resume with: gocluster (reshard .*)`)
 func TestReshardSIGINT(t *testing.T) {
 	c := harness.NewCluster(t, harness.ClusterOptions{Masters: 3})
 	cc := clusterClient(t, c)
-	const preN = 50000
+	const preN = 100000
 	preload(t, cc, preN)
 	m := loadTopology(t, c).Masters()
 	target := m[2]
@@ -221,7 +222,11 @@ func TestReshardSIGINT(t *testing.T) {
 	cmd := exec.Command(harness.Binary(t), "reshard", c.Addr(), "--from", "all", "--to", target.ID, "--slots", "10000", "--yes", "--pipeline", "1")
 	cmd.Env = append(cmd.Environ(), "NO_COLOR=1")
 	var stdout, stderr bytes.Buffer
-	pr, pw, _ := osPipe(t)
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
 	cmd.Stdout = pw
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
@@ -236,7 +241,7 @@ func TestReshardSIGINT(t *testing.T) {
 		signalled := false
 		for sc.Scan() {
 			stdout.WriteString(sc.Text() + "\n")
-			if !signalled && strings.HasPrefix(sc.Text(), "Moved ") {
+			if !signalled && strings.HasPrefix(sc.Text(), "  Resharding plan:") {
 				signalled = true
 				close(progress)
 			}
@@ -246,8 +251,9 @@ func TestReshardSIGINT(t *testing.T) {
 	case <-progress:
 	case <-time.After(60 * time.Second):
 		cmd.Process.Kill()
-		t.Fatalf("no progress line in 60s")
+		t.Fatalf("no plan printed in 60s")
 	}
+	time.Sleep(300 * time.Millisecond) // well into the moves: ~60k single-key MIGRATEs take seconds
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
@@ -286,4 +292,31 @@ func TestReshardSIGINT(t *testing.T) {
 	}
 	verifyPreload(t, cc, preN)
 	assertRedisCheckClean(t, c)
+}
+
+// TestReshardWithPassword moves keys between nodes that require a password:
+// MIGRATE must carry AUTH to the target.
+func TestReshardWithPassword(t *testing.T) {
+	c := harness.NewCluster(t, harness.ClusterOptions{Masters: 3, Password: "s3cret"})
+	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{c.Addr()}, Password: "s3cret"})
+	defer cc.Close()
+	ctx := context.Background()
+	m := loadTopology(t, c, "s3cret").Masters()
+	for s := range 20 {
+		if err := cc.Set(ctx, keyIn(s, "pw"), fmt.Sprint(s), 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := harness.Run(t, "reshard", c.Addr(), "-a", "s3cret", "--from", m[0].ID, "--to", m[2].ID, "--slots", "20", "--yes")
+	if r.Code != 0 {
+		t.Fatalf("reshard with password: exit %d:\n%s", r.Code, r.Output())
+	}
+	for s := range 20 {
+		if v, err := cc.Get(ctx, keyIn(s, "pw")).Result(); v != fmt.Sprint(s) {
+			t.Fatalf("key of slot %d: %q %v", s, v, err)
+		}
+	}
+	if r := harness.Run(t, "reshard", c.Addr(), "--from", m[0].ID, "--to", m[2].ID, "--slots", "20", "--yes"); r.Code != 1 || !strings.Contains(r.Stderr, "-a/--pass") {
+		t.Fatalf("without the password: exit %d, want a clear authentication error:\n%s", r.Code, r.Output())
+	}
 }
