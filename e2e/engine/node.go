@@ -27,6 +27,8 @@ import (
 
 // Options describe one engine process.
 type Options struct {
+	Host        string        // loopback address to bind, default 127.0.0.1
+	ConfigFile  string        // a redis.conf-style file given before the options
 	Cluster     bool          // cluster-enabled yes, nodes.conf in the node's dir
 	NodeTimeout time.Duration // cluster-node-timeout, default 3 s
 	Password    string        // requirepass and masterauth
@@ -51,7 +53,10 @@ type Node struct {
 // and waits until it answers PING; the test's cleanup kills it by PID.
 func Start(tb testing.TB, opts Options) *Node {
 	tb.Helper()
-	n := &Node{Host: "127.0.0.1", Dir: tb.TempDir(), opts: opts, tb: tb}
+	if opts.Host == "" {
+		opts.Host = "127.0.0.1"
+	}
+	n := &Node{Host: opts.Host, Dir: tb.TempDir(), opts: opts, tb: tb}
 	var err error
 	for range 5 { // a port found free may be taken by a parallel test: retry
 		n.Port = redistest.FreePort(tb, n.Host)
@@ -124,7 +129,11 @@ func (n *Node) LogTail(lines int) string {
 
 // Args are the command-line arguments after "gocluster".
 func (n *Node) Args() []string {
-	args := []string{"server", "--port", strconv.Itoa(n.Port), "--bind", n.Host, "--dir", n.Dir}
+	args := []string{"server"}
+	if n.opts.ConfigFile != "" {
+		args = append(args, n.opts.ConfigFile)
+	}
+	args = append(args, "--port", strconv.Itoa(n.Port), "--bind", n.Host, "--dir", n.Dir)
 	if n.opts.Cluster {
 		timeout := n.opts.NodeTimeout
 		if timeout == 0 {
