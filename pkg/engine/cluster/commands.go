@@ -85,7 +85,7 @@ func (c *Cluster) configChanged(w *resp.Writer) bool {
 // (open slots): nothing to broadcast.
 func (c *Cluster) localConfigChanged(w *resp.Writer) bool {
 	c.updateState()
-	if err := c.saveConfig(); err != nil {
+	if err := c.saveConfigNow(); err != nil {
 		w.WriteError("ERR " + err.Error())
 		return false
 	}

@@ -91,6 +91,21 @@ func (c *Cluster) saveConfig() error {
 	return c.writer.lastError()
 }
 
+// saveConfigNow persists a change a client asked for before the reply goes
+// out, as Redis does before it answers: a node killed right after "OK" must
+// come back with the change. It writes atomically; only epoch changes are
+// fsynced (see saveConfig), so a pipelined reshard stays fast (mu held).
+func (c *Cluster) saveConfigNow() error {
+	c.saveGen++
+	epochs := [3]uint64{c.currentEpoch, c.lastVoteEpoch, c.myself.configEpoch}
+	sync := epochs != c.syncedEpochs
+	err := c.writeConfigNow(sync)
+	if err == nil && sync {
+		c.syncedEpochs = epochs
+	}
+	return err
+}
+
 func (c *Cluster) configText() []byte {
 	return []byte(c.nodesDescription(true) +
 		fmt.Sprintf("vars currentEpoch %d lastVoteEpoch %d\n", c.currentEpoch, c.lastVoteEpoch))
