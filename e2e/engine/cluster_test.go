@@ -266,3 +266,50 @@ func atoi(t *testing.T, s string) int {
 	}
 	return n
 }
+
+// TestClusterAcrossLoopbackHosts imitates three machines with 127.0.0.2-4:
+// redis-cli places each replica on another host than its master, every
+// node shows the address it is bound to, and redirections point there.
+func TestClusterAcrossLoopbackHosts(t *testing.T) {
+	var nodes []*Node
+	for i := range 6 {
+		nodes = append(nodes, Start(t, Options{Cluster: true, Host: fmt.Sprintf("127.0.0.%d", 2+i%3)}))
+	}
+	createCluster(t, nodes, 1)
+	hostOf := map[string]string{} // id -> host in CLUSTER NODES
+	var lines [][]string
+	for _, l := range strings.Split(cliOK(t, nodes[0], "CLUSTER", "NODES"), "\n") {
+		f := strings.Fields(l)
+		host, _, _ := strings.Cut(f[1], ":")
+		hostOf[f[0]] = host
+		lines = append(lines, f)
+	}
+	for _, n := range nodes {
+		if got := hostOf[nodeID(t, n)]; got != n.Host {
+			t.Errorf("node bound to %s is listed with host %q", n.Addr(), got)
+		}
+	}
+	for _, f := range lines {
+		if strings.Contains(f[2], "slave") && hostOf[f[0]] == hostOf[f[3]] {
+			t.Errorf("replica %s is on the same host as its master", f[1])
+		}
+	}
+	cc := clusterClient(t, nodes)
+	ctx := context.Background()
+	direct := client(t, nodes[0])
+	moved := map[string]bool{}
+	for i := range 200 {
+		k := fmt.Sprint("h:", i)
+		if err := cc.Set(ctx, k, i, 0).Err(); err != nil {
+			t.Fatalf("SET %s: %v", k, err)
+		}
+		if err := direct.Get(ctx, k).Err(); err != nil && strings.HasPrefix(err.Error(), "MOVED ") {
+			moved[strings.Split(strings.Fields(err.Error())[2], ":")[0]] = true
+		}
+	}
+	for _, h := range []string{"127.0.0.3", "127.0.0.4"} {
+		if !moved[h] {
+			t.Errorf("no MOVED to host %s from %s (got %v)", h, nodes[0].Addr(), moved)
+		}
+	}
+}
