@@ -90,7 +90,8 @@ deployments. Commands, arguments and options follow redis-cli --cluster; every
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageErr(err) })
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageErr(flagError(err)) })
+	root.PersistentPreRunE = func(*cobra.Command, []string) error { return g.validate() }
 	pf := root.PersistentFlags()
 	pf.StringVarP(&g.password, "pass", "a", os.Getenv("REDISCLI_AUTH"), "password for every node (or REDISCLI_AUTH)")
 	pf.StringVar(&g.user, "user", "", "ACL user name (with -a)")
@@ -119,7 +120,7 @@ deployments. Commands, arguments and options follow redis-cli --cluster; every
 		orig := c.Args
 		c.Args = func(cmd *cobra.Command, args []string) error {
 			if err := orig(cmd, args); err != nil {
-				return usageErr(err)
+				return usagef("%s: %v (usage: %s)", cmd.Name(), err, strings.TrimSuffix(cmd.UseLine(), " [flags]"))
 			}
 			return nil
 		}
@@ -159,10 +160,19 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 }
 
 // normalizeArgs accepts redis-cli spellings: a leading "--cluster" is
-// dropped and every "--cluster-NAME" option becomes "--NAME".
+// dropped and every "--cluster-NAME" option becomes "--NAME". The server
+// command is left alone: its options are redis-server's own, where
+// --cluster-enabled and --cluster-port mean what they say.
 func normalizeArgs(args []string) []string {
 	out := make([]string, 0, len(args))
+	positional := 0
 	for i, a := range args {
+		if !strings.HasPrefix(a, "-") {
+			positional++
+			if positional == 1 && a == "server" {
+				return append(out, args[i:]...)
+			}
+		}
 		switch {
 		case a == "--":
 			return append(out, args[i:]...)

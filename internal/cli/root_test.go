@@ -15,6 +15,10 @@ func TestNormalizeArgs(t *testing.T) {
 	if fmt.Sprint(got) != want {
 		t.Fatalf("got %v want %s", got, want)
 	}
+	server := normalizeArgs([]string{"server", "--port", "7000", "--cluster-enabled", "yes", "--cluster-port", "17000"})
+	if fmt.Sprint(server) != "[server --port 7000 --cluster-enabled yes --cluster-port 17000]" {
+		t.Fatalf("server options must be left alone: %v", server)
+	}
 }
 
 func TestExitCode(t *testing.T) {

@@ -37,7 +37,7 @@ the cluster identity, slots and peers). It runs until SIGINT, SIGTERM or SHUTDOW
 			if len(args) > 0 && !strings.HasPrefix(args[0], "--") {
 				file, args = args[0], args[1:]
 			}
-			cfg, err := config.Load(file, restoreClusterPrefix(args))
+			cfg, err := config.Load(file, args)
 			if err != nil {
 				return usageErr(err)
 			}
@@ -47,19 +47,4 @@ the cluster identity, slots and peers). It runs until SIGINT, SIGTERM or SHUTDOW
 			return nil
 		},
 	}
-}
-
-// restoreClusterPrefix undoes the root command's "--cluster-NAME" ->
-// "--NAME" spelling normalisation for server options, so that
-// "--cluster-enabled yes" means cluster-enabled again.
-func restoreClusterPrefix(args []string) []string {
-	out := make([]string, len(args))
-	for i, a := range args {
-		out[i] = a
-		name, ok := strings.CutPrefix(a, "--")
-		if ok && name != "" && !config.Known(name) && config.Known("cluster-"+name) {
-			out[i] = "--cluster-" + name
-		}
-	}
-	return out
 }

@@ -21,7 +21,7 @@ func TestServerCmdBadOptionsAreUsageErrors(t *testing.T) {
 		{filepath.Join(t.TempDir(), "missing.conf")},
 	} {
 		cmd := newServerCmd()
-		cmd.SetArgs(restoreClusterPrefix(normalizeArgs(args)))
+		cmd.SetArgs(args)
 		err := cmd.Execute()
 		if err == nil || strings.Contains(err.Error(), "\n") {
 			t.Fatalf("%v: got %v, want a one-line error", args, err)
@@ -32,20 +32,20 @@ func TestServerCmdBadOptionsAreUsageErrors(t *testing.T) {
 	}
 }
 
-// The root command rewrites --cluster-NAME to --NAME; the server command
-// must still understand redis-server's cluster option names.
+// The root command leaves the server's options alone, so redis-server's
+// cluster option names keep their meaning.
 func TestServerCmdRunsClusterNodeUntilCancelled(t *testing.T) {
 	dir := t.TempDir()
 	port := redistest.FreePort(t, "127.0.0.1")
 	conf := filepath.Join(dir, "node.conf")
 	os.WriteFile(conf, []byte("bind 127.0.0.1\nloglevel nothing\ndir "+dir+"\n"), 0o644)
-	args := normalizeArgs([]string{conf, "--port", strconv.Itoa(port), "--cluster-enabled", "yes",
+	args := normalizeArgs([]string{"server", conf, "--port", strconv.Itoa(port), "--cluster-enabled", "yes",
 		"--cluster-config-file", "n.conf", "--cluster-node-timeout", "3000"})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
 		cmd := newServerCmd()
-		cmd.SetArgs(args)
+		cmd.SetArgs(args[1:])
 		done <- cmd.ExecuteContext(ctx)
 	}()
 	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + strconv.Itoa(port)})
