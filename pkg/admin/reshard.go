@@ -184,7 +184,7 @@ func PrepareMigration(ctx context.Context, pool *conn.Pool, seed, what string, w
 	if err != nil {
 		return nil, err
 	}
-	if len(c.Unreachable) == 0 {
+	if len(c.Unreachable) == 0 && !loadedConverged(c) {
 		addrs := make([]string, len(c.Nodes))
 		for i, n := range c.Nodes {
 			addrs[i] = n.Addr()
@@ -211,6 +211,17 @@ func PrepareMigration(ctx context.Context, pool *conn.Pool, seed, what string, w
 			strings.Join(problems, " "), what)
 	}
 	return c, nil
+}
+
+// loadedConverged applies WaitConverged's test to the views just loaded,
+// sparing a poll when the cluster is already settled.
+func loadedConverged(c *topology.Cluster) bool {
+	addrs := make([]string, len(c.Nodes))
+	views := make([][]*topology.Node, len(c.Nodes))
+	for i, n := range c.Nodes {
+		addrs[i], views[i] = n.Addr(), c.Views[n.ID]
+	}
+	return divergence(addrs, views, ConvergeOptions{SameSlots: true}) == ""
 }
 
 // loadSettled loads the cluster, reloading while the seed is still in
