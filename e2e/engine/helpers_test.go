@@ -75,7 +75,9 @@ func createCluster(t *testing.T, nodes []*Node, replicas int) {
 }
 
 // healthy reports whether redis-cli --cluster check passes cleanly from
-// nodes[0] and every node says cluster_state:ok; otherwise why not.
+// nodes[0], every node says cluster_state:ok and lists exactly these
+// nodes by id, none in handshake (gossip has converged, as redis-cli
+// rebalance/reshard need); otherwise why not.
 func healthy(t *testing.T, nodes []*Node) (checkOutput string, problem string) {
 	t.Helper()
 	r := redisCLI(t, withAuth(nodes[0], "--cluster", "check", nodes[0].Addr())...)
@@ -88,9 +90,22 @@ func healthy(t *testing.T, nodes []*Node) (checkOutput string, problem string) {
 		!strings.Contains(r.Stdout, "[OK] All nodes agree about slots configuration."):
 		return r.Stdout, "redis-cli --cluster check lacks the [OK] lines:\n" + r.Stdout
 	}
+	ids := make([]string, len(nodes))
+	for i, n := range nodes {
+		ids[i] = strings.TrimSpace(cli(t, n, "CLUSTER", "MYID").Stdout)
+	}
 	for _, n := range nodes {
 		if info := cli(t, n, "CLUSTER", "INFO").Stdout; !strings.Contains(info, "cluster_state:ok") {
 			return r.Stdout, n.Addr() + " CLUSTER INFO:\n" + info
+		}
+		view := cli(t, n, "CLUSTER", "NODES").Stdout
+		for _, id := range ids {
+			if !strings.Contains(view, id+" ") {
+				return r.Stdout, fmt.Sprintf("%s does not know %s yet:\n%s", n.Addr(), id, view)
+			}
+		}
+		if strings.Contains(view, "handshake") || strings.Contains(view, "noaddr") || strings.Count(strings.TrimSpace(view), "\n")+1 != len(nodes) {
+			return r.Stdout, fmt.Sprintf("%s has not converged on %d nodes:\n%s", n.Addr(), len(nodes), view)
 		}
 	}
 	return r.Stdout, ""
