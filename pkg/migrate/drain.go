@@ -162,15 +162,20 @@ func (d *drainer) drainOne(ctx context.Context, slot int, timeout time.Duration)
 // drainMany empties the slots with pipelined GETKEYSINSLOT and MIGRATE,
 // InFlight slots at a time. Each round trip sends, per slot still holding
 // keys, its MIGRATE followed by a GETKEYSINSLOT that both confirms the
-// drain and lists the next keys. Slots whose MIGRATE needs special
-// handling (busy keys, timeouts) fall back to drainOne. It returns the
-// keys moved per slot and the slots that failed.
+// drain and lists the next keys; the first round of a chunk also fetches
+// the next chunk's keys, so the source never waits for a separate round
+// trip. Slots whose MIGRATE needs special handling (busy keys, timeouts)
+// fall back to drainOne. It returns the keys moved per slot and the slots
+// that failed.
 func (d *drainer) drainMany(ctx context.Context, slotList []int) (map[int]int, map[int]error) {
 	moved := map[int]int{}
 	failed := map[int]error{}
+	var prefetched map[int]*redis.StringSliceCmd
 	for start := 0; start < len(slotList); start += d.opts.InFlight {
 		chunk := slotList[start:min(start+d.opts.InFlight, len(slotList))]
-		keys, err := d.getKeys(ctx, chunk)
+		next := slotList[min(start+d.opts.InFlight, len(slotList)):min(start+2*d.opts.InFlight, len(slotList))]
+		keys, err := d.chunkKeys(ctx, chunk, prefetched)
+		prefetched = nil
 		if err != nil {
 			for _, s := range chunk {
 				failed[s] = err
@@ -189,28 +194,34 @@ func (d *drainer) drainMany(ctx context.Context, slotList []int) (map[int]int, m
 			}
 			pipe := d.client(d.opts.Timeout).Pipeline()
 			migrates := make([]*redis.Cmd, len(withKeys))
-			nexts := make([]*redis.StringSliceCmd, len(withKeys))
+			confirms := make([]*redis.StringSliceCmd, len(withKeys))
 			for i, s := range withKeys {
 				migrates[i] = pipe.Do(ctx, d.migrateArgs(keys[s], d.opts.Timeout, d.opts.Replace)...)
-				nexts[i] = pipe.ClusterGetKeysInSlot(ctx, s, d.opts.Pipeline)
+				confirms[i] = pipe.ClusterGetKeysInSlot(ctx, s, d.opts.Pipeline)
+			}
+			if prefetched == nil && len(next) > 0 {
+				prefetched = make(map[int]*redis.StringSliceCmd, len(next))
+				for _, s := range next {
+					prefetched[s] = pipe.ClusterGetKeysInSlot(ctx, s, d.opts.Pipeline)
+				}
 			}
 			_, _ = pipe.Exec(ctx) // errors are read per command below
 			for i, s := range withKeys {
+				sent := len(keys[s])
+				keys[s] = nil
 				err := migrates[i].Err()
 				class := classify(err)
 				switch class {
 				case errNone:
-					moved[s] += len(keys[s])
-					if err := nexts[i].Err(); err != nil {
+					moved[s] += sent
+					if err := confirms[i].Err(); err != nil {
 						failed[s] = conn.NodeError(d.source, "CLUSTER GETKEYSINSLOT", err)
-						keys[s] = nil
 					} else {
-						keys[s] = nexts[i].Val()
+						keys[s] = confirms[i].Val()
 					}
 					continue
 				case errFatal:
 					failed[s] = conn.NodeError(d.source, "MIGRATE", fmt.Errorf("slot %d: %w", s, err))
-					keys[s] = nil
 					continue
 				}
 				// Busy or timed out: handle this slot on its own.
@@ -225,11 +236,32 @@ func (d *drainer) drainMany(ctx context.Context, slotList []int) (map[int]int, m
 				if err != nil {
 					failed[s] = err
 				}
-				keys[s] = nil
 			}
 		}
 	}
 	return moved, failed
+}
+
+// chunkKeys returns the first keys of each slot of a chunk: from the
+// GETKEYSINSLOT commands sent ahead with the previous chunk when they
+// succeeded, from a new pipeline otherwise.
+func (d *drainer) chunkKeys(ctx context.Context, chunk []int, prefetched map[int]*redis.StringSliceCmd) (map[int][]string, error) {
+	if prefetched != nil {
+		keys := make(map[int][]string, len(chunk))
+		ok := true
+		for _, s := range chunk {
+			cmd := prefetched[s]
+			if cmd == nil || cmd.Err() != nil {
+				ok = false
+				break
+			}
+			keys[s] = cmd.Val()
+		}
+		if ok {
+			return keys, nil
+		}
+	}
+	return d.getKeys(ctx, chunk)
 }
 
 // resolveBusy handles BUSYKEY for keys of slot: with Replace, or when every
