@@ -10,8 +10,8 @@ import (
 const (
 	DefaultTimeout    = 60 * time.Second // MIGRATE I/O timeout, as redis-cli
 	DefaultPipeline   = 1000             // keys per GETKEYSINSLOT / MIGRATE
-	DefaultBatchSlots = 256              // slots opened at once per pair
-	DefaultInFlight   = 64               // MIGRATEs pipelined at once per pair
+	DefaultBatchSlots = 512              // slots opened at once per pair
+	DefaultInFlight   = 128              // MIGRATEs pipelined at once per pair
 	DefaultRetries    = 3                // extra MIGRATE attempts after IOERR/timeout
 )
 
