@@ -63,12 +63,14 @@ prints "host:port: reply" for each. Exit status 1 when any node failed.`,
 				return nil
 			}
 			results := admin.ApplyCall(cmd.Context(), pool, plan)
-			failed := false
+			failed := 0
 			for _, r := range results {
-				failed = failed || r.Failed()
+				if r.Failed() {
+					failed++
+				}
 			}
 			if g.json {
-				if err := writeJSON(g.stdout, map[string]any{"ok": !failed, "command": args[1:], "results": results}); err != nil {
+				if err := writeJSON(g.stdout, map[string]any{"ok": failed == 0, "command": args[1:], "results": results}); err != nil {
 					return err
 				}
 			} else {
@@ -82,8 +84,8 @@ prints "host:port: reply" for each. Exit status 1 when any node failed.`,
 					}
 				}
 			}
-			if failed {
-				return exitError{ExitProblem}
+			if failed > 0 {
+				return fmt.Errorf("%s failed on %d of %d node(s)", strings.Join(args[1:], " "), failed, len(results))
 			}
 			return nil
 		},

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"strconv"
 
 	"github.com/gocluster/gocluster/pkg/admin"
@@ -82,7 +83,7 @@ func newSetTimeoutCmd(g *globals) *cobra.Command {
 				p.Info(">>> New node timeout set. %d OK, %d ERR.", okCount, len(results)-okCount)
 			}
 			if okCount != len(results) {
-				return exitError{ExitProblem}
+				return fmt.Errorf("cluster-node-timeout not set on %d of %d node(s); run set-timeout again once they are fixed", len(results)-okCount, len(results))
 			}
 			return nil
 		},
