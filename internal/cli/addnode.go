@@ -34,6 +34,9 @@ fewest replicas.`,
 			if err != nil {
 				return err
 			}
+			if newAddr == seed {
+				return usagef("the new node %s is also the existing node: give a node of the cluster as the second address", newAddr)
+			}
 			opts.Replica = opts.Replica || slave || opts.MasterID != ""
 			pool, err := g.pool()
 			if err != nil {
