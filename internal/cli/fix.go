@@ -40,8 +40,8 @@ when the cluster is healthy afterwards, 1 otherwise.`,
 			if err != nil {
 				return err
 			}
-			if opts.Pipeline < 0 || opts.Timeout < 0 {
-				return usagef("--pipeline and --timeout must be positive")
+			if opts.Pipeline < 1 {
+				return usagef("invalid --pipeline %d: must be at least 1", opts.Pipeline)
 			}
 			pool, err := g.pool()
 			if err != nil {
@@ -64,8 +64,9 @@ when the cluster is healthy afterwards, 1 otherwise.`,
 					writeJSON(g.stdout, map[string]any{"ok": false, "error": err.Error()})
 					return exitError{ExitProblem}
 				}
+				// The redis-cli style line for scripts, and the error on stderr.
 				p.Warn("*** %s", err.Error())
-				return exitError{ExitProblem}
+				return fmt.Errorf("nothing changed: %w", err)
 			}
 			if g.json && (dryRun || plan.Empty()) {
 				writeJSON(g.stdout, map[string]any{"ok": survey.Check.OK(), "dry_run": dryRun, "plan": plan})

@@ -54,8 +54,8 @@ slots covered, none open). Exit status 1 when any key failed.`,
 			if opts.From, err = seedArg(opts.From); err != nil {
 				return usagef("invalid --from: %v", err)
 			}
-			if opts.Pipeline < 0 {
-				return usagef("--pipeline must be positive")
+			if opts.Pipeline < 1 {
+				return usagef("invalid --pipeline %d: must be at least 1", opts.Pipeline)
 			}
 			if sf.askpass {
 				if sf.pass, err = askSourcePassword(g); err != nil {
