@@ -116,20 +116,34 @@ func findAny(c *topology.Cluster, ref string) (*topology.Node, bool, error) {
 	if n, err := c.Find(ref); err == nil {
 		return n, true, nil
 	}
+	matches := func(n *topology.Node) bool {
+		return n.ID == ref || n.Addr() == ref || (len(ref) >= 4 && !strings.Contains(ref, ":") && strings.HasPrefix(n.ID, ref))
+	}
+	// A prefix is looked up among reachable and unreachable nodes together,
+	// so that it is ambiguous whichever side its matches are on.
 	var found []*topology.Node
-	for _, u := range c.Unreachable {
-		n := u.Node
-		if n.ID == ref || n.Addr() == ref || (len(ref) >= 4 && !strings.Contains(ref, ":") && strings.HasPrefix(n.ID, ref)) {
+	for _, n := range c.Nodes {
+		if matches(n) {
 			found = append(found, n)
+		}
+	}
+	live := len(found)
+	for _, u := range c.Unreachable {
+		if matches(u.Node) {
+			found = append(found, u.Node)
 		}
 	}
 	switch len(found) {
 	case 1:
-		return found[0], false, nil
+		return found[0], live == 1, nil
 	case 0:
 		return nil, false, fmt.Errorf("no such node %s in the cluster at %s", ref, c.Seed)
 	}
-	return nil, false, fmt.Errorf("node ID prefix %q is ambiguous", ref)
+	var which []string
+	for _, n := range found {
+		which = append(which, n.Addr())
+	}
+	return nil, false, fmt.Errorf("node ID prefix %q is ambiguous: it matches %s", ref, strings.Join(which, ", "))
 }
 
 // openSlotsWith lists slots that are migrating or importing on, to or from
