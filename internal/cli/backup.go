@@ -31,6 +31,9 @@ created when missing.`,
 				return err
 			}
 			dir := args[1]
+			if dir == "" {
+				return usagef("the backup directory is an empty string")
+			}
 			if err := os.MkdirAll(dir, 0o755); err != nil {
 				return usagef("backup directory: %v", err)
 			}
@@ -46,7 +49,9 @@ created when missing.`,
 			}
 			res, err := admin.Backup(cmd.Context(), pool, seed, dir, rep)
 			if err != nil {
-				if !g.json {
+				if res != nil && g.json { // incomplete: say what was saved
+					writeJSON(g.stdout, res)
+				} else if !g.json {
 					p.Err("[ERR] Failed to back up the cluster!")
 				}
 				return err

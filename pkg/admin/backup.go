@@ -55,7 +55,8 @@ func BackupFileName(n *topology.Node) string {
 
 // Backup saves every reachable master's RDB into dir, fetched through the
 // replication stream (SYNC) as `redis-cli --rdb` does, then nodes.json
-// describing the topology. Masters are fetched in parallel; each file is
+// describing the topology. When a master that serves slots is unreachable
+// it returns the result with an error saying the backup is incomplete. Masters are fetched in parallel; each file is
 // written under a temporary name and renamed once complete.
 func Backup(ctx context.Context, pool *conn.Pool, seed, dir string, rep Reporter) (*BackupResult, error) {
 	st, err := os.Stat(dir)
@@ -115,6 +116,18 @@ func Backup(ctx context.Context, pool *conn.Pool, seed, dir string, rep Reporter
 	}
 	if err := writeFileAtomic(filepath.Join(dir, "nodes.json"), append(doc, '\n')); err != nil {
 		return nil, err
+	}
+	// The data of an unreachable master is missing: the files written are
+	// kept, but the backup must not pass for a whole one.
+	var missing []string
+	for _, u := range c.Unreachable {
+		if u.Node.IsMaster() && u.Node.Slots.Len() > 0 {
+			missing = append(missing, fmt.Sprintf("%s (%d slots)", u.Node.Addr(), u.Node.Slots.Len()))
+		}
+	}
+	if len(missing) > 0 {
+		return res, fmt.Errorf("backup in %s is incomplete: unreachable master(s) %s not saved; back up again when every master answers",
+			dir, strings.Join(missing, ", "))
 	}
 	return res, nil
 }
