@@ -18,6 +18,14 @@ func newLocalCmd(g *globals) *cobra.Command {
 		Short: "Run a throw-away cluster on this machine",
 		Example: `  gocluster local up
   gocluster local up --masters 3 --replicas 1 --port 7000`,
+		// Without this, an unknown subcommand would print the help and exit 0.
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usagef("unknown command %q for %q (try: up)", args[0], cmd.CommandPath())
+			}
+			return cmd.Help()
+		},
 	}
 	cmd.AddCommand(newLocalUpCmd(g))
 	return cmd
@@ -46,6 +54,14 @@ then stops every node it started. -a sets the nodes' password too.`,
 			if replicas < 0 || replicas > 5 {
 				return usagef("--replicas %d out of range 0-5", replicas)
 			}
+			nodes := masters * (1 + replicas)
+			if port < 1 || port+nodes-1+10000 > 65535 {
+				return usagef("--port %d out of range: %d nodes need ports %d-%d and their bus ports (+10000) below 65536",
+					port, nodes, port, port+nodes-1)
+			}
+			if backend != local.BackendEngine && backend != local.BackendRedisServer {
+				return usagef("--backend %q: use %s or %s", backend, local.BackendEngine, local.BackendRedisServer)
+			}
 			if dir == "" {
 				tmp, err := os.MkdirTemp("", "gocluster-local-")
 				if err != nil {
@@ -55,7 +71,7 @@ then stops every node it started. -a sets the nodes' password too.`,
 				dir = tmp
 			}
 			return runLocalUp(cmd.Context(), g, local.Options{
-				Nodes: masters * (1 + replicas), Host: host, BasePort: port, Dir: dir,
+				Nodes: nodes, Host: host, BasePort: port, Dir: dir,
 				Backend: backend, Password: g.password,
 			}, replicas)
 		},
