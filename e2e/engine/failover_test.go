@@ -119,6 +119,10 @@ func TestFailoverAfterMasterKilled(t *testing.T) {
 			if info := cliOK(t, n, "CLUSTER", "INFO"); !strings.Contains(info, "cluster_state:ok") {
 				return n.Addr() + " is not ok yet"
 			}
+			// every survivor routes the slots to the heir, so clients do too
+			if f := nodesLine(t, n, heirID); !strings.Contains(f[2], "master") || strings.Join(f[8:], " ") != victimSlots {
+				return n.Addr() + " still sees the heir as " + strings.Join(f, " ")
+			}
 		}
 		return ""
 	})
