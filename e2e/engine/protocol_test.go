@@ -228,3 +228,78 @@ func TestCommandWithOverAMillionArguments(t *testing.T) {
 		}
 	}
 }
+
+// TestThousandsOfClients: 2000 simultaneous connections each run a
+// pipelined SET/GET with RESP2 or RESP3; INFO clients counts them and
+// drops back when they leave.
+func TestThousandsOfClients(t *testing.T) {
+	eng := Start(t, Options{})
+	const clients = 2000
+	conns := make([]net.Conn, clients)
+	defer func() {
+		for _, c := range conns {
+			if c != nil {
+				c.Close()
+			}
+		}
+	}()
+	for i := range conns {
+		c, err := net.DialTimeout("tcp", eng.Addr(), 5*time.Second)
+		if err != nil {
+			t.Fatalf("connection %d: %v", i, err)
+		}
+		conns[i] = c
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, clients)
+	for i, c := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			proto, want := "2", fmt.Sprintf("+OK\r\n$%d\r\nv%d\r\n", len(fmt.Sprint("v", i)), i)
+			if i%2 == 1 {
+				proto = "3"
+			}
+			req := fmt.Sprintf("HELLO %s\r\nSET k%d v%d\r\nGET k%d\r\n", proto, i, i, i)
+			c.SetDeadline(time.Now().Add(20 * time.Second))
+			if _, err := c.Write([]byte(req)); err != nil {
+				errs <- err
+				return
+			}
+			var got []byte
+			buf := make([]byte, 4096)
+			for !strings.HasSuffix(string(got), want) {
+				n, err := c.Read(buf)
+				if err != nil {
+					errs <- fmt.Errorf("client %d (RESP%s): %v after %q", i, proto, err, got)
+					return
+				}
+				got = append(got, buf[:n]...)
+			}
+			if !strings.Contains(string(got), "proto") {
+				errs <- fmt.Errorf("client %d: HELLO reply lacks proto: %q", i, got)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if got := infoField(t, eng, "clients", "connected_clients"); got != fmt.Sprint(clients+1) {
+		t.Fatalf("connected_clients = %s with %d clients and redis-cli connected", got, clients)
+	}
+	for i, c := range conns {
+		c.Close()
+		conns[i] = nil
+	}
+	waitFor(t, 10*time.Second, "clients gone", func() string {
+		if got := infoField(t, eng, "clients", "connected_clients"); got != "1" {
+			return "connected_clients:" + got
+		}
+		return ""
+	})
+	if got := cliOK(t, eng, "DBSIZE"); got != fmt.Sprint(clients) {
+		t.Fatalf("DBSIZE %s, want %d", got, clients)
+	}
+}
