@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -44,13 +45,19 @@ type CallTarget struct {
 }
 
 // PlanCall picks the nodes (all, only masters or only replicas) in the
-// cluster's node order.
+// cluster's node order, then the unreachable ones: they are tried too, so
+// that a node the command could not reach shows as a failure, not as
+// nothing.
 func PlanCall(c *topology.Cluster, args []string, opts CallOptions) (*CallPlan, error) {
 	if len(args) == 0 {
 		return nil, errors.New("call needs a command to run")
 	}
 	p := &CallPlan{Command: args}
-	for _, n := range c.Nodes {
+	nodes := slices.Clone(c.Nodes)
+	for _, u := range c.Unreachable {
+		nodes = append(nodes, u.Node)
+	}
+	for _, n := range nodes {
 		if (opts.OnlyMasters && !n.IsMaster()) || (opts.OnlyReplicas && !n.IsReplica()) {
 			continue
 		}

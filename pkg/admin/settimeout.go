@@ -26,7 +26,9 @@ type SetTimeoutPlan struct {
 	Nodes     []string `json:"nodes"`
 }
 
-// PlanSetTimeout checks the value and lists every reachable node.
+// PlanSetTimeout checks the value and lists every node, the unreachable
+// ones last: trying them too makes a node left with the old timeout show
+// as a failure.
 func PlanSetTimeout(c *topology.Cluster, ms int64) (*SetTimeoutPlan, error) {
 	if ms < MinNodeTimeout {
 		return nil, fmt.Errorf("timeout %d ms is too small: setting a node timeout of less than %d milliseconds is a bad idea", ms, MinNodeTimeout)
@@ -34,6 +36,9 @@ func PlanSetTimeout(c *topology.Cluster, ms int64) (*SetTimeoutPlan, error) {
 	p := &SetTimeoutPlan{TimeoutMS: ms}
 	for _, n := range c.Nodes {
 		p.Nodes = append(p.Nodes, n.Addr())
+	}
+	for _, u := range c.Unreachable {
+		p.Nodes = append(p.Nodes, u.Node.Addr())
 	}
 	return p, nil
 }
