@@ -275,7 +275,7 @@ func ApplyMoves(ctx context.Context, pool *conn.Pool, c *topology.Cluster, job m
 		for i, n := range c.Nodes {
 			addrs[i] = n.Addr()
 		}
-		if werr := WaitConverged(ctx, pool, addrs, ConvergeOptions{Timeout: 10 * time.Second, SameSlots: true}); werr != nil && ctx.Err() == nil {
+		if werr := WaitConverged(ctx, pool, addrs, ConvergeOptions{Timeout: 10 * time.Second, Interval: 10 * time.Millisecond, SameSlots: true}); werr != nil && ctx.Err() == nil {
 			rep.Report(Event{Kind: EventWarning, Message: "the nodes have not all learned the new slot owners yet: " + werr.Error()})
 		}
 	}
