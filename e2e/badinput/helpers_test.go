@@ -321,6 +321,10 @@ func fakeNode(t *testing.T, nodes func(addr string) string) string {
 				reply = bulk(nodes(addr))
 			case "CLUSTER MYID":
 				reply = bulk(strings.Repeat("f", 40))
+			case "CLUSTER COUNTKEYSINSLOT":
+				reply = ":0\r\n"
+			case "CLUSTER GETKEYSINSLOT":
+				reply = "*0\r\n"
 			case "CLUSTER INFO":
 				reply = bulk("cluster_enabled:1\r\ncluster_state:ok\r\ncluster_known_nodes:1\r\n")
 			default:
