@@ -127,6 +127,7 @@ func classify(err error) errorClass {
 // drainOne empties one slot, retrying I/O errors with longer timeouts.
 func (d *drainer) drainOne(ctx context.Context, slot int, timeout time.Duration) (int, error) {
 	moved, retries := 0, 0
+	var lastFirst *string // first key of the last successful MIGRATE
 	for {
 		byslot, err := d.getKeys(ctx, []int{slot})
 		if err != nil {
@@ -136,10 +137,14 @@ func (d *drainer) drainOne(ctx context.Context, slot int, timeout time.Duration)
 		if len(keys) == 0 {
 			return moved, nil
 		}
+		if lastFirst != nil && keys[0] == *lastFirst {
+			return moved, stuckError(d.source, slot, keys[0])
+		}
 		err = d.client(timeout).Do(ctx, d.migrateArgs(keys, timeout, d.opts.Replace)...).Err()
 		switch classify(err) {
 		case errNone:
 			moved += len(keys)
+			lastFirst = &keys[0]
 		case errBusy:
 			if err := d.resolveBusy(ctx, slot, keys, timeout); err != nil {
 				return moved, err
@@ -207,17 +212,21 @@ func (d *drainer) drainMany(ctx context.Context, slotList []int) (map[int]int, m
 			}
 			_, _ = pipe.Exec(ctx) // errors are read per command below
 			for i, s := range withKeys {
-				sent := len(keys[s])
+				sent, first := len(keys[s]), keys[s][0]
 				keys[s] = nil
 				err := migrates[i].Err()
 				class := classify(err)
 				switch class {
 				case errNone:
 					moved[s] += sent
-					if err := confirms[i].Err(); err != nil {
+					left, err := confirms[i].Result()
+					switch {
+					case err != nil:
 						failed[s] = conn.NodeError(d.source, "CLUSTER GETKEYSINSLOT", err)
-					} else {
-						keys[s] = confirms[i].Val()
+					case len(left) > 0 && left[0] == first:
+						failed[s] = stuckError(d.source, s, first)
+					default:
+						keys[s] = left
 					}
 					continue
 				case errFatal:
@@ -262,6 +271,13 @@ func (d *drainer) chunkKeys(ctx context.Context, chunk []int, prefetched map[int
 		}
 	}
 	return d.getKeys(ctx, chunk)
+}
+
+// stuckError reports a key still on the source after MIGRATE said OK: it
+// cannot come back under the cluster protocol, so the node misbehaves and
+// looping would never end.
+func stuckError(source string, slot int, key string) error {
+	return conn.NodeError(source, "MIGRATE", fmt.Errorf("slot %d: key %q is still on the source after a successful MIGRATE", slot, key))
 }
 
 // resolveBusy handles BUSYKEY for keys of slot: with Replace, or when every
