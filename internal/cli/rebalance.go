@@ -106,7 +106,7 @@ the same command again to resume.`,
 	f := cmd.Flags()
 	f.StringArrayVar(&weights, "weight", nil, "node=weight (repeatable; node is an ID, ID prefix or host:port)")
 	f.BoolVar(&opts.UseEmptyMasters, "use-empty-masters", false, "give slots to masters that have none")
-	f.Float64Var(&opts.Threshold, "threshold", admin.DefaultRebalanceThreshold, "rebalance only when a node is more than this percentage off its expected slots")
+	f.Float64Var(&opts.Threshold, "threshold", admin.DefaultRebalanceThreshold, "rebalance only when a node is more than this percentage off its expected slots (0: any difference)")
 	f.BoolVar(&simulate, "simulate", false, "print the moves and stop (same as --dry-run)")
 	mf.register(f)
 	return cmd
