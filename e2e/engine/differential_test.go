@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"sort"
 	"strconv"
@@ -116,6 +117,28 @@ func renderReply(v any, err error, unordered bool) string {
 	return fmt.Sprintf("%T %v", v, v)
 }
 
+// floatCommands answer a float computed by the server.
+var floatCommands = map[string]bool{"INCRBYFLOAT": true, "HINCRBYFLOAT": true}
+
+// sameFloat reports whether two replies are floats equal to 15 digits.
+func sameFloat(a, b any) bool {
+	as, ok1 := a.(string)
+	bs, ok2 := b.(string)
+	x, err1 := strconv.ParseFloat(as, 64)
+	y, err2 := strconv.ParseFloat(bs, 64)
+	if !ok1 || !ok2 || err1 != nil || err2 != nil || strings.ContainsAny(as, "eE") {
+		return false // exponent notation is a difference Redis never shows
+	}
+	return x == y || math.Abs(x-y) <= 1e-15*math.Max(math.Abs(x), math.Abs(y))
+}
+
+// beyondFloat64 reports whether a reply is a number too large for float64.
+func beyondFloat64(v any) bool {
+	s, ok := v.(string)
+	f, err := strconv.ParseFloat(s, 64)
+	return ok && err != nil && math.IsInf(f, 0)
+}
+
 // sign reduces a positive integer reply to 1.
 func sign(v any) any {
 	if n, ok := v.(int64); ok && n > 0 {
@@ -176,6 +199,13 @@ func TestRandomCommandsMatchRedisServer(t *testing.T) {
 			got, want := renderReply(ev, e.Err(), tmpl.unordered), renderReply(rv, r.Err(), tmpl.unordered)
 			history = append(history, fmt.Sprintf("%q -> %s", args, want))
 			if got == want {
+				continue
+			}
+			if floatCommands[args[0].(string)] && (sameFloat(ev, rv) || beyondFloat64(rv)) {
+				// Redis adds in long double (64-bit mantissa, range 1e4932),
+				// the engine in float64: equal to 15 digits within float64's
+				// range is all that can be asked.
+				resync(t, ec, rc)
 				continue
 			}
 			if name := strings.Fields(tmpl.cmd)[0]; !reported[name] {
