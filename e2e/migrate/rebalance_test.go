@@ -136,3 +136,28 @@ func mapsEqual(a, b map[string]int) bool {
 	}
 	return true
 }
+
+// TestRebalanceRightAfterGoclusterAddNode chains gocluster add-node and
+// rebalance with nothing in between, as an operator's script would.
+func TestRebalanceRightAfterGoclusterAddNode(t *testing.T) {
+	c := harness.NewCluster(t, harness.ClusterOptions{Masters: 3})
+	cc := clusterClient(t, c)
+	const preN = 5000
+	preload(t, cc, preN)
+	n := redistest.StartNodes(t, 1, redistest.Options{})[0]
+	if r := harness.Run(t, "add-node", n.Addr(), c.Addr()); r.Code != 0 {
+		t.Fatalf("gocluster add-node: exit %d:\n%s", r.Code, r.Output())
+	}
+	c.Nodes = append(c.Nodes, n)
+	r := harness.Run(t, "rebalance", c.Addr(), "--use-empty-masters")
+	if r.Code != 0 || !strings.Contains(r.Stdout, ">>> Rebalancing across 4 nodes. Total weight = 4.00") {
+		t.Fatalf("rebalance right after add-node: exit %d:\n%s", r.Code, r.Output())
+	}
+	for addr, got := range slotCounts(t, c) {
+		if got != 4096 {
+			t.Fatalf("%s has %d slots after rebalance, want 4096", addr, got)
+		}
+	}
+	verifyPreload(t, cc, preN)
+	assertRedisCheckClean(t, c)
+}
