@@ -8,9 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/gocluster/gocluster/pkg/conn"
@@ -140,12 +138,18 @@ func Main(args []string) int {
 
 // Run is Main with explicit streams, for tests.
 func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptible(ctx, stderr)
 	defer stop()
 	root, g := NewRoot(stdin, stdout, stderr)
 	root.SetArgs(normalizeArgs(args))
 	err := root.ExecuteContext(ctx)
 	code := exitCode(err)
+	if err != nil && ctx.Err() != nil {
+		code = ExitSignal // whatever the interrupted step reported
+		if !errors.Is(err, context.Canceled) && !isSilent(err) {
+			err = fmt.Errorf("interrupted: %w", err)
+		}
+	}
 	if err != nil && !isSilent(err) {
 		fmt.Fprintf(stderr, "gocluster: %s\n", oneLine(err.Error()))
 		var ne *conn.Error
