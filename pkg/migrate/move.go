@@ -306,11 +306,14 @@ func (r *runner) warn(p *pair, slot int, msg string) {
 // to every node, which for a whole batch would be hundreds of broadcasts
 // for the cluster to process. So every slot but the last is first made
 // stable (the target takes it without broadcast) and only the last one
-// goes through the importing path: one epoch bump, one broadcast carrying
-// the whole batch. BUMPEPOCH makes sure of the bump (newer epoch than the
-// sources', so replicas accept the new owner) even if that one failed.
+// goes through the importing path: one broadcast carrying the whole batch.
+// BUMPEPOCH comes first: the target owns the slots only with an epoch
+// newer than the source's, so a stale claim from the source can never win
+// (a node that loses a slot to a newer claim deletes its keys), even on a
+// server whose MULTI lets cluster messages in between the commands.
 func (r *runner) takeSlots(ctx context.Context, p *pair, drained []int) map[int]error {
 	tx := r.pool.Get(p.target.Addr).TxPipeline()
+	bump := tx.Do(ctx, "CLUSTER", "BUMPEPOCH")
 	type slotCmds struct{ stable, node *redis.Cmd }
 	cmds := make([]slotCmds, len(drained))
 	last := len(drained) - 1
@@ -320,9 +323,11 @@ func (r *runner) takeSlots(ctx context.Context, p *pair, drained []int) map[int]
 		}
 		cmds[i].node = tx.Do(ctx, "CLUSTER", "SETSLOT", s, "NODE", p.target.ID)
 	}
-	tx.Do(ctx, "CLUSTER", "BUMPEPOCH")
 	_, _ = tx.Exec(ctx) // read per command
 	errs := map[int]error{}
+	if err := bump.Err(); err != nil {
+		r.warn(p, drained[0], conn.NodeError(p.target.Addr, "CLUSTER BUMPEPOCH", err).Error())
+	}
 	for i, s := range drained {
 		err := cmds[i].node.Err()
 		if cmds[i].stable != nil && cmds[i].stable.Err() != nil {
