@@ -199,20 +199,28 @@ func PrepareAddNode(ctx context.Context, pool *conn.Pool, newAddr, seed string, 
 // configuration at once. It returns when every node knows every other one
 // and all agree on slots (and, for a replica, on replicas), so a reshard or
 // rebalance can start right away.
-func ApplyAddNode(ctx context.Context, pool *conn.Pool, p *AddNodePlan, opts AddNodeOptions, rep Reporter) error {
+func ApplyAddNode(ctx context.Context, pool *conn.Pool, p *AddNodePlan, opts AddNodeOptions, rep Reporter) (err error) {
 	if rep == nil {
 		rep = Discard
 	}
 	info := func(format string, a ...any) { rep.Report(Event{Kind: EventInfo, Message: fmt.Sprintf(format, a...)}) }
 	if p.CopyFunctions {
 		if err := copyFunctions(ctx, pool, p.Seed, p.New.Addr); err != nil {
-			return err
+			return fmt.Errorf("cannot add node %s, no node of the cluster was changed: %w", p.New.Addr, err)
 		}
 	}
 	members, err := meetTargets(ctx, p.Members)
 	if err != nil {
-		return err
+		return fmt.Errorf("cannot add node %s, no node of the cluster was changed: %w", p.New.Addr, err)
 	}
+	// From the first MEET on, the new node may be known to part of the
+	// cluster: say how to see and undo that.
+	defer func() {
+		if err != nil && ctx.Err() == nil {
+			err = fmt.Errorf("%w (node %s may have joined in part: see gocluster check %s; to take it out, gocluster del-node %s %s)",
+				err, p.New.Addr, p.Seed, p.Seed, p.New.ID)
+		}
+	}()
 	info("Send CLUSTER MEET to node %s to make it join the cluster.", p.New.Addr)
 	var meets [][]any
 	for _, t := range members {

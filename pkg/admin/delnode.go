@@ -195,10 +195,17 @@ func PrepareDelNode(ctx context.Context, pool *conn.Pool, seed, ref string, opts
 // other node forgets it at once (in parallel, well within the 60 s during
 // which a forgotten node cannot be re-learnt from gossip), then the node is
 // reset and shut down. It returns when no remaining node knows it.
-func ApplyDelNode(ctx context.Context, pool *conn.Pool, p *DelNodePlan, opts DelNodeOptions, rep Reporter) error {
+func ApplyDelNode(ctx context.Context, pool *conn.Pool, p *DelNodePlan, opts DelNodeOptions, rep Reporter) (err error) {
 	if rep == nil {
 		rep = Discard
 	}
+	// Every step can be repeated: a removal that stopped half-way is
+	// finished by running it again.
+	defer func() {
+		if err != nil && ctx.Err() == nil {
+			err = fmt.Errorf("%w (the removal of %s may be half done: run the same gocluster del-node again to finish it)", err, p.Node.ID)
+		}
+	}()
 	info := func(format string, a ...any) { rep.Report(Event{Kind: EventInfo, Message: fmt.Sprintf(format, a...)}) }
 	for _, w := range p.Warnings {
 		rep.Report(Event{Kind: EventWarning, Message: w})
@@ -209,7 +216,7 @@ func ApplyDelNode(ctx context.Context, pool *conn.Pool, p *DelNodePlan, opts Del
 		info("%s as replica of %s", r.Replica.Addr(), r.Master.Addr())
 		moved = append(moved, r.Replica)
 	}
-	err := provisionEach(len(p.Reassign), func(i int) error {
+	err = provisionEach(len(p.Reassign), func(i int) error {
 		r := p.Reassign[i]
 		return pipelineOn(ctx, pool, r.Replica.Addr(), [][]any{{"CLUSTER", "REPLICATE", r.Master.ID}})
 	})
