@@ -304,7 +304,8 @@ func fakeServer(t *testing.T, handle func(net.Conn)) string {
 
 // fakeNode is a RESP server that passes for a cluster node whose CLUSTER
 // NODES reply is the given text: it answers PING, INFO, CLUSTER INFO,
-// CLUSTER MYID and DBSIZE plausibly and rejects HELLO like Redis 5.
+// CLUSTER MYID, DBSIZE, key counts and FUNCTION plausibly, and rejects
+// HELLO like Redis 5 and every command that would change it.
 func fakeNode(t *testing.T, nodes func(addr string) string) string {
 	t.Helper()
 	var addr string
@@ -335,7 +336,7 @@ func fakeNode(t *testing.T, nodes func(addr string) string) string {
 					reply = bulk("# Server\r\nredis_version:7.0.15\r\n# Cluster\r\ncluster_enabled:1\r\n# Keyspace\r\n")
 				case "DBSIZE":
 					reply = ":0\r\n"
-				case "CLIENT", "SELECT", "READONLY":
+				case "CLIENT", "SELECT", "READONLY", "FUNCTION":
 					reply = "+OK\r\n"
 				default:
 					reply = fmt.Sprintf("-ERR unknown command '%s'\r\n", cmd[0])

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gocluster/gocluster/e2e/harness"
+	"github.com/gocluster/gocluster/internal/redistest"
 )
 
 // TestBadPeers: the seed answers well but lists peers that never answer,
@@ -67,4 +68,23 @@ func TestBadPeers(t *testing.T) {
 			want: []string{seed}, timeout: 20 * time.Second},
 	)
 	runBad(t, cases)
+}
+
+// TestImpostorNode: a node that passes every check (cluster-enabled,
+// empty, alone) but rejects the commands that change it. add-node and
+// create must stop with one line that says how to see and undo what was
+// done.
+func TestImpostorNode(t *testing.T) {
+	fake := fakeNode(t, func(self string) string {
+		host, port, _ := strings.Cut(self, ":")
+		return fmt.Sprintf("%s %s:%s@1%s myself,master - 0 0 0 connected\n", strings.Repeat("f", 40), host, port, port)
+	})
+	c := harness.NewCluster(t, harness.ClusterOptions{Masters: 3})
+	spares := redistest.StartNodes(t, 2, redistest.Options{})
+	runBad(t, []badCase{
+		{name: "add-node", args: []string{"add-node", fake, c.Addr()}, code: 1,
+			want: []string{fake, "CLUSTER MEET", "gocluster del-node " + c.Addr()}, watch: c.Nodes},
+		{name: "create", args: []string{"create", spares[0].Addr(), spares[1].Addr(), fake, "--yes"}, code: 1,
+			want: []string{fake, "CLUSTER RESET HARD"}},
+	})
 }
