@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"strconv"
 	"strings"
 
@@ -203,20 +204,17 @@ func (c *Client) route(cmd *command, args [][]byte) string {
 	if len(idx) == 0 {
 		return ""
 	}
+	// One slot per key, as Route expects: it tells several keys in one slot
+	// (TRYAGAIN on an open slot) from one key. Like Redis, a key repeated
+	// under the first key's name does not count as another key.
 	var slotBuf [8]int
 	slots := slotBuf[:0]
-	for _, i := range idx {
-		s := keySlot(args[i])
-		dup := false
-		for _, t := range slots {
-			if t == s {
-				dup = true
-				break
-			}
+	first := args[idx[0]]
+	for n, i := range idx {
+		if n > 0 && bytes.Equal(args[i], first) {
+			continue
 		}
-		if !dup {
-			slots = append(slots, s)
-		}
+		slots = append(slots, keySlot(args[i]))
 	}
 	keysPresent := func() (all, none bool) {
 		db := c.srv.DB
