@@ -263,6 +263,10 @@ func cmdSMove(c *Client, args [][]byte) {
 	if !ok {
 		return
 	}
+	if src == nil { // like Redis: a missing source answers 0 before the destination's type is checked
+		c.w.WriteInt(0)
+		return
+	}
 	if _, err := c.srv.DB.Set(args[2], false); err != nil {
 		c.w.WriteError(errWrongType)
 		return
