@@ -191,14 +191,16 @@ func cmdCopy(c *Client, args [][]byte) {
 			return
 		}
 	}
+	if string(args[1]) == string(args[2]) {
+		c.w.WriteError("ERR source and destination objects are the same")
+		return
+	}
 	db := c.srv.DB
 	if !db.Exists(args[1]) || !replace && db.Exists(args[2]) {
 		c.w.WriteInt(0)
 		return
 	}
-	if string(args[1]) != string(args[2]) {
-		db.Copy(args[1], args[2])
-	}
+	db.Copy(args[1], args[2])
 	c.w.WriteInt(1)
 }
 
