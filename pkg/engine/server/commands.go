@@ -289,8 +289,12 @@ func unknownSubcommand(sub []byte, cmd string) string {
 
 func parseInt(b []byte) (int64, bool) { return resp.ParseInt(b) }
 
+// maxFloatChars is Redis's MAX_LONG_DOUBLE_CHARS: INCRBYFLOAT can store
+// numbers of hundreds of digits, and they must parse again.
+const maxFloatChars = 5 * 1024
+
 func parseFloat(b []byte) (float64, bool) {
-	if len(b) == 0 || len(b) > 64 {
+	if len(b) == 0 || len(b) > maxFloatChars {
 		return 0, false
 	}
 	s := string(b)
