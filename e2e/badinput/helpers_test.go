@@ -308,8 +308,8 @@ func fakeServer(t *testing.T, handle func(net.Conn)) string {
 // HELLO like Redis 5 and every command that would change it.
 func fakeNode(t *testing.T, nodes func(addr string) string) string {
 	t.Helper()
-	var addr string
-	addr = fakeServer(t, func(c net.Conn) {
+	return fakeServer(t, func(c net.Conn) {
+		addr := c.LocalAddr().String()
 		rd := bufio.NewReader(c)
 		for {
 			cmd, err := readCommand(rd)
@@ -347,7 +347,6 @@ func fakeNode(t *testing.T, nodes func(addr string) string) string {
 			}
 		}
 	})
-	return addr
 }
 
 func bulk(s string) string { return fmt.Sprintf("$%d\r\n%s\r\n", len(s), s) }
