@@ -206,20 +206,14 @@ func TestReshardBusyKey(t *testing.T) {
 	assertRedisCheckClean(t, c)
 }
 
-var resumeRE = regexp.MustCompile(`Resume with: gocluster (reshard .*)`)
+var resumeRE = regexp.MustCompile(`Resume with: gocluster (\S+ .*)`)
 
-// TestReshardSIGINT interrupts a long reshard with a real SIGINT: exit 130,
-// no slot open, no key lost, and the printed command finishes the job.
-func TestReshardSIGINT(t *testing.T) {
-	c := harness.NewCluster(t, harness.ClusterOptions{Masters: 3})
-	cc := clusterClient(t, c)
-	const preN = 100000
-	preload(t, cc, preN)
-	m := loadTopology(t, c).Masters()
-	target := m[2]
-	before := slotCounts(t, c)[target.Addr()]
-
-	cmd := exec.Command(harness.Binary(t), "reshard", c.Addr(), "--from", "all", "--to", target.ID, "--slots", "10000", "--yes", "--pipeline", "1")
+// interrupt runs gocluster with args, sends it a real SIGINT 300 ms after
+// it printed a line starting with marker, and returns everything it
+// printed and its exit code.
+func interrupt(t *testing.T, marker string, args ...string) (string, int) {
+	t.Helper()
+	cmd := exec.Command(harness.Binary(t), args...)
 	cmd.Env = append(cmd.Environ(), "NO_COLOR=1")
 	var stdout, stderr bytes.Buffer
 	pr, pw, err := os.Pipe()
@@ -233,7 +227,7 @@ func TestReshardSIGINT(t *testing.T) {
 		t.Fatal(err)
 	}
 	pw.Close()
-	progress := make(chan struct{})
+	seen := make(chan struct{})
 	readerDone := make(chan struct{})
 	go func() {
 		defer close(readerDone)
@@ -241,19 +235,19 @@ func TestReshardSIGINT(t *testing.T) {
 		signalled := false
 		for sc.Scan() {
 			stdout.WriteString(sc.Text() + "\n")
-			if !signalled && strings.HasPrefix(sc.Text(), "  Resharding plan:") {
+			if !signalled && strings.HasPrefix(sc.Text(), marker) {
 				signalled = true
-				close(progress)
+				close(seen)
 			}
 		}
 	}()
 	select {
-	case <-progress:
+	case <-seen:
 	case <-time.After(60 * time.Second):
 		cmd.Process.Kill()
-		t.Fatalf("no plan printed in 60s")
+		t.Fatalf("no %q line in 60s", marker)
 	}
-	time.Sleep(300 * time.Millisecond) // well into the moves: ~60k single-key MIGRATEs take seconds
+	time.Sleep(300 * time.Millisecond) // well into the moves: tens of thousands of single-key MIGRATEs take seconds
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
@@ -263,17 +257,39 @@ func TestReshardSIGINT(t *testing.T) {
 	case <-done:
 	case <-time.After(60 * time.Second):
 		cmd.Process.Kill()
-		t.Fatalf("reshard did not stop within 60s of SIGINT")
+		t.Fatalf("gocluster did not stop within 60s of SIGINT")
 	}
 	<-readerDone
-	out := stdout.String() + stderr.String()
-	if code := cmd.ProcessState.ExitCode(); code != 130 {
+	return stdout.String() + stderr.String(), cmd.ProcessState.ExitCode()
+}
+
+// assertInterrupted checks the exit code and the closing lines of an
+// interrupted run and returns the resume command's arguments.
+func assertInterrupted(t *testing.T, out string, code int) []string {
+	t.Helper()
+	if code != 130 {
 		t.Fatalf("exit %d after SIGINT, want 130:\n%s", code, out)
 	}
 	match := resumeRE.FindStringSubmatch(out)
 	if match == nil || !strings.Contains(out, "no key lost") {
 		t.Fatalf("no resume command or closing note:\n%s", out)
 	}
+	return strings.Fields(match[1])
+}
+
+// TestReshardSIGINT interrupts a long reshard with a real SIGINT: exit 130,
+// no slot open, no key lost, and the printed command finishes the job.
+func TestReshardSIGINT(t *testing.T) {
+	c := harness.NewCluster(t, harness.ClusterOptions{Masters: 3})
+	cc := clusterClient(t, c)
+	const preN = 100000
+	preload(t, cc, preN)
+	m := loadTopology(t, c).Masters()
+	target := m[2]
+	before := slotCounts(t, c)[target.Addr()]
+
+	out, code := interrupt(t, "  Resharding plan:", "reshard", c.Addr(), "--from", "all", "--to", target.ID, "--slots", "10000", "--yes", "--pipeline", "1")
+	resume := assertInterrupted(t, out, code)
 	moved := slotCounts(t, c)[target.Addr()] - before
 	if moved <= 0 || moved >= 10000 {
 		t.Fatalf("interrupted reshard moved %d slots; want some but not all", moved)
@@ -283,12 +299,44 @@ func TestReshardSIGINT(t *testing.T) {
 	verifyPreload(t, cc, preN)
 
 	// The printed command resumes exactly the rest.
-	r := harness.Run(t, strings.Fields(match[1])...)
-	if r.Code != 0 {
+	if r := harness.Run(t, resume...); r.Code != 0 {
 		t.Fatalf("resume exit %d:\n%s", r.Code, r.Output())
 	}
 	if got := slotCounts(t, c)[target.Addr()]; got != before+10000 {
 		t.Fatalf("after resume the target has %d slots, want %d", got, before+10000)
+	}
+	verifyPreload(t, cc, preN)
+	assertRedisCheckClean(t, c)
+}
+
+// TestRebalanceSIGINT interrupts a rebalance (weights 1,1,4: ~6000 slots
+// move) and resumes it with the printed command.
+func TestRebalanceSIGINT(t *testing.T) {
+	c := harness.NewCluster(t, harness.ClusterOptions{Masters: 3})
+	cc := clusterClient(t, c)
+	const preN = 100000
+	preload(t, cc, preN)
+	heavy := loadTopology(t, c).Masters()[2]
+	weight := heavy.ID + "=4"
+
+	out, code := interrupt(t, ">>> Rebalancing across", "rebalance", c.Addr(), "--weight", weight, "--pipeline", "1")
+	resume := assertInterrupted(t, out, code)
+	if got := slotCounts(t, c)[heavy.Addr()]; got <= 5461 || got >= 10924 {
+		t.Fatalf("interrupted rebalance left the heavy master with %d slots; want some moves done, not all", got)
+	}
+	assertRedisCheckClean(t, c)
+	verifyPreload(t, cc, preN)
+
+	if r := harness.Run(t, resume...); r.Code != 0 {
+		t.Fatalf("resume exit %d:\n%s", r.Code, r.Output())
+	}
+	// As redis-cli: expected (int)(16384/6*4) = 10922 and 2730 each; the 2
+	// slots rounding leaves go to the receiving node: 10924.
+	counts := slotCounts(t, c)
+	for addr, n := range counts {
+		if want := map[bool]int{true: 10924, false: 2730}[addr == heavy.Addr()]; n != want {
+			t.Fatalf("after resume: %v; want 10924 on the weight-4 master, 2730 on the others", counts)
+		}
 	}
 	verifyPreload(t, cc, preN)
 	assertRedisCheckClean(t, c)
