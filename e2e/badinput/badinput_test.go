@@ -343,7 +343,8 @@ func (w *world) noTerminal(t *testing.T) {
 		{name: "create without --yes", args: []string{"create", w.spares[0].Addr(), w.spares[1].Addr(), w.spares[2].Addr()},
 			code: 2, want: []string{"--yes"}, watch: w.all},
 	})
-	// fix only asks when there is something to repair: open a slot.
+	// fix only asks when there is something to repair: open a slot (which
+	// the other operations must refuse to work around).
 	owner := w.masters[0]
 	slot := firstSlot(t, owner)
 	ctx := context.Background()
@@ -359,6 +360,15 @@ func (w *world) noTerminal(t *testing.T) {
 	runBad(t, []badCase{
 		{name: "fix without --yes", args: []string{"fix", w.seed}, code: 2, want: []string{"--yes"}, watch: w.all},
 		{name: "fix --json without --yes", args: []string{"fix", w.seed, "--json"}, code: 2, want: []string{"--yes"}, watch: w.all},
+		// An open slot is a problem the operations must not walk into.
+		{name: "reshard with an open slot", args: []string{"reshard", w.seed, "--from", "all", "--to", w.masterIDs[2], "--slots", "10", "--yes"},
+			code: 1, want: []string{fmt.Sprint(slot), "fix"}, watch: w.all},
+		{name: "rebalance with an open slot", args: []string{"rebalance", w.seed, "--weight", w.masterIDs[2] + "=2"},
+			code: 1, want: []string{fmt.Sprint(slot), "fix"}, watch: w.all},
+		{name: "add-node with an open slot", args: []string{"add-node", w.spare.Addr(), w.seed},
+			code: 1, want: []string{fmt.Sprint(slot)}, watch: w.all},
+		{name: "import with an open slot", args: []string{"import", w.seed, "--from", w.plain.Addr()},
+			code: 1, want: []string{fmt.Sprint(slot)}, watch: w.all},
 	})
 }
 
