@@ -113,14 +113,14 @@ func PlanDelNode(c *topology.Cluster, ref string, keys int64, opts DelNodeOption
 // findAny resolves ref among reachable nodes, then among the nodes the seed
 // knows but could not load.
 func findAny(c *topology.Cluster, ref string) (*topology.Node, bool, error) {
-	if n, err := c.Find(ref); err == nil {
+	// A full ID or an address names one node; a prefix is checked against
+	// the unreachable nodes too below.
+	if n, err := c.Find(ref); err == nil && (n.ID == ref || strings.Contains(ref, ":")) {
 		return n, true, nil
 	}
 	matches := func(n *topology.Node) bool {
 		return n.ID == ref || n.Addr() == ref || (len(ref) >= 4 && !strings.Contains(ref, ":") && strings.HasPrefix(n.ID, ref))
 	}
-	// A prefix is looked up among reachable and unreachable nodes together,
-	// so that it is ambiguous whichever side its matches are on.
 	var found []*topology.Node
 	for _, n := range c.Nodes {
 		if matches(n) {

@@ -1,0 +1,37 @@
+package admin
+
+import (
+	"strings"
+	"testing"
+)
+
+// An ID prefix shared by two nodes is refused as ambiguous, naming both,
+// whether both are reachable or one of them is down.
+func TestPlanDelNodeAmbiguousPrefix(t *testing.T) {
+	for _, down := range [][]string{nil, {"r1000000000000000000000000000000000000012"}} {
+		_, err := PlanDelNode(sampleCluster(t, down...), "r100", 0, DelNodeOptions{})
+		if err == nil || !strings.Contains(err.Error(), `"r100" is ambiguous`) ||
+			!strings.Contains(err.Error(), "10.0.0.2:7001") || !strings.Contains(err.Error(), "10.0.0.3:7001") {
+			t.Errorf("down %v: want an ambiguous prefix naming both replicas, got %v", down, err)
+		}
+	}
+}
+
+// call and set-timeout plan the unreachable nodes too (last), so that a
+// node they could not reach is reported as failed rather than skipped.
+func TestPlansIncludeUnreachableNodes(t *testing.T) {
+	const m2 = "m2000000000000000000000000000000000000002"
+	c := sampleCluster(t, m2)
+	call, err := PlanCall(c, []string{"PING"}, CallOptions{})
+	if err != nil || len(call.Targets) != 6 || call.Targets[5].ID != m2 {
+		t.Fatalf("call plan: %+v, %v", call, err)
+	}
+	masters, err := PlanCall(c, []string{"PING"}, CallOptions{OnlyMasters: true})
+	if err != nil || len(masters.Targets) != 3 || masters.Targets[2].Role != "master" {
+		t.Fatalf("call --only-masters plan: %+v, %v", masters, err)
+	}
+	st, err := PlanSetTimeout(c, 5000)
+	if err != nil || len(st.Nodes) != 6 || st.Nodes[5] != "10.0.0.2:7000" {
+		t.Fatalf("set-timeout plan: %+v, %v", st, err)
+	}
+}
