@@ -292,6 +292,8 @@ func (w *world) importCases() []badCase {
 			want: []string{sec, "authentication failed"}, watch: w.all},
 		{name: "--from a node of the cluster", args: imp("--from", w.masters[1].Addr()), code: 1,
 			want: []string{w.masters[1].Addr(), "this cluster"}, watch: w.all},
+		{name: "--from a cluster node", args: imp("--from", w.spare.Addr()), code: 1,
+			want: []string{w.spare.Addr(), "cluster node"}, watch: w.all},
 		{name: "--from garbage", args: imp("--from", w.garbage), code: 1, want: []string{w.garbage, "not valid RESP"}, watch: w.all},
 		{name: "--copy and --replace with a source that refuses auth", args: imp("--from", sec, "--copy", "--replace", "--from-pass", "bad"),
 			code: 1, want: []string{sec, "authentication failed"}, watch: w.all},
