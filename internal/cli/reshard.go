@@ -321,6 +321,10 @@ func runMoves(cmd *cobra.Command, g *globals, pool *conn.Pool, c *topology.Clust
 	}
 	if len(res.Remaining) > 0 {
 		sum.Resume = resume(res.Remaining)
+		if g.password != "" || g.user != "" || g.connOptions().TLS {
+			// Secrets are not echoed: the operator adds them back.
+			sum.Resume += " (with your -a/--user/--tls options)"
+		}
 	}
 	if err != nil {
 		sum.Error = err.Error()
