@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -33,5 +34,20 @@ func TestPlansIncludeUnreachableNodes(t *testing.T) {
 	st, err := PlanSetTimeout(c, 5000)
 	if err != nil || len(st.Nodes) != 6 || st.Nodes[5] != "10.0.0.2:7000" {
 		t.Fatalf("set-timeout plan: %+v, %v", st, err)
+	}
+}
+
+// Many bad nodes make one readable line: the first ten and a count.
+func TestJoinNodeErrorsCapsTheList(t *testing.T) {
+	var errs []error
+	for i := range 300 {
+		errs = append(errs, fmt.Errorf("node 10.0.0.%d:7000: connection refused", i))
+	}
+	msg := joinNodeErrors(errs).Error()
+	if strings.Count(msg, "connection refused") != 10 || !strings.HasSuffix(msg, "and 290 more node(s) with problems") {
+		t.Fatalf("got %q", msg)
+	}
+	if msg := joinNodeErrors(errs[:2]).Error(); strings.Count(msg, "connection refused") != 2 {
+		t.Fatalf("two errors: %q", msg)
 	}
 }

@@ -266,6 +266,9 @@ func provisionEach(n int, fn func(i int) error) error {
 }
 
 // joinNodeErrors joins the non-nil errors with "; " so they stay on one line.
+// maxNodeErrors is how many per-node problems one error lists.
+const maxNodeErrors = 10
+
 func joinNodeErrors(errs []error) error {
 	var msgs []string
 	var first error
@@ -282,6 +285,10 @@ func joinNodeErrors(errs []error) error {
 		return nil
 	case 1:
 		return first
+	}
+	// Past a screenful the rest adds nothing an operator can read.
+	if len(msgs) > maxNodeErrors {
+		msgs = append(msgs[:maxNodeErrors], fmt.Sprintf("and %d more node(s) with problems", len(msgs)-maxNodeErrors))
 	}
 	return errors.New(strings.Join(msgs, "; "))
 }
