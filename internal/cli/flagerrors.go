@@ -5,24 +5,25 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
-// validate rejects global flag values that would otherwise be replaced by
-// a default without a word (a zero or negative timeout).
-func (g *globals) validate() error {
-	for _, t := range []struct {
-		name  string
-		value fmt.Stringer
-		ok    bool
-	}{
-		{"--connect-timeout", g.connectTimeout, g.connectTimeout > 0},
-		{"--command-timeout", g.commandTimeout, g.commandTimeout > 0},
-	} {
-		if !t.ok {
-			return usagef("invalid %s %s: must be more than 0 (e.g. 500ms, 3s)", t.name, t.value)
+// validateDurations rejects flag values that would otherwise be replaced by a
+// default without a word: a zero or negative timeout, global or the
+// command's own (--converge-timeout).
+func validateDurations(cmd *cobra.Command) error {
+	var bad error
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		if bad == nil && f.Changed && f.Value.Type() == "duration" {
+			if d, err := time.ParseDuration(f.Value.String()); err == nil && d <= 0 {
+				bad = usagef("invalid --%s %s: must be more than 0 (e.g. 500ms, 30s)", f.Name, f.Value)
+			}
 		}
-	}
-	return nil
+	})
+	return bad
 }
 
 // flagError rewords flag parsing errors for operators: strconv's and

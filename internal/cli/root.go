@@ -89,7 +89,7 @@ deployments. Commands, arguments and options follow redis-cli --cluster; every
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageErr(flagError(err)) })
-	root.PersistentPreRunE = func(*cobra.Command, []string) error { return g.validate() }
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error { return validateDurations(cmd) }
 	pf := root.PersistentFlags()
 	pf.StringVarP(&g.password, "pass", "a", os.Getenv("REDISCLI_AUTH"), "password for every node (or REDISCLI_AUTH)")
 	pf.StringVar(&g.user, "user", "", "ACL user name (with -a)")
