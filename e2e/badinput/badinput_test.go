@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -249,6 +250,14 @@ func (w *world) numberCases() []badCase {
 	for _, v := range []string{"-1s", "0"} {
 		add("--command-timeout "+v, []string{"fix", w.seed, "--command-timeout", v, "--yes"}, "--command-timeout", v)
 		add("--connect-timeout "+v, []string{"check", w.seed, "--connect-timeout", v}, "--connect-timeout", v)
+	}
+	for _, args := range [][]string{
+		{"create", w.spares[0].Addr(), w.spares[1].Addr(), w.spares[2].Addr(), "--yes"},
+		{"add-node", w.spare.Addr(), w.seed},
+		{"del-node", w.seed, w.replicaID, "--yes"},
+	} {
+		add(args[0]+" --converge-timeout 0", slices.Concat(args, []string{"--converge-timeout", "0"}), "--converge-timeout", "0")
+		add(args[0]+" --converge-timeout -1s", slices.Concat(args, []string{"--converge-timeout", "-1s"}), "--converge-timeout", "-1s")
 	}
 	add("--cacert missing file", []string{"check", w.seed, "--tls", "--cacert", "/nonexistent/ca.pem"}, "/nonexistent/ca.pem")
 	add("--cert missing file", []string{"check", w.seed, "--cert", "/nonexistent/c.pem", "--key", "/nonexistent/k.pem"}, "/nonexistent/")
