@@ -58,12 +58,26 @@ func TestBadInput(t *testing.T) {
 	t.Run("create", func(t *testing.T) { runBad(t, w.createCases()) })
 	t.Run("import", func(t *testing.T) { runBad(t, w.importCases()) })
 	t.Run("backup", func(t *testing.T) { runBad(t, w.backupCases(t)) })
+	t.Run("json", func(t *testing.T) {
+		runBad(t, withJSON(slices.Concat(w.nodeRefCases(), w.createCases(), w.importCases())))
+	})
 	t.Run("call", func(t *testing.T) { w.call(t) })
 	t.Run("no terminal", func(t *testing.T) { w.noTerminal(t) })
 	// Nothing above may have left the cluster unhealthy.
 	if r := w.cluster.RedisCheck(t); r.Code != 0 || strings.Contains(r.Stdout, "[ERR]") {
 		t.Fatalf("cluster is not healthy after the bad input:\n%s", r.Output())
 	}
+}
+
+// withJSON is the same cases asked for a JSON answer: the error is the
+// same, and stdout stays empty or one JSON document.
+func withJSON(cases []badCase) []badCase {
+	out := make([]badCase, len(cases))
+	for i, c := range cases {
+		c.args = slices.Concat(c.args, []string{"--json"})
+		out[i] = c
+	}
+	return out
 }
 
 // addresses gives every command each kind of bad node address.

@@ -9,6 +9,7 @@ package badinput
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -64,6 +65,9 @@ func (c badCase) run(t *testing.T) {
 	r := harness.Exec(t, harness.Binary(t), harness.Cmd{Args: c.args, Env: c.env, Timeout: timeout})
 	took := time.Since(start).Round(time.Millisecond)
 	checkOutcome(t, c.args, r, c.code, c.want...)
+	if slices.Contains(c.args, "--json") && strings.TrimSpace(r.Stdout) != "" && !json.Valid([]byte(r.Stdout)) {
+		t.Errorf("gocluster %s: with --json, stdout is neither empty nor one JSON document:\n%s", strings.Join(c.args, " "), r.Stdout)
+	}
 	if c.watch != nil {
 		after := snapshot(t, c.watch)
 		for _, addr := range slices.Sorted(maps.Keys(before)) {
