@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -57,6 +58,30 @@ func TestServerBadInput(t *testing.T) {
 		{name: "port in use", args: []string{"server", "--bind", "127.0.0.1", "--port", busyPort}, code: 1,
 			want: []string{busyPort, "in use"}, timeout: quick},
 	})
+
+	// More ways a nodes.conf can be broken; each names the file and line.
+	const id = "0123456789012345678901234567890123456789"
+	const other = "1123456789012345678901234567890123456789"
+	const vars = "vars currentEpoch 2 lastVoteEpoch 0\n"
+	me := id + " 127.0.0.1:7000@17000 myself,master - 0 0 1 connected 0-100\n"
+	var cases []badCase
+	for _, nc := range []struct{ name, text, want string }{
+		{"truncated line", id + " 127.0.0.1:7000@17000 myself,mas\n", "line 1"},
+		{"binary", "\x00\x01\xfe\xff garbage\n", "line 1"},
+		{"short node id", "0123 127.0.0.1:7000@17000 myself,master - 0 0 1 connected\n", "0123"},
+		{"no myself", id + " 127.0.0.1:7000@17000 master - 0 0 1 connected\n" + vars, "myself"},
+		{"two myself", me + other + " 127.0.0.1:7001@17001 myself,master - 0 0 2 connected\n" + vars, "line 2"},
+		{"same id twice", me + id + " 127.0.0.1:7001@17001 master - 0 0 2 connected\n" + vars, "line 2"},
+		{"slot claimed twice", me + other + " 127.0.0.1:7001@17001 master - 0 0 2 connected 50-200\n" + vars, "50"},
+		{"bad epoch", me + "vars currentEpoch x lastVoteEpoch 0\n", "line 2"},
+		{"unknown flag", id + " 127.0.0.1:7000@17000 myself,wizard - 0 0 1 connected\n", "wizard"},
+		{"bad address", id + " nohost myself,master - 0 0 1 connected\n", "nohost"},
+	} {
+		d := filepath.Dir(write(strings.ReplaceAll(nc.name, " ", "-")+"/nodes.conf", nc.text))
+		cases = append(cases, badCase{name: "nodes.conf " + nc.name, args: local("--cluster-enabled", "yes", "--dir", d), code: 1,
+			want: []string{filepath.Join(d, "nodes.conf"), nc.want}, timeout: quick})
+	}
+	runBad(t, cases)
 }
 
 // TestLocalAndMiscBadInput: local up checks its options before starting
