@@ -41,6 +41,7 @@ type badCase struct {
 	watch   []*redistest.Server
 	timeout time.Duration // default 30 s
 	env     []string
+	stdin   string
 }
 
 // runBad runs every case as a subtest.
@@ -62,7 +63,7 @@ func (c badCase) run(t *testing.T) {
 		timeout = 30 * time.Second
 	}
 	start := time.Now()
-	r := harness.Exec(t, harness.Binary(t), harness.Cmd{Args: c.args, Env: c.env, Timeout: timeout})
+	r := harness.Exec(t, harness.Binary(t), harness.Cmd{Args: c.args, Env: c.env, Stdin: c.stdin, Timeout: timeout})
 	took := time.Since(start).Round(time.Millisecond)
 	checkOutcome(t, c.args, r, c.code, c.want...)
 	if slices.Contains(c.args, "--json") && strings.TrimSpace(r.Stdout) != "" && !json.Valid([]byte(r.Stdout)) {
