@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -48,7 +49,7 @@ the same command again to resume.`,
 			if opts.Weights, err = admin.ParseWeights(weights); err != nil {
 				return usageErr(err)
 			}
-			if opts.Threshold < 0 {
+			if opts.Threshold < 0 || math.IsNaN(opts.Threshold) || math.IsInf(opts.Threshold, 0) {
 				return usagef("invalid --threshold %v: must be a percentage >= 0", opts.Threshold)
 			}
 			if err := mf.validate(); err != nil {

@@ -83,7 +83,10 @@ func PlanRebalance(c *topology.Cluster, o RebalanceOptions) (*RebalancePlan, err
 	weights := map[string]float64{}
 	for ref, w := range o.Weights {
 		n, err := c.Find(ref)
-		if err != nil || !n.IsMaster() {
+		switch {
+		case err != nil && strings.Contains(err.Error(), "ambiguous"):
+			return nil, fmt.Errorf("--weight %s=%v: %w", ref, w, err)
+		case err != nil || !n.IsMaster():
 			return nil, fmt.Errorf("no such master node %s", ref)
 		}
 		weights[n.ID] = w
