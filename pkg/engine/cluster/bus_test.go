@@ -221,9 +221,16 @@ func TestReplicaAndFailover(t *testing.T) {
 	assignEven(t, masters)
 	replica.ok(t, "REPLICATE", masters[0].MyID())
 	waitStateOK(t, nodes)
-	eventually(t, 3*time.Second, "master sees its replica", func() bool {
-		line := masters[1].nodesLine(t, replica.MyID())
-		return line[2] == "slave" && line[3] == masters[0].MyID()
+	// both the replica's master (whose CLUSTER SLOTS lists it) and another
+	// master must have learnt the new role from gossip
+	eventually(t, 3*time.Second, "masters see the replica", func() bool {
+		for _, m := range masters[:2] {
+			line := m.nodesLine(t, replica.MyID())
+			if line[2] != "slave" || line[3] != masters[0].MyID() {
+				return false
+			}
+		}
+		return true
 	})
 	slots := masters[0].do(t, "SLOTS")
 	if len(slots.Elems) != 3 || len(slots.Elems[0].Elems) != 4 {
