@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -78,10 +79,10 @@ when the cluster is healthy afterwards, 1 otherwise.`,
 			if plan.Empty() {
 				if survey.Check.OK() {
 					p.OK("[OK] Nothing to fix.")
-				} else {
-					p.Warn("[WARNING] No automatic repair for the problems above.")
+					return nil
 				}
-				return fixExit(survey.Check.OK())
+				p.Warn("[WARNING] No automatic repair for the problems above.")
+				return errors.New("no automatic repair for the cluster's problems (listed above): nothing changed")
 			}
 			if dryRun {
 				p.Plain("Dry run: nothing changed.")
@@ -119,7 +120,11 @@ when the cluster is healthy afterwards, 1 otherwise.`,
 				return err
 			}
 			printFixResult(p, res)
-			return fixExit(res.OK() && res.After.OK() && len(plan.Unfixable) == 0)
+			if res.OK() && res.After.OK() && len(plan.Unfixable) == 0 {
+				return nil
+			}
+			return fmt.Errorf("the cluster still has problems (details above): %d repair(s) failed, %d slot(s) with conflicting keys, %d with no automatic repair; run gocluster fix %s again once their cause is fixed",
+				len(res.Failures), len(res.Conflicts), len(plan.Unfixable), seed)
 		},
 	}
 	f := cmd.Flags()
