@@ -1,0 +1,64 @@
+package badinput
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/gocluster/gocluster/e2e/harness"
+	"github.com/redis/go-redis/v9"
+)
+
+// TestHalfDoneSaysHowToRecover: a source master that may not run MIGRATE
+// (an ACL rule) makes reshard fail half-way. It must lose no key, say so on
+// stderr and say how to recover; fix must fail the same way while the
+// cause is there, and repair everything once it is gone.
+func TestHalfDoneSaysHowToRecover(t *testing.T) {
+	c := harness.NewCluster(t, harness.ClusterOptions{Masters: 3})
+	ctx := context.Background()
+	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{c.Addr()}})
+	defer cc.Close()
+	const keys = 500
+	for i := range keys {
+		if err := cc.Set(ctx, fmt.Sprintf("key:%d", i), "v", 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	src, dst := c.Nodes[0], c.Nodes[1] // redis-cli gives the first node slots 0-5460
+	deny := func(rule string) {
+		cl := src.Client()
+		defer cl.Close()
+		if err := cl.Do(ctx, "ACL", "SETUSER", "default", rule).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	total := func() int64 {
+		var n int64
+		for _, s := range c.Nodes {
+			cl := s.Client()
+			n += cl.DBSize(ctx).Val()
+			cl.Close()
+		}
+		return n
+	}
+	deny("-migrate")
+	r := harness.Run(t, "reshard", c.Addr(), "--from", nodeID(t, src), "--to", nodeID(t, dst), "--slots", "500", "--yes")
+	checkOutcome(t, []string{"reshard"}, r, 1, "MIGRATE")
+	if !strings.Contains(r.Output(), "gocluster fix "+c.Addr()) {
+		t.Errorf("reshard stopped half-way without saying how to recover:\n%s", r.Output())
+	}
+	if n := total(); n != keys {
+		t.Fatalf("%d keys after the failed reshard, want %d", n, keys)
+	}
+	r = harness.Run(t, "fix", c.Addr(), "--yes")
+	checkOutcome(t, []string{"fix"}, r, 1, "still has problems", "gocluster fix "+c.Addr())
+	deny("+migrate")
+	if r = harness.Run(t, "fix", c.Addr(), "--yes"); r.Code != 0 {
+		t.Fatalf("fix once MIGRATE is allowed again: exit %d\n%s", r.Code, r.Output())
+	}
+	c.WaitHealthy(t)
+	if n := total(); n != keys {
+		t.Fatalf("%d keys after fix, want %d", n, keys)
+	}
+}
