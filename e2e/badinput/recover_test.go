@@ -11,7 +11,7 @@ import (
 )
 
 // TestHalfDoneSaysHowToRecover: a source master that may not run MIGRATE
-// (an ACL rule) makes reshard fail half-way. It must lose no key, say so on
+// (an ACL rule) makes reshard and rebalance fail half-way. It must lose no key, say so on
 // stderr and say how to recover; fix must fail the same way while the
 // cause is there, and repair everything once it is gone.
 func TestHalfDoneSaysHowToRecover(t *testing.T) {
@@ -42,23 +42,31 @@ func TestHalfDoneSaysHowToRecover(t *testing.T) {
 		}
 		return n
 	}
-	deny("-migrate")
-	r := harness.Run(t, "reshard", c.Addr(), "--from", nodeID(t, src), "--to", nodeID(t, dst), "--slots", "500", "--yes")
-	checkOutcome(t, []string{"reshard"}, r, 1, "MIGRATE")
-	if !strings.Contains(r.Output(), "gocluster fix "+c.Addr()) {
-		t.Errorf("reshard stopped half-way without saying how to recover:\n%s", r.Output())
-	}
-	if n := total(); n != keys {
-		t.Fatalf("%d keys after the failed reshard, want %d", n, keys)
-	}
-	r = harness.Run(t, "fix", c.Addr(), "--yes")
-	checkOutcome(t, []string{"fix"}, r, 1, "still has problems", "gocluster fix "+c.Addr())
-	deny("+migrate")
-	if r = harness.Run(t, "fix", c.Addr(), "--yes"); r.Code != 0 {
-		t.Fatalf("fix once MIGRATE is allowed again: exit %d\n%s", r.Code, r.Output())
-	}
-	c.WaitHealthy(t)
-	if n := total(); n != keys {
-		t.Fatalf("%d keys after fix, want %d", n, keys)
+	srcID, dstID := nodeID(t, src), nodeID(t, dst)
+	for i, op := range [][]string{
+		{"reshard", c.Addr(), "--from", srcID, "--to", dstID, "--slots", "500", "--yes"},
+		{"rebalance", c.Addr(), "--weight", srcID + "=0"},
+	} {
+		deny("-migrate")
+		r := harness.Run(t, op...)
+		checkOutcome(t, op[:1], r, 1, "MIGRATE")
+		if !strings.Contains(r.Output(), "gocluster fix "+c.Addr()) {
+			t.Errorf("%s stopped half-way without saying how to recover:\n%s", op[0], r.Output())
+		}
+		if n := total(); n != keys {
+			t.Fatalf("%d keys after the failed %s, want %d", n, op[0], keys)
+		}
+		if i == 0 {
+			r = harness.Run(t, "fix", c.Addr(), "--yes")
+			checkOutcome(t, []string{"fix"}, r, 1, "still has problems", "gocluster fix "+c.Addr())
+		}
+		deny("+migrate")
+		if r = harness.Run(t, "fix", c.Addr(), "--yes"); r.Code != 0 {
+			t.Fatalf("fix after %s, once MIGRATE is allowed again: exit %d\n%s", op[0], r.Code, r.Output())
+		}
+		c.WaitHealthy(t)
+		if n := total(); n != keys {
+			t.Fatalf("%d keys after fix, want %d", n, keys)
+		}
 	}
 }
