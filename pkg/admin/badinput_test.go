@@ -9,7 +9,7 @@ import (
 // An ID prefix shared by two nodes is refused as ambiguous, naming both,
 // whether both are reachable or one of them is down.
 func TestPlanDelNodeAmbiguousPrefix(t *testing.T) {
-	for _, down := range [][]string{nil, {"r1000000000000000000000000000000000000012"}} {
+	for _, down := range [][]string{nil, {"r100000000000000000000000000000000000012"}} {
 		_, err := PlanDelNode(sampleCluster(t, down...), "r100", 0, DelNodeOptions{})
 		if err == nil || !strings.Contains(err.Error(), `"r100" is ambiguous`) ||
 			!strings.Contains(err.Error(), "10.0.0.2:7001") || !strings.Contains(err.Error(), "10.0.0.3:7001") {
@@ -21,7 +21,7 @@ func TestPlanDelNodeAmbiguousPrefix(t *testing.T) {
 // call and set-timeout plan the unreachable nodes too (last), so that a
 // node they could not reach is reported as failed rather than skipped.
 func TestPlansIncludeUnreachableNodes(t *testing.T) {
-	const m2 = "m2000000000000000000000000000000000000002"
+	const m2 = "m200000000000000000000000000000000000002"
 	c := sampleCluster(t, m2)
 	call, err := PlanCall(c, []string{"PING"}, CallOptions{})
 	if err != nil || len(call.Targets) != 6 || call.Targets[5].ID != m2 {

@@ -11,12 +11,12 @@ import (
 // A cluster of three masters (one without slots) on three hosts, with two
 // replicas of m1 and one of m2.
 const sampleNodes = `
-m1000000000000000000000000000000000000001 10.0.0.1:7000@17000 myself,master - 0 0 1 connected 0-8191
-m2000000000000000000000000000000000000002 10.0.0.2:7000@17000 master - 0 0 2 connected 8192-16383
-m3000000000000000000000000000000000000003 10.0.0.3:7000@17000 master - 0 0 3 connected
-r1000000000000000000000000000000000000011 10.0.0.2:7001@17001 slave m1000000000000000000000000000000000000001 0 0 1 connected
-r1000000000000000000000000000000000000012 10.0.0.3:7001@17001 slave m1000000000000000000000000000000000000001 0 0 1 connected
-r2000000000000000000000000000000000000021 10.0.0.1:7001@17001 slave m2000000000000000000000000000000000000002 0 0 2 connected
+m100000000000000000000000000000000000001 10.0.0.1:7000@17000 myself,master - 0 0 1 connected 0-8191
+m200000000000000000000000000000000000002 10.0.0.2:7000@17000 master - 0 0 2 connected 8192-16383
+m300000000000000000000000000000000000003 10.0.0.3:7000@17000 master - 0 0 3 connected
+r100000000000000000000000000000000000011 10.0.0.2:7001@17001 slave m100000000000000000000000000000000000001 0 0 1 connected
+r100000000000000000000000000000000000012 10.0.0.3:7001@17001 slave m100000000000000000000000000000000000001 0 0 1 connected
+r200000000000000000000000000000000000021 10.0.0.1:7001@17001 slave m200000000000000000000000000000000000002 0 0 2 connected
 `
 
 // sampleCluster loads the sample as if every node answered with the same
@@ -46,7 +46,7 @@ func newFacts(addr, id string) NodeFacts {
 func TestPlanAddNode(t *testing.T) {
 	c := sampleCluster(t)
 	ok := topology.Report{Consistent: true, CoveredSlots: 16384}
-	fresh := newFacts("10.0.0.4:7000", "n4000000000000000000000000000000000000004")
+	fresh := newFacts("10.0.0.4:7000", "n400000000000000000000000000000000000004")
 
 	p, err := PlanAddNode(c, ok, fresh, AddNodeOptions{})
 	if err != nil || p.Master != nil || !p.CopyFunctions || len(p.Members) != 6 {
@@ -73,10 +73,10 @@ func TestPlanAddNode(t *testing.T) {
 		report topology.Report
 		want   string
 	}{
-		{"replica as master", fresh, AddNodeOptions{MasterID: "r1000000000000000000000000000000000000011"}, ok, "is a replica, not a master"},
+		{"replica as master", fresh, AddNodeOptions{MasterID: "r100000000000000000000000000000000000011"}, ok, "is a replica, not a master"},
 		{"unknown master", fresh, AddNodeOptions{MasterID: "ffff"}, ok, "no such master ffff"},
 		{"member by address", newFacts("10.0.0.2:7000", "zz"), AddNodeOptions{}, ok, "already a member of this cluster (address 10.0.0.2:7000)"},
-		{"member by ID", newFacts("10.0.0.9:7000", "m3000000000000000000000000000000000000003"), AddNodeOptions{}, ok, "already a member"},
+		{"member by ID", newFacts("10.0.0.9:7000", "m300000000000000000000000000000000000003"), AddNodeOptions{}, ok, "already a member"},
 		{"non-empty", func() NodeFacts { f := fresh; f.Keys = 3; return f }(), AddNodeOptions{}, ok, "holds 3 key(s)"},
 		{"unhealthy cluster", fresh, AddNodeOptions{}, topology.Report{Problems: []topology.Problem{{Severity: topology.SevError, Message: "Not all 16384 slots are covered by nodes."}}}, "not healthy"},
 	}
@@ -90,7 +90,7 @@ func TestPlanAddNode(t *testing.T) {
 func TestPlanDelNode(t *testing.T) {
 	c := sampleCluster(t)
 	// A replica: forgotten by the five others, reset and shut down.
-	p, err := PlanDelNode(c, "r1000000000000000000000000000000000000012", 10, DelNodeOptions{})
+	p, err := PlanDelNode(c, "r100000000000000000000000000000000000012", 10, DelNodeOptions{})
 	if err != nil || !p.Reachable || !p.Shutdown || len(p.Others) != 5 || len(p.Reassign) != 0 {
 		t.Fatalf("replica: %+v, %v", p, err)
 	}
@@ -98,7 +98,7 @@ func TestPlanDelNode(t *testing.T) {
 		t.Fatalf("by address, no shutdown: %+v, %v", p, err)
 	}
 	// A master with slots is refused with how to empty it.
-	_, err = PlanDelNode(c, "m1000000000000000000000000000000000000001", 0, DelNodeOptions{})
+	_, err = PlanDelNode(c, "m100000000000000000000000000000000000001", 0, DelNodeOptions{})
 	if err == nil || !strings.Contains(err.Error(), "serves 8192 slot(s)") || !strings.Contains(err.Error(), "gocluster reshard 10.0.0.1:7000 --from m1") {
 		t.Fatalf("master with slots: %v", err)
 	}
@@ -119,8 +119,8 @@ func TestPlanDelNodeMovesReplicas(t *testing.T) {
 	// replicas go to the master with the fewest replicas that serves slots
 	// and is on another host, then the next.
 	c := sampleCluster(t)
-	m1 := c.ByID("m1000000000000000000000000000000000000001")
-	m3 := c.ByID("m3000000000000000000000000000000000000003")
+	m1 := c.ByID("m100000000000000000000000000000000000001")
+	m3 := c.ByID("m300000000000000000000000000000000000003")
 	for _, s := range m1.Slots.Slots() {
 		m1.Slots.Remove(s)
 		m3.Slots.Add(s)
@@ -140,15 +140,15 @@ func TestPlanDelNodeMovesReplicas(t *testing.T) {
 }
 
 func TestPlanDelNodeDown(t *testing.T) {
-	c := sampleCluster(t, "r1000000000000000000000000000000000000011", "m2000000000000000000000000000000000000002")
-	p, err := PlanDelNode(c, "r1000000000000000000000000000000000000011", 0, DelNodeOptions{})
+	c := sampleCluster(t, "r100000000000000000000000000000000000011", "m200000000000000000000000000000000000002")
+	p, err := PlanDelNode(c, "r100000000000000000000000000000000000011", 0, DelNodeOptions{})
 	if err != nil || p.Reachable || p.Shutdown || len(p.Others) != 4 {
 		t.Fatalf("down replica: %+v, %v", p, err)
 	}
 	if len(p.Warnings) != 2 || !strings.Contains(strings.Join(p.Warnings, "\n"), "is down") {
 		t.Errorf("want warnings about the other unreachable node and the down one: %v", p.Warnings)
 	}
-	_, err = PlanDelNode(c, "m2000000000000000000000000000000000000002", 0, DelNodeOptions{})
+	_, err = PlanDelNode(c, "m200000000000000000000000000000000000002", 0, DelNodeOptions{})
 	if err == nil || !strings.Contains(err.Error(), "is down but still serves 8192 slot(s)") {
 		t.Fatalf("down master with slots: %v", err)
 	}

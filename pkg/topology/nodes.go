@@ -71,6 +71,7 @@ func (n *Node) FlagString() string {
 // ParseNodes parses a CLUSTER NODES reply.
 func ParseNodes(text string) ([]*Node, error) {
 	var out []*Node
+	seen := map[string]*Node{}
 	for i, line := range strings.Split(text, "\n") {
 		line = strings.TrimSpace(line)
 		if line == "" {
@@ -80,6 +81,10 @@ func ParseNodes(text string) ([]*Node, error) {
 		if err != nil {
 			return nil, fmt.Errorf("CLUSTER NODES line %d: %w", i+1, err)
 		}
+		if prev := seen[n.ID]; prev != nil {
+			return nil, fmt.Errorf("CLUSTER NODES line %d: node ID %s listed twice (%s and %s)", i+1, n.ID, prev.Addr(), n.Addr())
+		}
+		seen[n.ID] = n
 		out = append(out, n)
 	}
 	if len(out) == 0 {
@@ -97,6 +102,9 @@ func ParseNodeLine(line string) (*Node, error) {
 	n := &Node{ID: f[0], Slots: &slots.Set{}}
 	if err := n.parseAddr(f[1]); err != nil {
 		return nil, err
+	}
+	if !validID(n.ID) {
+		return nil, fmt.Errorf("bad node ID %q for %s: want 40 characters", n.ID, f[1])
 	}
 	n.Flags = strings.Split(f[2], ",")
 	if f[3] != "-" {
@@ -126,6 +134,10 @@ func ParseNodeLine(line string) (*Node, error) {
 	}
 	return n, nil
 }
+
+// validID reports a plausible node ID: Redis and Valkey make them 40
+// characters long, so anything else is a truncated or garbled reply.
+func validID(id string) bool { return len(id) == 40 }
 
 // parseAddr reads "ip:port@cport[,hostname[,aux=val...]]"; IPv6 addresses
 // come without brackets, so the port follows the last colon.

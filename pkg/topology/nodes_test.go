@@ -50,10 +50,10 @@ func TestParseNodeLineForms(t *testing.T) {
 		hostname string
 		flags    string
 	}{
-		{"abc :7000@17000 myself,master - 0 0 0 connected", ":7000", "", "myself,master"},
-		{"abc ::1:7000@17000 master - 0 0 0 connected", "[::1]:7000", "", "master"},
-		{"abc 10.0.0.1:7000@17000,redis-1.example.com,shard-id=xyz master,nofailover - 0 0 0 connected", "10.0.0.1:7000", "redis-1.example.com", "master,nofailover"},
-		{"abc 10.0.0.1:7000 handshake,noaddr - 0 0 0 disconnected", "10.0.0.1:7000", "", "handshake,noaddr"},
+		{"07c37dfeb235213a872192d90877d0cd55635b91 :7000@17000 myself,master - 0 0 0 connected", ":7000", "", "myself,master"},
+		{"07c37dfeb235213a872192d90877d0cd55635b91 ::1:7000@17000 master - 0 0 0 connected", "[::1]:7000", "", "master"},
+		{"07c37dfeb235213a872192d90877d0cd55635b91 10.0.0.1:7000@17000,redis-1.example.com,shard-id=xyz master,nofailover - 0 0 0 connected", "10.0.0.1:7000", "redis-1.example.com", "master,nofailover"},
+		{"07c37dfeb235213a872192d90877d0cd55635b91 10.0.0.1:7000 handshake,noaddr - 0 0 0 disconnected", "10.0.0.1:7000", "", "handshake,noaddr"},
 	}
 	for _, tt := range tests {
 		n, err := ParseNodeLine(tt.line)
@@ -77,6 +77,8 @@ func TestParseNodesRejectsGarbage(t *testing.T) {
 		"abc 127.0.0.1:1@1 master - 0 0 0 connected 10-5",
 		"abc 127.0.0.1:1@1 master - 0 0 0 connected [5-?-x]",
 		"abc nocolon master - 0 0 0 connected",
+		"abc 127.0.0.1:1@1 master - 0 0 0 connected",
+		"07c37dfeb235213a872192d90877d0cd55635b91 127.0.0.1:1@1 master - 0 0 0 connected\n07c37dfeb235213a872192d90877d0cd55635b91 127.0.0.1:2@2 master - 0 0 0 connected",
 	} {
 		if _, err := ParseNodes(bad); err == nil {
 			t.Errorf("ParseNodes(%q) accepted garbage", bad)
