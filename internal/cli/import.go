@@ -115,7 +115,12 @@ slots covered, none open). Exit status 1 when any key failed.`,
 				return err
 			}
 			if !res.OK() {
-				return exitError{ExitProblem}
+				kept := "they are still on the source"
+				if opts.Copy {
+					kept = "the source is unchanged (--copy)"
+				}
+				return fmt.Errorf("%d key(s) could not be imported (first errors above); %s: run the same import again once the cause is fixed",
+					res.Failed, kept)
 			}
 			return nil
 		},
