@@ -7,11 +7,13 @@ import (
 	"testing"
 
 	"github.com/gocluster/gocluster/e2e/harness"
+	"github.com/gocluster/gocluster/internal/redistest"
 	"github.com/redis/go-redis/v9"
 )
 
 // TestHalfDoneSaysHowToRecover: a source master that may not run MIGRATE
-// (an ACL rule) makes reshard and rebalance fail half-way. It must lose no key, say so on
+// (an ACL rule) makes reshard and rebalance fail half-way, and one that may
+// not run RESTORE makes import fail half-way. It must lose no key, say so on
 // stderr and say how to recover; fix must fail the same way while the
 // cause is there, and repair everything once it is gone.
 func TestHalfDoneSaysHowToRecover(t *testing.T) {
@@ -68,5 +70,30 @@ func TestHalfDoneSaysHowToRecover(t *testing.T) {
 		if n := total(); n != keys {
 			t.Fatalf("%d keys after fix, want %d", n, keys)
 		}
+	}
+
+	// import: keys the cluster refuses stay on the source; running the
+	// import again once the cause is gone moves them.
+	source := redistest.Start(t, redistest.Options{})
+	sc := source.Client()
+	defer sc.Close()
+	const more = 100
+	for i := range more {
+		if err := sc.Set(ctx, fmt.Sprintf("imported:%d", i), "v", 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deny("-restore")
+	r := harness.Run(t, "import", c.Addr(), "--from", source.Addr())
+	checkOutcome(t, []string{"import"}, r, 1, "could not be imported", "still on the source", "run the same import again")
+	if left := sc.DBSize(ctx).Val(); left == 0 || left == more || total()+left != keys+more {
+		t.Fatalf("after a partial import: %d keys left on the source, %d in the cluster; want some moved, none lost", left, total())
+	}
+	deny("+restore")
+	if r = harness.Run(t, "import", c.Addr(), "--from", source.Addr()); r.Code != 0 {
+		t.Fatalf("import again: exit %d\n%s", r.Code, r.Output())
+	}
+	if left, n := sc.DBSize(ctx).Val(), total(); left != 0 || n != keys+more {
+		t.Fatalf("after the second import: %d keys left on the source, %d in the cluster, want 0 and %d", left, n, keys+more)
 	}
 }
