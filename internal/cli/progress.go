@@ -64,7 +64,7 @@ func (r *eventRenderer) Report(e admin.Event) {
 	case admin.EventKeysMoved:
 		r.keys += e.Keys
 	case admin.EventWarning, admin.EventNodeFailed:
-		r.above(func() { r.p.Warn("%s", e.Message) })
+		r.above(func() { r.p.Warn("[WARNING] %s", e.Message) })
 	default:
 		if e.Message != "" {
 			r.above(func() { r.p.Info("%s", e.Message) })

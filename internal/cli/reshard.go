@@ -298,13 +298,7 @@ func runMoves(cmd *cobra.Command, g *globals, pool *conn.Pool, c *topology.Clust
 	p := g.printer()
 	rend := newEventRenderer(g, len(job.Moves))
 	start := time.Now()
-	rep := admin.ReporterFunc(func(e admin.Event) {
-		if e.Kind == admin.EventWarning && !g.json {
-			e.Message = "[WARNING] " + e.Message
-		}
-		rend.Report(e)
-	})
-	res, err := admin.ApplyMoves(ctx, pool, c, job, opts, rep)
+	res, err := admin.ApplyMoves(ctx, pool, c, job, opts, rend)
 	rend.Finish()
 	elapsed := time.Since(start)
 	if res == nil {
