@@ -3,9 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/gocluster/gocluster/pkg/admin"
 	"github.com/spf13/cobra"
@@ -133,28 +131,9 @@ when the cluster is healthy afterwards, 1 otherwise.`,
 	f.BoolVar(&opts.Replace, "replace", false, "let moved keys overwrite the owner's different copy")
 	f.IntVar(&opts.Pipeline, "pipeline", admin.DefaultFixPipeline, "keys per MIGRATE")
 	opts.Timeout = admin.DefaultFixTimeout
-	f.Var((*fixTimeout)(&opts.Timeout), "timeout", "MIGRATE I/O timeout: milliseconds as redis-cli, or a duration like 90s")
+	f.Var((*msDuration)(&opts.Timeout), "timeout", "MIGRATE I/O timeout: milliseconds as redis-cli, or a duration like 90s")
 	f.BoolVar(&dryRun, "dry-run", false, "print the repairs and stop")
 	return cmd
-}
-
-// fixTimeout accepts redis-cli's --cluster-timeout in milliseconds as well
-// as a Go duration.
-type fixTimeout time.Duration
-
-func (t *fixTimeout) String() string { return time.Duration(*t).String() }
-func (t *fixTimeout) Type() string   { return "ms|duration" }
-func (t *fixTimeout) Set(s string) error {
-	if ms, err := strconv.ParseInt(s, 10, 64); err == nil && ms > 0 {
-		*t = fixTimeout(time.Duration(ms) * time.Millisecond)
-		return nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
-		return fmt.Errorf("want milliseconds or a duration like 90s, got %q", s)
-	}
-	*t = fixTimeout(d)
-	return nil
 }
 
 func fixExit(ok bool) error {

@@ -3,7 +3,6 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -210,14 +209,14 @@ func reshardPlanJSON(plan *admin.ReshardPlan, dry bool) reshardPlanDoc {
 
 // migrateFlags are the options reshard and rebalance share with redis-cli.
 type migrateFlags struct {
-	timeout  migrateTimeout
+	timeout  msDuration
 	pipeline int
 	replace  bool
 	dryRun   bool
 }
 
 func (m *migrateFlags) register(f *pflag.FlagSet) {
-	m.timeout = migrateTimeout(migrate.DefaultTimeout)
+	m.timeout = msDuration(migrate.DefaultTimeout)
 	f.Var(&m.timeout, "timeout", "MIGRATE I/O timeout: milliseconds as redis-cli, or a duration like 90s")
 	f.IntVar(&m.pipeline, "pipeline", migrate.DefaultPipeline, "keys per GETKEYSINSLOT / MIGRATE")
 	f.BoolVar(&m.replace, "replace", false, "overwrite keys that already exist on the target with different values")
@@ -248,25 +247,6 @@ func (m *migrateFlags) resumeFlags() string {
 		b.WriteString(" --replace")
 	}
 	return b.String()
-}
-
-// migrateTimeout accepts redis-cli's --cluster-timeout in milliseconds as
-// well as a Go duration.
-type migrateTimeout time.Duration
-
-func (t *migrateTimeout) String() string { return time.Duration(*t).String() }
-func (t *migrateTimeout) Type() string   { return "ms|duration" }
-func (t *migrateTimeout) Set(s string) error {
-	if ms, err := strconv.ParseInt(s, 10, 64); err == nil && ms > 0 {
-		*t = migrateTimeout(time.Duration(ms) * time.Millisecond)
-		return nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
-		return fmt.Errorf("want milliseconds or a duration like 90s, got %q", s)
-	}
-	*t = migrateTimeout(d)
-	return nil
 }
 
 // moveSummary is the final JSON line of a reshard or rebalance.
