@@ -23,13 +23,9 @@ and replicas on their master's host. Exit status 0 when healthy, 1 when not.`,
   gocluster check 127.0.0.1:7000 --search-multiple-owners --json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			seed, err := seedArg(args[0])
+			seed, pool, err := g.connect(args[0])
 			if err != nil {
 				return err
-			}
-			pool, err := g.pool()
-			if err != nil {
-				return usageErr(err)
 			}
 			defer pool.Close()
 			res, err := admin.Check(cmd.Context(), pool, seed, opts)
@@ -53,6 +49,20 @@ and replicas on their master's host. Exit status 0 when healthy, 1 when not.`,
 	}
 	cmd.Flags().BoolVar(&opts.SearchMultipleOwners, "search-multiple-owners", false, "also find slots that several masters claim or hold keys for")
 	return cmd
+}
+
+// connect validates a host:port argument and builds the connection pool:
+// how every command that works on a cluster starts.
+func (g *globals) connect(addr string) (string, *conn.Pool, error) {
+	seed, err := seedArg(addr)
+	if err != nil {
+		return "", nil, err
+	}
+	pool, err := g.pool()
+	if err != nil {
+		return "", nil, usageErr(err)
+	}
+	return seed, pool, nil
 }
 
 // seedArg validates a host:port argument (usage error when malformed).

@@ -25,13 +25,9 @@ when no remaining node knows it. node_id may be a full ID, a unique prefix or ho
   gocluster del-node 127.0.0.1:7000 127.0.0.1:7006 --no-shutdown`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			seed, err := seedArg(args[0])
+			seed, pool, err := g.connect(args[0])
 			if err != nil {
 				return err
-			}
-			pool, err := g.pool()
-			if err != nil {
-				return usageErr(err)
 			}
 			defer pool.Close()
 			p := g.printer()

@@ -15,13 +15,9 @@ func newInfoCmd(g *globals) *cobra.Command {
   gocluster info 127.0.0.1:7000 --json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			seed, err := seedArg(args[0])
+			seed, pool, err := g.connect(args[0])
 			if err != nil {
 				return err
-			}
-			pool, err := g.pool()
-			if err != nil {
-				return usageErr(err)
 			}
 			defer pool.Close()
 			info, err := admin.Info(cmd.Context(), pool, seed)
