@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -313,9 +314,25 @@ func runMoves(cmd *cobra.Command, g *globals, pool *conn.Pool, c *topology.Clust
 	case res.Interrupted:
 		return exitError{ExitSignal}
 	case err != nil:
-		return exitError{ExitProblem}
+		return moveFailure(c.Seed, sum, res)
 	}
 	return nil
+}
+
+// moveFailure is the one line on stderr after a move that stopped part-way:
+// how many slots failed and why, and how to recover.
+func moveFailure(seed string, sum moveSummary, res *migrate.Result) error {
+	msg := fmt.Sprintf("%d slot(s) failed to move", len(res.Failed))
+	if len(res.Failed) > 0 {
+		msg += " (first: " + res.Failed[0].Err.Error() + ")"
+	}
+	switch {
+	case len(res.Open) > 0:
+		msg += fmt.Sprintf("; slots left open: %s; no key was lost: run gocluster fix %s", joinSlots(res.Open), seed)
+	case sum.Resume != "":
+		msg += "; no key was lost: after fixing the cause, resume with: " + sum.Resume
+	}
+	return errors.New(msg)
 }
 
 func printMoveOutcome(p *printer, g *globals, seed string, sum moveSummary, res *migrate.Result) {
