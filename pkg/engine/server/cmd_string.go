@@ -223,33 +223,41 @@ func cmdGetDel(c *Client, args [][]byte) {
 }
 
 func cmdGetEx(c *Client, args [][]byte) {
-	var at int64
-	persist, setTTL := false, false
+	var unit string
+	var ttlArg []byte
+	persist := false
 	for i := 2; i < len(args); i++ {
 		a := args[i]
 		switch {
-		case eq(a, "persist") && !setTTL && !persist:
+		case eq(a, "persist") && ttlArg == nil && !persist:
 			persist = true
-		case (eq(a, "ex") || eq(a, "px") || eq(a, "exat") || eq(a, "pxat")) && !persist && !setTTL && i+1 < len(args):
-			t, ok := c.expireArg(string(lower(a)), args[i+1], "getex")
-			if !ok {
-				return
-			}
-			at, setTTL = t, true
+		case (eq(a, "ex") || eq(a, "px") || eq(a, "exat") || eq(a, "pxat")) && !persist && ttlArg == nil && i+1 < len(args):
+			unit, ttlArg = string(lower(a)), args[i+1]
 			i++
 		default:
 			c.w.WriteError(errSyntax)
 			return
 		}
 	}
+	// Redis's order: syntax, then the key (nil, WRONGTYPE), then the time.
 	v, found, ok := c.getString(args[1])
 	if !ok {
 		return
 	}
-	c.writeMaybeNull(v, found)
-	if found && setTTL {
+	if !found {
+		c.w.WriteNull()
+		return
+	}
+	var at int64
+	if ttlArg != nil {
+		if at, ok = c.expireArg(unit, ttlArg, "getex"); !ok {
+			return
+		}
+	}
+	c.w.WriteBulk(v)
+	if ttlArg != nil {
 		c.srv.DB.SetExpire(args[1], at)
-	} else if found && persist {
+	} else if persist {
 		c.srv.DB.Persist(args[1])
 	}
 }
@@ -337,11 +345,7 @@ func cmdIncr(c *Client, args [][]byte) {
 }
 
 func cmdIncrByFloat(c *Client, args [][]byte) {
-	delta, ok := parseFloat(args[2])
-	if !ok {
-		c.w.WriteError(errNotFloat)
-		return
-	}
+	// Redis's order: the key's type, its value, then the increment.
 	v, found, ok := c.getString(args[1])
 	if !ok {
 		return
@@ -352,6 +356,11 @@ func cmdIncrByFloat(c *Client, args [][]byte) {
 			c.w.WriteError(errNotFloat)
 			return
 		}
+	}
+	delta, ok := parseFloat(args[2])
+	if !ok {
+		c.w.WriteError(errNotFloat)
+		return
 	}
 	cur += delta
 	if math.IsInf(cur, 0) || math.IsNaN(cur) {
