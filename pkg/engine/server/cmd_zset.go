@@ -251,43 +251,58 @@ func parseLexBound(b []byte) (store.LexBound, bool) {
 	return store.LexBound{}, false
 }
 
-// boundsRange resolves score or lex bounds into a rank interval [from, to).
-func (c *Client) boundsRange(z *store.ZSet, lo, hi []byte, byLex bool) (int, int, bool) {
+// zBounds is a parsed score or lex interval. Redis parses it before it
+// looks the key up, so a bad bound is reported even for a missing key or
+// one of another type.
+type zBounds struct {
+	byLex            bool
+	lexLo, lexHi     store.LexBound
+	scoreLo, scoreHi store.ScoreBound
+}
+
+// parseBounds parses lo and hi, replying with Redis's error when invalid.
+func (c *Client) parseBounds(lo, hi []byte, byLex bool) (zBounds, bool) {
+	b := zBounds{byLex: byLex}
+	var ok1, ok2 bool
 	if byLex {
-		l, ok1 := parseLexBound(lo)
-		h, ok2 := parseLexBound(hi)
+		b.lexLo, ok1 = parseLexBound(lo)
+		b.lexHi, ok2 = parseLexBound(hi)
 		if !ok1 || !ok2 {
 			c.w.WriteError("ERR min or max not valid string range item")
-			return 0, 0, false
 		}
-		if z == nil {
-			return 0, 0, true
+	} else {
+		b.scoreLo, ok1 = parseScoreBound(lo)
+		b.scoreHi, ok2 = parseScoreBound(hi)
+		if !ok1 || !ok2 {
+			c.w.WriteError("ERR min or max is not a float")
 		}
-		from, to := z.LexRange(l, h)
-		return from, to, true
 	}
-	l, ok1 := parseScoreBound(lo)
-	h, ok2 := parseScoreBound(hi)
-	if !ok1 || !ok2 {
-		c.w.WriteError("ERR min or max is not a float")
-		return 0, 0, false
-	}
+	return b, ok1 && ok2
+}
+
+// rankRange resolves the bounds into a rank interval [from, to) of z.
+func (b zBounds) rankRange(z *store.ZSet) (int, int) {
 	if z == nil {
-		return 0, 0, true
+		return 0, 0
 	}
-	from, to := z.FirstAbove(l), z.LastBelow(h)
-	return from, max(from, to), true
+	if b.byLex {
+		return z.LexRange(b.lexLo, b.lexHi)
+	}
+	from, to := z.FirstAbove(b.scoreLo), z.LastBelow(b.scoreHi)
+	return from, max(from, to)
 }
 
 func cmdZCount(c *Client, args [][]byte) {
+	bounds, ok := c.parseBounds(args[2], args[3], eq(args[0], "zlexcount"))
+	if !ok {
+		return
+	}
 	z, ok := c.zset(args[1], false)
 	if !ok {
 		return
 	}
-	from, to, ok := c.boundsRange(z, args[2], args[3], eq(args[0], "zlexcount"))
-	if ok {
-		c.w.WriteInt(int64(to - from))
-	}
+	from, to := bounds.rankRange(z)
+	c.w.WriteInt(int64(to - from))
 }
 
 func cmdZRank(c *Client, args [][]byte) {
@@ -351,28 +366,32 @@ func cmdZRange(c *Client, args [][]byte) {
 		c.w.WriteError("ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX")
 		return
 	}
+	// Redis parses the range before it looks the key up.
+	var bounds zBounds
+	var start, stop int64
+	var ok bool
+	if byScore || byLex {
+		lo, hi := args[2], args[3]
+		if rev {
+			lo, hi = hi, lo
+		}
+		bounds, ok = c.parseBounds(lo, hi, byLex)
+	} else {
+		start, stop, ok = c.twoInts(args[2], args[3])
+	}
+	if !ok {
+		return
+	}
 	z, ok := c.zset(args[1], false)
 	if !ok {
 		return
 	}
 	var members []store.ZMember
 	if byScore || byLex {
-		lo, hi := args[2], args[3]
-		if rev {
-			lo, hi = hi, lo
-		}
-		from, to, ok := c.boundsRange(z, lo, hi, byLex)
-		if !ok {
-			return
-		}
-		if z != nil {
-			members = z.Range(0, z.Len()-1)[from:to]
+		if from, to := bounds.rankRange(z); from < to {
+			members = z.Range(from, to-1)
 		}
 	} else {
-		start, stop, ok := c.twoInts(args[2], args[3])
-		if !ok {
-			return
-		}
 		if z != nil {
 			if from, to, nonEmpty := rangeIndexes(start, stop, z.Len()); nonEmpty {
 				if rev { // ranks counted from the highest score
@@ -428,27 +447,29 @@ func (c *Client) writeZMembers(members []store.ZMember, withScores bool) {
 
 func cmdZRemRange(c *Client, args [][]byte) {
 	name := string(lower(args[0]))
+	byRank := name == "zremrangebyrank"
+	// Redis parses the range before it looks the key up.
+	var bounds zBounds
+	var start, stop int64
+	var ok bool
+	if byRank {
+		start, stop, ok = c.twoInts(args[2], args[3])
+	} else {
+		bounds, ok = c.parseBounds(args[2], args[3], name == "zremrangebylex")
+	}
+	if !ok {
+		return
+	}
 	z, ok := c.zset(args[1], false)
 	if !ok {
 		return
 	}
 	var from, to int
-	if name == "zremrangebyrank" {
-		start, stop, ok := c.twoInts(args[2], args[3])
-		if !ok {
-			return
-		}
-		if z != nil {
-			f, t, nonEmpty := rangeIndexes(start, stop, z.Len())
-			if nonEmpty {
-				from, to = f, t+1
-			}
-		}
-	} else {
-		var ok bool
-		from, to, ok = c.boundsRange(z, args[2], args[3], name == "zremrangebylex")
-		if !ok {
-			return
+	if !byRank {
+		from, to = bounds.rankRange(z)
+	} else if z != nil {
+		if f, t, nonEmpty := rangeIndexes(start, stop, z.Len()); nonEmpty {
+			from, to = f, t+1
 		}
 	}
 	n := 0
