@@ -51,6 +51,15 @@ func cmdZSetOp(c *Client, args [][]byte) {
 		return
 	}
 	keys := args[pos+1 : pos+1+int(n)]
+	// Redis reads (and type-checks) the inputs before it parses the options.
+	inputs := make([]map[string]float64, n)
+	for i, k := range keys {
+		m, good := c.zsetOrSetScores(k)
+		if !good {
+			return
+		}
+		inputs[i] = m
+	}
 	weights := make([]float64, n)
 	for i := range weights {
 		weights[i] = 1
@@ -81,14 +90,6 @@ func cmdZSetOp(c *Client, args [][]byte) {
 			c.w.WriteError(errSyntax)
 			return
 		}
-	}
-	inputs := make([]map[string]float64, n)
-	for i, k := range keys {
-		m, good := c.zsetOrSetScores(k)
-		if !good {
-			return
-		}
-		inputs[i] = m
 	}
 	result := combineScores(op, aggregate, inputs, weights)
 	members := make([]store.ZMember, 0, len(result))
