@@ -157,18 +157,19 @@ func cmdLRange(c *Client, args [][]byte) {
 	c.writeKeyList(l.Slice(from, to))
 }
 
+// LINDEX and LSET look the key up before they parse the index, as Redis does.
 func cmdLIndex(c *Client, args [][]byte) {
-	i, ok := parseInt(args[2])
-	if !ok {
-		c.w.WriteError(errNotInt)
-		return
-	}
 	l, ok := c.list(args[1], false)
 	if !ok {
 		return
 	}
 	if l == nil {
 		c.w.WriteNull()
+		return
+	}
+	i, ok := parseInt(args[2])
+	if !ok {
+		c.w.WriteError(errNotInt)
 		return
 	}
 	if i < 0 {
@@ -182,17 +183,17 @@ func cmdLIndex(c *Client, args [][]byte) {
 }
 
 func cmdLSet(c *Client, args [][]byte) {
-	i, ok := parseInt(args[2])
-	if !ok {
-		c.w.WriteError(errNotInt)
-		return
-	}
 	l, ok := c.list(args[1], false)
 	if !ok {
 		return
 	}
 	if l == nil {
 		c.w.WriteError(errNoSuchKey)
+		return
+	}
+	i, ok := parseInt(args[2])
+	if !ok {
+		c.w.WriteError(errNotInt)
 		return
 	}
 	if i < 0 {
