@@ -224,6 +224,23 @@ func cmdHIncrByFloat(c *Client, args [][]byte) {
 }
 
 func cmdHRandField(c *Client, args [][]byte) {
+	// Redis's order: the count, the syntax, then the key.
+	var count int64
+	withValues := len(args) == 4 && eq(args[3], "withvalues")
+	if len(args) >= 3 {
+		var ok bool
+		if count, ok = c.randomCount(args[2]); !ok {
+			return
+		}
+		if len(args) > 4 || len(args) == 4 && !withValues {
+			c.w.WriteError(errSyntax)
+			return
+		}
+		if withValues && (count < math.MinInt64/4 || count > math.MaxInt64/4) {
+			c.w.WriteError("ERR value is out of range")
+			return
+		}
+	}
 	h, ok := c.hash(args[1], false)
 	if !ok {
 		return
@@ -235,12 +252,6 @@ func cmdHRandField(c *Client, args [][]byte) {
 		}
 		f := sortedFields(h)[rand.IntN(len(h))]
 		c.w.WriteBulkString(f)
-		return
-	}
-	count, ok := parseInt(args[2])
-	withValues := len(args) == 4 && eq(args[3], "withvalues")
-	if !ok || len(args) > 4 || len(args) == 4 && !withValues {
-		c.w.WriteError(errSyntax)
 		return
 	}
 	fields := randomPick(sortedFields(h), count)
@@ -264,6 +275,21 @@ func cmdHRandField(c *Client, args [][]byte) {
 			c.w.WriteBulk(h[f])
 		}
 	}
+}
+
+// randomCount parses the count of SRANDMEMBER and HRANDFIELD, which Redis
+// takes between -LONG_MAX and LONG_MAX.
+func (c *Client) randomCount(b []byte) (int64, bool) {
+	n, ok := parseInt(b)
+	if !ok {
+		c.w.WriteError(errNotInt)
+		return 0, false
+	}
+	if n == math.MinInt64 {
+		c.w.WriteError("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807")
+		return 0, false
+	}
+	return n, true
 }
 
 // randomPick implements the count argument of HRANDFIELD/SRANDMEMBER:

@@ -196,16 +196,27 @@ func cmdSCard(c *Client, args [][]byte) {
 	}
 }
 
+// Like Redis, SPOP and SRANDMEMBER check their arguments before the key.
+
 func cmdSPop(c *Client, args [][]byte) {
-	s, ok := c.set(args[1], false)
-	if !ok {
-		return
-	}
 	if len(args) > 3 {
 		c.w.WriteError(errSyntax)
 		return
 	}
-	if len(args) == 2 {
+	count := int64(-1) // no count: one member, or nil
+	if len(args) == 3 {
+		n, good := parseInt(args[2])
+		if !good || n < 0 {
+			c.w.WriteError("ERR value is out of range, must be positive")
+			return
+		}
+		count = n
+	}
+	s, ok := c.set(args[1], false)
+	if !ok {
+		return
+	}
+	if count < 0 {
 		if len(s) == 0 {
 			c.w.WriteNull()
 			return
@@ -214,11 +225,6 @@ func cmdSPop(c *Client, args [][]byte) {
 		delete(s, m)
 		c.srv.DB.DeleteIfEmpty(args[1])
 		c.w.WriteBulkString(m)
-		return
-	}
-	count, good := parseInt(args[2])
-	if !good || count < 0 {
-		c.w.WriteError("ERR value is out of range, must be positive")
 		return
 	}
 	picked := randomPick(sortedMembers(s), count)
@@ -230,12 +236,19 @@ func cmdSPop(c *Client, args [][]byte) {
 }
 
 func cmdSRandMember(c *Client, args [][]byte) {
-	s, ok := c.set(args[1], false)
-	if !ok {
-		return
-	}
 	if len(args) > 3 {
 		c.w.WriteError(errSyntax)
+		return
+	}
+	var count int64
+	if len(args) == 3 {
+		var ok bool
+		if count, ok = c.randomCount(args[2]); !ok {
+			return
+		}
+	}
+	s, ok := c.set(args[1], false)
+	if !ok {
 		return
 	}
 	if len(args) == 2 {
@@ -244,11 +257,6 @@ func cmdSRandMember(c *Client, args [][]byte) {
 			return
 		}
 		c.w.WriteBulkString(sortedMembers(s)[rand.IntN(len(s))])
-		return
-	}
-	count, good := parseInt(args[2])
-	if !good {
-		c.w.WriteError(errNotInt)
 		return
 	}
 	picked := randomPick(sortedMembers(s), count)
