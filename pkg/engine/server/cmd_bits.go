@@ -61,6 +61,16 @@ func cmdGetBit(c *Client, args [][]byte) {
 
 // cmdBitCount: BITCOUNT key [start end [BYTE|BIT]].
 func cmdBitCount(c *Client, args [][]byte) {
+	// Redis 7.0 looks the key up first: a missing key counts 0 whatever the
+	// other arguments are.
+	v, found, good := c.getString(args[1])
+	if !good {
+		return
+	}
+	if !found {
+		c.w.WriteInt(0)
+		return
+	}
 	if len(args) != 2 && len(args) != 4 && len(args) != 5 {
 		c.w.WriteError(errSyntax)
 		return
@@ -81,10 +91,6 @@ func cmdBitCount(c *Client, args [][]byte) {
 				return
 			}
 		}
-	}
-	v, _, good := c.getString(args[1])
-	if !good {
-		return
 	}
 	if len(args) == 2 {
 		c.w.WriteInt(int64(popcount(v)))
