@@ -181,7 +181,10 @@ func cmdCopy(c *Client, args [][]byte) {
 		case eq(args[i], "replace"):
 			replace = true
 		case eq(args[i], "db") && i+1 < len(args):
-			if string(args[i+1]) != "0" {
+			if n, ok := parseInt(args[i+1]); !ok {
+				c.w.WriteError(errNotInt)
+				return
+			} else if n != 0 { // the engine has database 0 only
 				c.w.WriteError("ERR DB index is out of range")
 				return
 			}
