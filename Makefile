@@ -15,8 +15,9 @@ build:
 setup:
 	@./scripts/setup.sh
 
-# The main job: a local cluster on the embedded engine, until Ctrl-C.
-run: setup build
+# The main job: a local cluster on the embedded engine, until Ctrl-C. It
+# needs nothing but Go (modules download on build), not even redis-server.
+run: build
 	./$(BIN) local up $(RUN_ARGS)
 
 # All tests: unit, race and end-to-end against real redis-server / redis-cli.
