@@ -20,7 +20,7 @@ import (
 func freeBase(t *testing.T, n int) int {
 	t.Helper()
 	for range 100 {
-		base := 20000 + rand.IntN(25000)
+		base := 12000 + rand.IntN(10000) // port and bus port below the ephemeral range (32768+)
 		ok := true
 		for p := base; p < base+n && ok; p++ {
 			for _, q := range []int{p, p + 10000} {

@@ -64,7 +64,9 @@ func Binary(tb testing.TB, name string) string {
 func FreePort(tb testing.TB, host string) int {
 	tb.Helper()
 	for range 200 {
-		p := 20000 + rand.IntN(30000)
+		// Below the kernel's ephemeral range (32768+), which outgoing
+		// connections draw from, bus port (+10000) included.
+		p := 12000 + rand.IntN(10700)
 		if portFree(host, p) && portFree(host, p+10000) {
 			return p
 		}

@@ -70,7 +70,7 @@ func Start(tb testing.TB, masters, replicas int) *Cluster {
 // freeRange picks a base port with n free ports and free bus ports (+10000).
 func freeRange(n int) int {
 	for {
-		base := 20000 + rand.IntN(25000)
+		base := 12000 + rand.IntN(10000) // port and bus port below the ephemeral range (32768+)
 		free := true
 		for p := base; p < base+n && free; p++ {
 			free = portFree(p) && portFree(p+10000)
