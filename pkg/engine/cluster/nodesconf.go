@@ -153,7 +153,13 @@ func (w *confWriter) write(path string, gen uint64, text []byte, sync bool) erro
 	if gen <= w.written && !sync {
 		return w.err
 	}
-	w.err = writeFileAtomic(path, text, sync)
+	done := false
+	if !sync {
+		done, w.err = writeInPlace(path, text)
+	}
+	if !done {
+		w.err = writeFileAtomic(path, text, sync)
+	}
 	if w.err == nil && gen > w.written {
 		w.written = gen
 	}
@@ -170,6 +176,45 @@ func (w *confWriter) lastError() error {
 	w.fileMu.Lock()
 	defer w.fileMu.Unlock()
 	return w.err
+}
+
+// onePage bounds the nodes.conf sizes rewritten in place. A write of one
+// page at offset 0 lands whole or not at all if the process is killed (the
+// kernel checks for fatal signals between pages), so the file always holds
+// the old or the new table, as with a rename, at a thirtieth of the cost:
+// redis-cli sends one SETSLOT per slot per master and each one saves.
+const onePage = 4096
+
+// writeInPlace overwrites nodes.conf when old and new contents fit in one
+// page, padding a shorter text with newlines (blank lines are ignored on
+// load) before truncating, like Redis 7.0's clusterSaveConfig. It reports
+// false, with nothing written, when it does not apply; the caller then
+// writes a temporary file and renames it.
+func writeInPlace(path string, data []byte) (bool, error) {
+	if len(data) > onePage {
+		return false, nil
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return false, nil // no file yet: the rename path creates it
+	}
+	st, err := f.Stat()
+	if err != nil || st.Size() > onePage {
+		f.Close()
+		return false, nil
+	}
+	buf := data
+	if pad := int(st.Size()) - len(data); pad > 0 {
+		buf = append(append(make([]byte, 0, st.Size()), data...), bytes.Repeat([]byte{'\n'}, pad)...)
+	}
+	_, err = f.WriteAt(buf, 0)
+	if err == nil && len(buf) > len(data) {
+		err = f.Truncate(int64(len(data)))
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return true, err
 }
 
 func writeFileAtomic(path string, data []byte, sync bool) error {
