@@ -70,7 +70,8 @@ func (c *Cluster) nodesDescription(forFile bool) string {
 const saveCoalesce = 5 * time.Millisecond
 
 // saveConfig records that nodes.conf must be rewritten (mu held). Slot-table
-// changes are written atomically (temp file, rename) by a background writer
+// changes are written atomically (one-page in-place write, or temp file and
+// rename, see writeInPlace) by a background writer
 // within a few milliseconds; when an epoch changed it writes at once and
 // fsyncs file and directory, like Redis: epochs and votes must survive a
 // power loss, slot tables are repaired by gossip.
