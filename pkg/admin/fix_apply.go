@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gocluster/gocluster/pkg/conn"
+	"github.com/gocluster/gocluster/pkg/engine/rdb"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -365,8 +366,8 @@ func stillThere(ctx context.Context, c *redis.Client, keys []string) ([]string, 
 	return out, nil
 }
 
-// compareValues splits keys into those whose DUMP is the same on both
-// nodes and those that differ.
+// compareValues splits keys into those with the same value on both nodes
+// (DUMP payloads compared as values) and those that differ.
 func compareValues(ctx context.Context, src, dst *redis.Client, keys []string) (same, differ []string, err error) {
 	dump := func(c *redis.Client) ([]*redis.Cmd, error) {
 		pipe := c.Pipeline()
@@ -397,7 +398,7 @@ func compareValues(ctx context.Context, src, dst *redis.Client, keys []string) (
 			// gone from the source meanwhile: nothing to move
 		case ea != nil:
 			return nil, nil, ea
-		case errors.Is(eb, redis.Nil), eb == nil && va == vb:
+		case errors.Is(eb, redis.Nil), eb == nil && rdb.SameDumps([]byte(va), []byte(vb)):
 			same = append(same, k) // REPLACE cannot lose anything here
 		case eb != nil:
 			return nil, nil, eb

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gocluster/gocluster/pkg/conn"
+	"github.com/gocluster/gocluster/pkg/engine/rdb"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -304,7 +305,7 @@ func (d *drainer) resolveBusy(ctx context.Context, slot int, keys []string, time
 }
 
 // differentKeys returns the keys that exist on the target with a value
-// different from the source's (compared by DUMP payload).
+// different from the source's (DUMP payloads compared as values).
 func (d *drainer) differentKeys(ctx context.Context, keys []string) ([]string, error) {
 	src := d.pool.Get(d.source).Pipeline()
 	dst := d.pool.Get(d.target).Pipeline()
@@ -330,7 +331,7 @@ func (d *drainer) differentKeys(ctx context.Context, keys []string) ([]string, e
 		if terr != nil {
 			return nil, conn.NodeError(d.target, "DUMP", terr)
 		}
-		if sv != tv {
+		if !rdb.SameDumps([]byte(sv), []byte(tv)) {
 			differ = append(differ, k)
 		}
 	}
