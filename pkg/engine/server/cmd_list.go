@@ -56,19 +56,29 @@ func cmdPush(c *Client, args [][]byte) {
 	c.w.WriteInt(int64(l.Len()))
 }
 
-func cmdPop(c *Client, args [][]byte) {
+// popCount reads the optional count of LPOP/RPOP, SPOP and ZPOPMIN/MAX
+// (key [count]), checked before the key as Redis does: 1 and false when
+// absent; ok is false when an error reply was written.
+func (c *Client) popCount(args [][]byte) (count int64, withCount, ok bool) {
 	if len(args) > 3 {
 		c.w.WriteError(errSyntax)
-		return
+		return 0, false, false
 	}
-	count, withCount := int64(1), len(args) == 3
-	if withCount {
-		n, ok := parseInt(args[2])
-		if !ok || n < 0 {
-			c.w.WriteError("ERR value is out of range, must be positive")
-			return
-		}
-		count = n
+	if len(args) < 3 {
+		return 1, false, true
+	}
+	n, good := parseInt(args[2])
+	if !good || n < 0 {
+		c.w.WriteError("ERR value is out of range, must be positive")
+		return 0, false, false
+	}
+	return n, true, true
+}
+
+func cmdPop(c *Client, args [][]byte) {
+	count, withCount, ok := c.popCount(args)
+	if !ok {
+		return
 	}
 	l, ok := c.list(args[1], false)
 	if !ok {

@@ -199,18 +199,12 @@ func cmdSCard(c *Client, args [][]byte) {
 // Like Redis, SPOP and SRANDMEMBER check their arguments before the key.
 
 func cmdSPop(c *Client, args [][]byte) {
-	if len(args) > 3 {
-		c.w.WriteError(errSyntax)
+	count, withCount, ok := c.popCount(args)
+	if !ok {
 		return
 	}
-	count := int64(-1) // no count: one member, or nil
-	if len(args) == 3 {
-		n, good := parseInt(args[2])
-		if !good || n < 0 {
-			c.w.WriteError("ERR value is out of range, must be positive")
-			return
-		}
-		count = n
+	if !withCount {
+		count = -1 // no count: one member, or nil
 	}
 	s, ok := c.set(args[1], false)
 	if !ok {

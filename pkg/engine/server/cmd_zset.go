@@ -481,18 +481,9 @@ func cmdZRemRange(c *Client, args [][]byte) {
 }
 
 func cmdZPop(c *Client, args [][]byte) {
-	count, withCount := int64(1), len(args) == 3
-	if len(args) > 3 {
-		c.w.WriteError(errSyntax)
+	count, withCount, ok := c.popCount(args)
+	if !ok {
 		return
-	}
-	if withCount {
-		n, ok := parseInt(args[2])
-		if !ok || n < 0 {
-			c.w.WriteError("ERR value is out of range, must be positive")
-			return
-		}
-		count = n
 	}
 	z, ok := c.zset(args[1], false)
 	if !ok {
