@@ -25,6 +25,13 @@ type ConvergeOptions struct {
 	SameReplicas bool
 	// Absent lists node IDs that must have disappeared from every view.
 	Absent []string
+	// NoHandshake also waits until no view lists any node in handshake,
+	// including short-lived ones that extra MEETs leave behind.
+	NoHandshake bool
+	// SkipStateOK leaves out the cluster_state:ok wait of SameSlots: Redis
+	// holds a master that just got its first slots in state fail for
+	// min(cluster-node-timeout, 5 s), whatever the tool does.
+	SkipStateOK bool
 }
 
 // WaitConverged polls CLUSTER NODES on every address until each node knows
@@ -44,7 +51,7 @@ func WaitConverged(ctx context.Context, pool *conn.Pool, addrs []string, o Conve
 	for {
 		views, err := fetchViews(ctx, pool, addrs)
 		if err == nil {
-			if last = divergence(addrs, views, o); last == "" && o.SameSlots && len(views) > 0 && coversAll(views[0]) {
+			if last = divergence(addrs, views, o); last == "" && o.SameSlots && !o.SkipStateOK && len(views) > 0 && coversAll(views[0]) {
 				last, err = stateNotOK(ctx, pool, addrs)
 			}
 			if err == nil && last == "" {
@@ -110,6 +117,13 @@ func divergence(addrs []string, views [][]*topology.Node, o ConvergeOptions) str
 				return fmt.Sprintf("%s is still in handshake with %s", addrs[i], addrs[j])
 			case n.Failing():
 				return fmt.Sprintf("%s flags %s as failing", addrs[i], addrs[j])
+			}
+		}
+		if o.NoHandshake {
+			for _, n := range v {
+				if n.HasFlag("handshake") {
+					return fmt.Sprintf("%s is still in handshake with %s", addrs[i], n.Addr())
+				}
 			}
 		}
 		for _, gone := range o.Absent {

@@ -199,49 +199,12 @@ func announce(ctx context.Context, pool *conn.Pool, from, to []meetTarget) error
 	})
 }
 
-// waitSettled is WaitConverged plus a wait until no node lists a node in
-// handshake any more (announce leaves short-lived ones behind). With
-// requireOK false, slot agreement is checked here without waiting for
-// cluster_state:ok: Redis holds a master that just got its first slots in
-// state fail for min(cluster-node-timeout, 5 s), whatever the tool does.
+// waitSettled waits until the nodes converge with no handshake left
+// behind (announce leaves short-lived ones); requireOK adds the
+// cluster_state:ok wait to a slot check.
 func waitSettled(ctx context.Context, pool *conn.Pool, addrs []string, o ConvergeOptions, requireOK bool) error {
-	sameSlots := o.SameSlots
-	o.SameSlots = sameSlots && requireOK
-	if err := WaitConverged(ctx, pool, addrs, o); err != nil {
-		return err
-	}
-	if o.Timeout <= 0 {
-		o.Timeout = 60 * time.Second
-	}
-	deadline := time.Now().Add(o.Timeout)
-	for {
-		views, err := fetchViews(ctx, pool, addrs)
-		busy := ""
-		if err != nil {
-			busy = err.Error()
-		}
-		for i, v := range views {
-			for _, n := range v {
-				if n.HasFlag("handshake") && busy == "" {
-					busy = fmt.Sprintf("%s is still in handshake with %s", addrs[i], n.Addr())
-				}
-			}
-			if busy == "" && sameSlots && topology.ConfigSignature(v) != topology.ConfigSignature(views[0]) {
-				busy = fmt.Sprintf("%s and %s disagree about slots", addrs[0], addrs[i])
-			}
-		}
-		if busy == "" {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("nodes did not converge within %s: %s", o.Timeout, busy)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(pollInterval):
-		}
-	}
+	o.NoHandshake, o.SkipStateOK = true, !requireOK
+	return WaitConverged(ctx, pool, addrs, o)
 }
 
 // pollInterval is how often provisioning polls the nodes while waiting:
