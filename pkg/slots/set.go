@@ -55,10 +55,10 @@ func (s *Set) Equal(o *Set) bool {
 
 // Slots lists the slots in ascending order.
 func (s *Set) Slots() []int {
-	var out []int
 	if s == nil {
-		return out
+		return nil
 	}
+	out := make([]int, 0, s.Len())
 	for i, w := range s.words {
 		for w != 0 {
 			b := bits.TrailingZeros64(w)
@@ -69,17 +69,39 @@ func (s *Set) Slots() []int {
 	return out
 }
 
-// Ranges returns the set as sorted, maximal ranges.
+// Ranges returns the set as sorted, maximal ranges. It walks the bitmap a
+// word at a time: cluster views are compared by their ranges many times
+// while waiting for convergence.
 func (s *Set) Ranges() []Range {
 	var out []Range
-	for _, x := range s.Slots() {
-		if n := len(out); n > 0 && out[n-1].End == x-1 {
-			out[n-1].End = x
-		} else {
-			out = append(out, Range{x, x})
+	if s == nil {
+		return out
+	}
+	for x := 0; x < Count; {
+		start := s.next(x, false)
+		if start == Count {
+			break
 		}
+		x = s.next(start, true)
+		out = append(out, Range{start, x - 1})
 	}
 	return out
+}
+
+// next returns the first slot from x on that is in the set (or, with
+// inverted, that is not in it), or Count when there is none.
+func (s *Set) next(x int, inverted bool) int {
+	for x < Count {
+		w := s.words[x>>6]
+		if inverted {
+			w = ^w
+		}
+		if w >>= x & 63; w != 0 {
+			return x + bits.TrailingZeros64(w)
+		}
+		x = (x | 63) + 1 // nothing more in this word
+	}
+	return Count
 }
 
 // String formats the set like redis-cli: "0-5460,5462".

@@ -3,6 +3,8 @@ package slots
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/gocluster/gocluster/internal/redistest"
@@ -135,5 +137,45 @@ func TestSet(t *testing.T) {
 	var empty *Set
 	if empty.Len() != 0 || empty.Has(1) || !empty.Equal(&Set{}) {
 		t.Fatal("nil set should act empty")
+	}
+}
+
+// TestSetRangesMatchSlots checks the word-at-a-time Ranges against the
+// slot list on sets with runs crossing word boundaries, full words and
+// both ends of the slot space.
+func TestSetRangesMatchSlots(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range 500 {
+		s := &Set{}
+		for range rng.IntN(20) {
+			start := rng.IntN(Count)
+			end := min(start+rng.IntN(300), Count-1)
+			s.AddRange(Range{start, end})
+		}
+		if i%7 == 0 {
+			s.AddRange(Range{0, 200})
+		}
+		if i%11 == 0 {
+			s.AddRange(Range{Count - 130, Count - 1})
+		}
+		var want []Range
+		for _, x := range s.Slots() {
+			if n := len(want); n > 0 && want[n-1].End == x-1 {
+				want[n-1].End = x
+			} else {
+				want = append(want, Range{x, x})
+			}
+		}
+		if got := s.Ranges(); !slices.Equal(got, want) {
+			t.Fatalf("set %d: Ranges = %v, want %v", i, got, want)
+		}
+	}
+	full := &Set{}
+	full.AddRange(Range{0, Count - 1})
+	if got := full.Ranges(); !slices.Equal(got, []Range{{0, Count - 1}}) {
+		t.Fatalf("full set: Ranges = %v", got)
+	}
+	if got := (&Set{}).Ranges(); len(got) != 0 {
+		t.Fatalf("empty set: Ranges = %v", got)
 	}
 }
