@@ -16,7 +16,7 @@ import (
 // ConvergeOptions say what "converged" means and how long to wait.
 type ConvergeOptions struct {
 	Timeout  time.Duration // default 60s
-	Interval time.Duration // between polls, default 50ms
+	Interval time.Duration // longest pause between polls, default 50ms
 	// SameSlots also requires every node to hold the same slot map; when
 	// that map covers every slot, each node must also report
 	// cluster_state:ok, so that clients can use the cluster at once.
@@ -37,7 +37,8 @@ type ConvergeOptions struct {
 // WaitConverged polls CLUSTER NODES on every address until each node knows
 // all the others (no handshake, no fail flags) and, as asked, agrees on the
 // slot map and replicas. It returns a clear error naming what still differs
-// when the timeout passes.
+// when the timeout passes. Polls start 2 ms apart and back off to
+// Interval: gossip usually settles within a few milliseconds of a change.
 func WaitConverged(ctx context.Context, pool *conn.Pool, addrs []string, o ConvergeOptions) error {
 	if o.Timeout <= 0 {
 		o.Timeout = 60 * time.Second
@@ -48,6 +49,7 @@ func WaitConverged(ctx context.Context, pool *conn.Pool, addrs []string, o Conve
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 	var last string
+	pause := min(2*time.Millisecond, o.Interval)
 	for {
 		views, err := fetchViews(ctx, pool, addrs)
 		if err == nil {
@@ -67,8 +69,9 @@ func WaitConverged(ctx context.Context, pool *conn.Pool, addrs []string, o Conve
 				return fmt.Errorf("nodes did not converge within %s: %s", o.Timeout, last)
 			}
 			return ctx.Err()
-		case <-time.After(o.Interval):
+		case <-time.After(pause):
 		}
+		pause = min(2*pause, o.Interval)
 	}
 }
 
