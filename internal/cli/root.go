@@ -133,6 +133,7 @@ func envBool(name string) bool {
 
 // Main runs gocluster with args and returns the process exit code.
 func Main(args []string) int {
+	survivePipeClose()
 	return Run(context.Background(), args, os.Stdin, os.Stdout, os.Stderr)
 }
 

@@ -38,3 +38,9 @@ func interruptible(parent context.Context, stderr io.Writer) (context.Context, f
 		cancel()
 	}
 }
+
+// survivePipeClose keeps gocluster running when whoever reads its output
+// goes away (`gocluster reshard ... | head`): by default Go exits on the
+// first write to a closed standard output, which could stop a migration
+// between two steps. Writes then fail quietly and the command finishes.
+func survivePipeClose() { signal.Ignore(syscall.SIGPIPE) }
