@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/gocluster/gocluster/pkg/conn"
-	"github.com/gocluster/gocluster/pkg/engine/rdb"
+	"github.com/gocluster/gocluster/pkg/migrate"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -112,7 +112,7 @@ func runStep(ctx context.Context, pool *conn.Pool, step FixStep, failed map[int]
 			}
 		}
 		if a.Op == OpMoveKeys {
-			moved, conflicts, err := drainSlot(ctx, pool, a, o, rep)
+			moved, conflicts, err := moveKeys(ctx, pool, a, o, rep)
 			res.KeysMoved += moved
 			if err != nil {
 				return err
@@ -221,190 +221,25 @@ func claimSlots(ctx context.Context, cl *redis.Client, a FixAction) error {
 	return nil
 }
 
-// drainSlot moves every key of the slot from a.Node to a.Peer with
-// MIGRATE, never overwriting the peer's copy unless o.Replace: a key that
-// exists on both with the same value is moved with REPLACE (nothing is
-// lost), one with different values is left on a.Node and returned.
-func drainSlot(ctx context.Context, pool *conn.Pool, a FixAction, o FixOptions, rep Reporter) (moved int64, conflicts []string, err error) {
-	src, dst := pool.Get(a.Node), pool.Get(a.Peer)
+// moveKeys empties a.Node's keys of the slot into a.Peer, never
+// overwriting the peer's copy unless o.Replace: a key on both with the
+// same value is moved with REPLACE (nothing is lost), one with different
+// values stays on a.Node and is returned.
+func moveKeys(ctx context.Context, pool *conn.Pool, a FixAction, o FixOptions, rep Reporter) (int64, []string, error) {
 	slot := a.Slots[0]
-	host, port, err := splitHostPort(a.Peer)
-	if err != nil {
-		return 0, nil, err
-	}
-	mig := migrator{src: src, addr: a.Node, host: host, port: port, timeout: o.Timeout, opts: pool.Options()}
-	skip := map[string]bool{}
-	for {
-		keys, err := src.ClusterGetKeysInSlot(ctx, slot, o.Pipeline+len(skip)).Result()
-		if err != nil {
-			return moved, conflicts, conn.NodeError(a.Node, fmt.Sprintf("CLUSTER GETKEYSINSLOT %d", slot), err)
-		}
-		keys = slices.DeleteFunc(keys, func(k string) bool { return skip[k] })
-		if len(keys) == 0 {
-			return moved, conflicts, nil
-		}
-		err = mig.migrate(ctx, keys, o.Replace)
-		switch {
-		case err == nil:
-			moved += int64(len(keys))
-		case strings.Contains(err.Error(), "BUSYKEY") && !o.Replace:
-			left, err := stillThere(ctx, src, keys)
-			if err != nil {
-				return moved, conflicts, conn.NodeError(a.Node, "EXISTS", err)
+	n, err := migrate.DrainSlot(ctx, pool, slot, a.Node, a.Peer, migrate.Options{
+		Timeout: o.Timeout, Pipeline: o.Pipeline, Replace: o.Replace, KeepConflicts: true,
+		Report: func(e migrate.Event) {
+			if e.Kind == migrate.EventKeysMoved {
+				rep.Report(Event{Kind: EventKeysMoved, Node: a.Node, Target: a.Peer, Slot: slot, Keys: e.Keys})
+			} else {
+				rep.Report(Event{Kind: EventWarning, Node: a.Node, Target: a.Peer, Slot: slot, Message: e.Message})
 			}
-			moved += int64(len(keys) - len(left))
-			same, differ, err := compareValues(ctx, src, dst, left)
-			if err != nil {
-				return moved, conflicts, fmt.Errorf("comparing keys of slot %d on %s and %s: %w", slot, a.Node, a.Peer, err)
-			}
-			if len(same) > 0 {
-				if err := mig.migrate(ctx, same, true); err != nil {
-					return moved, conflicts, conn.NodeError(a.Node, "MIGRATE REPLACE (identical keys)", err)
-				}
-				moved += int64(len(same))
-			}
-			for _, k := range differ {
-				skip[k] = true
-			}
-			conflicts = append(conflicts, differ...)
-		default:
-			return moved, conflicts, conn.NodeError(a.Node, fmt.Sprintf("MIGRATE to %s (slot %d)", a.Peer, slot), err)
-		}
-		rep.Report(Event{Kind: EventKeysMoved, Node: a.Node, Target: a.Peer, Slot: slot, Keys: len(keys)})
+		},
+	})
+	var busy *migrate.BusyKeyError
+	if errors.As(err, &busy) {
+		return int64(n), busy.Keys, nil
 	}
-}
-
-func splitHostPort(addr string) (string, int, error) {
-	ad, err := conn.ParseAddr(addr)
-	if err != nil {
-		return "", 0, err
-	}
-	return ad.Host, ad.Port, nil
-}
-
-// migrator sends MIGRATE from one node, with the cluster's credentials for
-// the target and ASKING first, so a node that does not own the slot (set
-// importing) serves it.
-type migrator struct {
-	src     *redis.Client
-	addr    string
-	host    string
-	port    int
-	timeout time.Duration
-	opts    conn.Options
-}
-
-// settleWait bounds how long a MIGRATE waits for the cluster to come back
-// up (CLUSTERDOWN, TRYAGAIN) right after slots were reassigned.
-const settleWait = 15 * time.Second
-
-func (m migrator) migrate(ctx context.Context, keys []string, replace bool) error {
-	deadline := time.Now().Add(settleWait)
-	for {
-		err := m.migrateOnce(ctx, keys, replace)
-		if err == nil || time.Now().After(deadline) ||
-			!(strings.HasPrefix(err.Error(), "CLUSTERDOWN") || strings.HasPrefix(err.Error(), "TRYAGAIN")) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-}
-
-func (m migrator) migrateOnce(ctx context.Context, keys []string, replace bool) error {
-	timeout := m.timeout
-	var err error
-	for attempt := 0; attempt < 2; attempt++ {
-		args := []any{"MIGRATE", m.host, m.port, "", 0, timeout.Milliseconds()}
-		if replace {
-			args = append(args, "REPLACE")
-		}
-		switch {
-		case m.opts.Password != "" && m.opts.Username != "":
-			args = append(args, "AUTH2", m.opts.Username, m.opts.Password)
-		case m.opts.Password != "":
-			args = append(args, "AUTH", m.opts.Password)
-		}
-		args = append(args, "KEYS")
-		for _, k := range keys {
-			args = append(args, k)
-		}
-		pipe := m.src.Pipeline()
-		pipe.Do(ctx, "ASKING")
-		cmd := pipe.Do(ctx, args...)
-		pipe.Exec(ctx)
-		err = cmd.Err()
-		if err == nil || !strings.Contains(err.Error(), "IOERR") {
-			return err
-		}
-		timeout *= 4 // a big key needs more time: retry once with a longer timeout
-	}
-	return err
-}
-
-// stillThere returns the keys that exist on c (one EXISTS per key, after
-// ASKING, since the slot may be importing there).
-func stillThere(ctx context.Context, c *redis.Client, keys []string) ([]string, error) {
-	pipe := c.Pipeline()
-	cmds := make([]*redis.IntCmd, len(keys))
-	for i, k := range keys {
-		pipe.Do(ctx, "ASKING")
-		cmds[i] = pipe.Exists(ctx, k)
-	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		return nil, err
-	}
-	var out []string
-	for i, k := range keys {
-		if cmds[i].Val() > 0 {
-			out = append(out, k)
-		}
-	}
-	return out, nil
-}
-
-// compareValues splits keys into those with the same value on both nodes
-// (DUMP payloads compared as values) and those that differ.
-func compareValues(ctx context.Context, src, dst *redis.Client, keys []string) (same, differ []string, err error) {
-	dump := func(c *redis.Client) ([]*redis.Cmd, error) {
-		pipe := c.Pipeline()
-		cmds := make([]*redis.Cmd, len(keys))
-		for i, k := range keys {
-			pipe.Do(ctx, "ASKING")
-			cmds[i] = pipe.Do(ctx, "DUMP", k)
-		}
-		_, err := pipe.Exec(ctx)
-		if err != nil && !errors.Is(err, redis.Nil) {
-			return nil, err
-		}
-		return cmds, nil
-	}
-	a, err := dump(src)
-	if err != nil {
-		return nil, nil, err
-	}
-	b, err := dump(dst)
-	if err != nil {
-		return nil, nil, err
-	}
-	for i, k := range keys {
-		va, ea := a[i].Text()
-		vb, eb := b[i].Text()
-		switch {
-		case errors.Is(ea, redis.Nil):
-			// gone from the source meanwhile: nothing to move
-		case ea != nil:
-			return nil, nil, ea
-		case errors.Is(eb, redis.Nil), eb == nil && rdb.SameDumps([]byte(va), []byte(vb)):
-			same = append(same, k) // REPLACE cannot lose anything here
-		case eb != nil:
-			return nil, nil, eb
-		default:
-			differ = append(differ, k)
-		}
-	}
-	return same, differ, nil
+	return int64(n), nil, err
 }

@@ -262,6 +262,8 @@ func ApplyMoves(ctx context.Context, pool *conn.Pool, c *topology.Cluster, job m
 		switch e.Kind {
 		case migrate.EventSlotMoved:
 			rep.Report(Event{Kind: EventSlotMoved, Node: e.Source, Target: e.Target, Slot: e.Slot, Keys: e.Keys, Total: total})
+		case migrate.EventKeysMoved:
+			// counted when the slot is done: slot-moved carries its keys
 		default:
 			rep.Report(Event{Kind: EventWarning, Node: e.Source, Target: e.Target, Slot: e.Slot, Message: e.Message})
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -17,14 +18,17 @@ import (
 // DrainSlot moves every key of slot from source to target (both
 // "host:port") with CLUSTER GETKEYSINSLOT and MIGRATE ... KEYS until the
 // source reports none left, and returns how many keys it moved. The slot
-// should be MIGRATING on the source and IMPORTING on the target (or the
-// keys otherwise acceptable to the target, e.g. during a fix).
+// must be open on the source (MIGRATING, or IMPORTING during a fix) so
+// that it runs MIGRATE for the slot, and the target must accept the keys
+// (IMPORTING, or its owner).
 //
 // MIGRATE uses REPLACE only with opts.Replace; keys that exist on both
 // nodes with identical values are replaced anyway, different values give a
-// *BusyKeyError listing them. I/O errors and timeouts are retried
-// opts.Retries times with a longer timeout. The slot is never assigned:
-// that is the caller's job (CLUSTER SETSLOT ... NODE).
+// *BusyKeyError listing them: at once, or with opts.KeepConflicts after
+// every other key has moved (those keys stay on the source). I/O errors
+// and timeouts are retried opts.Retries times with a longer timeout;
+// CLUSTERDOWN and TRYAGAIN are waited out for a while. The slot is never
+// assigned: that is the caller's job (CLUSTER SETSLOT ... NODE).
 func DrainSlot(ctx context.Context, pool *conn.Pool, slot int, source, target string, opts Options) (int, error) {
 	d, err := newDrainer(pool, source, target, opts.withDefaults())
 	if err != nil {
@@ -106,8 +110,13 @@ const (
 	errNone      errorClass = iota
 	errBusy                 // BUSYKEY: key exists on the target
 	errRetryable            // IOERR or a timeout: retry with a longer timeout
+	errSettle               // CLUSTERDOWN or TRYAGAIN: the cluster is settling, retry shortly
 	errFatal
 )
+
+// settleWait bounds how long a drain waits for a cluster answering
+// CLUSTERDOWN or TRYAGAIN (e.g. right after a fix reassigned slots).
+const settleWait = 15 * time.Second
 
 func classify(err error) errorClass {
 	if err == nil {
@@ -118,6 +127,8 @@ func classify(err error) errorClass {
 	switch {
 	case strings.Contains(msg, "BUSYKEY"):
 		return errBusy
+	case strings.HasPrefix(msg, "CLUSTERDOWN"), strings.HasPrefix(msg, "TRYAGAIN"):
+		return errSettle
 	case strings.Contains(msg, "IOERR"), errors.Is(err, context.DeadlineExceeded),
 		errors.As(err, &ne) && ne.Timeout(), strings.Contains(msg, "i/o timeout"):
 		return errRetryable
@@ -126,16 +137,24 @@ func classify(err error) errorClass {
 }
 
 // drainOne empties one slot, retrying I/O errors with longer timeouts.
+// With KeepConflicts, keys that differ on the target are skipped and
+// returned together at the end.
 func (d *drainer) drainOne(ctx context.Context, slot int, timeout time.Duration) (int, error) {
 	moved, retries := 0, 0
 	var lastFirst *string // first key of the last successful MIGRATE
+	var conflicts []string
+	skip := map[string]bool{}
+	var settleBy time.Time
 	for {
-		byslot, err := d.getKeys(ctx, []int{slot})
+		keys, err := d.pool.Get(d.source).ClusterGetKeysInSlot(ctx, slot, d.opts.Pipeline+len(skip)).Result()
 		if err != nil {
-			return moved, err
+			return moved, conn.NodeError(d.source, "CLUSTER GETKEYSINSLOT", err)
 		}
-		keys := byslot[slot]
+		keys = slices.DeleteFunc(keys, func(k string) bool { return skip[k] })
 		if len(keys) == 0 {
+			if len(conflicts) > 0 {
+				return moved, &BusyKeyError{Slot: slot, Source: d.source, Target: d.target, Keys: conflicts}
+			}
 			return moved, nil
 		}
 		if lastFirst != nil && keys[0] == *lastFirst {
@@ -146,11 +165,30 @@ func (d *drainer) drainOne(ctx context.Context, slot int, timeout time.Duration)
 		case errNone:
 			moved += len(keys)
 			lastFirst = &keys[0]
+			d.reportKeys(slot, len(keys))
 		case errBusy:
-			if err := d.resolveBusy(ctx, slot, keys, timeout); err != nil {
+			differ, err := d.resolveBusy(ctx, slot, keys, timeout)
+			if err != nil {
 				return moved, err
 			}
-			moved += len(keys)
+			moved += len(keys) - len(differ)
+			d.reportKeys(slot, len(keys)-len(differ))
+			for _, k := range differ {
+				skip[k] = true
+			}
+			conflicts = append(conflicts, differ...)
+		case errSettle:
+			if settleBy.IsZero() {
+				settleBy = time.Now().Add(settleWait)
+			}
+			if time.Now().After(settleBy) {
+				return moved, conn.NodeError(d.source, "MIGRATE", fmt.Errorf("slot %d: %w (for %s)", slot, err, settleWait))
+			}
+			select {
+			case <-ctx.Done():
+				return moved, ctx.Err()
+			case <-time.After(100 * time.Millisecond):
+			}
 		case errRetryable:
 			if retries >= d.opts.Retries {
 				return moved, conn.NodeError(d.source, "MIGRATE", fmt.Errorf("slot %d: %w (after %d retries, last timeout %s)", slot, err, retries, timeout))
@@ -162,6 +200,12 @@ func (d *drainer) drainOne(ctx context.Context, slot int, timeout time.Duration)
 		default:
 			return moved, conn.NodeError(d.source, "MIGRATE", fmt.Errorf("slot %d: %w", slot, err))
 		}
+	}
+}
+
+func (d *drainer) reportKeys(slot, n int) {
+	if n > 0 {
+		d.opts.Report(Event{Kind: EventKeysMoved, Source: d.source, Target: d.target, Slot: slot, Keys: n})
 	}
 }
 
@@ -281,27 +325,33 @@ func stuckError(source string, slot int, key string) error {
 	return conn.NodeError(source, "MIGRATE", fmt.Errorf("slot %d: key %q is still on the source after a successful MIGRATE", slot, key))
 }
 
-// resolveBusy handles BUSYKEY for keys of slot: with Replace, or when every
-// key on both nodes holds the same value (a copy left by an earlier
-// interrupted MIGRATE), it migrates them with REPLACE; otherwise it returns
-// a *BusyKeyError naming the keys that differ.
-func (d *drainer) resolveBusy(ctx context.Context, slot int, keys []string, timeout time.Duration) error {
+// resolveBusy handles BUSYKEY for keys of slot. Keys on both nodes with
+// the same value (a copy left by an earlier interrupted MIGRATE) are
+// migrated with REPLACE, as is everything with Replace. Keys whose values
+// differ give a *BusyKeyError, or with KeepConflicts stay on the source
+// and are returned.
+func (d *drainer) resolveBusy(ctx context.Context, slot int, keys []string, timeout time.Duration) ([]string, error) {
+	var differ []string
 	if !d.opts.Replace {
-		differ, err := d.differentKeys(ctx, keys)
-		if err != nil {
-			return err
+		var err error
+		if differ, err = d.differentKeys(ctx, keys); err != nil {
+			return nil, err
 		}
-		if len(differ) > 0 {
-			return &BusyKeyError{Slot: slot, Source: d.source, Target: d.target, Keys: differ}
+		if len(differ) > 0 && !d.opts.KeepConflicts {
+			return nil, &BusyKeyError{Slot: slot, Source: d.source, Target: d.target, Keys: differ}
+		}
+		keys = slices.DeleteFunc(slices.Clone(keys), func(k string) bool { return slices.Contains(differ, k) })
+		if len(keys) == 0 {
+			return differ, nil
 		}
 		d.opts.Report(Event{Kind: EventWarning, Source: d.source, Target: d.target, Slot: slot,
 			Message: fmt.Sprintf("slot %d: keys already on target %s hold the same values; replacing them", slot, d.target)})
 	}
 	err := d.client(timeout).Do(ctx, d.migrateArgs(keys, timeout, true)...).Err()
 	if err != nil {
-		return conn.NodeError(d.source, "MIGRATE", fmt.Errorf("slot %d: %w", slot, err))
+		return nil, conn.NodeError(d.source, "MIGRATE", fmt.Errorf("slot %d: %w", slot, err))
 	}
-	return nil
+	return differ, nil
 }
 
 // differentKeys returns the keys that exist on the target with a value
@@ -312,8 +362,11 @@ func (d *drainer) differentKeys(ctx context.Context, keys []string) ([]string, e
 	srcDumps := make([]*redis.StringCmd, len(keys))
 	dstDumps := make([]*redis.StringCmd, len(keys))
 	for i, k := range keys {
+		// A node serves a slot it is importing only after ASKING: the
+		// target always, the source during a fix.
+		src.Do(ctx, "ASKING")
 		srcDumps[i] = src.Dump(ctx, k)
-		dst.Do(ctx, "ASKING") // the target serves the importing slot only after ASKING
+		dst.Do(ctx, "ASKING")
 		dstDumps[i] = dst.Dump(ctx, k)
 	}
 	_, _ = src.Exec(ctx) // errors are read per command below

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -214,6 +215,77 @@ func TestDrainSlotBusyKey(t *testing.T) {
 	}
 	must(d.Do(ctx, "CLUSTER", "SETSLOT", slot, "NODE", dst.ID).Err())
 	must(s.Do(ctx, "CLUSTER", "SETSLOT", slot, "NODE", dst.ID).Err())
+}
+
+// TestDrainSlotKeepConflicts: with KeepConflicts (gocluster fix) the
+// drain moves every key it can, including an identical copy already on
+// the target, leaves the key whose value differs on the source, and names
+// it at the end.
+func TestDrainSlotKeepConflicts(t *testing.T) {
+	tc := newTestCluster(t)
+	ctx := context.Background()
+	src, dst := tc.masters[0], tc.masters[1]
+	slot := src.Slots.Slots()[1]
+	keys := keysIn(slot, 5)
+	s, d := tc.pool.Get(src.Addr()), tc.pool.Get(dst.Addr())
+	for _, k := range keys {
+		if err := s.Set(ctx, k, "source-"+k, 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := d.Do(ctx, "CLUSTER", "SETSLOT", slot, "IMPORTING", src.ID).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Do(ctx, "CLUSTER", "SETSLOT", slot, "MIGRATING", dst.ID).Err(); err != nil {
+		t.Fatal(err)
+	}
+	targetGet := func(k string) string {
+		pipe := d.Pipeline()
+		pipe.Do(ctx, "ASKING")
+		get := pipe.Get(ctx, k)
+		_, _ = pipe.Exec(ctx)
+		return get.Val()
+	}
+	for k, v := range map[string]string{keys[0]: "source-" + keys[0], keys[1]: "target-" + keys[1]} {
+		pipe := d.Pipeline()
+		pipe.Do(ctx, "ASKING")
+		pipe.Set(ctx, k, v, 0)
+		if _, err := pipe.Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var reported int
+	var mu sync.Mutex
+	n, err := DrainSlot(ctx, tc.pool, slot, src.Addr(), dst.Addr(), Options{KeepConflicts: true, Pipeline: 2,
+		Report: func(e Event) {
+			mu.Lock()
+			defer mu.Unlock()
+			if e.Kind == EventKeysMoved {
+				reported += e.Keys
+			}
+		}})
+	var busy *BusyKeyError
+	if !errors.As(err, &busy) || !slices.Equal(busy.Keys, []string{keys[1]}) {
+		t.Fatalf("want a BusyKeyError naming only %s, got %v", keys[1], err)
+	}
+	if n != 4 || reported != 4 {
+		t.Fatalf("moved %d keys, reported %d; want 4", n, reported)
+	}
+	if v, _ := s.Get(ctx, keys[1]).Result(); v != "source-"+keys[1] {
+		t.Fatalf("the conflicting key's source copy is %q, want it kept", v)
+	}
+	if left, _ := s.ClusterCountKeysInSlot(ctx, slot).Result(); left != 1 {
+		t.Fatalf("%d keys left on the source, want only the conflicting one", left)
+	}
+	for _, k := range keys {
+		want := "source-" + k
+		if k == keys[1] {
+			want = "target-" + k
+		}
+		if got := targetGet(k); got != want {
+			t.Fatalf("target %s = %q, want %q", k, got, want)
+		}
+	}
 }
 
 func TestDrainRetriesTimeouts(t *testing.T) {

@@ -24,6 +24,10 @@ type Options struct {
 	Pipeline int
 	// Replace overwrites keys that already exist on the target (MIGRATE REPLACE).
 	Replace bool
+	// KeepConflicts makes DrainSlot leave keys whose value differs on the
+	// target on the source and go on with the others, listing them in its
+	// *BusyKeyError at the end (gocluster fix), instead of stopping there.
+	KeepConflicts bool
 	// BatchSlots is how many slots of one pair are open at the same time.
 	BatchSlots int
 	// InFlight is how many MIGRATE commands are pipelined to one source.
@@ -72,6 +76,7 @@ type EventKind string
 // Event kinds.
 const (
 	EventSlotMoved EventKind = "slot-moved" // a slot was drained and assigned
+	EventKeysMoved EventKind = "keys-moved" // DrainSlot moved some keys of a slot
 	EventWarning   EventKind = "warning"    // something worth the operator's attention
 )
 
