@@ -276,7 +276,7 @@ func (w *world) numberCases() []badCase {
 	add("--cacert missing file", []string{"check", w.seed, "--tls", "--cacert", "/nonexistent/ca.pem"}, "/nonexistent/ca.pem")
 	add("--cert missing file", []string{"check", w.seed, "--cert", "/nonexistent/c.pem", "--key", "/nonexistent/k.pem"}, "/nonexistent/")
 	cases = append(cases, badCase{name: "--tls to a plain node", args: []string{"check", w.seed, "--tls", "--insecure", "--connect-timeout", "1s"},
-		code: 1, want: []string{w.seed}, timeout: 15 * time.Second})
+		code: 1, want: []string{w.seed, "is TLS enabled on that port?"}, timeout: 15 * time.Second})
 	return cases
 }
 

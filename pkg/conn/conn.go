@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"strings"
@@ -132,11 +133,15 @@ func (p *Pool) clientOptions(addr string) *redis.Options {
 			}
 		}
 	}
+	var dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	if t != nil {
+		dial = p.dialTLS(t)
+	}
 	return &redis.Options{
 		Addr:            addr,
 		Username:        p.opts.Username,
 		Password:        p.opts.Password,
-		TLSConfig:       t,
+		Dialer:          dial,
 		DialTimeout:     p.opts.DialTimeout,
 		ReadTimeout:     p.opts.CommandTimeout,
 		WriteTimeout:    p.opts.CommandTimeout,
@@ -147,6 +152,35 @@ func (p *Pool) clientOptions(addr string) *redis.Options {
 		DisableIdentity: true,
 	}
 }
+
+// dialTLS connects, then runs the TLS handshake within the dial timeout,
+// so that a failed handshake is told apart from an unreachable node: a
+// plain node never answers a ClientHello, which otherwise shows as a
+// bare timeout.
+func (p *Pool) dialTLS(cfg *tls.Config) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		d := &net.Dialer{Timeout: p.opts.DialTimeout}
+		raw, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		hctx, cancel := context.WithTimeout(ctx, p.opts.DialTimeout)
+		defer cancel()
+		tc := tls.Client(raw, cfg)
+		if err := tc.HandshakeContext(hctx); err != nil {
+			raw.Close()
+			return nil, &HandshakeError{Err: err}
+		}
+		return tc, nil
+	}
+}
+
+// HandshakeError is a TLS handshake that failed after the TCP connection
+// was made.
+type HandshakeError struct{ Err error }
+
+func (e *HandshakeError) Error() string { return "TLS handshake: " + e.Err.Error() }
+func (e *HandshakeError) Unwrap() error { return e.Err }
 
 // Close closes every client.
 func (p *Pool) Close() {
@@ -213,8 +247,13 @@ func isTimeout(err error) bool {
 
 func hint(err error) string {
 	var dnsErr *net.DNSError
+	var hsErr *HandshakeError
 	msg := err.Error()
 	switch {
+	case errors.As(err, &hsErr) && (isTimeout(err) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)):
+		return "no answer to the TLS handshake: is TLS enabled on that port? (" + msg + ")"
+	case errors.As(err, &hsErr):
+		return "TLS handshake failed: " + hsErr.Err.Error()
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return "connection refused (nothing listening on that port?)"
 	case errors.As(err, &dnsErr):
