@@ -156,65 +156,85 @@ func TestRunMovesSlotsWithKeys(t *testing.T) {
 	tc.assertOwned(t, moving, dst)
 }
 
-func TestDrainSlotBusyKey(t *testing.T) {
-	tc := newTestCluster(t)
+// busySlot is one slot of n keys "source-<key>" on src, opened towards
+// dst, where an ASK-redirected client already wrote keys[0] with the same
+// value and keys[1] with a different one.
+type busySlot struct {
+	slot     int
+	keys     []string
+	src, dst *topology.Node
+	s, d     *redis.Client
+}
+
+func newBusySlot(t *testing.T, tc *testCluster, n int) *busySlot {
+	t.Helper()
 	ctx := context.Background()
-	src, dst := tc.masters[0], tc.masters[1]
-	slot := src.Slots.Slots()[0]
-	keys := keysIn(slot, 3)
-	s, d := tc.pool.Get(src.Addr()), tc.pool.Get(dst.Addr())
-	for _, k := range keys {
-		s.Set(ctx, k, "source-"+k, 0)
+	b := &busySlot{src: tc.masters[0], dst: tc.masters[1]}
+	b.slot = b.src.Slots.Slots()[0]
+	b.keys = keysIn(b.slot, n)
+	b.s, b.d = tc.pool.Get(b.src.Addr()), tc.pool.Get(b.dst.Addr())
+	for _, k := range b.keys {
+		must(t, b.s.Set(ctx, k, "source-"+k, 0).Err())
 	}
-	// Open the slot, then plant copies on the target as an ASK-redirected
-	// client would: keys[0] identical, keys[1] different.
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	must(d.Do(ctx, "CLUSTER", "SETSLOT", slot, "IMPORTING", src.ID).Err())
-	must(s.Do(ctx, "CLUSTER", "SETSLOT", slot, "MIGRATING", dst.ID).Err())
-	plant := func(k, v string) {
-		pipe := d.Pipeline()
+	must(t, b.d.Do(ctx, "CLUSTER", "SETSLOT", b.slot, "IMPORTING", b.src.ID).Err())
+	must(t, b.s.Do(ctx, "CLUSTER", "SETSLOT", b.slot, "MIGRATING", b.dst.ID).Err())
+	for k, v := range map[string]string{b.keys[0]: "source-" + b.keys[0], b.keys[1]: "target-" + b.keys[1]} {
+		pipe := b.d.Pipeline()
 		pipe.Do(ctx, "ASKING")
 		pipe.Set(ctx, k, v, 0)
 		_, err := pipe.Exec(ctx)
-		must(err)
+		must(t, err)
 	}
-	plant(keys[0], "source-"+keys[0])
-	plant(keys[1], "target-"+keys[1])
+	return b
+}
 
-	_, err := DrainSlot(ctx, tc.pool, slot, src.Addr(), dst.Addr(), Options{})
+// onTarget reads a key of the importing slot on the target.
+func (b *busySlot) onTarget(k string) string {
+	pipe := b.d.Pipeline()
+	pipe.Do(context.Background(), "ASKING")
+	get := pipe.Get(context.Background(), k)
+	_, _ = pipe.Exec(context.Background())
+	return get.Val()
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestDrainSlotBusyKey(t *testing.T) {
+	tc := newTestCluster(t)
+	ctx := context.Background()
+	b := newBusySlot(t, tc, 3)
+	keys := b.keys
+
+	_, err := DrainSlot(ctx, tc.pool, b.slot, b.src.Addr(), b.dst.Addr(), Options{})
 	var busy *BusyKeyError
-	if !errors.As(err, &busy) || len(busy.Keys) != 1 || busy.Keys[0] != keys[1] || busy.Slot != slot {
+	if !errors.As(err, &busy) || len(busy.Keys) != 1 || busy.Keys[0] != keys[1] || busy.Slot != b.slot {
 		t.Fatalf("want BusyKeyError naming only %s, got %v", keys[1], err)
 	}
 	if !strings.Contains(err.Error(), "--replace") {
 		t.Fatalf("error should tell about --replace: %v", err)
 	}
-	if v, _ := s.Get(ctx, keys[1]).Result(); v != "source-"+keys[1] {
+	if v, _ := b.s.Get(ctx, keys[1]).Result(); v != "source-"+keys[1] {
 		t.Fatalf("source copy of the busy key changed or vanished: %q", v)
 	}
-	n, err := DrainSlot(ctx, tc.pool, slot, src.Addr(), dst.Addr(), Options{Replace: true})
+	n, err := DrainSlot(ctx, tc.pool, b.slot, b.src.Addr(), b.dst.Addr(), Options{Replace: true})
 	if err != nil || n == 0 {
 		t.Fatalf("DrainSlot with Replace: %d keys, %v", n, err)
 	}
 	for _, k := range keys {
-		pipe := d.Pipeline()
-		pipe.Do(ctx, "ASKING")
-		get := pipe.Get(ctx, k)
-		_, _ = pipe.Exec(ctx)
-		if get.Val() != "source-"+k {
-			t.Fatalf("target %s = %q (%v), want the source's value", k, get.Val(), get.Err())
+		if got := b.onTarget(k); got != "source-"+k {
+			t.Fatalf("target %s = %q, want the source's value", k, got)
 		}
 	}
-	if left, _ := s.ClusterCountKeysInSlot(ctx, slot).Result(); left != 0 {
+	if left, _ := b.s.ClusterCountKeysInSlot(ctx, b.slot).Result(); left != 0 {
 		t.Fatalf("%d keys left on source", left)
 	}
-	must(d.Do(ctx, "CLUSTER", "SETSLOT", slot, "NODE", dst.ID).Err())
-	must(s.Do(ctx, "CLUSTER", "SETSLOT", slot, "NODE", dst.ID).Err())
+	must(t, b.d.Do(ctx, "CLUSTER", "SETSLOT", b.slot, "NODE", b.dst.ID).Err())
+	must(t, b.s.Do(ctx, "CLUSTER", "SETSLOT", b.slot, "NODE", b.dst.ID).Err())
 }
 
 // TestDrainSlotKeepConflicts: with KeepConflicts (gocluster fix) the
@@ -224,39 +244,11 @@ func TestDrainSlotBusyKey(t *testing.T) {
 func TestDrainSlotKeepConflicts(t *testing.T) {
 	tc := newTestCluster(t)
 	ctx := context.Background()
-	src, dst := tc.masters[0], tc.masters[1]
-	slot := src.Slots.Slots()[1]
-	keys := keysIn(slot, 5)
-	s, d := tc.pool.Get(src.Addr()), tc.pool.Get(dst.Addr())
-	for _, k := range keys {
-		if err := s.Set(ctx, k, "source-"+k, 0).Err(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := d.Do(ctx, "CLUSTER", "SETSLOT", slot, "IMPORTING", src.ID).Err(); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Do(ctx, "CLUSTER", "SETSLOT", slot, "MIGRATING", dst.ID).Err(); err != nil {
-		t.Fatal(err)
-	}
-	targetGet := func(k string) string {
-		pipe := d.Pipeline()
-		pipe.Do(ctx, "ASKING")
-		get := pipe.Get(ctx, k)
-		_, _ = pipe.Exec(ctx)
-		return get.Val()
-	}
-	for k, v := range map[string]string{keys[0]: "source-" + keys[0], keys[1]: "target-" + keys[1]} {
-		pipe := d.Pipeline()
-		pipe.Do(ctx, "ASKING")
-		pipe.Set(ctx, k, v, 0)
-		if _, err := pipe.Exec(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	b := newBusySlot(t, tc, 5)
+	keys := b.keys
 	var reported int
 	var mu sync.Mutex
-	n, err := DrainSlot(ctx, tc.pool, slot, src.Addr(), dst.Addr(), Options{KeepConflicts: true, Pipeline: 2,
+	n, err := DrainSlot(ctx, tc.pool, b.slot, b.src.Addr(), b.dst.Addr(), Options{KeepConflicts: true, Pipeline: 2,
 		Report: func(e Event) {
 			mu.Lock()
 			defer mu.Unlock()
@@ -271,10 +263,10 @@ func TestDrainSlotKeepConflicts(t *testing.T) {
 	if n != 4 || reported != 4 {
 		t.Fatalf("moved %d keys, reported %d; want 4", n, reported)
 	}
-	if v, _ := s.Get(ctx, keys[1]).Result(); v != "source-"+keys[1] {
+	if v, _ := b.s.Get(ctx, keys[1]).Result(); v != "source-"+keys[1] {
 		t.Fatalf("the conflicting key's source copy is %q, want it kept", v)
 	}
-	if left, _ := s.ClusterCountKeysInSlot(ctx, slot).Result(); left != 1 {
+	if left, _ := b.s.ClusterCountKeysInSlot(ctx, b.slot).Result(); left != 1 {
 		t.Fatalf("%d keys left on the source, want only the conflicting one", left)
 	}
 	for _, k := range keys {
@@ -282,7 +274,7 @@ func TestDrainSlotKeepConflicts(t *testing.T) {
 		if k == keys[1] {
 			want = "target-" + k
 		}
-		if got := targetGet(k); got != want {
+		if got := b.onTarget(k); got != want {
 			t.Fatalf("target %s = %q, want %q", k, got, want)
 		}
 	}
