@@ -94,6 +94,14 @@ type Cluster struct {
 	// writeTimeout bounds a bus write (the node timeout), read without mu.
 	writeTimeout atomic.Int64
 	afterUnlok   []func() // work to run once mu is released (keyspace calls, hooks)
+
+	// commitPending: a client command changed the configuration and its
+	// reply must wait for nodes.conf (set and cleared under mu, read
+	// without it by commitConfig). broadcastPending: that change also goes
+	// to the other nodes in one pong broadcast.
+	commitPending    atomic.Bool
+	broadcastPending bool
+	commitHook       func() error // c.commitConfig, made once
 }
 
 // New loads nodes.conf (or creates a fresh identity when there is none).
@@ -127,6 +135,7 @@ func New(cfg Config, ks Keyspace) (*Cluster, error) {
 		links:     map[*link]struct{}{},
 		closing:   make(chan struct{}),
 	}
+	c.commitHook = c.commitConfig
 	c.writeTimeout.Store(int64(cfg.NodeTimeout))
 	c.path = cfg.ConfigFile
 	if !filepath.IsAbs(c.path) && cfg.Dir != "" {

@@ -27,6 +27,7 @@ func (c *Cluster) Command(w *resp.Writer, args [][]byte) {
 		return
 	}
 	sub := strings.ToLower(string(args[0]))
+	w.SetBeforeFlush(c.commitHook)
 	arity, known := subcommandArity[sub]
 	if !known {
 		w.WriteError(fmt.Sprintf("ERR unknown subcommand '%.128s'. Try CLUSTER HELP.", args[0]))
@@ -74,22 +75,22 @@ func unknownSyntax(w *resp.Writer, sub []byte) {
 	w.WriteError(fmt.Sprintf("ERR unknown subcommand or wrong number of arguments for '%.128s'. Try CLUSTER HELP.", sub))
 }
 
-// configChanged saves nodes.conf, recomputes the state and tells the other
-// nodes at once; it reports a save failure to the client.
-func (c *Cluster) configChanged(w *resp.Writer) bool {
-	c.broadcastPong()
-	return c.localConfigChanged(w)
+// configChanged records a change to persist and announce: nodes.conf is
+// written, and a pong broadcast tells the other nodes, once per batch of
+// pipelined commands, just before the batch's replies are sent (commitConfig
+// is the reply writer's before-flush hook), as Redis saves in beforeSleep.
+// So a client never sees OK before its change is on disk, and a pipeline of
+// hundreds of SETSLOTs costs one write (mu held).
+func (c *Cluster) configChanged() {
+	c.broadcastPending = true
+	c.localConfigChanged()
 }
 
 // localConfigChanged is configChanged for changes the bus does not carry
 // (open slots): nothing to broadcast.
-func (c *Cluster) localConfigChanged(w *resp.Writer) bool {
+func (c *Cluster) localConfigChanged() {
 	c.updateState()
-	if err := c.saveConfigNow(); err != nil {
-		w.WriteError("ERR " + err.Error())
-		return false
-	}
-	return true
+	c.commitPending.Store(true)
 }
 
 func (c *Cluster) lockedCommand(w *resp.Writer, sub string, args [][]byte) {
@@ -134,9 +135,8 @@ func (c *Cluster) lockedCommand(w *resp.Writer, sub string, args [][]byte) {
 		c.addDelSlots(w, args[1:], sub == "addslotsrange", true)
 	case "bumpepoch":
 		if c.bumpEpochWithoutConsensus() {
-			if c.configChanged(w) {
-				w.WriteSimple(fmt.Sprintf("BUMPED %d", c.myself.configEpoch))
-			}
+			c.configChanged()
+			w.WriteSimple(fmt.Sprintf("BUMPED %d", c.myself.configEpoch))
 		} else {
 			w.WriteSimple(fmt.Sprintf("STILL %d", c.myself.configEpoch))
 		}
@@ -156,9 +156,8 @@ func (c *Cluster) lockedCommand(w *resp.Writer, sub string, args [][]byte) {
 			if c.currentEpoch < uint64(epoch) {
 				c.currentEpoch = uint64(epoch)
 			}
-			if c.configChanged(w) {
-				w.WriteSimple("OK")
-			}
+			c.configChanged()
+			w.WriteSimple("OK")
 		}
 	case "count-failure-reports":
 		n := c.nodes[string(args[1])]
@@ -271,9 +270,8 @@ func (c *Cluster) addDelSlots(w *resp.Writer, args [][]byte, add, ranges bool) {
 			c.delSlot(s)
 		}
 	}
-	if c.configChanged(w) {
-		w.WriteSimple("OK")
-	}
+	c.configChanged()
+	w.WriteSimple("OK")
 }
 
 func (c *Cluster) getKeysInSlot(w *resp.Writer, args [][]byte) {
@@ -339,9 +337,8 @@ func (c *Cluster) setSlotCommand(w *resp.Writer, args [][]byte) {
 			return
 		}
 		c.migrating[slot] = n
-		if c.localConfigChanged(w) {
-			w.WriteSimple("OK")
-		}
+		c.localConfigChanged()
+		w.WriteSimple("OK")
 		return
 	case action == "importing" && len(args) == 4:
 		if c.slots[slot] == c.myself {
@@ -357,16 +354,14 @@ func (c *Cluster) setSlotCommand(w *resp.Writer, args [][]byte) {
 			return
 		}
 		c.importing[slot] = n
-		if c.localConfigChanged(w) {
-			w.WriteSimple("OK")
-		}
+		c.localConfigChanged()
+		w.WriteSimple("OK")
 		return
 	case action == "stable" && len(args) == 3:
 		c.migrating[slot] = nil
 		c.importing[slot] = nil
-		if c.localConfigChanged(w) {
-			w.WriteSimple("OK")
-		}
+		c.localConfigChanged()
+		w.WriteSimple("OK")
 		return
 	case action == "node" && len(args) == 4:
 		n := lookup("ERR Unknown node ")
@@ -397,9 +392,8 @@ func (c *Cluster) setSlotCommand(w *resp.Writer, args [][]byte) {
 		w.WriteError("ERR Invalid CLUSTER SETSLOT action or number of arguments. Try CLUSTER HELP")
 		return
 	}
-	if c.configChanged(w) {
-		w.WriteSimple("OK")
-	}
+	c.configChanged()
+	w.WriteSimple("OK")
 }
 
 func (c *Cluster) flushSlots(w *resp.Writer) {
@@ -410,9 +404,8 @@ func (c *Cluster) flushSlots(w *resp.Writer) {
 	c.mu.Lock()
 	defer c.unlock()
 	c.delNodeSlots(c.myself)
-	if c.configChanged(w) {
-		w.WriteSimple("OK")
-	}
+	c.configChanged()
+	w.WriteSimple("OK")
 }
 
 func (c *Cluster) resetCommand(w *resp.Writer, args [][]byte) {
@@ -454,14 +447,12 @@ func (c *Cluster) resetCommand(w *resp.Writer, args [][]byte) {
 		c.currentEpoch, c.lastVoteEpoch, c.myself.configEpoch = 0, 0, 0
 		c.renameNode(c.myself, randomID())
 	}
-	ok := c.configChanged(w)
+	c.configChanged()
 	c.unlock()
 	if wasReplica {
 		c.ks.FlushAll()
 	}
-	if ok {
-		w.WriteSimple("OK")
-	}
+	w.WriteSimple("OK")
 }
 
 func (c *Cluster) replicateCommand(w *resp.Writer, args [][]byte) {
@@ -480,9 +471,8 @@ func (c *Cluster) replicateCommand(w *resp.Writer, args [][]byte) {
 		w.WriteError("ERR To set a master the node must be empty and without assigned slots.")
 	default:
 		c.setMyMaster(n)
-		if c.configChanged(w) {
-			w.WriteSimple("OK")
-		}
+		c.configChanged()
+		w.WriteSimple("OK")
 	}
 }
 
@@ -498,9 +488,8 @@ func (c *Cluster) forgetCommand(w *resp.Writer, args [][]byte) {
 	default:
 		c.blacklist[n.id] = time.Now().Add(60 * time.Second).Unix()
 		c.delNode(n)
-		if c.configChanged(w) {
-			w.WriteSimple("OK")
-		}
+		c.configChanged()
+		w.WriteSimple("OK")
 	}
 }
 

@@ -553,6 +553,7 @@ func (c *Cluster) cron() {
 	}
 	c.failoverCron()
 	c.updateState()
+	c.commitLocked() // normally done by the client's reply flush already
 	if changed {
 		c.saveConfig()
 	}

@@ -92,10 +92,41 @@ func (c *Cluster) saveConfig() error {
 	return c.writer.lastError()
 }
 
-// saveConfigNow persists a change a client asked for before the reply goes
-// out, as Redis does before it answers: a node killed right after "OK" must
-// come back with the change. It writes atomically; only epoch changes are
-// fsynced (see saveConfig), so a pipelined reshard stays fast (mu held).
+// commitConfig is the reply writer's before-flush hook (see configChanged):
+// it writes nodes.conf and announces the change when a client command
+// changed the configuration since the last commit. A connection that
+// changed nothing pays one atomic load.
+func (c *Cluster) commitConfig() error {
+	if !c.commitPending.Load() {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.commitLocked()
+}
+
+// commitLocked persists, then announces, the pending client changes (mu
+// held). The flag is cleared in the same critical section as the write, so a
+// client that finds it clear knows its own change is on disk.
+func (c *Cluster) commitLocked() error {
+	if !c.commitPending.Load() {
+		return nil
+	}
+	if err := c.saveConfigNow(); err != nil {
+		return err
+	}
+	c.commitPending.Store(false)
+	if c.broadcastPending {
+		c.broadcastPending = false
+		c.broadcastPong()
+	}
+	return nil
+}
+
+// saveConfigNow writes nodes.conf before replies go out, as Redis does
+// before it answers: a node killed right after "OK" must come back with the
+// change. It writes atomically; only epoch changes are fsynced (see
+// saveConfig), so a pipelined reshard stays fast (mu held).
 func (c *Cluster) saveConfigNow() error {
 	c.saveGen++
 	epochs := [3]uint64{c.currentEpoch, c.lastVoteEpoch, c.myself.configEpoch}

@@ -21,6 +21,9 @@ type Writer struct {
 	proto     int
 	err       error
 	autoFlush bool
+	// beforeFlush runs before buffered replies leave; an error drops them
+	// (see SetBeforeFlush).
+	beforeFlush func() error
 }
 
 // NewWriter returns a RESP2 writer on w.
@@ -51,6 +54,13 @@ func (w *Writer) Flush() error {
 	if len(w.buf) == 0 {
 		return nil
 	}
+	if w.beforeFlush != nil {
+		if err := w.beforeFlush(); err != nil {
+			w.err = err
+			w.buf = w.buf[:0]
+			return err
+		}
+	}
 	_, w.err = w.w.Write(w.buf)
 	if cap(w.buf) > 1<<20 { // do not keep a huge buffer alive for an idle client
 		w.buf = make([]byte, 0, 16*1024)
@@ -59,6 +69,14 @@ func (w *Writer) Flush() error {
 	}
 	return w.err
 }
+
+// SetBeforeFlush installs fn to run whenever buffered replies are about to
+// be sent. The cluster layer uses it to write nodes.conf once per batch of
+// pipelined commands, before their replies go out (Redis saves in
+// beforeSleep for the same reason). When fn fails, the buffered replies are
+// dropped and the error sticks, so the connection closes without claiming
+// success.
+func (w *Writer) SetBeforeFlush(fn func() error) { w.beforeFlush = fn }
 
 // SetAutoFlush makes writes flush by themselves once 64 KB are buffered, so
 // a huge reply streams. It is off by default: the server builds replies
