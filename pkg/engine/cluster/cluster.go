@@ -60,11 +60,15 @@ type Cluster struct {
 	ks   Keyspace
 	path string // nodes.conf
 
-	myself    *node
-	nodes     map[string]*node
-	slots     [NumSlots]*node
-	migrating [NumSlots]*node // slot -> target, while we hand it over
-	importing [NumSlots]*node // slot -> source, while we receive it
+	myself *node
+	nodes  map[string]*node
+	slots  [NumSlots]*node
+	// assignedSlots counts the non-nil entries of slots, so updateState
+	// checks coverage without walking them.
+	assignedSlots int
+	migrating     [NumSlots]*node // slot -> target, while we hand it over
+	importing     [NumSlots]*node // slot -> source, while we receive it
+	openSlots     int             // non-nil entries in migrating and importing
 
 	currentEpoch  uint64
 	lastVoteEpoch uint64
@@ -257,6 +261,7 @@ func (c *Cluster) addSlot(n *node, slot int) bool {
 	c.slots[slot] = n
 	n.slots.set(slot)
 	n.numSlots++
+	c.assignedSlots++
 	return true
 }
 
@@ -267,6 +272,7 @@ func (c *Cluster) delSlot(slot int) bool {
 	}
 	n.slots.clear(slot)
 	n.numSlots--
+	c.assignedSlots--
 	c.slots[slot] = nil
 	return true
 }
@@ -279,9 +285,32 @@ func (c *Cluster) delNodeSlots(n *node) {
 	}
 }
 
+// setMigrating and setImporting open or (with nil) close a slot, keeping
+// openSlots up to date.
+func (c *Cluster) setMigrating(slot int, target *node) {
+	c.openSlots += openDelta(c.migrating[slot], target)
+	c.migrating[slot] = target
+}
+
+func (c *Cluster) setImporting(slot int, source *node) {
+	c.openSlots += openDelta(c.importing[slot], source)
+	c.importing[slot] = source
+}
+
+func openDelta(old, new *node) int {
+	switch {
+	case old == nil && new != nil:
+		return 1
+	case old != nil && new == nil:
+		return -1
+	}
+	return 0
+}
+
 func (c *Cluster) closeAllSlots() {
 	c.migrating = [NumSlots]*node{}
 	c.importing = [NumSlots]*node{}
+	c.openSlots = 0
 }
 
 // setNodeAsMaster turns a replica (maybe myself) into a master.
@@ -333,10 +362,10 @@ func (c *Cluster) notifyRole() {
 func (c *Cluster) delNode(n *node) {
 	for j := range NumSlots {
 		if c.importing[j] == n {
-			c.importing[j] = nil
+			c.setImporting(j, nil)
 		}
 		if c.migrating[j] == n {
-			c.migrating[j] = nil
+			c.setMigrating(j, nil)
 		}
 		if c.slots[j] == n {
 			c.delSlot(j)
@@ -387,18 +416,16 @@ func (c *Cluster) bumpEpochWithoutConsensus() bool {
 }
 
 // updateState recomputes cluster_state and cluster_size (clusterUpdateState).
+// It runs after every slot or failure change, so it looks at the nodes, not
+// at the 16384 slots: full coverage means every slot is assigned and no owner
+// is failing.
 func (c *Cluster) updateState() {
-	ok := true
-	if c.cfg.RequireFullCoverage {
-		for j := range NumSlots {
-			if c.slots[j] == nil || c.slots[j].failed() {
-				ok = false
-				break
-			}
-		}
-	}
+	ok := !c.cfg.RequireFullCoverage || c.assignedSlots == NumSlots
 	size, reachable := 0, 0
 	for _, n := range c.nodes {
+		if c.cfg.RequireFullCoverage && n.numSlots > 0 && n.failed() {
+			ok = false
+		}
 		if n.isMaster() && n.numSlots > 0 {
 			size++
 			if n.flags&(flagFail|flagPFail) == 0 {
@@ -421,11 +448,16 @@ func (c *Cluster) myMasterOrMe() *node {
 	return c.myself
 }
 
-// nodeAddrString is the "ip:port@cport[,hostname]" of CLUSTER NODES.
-func nodeAddrString(n *node) string {
-	s := n.ip + ":" + strconv.Itoa(n.port) + "@" + strconv.Itoa(n.cport)
+// appendNodeAddr appends the "ip:port@cport[,hostname]" of CLUSTER NODES.
+func appendNodeAddr(b []byte, n *node) []byte {
+	b = append(b, n.ip...)
+	b = append(b, ':')
+	b = strconv.AppendInt(b, int64(n.port), 10)
+	b = append(b, '@')
+	b = strconv.AppendInt(b, int64(n.cport), 10)
 	if n.hostname != "" {
-		s += "," + n.hostname
+		b = append(b, ',')
+		b = append(b, n.hostname...)
 	}
-	return s
+	return b
 }

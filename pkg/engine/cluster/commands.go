@@ -98,7 +98,7 @@ func (c *Cluster) lockedCommand(w *resp.Writer, sub string, args [][]byte) {
 	case "info":
 		w.WriteVerbatim(c.infoText())
 	case "nodes":
-		w.WriteVerbatim(c.nodesDescription(false))
+		w.WriteVerbatim(string(c.nodesDescription(false)))
 	case "myid":
 		w.WriteBulkString(c.myself.id)
 	case "slots":
@@ -119,9 +119,7 @@ func (c *Cluster) lockedCommand(w *resp.Writer, sub string, args [][]byte) {
 		}
 		w.WriteArrayLen(len(n.replicas))
 		for _, r := range n.replicas {
-			var b strings.Builder
-			c.describeNode(&b, r)
-			w.WriteBulkString(b.String())
+			w.WriteBulk(c.appendNode(nil, r))
 		}
 	case "meet":
 		c.meetCommand(w, args)
@@ -264,7 +262,7 @@ func (c *Cluster) addDelSlots(w *resp.Writer, args [][]byte, add, ranges bool) {
 	}
 	for _, s := range list {
 		if add {
-			c.importing[s] = nil // we are the owner now
+			c.setImporting(s, nil) // we are the owner now
 			c.addSlot(c.myself, s)
 		} else {
 			c.delSlot(s)
@@ -336,7 +334,7 @@ func (c *Cluster) setSlotCommand(w *resp.Writer, args [][]byte) {
 			w.WriteError("ERR Can't MIGRATE to myself")
 			return
 		}
-		c.migrating[slot] = n
+		c.setMigrating(slot, n)
 		c.localConfigChanged()
 		w.WriteSimple("OK")
 		return
@@ -353,13 +351,13 @@ func (c *Cluster) setSlotCommand(w *resp.Writer, args [][]byte) {
 			w.WriteError("ERR Can't IMPORT from myself")
 			return
 		}
-		c.importing[slot] = n
+		c.setImporting(slot, n)
 		c.localConfigChanged()
 		w.WriteSimple("OK")
 		return
 	case action == "stable" && len(args) == 3:
-		c.migrating[slot] = nil
-		c.importing[slot] = nil
+		c.setMigrating(slot, nil)
+		c.setImporting(slot, nil)
 		c.localConfigChanged()
 		w.WriteSimple("OK")
 		return
@@ -373,7 +371,7 @@ func (c *Cluster) setSlotCommand(w *resp.Writer, args [][]byte) {
 			return
 		}
 		if slotKeys == 0 && c.migrating[slot] != nil {
-			c.migrating[slot] = nil
+			c.setMigrating(slot, nil)
 		}
 		wasMine := c.slots[slot] == c.myself
 		c.delSlot(slot)
@@ -386,7 +384,7 @@ func (c *Cluster) setSlotCommand(w *resp.Writer, args [][]byte) {
 			// A manual migration ends here: take a new epoch so this
 			// ownership wins everywhere.
 			c.bumpEpochWithoutConsensus()
-			c.importing[slot] = nil
+			c.setImporting(slot, nil)
 		}
 	default:
 		w.WriteError("ERR Invalid CLUSTER SETSLOT action or number of arguments. Try CLUSTER HELP")

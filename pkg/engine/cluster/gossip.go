@@ -218,15 +218,13 @@ func (c *Cluster) processMessage(l *link, m *message) {
 				dirtyConfig = true
 			}
 			// If we know a newer owner for a slot the sender claims, tell it.
-			for j := range NumSlots {
-				if !m.slots.has(j) || c.slots[j] == nil || c.slots[j] == sender {
-					continue
+			m.slots.eachSetAndNot(&sender.slots, func(j int) bool {
+				if owner := c.slots[j]; owner != nil && owner.configEpoch > m.configEpoch {
+					c.sendUpdate(l, owner)
+					return false
 				}
-				if c.slots[j].configEpoch > m.configEpoch {
-					c.sendUpdate(l, c.slots[j])
-					break
-				}
-			}
+				return true
+			})
 		}
 		if sender.isMaster() && c.myself.isMaster() && sender.configEpoch == c.myself.configEpoch {
 			if c.handleConfigEpochCollision(sender) {
@@ -336,13 +334,10 @@ func (c *Cluster) updateSlotsConfigWith(sender *node, epoch uint64, claimed *slo
 	var newMaster *node
 	var lostWithKeys []int
 	changed := false
-	for j := range NumSlots {
-		if !claimed.has(j) || c.slots[j] == sender || c.importing[j] != nil {
-			continue
-		}
+	claimed.eachSetAndNot(&sender.slots, func(j int) bool {
 		owner := c.slots[j]
-		if owner != nil && owner.configEpoch >= epoch {
-			continue
+		if c.importing[j] != nil || owner != nil && owner.configEpoch >= epoch {
+			return true
 		}
 		if owner == c.myself {
 			lostWithKeys = append(lostWithKeys, j)
@@ -353,7 +348,8 @@ func (c *Cluster) updateSlotsConfigWith(sender *node, epoch uint64, claimed *slo
 		c.delSlot(j)
 		c.addSlot(sender, j)
 		changed = true
-	}
+		return true
+	})
 	if !changed {
 		return false
 	}

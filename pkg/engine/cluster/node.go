@@ -7,12 +7,14 @@ package cluster
 
 import (
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
-	"github.com/gocluster/gocluster/pkg/slots"
+	"math/bits"
 	"net"
 	"strconv"
-	"strings"
 	"time"
+
+	"github.com/gocluster/gocluster/pkg/slots"
 )
 
 // NumSlots is the number of hash slots in a Redis Cluster.
@@ -51,17 +53,24 @@ var flagNames = []struct {
 	{flagNoFailover, "nofailover"},
 }
 
-func (f nodeFlags) String() string {
-	var parts []string
+func (f nodeFlags) String() string { return string(f.appendTo(nil)) }
+
+// appendTo appends the comma-separated flag names, or "noflags".
+func (f nodeFlags) appendTo(b []byte) []byte {
+	first := true
 	for _, fn := range flagNames {
 		if f&fn.flag != 0 {
-			parts = append(parts, fn.name)
+			if !first {
+				b = append(b, ',')
+			}
+			b = append(b, fn.name...)
+			first = false
 		}
 	}
-	if len(parts) == 0 {
-		return "noflags"
+	if first {
+		b = append(b, "noflags"...)
 	}
-	return strings.Join(parts, ",")
+	return b
 }
 
 // slotBitmap is one bit per slot, the layout Redis uses on its bus.
@@ -70,6 +79,61 @@ type slotBitmap [NumSlots / 8]byte
 func (b *slotBitmap) has(slot int) bool { return b[slot>>3]&(1<<(slot&7)) != 0 }
 func (b *slotBitmap) set(slot int)      { b[slot>>3] |= 1 << (slot & 7) }
 func (b *slotBitmap) clear(slot int)    { b[slot>>3] &^= 1 << (slot & 7) }
+
+// word is slots 64i..64i+63, slot 64i+k in bit k.
+func (b *slotBitmap) word(i int) uint64 { return binary.LittleEndian.Uint64(b[8*i:]) }
+
+const bitmapWords = NumSlots / 64
+
+// eachSetAndNot calls fn for every slot set in b and not in except, in
+// order, until fn returns false. Whole words are compared at a time, so a
+// bus message that changes a few slots costs 256 word operations, not 16384
+// bit tests.
+func (b *slotBitmap) eachSetAndNot(except *slotBitmap, fn func(slot int) bool) {
+	for i := range bitmapWords {
+		w := b.word(i)
+		if except != nil {
+			w &^= except.word(i)
+		}
+		for w != 0 {
+			k := bits.TrailingZeros64(w)
+			if !fn(64*i + k) {
+				return
+			}
+			w &= w - 1
+		}
+	}
+}
+
+// next returns the first slot at or after from whose bit equals want, or
+// NumSlots when there is none.
+func (b *slotBitmap) next(from int, want bool) int {
+	for i := from >> 6; i < bitmapWords; i++ {
+		w := b.word(i)
+		if !want {
+			w = ^w
+		}
+		if i == from>>6 {
+			w &= ^uint64(0) << (from & 63)
+		}
+		if w != 0 {
+			return 64*i + bits.TrailingZeros64(w)
+		}
+	}
+	return NumSlots
+}
+
+// eachRange calls fn for every run of consecutive set slots, in order.
+func (b *slotBitmap) eachRange(fn func(start, end int)) {
+	for start := b.next(0, true); start < NumSlots; {
+		end := b.next(start, false)
+		fn(start, end-1)
+		if end >= NumSlots {
+			return
+		}
+		start = b.next(end, true)
+	}
+}
 
 func (b *slotBitmap) count() int {
 	n := 0

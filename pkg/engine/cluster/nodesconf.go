@@ -14,55 +14,74 @@ import (
 	"time"
 )
 
-// describeNode renders one CLUSTER NODES / nodes.conf line (without newline),
-// as clusterGenNodeDescription does.
-func (c *Cluster) describeNode(b *strings.Builder, n *node) {
-	b.WriteString(n.id)
-	b.WriteByte(' ')
-	b.WriteString(nodeAddrString(n))
-	b.WriteByte(' ')
-	b.WriteString(n.flags.String())
-	b.WriteByte(' ')
+// appendNode appends one CLUSTER NODES / nodes.conf line (without newline),
+// as clusterGenNodeDescription renders it. It builds bytes directly, no fmt:
+// nodes.conf is rewritten for every batch of a reshard and CLUSTER NODES is
+// polled while it runs.
+func (c *Cluster) appendNode(b []byte, n *node) []byte {
+	b = append(b, n.id...)
+	b = append(b, ' ')
+	b = appendNodeAddr(b, n)
+	b = append(b, ' ')
+	b = n.flags.appendTo(b)
+	b = append(b, ' ')
 	if n.master != nil {
-		b.WriteString(n.master.id)
+		b = append(b, n.master.id...)
 	} else {
-		b.WriteByte('-')
+		b = append(b, '-')
 	}
-	linkState := "disconnected"
+	linkState := " disconnected"
 	if n == c.myself || (n.link != nil && n.link.conn != nil) {
-		linkState = "connected"
+		linkState = " connected"
 	}
-	fmt.Fprintf(b, " %d %d %d %s", n.pingSent, n.pongRecv, n.configEpoch, linkState)
-	for _, r := range slotRanges(n) {
-		if r[0] == r[1] {
-			fmt.Fprintf(b, " %d", r[0])
-		} else {
-			fmt.Fprintf(b, " %d-%d", r[0], r[1])
+	b = append(b, ' ')
+	b = strconv.AppendInt(b, n.pingSent, 10)
+	b = append(b, ' ')
+	b = strconv.AppendInt(b, n.pongRecv, 10)
+	b = append(b, ' ')
+	b = strconv.AppendUint(b, n.configEpoch, 10)
+	b = append(b, linkState...)
+	n.slots.eachRange(func(start, end int) {
+		b = append(b, ' ')
+		b = strconv.AppendInt(b, int64(start), 10)
+		if end != start {
+			b = append(b, '-')
+			b = strconv.AppendInt(b, int64(end), 10)
 		}
-	}
-	if n == c.myself {
+	})
+	if n == c.myself && c.openSlots > 0 {
 		for j := range NumSlots {
+			var arrow string
+			var peer *node
 			if t := c.migrating[j]; t != nil {
-				fmt.Fprintf(b, " [%d->-%s]", j, t.id)
+				arrow, peer = "->-", t
 			} else if s := c.importing[j]; s != nil {
-				fmt.Fprintf(b, " [%d-<-%s]", j, s.id)
+				arrow, peer = "-<-", s
+			} else {
+				continue
 			}
+			b = append(b, " ["...)
+			b = strconv.AppendInt(b, int64(j), 10)
+			b = append(b, arrow...)
+			b = append(b, peer.id...)
+			b = append(b, ']')
 		}
 	}
+	return b
 }
 
 // nodesDescription is the CLUSTER NODES text; handshake nodes are left out
 // when forFile is set, as Redis does for nodes.conf.
-func (c *Cluster) nodesDescription(forFile bool) string {
-	var b strings.Builder
+func (c *Cluster) nodesDescription(forFile bool) []byte {
+	b := make([]byte, 0, 256*len(c.nodes)+64*c.openSlots)
 	for _, n := range c.sortedNodes() {
 		if forFile && n.flags&flagHandshake != 0 {
 			continue
 		}
-		c.describeNode(&b, n)
-		b.WriteByte('\n')
+		b = c.appendNode(b, n)
+		b = append(b, '\n')
 	}
-	return b.String()
+	return b
 }
 
 // saveCoalesce is how long the background writer lets changes pile up
@@ -139,8 +158,12 @@ func (c *Cluster) saveConfigNow() error {
 }
 
 func (c *Cluster) configText() []byte {
-	return []byte(c.nodesDescription(true) +
-		fmt.Sprintf("vars currentEpoch %d lastVoteEpoch %d\n", c.currentEpoch, c.lastVoteEpoch))
+	b := c.nodesDescription(true)
+	b = append(b, "vars currentEpoch "...)
+	b = strconv.AppendUint(b, c.currentEpoch, 10)
+	b = append(b, " lastVoteEpoch "...)
+	b = strconv.AppendUint(b, c.lastVoteEpoch, 10)
+	return append(b, '\n')
 }
 
 // writeConfigNow writes the current state (mu held).
@@ -512,9 +535,9 @@ func (c *Cluster) parseSlotField(n *node, s string, lookup func(string) (*node, 
 			return err
 		}
 		if migrating {
-			c.migrating[slot] = peer
+			c.setMigrating(slot, peer)
 		} else {
-			c.importing[slot] = peer
+			c.setImporting(slot, peer)
 		}
 		return nil
 	}

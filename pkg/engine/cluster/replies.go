@@ -11,20 +11,16 @@ import (
 
 // infoText is the CLUSTER INFO body (clusterGenInfo field order).
 func (c *Cluster) infoText() string {
-	assigned, ok, pfail, fail := 0, 0, 0, 0
-	for j := range NumSlots {
-		n := c.slots[j]
-		if n == nil {
-			continue
-		}
-		assigned++
+	assigned, ok, pfail, fail := c.assignedSlots, 0, 0, 0
+	for _, n := range c.nodes {
 		switch {
+		case n.numSlots == 0:
 		case n.failed():
-			fail++
+			fail += n.numSlots
 		case n.timedOut():
-			pfail++
+			pfail += n.numSlots
 		default:
-			ok++
+			ok += n.numSlots
 		}
 	}
 	state := "fail"
@@ -58,26 +54,11 @@ func (c *Cluster) infoText() string {
 
 // slotRanges lists n's slots as [start, end] pairs.
 func slotRanges(n *node) [][2]int {
-	var out [][2]int
 	if n.numSlots == 0 {
 		return nil
 	}
-	for start := 0; start < NumSlots; {
-		if n.slots[start>>3] == 0 { // skip empty bytes quickly
-			start = (start>>3 + 1) << 3
-			continue
-		}
-		if !n.slots.has(start) {
-			start++
-			continue
-		}
-		end := start
-		for end+1 < NumSlots && n.slots.has(end+1) {
-			end++
-		}
-		out = append(out, [2]int{start, end})
-		start = end + 1
-	}
+	var out [][2]int
+	n.slots.eachRange(func(start, end int) { out = append(out, [2]int{start, end}) })
 	return out
 }
 

@@ -164,3 +164,35 @@ func TestMillionPlusElementsAccepted(t *testing.T) {
 		t.Fatalf("got %v, want unexpected EOF (not a protocol error)", err)
 	}
 }
+
+func TestBeforeFlushRunsOncePerBatchAndAnErrorDropsReplies(t *testing.T) {
+	var out bytes.Buffer
+	w := NewWriter(&out)
+	calls := 0
+	var fail error
+	w.SetBeforeFlush(func() error { calls++; return fail })
+	if err := w.Flush(); err != nil || calls != 0 {
+		t.Fatalf("empty flush: err %v, hook ran %d times; want nil and 0", err, calls)
+	}
+	w.WriteSimple("OK")
+	w.WriteSimple("OK")
+	if calls != 0 {
+		t.Fatalf("hook ran %d times before any flush", calls)
+	}
+	if err := w.Flush(); err != nil || calls != 1 || out.String() != "+OK\r\n+OK\r\n" {
+		t.Fatalf("flush: err %v, hook ran %d times, sent %q", err, calls, out.String())
+	}
+	fail = io.ErrClosedPipe
+	w.WriteSimple("OK")
+	if err := w.Flush(); err != fail {
+		t.Fatalf("flush with failing hook: %v, want %v", err, fail)
+	}
+	if out.String() != "+OK\r\n+OK\r\n" || w.Buffered() != 0 {
+		t.Fatalf("failing hook: sent %q and kept %d bytes; the reply must be dropped", out.String(), w.Buffered())
+	}
+	fail = nil
+	w.WriteSimple("OK")
+	if err := w.Flush(); err != io.ErrClosedPipe {
+		t.Fatalf("after a hook failure Flush returned %v; the error must stick", err)
+	}
+}
