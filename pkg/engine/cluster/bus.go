@@ -168,6 +168,7 @@ func (c *Cluster) readLoop(l *link) {
 	defer c.wg.Done()
 	br := bufio.NewReaderSize(l.conn, 16*1024)
 	var hdr [frameHeaderSize]byte
+	var body []byte // reused: decodeMessage copies what it keeps
 	for {
 		if _, err := io.ReadFull(br, hdr[:]); err != nil {
 			c.dropLink(l)
@@ -179,7 +180,10 @@ func (c *Cluster) readLoop(l *link) {
 			c.dropLink(l)
 			return
 		}
-		body := make([]byte, size-frameHeaderSize)
+		if cap(body) < size-frameHeaderSize {
+			body = make([]byte, size-frameHeaderSize)
+		}
+		body = body[:size-frameHeaderSize]
 		if _, err := io.ReadFull(br, body); err != nil {
 			c.dropLink(l)
 			return

@@ -56,7 +56,10 @@ func (c *Cluster) route(slots []int, asking, readonly, isMigrate bool, keysPrese
 	importingSlot := !migratingSlot && c.importing[slot] != nil
 	stateOK := c.stateOK
 	replicaOfOwner := me.isSlave() && me.master == owner
-	ownerAddr := owner.addr()
+	ownerAddr := "" // built only for a redirection: Route runs for every keyed command
+	if owner != me {
+		ownerAddr = owner.addr()
+	}
 	askAddr := ""
 	if migratingSlot {
 		askAddr = migratingTo.addr()
