@@ -167,10 +167,14 @@ func (c *Cluster) lockedCommand(w *resp.Writer, sub string, args [][]byte) {
 	case "forget":
 		c.forgetCommand(w, args)
 	case "saveconfig":
-		if err := c.saveConfig(); err != nil {
+		// Written and fsynced before OK, as Redis does (the background
+		// writer of saveConfig would answer first).
+		c.saveGen++
+		if err := c.writeConfigNow(true); err != nil {
 			w.WriteError("ERR error saving the cluster node config: " + err.Error())
 			return
 		}
+		c.syncedEpochs = [3]uint64{c.currentEpoch, c.lastVoteEpoch, c.myself.configEpoch}
 		w.WriteSimple("OK")
 	case "failover":
 		c.failoverCommand(w, args)
