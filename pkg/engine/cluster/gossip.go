@@ -95,7 +95,7 @@ func (c *Cluster) sendFail(failing *node) {
 
 func (c *Cluster) sendUpdate(l *link, owner *node) {
 	m := c.header(msgUpdate)
-	m.about, m.updateEpoch, m.updateSlots = owner.id, owner.configEpoch, owner.slots
+	m.about, m.updateEpoch, m.updateSlots = owner.id, owner.configEpoch, &owner.slots // encoded at once, under mu
 	c.sendOn(l, m)
 }
 
@@ -255,7 +255,7 @@ func (c *Cluster) processMessage(l *link, m *message) {
 			c.setNodeAsMaster(n)
 		}
 		n.configEpoch = m.updateEpoch
-		c.updateSlotsConfigWith(n, m.updateEpoch, &m.updateSlots)
+		c.updateSlotsConfigWith(n, m.updateEpoch, m.updateSlots)
 		dirtyConfig = true
 	case msgAuthRequest:
 		if sender != nil {

@@ -57,9 +57,9 @@ type message struct {
 
 	gossip []gossipEntry // ping, pong, meet
 
-	about       string // fail, update: the node the message is about
-	updateEpoch uint64 // update
-	updateSlots slotBitmap
+	about       string      // fail, update: the node the message is about
+	updateEpoch uint64      // update
+	updateSlots *slotBitmap // update only: a pointer keeps every other message 2 KB smaller
 }
 
 // encoder appends big-endian fields.
@@ -121,7 +121,11 @@ func (m *message) encode() []byte {
 	case msgUpdate:
 		e.id(m.about)
 		e.u64(m.updateEpoch)
-		e.b = append(e.b, m.updateSlots[:]...)
+		slots := m.updateSlots
+		if slots == nil {
+			slots = new(slotBitmap)
+		}
+		e.b = append(e.b, slots[:]...)
 	}
 	binary.BigEndian.PutUint32(e.b[4:8], uint32(len(e.b)))
 	return e.b
@@ -226,6 +230,7 @@ func decodeMessage(body []byte) (*message, error) {
 	case msgUpdate:
 		m.about = d.id()
 		m.updateEpoch = d.u64()
+		m.updateSlots = new(slotBitmap)
 		copy(m.updateSlots[:], d.take(len(m.updateSlots)))
 	case msgAuthRequest, msgAuthAck, msgMFStart:
 	default:
