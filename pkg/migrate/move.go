@@ -304,40 +304,58 @@ func (r *runner) warn(p *pair, slot int, msg string) {
 // no client sees a slot between two states. SETSLOT NODE on a slot the
 // target is importing makes it bump its config epoch and broadcast a pong
 // to every node, which for a whole batch would be hundreds of broadcasts
-// for the cluster to process. So every slot but the last is first made
-// stable (the target takes it without broadcast) and only the last one
-// goes through the importing path: one broadcast carrying the whole batch.
-// BUMPEPOCH comes first: the target owns the slots only with an epoch
-// newer than the source's, so a stale claim from the source can never win
-// (a node that loses a slot to a newer claim deletes its keys), even on a
-// server whose MULTI lets cluster messages in between the commands.
+// for the cluster to process. So every slot but the last is taken with one
+// DELSLOTS and one ADDSLOTS (which also ends the importing state, and
+// keeps the transaction short: it blocks the target's MIGRATE traffic
+// while it runs), and only the last one goes through the importing path:
+// one broadcast carrying the whole batch. BUMPEPOCH comes first: the
+// target owns the slots only with an epoch newer than the source's, so a
+// stale claim from the source can never win (a node that loses a slot to a
+// newer claim deletes its keys), even on a server whose MULTI lets cluster
+// messages in between the commands.
 func (r *runner) takeSlots(ctx context.Context, p *pair, drained []int) map[int]error {
 	tx := r.pool.Get(p.target.Addr).TxPipeline()
 	bump := tx.Do(ctx, "CLUSTER", "BUMPEPOCH")
-	type slotCmds struct{ stable, node *redis.Cmd }
-	cmds := make([]slotCmds, len(drained))
-	last := len(drained) - 1
-	for i, s := range drained {
-		if i != last {
-			cmds[i].stable = tx.Do(ctx, "CLUSTER", "SETSLOT", s, "STABLE")
-		}
-		cmds[i].node = tx.Do(ctx, "CLUSTER", "SETSLOT", s, "NODE", p.target.ID)
+	rest, last := drained[:len(drained)-1], drained[len(drained)-1]
+	var del, add *redis.Cmd
+	if len(rest) > 0 {
+		del = tx.Do(ctx, slotsCommand("DELSLOTS", rest)...)
+		add = tx.Do(ctx, slotsCommand("ADDSLOTS", rest)...)
 	}
+	node := tx.Do(ctx, "CLUSTER", "SETSLOT", last, "NODE", p.target.ID)
 	_, _ = tx.Exec(ctx) // read per command
 	errs := map[int]error{}
 	if err := bump.Err(); err != nil {
 		r.warn(p, drained[0], conn.NodeError(p.target.Addr, "CLUSTER BUMPEPOCH", err).Error())
 	}
-	for i, s := range drained {
-		err := cmds[i].node.Err()
-		if cmds[i].stable != nil && cmds[i].stable.Err() != nil {
-			err = cmds[i].stable.Err()
+	if len(rest) > 0 {
+		// ADDSLOTS right after a successful DELSLOTS of the same slots
+		// cannot fail inside the transaction; a failed DELSLOTS leaves
+		// both undone, so the slots stay the source's, still open.
+		what, err := "CLUSTER DELSLOTS", del.Err()
+		if err == nil {
+			what, err = "CLUSTER ADDSLOTS", add.Err()
 		}
 		if err != nil {
-			errs[s] = conn.NodeError(p.target.Addr, fmt.Sprintf("CLUSTER SETSLOT %d NODE %s", s, p.target.ID), err)
+			for _, s := range rest {
+				errs[s] = conn.NodeError(p.target.Addr, what, fmt.Errorf("slot %d: %w", s, err))
+			}
 		}
 	}
+	if err := node.Err(); err != nil {
+		errs[last] = conn.NodeError(p.target.Addr, fmt.Sprintf("CLUSTER SETSLOT %d NODE %s", last, p.target.ID), err)
+	}
 	return errs
+}
+
+// slotsCommand builds CLUSTER <sub> slot... .
+func slotsCommand(sub string, slotList []int) []any {
+	args := make([]any, 0, len(slotList)+2)
+	args = append(args, "CLUSTER", sub)
+	for _, s := range slotList {
+		args = append(args, s)
+	}
+	return args
 }
 
 // notMasterAnymore is the error a source gives when it lost its last slot
