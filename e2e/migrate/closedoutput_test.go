@@ -16,10 +16,8 @@ import (
 // still finish every slot (a process killed by SIGPIPE would leave slots
 // open), exit 0, and lose no key.
 func TestReshardOutputClosed(t *testing.T) {
-	c := harness.NewCluster(t, harness.ClusterOptions{Masters: 3})
-	cc := clusterClient(t, c)
 	const preN = 50000
-	preload(t, cc, preN)
+	c, cc := preloadedCluster(t, preN)
 	target := loadTopology(t, c).Masters()[2]
 	before := slotCounts(t, c)[target.Addr()]
 

@@ -41,6 +41,16 @@ func clusterClient(t *testing.T, c *harness.Cluster) *redis.ClusterClient {
 	return cc
 }
 
+// preloadedCluster makes 3 masters holding n preloaded keys and returns
+// them with a cluster client.
+func preloadedCluster(t *testing.T, n int) (*harness.Cluster, *redis.ClusterClient) {
+	t.Helper()
+	c := harness.NewCluster(t, harness.ClusterOptions{Masters: 3})
+	cc := clusterClient(t, c)
+	preload(t, cc, n)
+	return c, cc
+}
+
 // preload writes n keys "pre:<i>" = "v<i>" with pipelines.
 func preload(t *testing.T, cc *redis.ClusterClient, n int) {
 	t.Helper()

@@ -140,10 +140,8 @@ func mapsEqual(a, b map[string]int) bool {
 // TestRebalanceRightAfterGoclusterAddNode chains gocluster add-node and
 // rebalance with nothing in between, as an operator's script would.
 func TestRebalanceRightAfterGoclusterAddNode(t *testing.T) {
-	c := harness.NewCluster(t, harness.ClusterOptions{Masters: 3})
-	cc := clusterClient(t, c)
 	const preN = 5000
-	preload(t, cc, preN)
+	c, cc := preloadedCluster(t, preN)
 	n := redistest.StartNodes(t, 1, redistest.Options{})[0]
 	if r := harness.Run(t, "add-node", n.Addr(), c.Addr()); r.Code != 0 {
 		t.Fatalf("gocluster add-node: exit %d:\n%s", r.Code, r.Output())

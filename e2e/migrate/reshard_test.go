@@ -280,10 +280,8 @@ func assertInterrupted(t *testing.T, out string, code int) []string {
 // TestReshardSIGINT interrupts a long reshard with a real SIGINT: exit 130,
 // no slot open, no key lost, and the printed command finishes the job.
 func TestReshardSIGINT(t *testing.T) {
-	c := harness.NewCluster(t, harness.ClusterOptions{Masters: 3})
-	cc := clusterClient(t, c)
 	const preN = 100000
-	preload(t, cc, preN)
+	c, cc := preloadedCluster(t, preN)
 	m := loadTopology(t, c).Masters()
 	target := m[2]
 	before := slotCounts(t, c)[target.Addr()]
@@ -312,10 +310,8 @@ func TestReshardSIGINT(t *testing.T) {
 // TestRebalanceSIGINT interrupts a rebalance (weights 1,1,4: ~6000 slots
 // move) and resumes it with the printed command.
 func TestRebalanceSIGINT(t *testing.T) {
-	c := harness.NewCluster(t, harness.ClusterOptions{Masters: 3})
-	cc := clusterClient(t, c)
 	const preN = 100000
-	preload(t, cc, preN)
+	c, cc := preloadedCluster(t, preN)
 	heavy := loadTopology(t, c).Masters()[2]
 	weight := heavy.ID + "=4"
 
