@@ -28,8 +28,9 @@ Keys are moved with MIGRATE and never overwrite the owner's copy: a key that
 exists on both sides with the same value is merged, one with different values
 is left where it is and reported, and its slot stays open, unless --replace.
 While a master is unreachable fix refuses to run unless
---fix-with-unreachable-masters (its slots would be reassigned). Exit status 0
-when the cluster is healthy afterwards, 1 otherwise.`,
+--fix-with-unreachable-masters (its slots would be reassigned). Ctrl-C
+finishes the repair in flight, then stops and says how to go on (exit 130).
+Exit status 0 when the cluster is healthy afterwards, 1 otherwise.`,
 		Example: `  gocluster fix 127.0.0.1:7000 --dry-run
   gocluster fix 127.0.0.1:7000 --yes
   gocluster fix 127.0.0.1:7000 --search-multiple-owners --replace`,
@@ -99,6 +100,13 @@ when the cluster is healthy afterwards, 1 otherwise.`,
 				rep = newEventRenderer(g, 0)
 			}
 			res, err := admin.ApplyFix(ctx, pool, plan, opts, rep)
+			if ctx.Err() != nil && res != nil && !g.json {
+				p.Warn("[WARNING] Interrupted after %d of %d repairs (%d keys moved); the repair in flight was finished.",
+					res.StepsDone, len(plan.Steps), res.KeysMoved)
+				p.Plain("The slots not repaired yet are as fix found them: no key lost.")
+				p.Plain("Run 'gocluster fix %s' again to repair the rest.", seed)
+				return exitError{ExitSignal}
+			}
 			if g.json {
 				doc := map[string]any{"plan": plan, "result": res}
 				if res != nil && res.After != nil {

@@ -50,7 +50,9 @@ func (r *FixResult) OK() bool { return len(r.Conflicts) == 0 && len(r.Failures) 
 // ApplyFix runs the plan step by step. A step whose action fails (or that
 // leaves conflicting keys behind) stops there, and later steps touching
 // its slots are skipped; other slots are still repaired. Afterwards it
-// waits for the nodes to agree and checks the cluster again.
+// waits for the nodes to agree and checks the cluster again. When ctx is
+// cancelled, the step in flight is finished (a slot is never left half
+// repaired by fix itself) and ApplyFix returns ctx.Err() with what was done.
 func ApplyFix(ctx context.Context, pool *conn.Pool, plan *FixPlan, o FixOptions, rep Reporter) (*FixResult, error) {
 	if o.Pipeline <= 0 {
 		o.Pipeline = DefaultFixPipeline
@@ -69,7 +71,7 @@ func ApplyFix(ctx context.Context, pool *conn.Pool, plan *FixPlan, o FixOptions,
 			continue
 		}
 		rep.Report(Event{Kind: EventInfo, Message: step.Message})
-		if err := runStep(ctx, pool, step, failed, o, rep, res); err != nil {
+		if err := runStep(context.WithoutCancel(ctx), pool, step, failed, o, rep, res); err != nil {
 			for _, s := range step.Slots {
 				failed[s] = true
 			}
