@@ -37,8 +37,11 @@ and --user for the cluster) and the source may use TLS (--from-tls).
 
 Without --copy each key is deleted from the source once the cluster holds it
 (only if it was not written meanwhile). Keys that already exist in the cluster
-are skipped and listed unless --replace. The cluster must be healthy (all
-slots covered, none open). Exit status 1 when any key failed.`,
+are skipped and listed unless --replace, except those holding the source's
+value (copied by an earlier run), which count as imported. Ctrl-C finishes
+the batch in flight and stops (exit 130); running the same import again
+imports the rest. The cluster must be healthy (all slots covered, none open).
+Exit status 1 when any key failed.`,
 		Example: `  gocluster import 127.0.0.1:7000 --from 10.0.0.5:6379 --copy
   gocluster import 127.0.0.1:7000 --from 10.0.0.5:6379 --from-pass srcpw -a clusterpw --replace
   gocluster import 127.0.0.1:7000 --from 10.0.0.5:6379 --dry-run`,
@@ -111,6 +114,11 @@ slots covered, none open). Exit status 1 when any key failed.`,
 				return nil
 			}
 			printImport(p, res)
+			if ctx.Err() != nil {
+				p.Warn("[WARNING] Interrupted after %d of about %d keys; the batch in flight was finished: no key lost.", res.Scanned, plan.SourceKeys)
+				p.Plain("Run the same import again to import the rest: keys already copied are recognised.")
+				return exitError{ExitSignal}
+			}
 			if err != nil {
 				return err
 			}

@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/gocluster/gocluster/pkg/conn"
+	"github.com/gocluster/gocluster/pkg/engine/rdb"
 	"github.com/gocluster/gocluster/pkg/slots"
 	"github.com/gocluster/gocluster/pkg/topology"
 	"github.com/redis/go-redis/v9"
@@ -152,19 +153,29 @@ type dumped struct {
 // its slot: DUMP with PTTL from the source (pipelined), RESTORE on the owner
 // (pipelined, one pipeline per owner in parallel), then, unless Copy, the
 // imported keys are removed from the source. It keeps going after per-key
-// failures and counts them; a connection failure stops it.
+// failures and counts them; a connection failure stops it. When ctx is
+// cancelled it finishes the batch in flight and returns ctx.Err(): a
+// second run finds the keys already copied (same value in the cluster) and
+// treats them as imported.
 func ApplyImport(ctx context.Context, pool, src *conn.Pool, p *ImportPlan, rep Reporter) (*ImportResult, error) {
 	res := &ImportResult{}
 	sc := src.Get(p.From)
 	cursor := uint64(0)
+	batchCtx := context.WithoutCancel(ctx)
 	for {
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
 		keys, next, err := sc.Scan(ctx, cursor, "", int64(p.Pipeline)).Result()
 		if err != nil {
+			if ctx.Err() != nil {
+				return res, ctx.Err()
+			}
 			return res, conn.NodeError(p.From, "SCAN", err)
 		}
 		if len(keys) > 0 {
 			res.Scanned += int64(len(keys))
-			if err := importBatch(ctx, pool, sc, p, keys, res); err != nil {
+			if err := importBatch(batchCtx, pool, sc, p, keys, res); err != nil {
 				return res, err
 			}
 			rep.Report(Event{Kind: EventKeysMoved, Node: p.From, Keys: len(keys), Total: int(p.SourceKeys)})
@@ -249,7 +260,9 @@ func importBatch(ctx context.Context, pool *conn.Pool, sc *redis.Client, p *Impo
 }
 
 // restoreOn RESTOREs ds on owner in one pipeline and returns the keys that
-// were written. BUSYKEY without replace counts as skipped.
+// are now in the cluster with the source's value. BUSYKEY without replace
+// counts as skipped, unless the cluster's copy holds the same value (an
+// earlier, interrupted import): that key counts as imported.
 func restoreOn(ctx context.Context, pool *conn.Pool, owner string, ds []dumped, replace bool, res *ImportResult, mu *sync.Mutex) ([]dumped, error) {
 	pipe := pool.Get(owner).Pipeline()
 	cmds := make([]*redis.StatusCmd, len(ds))
@@ -264,13 +277,23 @@ func restoreOn(ctx context.Context, pool *conn.Pool, owner string, ds []dumped, 
 	if _, err := pipe.Exec(ctx); err != nil && !isReplyErr(err) {
 		return nil, conn.NodeError(owner, "RESTORE", err)
 	}
+	var busy []dumped
+	for i, d := range ds {
+		if err := cmds[i].Err(); err != nil && strings.HasPrefix(err.Error(), "BUSYKEY") {
+			busy = append(busy, d)
+		}
+	}
+	same, err := sameInCluster(ctx, pool, owner, busy)
+	if err != nil {
+		return nil, err
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	var ok []dumped
 	for i, d := range ds {
 		err := cmds[i].Err()
 		switch {
-		case err == nil:
+		case err == nil, same[d.key]:
 			res.Imported++
 			ok = append(ok, d)
 		case strings.HasPrefix(err.Error(), "BUSYKEY"):
@@ -283,6 +306,29 @@ func restoreOn(ctx context.Context, pool *conn.Pool, owner string, ds []dumped, 
 		}
 	}
 	return ok, nil
+}
+
+// sameInCluster returns which of ds the owner already holds with the
+// source's value (DUMP payloads compared as values).
+func sameInCluster(ctx context.Context, pool *conn.Pool, owner string, ds []dumped) (map[string]bool, error) {
+	if len(ds) == 0 {
+		return nil, nil
+	}
+	pipe := pool.Get(owner).Pipeline()
+	dumps := make([]*redis.StringCmd, len(ds))
+	for i, d := range ds {
+		dumps[i] = pipe.Dump(ctx, d.key)
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !isReplyErr(err) && !errors.Is(err, redis.Nil) {
+		return nil, conn.NodeError(owner, "DUMP", err)
+	}
+	same := map[string]bool{}
+	for i, d := range ds {
+		if v, err := dumps[i].Result(); err == nil && rdb.SameDumps([]byte(d.payload), []byte(v)) {
+			same[d.key] = true
+		}
+	}
+	return same, nil
 }
 
 func (r *ImportResult) fail(msg string) {
