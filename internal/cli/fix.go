@@ -22,7 +22,10 @@ makes: open slots (migrating/importing, interrupted reshards), uncovered slots
 (with no keys, keys on one node, or keys on several) and, with
 --search-multiple-owners, slots claimed by or holding keys on several masters.
 It prints every repair before doing anything and asks for confirmation (--yes
-answers; --dry-run prints the plan and stops).
+answers; --dry-run prints the plan and stops). One difference: an interrupted
+migration (the owner migrating, the other node importing, keys on both) is
+finished towards the importing node, so clients are served all along, where
+redis-cli moves the keys back to the node with the most while they answer nil.
 
 Keys are moved with MIGRATE and never overwrite the owner's copy: a key that
 exists on both sides with the same value is merged, one with different values

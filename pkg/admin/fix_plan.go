@@ -136,7 +136,27 @@ func removeNode(list []*topology.Node, n *topology.Node) []*topology.Node {
 	return slices.DeleteFunc(list, func(x *topology.Node) bool { return x == n })
 }
 
-// planOpenSlot follows redis-cli's clusterManagerFixOpenSlot.
+// migrationTarget reports whether n imports slot from the node that claims
+// it and migrates it to n: an interrupted migration, whose keys on n came
+// from MIGRATE or from clients sent there by ASK.
+//
+// redis-cli counts such a node as a second owner, then stabilizes the slot
+// on the one with the most keys and moves the other's keys to it "cold":
+// meanwhile the keys on the other side answer nil and writes to them land
+// on the wrong node. Finishing the migration towards n instead (case 1)
+// keeps the MIGRATING/IMPORTING pair, so clients are served throughout.
+func (m *fixModel) migrationTarget(slot int, n *topology.Node) bool {
+	from, ok := m.imp[slot][n.ID]
+	if !ok {
+		return false
+	}
+	src := m.byID[from]
+	return src != nil && m.claims[src.ID].Has(slot) && m.mig[slot][src.ID] == n.ID
+}
+
+// planOpenSlot follows redis-cli's clusterManagerFixOpenSlot, except that
+// an interrupted migration is finished rather than rolled back cold (see
+// migrationTarget).
 func (m *fixModel) planOpenSlot(plan *FixPlan, slot int) {
 	step := FixStep{Kind: topology.KindOpenSlot, Slots: []int{slot}}
 	var notes []string
@@ -144,7 +164,7 @@ func (m *fixModel) planOpenSlot(plan *FixPlan, slot int) {
 	for _, n := range m.masters {
 		if m.claims[n.ID].Has(slot) {
 			owners = append(owners, n)
-		} else if m.count(slot, n.ID) > 0 {
+		} else if m.count(slot, n.ID) > 0 && !m.migrationTarget(slot, n) {
 			notes = append(notes, fmt.Sprintf("found keys of slot %d in non-owner %s", slot, n.Addr()))
 			owners = append(owners, n)
 		}

@@ -65,12 +65,21 @@ func TestPlanFixOpenSlots(t *testing.T) {
 			"node@7001>7001 100, node@7000>7001 100, node@7002>7001 100",
 		message: "case 1",
 	}, {
-		name: "killed reshard, keys on both sides: they go back to the node with the most (case 2)",
+		// redis-cli would make A stable and move B's keys back cold; the
+		// migration is finished instead, so clients are served throughout.
+		name: "killed reshard, keys on both sides: the migration is finished (case 1)",
 		a:    "0-5460 " + mig, b: "5461-10922 " + imp, c: "10923-16383",
-		counts: map[int]map[string]int64{100: {idA: 5, idB: 3}},
-		want: "stable@7000 100, claim@7000 100, delslot@7001 100, node@7001>7000 100, importing@7001>7000 100, " +
-			"move-keys@7001>7000 100, stable@7001 100, node@7001>7000 100, node@7002>7000 100",
-		message: "case 2",
+		counts: map[int]map[string]int64{100: {idA: 3, idB: 5}},
+		want: "importing@7001>7000 100, migrating@7000>7001 100, move-keys@7000>7001 100, " +
+			"node@7001>7001 100, node@7000>7001 100, node@7002>7001 100",
+		message: "case 1",
+	}, {
+		name: "open slot, keys on a third node too: redis-cli's multiple owners path",
+		a:    "0-5460 " + mig, b: "5461-10922 " + imp, c: "10923-16383",
+		counts: map[int]map[string]int64{100: {idA: 5, idB: 3, idC: 1}},
+		want: "stable@7000 100, claim@7000 100, delslot@7002 100, node@7002>7000 100, importing@7002>7000 100, " +
+			"move-keys@7001>7000 100, stable@7001 100, move-keys@7002>7000 100, stable@7002 100, node@7001>7000 100, node@7002>7000 100",
+		message: "no single clear owner",
 	}, {
 		name: "case 2: importing only, keys there go back to the owner",
 		a:    "0-5460", b: "5461-10922 " + imp, c: "10923-16383",
