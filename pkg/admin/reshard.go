@@ -208,7 +208,7 @@ func PrepareMigration(ctx context.Context, pool *conn.Pool, seed, what string, w
 	}
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("%s; please fix your cluster problems before %s (gocluster check / gocluster fix)",
-			strings.Join(problems, " "), what)
+			strings.TrimSuffix(strings.Join(problems, " "), "."), what)
 	}
 	return c, nil
 }
