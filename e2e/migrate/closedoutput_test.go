@@ -56,5 +56,5 @@ func TestReshardOutputClosed(t *testing.T) {
 		t.Fatalf("target has %d slots after the reshard, want %d", got, before+6000)
 	}
 	assertRedisCheckClean(t, c)
-	verifyPreload(t, cc, preN)
+	harness.VerifyPreload(t, cc, preN)
 }

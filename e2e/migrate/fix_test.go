@@ -50,9 +50,9 @@ func TestFixUnderLoad(t *testing.T) {
 	m := loadTopology(t, c).Masters()
 	openSlots(t, c, m[0], m[1], 300)
 
-	load := startLoad(t, cc, preN, 4, 4)
+	load := harness.StartLoad(t, cc, preN, 4, 4)
 	r := harness.Run(t, "fix", c.Addr(), "--yes", "--pipeline", "2")
-	load.finish(t)
+	load.Finish(t)
 	if r.Code != 0 {
 		t.Fatalf("fix exit %d:\n%s", r.Code, r.Output())
 	}
@@ -79,11 +79,11 @@ func TestFixSIGINT(t *testing.T) {
 	if left == 0 || left >= 2000 {
 		t.Fatalf("%d slots still open after the interrupted fix; want some repaired, not all", left)
 	}
-	verifyPreload(t, cc, preN)
+	harness.VerifyPreload(t, cc, preN)
 
 	if r := harness.Run(t, "fix", c.Addr(), "--yes"); r.Code != 0 {
 		t.Fatalf("second fix exit %d:\n%s", r.Code, r.Output())
 	}
 	assertRedisCheckClean(t, c)
-	verifyPreload(t, cc, preN)
+	harness.VerifyPreload(t, cc, preN)
 }

@@ -31,7 +31,7 @@ func TestImportUnderLoadAndSIGINT(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	load := startLoad(t, cc, preN, 3, 3)
+	load := harness.StartLoad(t, cc, preN, 3, 3)
 
 	out, code := interrupt(t, ">>> Importing data from", "import", c.Addr(), "--from", src.Addr(), "--pipeline", "100")
 	if code != 130 || !strings.Contains(out, "Run the same import again") {
@@ -65,7 +65,7 @@ func TestImportUnderLoadAndSIGINT(t *testing.T) {
 	if r := harness.Run(t, "import", c.Addr(), "--from", src.Addr()); r.Code != 0 {
 		t.Fatalf("second import exit %d:\n%s", r.Code, r.Output())
 	}
-	load.finish(t)
+	load.Finish(t)
 	if n := sc.DBSize(ctx).Val(); n != 0 {
 		t.Fatalf("the source still holds %d keys", n)
 	}

@@ -50,7 +50,7 @@ func TestRebalanceAfterAddNode(t *testing.T) {
 	extra := redistest.StartNodes(t, 2, redistest.Options{})
 	cc := clusterClient(t, c)
 	const preN = 20000
-	preload(t, cc, preN)
+	harness.Preload(t, cc, preN)
 	for i, n := range extra {
 		if r := harness.RedisCLI(t, "--cluster", "add-node", n.Addr(), c.Addr()); r.Code != 0 {
 			t.Fatalf("redis-cli add-node: %s", r.Output())
@@ -80,12 +80,12 @@ func TestRebalanceAfterAddNode(t *testing.T) {
 	}
 	want := predictedCounts(before, sim.Stdout)
 
-	load := startLoad(t, cc, preN, 3, 3)
+	load := harness.StartLoad(t, cc, preN, 3, 3)
 	r := harness.Run(t, "rebalance", c.Addr(), "--use-empty-masters")
 	if r.Code != 0 || !strings.Contains(r.Stdout, "[OK] Moved ") {
 		t.Fatalf("rebalance exit %d:\n%s", r.Code, r.Output())
 	}
-	load.finish(t)
+	load.Finish(t)
 	if got := slotCounts(t, c); !mapsEqual(got, want) {
 		t.Fatalf("slot counts %v, redis-cli would give %v", got, want)
 	}
@@ -104,7 +104,7 @@ func TestRebalanceAfterAddNode(t *testing.T) {
 	if got := slotCounts(t, c); !mapsEqual(got, want) || got[first] < 5000 {
 		t.Fatalf("weighted: slot counts %v, redis-cli would give %v", got, want)
 	}
-	verifyPreload(t, cc, preN)
+	harness.VerifyPreload(t, cc, preN)
 	assertRedisCheckClean(t, c)
 }
 
@@ -156,6 +156,6 @@ func TestRebalanceRightAfterGoclusterAddNode(t *testing.T) {
 			t.Fatalf("%s has %d slots after rebalance, want 4096", addr, got)
 		}
 	}
-	verifyPreload(t, cc, preN)
+	harness.VerifyPreload(t, cc, preN)
 	assertRedisCheckClean(t, c)
 }

@@ -24,8 +24,8 @@ func TestReshardAndRebalanceUnderLoad(t *testing.T) {
 	c := harness.NewCluster(t, harness.ClusterOptions{Masters: 3, Replicas: 1})
 	cc := clusterClient(t, c)
 	const preN = 20000
-	preload(t, cc, preN)
-	load := startLoad(t, cc, preN, 4, 4)
+	harness.Preload(t, cc, preN)
+	load := harness.StartLoad(t, cc, preN, 4, 4)
 	target := loadTopology(t, c).Masters()[2].Addr()
 	before := slotCounts(t, c)[target]
 
@@ -45,7 +45,7 @@ func TestReshardAndRebalanceUnderLoad(t *testing.T) {
 			t.Fatalf("after rebalance %s has %d slots", addr, n)
 		}
 	}
-	load.finish(t)
+	load.Finish(t)
 	assertRedisCheckClean(t, c)
 	r = harness.Run(t, "rebalance", c.Addr())
 	if r.Code != 0 || !strings.Contains(r.Stdout, "*** No rebalancing needed! All nodes are within the 2.00% threshold.") {
@@ -294,7 +294,7 @@ func TestReshardSIGINT(t *testing.T) {
 	}
 	t.Logf("interrupted after %d of 10000 slots:\n%s", moved, out)
 	assertRedisCheckClean(t, c)
-	verifyPreload(t, cc, preN)
+	harness.VerifyPreload(t, cc, preN)
 
 	// The printed command resumes exactly the rest.
 	if r := harness.Run(t, resume...); r.Code != 0 {
@@ -303,7 +303,7 @@ func TestReshardSIGINT(t *testing.T) {
 	if got := slotCounts(t, c)[target.Addr()]; got != before+10000 {
 		t.Fatalf("after resume the target has %d slots, want %d", got, before+10000)
 	}
-	verifyPreload(t, cc, preN)
+	harness.VerifyPreload(t, cc, preN)
 	assertRedisCheckClean(t, c)
 }
 
@@ -321,7 +321,7 @@ func TestRebalanceSIGINT(t *testing.T) {
 		t.Fatalf("interrupted rebalance left the heavy master with %d slots; want some moves done, not all", got)
 	}
 	assertRedisCheckClean(t, c)
-	verifyPreload(t, cc, preN)
+	harness.VerifyPreload(t, cc, preN)
 
 	if r := harness.Run(t, resume...); r.Code != 0 {
 		t.Fatalf("resume exit %d:\n%s", r.Code, r.Output())
@@ -334,7 +334,7 @@ func TestRebalanceSIGINT(t *testing.T) {
 			t.Fatalf("after resume: %v; want 10924 on the weight-4 master, 2730 on the others", counts)
 		}
 	}
-	verifyPreload(t, cc, preN)
+	harness.VerifyPreload(t, cc, preN)
 	assertRedisCheckClean(t, c)
 }
 

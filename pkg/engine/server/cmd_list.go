@@ -177,19 +177,29 @@ func cmdLIndex(c *Client, args [][]byte) {
 		c.w.WriteNull()
 		return
 	}
-	i, ok := parseInt(args[2])
+	i, in, ok := c.listIndex(l, args[2])
+	switch {
+	case !ok:
+	case !in:
+		c.w.WriteNull()
+	default:
+		c.w.WriteBulk(l.Index(i))
+	}
+}
+
+// listIndex parses a LINDEX/LSET index, counting from the end when
+// negative. ok is false after a bad integer (the error is written); in
+// tells whether the index falls inside the list.
+func (c *Client) listIndex(l *store.List, arg []byte) (i int, in, ok bool) {
+	n, ok := parseInt(arg)
 	if !ok {
 		c.w.WriteError(errNotInt)
-		return
+		return 0, false, false
 	}
-	if i < 0 {
-		i += int64(l.Len())
+	if n < 0 {
+		n += int64(l.Len())
 	}
-	if i < 0 || i >= int64(l.Len()) {
-		c.w.WriteNull()
-		return
-	}
-	c.w.WriteBulk(l.Index(int(i)))
+	return int(n), n >= 0 && n < int64(l.Len()), true
 }
 
 func cmdLSet(c *Client, args [][]byte) {
@@ -201,20 +211,15 @@ func cmdLSet(c *Client, args [][]byte) {
 		c.w.WriteError(errNoSuchKey)
 		return
 	}
-	i, ok := parseInt(args[2])
-	if !ok {
-		c.w.WriteError(errNotInt)
-		return
-	}
-	if i < 0 {
-		i += int64(l.Len())
-	}
-	if i < 0 || i >= int64(l.Len()) {
+	i, in, ok := c.listIndex(l, args[2])
+	switch {
+	case !ok:
+	case !in:
 		c.w.WriteError(errIndexRange)
-		return
+	default:
+		l.SetIndex(i, copyBytes(args[3]))
+		c.w.WriteRaw(okReply)
 	}
-	l.SetIndex(int(i), copyBytes(args[3]))
-	c.w.WriteRaw(okReply)
 }
 
 func cmdLRem(c *Client, args [][]byte) {
