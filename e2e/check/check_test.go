@@ -190,7 +190,7 @@ func TestSearchMultipleOwners(t *testing.T) {
 	// IMPORTING + ASKING lets the intruder store the key; STABLE leaves it there.
 	cli(intruder, "CLUSTER", "SETSLOT", slot, "IMPORTING", ownerID)
 	s := c.Nodes[intruder]
-	r := harness.Exec(t, redistest.Binary(t, "redis-cli"), harness.Cmd{Args: []string{"-h", s.Host, "-p", fmt.Sprint(s.Port)},
+	r := harness.Exec(t, redistest.CLIBinary(t), harness.Cmd{Args: []string{"-h", s.Host, "-p", fmt.Sprint(s.Port)},
 		Stdin: "ASKING\nSET {stray}x 1\n"})
 	if !strings.Contains(r.Stdout, "OK\nOK") {
 		t.Fatalf("could not plant the stray key: %s", r.Output())

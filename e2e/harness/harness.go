@@ -100,10 +100,11 @@ func Run(tb testing.TB, args ...string) Result {
 	return Exec(tb, Binary(tb), Cmd{Args: args})
 }
 
-// RedisCLI runs the real redis-cli with args.
+// RedisCLI runs the real redis-cli (valkey-cli when redistest.FlavorEnv
+// says valkey) with args.
 func RedisCLI(tb testing.TB, args ...string) Result {
 	tb.Helper()
-	return Exec(tb, redistest.Binary(tb, "redis-cli"), Cmd{Args: args})
+	return Exec(tb, redistest.CLIBinary(tb), Cmd{Args: args})
 }
 
 // Cluster is a set of real redis-server nodes made into a cluster.
@@ -111,6 +112,7 @@ type Cluster struct {
 	Nodes    []*redistest.Server
 	Password string
 	TLS      *redistest.TLSFiles // nil for plain TCP
+	Flavor   string              // pinned server family, "" for the chosen one
 }
 
 // ClusterOptions shape a test cluster.
@@ -121,6 +123,7 @@ type ClusterOptions struct {
 	Password string
 	Args     []string            // extra redis-server arguments
 	TLS      *redistest.TLSFiles // TLS-only nodes (make with redistest.MakeTLS)
+	Flavor   string              // "redis" or "valkey" for a test about one; "" follows redistest.FlavorEnv
 }
 
 // NewCluster starts nodes and creates the cluster with real
@@ -129,8 +132,8 @@ type ClusterOptions struct {
 func NewCluster(tb testing.TB, o ClusterOptions) *Cluster {
 	tb.Helper()
 	n := o.Masters * (1 + o.Replicas)
-	nodes := redistest.StartNodes(tb, n, redistest.Options{Password: o.Password, Args: o.Args, TLS: o.TLS}, o.Hosts...)
-	c := &Cluster{Nodes: nodes, Password: o.Password, TLS: o.TLS}
+	nodes := redistest.StartNodes(tb, n, redistest.Options{Password: o.Password, Args: o.Args, TLS: o.TLS, Flavor: o.Flavor}, o.Hosts...)
+	c := &Cluster{Nodes: nodes, Password: o.Password, TLS: o.TLS, Flavor: o.Flavor}
 	args := []string{"--cluster", "create"}
 	for _, s := range nodes {
 		args = append(args, s.Addr())
@@ -149,7 +152,7 @@ func (c *Cluster) Addr() string { return c.Nodes[0].Addr() }
 // CLI runs redis-cli with the cluster's password, if any.
 func (c *Cluster) CLI(tb testing.TB, args ...string) Result {
 	tb.Helper()
-	return RedisCLI(tb, append(c.ConnArgs(), args...)...)
+	return Exec(tb, redistest.CLIBinary(tb, c.Flavor), Cmd{Args: append(c.ConnArgs(), args...)})
 }
 
 // ConnArgs are the password and TLS flags for this cluster, which

@@ -51,7 +51,7 @@ func TestFixAfterKilledReshard(t *testing.T) {
 	dst := (src + 1) % 3
 	srcNode := e.node(src)
 
-	cmd := exec.Command(redistest.Binary(t, "redis-cli"), "--cluster", "reshard", e.c.Addr(),
+	cmd := exec.Command(redistest.CLIBinary(t), "--cluster", "reshard", e.c.Addr(),
 		"--cluster-from", e.id(src), "--cluster-to", e.id(dst), "--cluster-slots", "3000",
 		"--cluster-yes", "--cluster-pipeline", "1", "-a", "pw", "--no-auth-warning")
 	out := &syncBuffer{}

@@ -1,4 +1,4 @@
-// Package redistest starts real redis-server processes for tests.
+// Package redistest starts real redis-server (or valkey-server) processes for tests.
 //
 // Servers bind to loopback only, pick free ports, and are stopped (by PID)
 // when the test ends. A missing redis-server is a test failure, never a skip:
@@ -32,6 +32,9 @@ type Options struct {
 	// TLS, when set, makes the server speak TLS only (clients, cluster bus
 	// and replication) on its port; make the files with MakeTLS.
 	TLS *TLSFiles
+	// Flavor pins the server family ("redis" or "valkey") for a test
+	// about one of them; empty follows FlavorEnv.
+	Flavor string
 }
 
 // Server is a running redis-server started by a test.
@@ -39,6 +42,7 @@ type Server struct {
 	Host string
 	Port int
 	Dir  string
+	bin  string // the server program, for Restart
 	cmd  *exec.Cmd
 	mu   sync.Mutex
 	done chan struct{}
@@ -49,12 +53,45 @@ type Server struct {
 // Addr is host:port.
 func (s *Server) Addr() string { return net.JoinHostPort(s.Host, strconv.Itoa(s.Port)) }
 
-// Binary returns the path of a program from the redis packages or fails the test.
+// FlavorEnv names the environment variable that picks the server family
+// the tests run against: "redis" (the default: redis-server, redis-cli) or
+// "valkey" (valkey-server, valkey-cli). `make test` runs the cluster
+// suites once with each.
+const FlavorEnv = "GOCLUSTER_TEST_SERVER"
+
+// Flavor is the server family chosen by FlavorEnv: "redis" or "valkey".
+func Flavor() string {
+	if strings.EqualFold(os.Getenv(FlavorEnv), "valkey") {
+		return "valkey"
+	}
+	return "redis"
+}
+
+// pick is the flavour a test pinned, or the chosen one.
+func pick(pinned []string) string {
+	if len(pinned) > 0 && pinned[0] != "" {
+		return pinned[0]
+	}
+	return Flavor()
+}
+
+// ServerBinary is the server program (redis-server or valkey-server) of
+// the pinned flavour, if one is given, else of the chosen one; or fails
+// the test.
+func ServerBinary(tb testing.TB, pinned ...string) string { return Binary(tb, pick(pinned)+"-server") }
+
+// CLIBinary is the command-line client (redis-cli or valkey-cli) of the
+// pinned flavour, if one is given, else of the chosen one; or fails the
+// test.
+func CLIBinary(tb testing.TB, pinned ...string) string { return Binary(tb, pick(pinned)+"-cli") }
+
+// Binary returns the path of a program from the redis or valkey packages
+// or fails the test.
 func Binary(tb testing.TB, name string) string {
 	tb.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
-		tb.Fatalf("%s not found in PATH: run scripts/setup.sh (as root it installs redis-server and redis-tools)", name)
+		tb.Fatalf("%s not found in PATH: run scripts/setup.sh (as root it installs redis-server, redis-tools, valkey-server and valkey-tools)", name)
 	}
 	return p
 }
@@ -87,20 +124,20 @@ func portFree(host string, port int) bool {
 // Start launches a redis-server and waits until it answers PING.
 func Start(tb testing.TB, opts Options) *Server {
 	tb.Helper()
-	bin := Binary(tb, "redis-server")
+	bin := ServerBinary(tb, opts.Flavor)
 	if opts.Host == "" {
 		opts.Host = "127.0.0.1"
 	}
 	dir := tb.TempDir()
 	var lastErr error
 	for range 5 { // a port picked as free can be taken by a parallel test; retry
-		s := &Server{Host: opts.Host, Port: FreePort(tb, opts.Host), Dir: dir, opts: opts, tb: tb}
+		s := &Server{Host: opts.Host, Port: FreePort(tb, opts.Host), Dir: dir, bin: bin, opts: opts, tb: tb}
 		if lastErr = s.launch(bin); lastErr == nil {
 			tb.Cleanup(s.Stop)
 			return s
 		}
 	}
-	tb.Fatalf("start redis-server: %v", lastErr)
+	tb.Fatalf("start %s: %v", filepath.Base(bin), lastErr)
 	return nil
 }
 
@@ -113,7 +150,7 @@ func (s *Server) launch(bin string) error {
 	for time.Now().Before(deadline) {
 		select {
 		case <-s.done:
-			return fmt.Errorf("redis-server on %s exited: %s", s.Addr(), s.logTail())
+			return fmt.Errorf("%s on %s exited: %s", filepath.Base(s.bin), s.Addr(), s.logTail())
 		default:
 		}
 		if s.ping() == nil {
@@ -122,7 +159,7 @@ func (s *Server) launch(bin string) error {
 		time.Sleep(20 * time.Millisecond)
 	}
 	s.kill()
-	return fmt.Errorf("redis-server on %s did not answer PING in 10s: %s", s.Addr(), s.logTail())
+	return fmt.Errorf("%s on %s did not answer PING in 10s: %s", filepath.Base(s.bin), s.Addr(), s.logTail())
 }
 
 func (s *Server) args() []string {
@@ -203,6 +240,32 @@ func (s *Server) Client() *redis.Client {
 	return redis.NewClient(o)
 }
 
+// Signal sends sig to the server process (SIGSTOP/SIGCONT freeze and
+// thaw it, as a stalled host would).
+func (s *Server) Signal(sig os.Signal) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil || s.cmd.Process == nil {
+		return fmt.Errorf("%s is not running", s.Addr())
+	}
+	return s.cmd.Process.Signal(sig)
+}
+
+// Alive reports whether the server process is still running.
+func (s *Server) Alive() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	select {
+	case <-s.done:
+		return false
+	default:
+		return s.cmd != nil
+	}
+}
+
+// LogTail is the last lines of the server's log, for failure messages.
+func (s *Server) LogTail() string { return s.logTail() }
+
 // Kill ends the server at once (SIGKILL), as a crash would.
 func (s *Server) Kill() { s.kill() }
 
@@ -227,11 +290,7 @@ func (s *Server) Stop() { s.kill() }
 // Restart starts the server again on the same port and dir, keeping nodes.conf.
 func (s *Server) Restart() error {
 	s.kill()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		return err
-	}
-	if err := s.spawn(bin); err != nil {
+	if err := s.spawn(s.bin); err != nil {
 		return err
 	}
 	deadline := time.Now().Add(10 * time.Second)
@@ -241,7 +300,7 @@ func (s *Server) Restart() error {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return fmt.Errorf("redis-server on %s did not come back: %s", s.Addr(), s.logTail())
+	return fmt.Errorf("%s on %s did not come back: %s", filepath.Base(s.bin), s.Addr(), s.logTail())
 }
 
 // StartNodes starts n empty cluster-enabled servers. Hosts, when given, are

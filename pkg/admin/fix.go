@@ -44,6 +44,9 @@ type FixSurvey struct {
 	// UnreachableMasters are masters that own slots in the seed's view
 	// but could not be reached.
 	UnreachableMasters []string
+	// Servers says what the primaries of replicas holding an open slot
+	// run (by address): only one that replicates SETSLOT can clear it.
+	Servers map[string]conn.Server
 }
 
 // SurveyFix loads the cluster from seed, checks it and counts keys in the
@@ -62,6 +65,9 @@ func SurveyFix(ctx context.Context, pool *conn.Pool, seed string, o FixOptions) 
 		if u.Node.IsMaster() && u.Node.Slots.Len() > 0 {
 			s.UnreachableMasters = append(s.UnreachableMasters, u.Node.Addr())
 		}
+	}
+	if s.Servers, err = replicaPrimaryServers(ctx, pool, c); err != nil {
+		return nil, err
 	}
 	var interest []int
 	if o.SearchMultipleOwners {
@@ -123,6 +129,18 @@ func SurveyFix(ctx context.Context, pool *conn.Pool, seed string, o FixOptions) 
 		}
 	}
 	return s, nil
+}
+
+// replicaPrimaryServers asks the primary of every replica that holds an
+// open slot what it runs.
+func replicaPrimaryServers(ctx context.Context, pool *conn.Pool, c *topology.Cluster) (map[string]conn.Server, error) {
+	var addrs []string
+	for _, n := range c.Nodes {
+		if p := c.ByID(n.MasterID); p != nil && n.IsReplica() && len(n.Migrating)+len(n.Importing) > 0 {
+			addrs = append(addrs, p.Addr())
+		}
+	}
+	return pool.Servers(ctx, addrs)
 }
 
 // Fix action operations.

@@ -143,14 +143,19 @@ func runAction(ctx context.Context, pool *conn.Pool, a FixAction) error {
 		err := cl.Do(ctx, args...).Err()
 		return conn.NodeError(a.Node, cmd, err)
 	}
+	// Valkey 8+ takes SETSLOT's TIMEOUT and must not see it inside MULTI.
+	srv, err := pool.Server(ctx, a.Node)
+	if err != nil {
+		return err
+	}
 	switch a.Op {
 	case OpStable:
-		return do(fmt.Sprintf("CLUSTER SETSLOT %d STABLE", slot), "CLUSTER", "SETSLOT", slot, "STABLE")
+		return do(fmt.Sprintf("CLUSTER SETSLOT %d STABLE", slot), migrate.SetslotArgs(srv, slot, "STABLE", "")...)
 	case OpMigrating, OpImporting:
 		state := strings.ToUpper(a.Op)
-		return do(fmt.Sprintf("CLUSTER SETSLOT %d %s %s", slot, state, a.PeerID), "CLUSTER", "SETSLOT", slot, state, a.PeerID)
+		return do(fmt.Sprintf("CLUSTER SETSLOT %d %s %s", slot, state, a.PeerID), migrate.SetslotArgs(srv, slot, state, a.PeerID)...)
 	case OpNode:
-		return setSlotsNode(ctx, cl, a)
+		return setSlotsNode(ctx, cl, srv, a)
 	case OpDelSlot:
 		err := do(fmt.Sprintf("CLUSTER DELSLOTS %d", slot), "CLUSTER", "DELSLOTS", slot)
 		if err != nil && strings.Contains(err.Error(), "already unassigned") {
@@ -158,18 +163,18 @@ func runAction(ctx context.Context, pool *conn.Pool, a FixAction) error {
 		}
 		return err
 	case OpClaim:
-		return claimSlots(ctx, cl, a)
+		return claimSlots(ctx, cl, srv, a)
 	}
 	return fmt.Errorf("unknown fix action %q", a.Op)
 }
 
 // setSlotsNode sends SETSLOT <slot> NODE <peer> for every slot of the
 // action in one pipeline.
-func setSlotsNode(ctx context.Context, cl *redis.Client, a FixAction) error {
+func setSlotsNode(ctx context.Context, cl *redis.Client, srv conn.Server, a FixAction) error {
 	pipe := cl.Pipeline()
 	cmds := make([]*redis.Cmd, len(a.Slots))
 	for i, s := range a.Slots {
-		cmds[i] = pipe.Do(ctx, "CLUSTER", "SETSLOT", s, "NODE", a.PeerID)
+		cmds[i] = pipe.Do(ctx, migrate.SetslotArgs(srv, s, "NODE", a.PeerID)...)
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !isReplyErr(err) {
 		return conn.NodeError(a.Node, "CLUSTER SETSLOT NODE", err)
@@ -178,7 +183,7 @@ func setSlotsNode(ctx context.Context, cl *redis.Client, a FixAction) error {
 		err := c.Err()
 		// A source that just gave away its last slot may have become a
 		// replica of the target: nothing left to tell it (redis-cli #9223).
-		if err != nil && !strings.Contains(err.Error(), "only with masters") {
+		if err != nil && !migrate.SettledElsewhere(err) {
 			return conn.NodeError(a.Node, fmt.Sprintf("CLUSTER SETSLOT %d NODE %s", a.Slots[i], a.PeerID), err)
 		}
 	}
@@ -188,10 +193,19 @@ func setSlotsNode(ctx context.Context, cl *redis.Client, a FixAction) error {
 // claimSlots makes a.Node the owner of a.Slots in one transaction, like
 // redis-cli's clusterManagerSetSlotOwner: DELSLOTS first (the node may
 // believe an unreachable master owns them), ADDSLOTS, optionally STABLE,
-// and BUMPEPOCH so the new claim wins over older configurations.
-func claimSlots(ctx context.Context, cl *redis.Client, a FixAction) error {
+// and BUMPEPOCH so the new claim wins over older configurations. On
+// Valkey 8+ STABLE follows the transaction: there SETSLOT waits for the
+// replicas, which MULTI/EXEC cannot do.
+func claimSlots(ctx context.Context, cl *redis.Client, srv conn.Server, a FixAction) error {
 	var add *redis.Cmd
 	var stables []*redis.Cmd
+	stable := func(p redis.Pipeliner) {
+		if a.Clear {
+			for _, s := range a.Slots {
+				stables = append(stables, p.Do(ctx, migrate.SetslotArgs(srv, s, "STABLE", "")...))
+			}
+		}
+	}
 	_, err := cl.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		for _, s := range a.Slots {
 			p.Do(ctx, "CLUSTER", "DELSLOTS", s) // "already unassigned" is fine
@@ -201,10 +215,8 @@ func claimSlots(ctx context.Context, cl *redis.Client, a FixAction) error {
 			args = append(args, s)
 		}
 		add = p.Do(ctx, args...)
-		if a.Clear {
-			for _, s := range a.Slots {
-				stables = append(stables, p.Do(ctx, "CLUSTER", "SETSLOT", s, "STABLE"))
-			}
+		if !srv.ReplicatesSetslot() {
+			stable(p)
 		}
 		p.Do(ctx, "CLUSTER", "BUMPEPOCH")
 		return nil
@@ -214,6 +226,11 @@ func claimSlots(ctx context.Context, cl *redis.Client, a FixAction) error {
 	}
 	if err := add.Err(); err != nil {
 		return conn.NodeError(a.Node, "CLUSTER ADDSLOTS "+slotList(a.Slots), err)
+	}
+	if srv.ReplicatesSetslot() && a.Clear {
+		if _, err := cl.Pipelined(ctx, func(p redis.Pipeliner) error { stable(p); return nil }); err != nil && !isReplyErr(err) {
+			return conn.NodeError(a.Node, "CLUSTER SETSLOT STABLE", err)
+		}
 	}
 	for _, st := range stables {
 		if err := st.Err(); err != nil {

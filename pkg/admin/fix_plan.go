@@ -115,6 +115,7 @@ func PlanFix(s *FixSurvey, o FixOptions) (*FixPlan, error) {
 	for _, sl := range open {
 		m.planOpenSlot(plan, sl)
 	}
+	m.planReplicaStates(plan, s)
 	m.planCoverage(plan)
 	if o.SearchMultipleOwners {
 		for sl := range slots.Count {
@@ -278,6 +279,8 @@ func (m *fixModel) planOpenSlot(plan *FixPlan, slot int) {
 		step.Actions = append(step.Actions, act(OpStable, n, nil, slot))
 		delete(m.mig, slot)
 		delete(m.imp, slot)
+	case len(migrating) == 0 && len(importing) == 0 && len(step.Actions) == 0:
+		return // open on replicas only: planReplicaStates
 	default:
 		plan.Unfixable = append(plan.Unfixable, fmt.Sprintf("slot %d: %s, owner %s: this combination cannot be fixed automatically", slot, desc, owner.Addr()))
 		m.unfixable[slot] = true
@@ -285,6 +288,54 @@ func (m *fixModel) planOpenSlot(plan *FixPlan, slot int) {
 	}
 	step.Message = fmt.Sprintf("Fixing open slot %d (%s): %s", slot, desc, strings.Join(notes, "; "))
 	plan.Steps = append(plan.Steps, step)
+}
+
+// planReplicaStates clears importing/migrating states that a replica holds
+// while its primary does not. Valkey 8 replicates SETSLOT to replicas
+// before running it, so a SETSLOT that timed out waiting for them, or a
+// migration another tool left half done, can leave a replica's slot table
+// behind its primary's. A replica refuses SETSLOT ("only with masters"),
+// so STABLE goes to its primary, which replicates it (it changes nothing
+// on a primary with no state for the slot). Redis 7 neither replicates
+// SETSLOT nor lets a replica keep such a state (a master turning replica
+// closes its slots), so there it is reported for the operator.
+func (m *fixModel) planReplicaStates(plan *FixPlan, s *FixSurvey) {
+	for _, r := range s.Cluster.Nodes {
+		primary := m.byID[r.MasterID]
+		if !r.IsReplica() || len(r.Migrating)+len(r.Importing) == 0 {
+			continue
+		}
+		// A slot its primary has open too is repaired on the primary,
+		// whose SETSLOTs reach the replica.
+		var stale []int
+		for _, st := range []map[int]string{r.Migrating, r.Importing} {
+			for sl := range st {
+				if primary == nil || primary.Migrating[sl] == "" && primary.Importing[sl] == "" {
+					stale = append(stale, sl)
+				}
+			}
+		}
+		if len(stale) == 0 {
+			continue
+		}
+		slices.Sort(stale)
+		list := slots.SetOf(stale...).String()
+		switch {
+		case primary == nil:
+			plan.Unfixable = append(plan.Unfixable, fmt.Sprintf("slots %s: replica %s holds them open and its primary is not a reachable master", list, r.Addr()))
+			continue
+		case !s.Servers[primary.Addr()].ReplicatesSetslot():
+			plan.Unfixable = append(plan.Unfixable, fmt.Sprintf("slots %s: replica %s holds them open and its primary %s (%s) does not replicate CLUSTER SETSLOT to clear them",
+				list, r.Addr(), primary.Addr(), s.Servers[primary.Addr()]))
+			continue
+		}
+		step := FixStep{Kind: topology.KindOpenSlot, Slots: stale,
+			Message: fmt.Sprintf("Fixing open slots %s on replica %s: CLUSTER SETSLOT STABLE through its primary %s, which replicates it", list, r.Addr(), primary.Addr())}
+		for _, sl := range stale {
+			step.Actions = append(step.Actions, act(OpStable, primary, nil, sl))
+		}
+		plan.Steps = append(plan.Steps, step)
+	}
 }
 
 // warmMove is redis-cli's clusterManagerMoveSlot: open the slot on both

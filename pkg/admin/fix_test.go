@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gocluster/gocluster/pkg/conn"
 	"github.com/gocluster/gocluster/pkg/topology"
 )
 
@@ -208,5 +209,58 @@ func TestPlanFixUnreachableMasters(t *testing.T) {
 	p, err := PlanFix(s, FixOptions{FixWithUnreachableMasters: true})
 	if err != nil || len(p.Steps) == 0 {
 		t.Fatalf("with the flag the uncovered slots are claimed: %v %+v", err, p)
+	}
+}
+
+// withReplica adds a replica of C (port 7003) whose own CLUSTER NODES line
+// carries slotFields, and says what C runs.
+func withReplica(t *testing.T, s *FixSurvey, slotFields string, primary conn.Server) *FixSurvey {
+	t.Helper()
+	line := fmt.Sprintf("dddddddddddddddddddddddddddddddddddddddd 127.0.0.1:7003@17003 myself,slave %s 0 0 3 connected %s", idC, slotFields)
+	n, err := topology.ParseNodeLine(line)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Cluster.Nodes = append(s.Cluster.Nodes, n)
+	s.Servers = map[string]conn.Server{"127.0.0.1:7002": primary}
+	return s
+}
+
+func TestPlanFixReplicaStates(t *testing.T) {
+	valkey8 := conn.Server{Flavor: "valkey", Version: "8.0.1"}
+	stale := fmt.Sprintf("[467-<-%s] [468-<-%s] [500->-%s]", idA, idA, idB)
+
+	// A replica of C keeps importing states C no longer has: STABLE goes to C.
+	p, err := PlanFix(withReplica(t, survey(t, "0-5460", "5461-10922", "10923-16383", nil), stale, valkey8), FixOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := ops(p), "stable@7002 467, stable@7002 468, stable@7002 500"; got != want || len(p.Unfixable) != 0 {
+		t.Fatalf("plan %q (unfixable %q), want %q", got, p.Unfixable, want)
+	}
+	if !strings.Contains(p.Steps[0].Message, "replica 127.0.0.1:7003") || !strings.Contains(p.Steps[0].Message, "467-468,500") {
+		t.Fatalf("step message %q", p.Steps[0].Message)
+	}
+
+	// Redis 7 does not replicate SETSLOT: reported, nothing planned.
+	p, err = PlanFix(withReplica(t, survey(t, "0-5460", "5461-10922", "10923-16383", nil), stale, conn.Server{Flavor: "redis", Version: "7.0.15"}), FixOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Steps) != 0 || len(p.Unfixable) != 1 || !strings.Contains(p.Unfixable[0], "does not replicate CLUSTER SETSLOT") {
+		t.Fatalf("redis 7 primary: steps %q unfixable %q", ops(p), p.Unfixable)
+	}
+
+	// The primary has the same slot open: the master-level repair handles
+	// it (its SETSLOTs replicate), no extra step for the replica.
+	p, err = PlanFix(withReplica(t, survey(t, "0-5460", "5461-10922", fmt.Sprintf("10923-16383 [467-<-%s]", idA), nil),
+		fmt.Sprintf("[467-<-%s]", idA), valkey8), FixOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range p.Steps {
+		if strings.Contains(st.Message, "replica") {
+			t.Fatalf("unexpected replica step: %q", st.Message)
+		}
 	}
 }

@@ -92,6 +92,7 @@ type Pool struct {
 	tls     *tls.Config
 	mu      sync.Mutex
 	clients map[string]*redis.Client
+	servers serverCache
 }
 
 // NewPool validates the options (TLS files are read once here).

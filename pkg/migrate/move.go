@@ -3,9 +3,11 @@ package migrate
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/gocluster/gocluster/pkg/conn"
 	"github.com/redis/go-redis/v9"
@@ -75,6 +77,10 @@ type runner struct {
 	opts    Options
 	masters []Node
 
+	// servers says what each node runs: Valkey 8+ replicates SETSLOT to
+	// its replicas before answering, which changes how slots are set.
+	servers map[string]conn.Server
+
 	mu     sync.Mutex
 	res    Result
 	failed bool // a slot failed: pairs start no new batch
@@ -89,8 +95,12 @@ func Run(ctx context.Context, pool *conn.Pool, job Job, opts Options) (*Result, 
 	if err := validate(job); err != nil {
 		return nil, err
 	}
-	r := &runner{pool: pool, opts: opts.withDefaults(), masters: job.Masters}
 	pairs := groupPairs(job.Moves)
+	servers, err := probeServers(ctx, pool, pairs, job.Masters)
+	if err != nil {
+		return nil, err
+	}
+	r := &runner{pool: pool, opts: opts.withDefaults(), masters: job.Masters, servers: servers}
 	var wg sync.WaitGroup
 	for _, p := range pairs {
 		wg.Add(1)
@@ -127,6 +137,26 @@ func validate(job Job) error {
 		seen[m.Slot] = true
 	}
 	return nil
+}
+
+// probeServers learns what every node of the job runs before any slot is
+// touched. A source or target that does not answer stops the job here; a
+// master only told about new owners may be down (gossip tells it later).
+func probeServers(ctx context.Context, pool *conn.Pool, pairs []*pair, masters []Node) (map[string]conn.Server, error) {
+	var ends, others []string
+	for _, p := range pairs {
+		ends = append(ends, p.source.Addr, p.target.Addr)
+	}
+	for _, m := range masters {
+		others = append(others, m.Addr)
+	}
+	servers, err := pool.Servers(ctx, ends)
+	if err != nil {
+		return nil, err
+	}
+	rest, _ := pool.Servers(ctx, others)
+	maps.Copy(servers, rest)
+	return servers, nil
 }
 
 // groupPairs groups moves by source->target, in order of first appearance.
@@ -234,17 +264,39 @@ func (r *runner) finishBatch(ctx context.Context, p *pair, drained []int, moved 
 	}
 }
 
+// replicatedSetslotTimeout is the TIMEOUT given to a SETSLOT that a
+// Valkey 8+ primary replicates before answering: longer than Valkey's 2 s
+// default, since replicas busy applying MIGRATE traffic ack later, and a
+// SETSLOT that times out has reached the replicas but not the primary.
+const replicatedSetslotTimeout = 5 * time.Second
+
+// SetslotArgs builds CLUSTER SETSLOT <slot> <state> [id] [TIMEOUT ms] for
+// the server that will run it.
+func SetslotArgs(srv conn.Server, slot int, state, id string) []any {
+	args := []any{"CLUSTER", "SETSLOT", slot, state}
+	if id != "" {
+		args = append(args, id)
+	}
+	if srv.ReplicatesSetslot() {
+		args = append(args, "TIMEOUT", replicatedSetslotTimeout.Milliseconds())
+	}
+	return args
+}
+
 // setSlots sends CLUSTER SETSLOT <slot> <state> [id] for every slot on one
-// pipeline and returns each slot's error.
+// pipeline and returns each slot's error. On a server that waits for its
+// replicas before answering each one, the pipeline gets a read timeout
+// long enough for a few slow acknowledgements.
 func (r *runner) setSlots(ctx context.Context, addr string, slotList []int, state, id string) map[int]error {
-	pipe := r.pool.Get(addr).Pipeline()
+	srv := r.servers[addr]
+	cl := r.pool.Get(addr)
+	if srv.ReplicatesSetslot() {
+		cl = cl.WithTimeout(max(r.pool.Options().CommandTimeout, 6*replicatedSetslotTimeout))
+	}
+	pipe := cl.Pipeline()
 	cmds := make([]*redis.Cmd, len(slotList))
 	for i, s := range slotList {
-		if id == "" {
-			cmds[i] = pipe.Do(ctx, "CLUSTER", "SETSLOT", s, state)
-		} else {
-			cmds[i] = pipe.Do(ctx, "CLUSTER", "SETSLOT", s, state, id)
-		}
+		cmds[i] = pipe.Do(ctx, SetslotArgs(srv, s, state, id)...)
 	}
 	_, _ = pipe.Exec(ctx) // read per command
 	errs := map[int]error{}
@@ -313,16 +365,27 @@ func (r *runner) warn(p *pair, slot int, msg string) {
 // stale claim from the source can never win (a node that loses a slot to a
 // newer claim deletes its keys), even on a server whose MULTI lets cluster
 // messages in between the commands.
+//
+// A Valkey 8+ target blocks SETSLOT until its replicas acknowledge it,
+// which inside MULTI/EXEC aborts the server (multi.c 'c->flag.blocked ==
+// 0'). There the last slot's SETSLOT NODE follows the transaction, and
+// every other slot of the batch gets one too: replicated, it clears the
+// importing state the replicas were given, so a replica never lags its
+// primary's slot table (they would otherwise wait for gossip, or keep it
+// if a SETSLOT timed out half way).
 func (r *runner) takeSlots(ctx context.Context, p *pair, drained []int) map[int]error {
+	replicated := r.servers[p.target.Addr].ReplicatesSetslot()
 	tx := r.pool.Get(p.target.Addr).TxPipeline()
 	bump := tx.Do(ctx, "CLUSTER", "BUMPEPOCH")
 	rest, last := drained[:len(drained)-1], drained[len(drained)-1]
-	var del, add *redis.Cmd
+	var del, add, node *redis.Cmd
 	if len(rest) > 0 {
 		del = tx.Do(ctx, slotsCommand("DELSLOTS", rest)...)
 		add = tx.Do(ctx, slotsCommand("ADDSLOTS", rest)...)
 	}
-	node := tx.Do(ctx, "CLUSTER", "SETSLOT", last, "NODE", p.target.ID)
+	if !replicated {
+		node = tx.Do(ctx, "CLUSTER", "SETSLOT", last, "NODE", p.target.ID)
+	}
 	_, _ = tx.Exec(ctx) // read per command
 	errs := map[int]error{}
 	if err := bump.Err(); err != nil {
@@ -342,8 +405,28 @@ func (r *runner) takeSlots(ctx context.Context, p *pair, drained []int) map[int]
 			}
 		}
 	}
-	if err := node.Err(); err != nil {
-		errs[last] = conn.NodeError(p.target.Addr, fmt.Sprintf("CLUSTER SETSLOT %d NODE %s", last, p.target.ID), err)
+	if !replicated {
+		if err := node.Err(); err != nil {
+			errs[last] = conn.NodeError(p.target.Addr, fmt.Sprintf("CLUSTER SETSLOT %d NODE %s", last, p.target.ID), err)
+		}
+		return errs
+	}
+	// The last slot first: its importing state makes the target announce
+	// the whole batch at once.
+	tell := []int{last}
+	for _, s := range rest {
+		if errs[s] == nil {
+			tell = append(tell, s)
+		}
+	}
+	for s, err := range r.setSlots(ctx, p.target.Addr, tell, "NODE", p.target.ID) {
+		if s == last {
+			errs[last] = err
+		} else {
+			// The primary owns the slot already; only a replica may keep
+			// a stale importing flag, which `gocluster fix` clears.
+			r.warn(p, s, err.Error())
+		}
 	}
 	return errs
 }
@@ -358,9 +441,16 @@ func slotsCommand(sub string, slotList []int) []any {
 	return args
 }
 
-// notMasterAnymore is the error a source gives when it lost its last slot
-// and turned itself into a replica of the target; the slot is assigned.
-const notMasterAnymore = "Please use SETSLOT only with masters"
+// SettledElsewhere reports SETSLOT NODE errors that mean the new owner is
+// already known or will be by gossip, so the slot counts as assigned: a
+// source that lost its last slot turned itself into a replica of the
+// target ("Please use SETSLOT only with masters." / "... primaries." on
+// Valkey), possibly while a Valkey 8 primary waited for its replicas
+// (UNBLOCKED), or its replicas migrated away meanwhile (NOREPLICAS).
+func SettledElsewhere(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "Please use SETSLOT only with") || strings.Contains(msg, "UNBLOCKED") || strings.Contains(msg, "NOREPLICAS")
+}
 
 // assign gives the drained slots to the target: SETSLOT NODE on the target
 // first (so the slot never lacks an owner), then the source, then every
@@ -382,7 +472,7 @@ func (r *runner) assign(ctx context.Context, p *pair, drained []int) []int {
 		return nil
 	}
 	for s, err := range r.setSlots(ctx, p.source.Addr, assigned, "NODE", p.target.ID) {
-		if !strings.Contains(err.Error(), notMasterAnymore) {
+		if !SettledElsewhere(err) {
 			// The target owns the slot with a newer epoch, so gossip will
 			// fix the source's view, but its MIGRATING flag may stay.
 			r.warn(p, s, err.Error())
@@ -400,7 +490,7 @@ func (r *runner) assign(ctx context.Context, p *pair, drained []int) []int {
 		go func() {
 			defer wg.Done()
 			for s, err := range r.setSlots(ctx, m.Addr, assigned, "NODE", p.target.ID) {
-				if !strings.Contains(err.Error(), notMasterAnymore) {
+				if !SettledElsewhere(err) {
 					r.warn(p, s, err.Error()+" (gossip will propagate the new owner)")
 				}
 			}

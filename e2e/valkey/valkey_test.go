@@ -1,0 +1,240 @@
+// Package valkey holds the end-to-end tests about what only Valkey 8+
+// does: it replicates CLUSTER SETSLOT to a primary's replicas and blocks
+// the caller until they acknowledge. These tests always run against
+// valkey-server and valkey-cli, whatever redistest.FlavorEnv says (the
+// other suites run once with each server family under `make test`).
+package valkey
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gocluster/gocluster/e2e/harness"
+	"github.com/gocluster/gocluster/internal/redistest"
+	"github.com/gocluster/gocluster/pkg/conn"
+	"github.com/gocluster/gocluster/pkg/topology"
+	"github.com/redis/go-redis/v9"
+)
+
+const flavor = "valkey"
+
+func newCluster(t *testing.T, masters, replicas int) *harness.Cluster {
+	t.Helper()
+	c := harness.NewCluster(t, harness.ClusterOptions{Masters: masters, Replicas: replicas, Flavor: flavor})
+	cl := c.Nodes[0].Client()
+	defer cl.Close()
+	info, err := cl.Info(context.Background(), "server").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if srv, err := conn.ParseServer(info); err != nil || !srv.ReplicatesSetslot() {
+		t.Fatalf("these tests need Valkey 8+ (SETSLOT replicated to replicas); the node runs %v (%v)", srv, err)
+	}
+	return c
+}
+
+func loadTopology(t *testing.T, c *harness.Cluster) *topology.Cluster {
+	t.Helper()
+	pool, err := conn.NewPool(conn.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	topo, err := topology.Load(context.Background(), pool, c.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return topo
+}
+
+func clusterClient(t *testing.T, c *harness.Cluster) *redis.ClusterClient {
+	t.Helper()
+	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{c.Addr()}, MaxRedirects: 8})
+	t.Cleanup(func() { cc.Close() })
+	return cc
+}
+
+// assertAllAlive fails the test if any node process died, with its log.
+func assertAllAlive(t *testing.T, c *harness.Cluster) {
+	t.Helper()
+	for _, n := range c.Nodes {
+		if !n.Alive() {
+			t.Fatalf("valkey-server %s died: %s", n.Addr(), n.LogTail())
+		}
+	}
+}
+
+// assertChecksAgree waits until valkey-cli --cluster check is clean, then
+// requires gocluster check to agree.
+func assertChecksAgree(t *testing.T, c *harness.Cluster) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	var r harness.Result
+	for time.Now().Before(deadline) {
+		r = c.RedisCheck(t)
+		if r.Code == 0 && !strings.Contains(r.Stdout, "[WARNING]") && !strings.Contains(r.Stdout, "[ERR]") {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if r.Code != 0 || strings.Contains(r.Stdout, "[WARNING]") || strings.Contains(r.Stdout, "[ERR]") {
+		t.Fatalf("valkey-cli --cluster check is not clean:\n%s", r.Output())
+	}
+	if g := harness.Run(t, "check", c.Addr()); g.Code != 0 || strings.Contains(g.Stdout, "[ERR]") || strings.Contains(g.Stdout, "slots are open") {
+		t.Fatalf("gocluster check disagrees with valkey-cli (exit %d):\n%s", g.Code, g.Output())
+	}
+}
+
+// TestReshardUnderLoadKeepsPrimariesAlive is the regression test for the
+// crash of issue 19: on Valkey 8 a SETSLOT inside MULTI/EXEC blocks for the
+// replicas and the primary aborts ('c->flag.blocked == 0'). Reshard, then
+// add a primary with a replica and rebalance onto it, all under go-redis
+// load: no node dies, no client error, no key lost.
+func TestReshardUnderLoadKeepsPrimariesAlive(t *testing.T) {
+	c := newCluster(t, 3, 1)
+	cc := clusterClient(t, c)
+	const preN = 20000
+	harness.Preload(t, cc, preN)
+	load := harness.StartLoad(t, cc, preN, 4, 4)
+
+	target := loadTopology(t, c).Masters()[2]
+	r := harness.Run(t, "reshard", c.Addr(), "--from", "all", "--to", target.ID, "--slots", "2000", "--yes")
+	assertAllAlive(t, c)
+	if r.Code != 0 || !strings.Contains(r.Stdout, "[OK] Moved 2000 slots") {
+		t.Fatalf("reshard exit %d:\n%s", r.Code, r.Output())
+	}
+
+	added := redistest.StartNodes(t, 2, redistest.Options{Flavor: flavor})
+	if r := harness.Run(t, "add-node", added[0].Addr(), c.Addr()); r.Code != 0 {
+		t.Fatalf("add-node: exit %d:\n%s", r.Code, r.Output())
+	}
+	if r := harness.Run(t, "add-node", added[1].Addr(), c.Addr(), "--cluster-slave"); r.Code != 0 {
+		t.Fatalf("add-node --cluster-slave: exit %d:\n%s", r.Code, r.Output())
+	}
+	c.Nodes = append(c.Nodes, added...)
+	r = harness.Run(t, "rebalance", c.Addr(), "--use-empty-masters")
+	assertAllAlive(t, c)
+	if r.Code != 0 || !strings.Contains(r.Stdout, ">>> Rebalancing across 4 nodes") {
+		t.Fatalf("rebalance exit %d:\n%s", r.Code, r.Output())
+	}
+	load.Finish(t)
+	assertAllAlive(t, c)
+	assertChecksAgree(t, c)
+	assertReplicasMatchPrimaries(t, c)
+}
+
+// assertReplicasMatchPrimaries requires every replica's own slot states to
+// be empty: Valkey replicas keep their primary's importing/migrating
+// states, and a reshard must leave none behind.
+func assertReplicasMatchPrimaries(t *testing.T, c *harness.Cluster) {
+	t.Helper()
+	for _, n := range c.Nodes {
+		cl := n.Client()
+		text, err := cl.ClusterNodes(context.Background()).Result()
+		cl.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for line := range strings.SplitSeq(text, "\n") {
+			if strings.Contains(line, "myself") && strings.Contains(line, "[") {
+				t.Fatalf("%s still has slots open: %s", n.Addr(), line)
+			}
+		}
+	}
+}
+
+// TestFixClearsStaleReplicaState makes the state valkey-cli's reshard
+// leaves behind on Valkey 8: a SETSLOT IMPORTING that timed out waiting
+// for a frozen replica reached the replica but not its primary. The
+// replica refuses SETSLOT itself; gocluster fix clears it through the
+// primary, and both checkers are clean afterwards.
+func TestFixClearsStaleReplicaState(t *testing.T) {
+	c := newCluster(t, 3, 1)
+	topo := loadTopology(t, c)
+	primary, source := topo.Masters()[0], topo.Masters()[1]
+	replicas := topo.ReplicasOf(primary.ID)
+	if len(replicas) != 1 {
+		t.Fatalf("primary %s has %d replicas", primary.Addr(), len(replicas))
+	}
+	var replica *redistest.Server
+	for _, n := range c.Nodes {
+		if n.Addr() == replicas[0].Addr() {
+			replica = n
+		}
+	}
+	slot := source.Slots.Slots()[0]
+
+	if err := replica.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	pcl := redis.NewClient(&redis.Options{Addr: primary.Addr()})
+	defer pcl.Close()
+	err := pcl.Do(context.Background(), "CLUSTER", "SETSLOT", slot, "IMPORTING", source.ID, "TIMEOUT", 200).Err()
+	if cerr := replica.Signal(syscall.SIGCONT); cerr != nil {
+		t.Fatal(cerr)
+	}
+	if err == nil || !strings.Contains(err.Error(), "NOREPLICAS") {
+		t.Fatalf("SETSLOT with a frozen replica: %v, want NOREPLICAS", err)
+	}
+	stale := fmt.Sprintf("[%d-<-%s]", slot, source.ID)
+	waitFor(t, "the replica to apply the replicated SETSLOT", func() bool {
+		return strings.Contains(myselfLine(t, replica), stale)
+	})
+	for _, n := range c.Nodes {
+		if n.Addr() == primary.Addr() && strings.Contains(myselfLine(t, n), "[") {
+			t.Fatalf("the primary has the slot open too; the test wants a replica-only state")
+		}
+	}
+
+	r := harness.Run(t, "check", c.Addr())
+	if r.Code != 1 || !strings.Contains(r.Stdout, fmt.Sprintf("[WARNING] Node %s has slots in importing state %d.", replica.Addr(), slot)) {
+		t.Fatalf("check should report the replica's open slot (exit %d):\n%s", r.Code, r.Output())
+	}
+	r = harness.Run(t, "fix", c.Addr(), "--yes")
+	if r.Code != 0 || !strings.Contains(r.Stdout, "through its primary "+primary.Addr()) {
+		t.Fatalf("fix exit %d:\n%s", r.Code, r.Output())
+	}
+	waitFor(t, "the replica's importing state to clear", func() bool {
+		return !strings.Contains(myselfLine(t, replica), "[")
+	})
+	assertChecksAgree(t, c)
+	// A cluster fix has cleaned is one reshard accepts again.
+	if r := harness.Run(t, "reshard", c.Addr(), "--from", source.ID, "--to", primary.ID, "--slots", "10", "--yes"); r.Code != 0 {
+		t.Fatalf("reshard after fix: exit %d:\n%s", r.Code, r.Output())
+	}
+	assertAllAlive(t, c)
+	assertChecksAgree(t, c)
+}
+
+func myselfLine(t *testing.T, s *redistest.Server) string {
+	t.Helper()
+	cl := s.Client()
+	defer cl.Close()
+	text, err := cl.ClusterNodes(context.Background()).Result()
+	if err != nil {
+		t.Fatalf("CLUSTER NODES on %s: %v", s.Addr(), err)
+	}
+	for line := range strings.SplitSeq(text, "\n") {
+		if strings.Contains(line, "myself") {
+			return line
+		}
+	}
+	t.Fatalf("%s: no myself line in CLUSTER NODES", s.Addr())
+	return ""
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
