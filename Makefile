@@ -20,9 +20,16 @@ setup:
 run: build
 	./$(BIN) local up $(RUN_ARGS)
 
-# All tests: unit, race and end-to-end against real redis-server / redis-cli.
+# The end-to-end suites about administering real servers: `make test` runs
+# them against redis-server/redis-cli, then again against
+# valkey-server/valkey-cli (e2e/valkey always runs against Valkey).
+SERVER_E2E := ./e2e/check ./e2e/commands ./e2e/migrate ./e2e/provision ./e2e/repair ./e2e/badinput
+
+# All tests: unit, race and end-to-end against real redis-server / redis-cli
+# and valkey-server / valkey-cli.
 test: setup vet
 	$(GO) test -race -count=1 -timeout 40m ./...
+	GOCLUSTER_TEST_SERVER=valkey $(GO) test -race -count=1 -timeout 40m $(SERVER_E2E)
 
 unit:
 	$(GO) test -count=1 ./pkg/... ./internal/...
