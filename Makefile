@@ -39,6 +39,7 @@ e2e: setup build
 
 bench: setup build
 	$(GO) test -count=1 -timeout 60m -run '^$$' -bench . -benchtime 1x ./e2e/bench/...
+	GOCLUSTER_TEST_SERVER=valkey $(GO) test -count=1 -timeout 60m -run '^$$' -bench . -benchtime 1x ./e2e/bench
 
 docs: build
 	$(GO) run ./internal/tools/gendocs docs

@@ -1,12 +1,15 @@
 // Package bench compares gocluster's slot migration with redis-cli's on
-// the same real redis-server cluster in the same run. It only runs with
-// `make bench` (go test -run '^$' -bench . -benchtime 1x ./e2e/bench/...).
+// the same real redis-server cluster in the same run, and with valkey-cli's
+// on valkey-server when redistest.FlavorEnv says valkey. It only runs with
+// `make bench` (go test -run '^$' -bench . -benchtime 1x ./e2e/bench/...),
+// which runs this package once with each.
 package bench
 
 import (
 	"context"
 	"fmt"
 	"maps"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -101,7 +104,8 @@ const reshardRounds = 3
 // with gocluster's defaults, reshardRounds times each, interleaved.
 func BenchmarkReshard(b *testing.B) {
 	c := newLoadedCluster(b)
-	cli := redistest.Binary(b, "redis-cli")
+	cli := redistest.CLIBinary(b)
+	name := filepath.Base(cli)
 	gc := harness.Binary(b)
 	ms := masters(b, c)
 	b.ResetTimer()
@@ -121,14 +125,14 @@ func BenchmarkReshard(b *testing.B) {
 		if got := dbsize(b, c); got != benchKeys {
 			b.Fatalf("cluster holds %d keys after the reshards, want %d", got, benchKeys)
 		}
-		b.Logf("each run: gocluster %v | redis-cli default %v | redis-cli pipeline 1000 %v", tOurs, tDefault, tPipe)
+		b.Logf("each run: gocluster %v | %s default %v | %s pipeline 1000 %v", tOurs, name, tDefault, name, tPipe)
 		ours, def, pipe := median(tOurs), median(tDefault), median(tPipe)
-		report(b, fmt.Sprintf("reshard 2000 slots (median of %d)", reshardRounds), ours, map[string]time.Duration{
-			"redis-cli default":       def,
-			"redis-cli pipeline 1000": pipe,
+		report(b, fmt.Sprintf("reshard 2000 slots on %s (median of %d)", redistest.Flavor(), reshardRounds), ours, map[string]time.Duration{
+			name + " default":       def,
+			name + " pipeline 1000": pipe,
 		})
-		b.ReportMetric(def.Seconds()/ours.Seconds(), "x-vs-redis-cli")
-		b.ReportMetric(pipe.Seconds()/ours.Seconds(), "x-vs-redis-cli-p1000")
+		b.ReportMetric(def.Seconds()/ours.Seconds(), "x-vs-"+name)
+		b.ReportMetric(pipe.Seconds()/ours.Seconds(), "x-vs-"+name+"-p1000")
 		b.ReportMetric(ours.Seconds(), "gocluster-s")
 	}
 }
@@ -143,7 +147,7 @@ func median(ds []time.Duration) time.Duration {
 // loaded cluster and rebalances with --use-empty-masters: redis-cli on
 // one cluster, gocluster on an identical second one.
 func BenchmarkRebalance(b *testing.B) {
-	cli := redistest.Binary(b, "redis-cli")
+	cli := redistest.CLIBinary(b)
 	gc := harness.Binary(b)
 	withEmpties := func() *harness.Cluster {
 		c := newLoadedCluster(b)
@@ -175,8 +179,8 @@ func BenchmarkRebalance(b *testing.B) {
 		if got := dbsize(b, c2); got != benchKeys {
 			b.Fatalf("cluster holds %d keys after the rebalance, want %d", got, benchKeys)
 		}
-		report(b, "rebalance onto 2 empty masters", tOurs, map[string]time.Duration{"redis-cli": tCLI})
-		b.ReportMetric(tCLI.Seconds()/tOurs.Seconds(), "x-vs-redis-cli")
+		report(b, "rebalance onto 2 empty masters on "+redistest.Flavor(), tOurs, map[string]time.Duration{filepath.Base(cli): tCLI})
+		b.ReportMetric(tCLI.Seconds()/tOurs.Seconds(), "x-vs-"+filepath.Base(cli))
 		b.ReportMetric(tOurs.Seconds(), "gocluster-s")
 		b.StartTimer()
 	}
