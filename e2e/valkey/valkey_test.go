@@ -238,3 +238,75 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 	t.Fatalf("timed out waiting for %s", what)
 }
+
+// TestMixedRedisValkeyCluster is a rolling upgrade caught half way: Redis
+// 7 and Valkey 8 nodes in one cluster, replicas of either family under
+// primaries of either. gocluster creates it and reshards under load from
+// every primary into the Valkey ones (SETSLOT in MULTI on Redis,
+// replicated and outside it on Valkey); a move from Valkey 8 to Redis 7.0,
+// whose MIGRATE payloads Redis 7.0 cannot read, is refused before any
+// slot is touched; redis-cli and valkey-cli both find it clean.
+func TestMixedRedisValkeyCluster(t *testing.T) {
+	var nodes []*redistest.Server
+	for i := range 6 {
+		f := []string{"redis", "valkey"}[i%2]
+		nodes = append(nodes, redistest.StartNodes(t, 1, redistest.Options{Flavor: f})...)
+	}
+	args := []string{"create"}
+	for _, n := range nodes {
+		args = append(args, n.Addr())
+	}
+	if r := harness.Run(t, append(args, "--replicas", "1", "--yes")...); r.Code != 0 {
+		t.Fatalf("create: exit %d:\n%s", r.Code, r.Output())
+	}
+	c := &harness.Cluster{Nodes: nodes, Flavor: flavor}
+	c.WaitHealthy(t)
+	cc := clusterClient(t, c)
+	const preN = 10000
+	harness.Preload(t, cc, preN)
+	load := harness.StartLoad(t, cc, preN, 3, 3)
+	flavors := map[string]string{}
+	for _, n := range nodes {
+		cl := n.Client()
+		info, err := cl.Info(context.Background(), "server").Result()
+		cl.Close()
+		srv, perr := conn.ParseServer(info)
+		if err != nil || perr != nil {
+			t.Fatalf("INFO server on %s: %v %v", n.Addr(), err, perr)
+		}
+		flavors[n.Addr()] = srv.Flavor
+	}
+	var toValkey, toRedis []*topology.Node
+	for _, m := range loadTopology(t, c).Masters() {
+		if flavors[m.Addr()] == "valkey" {
+			toValkey = append(toValkey, m)
+		} else {
+			toRedis = append(toRedis, m)
+		}
+	}
+	if len(toValkey) == 0 || len(toRedis) == 0 {
+		t.Fatalf("want primaries of both families, have valkey %d redis %d", len(toValkey), len(toRedis))
+	}
+	for _, m := range toValkey {
+		r := harness.Run(t, "reshard", c.Addr(), "--from", "all", "--to", m.ID, "--slots", "1500", "--yes")
+		assertAllAlive(t, c)
+		if r.Code != 0 || !strings.Contains(r.Stdout, "[OK] Moved 1500 slots") {
+			t.Fatalf("reshard to %s: exit %d:\n%s", m.Addr(), r.Code, r.Output())
+		}
+	}
+	before := loadTopology(t, c)
+	r := harness.Run(t, "reshard", c.Addr(), "--from", toValkey[0].ID, "--to", toRedis[0].ID, "--slots", "100", "--yes")
+	if r.Code == 0 || !strings.Contains(r.Output(), "cannot move slots from "+toValkey[0].Addr()) || !strings.Contains(r.Output(), "RDB version 11 > 10") {
+		t.Fatalf("valkey 8 -> redis 7.0 reshard should be refused up front (exit %d):\n%s", r.Code, r.Output())
+	}
+	if after := loadTopology(t, c); after.ByID(toValkey[0].ID).Slots.Len() != before.ByID(toValkey[0].ID).Slots.Len() {
+		t.Fatalf("the refused reshard moved slots")
+	}
+	load.Finish(t)
+	assertChecksAgree(t, c)
+	assertReplicasMatchPrimaries(t, c)
+	redisView := harness.Exec(t, redistest.CLIBinary(t, "redis"), harness.Cmd{Args: []string{"--cluster", "check", c.Addr()}})
+	if redisView.Code != 0 || strings.Contains(redisView.Stdout, "[WARNING]") || strings.Contains(redisView.Stdout, "[ERR]") {
+		t.Fatalf("redis-cli --cluster check on the mixed cluster:\n%s", redisView.Output())
+	}
+}

@@ -36,6 +36,27 @@ func (s Server) AtLeast(major, minor int) bool {
 // TIMEOUT option.
 func (s Server) ReplicatesSetslot() bool { return s.Flavor == "valkey" && s.AtLeast(8, 0) }
 
+// RDBVersion is the RDB format version of the server's DUMP payloads, or
+// 0 when this version of gocluster does not know it. A server refuses a
+// RESTORE (and so a MIGRATE) of a payload newer than its own.
+func (s Server) RDBVersion() int {
+	switch {
+	case s.Flavor == "valkey" && !s.AtLeast(8, 1):
+		return 11 // Valkey 7.2 and 8.0
+	case s.Flavor == "valkey":
+		return 0
+	case s.AtLeast(7, 4):
+		return 12
+	case s.AtLeast(7, 2):
+		return 11
+	case s.AtLeast(7, 0):
+		return 10
+	case s.AtLeast(5, 0):
+		return 9
+	}
+	return 0
+}
+
 // ParseServer reads the flavour and version from INFO server text.
 // Valkey reports valkey_version (and a redis_version of 7.2.4 for
 // clients that check it), so valkey_version wins.

@@ -38,3 +38,18 @@ func TestServerAtLeast(t *testing.T) {
 		}
 	}
 }
+
+func TestRDBVersion(t *testing.T) {
+	for _, tc := range []struct {
+		s    Server
+		want int
+	}{
+		{Server{"redis", "7.0.15"}, 10}, {Server{"redis", "7.2.4"}, 11}, {Server{"redis", "7.4.1"}, 12},
+		{Server{"redis", "6.2.14"}, 9}, {Server{"valkey", "8.0.1"}, 11}, {Server{"valkey", "7.2.5"}, 11},
+		{Server{"valkey", "9.0.0"}, 0}, {Server{"redis", "4.0.0"}, 0},
+	} {
+		if got := tc.s.RDBVersion(); got != tc.want {
+			t.Errorf("%v.RDBVersion() = %d, want %d", tc.s, got, tc.want)
+		}
+	}
+}

@@ -154,9 +154,27 @@ func probeServers(ctx context.Context, pool *conn.Pool, pairs []*pair, masters [
 	if err != nil {
 		return nil, err
 	}
+	for _, p := range pairs {
+		if err := dumpCompatible(p, servers[p.source.Addr], servers[p.target.Addr]); err != nil {
+			return nil, err
+		}
+	}
 	rest, _ := pool.Servers(ctx, others)
 	maps.Copy(servers, rest)
 	return servers, nil
+}
+
+// dumpCompatible refuses a pair whose target cannot read the source's
+// MIGRATE payloads (a newer RDB version, e.g. Valkey 8 to Redis 7.0),
+// before any slot is opened: every key MIGRATE tried would be refused
+// and its slot left open.
+func dumpCompatible(p *pair, src, dst conn.Server) error {
+	sv, dv := src.RDBVersion(), dst.RDBVersion()
+	if sv == 0 || dv == 0 || sv <= dv {
+		return nil
+	}
+	return fmt.Errorf("cannot move slots from %s (%s) to %s (%s): the target refuses the source's DUMP payloads (RDB version %d > %d); move slots towards the newer server, or upgrade %s first",
+		p.source.Addr, src, p.target.Addr, dst, sv, dv, p.target.Addr)
 }
 
 // groupPairs groups moves by source->target, in order of first appearance.
