@@ -124,6 +124,14 @@ func (p *Pool) Get(addr string) *redis.Client {
 // for work that needs its own connections (long MIGRATEs, blocking reads).
 func (p *Pool) New(addr string) *redis.Client { return redis.NewClient(p.clientOptions(addr)) }
 
+// NewWide is New with room for conns connections at once, for work that
+// spreads over many connections to one node.
+func (p *Pool) NewWide(addr string, conns int) *redis.Client {
+	o := p.clientOptions(addr)
+	o.PoolSize = max(o.PoolSize, conns)
+	return redis.NewClient(o)
+}
+
 func (p *Pool) clientOptions(addr string) *redis.Options {
 	var t *tls.Config
 	if p.tls != nil {

@@ -80,6 +80,10 @@ type runner struct {
 	// servers says what each node runs: Valkey 8+ replicates SETSLOT to
 	// its replicas before answering, which changes how slots are set.
 	servers map[string]conn.Server
+	// wide holds, per node that replicates SETSLOT, a client with room
+	// for replicatedSetslotLanes connections (closed when Run ends).
+	wideMu sync.Mutex
+	wide   map[string]*redis.Client
 
 	mu     sync.Mutex
 	res    Result
@@ -100,7 +104,8 @@ func Run(ctx context.Context, pool *conn.Pool, job Job, opts Options) (*Result, 
 	if err != nil {
 		return nil, err
 	}
-	r := &runner{pool: pool, opts: opts.withDefaults(), masters: job.Masters, servers: servers}
+	r := &runner{pool: pool, opts: opts.withDefaults(), masters: job.Masters, servers: servers, wide: map[string]*redis.Client{}}
+	defer r.closeWide()
 	var wg sync.WaitGroup
 	for _, p := range pairs {
 		wg.Add(1)
@@ -288,6 +293,32 @@ func (r *runner) finishBatch(ctx context.Context, p *pair, drained []int, moved 
 // SETSLOT that times out has reached the replicas but not the primary.
 const replicatedSetslotTimeout = 5 * time.Second
 
+// replicatedSetslotLanes is how many connections share a batch of
+// SETSLOTs on a server that answers each only once its replicas
+// acknowledge it. One connection waits a replication round trip (and the
+// replica's nodes.conf fsync) per slot; replicas acknowledge an offset,
+// not a command, so one round releases the SETSLOT waiting on every lane.
+const replicatedSetslotLanes = 64
+
+// wideClient is addr's client for replicated SETSLOTs: room for every
+// lane, and a read timeout long enough for a few slow acknowledgements.
+func (r *runner) wideClient(addr string) *redis.Client {
+	r.wideMu.Lock()
+	defer r.wideMu.Unlock()
+	cl := r.wide[addr]
+	if cl == nil {
+		cl = r.pool.NewWide(addr, replicatedSetslotLanes)
+		r.wide[addr] = cl
+	}
+	return cl.WithTimeout(max(r.pool.Options().CommandTimeout, 6*replicatedSetslotTimeout))
+}
+
+func (r *runner) closeWide() {
+	for _, cl := range r.wide {
+		cl.Close()
+	}
+}
+
 // SetslotArgs builds CLUSTER SETSLOT <slot> <state> [id] [TIMEOUT ms] for
 // the server that will run it.
 func SetslotArgs(srv conn.Server, slot int, state, id string) []any {
@@ -303,20 +334,30 @@ func SetslotArgs(srv conn.Server, slot int, state, id string) []any {
 
 // setSlots sends CLUSTER SETSLOT <slot> <state> [id] for every slot on one
 // pipeline and returns each slot's error. On a server that waits for its
-// replicas before answering each one, the pipeline gets a read timeout
-// long enough for a few slow acknowledgements.
+// replicas before answering each one, the slots are spread over several
+// pipelines, with a read timeout long enough for a few slow
+// acknowledgements.
 func (r *runner) setSlots(ctx context.Context, addr string, slotList []int, state, id string) map[int]error {
 	srv := r.servers[addr]
 	cl := r.pool.Get(addr)
+	lanes := 1
 	if srv.ReplicatesSetslot() {
-		cl = cl.WithTimeout(max(r.pool.Options().CommandTimeout, 6*replicatedSetslotTimeout))
+		cl = r.wideClient(addr)
+		lanes = min(replicatedSetslotLanes, len(slotList))
 	}
-	pipe := cl.Pipeline()
 	cmds := make([]*redis.Cmd, len(slotList))
-	for i, s := range slotList {
-		cmds[i] = pipe.Do(ctx, SetslotArgs(srv, s, state, id)...)
+	var wg sync.WaitGroup
+	for lane := range lanes {
+		lo, hi := lane*len(slotList)/lanes, (lane+1)*len(slotList)/lanes
+		wg.Go(func() {
+			pipe := cl.Pipeline()
+			for i := lo; i < hi; i++ {
+				cmds[i] = pipe.Do(ctx, SetslotArgs(srv, slotList[i], state, id)...)
+			}
+			_, _ = pipe.Exec(ctx) // read per command
+		})
 	}
-	_, _ = pipe.Exec(ctx) // read per command
+	wg.Wait()
 	errs := map[int]error{}
 	for i, s := range slotList {
 		if err := cmds[i].Err(); err != nil {
@@ -471,7 +512,7 @@ func SettledElsewhere(err error) bool {
 }
 
 // assign gives the drained slots to the target: SETSLOT NODE on the target
-// first (so the slot never lacks an owner), then the source, then every
+// first (so the slot never lacks an owner), then the source and every
 // other master in parallel. It returns the slots the target accepted.
 func (r *runner) assign(ctx context.Context, p *pair, drained []int) []int {
 	if len(drained) == 0 {
@@ -489,17 +530,21 @@ func (r *runner) assign(ctx context.Context, p *pair, drained []int) []int {
 	if len(assigned) == 0 {
 		return nil
 	}
-	for s, err := range r.setSlots(ctx, p.source.Addr, assigned, "NODE", p.target.ID) {
-		if !SettledElsewhere(err) {
-			// The target owns the slot with a newer epoch, so gossip will
-			// fix the source's view, but its MIGRATING flag may stay.
-			r.warn(p, s, err.Error())
-			r.mu.Lock()
-			r.res.Open = append(r.res.Open, s)
-			r.mu.Unlock()
-		}
-	}
+	// The target owns the batch now: the source and the other masters can
+	// learn it in any order.
 	var wg sync.WaitGroup
+	wg.Go(func() {
+		for s, err := range r.setSlots(ctx, p.source.Addr, assigned, "NODE", p.target.ID) {
+			if !SettledElsewhere(err) {
+				// The target owns the slot with a newer epoch, so gossip will
+				// fix the source's view, but its MIGRATING flag may stay.
+				r.warn(p, s, err.Error())
+				r.mu.Lock()
+				r.res.Open = append(r.res.Open, s)
+				r.mu.Unlock()
+			}
+		}
+	})
 	for _, m := range r.masters {
 		if m.ID == p.source.ID || m.ID == p.target.ID {
 			continue
