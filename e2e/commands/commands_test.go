@@ -42,11 +42,12 @@ func TestInfoCallSetTimeout(t *testing.T) {
 			t.Fatalf("info: %d\n%s", r.Code, r.Output())
 		}
 		rc := c.CLI(t, "--cluster", "info", c.Addr())
-		if !strings.Contains(rc.Stdout, "[OK] 300 keys in 3 masters.") {
+		cliOut := harness.RedisWords(rc.Stdout)
+		if !strings.Contains(cliOut, "[OK] 300 keys in 3 masters.") {
 			t.Fatalf("redis-cli disagrees:\n%s", rc.Output())
 		}
 		// The per-master lines are the same set as redis-cli's.
-		for _, line := range strings.Split(rc.Stdout, "\n") {
+		for _, line := range strings.Split(cliOut, "\n") {
 			if strings.Contains(line, "keys |") && !strings.Contains(r.Stdout, line) {
 				t.Errorf("redis-cli line %q missing from gocluster:\n%s", line, r.Stdout)
 			}

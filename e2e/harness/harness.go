@@ -200,3 +200,17 @@ func (c *Cluster) WaitHealthy(tb testing.TB) {
 	}
 	tb.Fatalf("cluster did not become healthy in 30s; last:\n%s", last)
 }
+
+// valkeyWords maps valkey-cli's words onto the redis-cli lines gocluster
+// keeps on every server (docs/valkey.md lists them).
+var valkeyWords = strings.NewReplacer(
+	" primaries.", " masters.",
+	" replicas.\n", " slaves.\n",
+	" slots) replica", " slots) slave",
+	"Primary[", "Master[",
+)
+
+// RedisWords returns a valkey-cli output in redis-cli's words, so one
+// assertion compares gocluster with either CLI; redis-cli output is
+// returned as it is.
+func RedisWords(out string) string { return valkeyWords.Replace(out) }
