@@ -438,6 +438,9 @@ func (db *DB) Scan(cursor uint64, count int, pattern []byte, kind Kind) ([][]byt
 	if count <= 0 {
 		count = 10
 	}
+	if cursor >= SlotCount { // no such position: the iteration is over
+		return nil, 0
+	}
 	var out [][]byte
 	now := db.Now()
 	visited := 0
@@ -449,7 +452,7 @@ func (db *DB) Scan(cursor uint64, count int, pattern []byte, kind Kind) ([][]byt
 			if at, has := sd.expires[k]; has && at <= now {
 				continue
 			}
-			if pattern != nil && !Match(pattern, []byte(k)) {
+			if pattern != nil && !(len(pattern) == 1 && pattern[0] == '*') && !Match(pattern, []byte(k)) {
 				continue
 			}
 			if kind != KindNone && sd.keys[k].kind != kind {
