@@ -21,6 +21,7 @@ type Writer struct {
 	proto     int
 	err       error
 	autoFlush bool
+	flushes   uint64 // buffers sent so far, so that Rewind knows what left
 	// beforeFlush runs before buffered replies leave; an error drops them
 	// (see SetBeforeFlush).
 	beforeFlush func() error
@@ -46,6 +47,27 @@ func (w *Writer) Proto() int { return w.proto }
 // Buffered is the number of bytes waiting for Flush.
 func (w *Writer) Buffered() int { return len(w.buf) }
 
+// Mark is a position in the reply stream (see Rewind).
+type Mark struct {
+	flushes uint64
+	n       int
+}
+
+// Mark remembers the current end of the reply stream.
+func (w *Writer) Mark() Mark { return Mark{flushes: w.flushes, n: len(w.buf)} }
+
+// Rewind drops what was written since m, when all of it is still buffered,
+// and reports whether it could: a command that failed half way through its
+// reply can then answer an error instead. False means part of the reply
+// already left and the stream cannot be repaired.
+func (w *Writer) Rewind(m Mark) bool {
+	if w.flushes != m.flushes || len(w.buf) < m.n {
+		return false
+	}
+	w.buf = w.buf[:m.n]
+	return true
+}
+
 // Flush sends the buffered replies.
 func (w *Writer) Flush() error {
 	if w.err != nil {
@@ -62,6 +84,7 @@ func (w *Writer) Flush() error {
 		}
 	}
 	_, w.err = w.w.Write(w.buf)
+	w.flushes++
 	if cap(w.buf) > 1<<20 { // do not keep a huge buffer alive for an idle client
 		w.buf = make([]byte, 0, 16*1024)
 	} else {

@@ -67,9 +67,7 @@ func (c *Client) block(timeout time.Duration, try func() (done bool)) bool {
 	var gone chan struct{}
 	for {
 		signal := s.writes.wait()
-		s.DB.Mu.Lock()
-		done := try()
-		s.DB.Mu.Unlock()
+		done := s.locked(try)
 		if done {
 			c.stopWatching(gone)
 			return true
@@ -93,6 +91,13 @@ func (c *Client) block(timeout time.Duration, try func() (done bool)) bool {
 		c.stopWatching(gone)
 		return false
 	}
+}
+
+// locked runs f under the store lock, released even if f panics.
+func (s *Server) locked(f func() bool) bool {
+	s.DB.Mu.Lock()
+	defer s.DB.Mu.Unlock()
+	return f()
 }
 
 // watchDisconnect notices a client that leaves while blocked, so a value

@@ -329,19 +329,23 @@ func cmdExec(c *Client, _ [][]byte) {
 	db := c.srv.DB
 	db.Mu.Lock()
 	for _, args := range queued {
-		cmd := lookupCommand(args[0])
-		if cmd.noLock {
-			db.Mu.Unlock()
-			cmd.fn(c, args)
-			db.Mu.Lock()
-		} else {
-			cmd.fn(c, args)
-			if cmd.write {
-				c.srv.afterWrite(cmd, args)
-			}
-		}
+		c.execOne(lookupCommand(args[0]), args)
 	}
 	db.Mu.Unlock()
+}
+
+// execOne runs one queued command of EXEC, which holds the store lock; a
+// panic fails that command alone.
+func (c *Client) execOne(cmd *command, args [][]byte) {
+	defer c.recoverCommand(cmd, c.w.Mark())
+	if cmd.noLock {
+		db := c.srv.DB
+		db.Mu.Unlock()
+		defer db.Mu.Lock()
+		cmd.fn(c, args)
+		return
+	}
+	c.callLocked(cmd, args)
 }
 
 func (c *Client) setInMulti(v bool) {

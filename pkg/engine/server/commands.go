@@ -2,6 +2,8 @@ package server
 
 import (
 	"bytes"
+	"fmt"
+	"runtime/debug"
 	"strconv"
 	"strings"
 
@@ -102,6 +104,9 @@ const (
 
 func (c *Client) dispatch(args [][]byte) {
 	cmd := lookupCommand(args[0])
+	if cmd != nil {
+		defer c.recoverCommand(cmd, c.w.Mark())
+	}
 	if cmd == nil {
 		c.w.WriteError(unknownCommand(args))
 		c.asking = false
@@ -171,11 +176,42 @@ func (c *Client) call(cmd *command, args [][]byte) {
 	}
 	db := c.srv.DB
 	db.Mu.Lock()
+	defer db.Mu.Unlock() // a panicking handler must not leave the store locked
+	c.callLocked(cmd, args)
+}
+
+// callRecovering is call for a command that did not come through dispatch
+// (the replication stream): a panic is logged and the stream goes on.
+func (c *Client) callRecovering(cmd *command, args [][]byte) {
+	defer c.recoverCommand(cmd, c.w.Mark())
+	c.call(cmd, args)
+}
+
+// callLocked runs a handler that needs the store lock, which the caller
+// holds (EXEC holds it for the whole transaction).
+func (c *Client) callLocked(cmd *command, args [][]byte) {
 	cmd.fn(c, args)
 	if cmd.write {
 		c.srv.afterWrite(cmd, args)
 	}
-	db.Mu.Unlock()
+}
+
+// recoverCommand is the last line of defence against a handler bug: a
+// panic in one command is logged with the command's name and answered as
+// an error, and the node keeps serving (deferred by dispatch and, for each
+// queued command, by EXEC; mark is where the command's reply starts). When
+// part of the reply already left, the connection closes after the error:
+// the client could not tell where the next reply begins.
+func (c *Client) recoverCommand(cmd *command, mark resp.Mark) {
+	r := recover()
+	if r == nil {
+		return
+	}
+	c.srv.Logger.Printf("panic in command %s: %v\n%s", cmd.name, r, debug.Stack())
+	if !c.w.Rewind(mark) {
+		c.closeNow = true
+	}
+	c.w.WriteError("ERR internal error in '" + cmd.name + "' command: " + printable([]byte(fmt.Sprint(r)), 200))
 }
 
 // afterWrite feeds replicas and wakes blocked clients; called under the

@@ -360,7 +360,7 @@ func (r *replicaClient) run(s *Server, hello []byte) {
 		if cmd == nil || cmd.noLock { // the stream only carries data commands
 			continue
 		}
-		applier.call(cmd, args)
+		applier.callRecovering(cmd, args)
 		applier.w.Reset(io.Discard)
 	}
 }
