@@ -17,6 +17,9 @@ import (
 	"time"
 
 	"github.com/gocluster/gocluster/internal/redistest"
+	"github.com/gocluster/gocluster/pkg/conn"
+	"github.com/gocluster/gocluster/pkg/topology"
+	"github.com/redis/go-redis/v9"
 )
 
 var (
@@ -214,3 +217,32 @@ var valkeyWords = strings.NewReplacer(
 // assertion compares gocluster with either CLI; redis-cli output is
 // returned as it is.
 func RedisWords(out string) string { return valkeyWords.Replace(out) }
+
+// Topology loads the cluster from its first node, as gocluster sees it.
+func (c *Cluster) Topology(tb testing.TB) *topology.Cluster {
+	tb.Helper()
+	pool, err := conn.NewPool(conn.Options{Password: c.Password})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer pool.Close()
+	topo, err := topology.Load(context.Background(), pool, c.Addr())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return topo
+}
+
+// ClusterClient is a go-redis cluster client seeded with every node (it
+// is closed when the test ends).
+func (c *Cluster) ClusterClient(tb testing.TB) *redis.ClusterClient {
+	tb.Helper()
+	addrs := make([]string, len(c.Nodes))
+	for i, n := range c.Nodes {
+		addrs[i] = n.Addr()
+	}
+	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs, Password: c.Password,
+		DialTimeout: time.Second, ReadTimeout: 5 * time.Second, MaxRedirects: 8})
+	tb.Cleanup(func() { cc.Close() })
+	return cc
+}

@@ -15,9 +15,9 @@ import (
 // with a longer one.
 func TestReshardBigKeys(t *testing.T) {
 	c := harness.NewCluster(t, harness.ClusterOptions{Masters: 3, Replicas: 1})
-	cc := clusterClient(t, c)
+	cc := c.ClusterClient(t)
 	ctx := context.Background()
-	m := loadTopology(t, c).Masters()
+	m := c.Topology(t).Masters()
 	src, dst := m[0], m[1]
 	strKey, hashKey := keyIn(src.Slots.Slots()[0], "big-string"), keyIn(src.Slots.Slots()[1], "big-hash")
 

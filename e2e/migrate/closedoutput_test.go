@@ -18,7 +18,7 @@ import (
 func TestReshardOutputClosed(t *testing.T) {
 	const preN = 50000
 	c, cc := preloadedCluster(t, preN)
-	target := loadTopology(t, c).Masters()[2]
+	target := c.Topology(t).Masters()[2]
 	before := slotCounts(t, c)[target.Addr()]
 
 	cmd := exec.Command(harness.Binary(t), "reshard", c.Addr(), "--from", "all", "--to", target.ID,

@@ -47,7 +47,7 @@ func must(t *testing.T, err error) {
 func TestFixUnderLoad(t *testing.T) {
 	const preN = 60000
 	c, cc := preloadedCluster(t, preN)
-	m := loadTopology(t, c).Masters()
+	m := c.Topology(t).Masters()
 	openSlots(t, c, m[0], m[1], 300)
 
 	load := harness.StartLoad(t, cc, preN, 4, 4)
@@ -65,7 +65,7 @@ func TestFixUnderLoad(t *testing.T) {
 func TestFixSIGINT(t *testing.T) {
 	const preN = 100000
 	c, cc := preloadedCluster(t, preN)
-	m := loadTopology(t, c).Masters()
+	m := c.Topology(t).Masters()
 	openSlots(t, c, m[0], m[1], 2000)
 
 	out, code := interrupt(t, "Fixing open slot", "fix", c.Addr(), "--yes", "--pipeline", "1")
@@ -75,7 +75,7 @@ func TestFixSIGINT(t *testing.T) {
 	if !strings.Contains(out, "Interrupted after") || !strings.Contains(out, "gocluster fix "+c.Addr()+"' again") {
 		t.Fatalf("no interruption summary or resume line:\n%s", out)
 	}
-	left := len(loadTopology(t, c).OpenSlots())
+	left := len(c.Topology(t).OpenSlots())
 	if left == 0 || left >= 2000 {
 		t.Fatalf("%d slots still open after the interrupted fix; want some repaired, not all", left)
 	}

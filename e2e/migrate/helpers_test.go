@@ -15,37 +15,15 @@ import (
 	"github.com/gocluster/gocluster/pkg/admin"
 	"github.com/gocluster/gocluster/pkg/conn"
 	"github.com/gocluster/gocluster/pkg/slots"
-	"github.com/gocluster/gocluster/pkg/topology"
 	"github.com/redis/go-redis/v9"
 )
-
-func loadTopology(t *testing.T, c *harness.Cluster, password ...string) *topology.Cluster {
-	t.Helper()
-	pool, err := conn.NewPool(conn.Options{Password: strings.Join(password, "")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	topo, err := topology.Load(context.Background(), pool, c.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return topo
-}
-
-func clusterClient(t *testing.T, c *harness.Cluster) *redis.ClusterClient {
-	t.Helper()
-	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{c.Addr()}, MaxRedirects: 8})
-	t.Cleanup(func() { cc.Close() })
-	return cc
-}
 
 // preloadedCluster makes 3 masters holding n preloaded keys and returns
 // them with a cluster client.
 func preloadedCluster(t *testing.T, n int) (*harness.Cluster, *redis.ClusterClient) {
 	t.Helper()
 	c := harness.NewCluster(t, harness.ClusterOptions{Masters: 3})
-	cc := clusterClient(t, c)
+	cc := c.ClusterClient(t)
 	harness.Preload(t, cc, n)
 	return c, cc
 }
@@ -69,7 +47,7 @@ func assertRedisCheckClean(t *testing.T, c *harness.Cluster) {
 // slotCounts maps each master's address to its slot count.
 func slotCounts(t *testing.T, c *harness.Cluster) map[string]int {
 	out := map[string]int{}
-	for _, m := range loadTopology(t, c).Masters() {
+	for _, m := range c.Topology(t).Masters() {
 		out[m.Addr()] = m.Slots.Len()
 	}
 	return out

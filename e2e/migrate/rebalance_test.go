@@ -48,7 +48,7 @@ func movingLines(out string) []string {
 func TestRebalanceAfterAddNode(t *testing.T) {
 	c := harness.NewCluster(t, harness.ClusterOptions{Masters: 3})
 	extra := redistest.StartNodes(t, 2, redistest.Options{})
-	cc := clusterClient(t, c)
+	cc := c.ClusterClient(t)
 	const preN = 20000
 	harness.Preload(t, cc, preN)
 	for i, n := range extra {
@@ -92,9 +92,9 @@ func TestRebalanceAfterAddNode(t *testing.T) {
 	assertRedisCheckClean(t, c)
 
 	// Weights: the first master gets twice the others; same counts as redis-cli.
-	first := loadTopology(t, c).Masters()[0].Addr()
+	first := c.Topology(t).Masters()[0].Addr()
 	before = slotCounts(t, c)
-	id := loadTopology(t, c).Masters()[0].ID
+	id := c.Topology(t).Masters()[0].ID
 	sim = harness.RedisCLI(t, "--cluster", "rebalance", c.Addr(), "--cluster-weight", id+"=2", "--cluster-simulate")
 	want = predictedCounts(before, sim.Stdout)
 	r = harness.Run(t, "rebalance", c.Addr(), "--cluster-weight", id[:10]+"=2")

@@ -22,11 +22,11 @@ import (
 // rebalances them back while a ClusterClient writes and reads all the time.
 func TestReshardAndRebalanceUnderLoad(t *testing.T) {
 	c := harness.NewCluster(t, harness.ClusterOptions{Masters: 3, Replicas: 1})
-	cc := clusterClient(t, c)
+	cc := c.ClusterClient(t)
 	const preN = 20000
 	harness.Preload(t, cc, preN)
 	load := harness.StartLoad(t, cc, preN, 4, 4)
-	target := loadTopology(t, c).Masters()[2].Addr()
+	target := c.Topology(t).Masters()[2].Addr()
 	before := slotCounts(t, c)[target]
 
 	r := harness.Run(t, "reshard", c.Addr(), "--from", "all", "--to", target, "--slots", "600", "--yes")
@@ -57,7 +57,7 @@ func TestReshardAndRebalanceUnderLoad(t *testing.T) {
 // terminal, node addresses and ID prefixes as references, and JSON lines.
 func TestReshardOptionsAndOutputs(t *testing.T) {
 	c := harness.NewCluster(t, harness.ClusterOptions{Masters: 3})
-	topo := loadTopology(t, c)
+	topo := c.Topology(t)
 	m := topo.Masters()
 	before := slotCounts(t, c)
 
@@ -97,7 +97,7 @@ func TestReshardOptionsAndOutputs(t *testing.T) {
 	}
 
 	// Keys in the moved slots, then a real run with JSON lines.
-	cc := clusterClient(t, c)
+	cc := c.ClusterClient(t)
 	ctx := context.Background()
 	for s := range 10 {
 		if err := cc.Set(ctx, keyIn(s, "k"), "x", 0).Err(); err != nil {
@@ -152,7 +152,7 @@ func plantOnTarget(t *testing.T, target *redis.Client, slot int, sourceID, key, 
 
 func TestReshardBusyKey(t *testing.T) {
 	c := harness.NewCluster(t, harness.ClusterOptions{Masters: 3})
-	m := loadTopology(t, c).Masters()
+	m := c.Topology(t).Masters()
 	src, dst := m[0], m[1]
 	var target *redis.Client
 	for _, n := range c.Nodes {
@@ -161,7 +161,7 @@ func TestReshardBusyKey(t *testing.T) {
 		}
 	}
 	defer target.Close()
-	cc := clusterClient(t, c)
+	cc := c.ClusterClient(t)
 	ctx := context.Background()
 	first, second := src.Slots.Slots()[0], src.Slots.Slots()[1]
 	busy1, busy2 := keyIn(first, "busy"), keyIn(second, "busy")
@@ -282,7 +282,7 @@ func assertInterrupted(t *testing.T, out string, code int) []string {
 func TestReshardSIGINT(t *testing.T) {
 	const preN = 100000
 	c, cc := preloadedCluster(t, preN)
-	m := loadTopology(t, c).Masters()
+	m := c.Topology(t).Masters()
 	target := m[2]
 	before := slotCounts(t, c)[target.Addr()]
 
@@ -312,7 +312,7 @@ func TestReshardSIGINT(t *testing.T) {
 func TestRebalanceSIGINT(t *testing.T) {
 	const preN = 100000
 	c, cc := preloadedCluster(t, preN)
-	heavy := loadTopology(t, c).Masters()[2]
+	heavy := c.Topology(t).Masters()[2]
 	weight := heavy.ID + "=4"
 
 	out, code := interrupt(t, ">>> Rebalancing across", "rebalance", c.Addr(), "--weight", weight, "--pipeline", "1")
@@ -345,7 +345,7 @@ func TestReshardWithPassword(t *testing.T) {
 	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{c.Addr()}, Password: "s3cret"})
 	defer cc.Close()
 	ctx := context.Background()
-	m := loadTopology(t, c, "s3cret").Masters()
+	m := c.Topology(t).Masters()
 	for s := range 20 {
 		if err := cc.Set(ctx, keyIn(s, "pw"), fmt.Sprint(s), 0).Err(); err != nil {
 			t.Fatal(err)

@@ -12,7 +12,7 @@ import (
 // 10 slots, the first master as target, all the others as sources, yes.
 func TestReshardWizard(t *testing.T) {
 	c := harness.NewCluster(t, harness.ClusterOptions{Masters: 3})
-	target := loadTopology(t, c).Masters()[0].Addr()
+	target := c.Topology(t).Masters()[0].Addr()
 	before := slotCounts(t, c)[target]
 	r := harness.Exec(t, "/usr/bin/python3", harness.Cmd{Args: []string{"testdata/wizard.py", harness.Binary(t), c.Addr(), "10"}})
 	if r.Code != 0 {

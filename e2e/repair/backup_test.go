@@ -29,7 +29,7 @@ type backupNode struct {
 func TestBackupRestores(t *testing.T) {
 	ctx := context.Background()
 	c := harness.NewCluster(t, harness.ClusterOptions{Masters: 3, Replicas: 1, Password: "pw"})
-	cc := clusterClient(t, c)
+	cc := c.ClusterClient(t)
 	want := fillTypes(t, cc, "bk", 1500)
 	dir := filepath.Join(t.TempDir(), "backup") // missing: backup creates it
 

@@ -23,7 +23,7 @@ type fixEnv struct {
 
 func newFixEnv(t *testing.T, password string) *fixEnv {
 	c := harness.NewCluster(t, harness.ClusterOptions{Masters: 3, Password: password})
-	return &fixEnv{t: t, c: c, cc: clusterClient(t, c), written: map[string]string{}}
+	return &fixEnv{t: t, c: c, cc: c.ClusterClient(t), written: map[string]string{}}
 }
 
 // node returns a client to node i (closed at test end).

@@ -8,24 +8,10 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/gocluster/gocluster/e2e/harness"
 	"github.com/redis/go-redis/v9"
 )
-
-// clusterClient is a go-redis cluster client for c (the test closes it).
-func clusterClient(t *testing.T, c *harness.Cluster) *redis.ClusterClient {
-	t.Helper()
-	addrs := make([]string, len(c.Nodes))
-	for i, n := range c.Nodes {
-		addrs[i] = n.Addr()
-	}
-	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs, Password: c.Password,
-		DialTimeout: time.Second, ReadTimeout: 5 * time.Second, MaxRedirects: 8})
-	t.Cleanup(func() { cc.Close() })
-	return cc
-}
 
 // fillTypes writes n keys of every type through w (a node or the cluster)
 // and returns the expected dump of each: key -> canonical value.

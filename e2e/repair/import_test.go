@@ -37,7 +37,7 @@ type importDoc struct {
 func TestImport(t *testing.T) {
 	ctx := context.Background()
 	c := harness.NewCluster(t, harness.ClusterOptions{Masters: 3, Password: "cluster-pw"})
-	cc := clusterClient(t, c)
+	cc := c.ClusterClient(t)
 	src := redistest.Start(t, redistest.Options{Password: "source-pw"})
 	sc := src.Client()
 	defer sc.Close()
@@ -136,7 +136,7 @@ func TestImportFromTLSSource(t *testing.T) {
 	defer sc.Close()
 	want := fillTypes(t, sc, "tls", 300)
 	c := harness.NewCluster(t, harness.ClusterOptions{Masters: 3})
-	cc := clusterClient(t, c)
+	cc := c.ClusterClient(t)
 
 	from := fmt.Sprintf("127.0.0.1:%d", tlsPort)
 	plain := harness.Run(t, "import", c.Addr(), "--from", from, "--from-pass", "spw", "--copy")

@@ -37,27 +37,6 @@ func newCluster(t *testing.T, masters, replicas int) *harness.Cluster {
 	return c
 }
 
-func loadTopology(t *testing.T, c *harness.Cluster) *topology.Cluster {
-	t.Helper()
-	pool, err := conn.NewPool(conn.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	topo, err := topology.Load(context.Background(), pool, c.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return topo
-}
-
-func clusterClient(t *testing.T, c *harness.Cluster) *redis.ClusterClient {
-	t.Helper()
-	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{c.Addr()}, MaxRedirects: 8})
-	t.Cleanup(func() { cc.Close() })
-	return cc
-}
-
 // assertAllAlive fails the test if any node process died, with its log.
 func assertAllAlive(t *testing.T, c *harness.Cluster) {
 	t.Helper()
@@ -96,12 +75,12 @@ func assertChecksAgree(t *testing.T, c *harness.Cluster) {
 // load: no node dies, no client error, no key lost.
 func TestReshardUnderLoadKeepsPrimariesAlive(t *testing.T) {
 	c := newCluster(t, 3, 1)
-	cc := clusterClient(t, c)
+	cc := c.ClusterClient(t)
 	const preN = 20000
 	harness.Preload(t, cc, preN)
 	load := harness.StartLoad(t, cc, preN, 4, 4)
 
-	target := loadTopology(t, c).Masters()[2]
+	target := c.Topology(t).Masters()[2]
 	r := harness.Run(t, "reshard", c.Addr(), "--from", "all", "--to", target.ID, "--slots", "2000", "--yes")
 	assertAllAlive(t, c)
 	if r.Code != 0 || !strings.Contains(r.Stdout, "[OK] Moved 2000 slots") {
@@ -154,7 +133,7 @@ func assertReplicasMatchPrimaries(t *testing.T, c *harness.Cluster) {
 // primary, and both checkers are clean afterwards.
 func TestFixClearsStaleReplicaState(t *testing.T) {
 	c := newCluster(t, 3, 1)
-	topo := loadTopology(t, c)
+	topo := c.Topology(t)
 	primary, source := topo.Masters()[0], topo.Masters()[1]
 	replicas := topo.ReplicasOf(primary.ID)
 	if len(replicas) != 1 {
@@ -261,7 +240,7 @@ func TestMixedRedisValkeyCluster(t *testing.T) {
 	}
 	c := &harness.Cluster{Nodes: nodes, Flavor: flavor}
 	c.WaitHealthy(t)
-	cc := clusterClient(t, c)
+	cc := c.ClusterClient(t)
 	const preN = 10000
 	harness.Preload(t, cc, preN)
 	load := harness.StartLoad(t, cc, preN, 3, 3)
@@ -277,7 +256,7 @@ func TestMixedRedisValkeyCluster(t *testing.T) {
 		flavors[n.Addr()] = srv.Flavor
 	}
 	var toValkey, toRedis []*topology.Node
-	for _, m := range loadTopology(t, c).Masters() {
+	for _, m := range c.Topology(t).Masters() {
 		if flavors[m.Addr()] == "valkey" {
 			toValkey = append(toValkey, m)
 		} else {
@@ -294,12 +273,12 @@ func TestMixedRedisValkeyCluster(t *testing.T) {
 			t.Fatalf("reshard to %s: exit %d:\n%s", m.Addr(), r.Code, r.Output())
 		}
 	}
-	before := loadTopology(t, c)
+	before := c.Topology(t)
 	r := harness.Run(t, "reshard", c.Addr(), "--from", toValkey[0].ID, "--to", toRedis[0].ID, "--slots", "100", "--yes")
 	if r.Code == 0 || !strings.Contains(r.Output(), "cannot move slots from "+toValkey[0].Addr()) || !strings.Contains(r.Output(), "RDB version 11 > 10") {
 		t.Fatalf("valkey 8 -> redis 7.0 reshard should be refused up front (exit %d):\n%s", r.Code, r.Output())
 	}
-	if after := loadTopology(t, c); after.ByID(toValkey[0].ID).Slots.Len() != before.ByID(toValkey[0].ID).Slots.Len() {
+	if after := c.Topology(t); after.ByID(toValkey[0].ID).Slots.Len() != before.ByID(toValkey[0].ID).Slots.Len() {
 		t.Fatalf("the refused reshard moved slots")
 	}
 	load.Finish(t)
