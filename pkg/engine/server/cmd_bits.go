@@ -96,15 +96,28 @@ func cmdBitCount(c *Client, args [][]byte) {
 		c.w.WriteInt(int64(popcount(v)))
 		return
 	}
+	if start < 0 && end < 0 && start > end {
+		c.w.WriteInt(0)
+		return
+	}
 	total := int64(len(v))
 	if bitUnit {
 		total *= 8
 	}
-	from, to, nonEmpty := rangeIndexes(start, end, int(total))
-	if !nonEmpty {
+	// Redis's clamping, which differs from LRANGE's: a negative end past
+	// the start of the string counts the first byte or bit
+	if start < 0 {
+		start = max(total+start, 0)
+	}
+	if end < 0 {
+		end = max(total+end, 0)
+	}
+	end = min(end, total-1)
+	if start > end {
 		c.w.WriteInt(0)
 		return
 	}
+	from, to := int(start), int(end)
 	if !bitUnit {
 		c.w.WriteInt(int64(popcount(v[from : to+1])))
 		return

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"math"
 	"strconv"
 	"sync"
@@ -40,16 +41,32 @@ func (w *writeSignal) fire() {
 }
 
 func parseBlockTimeout(c *Client, b []byte) (time.Duration, bool) {
-	f, err := strconv.ParseFloat(string(b), 64)
-	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f > 1e12 {
-		c.w.WriteError("ERR timeout is not a float or out of range")
-		return 0, false
+	f, ok := parseFloat(b)
+	if !ok {
+		// Redis reads a long double: what overflows a float64 is still a
+		// (huge) number there, and too far in the future is "negative"
+		// below; what underflows is a tiny positive timeout
+		g, err := strconv.ParseFloat(string(b), 64)
+		if !errors.Is(err, strconv.ErrRange) || b[0] == ' ' || len(b) > maxFloatChars {
+			c.w.WriteError("ERR timeout is not a float or out of range")
+			return 0, false
+		}
+		f = g
+		if g == 0 {
+			f = 1e-300
+		}
 	}
-	if f < 0 {
+	// Redis converts to whole milliseconds; what does not fit (infinities
+	// included) becomes the smallest integer there: "negative"
+	ms := math.Ceil(f * 1000)
+	if ms < 0 || ms >= math.MaxInt64 {
 		c.w.WriteError("ERR timeout is negative")
 		return 0, false
 	}
-	return time.Duration(f * float64(time.Second)), true
+	if ms >= float64(math.MaxInt64/int64(time.Millisecond)) {
+		return 0, true // beyond any wait: forever
+	}
+	return time.Duration(ms) * time.Millisecond, true
 }
 
 // block runs try (under the store lock) until it reports done, waiting for

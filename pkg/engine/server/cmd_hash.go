@@ -200,6 +200,10 @@ func cmdHIncrByFloat(c *Client, args [][]byte) {
 		c.w.WriteError(errNotFloat)
 		return
 	}
+	if math.IsInf(delta, 0) {
+		c.w.WriteError("ERR value is NaN or Infinity")
+		return
+	}
 	h, ok := c.hash(args[1], true)
 	if !ok {
 		return
@@ -325,8 +329,8 @@ func cmdHScan(c *Client, args [][]byte) {
 // once however the collection changes in between (as Redis guarantees).
 // value, if not nil, adds each element's value.
 func (c *Client) scanCollection(args [][]byte, elems []string, value func(string) []byte) {
-	cursor, err := strconv.ParseUint(string(args[2]), 10, 64)
-	if err != nil {
+	cursor, ok := parseCursor(args[2])
+	if !ok {
 		c.w.WriteError("ERR invalid cursor")
 		return
 	}

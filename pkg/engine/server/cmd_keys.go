@@ -2,7 +2,9 @@ package server
 
 import (
 	"encoding/binary"
+	"math"
 	"strconv"
+	"strings"
 
 	"github.com/gocluster/gocluster/pkg/engine/rdb"
 	"github.com/gocluster/gocluster/pkg/engine/store"
@@ -64,11 +66,7 @@ func cmdType(c *Client, args [][]byte) {
 
 func cmdExpire(c *Client, args [][]byte) {
 	name := string(lower(args[0]))
-	n, ok := parseInt(args[2])
-	if !ok {
-		c.w.WriteError(errNotInt)
-		return
-	}
+	// Redis's order: the options, then the time
 	var nx, xx, gt, lt bool
 	for _, a := range args[3:] {
 		switch {
@@ -93,24 +91,18 @@ func cmdExpire(c *Client, args [][]byte) {
 		c.w.WriteError("ERR GT and LT options at the same time are not compatible")
 		return
 	}
-	db := c.srv.DB
-	now := db.Now()
-	var at int64
-	overflow := false
-	switch name {
-	case "expire":
-		overflow = n > (1<<62)/1000 || n < -(1<<62)/1000
-		at = now + n*1000
-	case "pexpire":
-		overflow = n > 1<<62 || n < -(1<<62)
-		at = now + n
-	case "expireat":
-		overflow = n > (1<<62)/1000 || n < -(1<<62)/1000
-		at = n * 1000
-	default:
-		at = n
+	n, ok := parseInt(args[2])
+	if !ok {
+		c.w.WriteError(errNotInt)
+		return
 	}
-	if overflow {
+	db := c.srv.DB
+	var base int64 // EXPIREAT and PEXPIREAT are absolute
+	if name == "expire" || name == "pexpire" {
+		base = db.Now()
+	}
+	at, ok := expireAt(n, name == "expire" || name == "expireat", base)
+	if !ok {
 		c.w.WriteError("ERR invalid expire time in '" + name + "' command")
 		return
 	}
@@ -212,8 +204,8 @@ func cmdKeys(c *Client, args [][]byte) {
 }
 
 func cmdScan(c *Client, args [][]byte) {
-	cursor, err := strconv.ParseUint(string(args[1]), 10, 64)
-	if err != nil {
+	cursor, ok := parseCursor(args[1])
+	if !ok {
 		c.w.WriteError("ERR invalid cursor")
 		return
 	}
@@ -404,8 +396,66 @@ func cmdObject(c *Client, args [][]byte) {
 	case "refcount":
 		c.w.WriteInt(1)
 	case "idletime", "freq":
-		c.w.WriteInt(0)
+		// Redis tracks one or the other, by maxmemory-policy
+		lfu := strings.HasSuffix(c.srv.Cfg.Get("maxmemory-policy"), "-lfu")
+		switch {
+		case sub == "freq" && !lfu:
+			c.w.WriteError("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.")
+		case sub == "idletime" && lfu:
+			c.w.WriteError("ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.")
+		default:
+			c.w.WriteInt(0)
+		}
 	default:
 		c.w.WriteError(unknownSubcommand(args[1], "OBJECT"))
 	}
+}
+
+// expireAt converts a client's expire time (seconds or milliseconds, plus
+// base in milliseconds) to a unix time in milliseconds, refusing what
+// overflows as Redis does; far negative times are fine (already expired).
+func expireAt(n int64, seconds bool, base int64) (int64, bool) {
+	if seconds {
+		if n > math.MaxInt64/1000 || n < math.MinInt64/1000 {
+			return 0, false
+		}
+		n *= 1000
+	}
+	if n > math.MaxInt64-base {
+		return 0, false
+	}
+	return n + base, true
+}
+
+// parseCursor reads a SCAN cursor the way Redis does (strtoul): an empty
+// string is 0, a sign is allowed and "-1" wraps to 2^64-1; leading spaces,
+// trailing bytes and values past 2^64-1 are invalid.
+func parseCursor(b []byte) (uint64, bool) {
+	if len(b) == 0 {
+		return 0, true
+	}
+	neg := false
+	digits := b
+	if digits[0] == '+' || digits[0] == '-' {
+		neg = digits[0] == '-'
+		digits = digits[1:]
+	}
+	if len(digits) == 0 {
+		return 0, false
+	}
+	var n uint64
+	for _, ch := range digits {
+		if ch < '0' || ch > '9' {
+			return 0, false
+		}
+		d := uint64(ch - '0')
+		if n > (math.MaxUint64-d)/10 {
+			return 0, false
+		}
+		n = n*10 + d
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
 }

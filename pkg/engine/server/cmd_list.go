@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"math"
 
 	"github.com/gocluster/gocluster/pkg/engine/store"
 )
@@ -249,7 +250,7 @@ func cmdLRem(c *Client, args [][]byte) {
 		}
 	} else {
 		for i := len(items) - 1; i >= 0; i-- {
-			if removed < -count && bytes.Equal(items[i], args[3]) {
+			if (count == math.MinInt64 || removed < -count) && bytes.Equal(items[i], args[3]) { // -MinInt64 has no limit
 				removed++
 				continue
 			}
@@ -313,73 +314,94 @@ func cmdLInsert(c *Client, args [][]byte) {
 }
 
 func cmdLPos(c *Client, args [][]byte) {
+	// count -1: no COUNT option (one reply, not an array)
 	rank, count, maxLen := int64(1), int64(-1), int64(0)
-	for i := 3; i < len(args); i += 2 {
-		if i+1 >= len(args) {
-			c.w.WriteError(errSyntax)
-			return
-		}
-		n, ok := parseInt(args[i+1])
-		if !ok {
-			c.w.WriteError(errNotInt)
-			return
-		}
+	for i := 3; i < len(args); i++ {
+		more := i+1 < len(args)
 		switch {
-		case eq(args[i], "rank"):
+		case eq(args[i], "rank") && more:
+			i++
+			n, ok := parseInt(args[i])
+			if !ok {
+				c.w.WriteError(errNotInt)
+				return
+			}
 			if n == 0 {
 				c.w.WriteError("ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list")
 				return
 			}
 			rank = n
-		case eq(args[i], "count") && n >= 0:
-			count = n
-		case eq(args[i], "maxlen") && n >= 0:
-			maxLen = n
+		case eq(args[i], "count") && more:
+			i++
+			if count = c.nonNegative(args[i], "ERR COUNT can't be negative"); count < 0 {
+				return
+			}
+		case eq(args[i], "maxlen") && more:
+			i++
+			if maxLen = c.nonNegative(args[i], "ERR MAXLEN can't be negative"); maxLen < 0 {
+				return
+			}
 		default:
 			c.w.WriteError(errSyntax)
 			return
 		}
 	}
+	fromTail := rank < 0
+	if fromTail {
+		// wraps for the smallest int64, which then admits every match, as
+		// in redis-server
+		rank = -rank
+	}
 	l, ok := c.list(args[1], false)
 	if !ok {
 		return
 	}
-	var matches []int64
+	var items [][]byte
 	if l != nil {
-		items := l.Items()
-		skip := rank - 1
-		if rank < 0 {
-			skip = -rank - 1
+		items = l.Items()
+	}
+	var found []int64
+	matches := int64(0)
+	for step := 0; step < len(items) && (maxLen == 0 || int64(step) < maxLen); step++ {
+		i := step
+		if fromTail {
+			i = len(items) - 1 - step
 		}
-		for step := 0; step < len(items) && (maxLen == 0 || int64(step) < maxLen); step++ {
-			i := step
-			if rank < 0 {
-				i = len(items) - 1 - step
-			}
-			if bytes.Equal(items[i], args[2]) {
-				if skip > 0 {
-					skip--
-					continue
-				}
-				matches = append(matches, int64(i))
-				if count == -1 || count > 0 && int64(len(matches)) >= count {
-					break
-				}
-			}
+		if !bytes.Equal(items[i], args[2]) {
+			continue
+		}
+		matches++
+		if matches < rank {
+			continue
+		}
+		found = append(found, int64(i))
+		if count == -1 || count > 0 && matches-rank+1 >= count {
+			break
 		}
 	}
 	if count == -1 {
-		if len(matches) == 0 {
+		if len(found) == 0 {
 			c.w.WriteNull()
 		} else {
-			c.w.WriteInt(matches[0])
+			c.w.WriteInt(found[0])
 		}
 		return
 	}
-	c.w.WriteArrayLen(len(matches))
-	for _, m := range matches {
+	c.w.WriteArrayLen(len(found))
+	for _, m := range found {
 		c.w.WriteInt(m)
 	}
+}
+
+// nonNegative parses an integer option that may not be negative: -1 after
+// replying msg.
+func (c *Client) nonNegative(b []byte, msg string) int64 {
+	n, ok := parseInt(b)
+	if !ok || n < 0 { // Redis answers msg for both
+		c.w.WriteError(msg)
+		return -1
+	}
+	return n
 }
 
 func cmdRPopLPush(c *Client, args [][]byte) {

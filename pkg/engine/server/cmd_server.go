@@ -1,6 +1,7 @@
 package server
 
 import (
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -188,7 +189,14 @@ func cmdWait(c *Client, args [][]byte) {
 		return
 	}
 	timeout, ok := parseInt(args[2])
-	if !ok || timeout < 0 {
+	if !ok {
+		c.w.WriteError("ERR timeout is not an integer or out of range")
+		return
+	}
+	if timeout > int64(math.MaxInt64/time.Millisecond) {
+		timeout = 0 // longer than time.Duration holds: forever
+	}
+	if timeout < 0 {
 		c.w.WriteError("ERR timeout is negative")
 		return
 	}

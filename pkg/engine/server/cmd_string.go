@@ -377,6 +377,9 @@ func cmdAppend(c *Client, args [][]byte) {
 	if !ok {
 		return
 	}
+	if !c.checkStringLength(int64(len(v)), int64(len(args[2]))) {
+		return
+	}
 	var nv []byte
 	if found {
 		nv = make([]byte, len(v), len(v)+len(args[2]))
@@ -426,7 +429,11 @@ func cmdGetRange(c *Client, args [][]byte) {
 
 func cmdSetRange(c *Client, args [][]byte) {
 	off, ok1 := parseInt(args[2])
-	if !ok1 || off < 0 {
+	if !ok1 {
+		c.w.WriteError(errNotInt)
+		return
+	}
+	if off < 0 {
 		c.w.WriteError("ERR offset is out of range")
 		return
 	}
@@ -439,8 +446,7 @@ func cmdSetRange(c *Client, args [][]byte) {
 		c.w.WriteInt(int64(len(v)))
 		return
 	}
-	if off+int64(len(val)) > 512*1024*1024 {
-		c.w.WriteError("ERR string exceeds maximum allowed size (proto-max-bulk-len)")
+	if !c.checkStringLength(off, int64(len(val))) {
 		return
 	}
 	size := max(int64(len(v)), off+int64(len(val)))
@@ -451,4 +457,18 @@ func cmdSetRange(c *Client, args [][]byte) {
 	copy(nv[off:], val)
 	c.srv.DB.SetString(args[1], nv, true)
 	c.w.WriteInt(size)
+}
+
+// checkStringLength refuses a string that would grow past
+// proto-max-bulk-len (SETRANGE, APPEND), overflow included.
+func (c *Client) checkStringLength(size, add int64) bool {
+	limit := int64(c.srv.Cfg.Int("proto-max-bulk-len"))
+	if limit <= 0 {
+		limit = resp.MaxBulkLen
+	}
+	if total := size + add; total > limit || total < size || total < add {
+		c.w.WriteError("ERR string exceeds maximum allowed size (proto-max-bulk-len)")
+		return false
+	}
+	return true
 }

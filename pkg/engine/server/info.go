@@ -237,6 +237,19 @@ func cmdMemory(c *Client, args [][]byte) {
 		debug.FreeOSMemory()
 		c.w.WriteRaw(okReply)
 	case sub == "usage" && (len(args) == 3 || len(args) == 5):
+		if len(args) == 5 { // SAMPLES n: checked as Redis does, unused
+			if !eq(args[3], "samples") {
+				c.w.WriteError(errSyntax)
+				return
+			}
+			if n, ok := parseInt(args[4]); !ok {
+				c.w.WriteError(errNotInt)
+				return
+			} else if n < 0 {
+				c.w.WriteError(errSyntax)
+				return
+			}
+		}
 		db := c.srv.DB
 		db.Mu.Lock()
 		v, ok := db.Export(args[2])
