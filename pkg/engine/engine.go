@@ -14,6 +14,7 @@ import (
 
 	"github.com/gocluster/gocluster/pkg/engine/cluster"
 	"github.com/gocluster/gocluster/pkg/engine/config"
+	"github.com/gocluster/gocluster/pkg/engine/pubsub"
 	"github.com/gocluster/gocluster/pkg/engine/server"
 	"github.com/gocluster/gocluster/pkg/engine/store"
 )
@@ -66,10 +67,31 @@ func Start(cfg *config.Config) (*Node, error) {
 		// replicas copy their master's data; the manager follows role changes
 		repl := srv.StartReplicaManager(cl.Role)
 		cl.OnRoleChange(func(cluster.RoleChange) { repl.Poke() })
+		connectPubSub(srv.PubSub, cl)
 	}
 	srv.Serve()
 	logger.Printf("gocluster engine ready on %s (redis %s compatible, cluster %v)", n.Addr(), server.Version, cfg.ClusterEnabled())
 	return n, nil
+}
+
+// connectPubSub delivers messages published on other nodes to local
+// subscribers, and unsubscribes (with an sunsubscribe push) the
+// subscribers of shard channels whose slot left this node's shard.
+func connectPubSub(hub *pubsub.Hub, cl *cluster.Cluster) {
+	cl.OnPublish(func(channel, message []byte, shard bool) {
+		if shard {
+			hub.SPublish(channel, message)
+		} else {
+			hub.Publish(channel, message)
+		}
+	})
+	cl.OnSlotsLost(func(lost []int) {
+		gone := map[int]bool{}
+		for _, s := range lost {
+			gone[s] = true
+		}
+		hub.DropShardChannels(func(channel string) bool { return gone[cluster.KeySlot([]byte(channel))] })
+	})
 }
 
 // listen binds the client port. With port 0 and cluster mode it retries

@@ -175,8 +175,13 @@ func (c *Cluster) readLoop(l *link) {
 			return
 		}
 		size := int(binary.BigEndian.Uint32(hdr[4:]))
-		if string(hdr[:4]) != busMagic || size < frameHeaderSize || size > maxFrameSize {
+		if string(hdr[:4]) != busMagic || size < frameHeaderSize || size > maxPublishFrame {
 			c.logf("cluster bus: bad frame from %s, closing link", l.conn.RemoteAddr())
+			c.dropLink(l)
+			return
+		}
+		if size > maxFrameSize && !publishAhead(br) {
+			c.logf("cluster bus: oversized frame from %s, closing link", l.conn.RemoteAddr())
 			c.dropLink(l)
 			return
 		}
@@ -204,6 +209,17 @@ func (c *Cluster) readLoop(l *link) {
 		}
 		c.unlock()
 	}
+}
+
+// publishAhead reports whether the frame body about to be read is a
+// published message, the only kind that may exceed maxFrameSize.
+func publishAhead(br *bufio.Reader) bool {
+	t, err := br.Peek(2)
+	if err != nil {
+		return false
+	}
+	typ := binary.BigEndian.Uint16(t)
+	return typ == msgPublish || typ == msgPublishShard
 }
 
 // dropLink closes a link after an I/O error.

@@ -82,6 +82,7 @@ type Cluster struct {
 	statsSent, statsRecv [msgTypeCount]uint64
 
 	roleHook func(RoleChange)
+	pubsub   pubsubHooks
 	listener net.Listener
 	links    map[*link]struct{}
 	closing  chan struct{}
@@ -232,6 +233,7 @@ func (c *Cluster) InfoSection() string { return "cluster_enabled:1\r\n" }
 
 // unlock releases mu and then runs the work queued while it was held.
 func (c *Cluster) unlock() {
+	c.reportLostSlots()
 	work := c.afterUnlok
 	c.afterUnlok = nil
 	c.mu.Unlock()
@@ -269,6 +271,9 @@ func (c *Cluster) delSlot(slot int) bool {
 	n := c.slots[slot]
 	if n == nil {
 		return false
+	}
+	if n == c.myMasterOrMe() {
+		c.noteSlotLost(slot)
 	}
 	n.slots.clear(slot)
 	n.numSlots--

@@ -257,6 +257,10 @@ func (c *Cluster) processMessage(l *link, m *message) {
 		n.configEpoch = m.updateEpoch
 		c.updateSlotsConfigWith(n, m.updateEpoch, m.updateSlots)
 		dirtyConfig = true
+	case msgPublish, msgPublishShard:
+		if sender != nil {
+			c.deliverPublished(m)
+		}
 	case msgAuthRequest:
 		if sender != nil {
 			c.voteIfNeeded(sender, l, m)

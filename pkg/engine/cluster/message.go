@@ -13,19 +13,24 @@ const (
 	msgPong         = 1
 	msgMeet         = 2
 	msgFail         = 3
-	msgPublish      = 4 // unused, counted for INFO naming only
+	msgPublish      = 4 // PUBLISH, to every node
 	msgAuthRequest  = 5
 	msgAuthAck      = 6
 	msgUpdate       = 7
 	msgMFStart      = 8
-	msgTypeCount    = 9
+	msgPublishShard = 9 // SPUBLISH, to the nodes of the publisher's shard
+	msgTypeCount    = 10
 	busMagic        = "GCb1"
 	frameHeaderSize = 8 // magic + uint32 total length
 	maxFrameSize    = 1 << 20
+	// maxPublishFrame bounds a frame carrying a published message: as
+	// large as the biggest argument a client may send (proto-max-bulk-len),
+	// twice (channel and message), plus the header.
+	maxPublishFrame = 1<<30 + 4096
 	maxGossip       = 1000
 )
 
-var msgTypeNames = [msgTypeCount]string{"ping", "pong", "meet", "fail", "publish", "auth-req", "auth-ack", "update", "mfstart"}
+var msgTypeNames = [msgTypeCount]string{"ping", "pong", "meet", "fail", "publish", "auth-req", "auth-ack", "update", "mfstart", "publishshard"}
 
 // Manual failover flags carried in the header.
 const mflagForceAck = 1 // a forced failover: vote even though the master is not failed
@@ -60,6 +65,8 @@ type message struct {
 	about       string      // fail, update: the node the message is about
 	updateEpoch uint64      // update
 	updateSlots *slotBitmap // update only: a pointer keeps every other message 2 KB smaller
+
+	channel, payload []byte // publish, publishshard
 }
 
 // encoder appends big-endian fields.
@@ -84,7 +91,7 @@ func (e *encoder) str(s string) {
 
 // encode serialises m into one frame.
 func (m *message) encode() []byte {
-	e := &encoder{b: make([]byte, 0, 2300+len(m.gossip)*100)}
+	e := &encoder{b: make([]byte, 0, 2300+len(m.gossip)*100+len(m.channel)+len(m.payload))}
 	e.b = append(e.b, busMagic...)
 	e.u32(0) // length, patched below
 	e.u16(m.typ)
@@ -126,6 +133,11 @@ func (m *message) encode() []byte {
 			slots = new(slotBitmap)
 		}
 		e.b = append(e.b, slots[:]...)
+	case msgPublish, msgPublishShard:
+		e.u32(uint32(len(m.channel)))
+		e.u32(uint32(len(m.payload)))
+		e.b = append(e.b, m.channel...)
+		e.b = append(e.b, m.payload...)
 	}
 	binary.BigEndian.PutUint32(e.b[4:8], uint32(len(e.b)))
 	return e.b
@@ -232,6 +244,13 @@ func decodeMessage(body []byte) (*message, error) {
 		m.updateEpoch = d.u64()
 		m.updateSlots = new(slotBitmap)
 		copy(m.updateSlots[:], d.take(len(m.updateSlots)))
+	case msgPublish, msgPublishShard:
+		chLen, msgLen := d.u32(), d.u32()
+		if d.err == nil && uint64(chLen)+uint64(msgLen) != uint64(len(d.b)) {
+			return nil, fmt.Errorf("publish message lengths %d+%d do not match its frame", chLen, msgLen)
+		}
+		m.channel = append([]byte(nil), d.take(int(chLen))...)
+		m.payload = append([]byte(nil), d.take(int(msgLen))...)
 	case msgAuthRequest, msgAuthAck, msgMFStart:
 	default:
 		return nil, fmt.Errorf("unknown message type %d", m.typ)

@@ -206,3 +206,23 @@ func TestBusSurvivesGarbage(t *testing.T) {
 	other.ok(t, "MEET", "127.0.0.1", n.addr())
 	eventually(t, 3*time.Second, "meet after garbage", func() bool { return allKnowEachOther(t, []*testNode{n, other}) })
 }
+
+func TestPublishMessageRoundTrip(t *testing.T) {
+	for _, typ := range []uint16{msgPublish, msgPublishShard} {
+		m := &message{typ: typ, sender: randomID(), channel: []byte("news"), payload: []byte("hello\x00world")}
+		frame := m.encode()
+		got, err := decodeMessage(frame[frameHeaderSize:])
+		if err != nil {
+			t.Fatalf("type %d: %v", typ, err)
+		}
+		if got.typ != typ || string(got.channel) != "news" || string(got.payload) != "hello\x00world" {
+			t.Fatalf("type %d decoded as %d %q %q", typ, got.typ, got.channel, got.payload)
+		}
+		// Lengths that disagree with the frame are refused.
+		bad := append([]byte(nil), frame[frameHeaderSize:]...)
+		bad[len(bad)-len("newshello\x00world")-5]++ // channel length's low byte
+		if _, err := decodeMessage(bad); err == nil {
+			t.Fatalf("type %d: a publish frame with a wrong channel length was accepted", typ)
+		}
+	}
+}

@@ -28,12 +28,13 @@ type command struct {
 	movable           func(args [][]byte) []int
 	noRoute           bool // never redirected (MIGRATE works on open slots locally)
 	asking            bool // implies ASKING (RESTORE-ASKING)
+	shardChannel      bool // its "keys" are shard channels: served by replicas, never ASKed
 }
 
 var commandTable = map[string]*command{}
 
 // def registers a command; flags are space separated Redis flag names plus
-// the engine-only markers "nolock", "noroute" and "asking".
+// the engine-only markers "nolock", "noroute", "asking" and "shardchannel".
 func def(name string, arity int, flags string, first, last, step int, fn cmdFunc) *command {
 	cmd := &command{name: name, arity: arity, firstKey: first, lastKey: last, step: step, fn: fn}
 	for _, f := range strings.Fields(flags) {
@@ -46,6 +47,9 @@ func def(name string, arity int, flags string, first, last, step int, fn cmdFunc
 			continue
 		case "asking":
 			cmd.asking = true
+			continue
+		case "shardchannel":
+			cmd.shardChannel = true
 			continue
 		case "write":
 			cmd.write = true
@@ -125,6 +129,21 @@ func (c *Client) dispatch(args [][]byte) {
 	}
 	if !c.authed && !cmd.noAuth {
 		c.w.WriteError("NOAUTH Authentication required.")
+		return
+	}
+	if c.subscribedMode() && !subscribedModeAllowed(cmd.name) {
+		c.w.WriteError("ERR Can't execute '" + cmd.name + "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
+		return
+	}
+	if cmd.name == "ping" && c.subscribedMode() {
+		// A subscribed RESP2 client reads pushes: PING answers in their shape.
+		c.w.WriteArrayLen(2)
+		c.w.WriteBulkString("pong")
+		if len(args) > 1 {
+			c.w.WriteBulk(args[1])
+		} else {
+			c.w.WriteBulkString("")
+		}
 		return
 	}
 	if c.multi != nil && !inMultiAllowed(cmd.name) {
@@ -251,6 +270,11 @@ func (c *Client) route(cmd *command, args [][]byte) string {
 			continue
 		}
 		slots = append(slots, keySlot(args[i]))
+	}
+	if cmd.shardChannel {
+		// Shard channels have no keys to look up on an open slot, and a
+		// replica of the owner serves them (Redis's getNodeByQuery).
+		return c.srv.Cluster.Route(slots, c.asking, true, func() (bool, bool) { return true, false })
 	}
 	keysPresent := func() (all, none bool) {
 		db := c.srv.DB

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/gocluster/gocluster/pkg/engine/config"
+	"github.com/gocluster/gocluster/pkg/engine/pubsub"
 	"github.com/gocluster/gocluster/pkg/engine/resp"
 	"github.com/gocluster/gocluster/pkg/engine/store"
 )
@@ -72,6 +73,9 @@ type Server struct {
 
 	writes  writeSignal  // wakes clients blocked in BLPOP and friends
 	blocked atomic.Int64 // how many are waiting
+
+	// PubSub holds the channel, pattern and shard channel subscriptions.
+	PubSub *pubsub.Hub
 }
 
 // New creates a server on db with cfg; cluster may be nil.
@@ -87,6 +91,7 @@ func New(cfg *config.Config, db *store.DB, cluster Cluster) *Server {
 		done:        make(chan struct{}),
 		shutdownReq: make(chan struct{}),
 		lastSave:    time.Now().Unix(),
+		PubSub:      pubsub.NewHub(),
 	}
 	s.acl = newACL(cfg.RequirePass())
 	return s
@@ -296,6 +301,12 @@ type Client struct {
 	infoMu  sync.Mutex
 	inMulti bool
 
+	// wmu serialises writes to w between the connection's goroutine and
+	// its pub/sub push goroutine.
+	wmu      sync.Mutex
+	sub      *pubsub.Sub   // nil until the first (P|S)SUBSCRIBE
+	pushStop chan struct{} // ends the push goroutine
+
 	inExec    bool          // running EXEC: blocking commands do not wait
 	replPort  int           // REPLCONF listening-port of a replica
 	rdbOnly   bool          // REPLCONF rdb-only 1: SYNC sends the snapshot and ends
@@ -320,7 +331,10 @@ func (s *Server) newClient(nc net.Conn) *Client {
 
 func (c *Client) serve() {
 	defer func() {
+		c.endPubSub()
+		c.wmu.Lock()
 		c.w.Flush()
+		c.wmu.Unlock()
 		c.conn.Close()
 		c.srv.mu.Lock()
 		delete(c.srv.clients, c.id)
@@ -338,13 +352,19 @@ func (c *Client) serve() {
 			return
 		}
 		c.commands.Add(1)
+		c.wmu.Lock()
 		c.dispatch(args)
+		if c.sub != nil {
+			c.sub.SetProto(c.w.Proto()) // HELLO may have switched it
+		}
 		if c.r.Buffered() == 0 || c.w.Buffered() > 64*1024 {
 			if err := c.w.Flush(); err != nil {
+				c.wmu.Unlock()
 				return
 			}
 			c.lastIO.Store(time.Now().Unix())
 		}
+		c.wmu.Unlock()
 	}
 }
 

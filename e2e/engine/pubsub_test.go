@@ -1,0 +1,295 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"maps"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gocluster/gocluster/e2e/harness"
+	"github.com/gocluster/gocluster/internal/redistest"
+	"github.com/gocluster/gocluster/pkg/slots"
+	"github.com/redis/go-redis/v9"
+)
+
+// pubsubStep is one command sent on one of several raw connections.
+type pubsubStep struct {
+	conn int
+	cmd  string // space separated; "" sends nothing and only reads
+	skip bool   // read and drop the reply (it names the server)
+}
+
+// pubsubScript drives subscribers and publishers through the pub/sub
+// rules Redis 7.0 has: replies and push counts, patterns, shard channels,
+// subscribed mode in RESP2 and its absence in RESP3, RESET, PUBSUB.
+var pubsubScript = []pubsubStep{
+	{0, "SUBSCRIBE a b", false},
+	{1, "PSUBSCRIBE a* x?", false},
+	{2, "PUBLISH a hello", false},
+	{2, "PUBLISH abc x", false},
+	{2, "PUBLISH nobody x", false},
+	{2, "PUBSUB CHANNELS b*", false},
+	{2, "PUBSUB NUMSUB a b c", false},
+	{2, "PUBSUB NUMPAT", false},
+	{0, "GET a", false},
+	{0, "PING", false},
+	{0, "PING hi", false},
+	{0, "SUBSCRIBE a", false},
+	{0, "UNSUBSCRIBE a", false},
+	{0, "UNSUBSCRIBE", false},
+	{0, "UNSUBSCRIBE", false},
+	{0, "GET a", false},
+	{0, "PING", false},
+	{3, "HELLO 3", true},
+	{3, "SUBSCRIBE c", false},
+	{2, "PUBLISH c m", false},
+	{3, "GET x", false},
+	{3, "PING", false},
+	{3, "PUNSUBSCRIBE", false},
+	{3, "UNSUBSCRIBE", false},
+	{1, "PUNSUBSCRIBE x?", false},
+	{1, "PUNSUBSCRIBE", false},
+	{4, "SSUBSCRIBE s1 s2", false},
+	{2, "SPUBLISH s1 m1", false},
+	{2, "PUBSUB SHARDCHANNELS s1", false},
+	{2, "PUBSUB SHARDNUMSUB s1 s3", false},
+	{2, "PUBLISH s1 classic", false},
+	{4, "SUNSUBSCRIBE s1", false},
+	{4, "SUNSUBSCRIBE", false},
+	{0, "SUBSCRIBE z", false},
+	{0, "RESET", false},
+	{0, "GET a", false},
+	{2, "SUBSCRIBE", false},
+	{2, "PUBLISH a", false},
+	{2, "PUBSUB NOPE", false},
+	{2, "PUBSUB CHANNELS a b", false},
+	{2, "PUBSUB NUMPAT x", false},
+	{2, "PUBSUB HELP", false},
+}
+
+// TestPubSubMatchesRedis runs pubsubScript on redis-server 7.0 and on the
+// engine and requires every connection to have read the same bytes.
+func TestPubSubMatchesRedis(t *testing.T) {
+	rs := redistest.Start(t, redistest.Options{Flavor: "redis"})
+	eng := Start(t, Options{})
+	want := runPubsubScript(t, rs.Addr())
+	got := runPubsubScript(t, eng.Addr())
+	for i := range pubsubScript {
+		if !bytes.Equal(want[i], got[i]) {
+			s := pubsubScript[i]
+			t.Errorf("step %d (conn %d %q):\nredis-server: %q\nengine:       %q", i, s.conn, s.cmd, want[i], got[i])
+		}
+	}
+}
+
+// runPubsubScript returns what the step's connection read after it (and
+// what other connections read, appended to their own next step).
+func runPubsubScript(t *testing.T, addr string) [][]byte {
+	t.Helper()
+	conns := map[int]net.Conn{}
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	out := make([][]byte, len(pubsubScript))
+	for i, s := range pubsubScript {
+		c := conns[s.conn]
+		if c == nil {
+			var err error
+			if c, err = net.Dial("tcp", addr); err != nil {
+				t.Fatal(err)
+			}
+			conns[s.conn] = c
+		}
+		if _, err := c.Write(encodeCommand(strings.Fields(s.cmd))); err != nil {
+			t.Fatal(err)
+		}
+		out[i] = readQuiet(t, c)
+		if s.skip {
+			out[i] = nil
+		}
+		// what the other connections received because of this step
+		for _, j := range slices.Sorted(maps.Keys(conns)) {
+			if j != s.conn {
+				out[i] = append(out[i], fmt.Sprintf("|conn %d:", j)...)
+				out[i] = append(out[i], readQuiet(t, conns[j])...)
+			}
+		}
+	}
+	return out
+}
+
+func encodeCommand(args []string) []byte {
+	b := fmt.Appendf(nil, "*%d\r\n", len(args))
+	for _, a := range args {
+		b = fmt.Appendf(b, "$%d\r\n%s\r\n", len(a), a)
+	}
+	return b
+}
+
+// readQuiet reads until the connection has been quiet for a moment.
+func readQuiet(t *testing.T, c net.Conn) []byte {
+	t.Helper()
+	var out []byte
+	buf := make([]byte, 64<<10)
+	for {
+		c.SetReadDeadline(time.Now().Add(60 * time.Millisecond))
+		n, err := c.Read(buf)
+		out = append(out, buf[:n]...)
+		if err != nil {
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				return out
+			}
+			t.Fatalf("read: %v", err)
+		}
+	}
+}
+
+// TestPubSubAcrossCluster: in a 3-master engine cluster with replicas, a
+// PUBLISH on any node reaches subscribers on every node (over the bus);
+// an SPUBLISH reaches the subscribers of the channel's shard, replicas
+// included, through go-redis' cluster client.
+func TestPubSubAcrossCluster(t *testing.T) {
+	nodes := StartN(t, 6, Options{Cluster: true})
+	createCluster(t, nodes, 1)
+	waitHealthy(t, nodes, 30*time.Second)
+	ctx := context.Background()
+
+	var subs []*redis.PubSub
+	for _, n := range nodes {
+		cl := n.Client()
+		t.Cleanup(func() { cl.Close() })
+		ps := cl.Subscribe(ctx, "news")
+		if _, err := ps.Receive(ctx); err != nil {
+			t.Fatal(err)
+		}
+		subs = append(subs, ps)
+	}
+	pub := nodes[3].Client()
+	defer pub.Close()
+	if n, err := pub.Publish(ctx, "news", "hello").Result(); err != nil || n != 1 {
+		t.Fatalf("PUBLISH on %s = %d, %v; want 1 local receiver", nodes[3].Addr(), n, err)
+	}
+	for i, ps := range subs {
+		msg, err := ps.ReceiveTimeout(ctx, 5*time.Second)
+		if err != nil {
+			t.Fatalf("subscriber on %s: %v", nodes[i].Addr(), err)
+		}
+		if m, ok := msg.(*redis.Message); !ok || m.Channel != "news" || m.Payload != "hello" {
+			t.Fatalf("subscriber on %s got %#v", nodes[i].Addr(), msg)
+		}
+	}
+
+	cc := clusterClient(t, nodes)
+	sps := cc.SSubscribe(ctx, "orders{7}")
+	defer sps.Close()
+	if _, err := sps.Receive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := cc.SPublish(ctx, "orders{7}", "o1").Result(); err != nil || n < 0 {
+		t.Fatalf("SPUBLISH: %d, %v", n, err)
+	}
+	msg, err := sps.ReceiveTimeout(ctx, 5*time.Second)
+	if m, ok := msg.(*redis.Message); err != nil || !ok || m.Payload != "o1" {
+		t.Fatalf("sharded subscriber got %#v, %v", msg, err)
+	}
+	// A shard channel is served by its owner only: others redirect.
+	var moved int
+	for _, n := range nodes {
+		err := n.Client().Do(ctx, "SPUBLISH", "orders{7}", "x").Err()
+		if err != nil && strings.HasPrefix(err.Error(), "MOVED ") {
+			moved++
+		}
+	}
+	if moved != 4 {
+		t.Fatalf("%d nodes answered MOVED to SPUBLISH, want 4 (all but the owner and its replica)", moved)
+	}
+}
+
+// TestShardChannelMovesWithItsSlot: while `gocluster reshard` moves the
+// slot of a shard channel, SPUBLISH keeps working through go-redis (it
+// follows MOVED), the old owner's subscriber is told `sunsubscribe` (so it
+// is not left silently deaf, as Redis 7 does), and subscribing again
+// reaches the new owner.
+func TestShardChannelMovesWithItsSlot(t *testing.T) {
+	nodes := StartN(t, 3, Options{Cluster: true})
+	createCluster(t, nodes, 0)
+	ctx := context.Background()
+	owner := masters(t, nodes)[0]
+	first, _, _ := strings.Cut(mySlots(t, owner), "-")
+	slot, err := strconv.Atoi(first)
+	if err != nil {
+		t.Fatalf("first slot of %s: %q", owner.Addr(), mySlots(t, owner))
+	}
+	channel := ""
+	for i := 0; channel == ""; i++ {
+		if c := fmt.Sprintf("chan:%d", i); slots.Slot(c) == slot {
+			channel = c
+		}
+	}
+	conn, err := net.Dial("tcp", owner.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.Write(encodeCommand([]string{"SSUBSCRIBE", channel}))
+	if got := string(readQuiet(t, conn)); !strings.Contains(got, "ssubscribe") {
+		t.Fatalf("SSUBSCRIBE %s on %s: %q", channel, owner.Addr(), got)
+	}
+
+	cc := clusterClient(t, nodes)
+	stop := make(chan struct{})
+	published := make(chan error, 1)
+	go func() {
+		var firstErr error
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				published <- firstErr
+				return
+			default:
+			}
+			if err := cc.SPublish(ctx, channel, fmt.Sprint(i)).Err(); err != nil && firstErr == nil {
+				firstErr = err
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	}()
+	time.Sleep(50 * time.Millisecond)
+	target := masters(t, nodes)[1]
+	r := harness.Run(t, "reshard", owner.Addr(), "--from", nodeID(t, owner), "--to", nodeID(t, target), "--slots", "1", "--yes")
+	time.Sleep(50 * time.Millisecond)
+	close(stop)
+	if err := <-published; err != nil {
+		t.Fatalf("SPUBLISH during the reshard: %v", err)
+	}
+	if r.Code != 0 {
+		t.Fatalf("reshard: exit %d\n%s", r.Code, r.Output())
+	}
+	if got := mySlots(t, target); !strings.Contains(got, first) {
+		t.Fatalf("slot %d did not move to %s (it serves %s)", slot, target.Addr(), got)
+	}
+	got := string(readQuiet(t, conn))
+	if !strings.Contains(got, "smessage") || !strings.HasSuffix(got, fmt.Sprintf("*3\r\n$12\r\nsunsubscribe\r\n$%d\r\n%s\r\n:0\r\n", len(channel), channel)) {
+		t.Fatalf("the old owner's subscriber should get messages, then sunsubscribe; got %q", got)
+	}
+	sps := cc.SSubscribe(ctx, channel)
+	defer sps.Close()
+	if _, err := sps.Receive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := cc.SPublish(ctx, channel, "after").Result(); err != nil || n != 1 {
+		t.Fatalf("SPUBLISH after the move = %d, %v; want 1 subscriber", n, err)
+	}
+	msg, err := sps.ReceiveTimeout(ctx, 5*time.Second)
+	if m, ok := msg.(*redis.Message); err != nil || !ok || m.Payload != "after" {
+		t.Fatalf("subscriber on the new owner got %#v, %v", msg, err)
+	}
+}
