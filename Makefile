@@ -5,7 +5,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -s -w -X github.com/gocluster/gocluster/internal/cli.Version=$(VERSION)
 RUN_ARGS ?=
 
-.PHONY: all build run setup test unit e2e race bench docs vet fmt clean
+.PHONY: all build run setup test fuzz unit e2e race bench docs vet fmt clean
 
 all: build
 
@@ -26,10 +26,21 @@ run: build
 SERVER_E2E := ./e2e/check ./e2e/commands ./e2e/migrate ./e2e/provision ./e2e/repair ./e2e/badinput
 
 # All tests: unit, race and end-to-end against real redis-server / redis-cli
-# and valkey-server / valkey-cli.
+# and valkey-server / valkey-cli, then a bounded fuzz run of the engine.
 test: setup vet
 	$(GO) test -race -count=1 -timeout 40m ./...
 	GOCLUSTER_TEST_SERVER=valkey $(GO) test -race -count=1 -timeout 40m $(SERVER_E2E)
+	$(MAKE) --no-print-directory fuzz
+
+# Fuzzing of the engine's hostile-input surface, FUZZTIME per target
+# (`make fuzz FUZZTIME=30m` for a long run). Go fuzzes one target at a time.
+FUZZTIME ?= 20s
+FUZZ_ARGS = -run '^$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
+fuzz:
+	$(GO) test $(FUZZ_ARGS) -fuzz '^FuzzReader$$' ./pkg/engine/resp
+	$(GO) test $(FUZZ_ARGS) -fuzz '^FuzzReadReply$$' ./pkg/engine/resp
+	$(GO) test $(FUZZ_ARGS) -fuzz '^FuzzDispatch$$' ./pkg/engine/server
+	$(GO) test $(FUZZ_ARGS) -fuzz '^FuzzMatch$$' ./pkg/engine/store
 
 unit:
 	$(GO) test -count=1 ./pkg/... ./internal/...

@@ -2,9 +2,11 @@ package server
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"reflect"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -267,5 +269,52 @@ func TestBoundaryValuesMatchRedisServer(t *testing.T) {
 	t.Logf("%d boundary-value commands compared, %d known float-parsing gaps", n, gaps)
 	if _, err := net.DialTimeout("tcp", eng.conn.RemoteAddr().String(), time.Second); err != nil {
 		t.Fatalf("engine gone: %v", err)
+	}
+}
+
+// TestGlobMatchesRedis compares KEYS and SCAN MATCH on random glob patterns
+// (escapes, classes, ranges, unterminated brackets, bytes above 0x7f)
+// between redis-server and the engine, on the same keys.
+func TestGlobMatchesRedis(t *testing.T) {
+	real := dial(t, redistest.Start(t, redistest.Options{Flavor: "redis"}).Addr())
+	eng := dial(t, startServer(t).Addr().String())
+	keys := []string{"a", "b", "A", "ab", "ba", "aab", "abb", "a-b", "]", "^", "-", `\`, "*", "?", "[", "[a]",
+		"a]", "\x90", "a\x90b", "x", "abc", "aXb", "a*b", `a\b`, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab"}
+	setup := [][]string{{"FLUSHALL"}}
+	for _, k := range keys {
+		setup = append(setup, []string{"SET", k, "1"})
+	}
+	real.pipeline(t, setup)
+	eng.pipeline(t, setup)
+	alphabet := []string{"a", "b", "A", "*", "?", "[", "]", "^", "-", `\`, "\x90", "x"}
+	rnd := rand.New(rand.NewPCG(7, 11))
+	var cmds [][]string
+	for i := 0; i < 3000; i++ {
+		var p strings.Builder
+		for n := rnd.IntN(9); n > 0; n-- {
+			p.WriteString(alphabet[rnd.IntN(len(alphabet))])
+		}
+		cmds = append(cmds, []string{"KEYS", p.String()}, []string{"SCAN", "0", "MATCH", p.String(), "COUNT", "100000"})
+	}
+	cmds = append(cmds, []string{"KEYS", strings.Repeat("a*", 19) + "b"}, []string{"KEYS", strings.Repeat("a*", 40) + "c"})
+	want, got := real.pipeline(t, cmds), eng.pipeline(t, cmds)
+	sorted := func(r resp.Reply) []string {
+		if r.Type == '*' && len(r.Elems) == 2 && r.Elems[1].Type == '*' { // SCAN: the keys
+			r = r.Elems[1]
+		}
+		var out []string
+		for _, e := range r.Elems {
+			out = append(out, string(e.Str))
+		}
+		sort.Strings(out)
+		return out
+	}
+	bad := 0
+	for i := range cmds {
+		if w, g := sorted(want[i]), sorted(got[i]); !reflect.DeepEqual(w, g) {
+			if bad++; bad <= 20 {
+				t.Errorf("%s %q:\n  redis:  %q\n  engine: %q", cmds[i][0], cmds[i][len(cmds[i])-1], w, g)
+			}
+		}
 	}
 }

@@ -10,10 +10,20 @@ func init() {
 
 const errBitOffset = "ERR bit offset is not an integer or out of range"
 
-func cmdSetBit(c *Client, args [][]byte) {
-	off, ok := parseInt(args[2])
-	if !ok || off < 0 || off >= 4*1024*1024*1024 {
+// bitOffset parses a bit offset: the byte it falls in must be below
+// proto-max-bulk-len, as in Redis.
+func (c *Client) bitOffset(b []byte) (int64, bool) {
+	off, ok := parseInt(b)
+	if !ok || off < 0 || off>>3 >= c.maxBulkLen() {
 		c.w.WriteError(errBitOffset)
+		return 0, false
+	}
+	return off, true
+}
+
+func cmdSetBit(c *Client, args [][]byte) {
+	off, ok := c.bitOffset(args[2])
+	if !ok {
 		return
 	}
 	if len(args[3]) != 1 || args[3][0] != '0' && args[3][0] != '1' {
@@ -42,9 +52,8 @@ func cmdSetBit(c *Client, args [][]byte) {
 }
 
 func cmdGetBit(c *Client, args [][]byte) {
-	off, ok := parseInt(args[2])
-	if !ok || off < 0 || off >= 4*1024*1024*1024 {
-		c.w.WriteError(errBitOffset)
+	off, ok := c.bitOffset(args[2])
+	if !ok {
 		return
 	}
 	v, _, good := c.getString(args[1])

@@ -375,12 +375,18 @@ func validDumpFooter(p []byte) bool {
 
 func cmdObject(c *Client, args [][]byte) {
 	sub := string(lower(args[1]))
-	if sub == "help" {
+	if sub == "help" && len(args) == 2 {
 		c.w.WriteArrayLen(1)
 		c.w.WriteSimple("OBJECT <subcommand> [<arg> ...]. Subcommands: ENCODING, FREQ, IDLETIME, REFCOUNT.")
 		return
 	}
-	if len(args) != 3 {
+	switch sub {
+	case "encoding", "refcount", "idletime", "freq", "help":
+	default: // the text is the client's: never echo it whole
+		c.w.WriteError(unknownSubcommand(args[1], "OBJECT"))
+		return
+	}
+	if len(args) != 3 || sub == "help" {
 		c.w.WriteError("ERR wrong number of arguments for 'object|" + sub + "' command")
 		return
 	}

@@ -462,13 +462,17 @@ func cmdSetRange(c *Client, args [][]byte) {
 // checkStringLength refuses a string that would grow past
 // proto-max-bulk-len (SETRANGE, APPEND), overflow included.
 func (c *Client) checkStringLength(size, add int64) bool {
-	limit := int64(c.srv.Cfg.Int("proto-max-bulk-len"))
-	if limit <= 0 {
-		limit = resp.MaxBulkLen
-	}
-	if total := size + add; total > limit || total < size || total < add {
+	if total := size + add; total > c.maxBulkLen() || total < size || total < add {
 		c.w.WriteError("ERR string exceeds maximum allowed size (proto-max-bulk-len)")
 		return false
 	}
 	return true
+}
+
+// maxBulkLen is proto-max-bulk-len, the longest string a command may build.
+func (c *Client) maxBulkLen() int64 {
+	if n := int64(c.srv.Cfg.Int("proto-max-bulk-len")); n > 0 {
+		return n
+	}
+	return resp.MaxBulkLen
 }

@@ -98,15 +98,42 @@ func BenchmarkMatchPathological(b *testing.B) {
 	}
 }
 
+// refMatch is the textbook exponential matcher: * tries every split. On
+// small inputs it is the specification the bounded matcher must meet.
+func refMatch(p, s []byte, nocase bool) bool {
+	if len(p) == 0 {
+		return len(s) == 0
+	}
+	if p[0] == '*' {
+		for i := 0; i <= len(s); i++ {
+			if refMatch(p[1:], s[i:], nocase) {
+				return true
+			}
+		}
+		return false
+	}
+	if len(s) == 0 {
+		return false
+	}
+	ok, next := matchOne(p, 0, s[0], nocase)
+	return ok && refMatch(p[next:], s[1:], nocase)
+}
+
+// FuzzMatch checks the bounded matcher against refMatch.
 func FuzzMatch(f *testing.F) {
 	f.Add([]byte("a*b?[c-d]"), []byte("axbyc"))
 	f.Add([]byte(`[\`), []byte(`\`))
+	f.Add([]byte("*a*a*b"), []byte("aaaab"))
+	f.Add([]byte("[^a-]*?"), []byte("]]x"))
 	f.Fuzz(func(t *testing.T, p, s []byte) {
-		if len(p) > 64 || len(s) > 64 {
+		if len(p) > 16 || len(s) > 16 {
 			return
 		}
-		// must not panic; nocase agrees when neither has letters
-		Match(p, s)
-		MatchNoCase(p, s)
+		for _, nocase := range []bool{false, true} {
+			want := len(s) > 0 && refMatch(p, s, nocase) || len(s) == 0 && len(p) == 0
+			if got := globMatch(p, s, nocase); got != want {
+				t.Fatalf("globMatch(%q, %q, nocase=%v) = %v, reference says %v", p, s, nocase, got, want)
+			}
+		}
 	})
 }
