@@ -71,6 +71,20 @@ var pubsubScript = []pubsubStep{
 	{2, "PUBSUB CHANNELS a b", false},
 	{2, "PUBSUB NUMPAT x", false},
 	{2, "PUBSUB HELP", false},
+	{5, "HELLO 3", true},
+	{5, "CLIENT REPLY OFF", false},
+	{5, "SET k v", false},
+	{5, "SUBSCRIBE q", false},
+	{2, "PUBLISH q m", false},
+	{5, "GET k", false},
+	{5, "CLIENT REPLY ON", false},
+	{5, "GET k", false},
+	{5, "CLIENT REPLY SKIP", false},
+	{5, "GET k", false},
+	{5, "GET k", false},
+	{5, "CLIENT REPLY SKIP", false},
+	{5, "UNSUBSCRIBE q", false},
+	{5, "CLIENT REPLY MAYBE", false},
 }
 
 // TestPubSubMatchesRedis runs pubsubScript on redis-server 7.0 and on the

@@ -64,6 +64,10 @@ func (s *Sub) Take() (out []byte, dead bool) {
 	return out, s.dead
 }
 
+// Push queues an encoded push for the subscriber's connection; false when
+// the subscriber is over its limit (and now dead).
+func (s *Sub) Push(b []byte) bool { return s.push(b) }
+
 // push queues an encoded message; false when the subscriber is over its
 // limit (and now dead).
 func (s *Sub) push(b []byte) bool {

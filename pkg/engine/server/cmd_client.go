@@ -60,7 +60,21 @@ func cmdClient(c *Client, args [][]byte) {
 		c.w.WriteRaw(okReply)
 	case sub == "kill" && len(args) >= 3:
 		c.clientKill(args[2:])
-	case sub == "no-evict" || sub == "no-touch" || sub == "reply" && len(args) == 3 && eq(args[2], "on"):
+	case sub == "reply" && len(args) == 3:
+		switch {
+		case eq(args[2], "on"):
+			c.replyMode = replyOn
+			c.w.WriteRaw(okReply)
+		case eq(args[2], "off"):
+			c.replyMode = replyOff
+		case eq(args[2], "skip"):
+			if c.replyMode != replyOff {
+				c.replyMode = replySkipNext
+			}
+		default:
+			c.w.WriteError(errSyntax)
+		}
+	case sub == "no-evict" || sub == "no-touch":
 		c.w.WriteRaw(okReply)
 	case sub == "help":
 		c.writeHelp("CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",

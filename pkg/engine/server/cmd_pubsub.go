@@ -1,6 +1,7 @@
 package server
 
 import (
+	"runtime"
 	"strings"
 
 	"github.com/gocluster/gocluster/pkg/engine/pubsub"
@@ -100,7 +101,7 @@ func (c *Client) subscribeAll(args [][]byte, kind pubsub.Kind, verb string) {
 	sub := c.subscription()
 	for _, name := range args[1:] {
 		c.srv.PubSub.Add(sub, kind, string(name))
-		c.w.WriteRaw(pubsub.Reply(c.w.Proto(), verb, name, c.subCount(kind)))
+		c.confirm(pubsub.Reply(c.w.Proto(), verb, name, c.subCount(kind)))
 	}
 }
 
@@ -122,12 +123,23 @@ func (c *Client) unsubscribeAll(args [][]byte, kind pubsub.Kind, verb string) {
 			names = append(names, []byte(n))
 		}
 		if len(names) == 0 {
-			c.w.WriteRaw(pubsub.Reply(c.w.Proto(), verb, nil, c.subCount(kind)))
+			c.confirm(pubsub.Reply(c.w.Proto(), verb, nil, c.subCount(kind)))
 		}
 	}
 	for _, name := range names {
 		c.srv.PubSub.Remove(sub, kind, string(name))
-		c.w.WriteRaw(pubsub.Reply(c.w.Proto(), verb, name, c.subCount(kind)))
+		c.confirm(pubsub.Reply(c.w.Proto(), verb, name, c.subCount(kind)))
+	}
+}
+
+// confirm writes a (un)subscribe confirmation. It is a push, not a
+// reply: under CLIENT REPLY OFF or SKIP it still goes out, queued behind
+// the command's (dropped) reply.
+func (c *Client) confirm(b []byte) {
+	if c.repliesSilenced() {
+		c.sub.Push(b)
+	} else {
+		c.w.WriteRaw(b)
 	}
 }
 
@@ -150,7 +162,18 @@ type clusterPublisher interface {
 	Publish(channel, message []byte, shard bool)
 }
 
+// yieldToEarlierCommands lets the goroutines of connections whose
+// commands arrived with this one run first. Go's netpoller hands a batch
+// of ready connections to the scheduler last-in first-out, so without it
+// a PUBLISH could overtake an UNSUBSCRIBE sent just before it on another
+// connection, which redis-server's event loop never does.
+func yieldToEarlierCommands() {
+	runtime.Gosched()
+	runtime.Gosched()
+}
+
 func cmdPublish(c *Client, args [][]byte) {
+	yieldToEarlierCommands()
 	n := c.srv.PubSub.Publish(args[1], args[2])
 	if p, ok := c.srv.Cluster.(clusterPublisher); ok {
 		p.Publish(args[1], args[2], false)
@@ -159,6 +182,7 @@ func cmdPublish(c *Client, args [][]byte) {
 }
 
 func cmdSPublish(c *Client, args [][]byte) {
+	yieldToEarlierCommands()
 	n := c.srv.PubSub.SPublish(args[1], args[2])
 	if p, ok := c.srv.Cluster.(clusterPublisher); ok {
 		p.Publish(args[1], args[2], true)

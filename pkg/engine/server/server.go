@@ -307,6 +307,8 @@ type Client struct {
 	sub      *pubsub.Sub   // nil until the first (P|S)SUBSCRIBE
 	pushStop chan struct{} // ends the push goroutine
 
+	replyMode replyMode // CLIENT REPLY ON|OFF|SKIP
+
 	inExec    bool          // running EXEC: blocking commands do not wait
 	replPort  int           // REPLCONF listening-port of a replica
 	rdbOnly   bool          // REPLCONF rdb-only 1: SYNC sends the snapshot and ends
@@ -353,7 +355,7 @@ func (c *Client) serve() {
 		}
 		c.commands.Add(1)
 		c.wmu.Lock()
-		c.dispatch(args)
+		c.dispatchReplying(args)
 		if c.sub != nil {
 			c.sub.SetProto(c.w.Proto()) // HELLO may have switched it
 		}
@@ -367,6 +369,36 @@ func (c *Client) serve() {
 		c.wmu.Unlock()
 	}
 }
+
+// replyMode is what CLIENT REPLY set.
+type replyMode uint8
+
+const (
+	replyOn       replyMode = iota
+	replyOff                // no reply until CLIENT REPLY ON
+	replySkipNext           // CLIENT REPLY SKIP was just run
+	replySkip               // no reply to the command running now
+)
+
+// dispatchReplying runs a command and drops its reply when CLIENT REPLY
+// says so. Pub/sub pushes are not replies: they still go out.
+func (c *Client) dispatchReplying(args [][]byte) {
+	if c.replyMode == replySkipNext {
+		c.replyMode = replySkip
+	}
+	before := c.replyMode
+	mark := c.w.Mark()
+	c.dispatch(args)
+	if before == replyOff && c.replyMode == replyOff || before == replySkip && c.replyMode == replySkip {
+		c.w.Rewind(mark)
+	}
+	if before == replySkip && c.replyMode == replySkip {
+		c.replyMode = replyOn
+	}
+}
+
+// repliesSilenced reports whether the running command's reply is dropped.
+func (c *Client) repliesSilenced() bool { return c.replyMode == replyOff || c.replyMode == replySkip }
 
 func isClosedConn(err error) bool {
 	return errors.Is(err, net.ErrClosed) || errors.Is(err, io.ErrUnexpectedEOF) || isReset(err)
