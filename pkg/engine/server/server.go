@@ -44,6 +44,9 @@ type Server struct {
 	DB      *store.DB
 	Cluster Cluster
 	Logger  *log.Logger
+	// CloseGrace is how long Close waits for connections to finish the
+	// command they are running; zero means 3 seconds.
+	CloseGrace time.Duration
 
 	runID     string
 	startTime time.Time
@@ -271,8 +274,27 @@ func (s *Server) Close() error {
 	}
 	s.mu.Unlock()
 	s.migrate.closeAll()
-	s.wg.Wait()
+	// A connection in the middle of a long command (KEYS over millions of
+	// keys...) only notices at the command's end: do not let it hold the
+	// shutdown, so SIGTERM and SHUTDOWN end the process in bounded time.
+	finished := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(finished)
+	}()
+	select {
+	case <-finished:
+	case <-time.After(s.closeGrace()):
+		s.Logger.Printf("shutdown: not waiting for %d connection(s) still running a command", s.clientCount())
+	}
 	return nil
+}
+
+func (s *Server) closeGrace() time.Duration {
+	if s.CloseGrace > 0 {
+		return s.CloseGrace
+	}
+	return 3 * time.Second
 }
 
 // Client is one connection's state.

@@ -1,0 +1,105 @@
+package engine
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// busyNode starts a `gocluster server` process and makes one client run a
+// command that takes tens of seconds (a glob whose cost is len(pattern) x
+// len(key) on 40 000-byte keys; redis-server needs as long), and checks
+// that the node is indeed busy: a command needing the keyspace waits.
+func busyNode(t *testing.T, cluster bool) *Node {
+	n := Start(t, Options{Cluster: cluster})
+	if cluster { // a one-node cluster serving every slot
+		c := n.Client()
+		defer c.Close()
+		ctx := context.Background()
+		if err := c.Do(ctx, "CLUSTER", "ADDSLOTSRANGE", "0", "16383").Err(); err != nil {
+			t.Fatal(err)
+		}
+		for start := time.Now(); c.Set(ctx, "{x}probe", "1", 0).Err() != nil; time.Sleep(50 * time.Millisecond) {
+			if time.Since(start) > 10*time.Second {
+				t.Fatal("the one-node cluster does not accept writes")
+			}
+		}
+	}
+	conn, err := net.Dial("tcp", n.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	br := bufio.NewReader(conn)
+	key := strings.Repeat("a", 40000)
+	var batch strings.Builder
+	for i := range 20 {
+		k := fmt.Sprintf("{x}%s%d", key, i) // one slot, so a cluster node serves every key
+		fmt.Fprintf(&batch, "*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$1\r\n1\r\n", len(k), k)
+	}
+	if _, err := conn.Write([]byte(batch.String())); err != nil {
+		t.Fatal(err)
+	}
+	for range 20 {
+		if line, err := br.ReadString('\n'); err != nil || line != "+OK\r\n" {
+			t.Fatalf("SET: %q %v", line, err)
+		}
+	}
+	pattern := "*" + strings.Repeat("a", 20000) + "b"
+	if _, err := fmt.Fprintf(conn, "*2\r\n$4\r\nKEYS\r\n$%d\r\n%s\r\n", len(pattern), pattern); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	probe, err := net.Dial("tcp", n.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer probe.Close()
+	probe.SetDeadline(time.Now().Add(time.Second))
+	probe.Write([]byte("GET {x}nope\r\n"))
+	if _, err := bufio.NewReader(probe).ReadString('\n'); err == nil || !strings.Contains(err.Error(), "timeout") {
+		t.Fatalf("the node should be busy running KEYS, GET answered (%v)", err)
+	}
+	return n
+}
+
+// SIGTERM ends the process promptly even while a client's command runs
+// for much longer (it used to wait for that command).
+func TestSigtermDuringLongCommand(t *testing.T) {
+	for _, cluster := range []bool{false, true} {
+		t.Run(fmt.Sprintf("cluster=%v", cluster), func(t *testing.T) {
+			n := busyNode(t, cluster)
+			start := time.Now()
+			n.Signal(syscall.SIGTERM) // fails the test unless it exits within 10 s
+			t.Logf("exited %v after SIGTERM", time.Since(start).Round(time.Millisecond))
+			if log := n.LogTail(20); !strings.Contains(log, "connection(s) still running a command") {
+				t.Errorf("the log does not say why shutdown did not wait:\n%s", log)
+			}
+		})
+	}
+}
+
+// SHUTDOWN from another client is served while one runs a long command,
+// and the process exits without waiting for that command.
+func TestShutdownDuringLongCommand(t *testing.T) {
+	n := busyNode(t, false)
+	conn, err := net.Dial("tcp", n.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	start := time.Now()
+	conn.Write([]byte("SHUTDOWN NOSAVE\r\n"))
+	for !n.Exited() {
+		if time.Since(start) > 10*time.Second {
+			t.Fatalf("still running 10 s after SHUTDOWN:\n%s", n.LogTail(20))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("exited %v after SHUTDOWN", time.Since(start).Round(time.Millisecond))
+}
