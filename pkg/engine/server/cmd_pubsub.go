@@ -166,14 +166,18 @@ type clusterPublisher interface {
 // commands arrived with this one run first. Go's netpoller hands a batch
 // of ready connections to the scheduler last-in first-out, so without it
 // a PUBLISH could overtake an UNSUBSCRIBE sent just before it on another
-// connection, which redis-server's event loop never does.
-func yieldToEarlierCommands() {
-	runtime.Gosched()
-	runtime.Gosched()
+// connection, which redis-server's event loop never does. Only the first
+// command of a read can be overtaken that way: the rest of a pipeline
+// does not yield again.
+func (c *Client) yieldToEarlierCommands() {
+	if c.freshInput {
+		runtime.Gosched()
+		runtime.Gosched()
+	}
 }
 
 func cmdPublish(c *Client, args [][]byte) {
-	yieldToEarlierCommands()
+	c.yieldToEarlierCommands()
 	n := c.srv.PubSub.Publish(args[1], args[2])
 	if p, ok := c.srv.Cluster.(clusterPublisher); ok {
 		p.Publish(args[1], args[2], false)
@@ -182,7 +186,7 @@ func cmdPublish(c *Client, args [][]byte) {
 }
 
 func cmdSPublish(c *Client, args [][]byte) {
-	yieldToEarlierCommands()
+	c.yieldToEarlierCommands()
 	n := c.srv.PubSub.SPublish(args[1], args[2])
 	if p, ok := c.srv.Cluster.(clusterPublisher); ok {
 		p.Publish(args[1], args[2], true)

@@ -330,6 +330,9 @@ type Client struct {
 	pushStop chan struct{} // ends the push goroutine
 
 	replyMode replyMode // CLIENT REPLY ON|OFF|SKIP
+	// freshInput: the running command is the first of what the last read
+	// from the socket brought (not one queued behind it in a pipeline).
+	freshInput bool
 
 	inExec    bool          // running EXEC: blocking commands do not wait
 	replPort  int           // REPLCONF listening-port of a replica
@@ -366,6 +369,7 @@ func (c *Client) serve() {
 		c.srv.mu.Unlock()
 	}()
 	for !c.closeNow {
+		c.freshInput = c.r.Buffered() == 0
 		args, err := c.r.ReadCommand()
 		if err != nil {
 			if resp.IsProtocolError(err) {
