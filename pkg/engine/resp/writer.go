@@ -68,6 +68,15 @@ func (w *Writer) Rewind(m Mark) bool {
 	return true
 }
 
+// Since returns what was written after m, when all of it is still
+// buffered (false once part of it was flushed).
+func (w *Writer) Since(m Mark) ([]byte, bool) {
+	if w.flushes != m.flushes || len(w.buf) < m.n {
+		return nil, false
+	}
+	return w.buf[m.n:], true
+}
+
 // Flush sends the buffered replies.
 func (w *Writer) Flush() error {
 	if w.err != nil {
@@ -305,6 +314,9 @@ func AppendFloat(b []byte, f float64) []byte {
 		return append(b, "-inf"...)
 	case math.IsNaN(f):
 		return append(b, "nan"...)
+	}
+	if f == 0 && math.Signbit(f) {
+		return append(b, "-0"...) // %.17g keeps the sign of zero
 	}
 	if f == math.Trunc(f) && math.Abs(f) < 1e17 {
 		return strconv.AppendInt(b, int64(f), 10)

@@ -83,7 +83,7 @@ pairs:
 	}
 	scores := make([]float64, len(rest)/2)
 	for j := range scores {
-		f, ok := parseFloat(rest[2*j])
+		f, ok := parseDouble(rest[2*j])
 		if !ok {
 			c.w.WriteError(errNotFloat)
 			return
@@ -148,7 +148,7 @@ pairs:
 }
 
 func cmdZIncrBy(c *Client, args [][]byte) {
-	delta, ok := parseFloat(args[2])
+	delta, ok := parseDouble(args[2])
 	if !ok {
 		c.w.WriteError(errNotFloat)
 		return
@@ -157,8 +157,10 @@ func cmdZIncrBy(c *Client, args [][]byte) {
 	if !ok {
 		return
 	}
-	old, _ := z.Score(args[3])
-	score := old + delta
+	score := delta // a new member keeps the increment as given, -0 included
+	if old, exists := z.Score(args[3]); exists {
+		score = old + delta
+	}
 	if math.IsNaN(score) {
 		c.srv.DB.DeleteIfEmpty(args[1])
 		c.w.WriteError("ERR resulting score is not a number (NaN)")
@@ -233,7 +235,7 @@ func parseScoreBound(b []byte) (store.ScoreBound, bool) {
 	if excl {
 		b = b[1:]
 	}
-	f, ok := parseFloat(b)
+	f, ok := parseRangeDouble(b)
 	return store.ScoreBound{Value: f, Exclusive: excl}, ok
 }
 

@@ -69,7 +69,7 @@ func cmdZSetOp(c *Client, args [][]byte) {
 		switch {
 		case eq(args[i], "weights") && op != "diff" && i+int(n) < len(args):
 			for j := range weights {
-				w, good := parseFloat(args[i+1+j])
+				w, good := parseDouble(args[i+1+j])
 				if !good {
 					c.w.WriteError("ERR weight value is not a float")
 					return

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"runtime/debug"
-	"strconv"
 	"strings"
 
 	"github.com/gocluster/gocluster/pkg/engine/resp"
@@ -209,7 +208,11 @@ func (c *Client) callRecovering(cmd *command, args [][]byte) {
 // callLocked runs a handler that needs the store lock, which the caller
 // holds (EXEC holds it for the whole transaction).
 func (c *Client) callLocked(cmd *command, args [][]byte) {
-	cmd.fn(c, args)
+	if cmd.write && c.srv.notifyFlags.Load() != 0 {
+		c.callNotifying(cmd, args)
+	} else {
+		cmd.fn(c, args)
+	}
 	if cmd.write {
 		c.srv.afterWrite(cmd, args)
 	}
@@ -354,24 +357,10 @@ func parseInt(b []byte) (int64, bool) { return resp.ParseInt(b) }
 const maxFloatChars = 5 * 1024
 
 func parseFloat(b []byte) (float64, bool) {
-	if len(b) == 0 || len(b) > maxFloatChars {
+	if len(b) > maxFloatChars {
 		return 0, false
 	}
-	s := string(b)
-	switch strings.ToLower(s) {
-	case "inf", "+inf", "infinity", "+infinity":
-		return posInf, true
-	case "-inf", "-infinity":
-		return negInf, true
-	}
-	if s[0] == ' ' || s[len(s)-1] == ' ' {
-		return 0, false
-	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || f != f {
-		return 0, false
-	}
-	return f, true
+	return parseDouble(b)
 }
 
 func eq(b []byte, s string) bool { return strings.EqualFold(string(b), s) }
