@@ -308,3 +308,59 @@ func TestGlobMatchesRedis(t *testing.T) {
 		}
 	}
 }
+
+// adminTemplates are commands that change the connection or the server
+// (kill clients, switch protocols, set passwords, connect out), with
+// boundary-value arguments. Each expansion runs on a fresh connection of a
+// fresh server per template; the engine must answer (or close that
+// connection, as CLIENT KILL may) without an internal error, and another
+// connection must still get an answer.
+var adminTemplates = []string{
+	"CLIENT KILL ID I", "CLIENT KILL ADDR M", "CLIENT KILL LADDR J", "CLIENT KILL SKIPME J", "CLIENT KILL USER J",
+	"CLIENT KILL TYPE J", "CLIENT KILL J", "CLIENT LIST ID I", "CLIENT LIST TYPE J", "CLIENT REPLY J",
+	"CLIENT NO-EVICT J", "CLIENT NO-TOUCH J", "CLIENT SETINFO LIB-NAME M", "CLIENT SETINFO LIB-VER J",
+	"CLIENT SETNAME J", "CLIENT J", "HELLO I", "HELLO 3 AUTH default J", "HELLO 3 SETNAME J", "HELLO J J J",
+	"AUTH J", "AUTH J J", "CONFIG SET maxclients I", "CONFIG SET hz I", "CONFIG SET proto-max-bulk-len I",
+	"CONFIG SET maxmemory I", "CONFIG SET cluster-node-timeout I", "CONFIG SET J J", "CONFIG GET M",
+	"CONFIG GET a*a*a*a*a*a*a*a*a*a*a*a*b", "ACL SETUSER J", "ACL SETUSER u J J", "ACL SETUSER u on >p ~J +@all",
+	"ACL DELUSER J", "ACL CAT J", "ACL J", "MIGRATE 127.0.0.1 1 k I I", "MIGRATE 127.0.0.1 I k 0 1",
+	"MIGRATE J 1 '' 0 1 KEYS k", "MIGRATE 127.0.0.1 1 k 0 I COPY REPLACE AUTH J", "WAIT I I",
+	"COMMAND INFO M", "COMMAND GETKEYS J J J", "COMMAND COUNT J", "INFO M", "INFO J J", "MEMORY J J",
+	"SELECT I", "PSYNC J I", "REPLCONF J I", "RESTORE k I M", "RESTORE k 0 J ABSTTL IDLETIME I",
+	"RESTORE k 0 J FREQ I REPLACE", "OBJECT J J", "DEBUG J", "SHUTDOWN J", "SHUTDOWN ABORT",
+}
+
+func TestAdminCommandsSurviveBoundaryValues(t *testing.T) {
+	for _, tmpl := range adminTemplates {
+		s, logs := startServerLogging(t)
+		addr := s.Addr().String()
+		for _, args := range expandBoundary(tmpl) {
+			if strings.HasPrefix(tmpl, "SHUTDOWN") && len(args) > 1 && !strings.EqualFold(args[1], "abort") {
+				continue // a valid SHUTDOWN would end this server
+			}
+			c := dial(t, addr)
+			var bs [][]byte
+			for _, a := range args {
+				bs = append(bs, []byte(a))
+			}
+			c.conn.SetDeadline(time.Now().Add(10 * time.Second))
+			c.conn.Write(resp.AppendCommand(nil, bs...))
+			rep, err := resp.ReadReply(c.br)
+			if err == nil && rep.Type == '-' && strings.Contains(string(rep.Str), "internal error") {
+				t.Errorf("%s: %s", brief(args), rep.Str)
+			}
+			c.conn.Close()
+			probe := dial(t, addr)
+			probe.conn.SetDeadline(time.Now().Add(10 * time.Second))
+			probe.conn.Write(resp.AppendCommand(nil, []byte("PING")))
+			if _, err := resp.ReadReply(probe.br); err != nil { // PONG or NOAUTH: alive
+				t.Fatalf("after %s the node does not answer: %v", brief(args), err)
+			}
+			probe.conn.Close()
+		}
+		s.Close()
+		if strings.Contains(logs.String(), "panic in command") {
+			t.Errorf("%s: %s", tmpl, logs.String())
+		}
+	}
+}
