@@ -307,3 +307,49 @@ func TestShardChannelMovesWithItsSlot(t *testing.T) {
 		t.Fatalf("subscriber on the new owner got %#v, %v", msg, err)
 	}
 }
+
+// keyspaceScript: write commands of every family with keyspace and
+// keyevent notifications on (and "new key" events), watched by a
+// PSUBSCRIBE * connection.
+var keyspaceScript = []pubsubStep{
+	{1, "PSUBSCRIBE *", false},
+	{0, "CONFIG SET notify-keyspace-events KEAn", false},
+	{0, "CONFIG GET notify-keyspace-events", false},
+	{0, "SET foo bar", false}, {0, "SET foo baz NX", false}, {0, "SET foo baz XX EX 100", false},
+	{0, "SET foo qux GET", false}, {0, "SETEX k 10 v", false}, {0, "SETNX k v", false}, {0, "APPEND foo x", false},
+	{0, "INCR n", false}, {0, "DECRBY n 3", false}, {0, "INCRBYFLOAT n 1.5", false}, {0, "INCR foo", false},
+	{0, "DEL foo nokey k", false}, {0, "LPUSH l a b", false}, {0, "RPOP l", false}, {0, "LPOP l", false},
+	{0, "LPOP l", false}, {0, "LPUSHX l a", false}, {0, "SADD s a", false}, {0, "SADD s a", false},
+	{0, "SREM s a", false}, {0, "HSET h f v", false}, {0, "HSET h f w", false}, {0, "HSETNX h f x", false},
+	{0, "HINCRBY h g 0", false}, {0, "HDEL h f g", false}, {0, "ZADD z 1 a", false}, {0, "ZADD z 1 a", false},
+	{0, "ZINCRBY z 1 a", false}, {0, "ZADD z INCR 1 a", false}, {0, "ZREM z a", false}, {0, "EXPIRE n 100", false},
+	{0, "PERSIST n", false}, {0, "PERSIST n", false}, {0, "RENAME n n2", false}, {0, "COPY n2 n3", false},
+	{0, "EXPIRE n3 0", false}, {0, "MSET a 1 b 2", false}, {0, "MSETNX a 1 c 3", false}, {0, "GETDEL a", false},
+	{0, "RPUSH src x y", false}, {0, "LMOVE src dst LEFT RIGHT", false}, {0, "RPOPLPUSH src dst", false},
+	{0, "SADD s1 m", false}, {0, "SMOVE s1 s2 m", false}, {0, "SINTERSTORE s3 s2 s2", false},
+	{0, "SINTERSTORE s3 nothing s2", false}, {0, "GETEX b EX 100", false}, {0, "GETEX b PERSIST", false},
+	{0, "SETRANGE b 0 x", false}, {0, "LSET dst 0 y", false}, {0, "LTRIM dst 0 0", false},
+	{0, "LINSERT dst BEFORE y z", false}, {0, "LREM dst 0 z", false}, {0, "ZADD z2 1 a 2 b", false},
+	{0, "ZPOPMIN z2", false}, {0, "ZREMRANGEBYSCORE z2 0 10", false}, {0, "SADD s4 a", false}, {0, "SPOP s4", false},
+	{0, "SETBIT bits 7 1", false}, {0, "UNLINK bits b", false}, {0, "PSETEX px 100000 v", false},
+	{0, "ZUNIONSTORE zu 2 z2 nothing", false}, {0, "CONFIG SET notify-keyspace-events Kl", false},
+	{0, "SET quiet 1", false}, {0, "LPUSH loud 1", false}, {0, "CONFIG SET notify-keyspace-events bogus", false},
+	{0, "CONFIG SET notify-keyspace-events \"\"", false},
+}
+
+// TestKeyspaceNotificationsMatchRedis runs keyspaceScript on redis-server
+// 7.0 and the engine and compares every byte the subscriber received.
+func TestKeyspaceNotificationsMatchRedis(t *testing.T) {
+	rs := redistest.Start(t, redistest.Options{Flavor: "redis"})
+	eng := Start(t, Options{})
+	saved := pubsubScript
+	pubsubScript = keyspaceScript
+	defer func() { pubsubScript = saved }()
+	want := runPubsubScript(t, rs.Addr())
+	got := runPubsubScript(t, eng.Addr())
+	for i, s := range keyspaceScript {
+		if !bytes.Equal(want[i], got[i]) {
+			t.Errorf("step %d (conn %d %q):\nredis-server: %q\nengine:       %q", i, s.conn, s.cmd, want[i], got[i])
+		}
+	}
+}

@@ -35,6 +35,8 @@ type option struct {
 	enum      []string
 	immutable bool // cannot change with CONFIG SET
 	validate  func(string) error
+	canon     func(string) (string, error) // validates and returns the form to keep
+	display   func(string) string          // what CONFIG GET shows, when not the kept form
 }
 
 var options = []option{
@@ -78,6 +80,7 @@ var options = []option{
 	{name: "maxmemory-policy", kind: kindEnum, def: "noeviction", enum: []string{"volatile-lru", "volatile-lfu",
 		"volatile-random", "volatile-ttl", "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction"}},
 	{name: "proto-max-bulk-len", kind: kindMemory, def: "536870912"},
+	{name: "notify-keyspace-events", kind: kindString, def: "", canon: canonicalKeyspaceEvents, display: displayKeyspaceEvents},
 	// persistence: accepted for compatibility, the engine keeps data in memory only
 	{name: "save", kind: kindList, def: ""},
 	{name: "appendonly", kind: kindBool, def: "no"},
@@ -276,6 +279,9 @@ func (o *option) normalize(words []string) (string, error) {
 			return "", err
 		}
 	}
+	if o.canon != nil {
+		return o.canon(v)
+	}
 	return v, nil
 }
 
@@ -339,7 +345,11 @@ func (c *Config) Matching(patterns []string, match func(pattern, name string) bo
 	for _, o := range options {
 		for _, p := range patterns {
 			if match(strings.ToLower(p), o.name) {
-				out = append(out, [2]string{o.name, c.values[o.name]})
+				v := c.values[o.name]
+				if o.display != nil {
+					v = o.display(v)
+				}
+				out = append(out, [2]string{o.name, v})
 				break
 			}
 		}

@@ -416,6 +416,8 @@ func (s *Server) applyConfig(name string) {
 	switch name {
 	case "requirepass":
 		s.acl.setDefaultPassword(s.Cfg.RequirePass())
+	case "notify-keyspace-events":
+		s.loadNotifyFlags()
 	case "cluster-node-timeout":
 		if t, ok := s.Cluster.(interface{ SetNodeTimeout(time.Duration) }); ok {
 			t.SetNodeTimeout(s.Cfg.NodeTimeout())

@@ -208,7 +208,11 @@ func (c *Client) callRecovering(cmd *command, args [][]byte) {
 // callLocked runs a handler that needs the store lock, which the caller
 // holds (EXEC holds it for the whole transaction).
 func (c *Client) callLocked(cmd *command, args [][]byte) {
-	cmd.fn(c, args)
+	if cmd.write && c.srv.notifyFlags.Load() != 0 {
+		c.callNotifying(cmd, args)
+	} else {
+		cmd.fn(c, args)
+	}
 	if cmd.write {
 		c.srv.afterWrite(cmd, args)
 	}

@@ -79,6 +79,8 @@ type Server struct {
 
 	// PubSub holds the channel, pattern and shard channel subscriptions.
 	PubSub *pubsub.Hub
+	// notifyFlags caches notify-keyspace-events (config.Notify* bits).
+	notifyFlags atomic.Int64
 }
 
 // New creates a server on db with cfg; cluster may be nil.
@@ -97,6 +99,8 @@ func New(cfg *config.Config, db *store.DB, cluster Cluster) *Server {
 		PubSub:      pubsub.NewHub(),
 	}
 	s.acl = newACL(cfg.RequirePass())
+	s.loadNotifyFlags()
+	db.OnExpired = func(key []byte) { s.notifyKeyspace(config.NotifyExpired, "expired", key) }
 	return s
 }
 

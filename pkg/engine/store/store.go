@@ -81,6 +81,9 @@ type DB struct {
 	sweepSlot int // where active expiry resumes
 	Expired   int64
 	nonEmpty  int // slots holding at least one key (for fast RandomKey)
+	// OnExpired, when set, is told of every key deleted because its TTL
+	// passed (lazily on access or by active expiry), with Mu held.
+	OnExpired func(key []byte)
 }
 
 // New returns an empty database.
@@ -98,11 +101,19 @@ func (db *DB) lookup(key []byte) (entry, *slotData, bool) {
 	if len(sd.expires) > 0 {
 		if at, has := sd.expires[string(key)]; has && at <= db.Now() {
 			db.remove(sd, key)
-			db.Expired++
+			db.expired(key)
 			return entry{}, sd, false
 		}
 	}
 	return e, sd, true
+}
+
+// expired counts a key deleted for its TTL and reports it.
+func (db *DB) expired(key []byte) {
+	db.Expired++
+	if db.OnExpired != nil {
+		db.OnExpired(key)
+	}
 }
 
 func (db *DB) remove(sd *slotData, key []byte) {
@@ -504,7 +515,7 @@ func (db *DB) ActiveExpire(budget int) int {
 			budget--
 			if at <= now {
 				db.remove(sd, []byte(k))
-				db.Expired++
+				db.expired([]byte(k))
 				deleted++
 			}
 		}
