@@ -41,6 +41,7 @@ fuzz:
 	$(GO) test $(FUZZ_ARGS) -fuzz '^FuzzReadReply$$' ./pkg/engine/resp
 	$(GO) test $(FUZZ_ARGS) -fuzz '^FuzzDispatch$$' ./pkg/engine/server
 	$(GO) test $(FUZZ_ARGS) -fuzz '^FuzzMatch$$' ./pkg/engine/store
+	$(GO) test $(FUZZ_ARGS) -fuzz '^FuzzDecodeMessage$$' ./pkg/engine/cluster
 
 unit:
 	$(GO) test -count=1 ./pkg/... ./internal/...
