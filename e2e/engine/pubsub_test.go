@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"net"
+	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -351,5 +352,38 @@ func TestKeyspaceNotificationsMatchRedis(t *testing.T) {
 		if !bytes.Equal(want[i], got[i]) {
 			t.Errorf("step %d (conn %d %q):\nredis-server: %q\nengine:       %q", i, s.conn, s.cmd, want[i], got[i])
 		}
+	}
+}
+
+// TestRedisPyClusterPubSub: redis-py's RedisCluster (python3-redis)
+// subscribes through its cluster pub/sub on one node and receives what it
+// publishes through another.
+func TestRedisPyClusterPubSub(t *testing.T) {
+	nodes := StartN(t, 3, Options{Cluster: true})
+	createCluster(t, nodes, 0)
+	const script = `
+import sys, time
+from redis.cluster import RedisCluster, ClusterNode
+rc = RedisCluster(host=sys.argv[1], port=int(sys.argv[2]), decode_responses=True)
+p = rc.pubsub()
+p.subscribe("news")
+first = p.get_message(timeout=5)
+assert first and first["type"] == "subscribe", first
+other = RedisCluster(startup_nodes=[ClusterNode(sys.argv[3], int(sys.argv[4]))], decode_responses=True)
+other.publish("news", "hello from python")
+deadline = time.time() + 5
+while time.time() < deadline:
+    m = p.get_message(timeout=1)
+    if m and m["type"] == "message":
+        assert m["channel"] == "news" and m["data"] == "hello from python", m
+        print("ok")
+        break
+else:
+    raise SystemExit("no message")
+`
+	out, err := exec.Command("/usr/bin/python3", "-c", script, nodes[0].Host, strconv.Itoa(nodes[0].Port),
+		nodes[2].Host, strconv.Itoa(nodes[2].Port)).CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "ok" {
+		t.Fatalf("redis-py cluster pub/sub: %v\n%s", err, out)
 	}
 }
