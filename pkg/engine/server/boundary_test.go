@@ -31,12 +31,13 @@ var (
 	boundaryFloats = []string{"0", "-1", "1.5", "nan", "-nan", "inf", "-inf", "+inf", "infinity", "1e308", "-1e308",
 		"1e309", "-1e309", "4e-324", "1e-400", "", "abc", "9223372036854775807", "-0", "0x10", "0x1.8p1", "0x", "0xg",
 		" 1", "1 ", "\t1", "(1", "(-inf", "[1", "inf1", "infin", "nan(123)", "1e", "1e+", ".5", "5.", ".", "+.e1", "1_0"}
-	// D: increments for INCRBYFLOAT and HINCRBYFLOAT. Left out: results
-	// beyond float64 (1e308 + 10) or needing more than 53 bits
-	// (9223372036854775807 + 10), which redis-server computes and prints
-	// in 80-bit long double; the engine uses float64.
+	// D: increments for INCRBYFLOAT and HINCRBYFLOAT, which Redis computes
+	// in 80-bit long double
 	boundaryIncrements = []string{"0", "-1", "1.5", "nan", "-nan", "inf", "-inf", "+inf", "infinity",
-		"4e-324", "", "abc", "-0", " 1", "1 ", "(1", "1e-5", "123456789.125", "0x10", "0x1p-2", "1e"}
+		"4e-324", "1e-400", "", "abc", "-0", " 1", "1 ", "(1", "1e-5", "123456789.125", "0x10", "0x1p-2", "1e",
+		"1e308", "-1e308", "1e309", "-1e309", "1e300", "1e4932", "1e4933", "1e-4950", "1e-5000", "9223372036854775807",
+		"-9223372036854775808", "18446744073709551616", "0.1", "1.1", "3.0000000000000000001", "1e20", "-10",
+		"0x1.fffffffffffffffep+16383", "5e-324"}
 	// G: a shorter list of floats
 	boundaryFloatsShort = []string{"0", "1.5", "nan", "-inf", "+inf", "1e309", "abc", "(1", "", " 1", "0x10", "(1e-400"}
 	// R: counts of random picks (a big negative one asks for that many
@@ -70,7 +71,7 @@ var boundaryTemplates = []struct {
 	{cmd: "SETBIT s I 1"}, {cmd: "SETBIT s 1 I"}, {cmd: "GETBIT s I"}, {cmd: "SETBIT nope I 0"},
 	{cmd: "BITCOUNT s J J"}, {cmd: "BITCOUNT s J J BIT"}, {cmd: "BITCOUNT s J J BYTE"}, {cmd: "BITCOUNT s I"},
 	{cmd: "APPEND s M"}, {cmd: "SET s M"}, {cmd: "INCRBY n I"}, {cmd: "DECRBY n I"}, {cmd: "INCRBY s I"},
-	{cmd: "INCRBYFLOAT n D"}, {cmd: "INCRBYFLOAT s D"}, {cmd: "SET n I"}, {cmd: "SET n F"},
+	{cmd: "INCRBYFLOAT n D"}, {cmd: "INCRBYFLOAT s D"}, {cmd: "INCRBYFLOAT k D"}, {cmd: "INCRBYFLOAT f D"}, {cmd: "SET n I"}, {cmd: "SET n F"},
 	{cmd: "SET k v EX T"}, {cmd: "SET k v PX T"}, {cmd: "SET k v EXAT T"}, {cmd: "SET k v PXAT T"},
 	{cmd: "SET s v XX EX T GET"}, {cmd: "SETEX k T v"}, {cmd: "PSETEX k T v"}, {cmd: "GETEX s EX T"},
 	{cmd: "GETEX s PX T"}, {cmd: "GETEX s EXAT T"}, {cmd: "GETEX s PXAT T"}, {cmd: "GETEX nope EX T"},
@@ -84,7 +85,7 @@ var boundaryTemplates = []struct {
 	{cmd: "BLPOP l G"}, {cmd: "BRPOP l G"}, {cmd: "BLMOVE l l LEFT RIGHT G"}, {cmd: "BRPOPLPUSH l l G"},
 	{cmd: "LINSERT l BEFORE a M"}, {cmd: "LRANGE nope J J"},
 	// hashes
-	{cmd: "HINCRBY h f I"}, {cmd: "HINCRBY h g I"}, {cmd: "HINCRBYFLOAT h f D"}, {cmd: "HSET h M M"},
+	{cmd: "HINCRBY h f I"}, {cmd: "HINCRBY h g I"}, {cmd: "HINCRBYFLOAT h f D"}, {cmd: "HINCRBYFLOAT h x D"}, {cmd: "HINCRBYFLOAT h fl D"}, {cmd: "HSET h M M"},
 	{cmd: "HRANDFIELD h R", shape: true}, {cmd: "HRANDFIELD h R WITHVALUES", shape: true},
 	{cmd: "HRANDFIELD nope R", shape: true}, {cmd: "HSCAN h C", shape: true}, {cmd: "HSCAN h 0 COUNT I", shape: true},
 	{cmd: "HSCAN h 0 MATCH M", shape: true},
@@ -116,7 +117,7 @@ var boundaryTemplates = []struct {
 
 var boundarySetup = [][]string{
 	{"FLUSHALL"}, {"SET", "s", "hello"}, {"SET", "n", "10"}, {"RPUSH", "l", "a", "b", "c", "a"},
-	{"HSET", "h", "f", "1", "g", "2"}, {"SADD", "st", "a", "b", "c"}, {"ZADD", "z", "1", "a", "2", "b", "3", "c"},
+	{"SET", "f", "1.1"}, {"HSET", "h", "f", "1", "g", "2", "fl", "0.1"}, {"SADD", "st", "a", "b", "c"}, {"ZADD", "z", "1", "a", "2", "b", "3", "c"},
 }
 
 // expandBoundary returns every command a template stands for.

@@ -2,11 +2,11 @@ package server
 
 import (
 	"math"
+	"math/big"
 	"math/rand/v2"
 	"sort"
 	"strconv"
 
-	"github.com/gocluster/gocluster/pkg/engine/resp"
 	"github.com/gocluster/gocluster/pkg/engine/store"
 )
 
@@ -195,12 +195,12 @@ func cmdHIncrBy(c *Client, args [][]byte) {
 }
 
 func cmdHIncrByFloat(c *Client, args [][]byte) {
-	delta, ok := parseFloat(args[3])
+	delta, ok := parseLongDouble(args[3])
 	if !ok {
 		c.w.WriteError(errNotFloat)
 		return
 	}
-	if math.IsInf(delta, 0) {
+	if delta.IsInf() {
 		c.w.WriteError("ERR value is NaN or Infinity")
 		return
 	}
@@ -208,21 +208,20 @@ func cmdHIncrByFloat(c *Client, args [][]byte) {
 	if !ok {
 		return
 	}
-	var cur float64
+	var cur *big.Float
 	if v, exists := h[string(args[2])]; exists {
-		if cur, ok = parseFloat(v); !ok {
+		if cur, ok = parseLongDouble(v); !ok {
 			c.srv.DB.DeleteIfEmpty(args[1])
 			c.w.WriteError("ERR hash value is not a float")
 			return
 		}
 	}
-	cur += delta
-	if math.IsInf(cur, 0) || math.IsNaN(cur) {
+	out, ok := ldIncr(cur, delta)
+	if !ok {
 		c.srv.DB.DeleteIfEmpty(args[1])
 		c.w.WriteError("ERR increment would produce NaN or Infinity")
 		return
 	}
-	out := resp.AppendFloatPlain(nil, cur)
 	h[string(args[2])] = out
 	c.w.WriteBulk(out)
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"math"
+	"math/big"
 	"strconv"
 
 	"github.com/gocluster/gocluster/pkg/engine/resp"
@@ -350,24 +351,23 @@ func cmdIncrByFloat(c *Client, args [][]byte) {
 	if !ok {
 		return
 	}
-	var cur float64
+	var cur *big.Float
 	if found {
-		if cur, ok = parseFloat(v); !ok {
+		if cur, ok = parseLongDouble(v); !ok {
 			c.w.WriteError(errNotFloat)
 			return
 		}
 	}
-	delta, ok := parseFloat(args[2])
+	delta, ok := parseLongDouble(args[2])
 	if !ok {
 		c.w.WriteError(errNotFloat)
 		return
 	}
-	cur += delta
-	if math.IsInf(cur, 0) || math.IsNaN(cur) {
+	out, ok := ldIncr(cur, delta)
+	if !ok {
 		c.w.WriteError("ERR increment would produce NaN or Infinity")
 		return
 	}
-	out := resp.AppendFloatPlain(nil, cur)
 	c.srv.DB.SetString(args[1], out, true)
 	c.w.WriteBulk(out)
 }
