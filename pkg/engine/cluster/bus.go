@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"time"
@@ -204,11 +205,27 @@ func (c *Cluster) readLoop(l *link) {
 			c.mu.Unlock()
 			return
 		}
-		if _, live := c.links[l]; live {
-			c.processMessage(l, m)
+		if _, live := c.links[l]; live && !c.processRecovering(l, m) {
+			c.freeLink(l) // a message that broke the handler: drop its sender's link
+			c.unlock()
+			return
 		}
 		c.unlock()
 	}
+}
+
+// processRecovering is processMessage (mu held) with a last line of
+// defence: a panic on a hostile or unforeseen message is logged, and false
+// returned, instead of ending the process with every node it hosts.
+func (c *Cluster) processRecovering(l *link, m *message) (ok bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.logf("cluster bus: panic handling a message of type %d from %s: %v\n%s", m.typ, l.conn.RemoteAddr(), r, debug.Stack())
+			ok = false
+		}
+	}()
+	c.processMessage(l, m)
+	return true
 }
 
 // publishAhead reports whether the frame body about to be read is a
