@@ -342,6 +342,20 @@ SETBIT bits -1 1
 SETBIT bits 1 2
 GET bits
 DBSIZE
+ZADD zneg -0 m
+ZSCORE zneg m
+ZINCRBY zneg2 -0 m
+ZSCORE zneg2 m
+ZADD zneg2 INCR -0 n
+ZRANGE zneg2 0 -1 WITHSCORES
+ZUNION 1 zneg WEIGHTS -1 WITHSCORES
+ZUNIONSTORE zneg3 1 zneg2 WEIGHTS -1
+ZRANGE zneg3 0 -1 WITHSCORES
+INCRBYFLOAT fneg -0
+HINCRBYFLOAT hneg f -0
+ZADD zhex 0x10 a 1e-320 b -inf c
+ZRANGE zhex 0 -1 WITHSCORES
+ZRANGEBYSCORE zhex "" 0x11
 `
 	compareScript(t, real, eng, script)
 	// RESP3: maps, sets, doubles, nulls and score pairs

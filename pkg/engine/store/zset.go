@@ -48,6 +48,11 @@ func (z *ZSet) find(score float64, member []byte) int {
 
 // Add sets member's score and reports whether the member is new.
 func (z *ZSet) Add(member []byte, score float64) bool {
+	if score == 0 {
+		// a stored -0 reads back as 0 in Redis (its compact encoding keeps
+		// scores as text), though the reply of ZINCRBY -0 itself is "-0"
+		score = 0
+	}
 	old, exists := z.scores[string(member)]
 	if exists {
 		if old == score {
