@@ -4,11 +4,14 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gocluster/gocluster/internal/redistest"
 )
 
 // busyNode starts a `gocluster server` process and makes one client run a
@@ -102,4 +105,84 @@ func TestShutdownDuringLongCommand(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Logf("exited %v after SHUTDOWN", time.Since(start).Round(time.Millisecond))
+}
+
+// The commands of issue 11 that killed or hung every node of `local up`:
+// a real gocluster server process answers them as redis-server 7.0 does,
+// at once, and keeps serving.
+func TestIssue11CommandsAnsweredLikeRedis(t *testing.T) {
+	n := Start(t, Options{})
+	real := redistest.Start(t, redistest.Options{Flavor: "redis"})
+	key := strings.Repeat("a", 40)
+	cmds := [][]string{
+		{"SET", key, "v"},
+		{"SETRANGE", "k", "9223372036854775807", "x"},
+		{"SCAN", "18446744073709551615", "COUNT", "9223372036854775807"},
+		{"KEYS", "a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b"},
+		{"KEYS", "a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a"},
+		{"SETBIT", "k", "9223372036854775807", "1"},
+		{"SETRANGE", "k", "536870911", "xx"},
+		{"PING"},
+	}
+	ask := func(addr string) []string {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		br := bufio.NewReader(c)
+		var out []string
+		for _, args := range cmds {
+			var b strings.Builder
+			fmt.Fprintf(&b, "*%d\r\n", len(args))
+			for _, a := range args {
+				fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
+			}
+			c.SetDeadline(time.Now().Add(2 * time.Second)) // Redis answers each at once
+			if _, err := c.Write([]byte(b.String())); err != nil {
+				t.Fatal(err)
+			}
+			var reply strings.Builder
+			if err := readRaw(br, &reply); err != nil {
+				t.Fatalf("%s on %s: %v", args[0], addr, err)
+			}
+			out = append(out, reply.String())
+		}
+		return out
+	}
+	want, got := ask(real.Addr()), ask(n.Addr())
+	for i := range cmds {
+		if want[i] != got[i] {
+			t.Errorf("%.60s:\n  redis:  %q\n  engine: %q", strings.Join(cmds[i], " "), want[i], got[i])
+		}
+	}
+}
+
+// readRaw copies one RESP reply, nested arrays included, as raw text.
+func readRaw(br *bufio.Reader, out *strings.Builder) error {
+	line, err := br.ReadString('\n')
+	if err != nil {
+		return err
+	}
+	out.WriteString(line)
+	var n int
+	switch line[0] {
+	case '$':
+		fmt.Sscanf(line[1:], "%d", &n)
+		if n >= 0 {
+			buf := make([]byte, n+2)
+			if _, err := io.ReadFull(br, buf); err != nil {
+				return err
+			}
+			out.Write(buf)
+		}
+	case '*':
+		fmt.Sscanf(line[1:], "%d", &n)
+		for range n {
+			if err := readRaw(br, out); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
