@@ -58,6 +58,9 @@ func (c *Client) pushLoop(sub *pubsub.Sub, stop chan struct{}) {
 			return
 		case <-sub.Wake():
 		}
+		// Let the publishers that are ready run first: their messages
+		// then leave in one write instead of one write each.
+		runtime.Gosched()
 		out, dead := sub.Take()
 		if dead {
 			c.srv.Logger.Printf("client %d %s: pub/sub output over %d bytes, closing the connection", c.id, c.conn.RemoteAddr(), pubsub.DefaultQueueLimit)
@@ -252,6 +255,7 @@ func cmdPubsub(c *Client, args [][]byte) {
 // transaction, subscriptions, protocol, name, READONLY and ASKING.
 func cmdReset(c *Client, args [][]byte) {
 	c.multi, c.multiErr = nil, false
+	c.unwatchLocked()
 	if c.sub != nil {
 		c.srv.PubSub.RemoveAll(c.sub)
 	}
