@@ -180,6 +180,7 @@ func cmdBlockingPop(c *Client, args [][]byte) {
 				v = l.PopBack()
 			}
 			c.srv.DB.DeleteIfEmpty(k)
+			c.srv.DB.Touch(k)
 			c.w.WriteArrayLen(2)
 			c.w.WriteBulk(k)
 			c.w.WriteBulk(v)
@@ -223,6 +224,8 @@ func cmdBlockingMove(c *Client, args [][]byte) {
 			return false
 		}
 		c.move(args[1], args[2], fromLeft, toLeft)
+		c.srv.DB.Touch(args[1])
+		c.srv.DB.Touch(args[2])
 		lmove := [][]byte{[]byte("LMOVE"), args[1], args[2], side(fromLeft), side(toLeft)}
 		c.srv.afterWrite(lookupCommand(lmove[0]), lmove)
 		return true

@@ -316,6 +316,7 @@ func cmdDiscard(c *Client, _ [][]byte) {
 	}
 	c.multi = nil
 	c.setInMulti(false)
+	c.unwatchLocked()
 	c.w.WriteRaw(okReply)
 }
 
@@ -327,15 +328,22 @@ func cmdExec(c *Client, _ [][]byte) {
 	queued, failed := *c.multi, c.multiErr
 	c.multi = nil
 	c.setInMulti(false)
-	if failed {
-		c.w.WriteError("EXECABORT Transaction discarded because of previous errors.")
+	db := c.srv.DB
+	db.Mu.Lock()
+	dirty := c.watch.Dirty() || db.WatchedKeyExpired(&c.watch)
+	db.Unwatch(&c.watch)
+	if failed || dirty {
+		db.Mu.Unlock()
+		if failed {
+			c.w.WriteError("EXECABORT Transaction discarded because of previous errors.")
+		} else {
+			c.w.WriteNullArray()
+		}
 		return
 	}
 	c.w.WriteArrayLen(len(queued))
 	c.inExec = true
 	defer func() { c.inExec = false }()
-	db := c.srv.DB
-	db.Mu.Lock()
 	for _, args := range queued {
 		c.execOne(lookupCommand(args[0]), args)
 	}

@@ -208,7 +208,7 @@ func (c *Client) callRecovering(cmd *command, args [][]byte) {
 // callLocked runs a handler that needs the store lock, which the caller
 // holds (EXEC holds it for the whole transaction).
 func (c *Client) callLocked(cmd *command, args [][]byte) {
-	if cmd.write && c.srv.notifyFlags.Load() != 0 {
+	if cmd.write && (c.srv.notifyFlags.Load() != 0 || c.srv.DB.Watching()) {
 		c.callNotifying(cmd, args)
 	} else {
 		cmd.fn(c, args)
@@ -249,7 +249,7 @@ func (s *Server) afterWrite(cmd *command, args [][]byte) {
 
 func inMultiAllowed(name string) bool {
 	switch name {
-	case "exec", "discard", "multi", "watch", "unwatch", "quit", "reset":
+	case "exec", "discard", "multi", "watch", "quit", "reset":
 		return true
 	}
 	return false

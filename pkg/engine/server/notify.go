@@ -108,7 +108,9 @@ func (c *Client) callNotifying(cmd *command, args [][]byte) {
 	if cmd.name == "rename" || cmd.name == "renamenx" {
 		announce(args[2]) // Redis adds the new name before it reports the move
 	}
-	for _, ev := range eventsOf(cmd.name, args, idx, reply, existed, exists) {
+	events := eventsOf(cmd.name, args, idx, reply, existed, exists)
+	c.touchWritten(cmd, args, idx, events)
+	for _, ev := range events {
 		announce(ev.key)
 		c.srv.notifyKeyspace(ev.class, ev.name, ev.key)
 	}

@@ -342,6 +342,7 @@ type Client struct {
 	replPort  int           // REPLCONF listening-port of a replica
 	rdbOnly   bool          // REPLCONF rdb-only 1: SYNC sends the snapshot and ends
 	watchDone chan struct{} // the disconnect watcher of a blocked command ended
+	watch     store.Watcher // WATCHed keys (guarded by DB.Mu)
 }
 
 func (s *Server) newClient(nc net.Conn) *Client {
@@ -363,6 +364,7 @@ func (s *Server) newClient(nc net.Conn) *Client {
 func (c *Client) serve() {
 	defer func() {
 		c.endPubSub()
+		c.unwatchLocked()
 		c.wmu.Lock()
 		c.w.Flush()
 		c.wmu.Unlock()

@@ -84,6 +84,7 @@ type DB struct {
 	// OnExpired, when set, is told of every key deleted because its TTL
 	// passed (lazily on access or by active expiry), with Mu held.
 	OnExpired func(key []byte)
+	watched   map[string][]*watchedKey // WATCHed keys and their watchers (watch.go)
 }
 
 // New returns an empty database.
@@ -111,6 +112,7 @@ func (db *DB) lookup(key []byte) (entry, *slotData, bool) {
 // expired counts a key deleted for its TTL and reports it.
 func (db *DB) expired(key []byte) {
 	db.Expired++
+	db.Touch(key)
 	if db.OnExpired != nil {
 		db.OnExpired(key)
 	}
@@ -389,6 +391,7 @@ func (db *DB) ExpiresCount() int { return db.expCount }
 
 // Flush removes every key.
 func (db *DB) Flush() {
+	db.touchExisting(-1)
 	db.slots = [SlotCount]slotData{}
 	db.keyCount, db.expCount, db.nonEmpty = 0, 0, 0
 }
@@ -528,6 +531,7 @@ func (db *DB) DeleteKeysInSlot(slot int) int {
 	if slot < 0 || slot >= SlotCount {
 		return 0
 	}
+	db.touchExisting(slot)
 	sd := &db.slots[slot]
 	n := len(sd.keys)
 	if n > 0 {
