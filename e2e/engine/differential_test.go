@@ -64,6 +64,13 @@ var commandTemplates = []struct {
 	{"HGET K N", false}, {"SISMEMBER K N", false}, {"SREM K N M", false}, {"MSET K N", false}, {"GETDEL K", false},
 	{"STRLEN K", false}, {"SET K 12345678901234567890", false}, {"INCR K", false},
 	{"SET K 007", false}, {"APPEND K 0", false},
+	// boundary values (issue 11): the answers, errors included, must match too
+	{"SETRANGE K 9223372036854775807 V", false}, {"GETRANGE K -9223372036854775808 9223372036854775807", false},
+	{"LRANGE K -9223372036854775808 9223372036854775807", false}, {"EXPIRE K 9223372036854775807", false},
+	{"PEXPIRE K -9223372036854775808", false}, {"INCRBYFLOAT K 1e308", false}, {"ZADD K 0x10 M", false},
+	{"LPOS K M RANK -9223372036854775808", false}, {"BITCOUNT K 0 -9223372036854775808", false},
+	{"SETBIT K 9223372036854775807 1", false}, {"ZRANGEBYSCORE K 1e309 -1e309", false}, {"ZINCRBY K -0 M", false},
+	{"LREM K -9223372036854775808 M", false}, {"ZPOPMIN K 9223372036854775807", false}, {"SINTERCARD 9223372036854775807 K", false},
 }
 
 // ttlCommands answer a remaining time, compared by sign only.
