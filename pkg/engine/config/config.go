@@ -94,11 +94,12 @@ var options = []option{
 	{name: "slowlog-log-slower-than", kind: kindInt, def: "10000", min: -1, max: 1 << 40},
 	{name: "slowlog-max-len", kind: kindInt, def: "128", min: 0, max: 1 << 31},
 	{name: "lazyfree-lazy-user-del", kind: kindBool, def: "no"},
+	{name: "busy-reply-threshold", kind: kindInt, def: "5000", min: 0, max: 1 << 40},
 }
 
 // aliases map old or alternative names to the canonical one, as Redis does.
 var aliases = map[string]string{"cluster-slave-validity-factor": "cluster-replica-validity-factor",
-	"slave-read-only": "replica-read-only", "cluster-slave-no-failover": "cluster-replica-no-failover"}
+	"slave-read-only": "replica-read-only", "cluster-slave-no-failover": "cluster-replica-no-failover", "lua-time-limit": "busy-reply-threshold"}
 
 func lookup(name string) *option {
 	name = strings.ToLower(name)

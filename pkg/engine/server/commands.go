@@ -134,6 +134,13 @@ func (c *Client) dispatch(args [][]byte) {
 		c.w.WriteError("ERR Can't execute '" + cmd.name + "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
 		return
 	}
+	if msg := c.scriptBusyReply(cmd, args); msg != "" {
+		c.w.WriteError(msg)
+		if c.multi != nil {
+			c.multiErr = true
+		}
+		return
+	}
 	if cmd.name == "ping" && c.subscribedMode() {
 		// A subscribed RESP2 client reads pushes: PING answers in their shape.
 		c.w.WriteArrayLen(2)
@@ -193,7 +200,9 @@ func (c *Client) call(cmd *command, args [][]byte) {
 		return
 	}
 	db := c.srv.DB
-	db.Mu.Lock()
+	if !c.lockStore(cmd, args) {
+		return
+	}
 	defer db.Mu.Unlock() // a panicking handler must not leave the store locked
 	c.callLocked(cmd, args)
 }

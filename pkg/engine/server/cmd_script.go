@@ -1,0 +1,362 @@
+package server
+
+import (
+	"io"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gocluster/gocluster/pkg/engine/resp"
+	"github.com/gocluster/gocluster/pkg/engine/script"
+)
+
+// Lua scripting (EVAL, EVALSHA, SCRIPT) over pkg/engine/script. A script
+// runs under the store lock, like any command, so it is atomic; other
+// connections see BUSY once it has run longer than busy-reply-threshold
+// (checked in dispatch before they wait for the lock) and SCRIPT KILL,
+// which takes no lock, can stop it.
+
+func init() {
+	def("eval", -3, "noscript stale skip_monitor may_replicate no_mandatory_keys movablekeys", 0, 0, 0, cmdEval).movable = numKeysAt(2)
+	def("evalsha", -3, "noscript stale skip_monitor may_replicate no_mandatory_keys movablekeys", 0, 0, 0, cmdEval).movable = numKeysAt(2)
+	def("eval_ro", -3, "readonly noscript stale skip_monitor no_mandatory_keys movablekeys", 0, 0, 0, cmdEval).movable = numKeysAt(2)
+	def("evalsha_ro", -3, "readonly noscript stale skip_monitor no_mandatory_keys movablekeys", 0, 0, 0, cmdEval).movable = numKeysAt(2)
+	def("script", -2, "noscript nolock", 0, 0, 0, cmdScript)
+}
+
+// scriptsRunning counts servers of this process running a script: dispatch
+// looks no further while it is zero.
+var scriptsRunning atomic.Int32
+
+var scriptHosts sync.Map // *Server -> *scriptHost
+
+// scriptHost is a server's Lua engine and the pseudo client its scripts'
+// commands run on.
+type scriptHost struct {
+	srv    *Server
+	eng    *script.Engine
+	client *Client
+	caller *Client
+	slot   int // the slot the script's keys live in, -1 before the first key
+}
+
+func (s *Server) scripting() *scriptHost {
+	if h, ok := scriptHosts.Load(s); ok {
+		return h.(*scriptHost)
+	}
+	h := &scriptHost{srv: s}
+	h.client = &Client{srv: s, user: "default", authed: true, inExec: true, created: time.Now()}
+	h.client.w = resp.NewWriter(io.Discard)
+	h.eng = script.New(h)
+	actual, loaded := scriptHosts.LoadOrStore(s, h)
+	if loaded {
+		h.eng.Close()
+	}
+	return actual.(*scriptHost)
+}
+
+// Log implements script.Host: redis.log lines go to the server log.
+func (h *scriptHost) Log(level int, msg string) {
+	h.srv.Logger.Printf("%s", msg)
+}
+
+// scriptAllowedNoLock are lock-free commands a script may run (it already
+// holds the store lock, which the other lock-free handlers take themselves).
+var scriptAllowedNoLock = map[string]bool{"select": true, "time": true, "lastsave": true}
+
+func hasFlag(cmd *command, flag string) bool {
+	for _, f := range cmd.flags {
+		if f == flag {
+			return true
+		}
+	}
+	return false
+}
+
+// Call implements script.Host: one redis.call/pcall, run in-process under
+// the store lock the script holds.
+func (h *scriptHost) Call(args [][]byte, proto int) []byte {
+	cmd := lookupCommand(args[0])
+	if cmd == nil {
+		return []byte("-ERR Unknown Redis command called from script\r\n")
+	}
+	if cmd.arity > 0 && len(args) != cmd.arity || cmd.arity < 0 && len(args) < -cmd.arity {
+		return []byte("-ERR Wrong number of args calling Redis command from script\r\n")
+	}
+	if hasFlag(cmd, "noscript") || cmd.noLock && !scriptAllowedNoLock[cmd.name] || cmd.name == "multi" || cmd.name == "exec" {
+		return []byte("-ERR This Redis command is not allowed from script\r\n")
+	}
+	if cmd.write && h.eng.ReadOnly() {
+		return []byte("-ERR Write commands are not allowed from read-only scripts.\r\n")
+	}
+	if h.srv.Cluster != nil {
+		if msg := h.checkSlot(cmd, args); msg != "" {
+			return []byte("-" + msg + "\r\n")
+		}
+	}
+	c := h.client
+	c.w.Reset(io.Discard)
+	c.w.SetProto(proto)
+	if cmd.write {
+		if h.srv.Cluster != nil {
+			if replica, _ := h.srv.Cluster.Role(); replica && (h.caller == nil || h.caller.r != nil) {
+				return []byte("-READONLY You can't write against a read only replica.\r\n")
+			}
+		}
+		h.eng.MarkWrite()
+	}
+	if cmd.noLock {
+		cmd.fn(c, args)
+	} else {
+		func() {
+			defer c.recoverCommand(cmd, c.w.Mark())
+			c.callLocked(cmd, args)
+		}()
+	}
+	return c.w.Bytes()
+}
+
+// checkSlot refuses a command of a script on keys this node does not serve
+// or in another slot than the script's other keys, as Redis 7.0 does.
+func (h *scriptHost) checkSlot(cmd *command, args [][]byte) string {
+	idx := cmd.keyIndexes(args, nil)
+	if len(idx) == 0 {
+		return ""
+	}
+	var slots []int
+	for _, i := range idx {
+		s := keySlot(args[i])
+		if len(slots) == 0 || slots[len(slots)-1] != s {
+			slots = append(slots, s)
+		}
+	}
+	asking := h.caller != nil && h.caller.asking
+	readonly := h.caller != nil && h.caller.readonly && !cmd.write
+	db := h.srv.DB
+	keysPresent := func() (all, none bool) { // the store lock is held
+		all, none = true, true
+		for _, i := range idx {
+			if db.Exists(args[i]) {
+				none = false
+			} else {
+				all = false
+			}
+		}
+		return
+	}
+	if len(slots) > 1 {
+		return "ERR Script attempted to access keys that do not hash to the same slot"
+	}
+	if msg := h.srv.Cluster.Route(slots, asking, readonly, keysPresent); msg != "" {
+		if strings.HasPrefix(msg, "CLUSTERDOWN") {
+			return "ERR Script attempted to execute a command while the cluster is down"
+		}
+		return "ERR Script attempted to access a non local key in a cluster node"
+	}
+	if h.slot == -1 {
+		h.slot = slots[0]
+	} else if h.slot != slots[0] {
+		return "ERR Script attempted to access keys that do not hash to the same slot"
+	}
+	return ""
+}
+
+// evalArgs validates numkeys and splits keys from arguments.
+func evalArgs(c *Client, args [][]byte, at int) (keys, argv [][]byte, ok bool) {
+	n, isInt := parseInt(args[at])
+	if !isInt {
+		c.w.WriteError(errNotInt)
+		return nil, nil, false
+	}
+	if n < 0 {
+		c.w.WriteError("ERR Number of keys can't be negative")
+		return nil, nil, false
+	}
+	if n > int64(len(args)-at-1) {
+		c.w.WriteError("ERR Number of keys can't be greater than number of args")
+		return nil, nil, false
+	}
+	return args[at+1 : at+1+int(n)], args[at+1+int(n):], true
+}
+
+func cmdEval(c *Client, args [][]byte) {
+	keys, argv, ok := evalArgs(c, args, 2)
+	if !ok {
+		return
+	}
+	h := c.srv.scripting()
+	name := strings.ToLower(string(args[0]))
+	ro := strings.HasSuffix(name, "_ro")
+	var body, sha []byte
+	if strings.HasPrefix(name, "evalsha") {
+		sha = args[1]
+	} else {
+		body = args[1]
+	}
+	h.begin(c, keys)
+	defer h.end()
+	h.eng.Eval(c.w, body, sha, keys, argv, ro)
+}
+
+// begin and end bracket one script run.
+func (h *scriptHost) begin(c *Client, keys [][]byte) {
+	h.caller = c
+	h.slot = -1
+	if len(keys) > 0 && h.srv.Cluster != nil {
+		h.slot = keySlot(keys[0])
+	}
+	h.client.readonly = c.readonly
+	scriptsRunning.Add(1)
+}
+
+func (h *scriptHost) end() {
+	scriptsRunning.Add(-1)
+	h.caller = nil
+}
+
+// scriptBusyReply is the BUSY error dispatch answers while a script has run
+// for longer than busy-reply-threshold, or "" to let the command through.
+func (c *Client) scriptBusyReply(cmd *command, args [][]byte) string {
+	if scriptsRunning.Load() == 0 {
+		return ""
+	}
+	h, ok := scriptHosts.Load(c.srv)
+	if !ok {
+		return ""
+	}
+	since, function := h.(*scriptHost).eng.Busy()
+	if since.IsZero() || time.Since(since) < time.Duration(busyThreshold(c.srv))*time.Millisecond {
+		return ""
+	}
+	switch cmd.name {
+	case "auth", "hello", "replconf", "multi", "discard", "watch", "unwatch", "reset":
+		return ""
+	case "shutdown":
+		if len(args) > 1 && eq(args[1], "nosave") {
+			return ""
+		}
+	case "script", "function":
+		if len(args) > 1 && (eq(args[1], "kill") || cmd.name == "function" && eq(args[1], "stats")) {
+			return ""
+		}
+	}
+	if function {
+		return "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE."
+	}
+	return "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
+}
+
+// lockStore takes the store lock for cmd. While a script runs it does not
+// queue behind it blindly: once the script passes busy-reply-threshold the
+// command is answered BUSY (and false returned), as redis-server answers
+// every client while a slow script runs.
+func (c *Client) lockStore(cmd *command, args [][]byte) bool {
+	mu := &c.srv.DB.Mu
+	for {
+		if scriptsRunning.Load() == 0 {
+			mu.Lock()
+			return true
+		}
+		if mu.TryLock() {
+			return true
+		}
+		if msg := c.scriptBusyReply(cmd, args); msg != "" {
+			c.w.WriteError(msg)
+			return false
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func busyThreshold(s *Server) int {
+	if s.Cfg == nil {
+		return 5000
+	}
+	if v := s.Cfg.Get("busy-reply-threshold"); v != "" {
+		return s.Cfg.Int("busy-reply-threshold")
+	}
+	return 5000
+}
+
+func cmdScript(c *Client, args [][]byte) {
+	h := c.srv.scripting()
+	sub := strings.ToLower(string(args[1]))
+	if sub == "kill" {
+		if len(args) != 2 {
+			c.w.WriteError("ERR wrong number of arguments for 'script|kill' command")
+			return
+		}
+		if msg := h.eng.Kill(false); msg != "" {
+			c.w.WriteError(msg)
+			return
+		}
+		c.w.WriteRaw(okReply)
+		return
+	}
+	if sub == "help" && len(args) == 2 {
+		c.writeHelp("SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+			"DEBUG (YES|SYNC|NO)",
+			"    Set the debug mode for subsequent scripts executed.",
+			"EXISTS <sha1> [<sha1> ...]",
+			"    Return information about the existence of the scripts in the script cache.",
+			"FLUSH [ASYNC|SYNC]",
+			"    Flush the Lua scripts cache. Very dangerous on replicas.",
+			"    When called without the optional mode argument, the behavior is determined by the",
+			"    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+			"    * ASYNC: Asynchronously flush the scripts cache.",
+			"    * SYNC: Synchronously flush the scripts cache.",
+			"KILL",
+			"    Kill the currently executing Lua script.",
+			"LOAD <script>",
+			"    Load a script into the scripts cache without executing it.")
+		return
+	}
+	db := c.srv.DB
+	db.Mu.Lock()
+	defer db.Mu.Unlock()
+	switch {
+	case sub == "load":
+		if len(args) != 3 {
+			c.w.WriteError("ERR wrong number of arguments for 'script|load' command")
+			return
+		}
+		sha, msg := h.eng.Load(args[2])
+		if msg != "" {
+			c.w.WriteError(msg)
+			return
+		}
+		c.w.WriteBulkString(sha)
+		if c.srv.replicaCount.Load() > 0 {
+			c.srv.propagate(commandTable["script"], args)
+		}
+	case sub == "exists":
+		if len(args) < 3 {
+			c.w.WriteError("ERR wrong number of arguments for 'script|exists' command")
+			return
+		}
+		c.w.WriteArrayLen(len(args) - 2)
+		for _, sha := range args[2:] {
+			if h.eng.Exists(sha) {
+				c.w.WriteInt(1)
+			} else {
+				c.w.WriteInt(0)
+			}
+		}
+	case sub == "flush":
+		if len(args) > 3 {
+			c.w.WriteError("ERR wrong number of arguments for 'script|flush' command")
+			return
+		}
+		if len(args) == 3 && !eq(args[2], "sync") && !eq(args[2], "async") {
+			c.w.WriteError("ERR SCRIPT FLUSH only support SYNC|ASYNC option")
+			return
+		}
+		h.eng.Flush()
+		c.w.WriteRaw(okReply)
+	case sub == "debug":
+		c.w.WriteError("ERR SCRIPT DEBUG is not supported by this server")
+	default:
+		c.w.WriteError(unknownSubcommand(args[1], "SCRIPT"))
+	}
+}
