@@ -42,7 +42,7 @@ func (c *Client) unwatchLocked() {
 // every key it names.
 func (c *Client) touchWritten(cmd *command, args [][]byte, idx []int, events []keyedEvent) {
 	db := c.srv.DB
-	if !db.Watching() {
+	if !db.Watching() || selfTouching[cmd.name] {
 		return
 	}
 	if _, known := writeEvents[cmd.name]; known || eventCases[cmd.name] {

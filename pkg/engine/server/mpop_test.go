@@ -1,0 +1,93 @@
+package server
+
+import (
+	"testing"
+
+	"github.com/gocluster/gocluster/internal/redistest"
+)
+
+// TestMPopMatchesRedisServer: LMPOP/BLMPOP, ZMPOP/BZMPOP and
+// BZPOPMIN/BZPOPMAX replies and errors, RESP2 and RESP3, against
+// redis-server 7.0.
+func TestMPopMatchesRedisServer(t *testing.T) {
+	rs := redistest.Start(t, redistest.Options{Flavor: "redis"})
+	es := startServer(t)
+	real := [2]*rawConn{dial(t, rs.Addr()), dial(t, rs.Addr())}
+	eng := [2]*rawConn{dial(t, es.Addr().String()), dial(t, es.Addr().String())}
+	script := `
+A: RPUSH l1 a b c d e
+A: RPUSH l2 x
+A: SET str v
+A: LMPOP 2 nope l1 LEFT
+A: LMPOP 2 nope l1 RIGHT COUNT 2
+A: LMPOP 1 l1 LEFT COUNT 100
+A: EXISTS l1
+A: LMPOP 1 l1 LEFT
+A: LMPOP 2 l2 str LEFT
+A: LMPOP 2 str l2 LEFT
+A: LMPOP 0 l2 LEFT
+A: LMPOP -1 l2 LEFT
+A: LMPOP x l2 LEFT
+A: LMPOP 3 l2 LEFT
+A: LMPOP 1 l2 MIDDLE
+A: LMPOP 1 l2 LEFT COUNT
+A: LMPOP 1 l2 LEFT COUNT 0
+A: LMPOP 1 l2 LEFT COUNT -1
+A: LMPOP 1 l2 LEFT COUNT x
+A: LMPOP 1 l2 LEFT COUNT 1 COUNT 1
+A: LMPOP 1 l2 LEFT FOO
+A: LMPOP 9223372036854775807 l2 LEFT
+A: LMPOP 1 l2 LEFT COUNT 9223372036854775807
+A: RPUSH l3 a b c
+A: BLMPOP 0 2 nope l3 RIGHT COUNT 2
+A: BLMPOP 0.05 1 nope LEFT
+A: BLMPOP -1 1 nope LEFT
+A: BLMPOP x 1 nope LEFT
+A: BLMPOP x 0 nope LEFT
+A: BLMPOP 0 1 l3 LEFT COUNT 0
+A: ZADD z1 1 a 2 b 3 c 4 d 1.5 e
+A: ZMPOP 2 nope z1 MIN
+A: ZMPOP 1 z1 MAX COUNT 2
+A: ZMPOP 1 z1 MIN COUNT 10
+A: ZMPOP 1 z1 MIN
+A: ZMPOP 1 str MIN
+A: ZMPOP 1 z1 LEFT
+A: ZMPOP 0 z1 MIN
+A: ZMPOP 1 z1 MIN COUNT 0
+A: ZADD z2 1 a 2 b 3 c
+A: BZMPOP 0 1 z2 MAX
+A: BZMPOP 0.05 1 nope MAX
+A: BZPOPMIN nope z2 0
+A: BZPOPMAX z2 0
+A: BZPOPMAX z2 0.05
+A: BZPOPMAX z2 -1
+A: BZPOPMAX z2 abc
+A: BZPOPMIN str 0
+A: ZADD z3 1 a 2 b 3 c
+A: MULTI
+A: BZPOPMIN nope 0
+A: BLMPOP 0 1 nope LEFT
+A: BZMPOP 0 1 z3 MIN COUNT 2
+A: EXEC
+A: HELLO 3
+A: ZADD z4 1 a 2.5 b 3 c
+A: ZMPOP 1 z4 MIN COUNT 2
+A: BZPOPMAX z4 0
+A: BZMPOP 0.01 1 z4 MIN
+A: LMPOP 1 nope LEFT
+A: HELLO 2
+A: RPUSH wl a b
+A: WATCH wl other
+B: LMPOP 2 other wl LEFT
+A: MULTI
+A: PING
+A: EXEC
+A: RPUSH other a
+A: WATCH wl
+B: LMPOP 2 other wl LEFT
+A: MULTI
+A: PING
+A: EXEC
+`
+	compareClients(t, real, eng, script)
+}
