@@ -230,30 +230,12 @@ func TestBoundaryValuesMatchRedisServer(t *testing.T) {
 	real := dial(t, redistest.Start(t, redistest.Options{Flavor: "redis"}).Addr())
 	eng := dial(t, startServer(t).Addr().String())
 	n := 0
-	only := os.Getenv("BOUNDARY_ONLY") // a substring of the templates to run, when debugging
-	for _, tmpl := range boundaryTemplates {
-		if only != "" && !strings.Contains(tmpl.cmd, only) {
-			continue
-		}
-		for _, args := range expandBoundary(tmpl.cmd) {
-			cmds := append(append([][]string(nil), boundarySetup...), args, []string{"PING"})
-			want := real.pipeline(t, cmds)
-			got := eng.pipeline(t, cmds)
-			n++
-			w, g := want[len(cmds)-2], got[len(cmds)-2]
-			if g.Type == '+' && string(got[len(cmds)-1].Str) != "PONG" {
-				t.Fatalf("%s: engine stopped answering", brief(args))
-			}
-			same := reflect.DeepEqual(w, g)
-			if tmpl.shape {
-				same = sameShape(w, g)
-			}
-			if g.Type == '-' && strings.Contains(string(g.Str), "internal error") {
-				t.Errorf("%s: the engine panicked: %s", brief(args), showBrief(g))
-				continue
-			}
-			if !same {
-				t.Errorf("%s:\n  redis:  %s\n  engine: %s", brief(args), showBrief(w), showBrief(g))
+	only := os.Getenv("BOUNDARY_ONLY")         // a substring of the templates to run, when debugging
+	for _, proto := range []string{"2", "3"} { // RESP3 replies take other paths (maps, doubles, nulls)
+		setup := append([][]string{{"HELLO", proto}}, boundarySetup...)
+		for _, tmpl := range boundaryTemplates {
+			if only == "" || strings.Contains(tmpl.cmd, only) {
+				n += compareBoundary(t, real, eng, setup, tmpl.cmd, tmpl.shape)
 			}
 		}
 	}
@@ -261,6 +243,35 @@ func TestBoundaryValuesMatchRedisServer(t *testing.T) {
 	if _, err := net.DialTimeout("tcp", eng.conn.RemoteAddr().String(), time.Second); err != nil {
 		t.Fatalf("engine gone: %v", err)
 	}
+}
+
+// compareBoundary runs every expansion of one template on both servers,
+// each after setup and followed by a PING, and compares the replies.
+func compareBoundary(t *testing.T, real, eng *rawConn, setup [][]string, tmpl string, shape bool) int {
+	t.Helper()
+	n := 0
+	for _, args := range expandBoundary(tmpl) {
+		cmds := append(append([][]string(nil), setup...), args, []string{"PING"})
+		want := real.pipeline(t, cmds)
+		got := eng.pipeline(t, cmds)
+		n++
+		w, g := want[len(cmds)-2], got[len(cmds)-2]
+		if !reflect.DeepEqual(want[len(cmds)-1], got[len(cmds)-1]) {
+			t.Fatalf("%s: PING after it: redis %s, engine %s", brief(args), show(want[len(cmds)-1]), show(got[len(cmds)-1]))
+		}
+		if g.Type == '-' && strings.Contains(string(g.Str), "internal error") {
+			t.Errorf("%s: the engine panicked: %s", brief(args), showBrief(g))
+			continue
+		}
+		same := reflect.DeepEqual(w, g)
+		if shape {
+			same = sameShape(w, g)
+		}
+		if !same {
+			t.Errorf("%s:\n  redis:  %s\n  engine: %s", brief(args), showBrief(w), showBrief(g))
+		}
+	}
+	return n
 }
 
 // TestGlobMatchesRedis compares KEYS and SCAN MATCH on random glob patterns

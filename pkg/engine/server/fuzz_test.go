@@ -142,14 +142,20 @@ func FuzzDispatch(f *testing.F) {
 		for _, a := range args {
 			bs = append(bs, []byte(a))
 		}
-		out := append([]byte(nil), setup...)
+		// the last byte's low bit picks RESP2 or RESP3 replies
+		proto := []byte("2")
+		if data[len(data)-1]&1 == 1 {
+			proto = []byte("3")
+		}
+		out := resp.AppendCommand(nil, []byte("HELLO"), proto)
+		out = append(out, setup...)
 		out = resp.AppendCommand(out, bs...)
 		out = resp.AppendCommand(out, []byte("PING"))
 		conn.SetDeadline(time.Now().Add(10 * time.Second))
 		if _, err := conn.Write(out); err != nil {
 			t.Fatalf("%s: write: %v", brief(args), err)
 		}
-		for i := 0; i < 6; i++ {
+		for i := 0; i < 7; i++ { // HELLO and the setup
 			if _, err := resp.ReadReply(br); err != nil {
 				t.Fatalf("setup after %s: %v", brief(previous), err)
 			}
