@@ -42,6 +42,7 @@ fuzz:
 	$(GO) test $(FUZZ_ARGS) -fuzz '^FuzzDispatch$$' ./pkg/engine/server
 	$(GO) test $(FUZZ_ARGS) -fuzz '^FuzzMatch$$' ./pkg/engine/store
 	$(GO) test $(FUZZ_ARGS) -fuzz '^FuzzDecodeMessage$$' ./pkg/engine/cluster
+	$(GO) test $(FUZZ_ARGS) -fuzz '^FuzzDecodeDump$$' ./pkg/engine/rdb
 
 unit:
 	$(GO) test -count=1 ./pkg/... ./internal/...
