@@ -330,7 +330,15 @@ func cmdZRank(c *Client, args [][]byte) {
 // cmdZRange serves ZRANGE with all its forms and the older ZREVRANGE,
 // ZRANGEBYSCORE, ZREVRANGEBYSCORE, ZRANGEBYLEX and ZREVRANGEBYLEX.
 func cmdZRange(c *Client, args [][]byte) {
-	name := string(lower(args[0]))
+	if members, withScores, ok := c.zrangeMembers(string(lower(args[0])), args, false); ok {
+		c.writeZMembers(members, withScores)
+	}
+}
+
+// zrangeMembers is the range of the ZRANGE family (args: name key min max
+// [options]); storing is ZRANGESTORE, which takes no WITHSCORES. ok is
+// false when an error reply was written.
+func (c *Client) zrangeMembers(name string, args [][]byte, storing bool) (members []store.ZMember, withScores, ok bool) {
 	byScore := strings.Contains(name, "byscore")
 	byLex := strings.Contains(name, "bylex")
 	rev := strings.HasPrefix(name, "zrev")
@@ -338,14 +346,14 @@ func cmdZRange(c *Client, args [][]byte) {
 	var offset, count int64 = 0, -1
 	for i := 4; i < len(args); i++ {
 		switch {
-		case eq(args[i], "withscores"):
+		case !storing && eq(args[i], "withscores"):
 			withScores = true
 		case eq(args[i], "limit") && i+2 < len(args) && (name == "zrange" || byScore || byLex):
 			o, ok1 := parseInt(args[i+1])
 			n, ok2 := parseInt(args[i+2])
 			if !ok1 || !ok2 {
 				c.w.WriteError(errNotInt)
-				return
+				return nil, false, false
 			}
 			offset, count, limited = o, n, true
 			i += 2
@@ -357,21 +365,20 @@ func cmdZRange(c *Client, args [][]byte) {
 			rev = true
 		default:
 			c.w.WriteError(errSyntax)
-			return
+			return nil, false, false
 		}
 	}
 	if byLex && withScores {
 		c.w.WriteError("ERR syntax error, WITHSCORES not supported in combination with BYLEX")
-		return
+		return nil, false, false
 	}
 	if limited && !byScore && !byLex {
 		c.w.WriteError("ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX")
-		return
+		return nil, false, false
 	}
 	// Redis parses the range before it looks the key up.
 	var bounds zBounds
 	var start, stop int64
-	var ok bool
 	if byScore || byLex {
 		lo, hi := args[2], args[3]
 		if rev {
@@ -382,13 +389,12 @@ func cmdZRange(c *Client, args [][]byte) {
 		start, stop, ok = c.twoInts(args[2], args[3])
 	}
 	if !ok {
-		return
+		return nil, false, false
 	}
 	z, ok := c.zset(args[1], false)
 	if !ok {
-		return
+		return nil, false, false
 	}
-	var members []store.ZMember
 	if byScore || byLex {
 		if from, to := bounds.rankRange(z); from < to {
 			members = z.Range(from, to-1)
@@ -420,7 +426,7 @@ func cmdZRange(c *Client, args [][]byte) {
 			}
 		}
 	}
-	c.writeZMembers(members, withScores)
+	return members, withScores, true
 }
 
 // writeZMembers writes members (and scores): RESP3 gets [member, score] pairs.
