@@ -28,8 +28,10 @@ type FileInfo struct {
 	Aux       map[string]string // redis-ver, redis-bits, ctime, used-mem, ...
 	Keys      int               // keys read, in all databases
 	KeysPerDB map[int]int
-	Functions int    // function libraries (Redis 7 FUNCTION LOAD), skipped
-	Checksum  uint64 // the CRC64 stored at the end; 0 = saved without one
+	Functions int // function libraries (Redis 7 FUNCTION LOAD)
+	// FunctionCodes holds the code of each library, for FUNCTION LOAD.
+	FunctionCodes [][]byte
+	Checksum      uint64 // the CRC64 stored at the end; 0 = saved without one
 }
 
 // RDB file opcodes (src/rdb.h), read where an object type may appear.
@@ -158,10 +160,12 @@ func Scan(r io.Reader, size int64, fn func(Entry) error) (FileInfo, error) {
 				return info, err
 			}
 		case opFunction2:
-			if _, err := readString(s); err != nil {
+			code, err := readString(s)
+			if err != nil {
 				return info, err
 			}
 			info.Functions++
+			info.FunctionCodes = append(info.FunctionCodes, append([]byte(nil), code...))
 		case opFunctionPre:
 			return info, fmt.Errorf("rdb: functions in the Redis 7.0 release-candidate format are not supported")
 		case opModuleAux:

@@ -127,7 +127,7 @@ func New(host Host) *Engine {
 	g.RawSetString("_G", e.env)
 	L.Env = e.env
 	e.newContext()
-	e.lib = newLibraries()
+	e.initFunctions()
 	return e
 }
 
@@ -187,6 +187,8 @@ func (e *Engine) Flush() {
 
 // Stats returns the number of cached scripts and the bytes of their bodies.
 func (e *Engine) Stats() (n int, bytes int64) { return len(e.scripts), e.size }
+
+func timeSinceMs(t time.Time) int64 { return time.Since(t).Milliseconds() }
 
 // Busy reports, from any goroutine, since when a script has been running
 // (zero when none runs) and whether it is a function.
@@ -311,6 +313,9 @@ func (e *Engine) run(w *resp.Writer, fn *lua.LFunction, args []lua.LValue, ro, f
 func (e *Engine) suffix(err error, function bool, name string) string {
 	line := "?"
 	src := "user_script"
+	if function {
+		src = "user_function"
+	}
 	if ae, ok := err.(*lua.ApiError); ok {
 		if l := lineOf(ae.StackTrace, src); l != "" {
 			line = l

@@ -357,7 +357,7 @@ func (r *replicaClient) run(s *Server, hello []byte) {
 		r.up = true
 		r.mu.Unlock()
 		cmd := lookupCommand(args[0])
-		if cmd == nil || cmd.noLock { // the stream only carries data commands
+		if cmd == nil || cmd.noLock && cmd.name != "function" { // the stream only carries data commands (and FUNCTION LOAD...)
 			continue
 		}
 		applier.callRecovering(cmd, args)

@@ -1,0 +1,237 @@
+package server
+
+import (
+	"strings"
+
+	"github.com/gocluster/gocluster/pkg/engine/store"
+)
+
+// Functions (FUNCTION LOAD ... / FCALL), Redis 7.0's named, persisted Lua
+// libraries, on the same Lua engine as EVAL.
+
+func init() {
+	def("fcall", -3, "noscript stale skip_monitor may_replicate no_mandatory_keys movablekeys", 0, 0, 0, cmdFCall).movable = numKeysAt(2)
+	def("fcall_ro", -3, "readonly noscript stale skip_monitor no_mandatory_keys movablekeys", 0, 0, 0, cmdFCall).movable = numKeysAt(2)
+	def("function", -2, "noscript nolock", 0, 0, 0, cmdFunction)
+}
+
+func cmdFCall(c *Client, args [][]byte) {
+	keys, argv, ok := evalArgs(c, args, 2)
+	if !ok {
+		return
+	}
+	h := c.srv.scripting()
+	name := strings.ToLower(string(args[0]))
+	if flags, ok := h.eng.FunctionFlags(string(args[1])); ok && c.srv.Cluster != nil {
+		for _, f := range flags {
+			if f == "no-cluster" {
+				c.w.WriteError("ERR Can not run script on cluster, 'no-cluster' flag is set.")
+				return
+			}
+		}
+	}
+	h.begin(c, keys)
+	defer h.end()
+	h.eng.FCall(c.w, name, string(args[1]), keys, argv, name == "fcall_ro")
+}
+
+func cmdFunction(c *Client, args [][]byte) {
+	h := c.srv.scripting()
+	sub := strings.ToLower(string(args[1]))
+	arityErr := func() { c.w.WriteError("ERR wrong number of arguments for 'function|" + sub + "' command") }
+	switch sub {
+	case "kill":
+		if len(args) != 2 {
+			arityErr()
+			return
+		}
+		if msg := h.eng.Kill(true); msg != "" {
+			c.w.WriteError(msg)
+			return
+		}
+		c.w.WriteRaw(okReply)
+		return
+	case "stats":
+		if len(args) != 2 {
+			arityErr()
+			return
+		}
+		h.eng.FunctionStats(c.w)
+		return
+	case "help":
+		if len(args) == 2 {
+			c.writeHelp("FUNCTION <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+				"LOAD [REPLACE] <FUNCTION CODE>",
+				"    Create a new library with the given library name and code.",
+				"DELETE <LIBRARY NAME>",
+				"    Delete the given library.",
+				"LIST [LIBRARYNAME PATTERN] [WITHCODE]",
+				"    Return general information on all the libraries:",
+				"    * Library name",
+				"    * The engine used to run the Library",
+				"    * Library description",
+				"    * Functions list",
+				"    * Library code (if WITHCODE is given)",
+				"    It also possible to get only function that matches a pattern using LIBRARYNAME argument.",
+				"STATS",
+				"    Return information about the current function running:",
+				"    * Function name",
+				"    * Command used to run the function",
+				"    * Duration in MS that the function is running",
+				"    If no function is running, return nil",
+				"    In addition, returns a list of available engines.",
+				"KILL",
+				"    Kill the current running function.",
+				"FLUSH [ASYNC|SYNC]",
+				"    Delete all the libraries.",
+				"    When called without the optional mode argument, the behavior is determined by the",
+				"    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+				"    * ASYNC: Asynchronously flush the libraries.",
+				"    * SYNC: Synchronously flush the libraries.",
+				"DUMP",
+				"    Return a serialized payload representing the current libraries, can be restored using FUNCTION RESTORE command",
+				"RESTORE <PAYLOAD> [FLUSH|APPEND|REPLACE]",
+				"    Restore the libraries represented by the given payload, it is possible to give a restore policy to",
+				"    control how to handle existing libraries (default APPEND):",
+				"    * FLUSH: delete all existing libraries.",
+				"    * APPEND: appends the restored libraries to the existing libraries. On collision, abort.",
+				"    * REPLACE: appends the restored libraries to the existing libraries, On collision, replace the old",
+				"      libraries with the new libraries (notice that even on this option there is a chance of failure",
+				"      in case of functions name collision with another library).")
+			return
+		}
+	}
+	db := c.srv.DB
+	db.Mu.Lock()
+	defer db.Mu.Unlock()
+	changed := false
+	switch sub {
+	case "load":
+		if len(args) != 3 && len(args) != 4 {
+			arityErr()
+			return
+		}
+		replace := false
+		if len(args) == 4 {
+			if !eq(args[2], "replace") {
+				c.w.WriteError("ERR Unknown option given: " + printable(args[2], 128))
+				return
+			}
+			replace = true
+		}
+		name, msg := h.eng.FunctionLoad(args[len(args)-1], replace)
+		if msg != "" {
+			c.w.WriteError(msg)
+			return
+		}
+		c.w.WriteBulkString(name)
+		changed = true
+	case "delete":
+		if len(args) != 3 {
+			arityErr()
+			return
+		}
+		if msg := h.eng.FunctionDelete(string(args[2])); msg != "" {
+			c.w.WriteError(msg)
+			return
+		}
+		c.w.WriteRaw(okReply)
+		changed = true
+	case "flush":
+		if len(args) > 3 {
+			arityErr()
+			return
+		}
+		if len(args) == 3 && !eq(args[2], "sync") && !eq(args[2], "async") {
+			c.w.WriteError("ERR FUNCTION FLUSH only supports SYNC|ASYNC option")
+			return
+		}
+		h.eng.FunctionFlush()
+		c.w.WriteRaw(okReply)
+		changed = true
+	case "list":
+		withCode := false
+		var pattern []byte
+		for i := 2; i < len(args); i++ {
+			switch {
+			case eq(args[i], "withcode"):
+				if withCode {
+					c.w.WriteError("ERR Unknown argument withcode")
+					return
+				}
+				withCode = true
+			case eq(args[i], "libraryname") && i+1 < len(args):
+				if pattern != nil {
+					c.w.WriteError("ERR library name argument was already given")
+					return
+				}
+				pattern = args[i+1]
+				i++
+			default:
+				c.w.WriteError("ERR Unknown argument " + printable(args[i], 128))
+				return
+			}
+		}
+		var match func(string) bool
+		if pattern != nil {
+			match = func(name string) bool { return store.Match(pattern, []byte(name)) }
+		}
+		h.eng.FunctionList(c.w, match, withCode)
+	case "dump":
+		if len(args) != 2 {
+			arityErr()
+			return
+		}
+		c.w.WriteBulk(h.eng.FunctionDump())
+	case "restore":
+		if len(args) != 3 && len(args) != 4 {
+			arityErr()
+			return
+		}
+		policy := "append"
+		if len(args) == 4 {
+			switch {
+			case eq(args[3], "flush"), eq(args[3], "append"), eq(args[3], "replace"):
+				policy = strings.ToLower(string(args[3]))
+			default:
+				c.w.WriteError("ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.")
+				return
+			}
+		}
+		if msg := h.eng.FunctionRestore(args[2], policy); msg != "" {
+			c.w.WriteError(msg)
+			return
+		}
+		c.w.WriteRaw(okReply)
+		changed = true
+	default:
+		c.w.WriteError(unknownSubcommand(args[1], "FUNCTION"))
+		return
+	}
+	if changed && c.srv.replicaCount.Load() > 0 {
+		c.srv.propagate(commandTable["function"], args)
+	}
+}
+
+// FunctionLibraries returns the code of every loaded function library, for
+// RDB and AOF files (saved ahead of the keys, as Redis 7.0 does).
+func (s *Server) FunctionLibraries() [][]byte {
+	s.DB.Mu.Lock()
+	defer s.DB.Mu.Unlock()
+	return s.scripting().eng.LibraryCodes()
+}
+
+// LoadFunctionLibraries installs libraries read from an RDB or AOF file; a
+// library replaces one of the same name.
+func (s *Server) LoadFunctionLibraries(codes [][]byte) error {
+	s.DB.Mu.Lock()
+	defer s.DB.Mu.Unlock()
+	if msg := s.scripting().eng.LoadLibraries(codes); msg != "" {
+		return errString(msg)
+	}
+	return nil
+}
+
+type errString string
+
+func (e errString) Error() string { return string(e) }
