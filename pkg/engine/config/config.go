@@ -80,6 +80,7 @@ var options = []option{
 	{name: "maxmemory-policy", kind: kindEnum, def: "noeviction", enum: []string{"volatile-lru", "volatile-lfu",
 		"volatile-random", "volatile-ttl", "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction"}},
 	{name: "proto-max-bulk-len", kind: kindMemory, def: "536870912"},
+	{name: "hll-sparse-max-bytes", kind: kindMemory, def: "3000"},
 	{name: "notify-keyspace-events", kind: kindString, def: "", canon: canonicalKeyspaceEvents, display: displayKeyspaceEvents},
 	// persistence: accepted for compatibility, the engine keeps data in memory only
 	{name: "save", kind: kindList, def: ""},

@@ -1,0 +1,92 @@
+package server
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/gocluster/gocluster/internal/redistest"
+)
+
+// TestHLLMatchesRedisServer: the same PFADD sequences give byte-identical
+// strings (sparse, through the promotion at hll-sparse-max-bytes, dense)
+// and the same PFCOUNT estimates as redis-server 7.0; PFMERGE, PFDEBUG and
+// the errors too.
+func TestHLLMatchesRedisServer(t *testing.T) {
+	rs := redistest.Start(t, redistest.Options{Flavor: "redis"})
+	es := startServer(t)
+	real := [2]*rawConn{dial(t, rs.Addr()), dial(t, rs.Addr())}
+	eng := [2]*rawConn{dial(t, es.Addr().String()), dial(t, es.Addr().String())}
+	var b strings.Builder
+	add := func(format string, a ...any) { fmt.Fprintf(&b, "A: "+format+"\n", a...) }
+	add("PFADD h")
+	add("GET h")
+	add("PFCOUNT h")
+	add("PFADD h a b c")
+	add("GET h")
+	add("PFADD h a")
+	add("PFCOUNT h")
+	add("GET h")
+	add("PFDEBUG DECODE h")
+	add("PFDEBUG ENCODING h")
+	// grow one HLL through the sparse encoding up to its promotion, and
+	// a second one far into the dense one
+	n := 0
+	for round := range 60 {
+		var elems []string
+		for range 1 + round*round/4 {
+			elems = append(elems, fmt.Sprintf("e%d", n))
+			n++
+		}
+		add("PFADD big %s", strings.Join(elems, " "))
+		add("GET big")
+		add("PFCOUNT big")
+		add("PFDEBUG ENCODING big")
+	}
+	add("PFADD small x y z")
+	add("PFADD other p q")
+	add("PFMERGE m small other")
+	add("GET m")
+	add("PFCOUNT m")
+	add("PFCOUNT small other nope")
+	add("PFMERGE m big")
+	add("GET m")
+	add("PFCOUNT m")
+	add("PFCOUNT big small")
+	add("PFMERGE m2 small")
+	add("GET m2")
+	add("PFMERGE m3")
+	add("GET m3")
+	add("PFDEBUG GETREG small")
+	add("PFDEBUG ENCODING small")
+	add("GET small")
+	add("PFDEBUG TODENSE other")
+	add("PFDEBUG TODENSE other")
+	add("PFDEBUG DECODE other")
+	add("PFDEBUG FOO other")
+	add("PFDEBUG ENCODING other extra")
+	add("PFDEBUG ENCODING nope")
+	add("SET str notanhll")
+	add("PFADD str a")
+	add("PFCOUNT str")
+	add("PFCOUNT str small")
+	add("PFMERGE str small")
+	add("PFMERGE m str")
+	add("PFDEBUG ENCODING str")
+	add("LPUSH l a")
+	add("PFADD l a")
+	add("PFCOUNT l")
+	add("PFCOUNT small l")
+	add("CONFIG SET hll-sparse-max-bytes 30")
+	add("PFADD tiny a b c d e f g h i j k l")
+	add("PFDEBUG ENCODING tiny")
+	add("GET tiny")
+	add("CONFIG SET hll-sparse-max-bytes 3000")
+	add("SETRANGE small 16 \xff")
+	add("PFCOUNT small")
+	add("PFADD small zz")
+	compareClients(t, real, eng, b.String())
+	if r := eng[0].do(t, "PFSELFTEST"); string(r.Str) != "OK" {
+		t.Fatalf("PFSELFTEST: %s", show(r))
+	}
+}
