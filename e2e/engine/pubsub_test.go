@@ -333,7 +333,8 @@ var keyspaceScript = []pubsubStep{
 	{0, "LINSERT dst BEFORE y z", false}, {0, "LREM dst 0 z", false}, {0, "ZADD z2 1 a 2 b", false},
 	{0, "ZPOPMIN z2", false}, {0, "ZREMRANGEBYSCORE z2 0 10", false}, {0, "SADD s4 a", false}, {0, "SPOP s4", false},
 	{0, "SETBIT bits 7 1", false}, {0, "UNLINK bits b", false}, {0, "PSETEX px 100000 v", false},
-	{0, "ZUNIONSTORE zu 2 z2 nothing", false}, {0, "CONFIG SET notify-keyspace-events Kl", false},
+	{0, "ZUNIONSTORE zu 2 z2 nothing", false}, {0, "PFADD hll a b", false}, {0, "PFADD hll a", false},
+	{0, "PFMERGE hll2 hll", false}, {0, "CONFIG SET notify-keyspace-events Kl", false},
 	{0, "SET quiet 1", false}, {0, "LPUSH loud 1", false}, {0, "CONFIG SET notify-keyspace-events bogus", false},
 	{0, "CONFIG SET notify-keyspace-events \"\"", false},
 }

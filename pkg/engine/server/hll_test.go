@@ -90,3 +90,38 @@ func TestHLLMatchesRedisServer(t *testing.T) {
 		t.Fatalf("PFSELFTEST: %s", show(r))
 	}
 }
+
+// WATCH: PFADD that changes no register and PFCOUNT of a fresh cache
+// touch nothing Redis would not; PFMERGE touches its destination only.
+func TestHLLWatchMatchesRedisServer(t *testing.T) {
+	rs := redistest.Start(t, redistest.Options{Flavor: "redis"})
+	es := startServer(t)
+	real := [2]*rawConn{dial(t, rs.Addr()), dial(t, rs.Addr())}
+	eng := [2]*rawConn{dial(t, es.Addr().String()), dial(t, es.Addr().String())}
+	compareClients(t, real, eng, `
+A: PFADD h a b
+A: PFADD src x
+A: PFCOUNT src
+A: WATCH h src
+B: PFADD h a
+B: PFCOUNT src
+A: MULTI
+A: PING
+A: EXEC
+A: WATCH src
+B: PFMERGE dst src
+A: MULTI
+A: PING
+A: EXEC
+A: WATCH h
+B: PFADD h c
+A: MULTI
+A: PING
+A: EXEC
+A: WATCH h
+B: PFCOUNT h
+A: MULTI
+A: PING
+A: EXEC
+`)
+}

@@ -71,6 +71,7 @@ var writeEvents = map[string]keyEvent{
 	"zpopmin":          {config.NotifyZSet, "zpopmin", false}, "zpopmax": {config.NotifyZSet, "zpopmax", false},
 	"zunionstore": {config.NotifyZSet, "zunionstore", true}, "zinterstore": {config.NotifyZSet, "zinterstore", true},
 	"zdiffstore": {config.NotifyZSet, "zdiffstore", true}, "zrangestore": {config.NotifyZSet, "zrangestore", true},
+	"pfadd": {config.NotifyString, "pfadd", false}, "pfmerge": {config.NotifyString, "pfadd", true},
 }
 
 // callNotifying runs a write command and publishes the keyspace events it
