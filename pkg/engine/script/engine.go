@@ -12,6 +12,7 @@ import (
 	"context"
 	"crypto/sha1"
 	"encoding/hex"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -40,9 +41,24 @@ const (
 )
 
 type cached struct {
-	fn   *lua.LFunction
-	sha  string
-	body string
+	fn  *lua.LFunction
+	sha string
+}
+
+// compact trims the compiler's generous slice capacities (a 1024-entry
+// code buffer per function among them) so that a cached script costs
+// about what its code needs.
+func compact(p *lua.FunctionProto) {
+	p.Code = slices.Clone(p.Code)
+	p.Constants = slices.Clone(p.Constants)
+	p.FunctionPrototypes = slices.Clone(p.FunctionPrototypes)
+	p.DbgSourcePositions = slices.Clone(p.DbgSourcePositions)
+	p.DbgLocals = slices.Clone(p.DbgLocals)
+	p.DbgCalls = slices.Clone(p.DbgCalls)
+	p.DbgUpvalues = slices.Clone(p.DbgUpvalues)
+	for _, c := range p.FunctionPrototypes {
+		compact(c)
+	}
 }
 
 // Engine is the one Lua state of a server with its script cache.
@@ -76,6 +92,9 @@ type Engine struct {
 // New builds the Lua state: the Redis 7.0 library set, the redis table and
 // read-only globals.
 func New(host Host) *Engine {
+	// Lua 5.1's compatibility "arg" table would be built on every call of a
+	// script's main chunk (a vararg function): scripts use "..." instead.
+	lua.CompatVarArg = false
 	L := lua.NewState(lua.Options{SkipOpenLibs: true})
 	for _, lib := range []struct {
 		name string
@@ -159,7 +178,8 @@ func (e *Engine) Load(body []byte) (string, string) {
 		return "", "ERR Error compiling script (new function): " + compileError(err)
 	}
 	fn.Env = e.env
-	e.scripts[sha] = &cached{fn: fn, sha: sha, body: string(body)}
+	compact(fn.Proto)
+	e.scripts[sha] = &cached{fn: fn, sha: sha}
 	e.size += int64(len(body))
 	return sha, ""
 }

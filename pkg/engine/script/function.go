@@ -220,6 +220,7 @@ func (e *Engine) parseLibrary(code []byte) (*Library, string) {
 	}
 	fl := e.lib
 	fn.Env = fl.env
+	compact(fn.Proto)
 	lib := &Library{Name: name, Code: text, Funcs: map[string]*Function{}}
 	fl.pending = lib
 	fl.envMeta.RawSetString("__index", fl.loadG)
