@@ -21,7 +21,7 @@ func init() {
 
 // selfTouching are write commands that touch the keys they change.
 var selfTouching = map[string]bool{"lmpop": true, "zmpop": true, "blmpop": true, "bzmpop": true, "bzpopmin": true, "bzpopmax": true,
-	"sort": true}
+	"sort": true, "bitfield": true}
 
 // cmdMPop: [B]LMPOP [timeout] numkeys key... LEFT|RIGHT [COUNT n] and
 // [B]ZMPOP [timeout] numkeys key... MIN|MAX [COUNT n].
