@@ -21,7 +21,7 @@ import (
 // commands marked unordered are compared as sorted lists. Left out: random
 // replies (SPOP, SRANDMEMBER...), OBJECT ENCODING (internal), lexical
 // ranges other than "- +" (unspecified by Redis when scores differ), and
-// commands the engine does not implement (LMPOP, ZMPOP, ZRANGESTORE).
+// SORT BY nosort (a set's order is its hash table's).
 var commandTemplates = []struct {
 	cmd       string
 	unordered bool
@@ -71,6 +71,17 @@ var commandTemplates = []struct {
 	{"LPOS K M RANK -9223372036854775808", false}, {"BITCOUNT K 0 -9223372036854775808", false},
 	{"SETBIT K 9223372036854775807 1", false}, {"ZRANGEBYSCORE K 1e309 -1e309", false}, {"ZINCRBY K -0 M", false},
 	{"LREM K -9223372036854775808 M", false}, {"ZPOPMIN K 9223372036854775807", false}, {"SINTERCARD 9223372036854775807 K", false},
+	// issue 13: multi-key pops, zset extras, LCS, SORT, HyperLogLog (GET K
+	// compares the HLL strings byte for byte), BITFIELD
+	{"LMPOP 2 K K LEFT COUNT N", false}, {"LMPOP 1 K RIGHT", false}, {"BLMPOP 0.01 2 K K RIGHT COUNT 2", false},
+	{"ZMPOP 2 K K MIN COUNT N", false}, {"ZMPOP 1 K MAX", false}, {"BZMPOP 0.01 1 K MIN", false},
+	{"BZPOPMIN K K 0.01", false}, {"BZPOPMAX K 0.01", false}, {"ZINTERCARD 2 K K LIMIT N", false},
+	{"ZRANGESTORE K K 0 N", false}, {"ZRANGESTORE K K S +inf BYSCORE LIMIT 0 N", false}, {"LCS K K", false},
+	{"LCS K K IDX MINMATCHLEN N WITHMATCHLEN", false}, {"SORT K", false}, {"SORT K ALPHA LIMIT 0 N", false},
+	{"SORT_RO K ALPHA DESC", false}, {"SORT K ALPHA STORE K", false}, {"PFADD K M M", false}, {"PFADD K V", false},
+	{"PFCOUNT K", false}, {"PFCOUNT K K", false}, {"PFMERGE K K K", false}, {"BITFIELD K SET i8 N N INCRBY u4 #1 N", false},
+	{"BITFIELD K OVERFLOW SAT INCRBY i5 N 20 GET u8 0", false}, {"BITFIELD K OVERFLOW FAIL SET u3 N 9", false},
+	{"BITFIELD_RO K GET i16 N", false}, {"ZRANDMEMBER K 0", false},
 }
 
 // ttlCommands answer a remaining time, compared by sign only.
