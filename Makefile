@@ -23,7 +23,7 @@ run: build
 # The end-to-end suites about administering real servers: `make test` runs
 # them against redis-server/redis-cli, then again against
 # valkey-server/valkey-cli (e2e/valkey always runs against Valkey).
-SERVER_E2E := ./e2e/check ./e2e/commands ./e2e/migrate ./e2e/provision ./e2e/repair ./e2e/badinput
+SERVER_E2E := ./e2e/check ./e2e/commands ./e2e/dropin ./e2e/migrate ./e2e/provision ./e2e/repair ./e2e/badinput
 
 # All tests: unit, race and end-to-end against real redis-server / redis-cli
 # and valkey-server / valkey-cli, then a bounded fuzz run of the engine.

@@ -164,11 +164,23 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return code
 }
 
-// normalizeArgs accepts redis-cli spellings: a leading "--cluster" is
-// dropped and every "--cluster-NAME" option becomes "--NAME". The server
-// command is left alone: its options are redis-server's own, where
-// --cluster-enabled and --cluster-port mean what they say.
+// normalizeArgs accepts redis-cli spellings: "--cluster SUB", wherever it
+// stands among the options (redis-cli takes `-a pass --cluster check ...`
+// and `--cluster-yes --cluster create ...`), puts SUB first, and every
+// "--cluster-NAME" option becomes "--NAME". The server command is left
+// alone: its options are redis-server's own, where --cluster-enabled and
+// --cluster-port mean what they say.
 func normalizeArgs(args []string) []string {
+	for i, a := range args {
+		if a == "--" {
+			break
+		}
+		if a == "--cluster" && i+1 < len(args) && i > 0 {
+			moved := append([]string{"--cluster", args[i+1]}, args[:i]...)
+			args = append(moved, args[i+2:]...)
+			break
+		}
+	}
 	out := make([]string, 0, len(args))
 	positional := 0
 	for i, a := range args {

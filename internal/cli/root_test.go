@@ -15,6 +15,17 @@ func TestNormalizeArgs(t *testing.T) {
 	if fmt.Sprint(got) != want {
 		t.Fatalf("got %v want %s", got, want)
 	}
+	for _, tc := range []struct{ in, want string }{
+		{"--cluster-yes --cluster create a:1 b:2 c:3", "[create --yes a:1 b:2 c:3]"},
+		{"-a pass --cluster check a:1", "[check -a pass a:1]"},
+		{"--tls --cacert ca.pem --cluster reshard a:1 --cluster-slots 10", "[reshard --tls --cacert ca.pem a:1 --slots 10]"},
+		{"-a pass --cluster", "[-a pass --cluster]"},
+		{"-a x -- --cluster check", "[-a x -- --cluster check]"},
+	} {
+		if got := fmt.Sprint(normalizeArgs(strings.Fields(tc.in))); got != tc.want {
+			t.Errorf("normalizeArgs(%s) = %s, want %s", tc.in, got, tc.want)
+		}
+	}
 	server := normalizeArgs([]string{"server", "--port", "7000", "--cluster-enabled", "yes", "--cluster-port", "17000"})
 	if fmt.Sprint(server) != "[server --port 7000 --cluster-enabled yes --cluster-port 17000]" {
 		t.Fatalf("server options must be left alone: %v", server)

@@ -1,0 +1,113 @@
+// Package dropin runs gocluster with command lines written for redis-cli
+// --cluster, as scripts and Redis's own cluster tests write them, against
+// real redis-server nodes: the exit code, the effect and redis-cli's
+// recognisable line must all be there.
+package dropin
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/gocluster/gocluster/e2e/harness"
+	"github.com/gocluster/gocluster/internal/redistest"
+)
+
+// run is gocluster with a redis-cli command line.
+func run(t *testing.T, line ...string) harness.Result {
+	t.Helper()
+	return harness.Run(t, line...)
+}
+
+// expect fails unless r exited with code and printed every line.
+func expect(t *testing.T, what string, r harness.Result, code int, lines ...string) {
+	t.Helper()
+	if r.Code != code {
+		t.Fatalf("%s: exit %d, want %d\n%s", what, r.Code, code, r.Output())
+	}
+	for _, l := range lines {
+		if !strings.Contains(r.Output(), l) {
+			t.Fatalf("%s: no %q in\n%s", what, l, r.Output())
+		}
+	}
+}
+
+// TestOptionsBeforeAndAfterCluster: redis-cli takes its options anywhere
+// around `--cluster SUB`; so does gocluster, for every subcommand.
+func TestOptionsBeforeAndAfterCluster(t *testing.T) {
+	const pass = "s3cret"
+	nodes := redistest.StartNodes(t, 4, redistest.Options{Password: pass})
+	auth := []string{"-a", pass, "--no-auth-warning"}
+	with := func(before []string, sub string, after ...string) []string {
+		return append(append(append([]string{}, before...), "--cluster", sub), after...)
+	}
+
+	r := run(t, with(append([]string{"--cluster-yes"}, auth...), "create", nodes[0].Addr(), nodes[1].Addr(), nodes[2].Addr(),
+		"--cluster-replicas", "0")...)
+	expect(t, "--cluster-yes -a ... --cluster create", r, 0, "[OK] All 16384 slots covered.")
+	c := &harness.Cluster{Nodes: nodes[:3], Password: pass}
+	c.WaitHealthy(t)
+	seed := c.Addr()
+
+	expect(t, "-a pass --cluster check", run(t, with(auth, "check", seed)...), 0, "[OK] All 16384 slots covered.")
+	expect(t, "--cluster check -a pass", run(t, with(nil, "check", append([]string{seed}, auth...)...)...), 0, "[OK] All 16384 slots covered.")
+	expect(t, "-a pass --cluster-search-multiple-owners --cluster check", run(t,
+		with(append(auth, "--cluster-search-multiple-owners"), "check", seed)...), 0, "[OK] All 16384 slots covered.")
+	expect(t, "-a pass --cluster info", run(t, with(auth, "info", seed)...), 0, "keys in 3 masters.")
+	r = run(t, with(append(auth, "--cluster-only-masters"), "call", seed, "PING")...)
+	expect(t, "-a pass --cluster-only-masters --cluster call", r, 0, ">>> Calling PING")
+	if strings.Count(r.Stdout, ": PONG") != 3 {
+		t.Fatalf("call PING on the masters only:\n%s", r.Output())
+	}
+	expect(t, "-a pass --cluster set-timeout", run(t, with(auth, "set-timeout", seed, "6000")...), 0, ">>> New node timeout set. 3 OK, 0 ERR.")
+
+	topo := c.Topology(t)
+	ms := topo.Masters()
+	r = run(t, with(append([]string{"--cluster-yes"}, auth...), "reshard", seed, "--cluster-from", ms[0].ID,
+		"--cluster-to", ms[1].ID, "--cluster-slots", "10")...)
+	expect(t, "--cluster-yes -a pass --cluster reshard", r, 0)
+	if got := c.Topology(t).ByID(ms[1].ID).Slots.Len(); got != ms[1].Slots.Len()+10 {
+		t.Fatalf("reshard moved %d slots, want 10", got-ms[1].Slots.Len())
+	}
+	r = run(t, with(append(auth, "--cluster-yes", "--cluster-threshold", "1"), "rebalance", seed)...)
+	expect(t, "-a pass --cluster-yes --cluster-threshold 1 --cluster rebalance", r, 0)
+	c.WaitHealthy(t)
+
+	r = run(t, with(auth, "add-node", nodes[3].Addr(), seed, "--cluster-slave", "--cluster-master-id", ms[2].ID)...)
+	expect(t, "-a pass --cluster add-node --cluster-slave", r, 0, "[OK] New node added correctly.")
+	c.Nodes = nodes
+	c.WaitHealthy(t)
+	var replicaID string
+	for _, n := range c.Topology(t).Nodes {
+		if n.Addr() == nodes[3].Addr() {
+			replicaID = n.ID
+		}
+	}
+	r = run(t, with(auth, "del-node", seed, replicaID)...)
+	expect(t, "-a pass --cluster del-node", r, 0, ">>> Removing node "+replicaID)
+	c.Nodes = nodes[:3]
+	expect(t, "--cluster-yes -a pass --cluster fix", run(t, with(append([]string{"--cluster-yes"}, auth...), "fix", seed)...), 0,
+		"[OK] All 16384 slots covered.")
+	expect(t, "-a pass --cluster backup", run(t, with(auth, "backup", seed, t.TempDir())...), 0)
+
+	src := redistest.Start(t, redistest.Options{Password: pass})
+	sc := src.Client()
+	defer sc.Close()
+	if err := sc.Set(t.Context(), "imported:key", "v", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	r = run(t, with(append(auth, "--cluster-copy"), "import", seed, "--cluster-from", src.Addr(), "--cluster-from-pass", pass)...)
+	expect(t, "-a pass --cluster-copy --cluster import", r, 0)
+	cc := c.ClusterClient(t)
+	if v, err := cc.Get(t.Context(), "imported:key").Result(); err != nil || v != "v" {
+		t.Fatalf("imported key = %q, %v", v, err)
+	}
+	assertRedisCheckClean(t, c)
+}
+
+func assertRedisCheckClean(t *testing.T, c *harness.Cluster) {
+	t.Helper()
+	r := c.RedisCheck(t)
+	if r.Code != 0 || strings.Contains(r.Stdout, "[ERR]") {
+		t.Fatalf("redis-cli --cluster check:\n%s", r.Output())
+	}
+}
