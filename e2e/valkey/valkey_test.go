@@ -91,8 +91,9 @@ func TestReshardUnderLoadKeepsPrimariesAlive(t *testing.T) {
 	if r := harness.Run(t, "add-node", added[0].Addr(), c.Addr()); r.Code != 0 {
 		t.Fatalf("add-node: exit %d:\n%s", r.Code, r.Output())
 	}
-	if r := harness.Run(t, "add-node", added[1].Addr(), c.Addr(), "--cluster-slave"); r.Code != 0 {
-		t.Fatalf("add-node --cluster-slave: exit %d:\n%s", r.Code, r.Output())
+	// valkey-cli's spelling of --cluster-slave
+	if r := harness.Run(t, "--cluster", "add-node", added[1].Addr(), c.Addr(), "--cluster-replica"); r.Code != 0 {
+		t.Fatalf("add-node --cluster-replica: exit %d:\n%s", r.Code, r.Output())
 	}
 	c.Nodes = append(c.Nodes, added...)
 	r = harness.Run(t, "rebalance", c.Addr(), "--use-empty-masters")
@@ -181,6 +182,10 @@ func TestFixClearsStaleReplicaState(t *testing.T) {
 		return !strings.Contains(myselfLine(t, replica), "[")
 	})
 	assertChecksAgree(t, c)
+	// valkey-cli's spelling of --cluster-only-masters
+	if r := harness.Run(t, "--cluster", "call", c.Addr(), "PING", "--cluster-only-primaries"); r.Code != 0 || strings.Count(r.Stdout, ": PONG") != 3 {
+		t.Fatalf("call --cluster-only-primaries should reach the 3 primaries (exit %d):\n%s", r.Code, r.Output())
+	}
 	// A cluster fix has cleaned is one reshard accepts again.
 	if r := harness.Run(t, "reshard", c.Addr(), "--from", source.ID, "--to", primary.ID, "--slots", "10", "--yes"); r.Code != 0 {
 		t.Fatalf("reshard after fix: exit %d:\n%s", r.Code, r.Output())

@@ -196,12 +196,35 @@ func normalizeArgs(args []string) []string {
 		case a == "--cluster" && len(out) == 0:
 			continue
 		case strings.HasPrefix(a, "--cluster-"):
-			out = append(out, "--"+strings.TrimPrefix(a, "--cluster-"))
+			out = append(out, valkeySpelling("--"+strings.TrimPrefix(a, "--cluster-")))
+		case strings.HasPrefix(a, "--"):
+			out = append(out, valkeySpelling(a))
 		default:
 			out = append(out, a)
 		}
 	}
 	return out
+}
+
+// valkeySpelling maps valkey-cli's words for an option onto gocluster's
+// (valkey-cli says primary where redis-cli says master), keeping a
+// "=value" part.
+func valkeySpelling(opt string) string {
+	name, value, hasValue := strings.Cut(opt, "=")
+	switch name {
+	case "--only-primaries":
+		name = "--only-masters"
+	case "--primary-id":
+		name = "--master-id"
+	case "--use-empty-primaries":
+		name = "--use-empty-masters"
+	case "--fix-with-unreachable-primaries":
+		name = "--fix-with-unreachable-masters"
+	}
+	if hasValue {
+		return name + "=" + value
+	}
+	return name
 }
 
 // usageError marks bad arguments (exit 2).

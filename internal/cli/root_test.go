@@ -21,6 +21,9 @@ func TestNormalizeArgs(t *testing.T) {
 		{"--tls --cacert ca.pem --cluster reshard a:1 --cluster-slots 10", "[reshard --tls --cacert ca.pem a:1 --slots 10]"},
 		{"-a pass --cluster", "[-a pass --cluster]"},
 		{"-a x -- --cluster check", "[-a x -- --cluster check]"},
+		{"--cluster call a:1 PING --cluster-only-primaries", "[call a:1 PING --only-masters]"},
+		{"--cluster add-node a:1 b:2 --cluster-replica --cluster-primary-id=ID", "[add-node a:1 b:2 --replica --master-id=ID]"},
+		{"rebalance a:1 --use-empty-primaries --fix-with-unreachable-primaries", "[rebalance a:1 --use-empty-masters --fix-with-unreachable-masters]"},
 	} {
 		if got := fmt.Sprint(normalizeArgs(strings.Fields(tc.in))); got != tc.want {
 			t.Errorf("normalizeArgs(%s) = %s, want %s", tc.in, got, tc.want)
