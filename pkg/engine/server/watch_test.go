@@ -172,6 +172,20 @@ B: FLUSHALL
 A: MULTI
 A: PING
 A: EXEC
+A: SET e v PX 10
+sleep 30
+A: WATCH e
+B: SET e w
+A: MULTI
+A: PING
+A: EXEC
+A: SET e v PX 10
+sleep 30
+A: WATCH e
+B: DEL e
+A: MULTI
+A: PING
+A: EXEC
 A: HELLO 3
 A: SET x 1
 A: WATCH x
