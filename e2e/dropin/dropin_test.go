@@ -111,3 +111,27 @@ func assertRedisCheckClean(t *testing.T, c *harness.Cluster) {
 		t.Fatalf("redis-cli --cluster check:\n%s", r.Output())
 	}
 }
+
+// TestRebalanceWeightOnReplica: a script's --cluster-weight names a node
+// that is a replica (after a failover, the old master is). redis-cli
+// ignores that weight and goes on (exit 0); so does gocluster, saying so.
+func TestRebalanceWeightOnReplica(t *testing.T) {
+	c := harness.NewCluster(t, harness.ClusterOptions{Masters: 3, Replicas: 1})
+	topo := c.Topology(t)
+	replica := topo.ReplicasOf(topo.Masters()[0].ID)[0]
+	cli := c.CLI(t, "--cluster", "rebalance", c.Addr(), "--cluster-weight", replica.ID+"=2", "--cluster-simulate")
+	if cli.Code != 0 {
+		t.Fatalf("redis-cli itself exits %d on this:\n%s", cli.Code, cli.Output())
+	}
+	r := run(t, "--cluster", "rebalance", c.Addr(), "--cluster-weight", replica.ID+"=2")
+	expect(t, "rebalance --cluster-weight <replica>=2", r, 0,
+		"[WARNING] --weight "+replica.ID+"=2 ignored: "+replica.Addr()+" is a replica, not a master",
+		"*** No rebalancing needed! All nodes are within the 2.00% threshold.")
+	// With the replica's weight ignored, the others still count.
+	m := topo.Masters()[1]
+	r = run(t, "--cluster", "rebalance", c.Addr(), "--cluster-weight", replica.ID[:12]+"=2", "--cluster-weight", m.ID+"=2", "--cluster-yes")
+	expect(t, "rebalance with a replica's and a master's weight", r, 0, "[WARNING] --weight "+replica.ID[:12]+"=2 ignored", "[OK] Moved ")
+	if got := c.Topology(t).ByID(m.ID).Slots.Len(); got != 8192 {
+		t.Fatalf("the master weighted 2 of 4 has %d slots, want 8192", got)
+	}
+}

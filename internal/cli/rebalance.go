@@ -70,6 +70,11 @@ the same command again to resume.`,
 			if err != nil {
 				return usageErr(err)
 			}
+			if !g.json {
+				for _, w := range plan.Warnings {
+					p.Warn("[WARNING] %s", w)
+				}
+			}
 			if !plan.Needed {
 				if g.json {
 					return writeJSON(g.stdout, rebalanceJSON(plan, dry))

@@ -3,6 +3,7 @@ package admin
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -72,6 +73,9 @@ type RebalancePlan struct {
 	Needed bool
 	Steps  []RebalanceStep
 	Moves  []migrate.Move
+	// Warnings are weights that were ignored: they name a node that is a
+	// replica now (after a failover), as redis-cli ignores them too.
+	Warnings []string
 }
 
 // PlanRebalance computes redis-cli's rebalance: the same weights, float
@@ -81,17 +85,22 @@ type RebalancePlan struct {
 // deterministic.
 func PlanRebalance(c *topology.Cluster, o RebalanceOptions) (*RebalancePlan, error) {
 	weights := map[string]float64{}
-	for ref, w := range o.Weights {
+	var warnings []string
+	for _, ref := range slices.Sorted(maps.Keys(o.Weights)) {
+		w := o.Weights[ref]
 		n, err := c.Find(ref)
 		switch {
 		case err != nil && strings.Contains(err.Error(), "ambiguous"):
 			return nil, fmt.Errorf("--weight %s=%v: %w", ref, w, err)
-		case err != nil || !n.IsMaster():
+		case err != nil:
 			return nil, fmt.Errorf("no such master node %s", ref)
+		case !n.IsMaster():
+			warnings = append(warnings, fmt.Sprintf("--weight %s=%v ignored: %s is a replica, not a master", ref, w, n.Addr()))
+			continue
 		}
 		weights[n.ID] = w
 	}
-	p := &RebalancePlan{Threshold: o.Threshold}
+	p := &RebalancePlan{Threshold: o.Threshold, Warnings: warnings}
 	// redis-cli computes in C float (32-bit): so do we, to agree on every
 	// rounding.
 	var total float32
