@@ -112,8 +112,10 @@ func TestPlanRebalanceErrors(t *testing.T) {
 	if _, err := PlanRebalance(c, RebalanceOptions{Weights: map[string]float64{"nope": 1}}); err == nil || !strings.Contains(err.Error(), "no such master node nope") {
 		t.Errorf("unknown node: %v", err)
 	}
-	if _, err := PlanRebalance(c, RebalanceOptions{Weights: map[string]float64{fakeID(3): 1}}); err == nil {
-		t.Error("a replica accepted as weighted master")
+	// A replica's weight is ignored with a warning (redis-cli ignores it too).
+	p, err := PlanRebalance(c, RebalanceOptions{Weights: map[string]float64{fakeID(3): 5}, Threshold: 2})
+	if err != nil || len(p.Warnings) != 1 || !strings.Contains(p.Warnings[0], "is a replica, not a master") || p.Needed {
+		t.Errorf("weight on a replica: plan %+v, %v", p, err)
 	}
 	zero := map[string]float64{fakeID(0): 0, fakeID(1): 0, fakeID(2): 0}
 	if _, err := PlanRebalance(c, RebalanceOptions{Weights: zero}); err == nil || !strings.Contains(err.Error(), "total weight") {
