@@ -16,9 +16,11 @@ func openCjson(L *lua.LState) {
 	t := L.NewTable()
 	null := L.NewUserData()
 	t.RawSetString("null", null)
+	encodeMax, decodeMax := 1000, 1000
+	invalidNumbers := false
 	t.RawSetString("encode", L.NewFunction(func(L *lua.LState) int {
 		var b bytes.Buffer
-		if msg := encodeJSON(&b, L.CheckAny(1), null, 0); msg != "" {
+		if msg := encodeJSON(&b, L.CheckAny(1), null, 0, encodeMax, invalidNumbers); msg != "" {
 			L.RaiseError("%s", msg)
 		}
 		L.Push(lua.LString(b.String()))
@@ -32,19 +34,41 @@ func openCjson(L *lua.LState) {
 		if err := dec.Decode(&v); err != nil || dec.More() {
 			L.RaiseError("Expected value but found invalid token at character 1")
 		}
+		if d := jsonDepth(v); d > decodeMax {
+			L.RaiseError("Found too many nested data structures (%d) at character 1", decodeMax+1)
+		}
 		L.Push(jsonToLua(L, v, null))
 		return 1
 	}))
-	for _, name := range []string{"encode_keep_buffer", "encode_max_depth", "decode_max_depth", "encode_number_precision", "encode_invalid_numbers", "decode_invalid_numbers", "encode_sparse_array"} {
+	depthSetting := func(p *int) lua.LGFunction {
+		return func(L *lua.LState) int {
+			if L.GetTop() >= 1 {
+				n := L.CheckInt(1)
+				if n < 1 || n > 2147483647 {
+					L.ArgError(1, "expected integer between 1 and 2147483647")
+				}
+				*p = n
+			}
+			L.Push(lua.LNumber(*p))
+			return 1
+		}
+	}
+	t.RawSetString("encode_max_depth", L.NewFunction(depthSetting(&encodeMax)))
+	t.RawSetString("decode_max_depth", L.NewFunction(depthSetting(&decodeMax)))
+	t.RawSetString("encode_invalid_numbers", L.NewFunction(func(L *lua.LState) int {
+		if L.GetTop() >= 1 {
+			invalidNumbers = lua.LVAsBool(L.Get(1))
+		}
+		L.Push(lua.LBool(invalidNumbers))
+		return 1
+	}))
+	for _, name := range []string{"encode_keep_buffer", "encode_number_precision", "decode_invalid_numbers", "encode_sparse_array"} {
 		t.RawSetString(name, L.NewFunction(func(L *lua.LState) int { return 0 }))
 	}
 	L.G.Global.RawSetString("cjson", t)
 }
 
-func encodeJSON(b *bytes.Buffer, v lua.LValue, null *lua.LUserData, depth int) string {
-	if depth > 1000 {
-		return "Cannot serialise, excessive nesting (1001)"
-	}
+func encodeJSON(b *bytes.Buffer, v lua.LValue, null *lua.LUserData, depth, maxDepth int, invalidOK bool) string {
 	switch x := v.(type) {
 	case *lua.LNilType:
 		b.WriteString("null")
@@ -53,7 +77,18 @@ func encodeJSON(b *bytes.Buffer, v lua.LValue, null *lua.LUserData, depth int) s
 	case lua.LNumber:
 		f := float64(x)
 		if math.IsNaN(f) || math.IsInf(f, 0) {
-			return "Cannot serialise number: must not be NaN or Inf"
+			if !invalidOK {
+				return "Cannot serialise number: must not be NaN or Inf"
+			}
+			switch {
+			case math.IsNaN(f):
+				b.WriteString("nan")
+			case f > 0:
+				b.WriteString("inf")
+			default:
+				b.WriteString("-inf")
+			}
+			return ""
 		}
 		b.WriteString(strconv.FormatFloat(f, 'g', 14, 64))
 	case lua.LString:
@@ -65,6 +100,9 @@ func encodeJSON(b *bytes.Buffer, v lua.LValue, null *lua.LUserData, depth int) s
 		}
 		return "Cannot serialise userdata: type not supported"
 	case *lua.LTable:
+		if depth >= maxDepth {
+			return "Cannot serialise, excessive nesting (" + strconv.Itoa(depth+1) + ")"
+		}
 		n, isArray := 0, true
 		maxIdx := 0
 		x.ForEach(func(k, _ lua.LValue) {
@@ -81,7 +119,7 @@ func encodeJSON(b *bytes.Buffer, v lua.LValue, null *lua.LUserData, depth int) s
 				if i > 1 {
 					b.WriteByte(',')
 				}
-				if msg := encodeJSON(b, x.RawGetInt(i), null, depth+1); msg != "" {
+				if msg := encodeJSON(b, x.RawGetInt(i), null, depth+1, maxDepth, invalidOK); msg != "" {
 					return msg
 				}
 			}
@@ -115,7 +153,7 @@ func encodeJSON(b *bytes.Buffer, v lua.LValue, null *lua.LUserData, depth int) s
 			}
 			writeJSONString(b, p.k)
 			b.WriteByte(':')
-			if msg := encodeJSON(b, p.v, null, depth+1); msg != "" {
+			if msg := encodeJSON(b, p.v, null, depth+1, maxDepth, invalidOK); msg != "" {
 				return msg
 			}
 		}
@@ -186,4 +224,22 @@ func jsonToLua(L *lua.LState, v any, null *lua.LUserData) lua.LValue {
 		return t
 	}
 	return lua.LNil
+}
+
+// jsonDepth is how deeply arrays and objects nest in v.
+func jsonDepth(v any) int {
+	d := 0
+	switch x := v.(type) {
+	case []any:
+		for _, e := range x {
+			d = max(d, jsonDepth(e))
+		}
+		return d + 1
+	case map[string]any:
+		for _, e := range x {
+			d = max(d, jsonDepth(e))
+		}
+		return d + 1
+	}
+	return 0
 }

@@ -33,6 +33,9 @@ type Host interface {
 	Call(args [][]byte, proto int) []byte
 	// Log writes a redis.log line at a Redis log level (0 debug .. 3 warning).
 	Log(level int, msg string)
+	// ACLCheck answers redis.acl_check_cmd: known is false for an unknown
+	// command, allowed tells whether the running user may run args.
+	ACLCheck(args [][]byte) (known, allowed bool)
 }
 
 // Log levels and replication flags, as redis.LOG_* and redis.REPL_*.
@@ -41,8 +44,41 @@ const (
 )
 
 type cached struct {
-	fn  *lua.LFunction
-	sha string
+	fn    *lua.LFunction
+	sha   string
+	flags []string // from a "#!lua flags=..." shebang
+}
+
+// shebangFlags reads an EVAL script's "#!lua flags=a,b" line as Redis 7.0
+// does: it returns the flags, the length of the line and an error text.
+func shebangFlags(body []byte) (flags []string, n int, msg string) {
+	if !strings.HasPrefix(string(body), "#!") {
+		return nil, 0, ""
+	}
+	end := strings.IndexByte(string(body), '\n')
+	if end < 0 {
+		return nil, 0, "Invalid script shebang"
+	}
+	parts := strings.Fields(string(body[:end]))
+	if len(parts) == 0 {
+		return nil, 0, "Invalid engine in script shebang"
+	}
+	if parts[0] != "#!lua" {
+		return nil, 0, "Unexpected engine in script shebang: " + parts[0]
+	}
+	for _, p := range parts[1:] {
+		list, ok := strings.CutPrefix(p, "flags=")
+		if !ok {
+			return nil, 0, "Unknown lua shebang option: " + p
+		}
+		for _, f := range strings.Split(list, ",") {
+			if !functionFlags[f] {
+				return nil, 0, "Unexpected flag in script shebang: " + f
+			}
+			flags = append(flags, f)
+		}
+	}
+	return flags, end, ""
 }
 
 // compact trims the compiler's generous slice capacities (a 1024-entry
@@ -87,6 +123,9 @@ type Engine struct {
 	killed   atomic.Bool
 
 	lib *libraries // FUNCTION state
+
+	// Cluster is set when the server is a cluster node (no-cluster flag).
+	Cluster bool
 }
 
 // New builds the Lua state: the Redis 7.0 library set, the redis table and
@@ -95,7 +134,9 @@ func New(host Host) *Engine {
 	// Lua 5.1's compatibility "arg" table would be built on every call of a
 	// script's main chunk (a vararg function): scripts use "..." instead.
 	lua.CompatVarArg = false
-	L := lua.NewState(lua.Options{SkipOpenLibs: true})
+	// The data stack grows on demand (unpack of 8000 values works, as in
+	// Redis's Lua, whose C stack limit is LUAI_MAXCSTACK = 8000).
+	L := lua.NewState(lua.Options{SkipOpenLibs: true, RegistrySize: 1024 * 4, RegistryMaxSize: 1024 * 1024, RegistryGrowStep: 1024, CallStackSize: 256})
 	for _, lib := range []struct {
 		name string
 		fn   lua.LGFunction
@@ -145,6 +186,7 @@ func New(host Host) *Engine {
 	L.SetMetatable(e.env, emt)
 	g.RawSetString("_G", e.env)
 	L.Env = e.env
+	e.protectLibraries()
 	e.newContext()
 	e.initFunctions()
 	return e
@@ -173,13 +215,18 @@ func (e *Engine) Load(body []byte) (string, string) {
 	if _, ok := e.scripts[sha]; ok {
 		return sha, ""
 	}
-	fn, err := e.L.Load(strings.NewReader(string(body)), "user_script")
+	flags, skip, msg := shebangFlags(body)
+	if msg != "" {
+		return "", "ERR " + msg
+	}
+	// The shebang line is left out, its line feed kept for line numbers.
+	fn, err := e.L.Load(strings.NewReader(string(body[skip:])), "user_script")
 	if err != nil {
 		return "", "ERR Error compiling script (new function): " + compileError(err)
 	}
 	fn.Env = e.env
 	compact(fn.Proto)
-	e.scripts[sha] = &cached{fn: fn, sha: sha}
+	e.scripts[sha] = &cached{fn: fn, sha: sha, flags: flags}
 	e.size += int64(len(body))
 	return sha, ""
 }
@@ -274,6 +321,17 @@ func (e *Engine) Eval(w *resp.Writer, body []byte, sha []byte, keys, argv [][]by
 		if sc == nil {
 			w.WriteError("NOSCRIPT No matching script. Please use EVAL.")
 			return
+		}
+	}
+	for _, f := range sc.flags {
+		switch f {
+		case "no-writes":
+			ro = true
+		case "no-cluster":
+			if e.Cluster {
+				w.WriteError("ERR Can not run script on cluster, 'no-cluster' flag is set.")
+				return
+			}
 		}
 	}
 	fillArgs(e.L, e.keys, keys)

@@ -28,6 +28,26 @@ func (e *Engine) openRedis() {
 			return 1
 		},
 		"debug": func(L *lua.LState) int { return 0 },
+		"acl_check_cmd": func(L *lua.LState) int {
+			n := L.GetTop()
+			if n == 0 {
+				raiseReply(L, "ERR Please specify at least one argument for this redis lib call")
+			}
+			args := make([][]byte, n)
+			for i := 1; i <= n; i++ {
+				b, ok := argBytes(L.Get(i))
+				if !ok {
+					raiseReply(L, "ERR Lua redis lib command arguments must be strings or integers")
+				}
+				args[i-1] = b
+			}
+			known, allowed := e.host.ACLCheck(args)
+			if !known {
+				raiseReply(L, "ERR Invalid command passed to redis.acl_check_cmd()")
+			}
+			L.Push(lua.LBool(allowed))
+			return 1
+		},
 	}
 	for name, fn := range fns {
 		r.RawSetString(name, L.NewFunction(fn))

@@ -49,6 +49,7 @@ func (s *Server) scripting() *scriptHost {
 	h.client = &Client{srv: s, user: "default", authed: true, inExec: true, created: time.Now()}
 	h.client.w = resp.NewWriter(io.Discard)
 	h.eng = script.New(h)
+	h.eng.Cluster = s.Cluster != nil
 	actual, loaded := scriptHosts.LoadOrStore(s, h)
 	if loaded {
 		h.eng.Close()
@@ -59,6 +60,13 @@ func (s *Server) scripting() *scriptHost {
 // Log implements script.Host: redis.log lines go to the server log.
 func (h *scriptHost) Log(level int, msg string) {
 	h.srv.Logger.Printf("%s", msg)
+}
+
+// ACLCheck implements script.Host. The engine's users have passwords but
+// no command rules, so every known command is allowed.
+func (h *scriptHost) ACLCheck(args [][]byte) (known, allowed bool) {
+	cmd := lookupCommand(args[0])
+	return cmd != nil, cmd != nil
 }
 
 // scriptAllowedNoLock are lock-free commands a script may run (it already
