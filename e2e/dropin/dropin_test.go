@@ -135,3 +135,26 @@ func TestRebalanceWeightOnReplica(t *testing.T) {
 		t.Fatalf("the master weighted 2 of 4 has %d slots, want 8192", got)
 	}
 }
+
+// TestAddNodeWithFunctions: a node that already holds functions is
+// refused, with redis-cli's words, and nothing is changed.
+func TestAddNodeWithFunctions(t *testing.T) {
+	c := harness.NewCluster(t, harness.ClusterOptions{Masters: 3})
+	n := redistest.StartNodes(t, 1, redistest.Options{})[0]
+	nc := n.Client()
+	defer nc.Close()
+	lib := "#!lua name=mylib\nredis.register_function('f', function() return 1 end)"
+	if err := nc.FunctionLoad(t.Context(), lib).Err(); err != nil {
+		t.Fatal(err)
+	}
+	cli := c.CLI(t, "--cluster", "add-node", n.Addr(), c.Addr())
+	if cli.Code == 0 || !strings.Contains(cli.Output(), "node already contains functions") {
+		t.Fatalf("redis-cli's own refusal changed (exit %d):\n%s", cli.Code, cli.Output())
+	}
+	r := run(t, "--cluster", "add-node", n.Addr(), c.Addr())
+	expect(t, "add-node into a node with functions", r, 1, "New node already contains functions and can not be added to the cluster",
+		"Use FUNCTION FLUSH and try again.")
+	if known, err := nc.ClusterNodes(t.Context()).Result(); err != nil || strings.Count(known, "\n") != 1 {
+		t.Fatalf("the refused node met the cluster anyway:\n%s %v", known, err)
+	}
+}

@@ -189,7 +189,8 @@ func PrepareAddNode(ctx context.Context, pool *conn.Pool, newAddr, seed string, 
 		return nil, fmt.Errorf("cannot add node %s, no node was changed: %w", newAddr, err)
 	}
 	if p.CopyFunctions && facts.Functions > 0 {
-		return nil, fmt.Errorf("cannot add node %s: it already holds %d function librar(ies); FUNCTION FLUSH it first", newAddr, facts.Functions)
+		// redis-cli's words, which scripts and Redis's own tests look for.
+		return nil, fmt.Errorf("New node already contains functions and can not be added to the cluster (%s holds %d function librar(ies)). Use FUNCTION FLUSH and try again.", newAddr, facts.Functions)
 	}
 	return p, nil
 }
