@@ -158,3 +158,34 @@ func TestAddNodeWithFunctions(t *testing.T) {
 		t.Fatalf("the refused node met the cluster anyway:\n%s %v", known, err)
 	}
 }
+
+// TestSetTimeoutWithoutConfigFile: nodes started from options only
+// (docker-style) take CONFIG SET but cannot CONFIG REWRITE. The timeout is
+// in effect, so set-timeout exits 0, as redis-cli does, and says it is not
+// persisted and why.
+func TestSetTimeoutWithoutConfigFile(t *testing.T) {
+	nodes := redistest.StartNodes(t, 3, redistest.Options{NoConfigFile: true})
+	args := []string{"--cluster", "create"}
+	for _, n := range nodes {
+		args = append(args, n.Addr())
+	}
+	expect(t, "create", run(t, append(args, "--cluster-yes")...), 0, "[OK] All 16384 slots covered.")
+	c := &harness.Cluster{Nodes: nodes}
+	c.WaitHealthy(t)
+	cli := c.CLI(t, "--cluster", "set-timeout", c.Addr(), "7000")
+	if cli.Code != 0 {
+		t.Fatalf("redis-cli itself exits %d:\n%s", cli.Code, cli.Output())
+	}
+	r := run(t, "--cluster", "set-timeout", c.Addr(), "8000")
+	expect(t, "set-timeout on nodes without a config file", r, 0,
+		">>> New node timeout set. 3 OK, 0 ERR.",
+		"[WARNING] cluster-node-timeout is set but not persisted on 3 node(s) (CONFIG REWRITE: ERR The server is running without a config file)")
+	for _, n := range nodes {
+		cl := n.Client()
+		v, err := cl.ConfigGet(t.Context(), "cluster-node-timeout").Result()
+		cl.Close()
+		if err != nil || v["cluster-node-timeout"] != "8000" {
+			t.Fatalf("%s: cluster-node-timeout = %v, %v; want 8000", n.Addr(), v, err)
+		}
+	}
+}

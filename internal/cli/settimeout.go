@@ -62,17 +62,23 @@ func newSetTimeoutCmd(g *globals) *cobra.Command {
 				if g.json {
 					return
 				}
-				if e.Kind == admin.EventNodeFailed {
+				switch e.Kind {
+				case admin.EventNodeFailed:
 					p.Err("ERR setting node-timeout for %s: %s", e.Node, e.Message)
-				} else {
+				case admin.EventWarning:
+					p.Warn("*** %s", e.Message)
+				default:
 					p.Warn("*** New timeout set for %s", e.Node)
 				}
 			})
 			results := admin.ApplySetTimeout(cmd.Context(), pool, plan, rep)
-			okCount := 0
+			okCount, unsaved, why := 0, 0, ""
 			for _, r := range results {
 				if r.Error == "" {
 					okCount++
+				}
+				if r.NotPersisted != "" {
+					unsaved, why = unsaved+1, r.NotPersisted
 				}
 			}
 			if g.json {
@@ -81,6 +87,9 @@ func newSetTimeoutCmd(g *globals) *cobra.Command {
 				}
 			} else {
 				p.Info(">>> New node timeout set. %d OK, %d ERR.", okCount, len(results)-okCount)
+				if unsaved > 0 {
+					p.Warn("[WARNING] cluster-node-timeout is set but not persisted on %d node(s) (%s): it is lost when they restart unless their configuration carries it.", unsaved, why)
+				}
 			}
 			if okCount != len(results) {
 				return fmt.Errorf("cluster-node-timeout not set on %d of %d node(s); run set-timeout again once they are fixed", len(results)-okCount, len(results))

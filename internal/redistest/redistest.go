@@ -35,6 +35,9 @@ type Options struct {
 	// Flavor pins the server family ("redis" or "valkey") for a test
 	// about one of them; empty follows FlavorEnv.
 	Flavor string
+	// NoConfigFile starts the server from command-line options only, as
+	// docker images do: CONFIG REWRITE then fails.
+	NoConfigFile bool
 }
 
 // Server is a running redis-server started by a test.
@@ -164,16 +167,20 @@ func (s *Server) launch(bin string) error {
 
 func (s *Server) args() []string {
 	// A config file, as production nodes have, so CONFIG REWRITE works.
-	conf := filepath.Join(s.Dir, "redis.conf")
-	if _, err := os.Stat(conf); err != nil {
-		os.WriteFile(conf, nil, 0o644)
+	var args []string
+	if !s.opts.NoConfigFile {
+		conf := filepath.Join(s.Dir, "redis.conf")
+		if _, err := os.Stat(conf); err != nil {
+			os.WriteFile(conf, nil, 0o644)
+		}
+		args = []string{conf}
 	}
-	args := []string{conf,
+	args = append(args,
 		"--port", strconv.Itoa(s.Port), "--bind", s.Host, "--dir", s.Dir,
 		"--save", "", "--appendonly", "no", "--daemonize", "no",
 		"--logfile", filepath.Join(s.Dir, "redis.log"), "--protected-mode", "no",
 		"--repl-diskless-sync-delay", "0", // replicas sync at once, not after 5 s
-	}
+	)
 	if s.opts.Cluster {
 		args = append(args, "--cluster-enabled", "yes",
 			"--cluster-config-file", filepath.Join(s.Dir, "nodes.conf"),

@@ -18,6 +18,9 @@ const MinNodeTimeout = 100
 type NodeResult struct {
 	Addr  string `json:"node"`
 	Error string `json:"error,omitempty"`
+	// NotPersisted says why a change in effect was not saved to the
+	// node's config file (e.g. a node started without one).
+	NotPersisted string `json:"not_persisted,omitempty"`
 }
 
 // SetTimeoutPlan lists the nodes whose cluster-node-timeout will be set.
@@ -45,7 +48,9 @@ func PlanSetTimeout(c *topology.Cluster, ms int64) (*SetTimeoutPlan, error) {
 
 // ApplySetTimeout sets cluster-node-timeout on every planned node and
 // persists it with CONFIG REWRITE, all nodes in parallel. A failure on one
-// node does not stop the others; each node gets a result.
+// node does not stop the others; each node gets a result. A node whose
+// CONFIG REWRITE fails (no config file, as docker-style nodes run) has the
+// timeout in effect: it is reported as set but not persisted, not failed.
 func ApplySetTimeout(ctx context.Context, pool *conn.Pool, p *SetTimeoutPlan, rep Reporter) []NodeResult {
 	out := make([]NodeResult, len(p.Nodes))
 	var wg sync.WaitGroup
@@ -55,15 +60,15 @@ func ApplySetTimeout(ctx context.Context, pool *conn.Pool, p *SetTimeoutPlan, re
 			defer wg.Done()
 			out[i] = NodeResult{Addr: addr}
 			cl := pool.Get(addr)
-			step := "CONFIG SET cluster-node-timeout"
-			err := cl.ConfigSet(ctx, "cluster-node-timeout", strconv.FormatInt(p.TimeoutMS, 10)).Err()
-			if err == nil {
-				step = "CONFIG REWRITE"
-				err = cl.ConfigRewrite(ctx).Err()
-			}
-			if err != nil {
+			const step = "CONFIG SET cluster-node-timeout"
+			if err := cl.ConfigSet(ctx, "cluster-node-timeout", strconv.FormatInt(p.TimeoutMS, 10)).Err(); err != nil {
 				out[i].Error = conn.NodeError(addr, step, err).Error()
 				rep.Report(Event{Kind: EventNodeFailed, Node: addr, Message: step + ": " + err.Error()})
+				return
+			}
+			if err := cl.ConfigRewrite(ctx).Err(); err != nil {
+				out[i].NotPersisted = "CONFIG REWRITE: " + err.Error()
+				rep.Report(Event{Kind: EventWarning, Node: addr, Message: "New timeout set for " + addr + " but not persisted (" + out[i].NotPersisted + ")"})
 				return
 			}
 			rep.Report(Event{Kind: EventNodeUpdated, Node: addr, Message: "New timeout set for " + addr})
