@@ -83,7 +83,7 @@ func (s *Server) infoSection(name string) string {
 		line("maxclients", s.Cfg.Int("maxclients"))
 		line("client_recent_max_input_buffer", 0)
 		line("client_recent_max_output_buffer", 0)
-		line("blocked_clients", 0)
+		line("blocked_clients", s.blocked.Load())
 		line("tracking_clients", 0)
 		line("clients_in_timeout_table", 0)
 	case "memory":

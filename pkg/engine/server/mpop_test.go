@@ -1,9 +1,12 @@
 package server
 
 import (
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/gocluster/gocluster/internal/redistest"
+	"github.com/gocluster/gocluster/pkg/engine/resp"
 )
 
 // TestMPopMatchesRedisServer: LMPOP/BLMPOP, ZMPOP/BZMPOP and
@@ -90,4 +93,29 @@ A: PING
 A: EXEC
 `
 	compareClients(t, real, eng, script)
+}
+
+// INFO clients counts the clients waiting in a blocking command (Redis's
+// test suite waits on blocked_clients before it pushes).
+func TestInfoCountsBlockedClients(t *testing.T) {
+	s := startServer(t)
+	a, b := dial(t, s.Addr().String()), dial(t, s.Addr().String())
+	if _, err := a.conn.Write([]byte("*5\r\n$6\r\nBLMPOP\r\n$1\r\n0\r\n$1\r\n1\r\n$1\r\nq\r\n$4\r\nLEFT\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(string(b.do(t, "INFO", "clients").Str), "blocked_clients:1\r\n") {
+		if time.Now().After(deadline) {
+			t.Fatal("INFO never showed blocked_clients:1")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	b.do(t, "RPUSH", "q", "x")
+	a.conn.SetDeadline(time.Now().Add(5 * time.Second))
+	if r, err := resp.ReadReply(a.br); err != nil || show(r) != `*[$"q" *[$"x"]]` {
+		t.Fatalf("BLMPOP: %s, %v", show(r), err)
+	}
+	if info := string(b.do(t, "INFO", "clients").Str); !strings.Contains(info, "blocked_clients:0\r\n") {
+		t.Fatalf("after the pop: %q", info)
+	}
 }
