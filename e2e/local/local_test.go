@@ -78,6 +78,10 @@ func TestLocalUp(t *testing.T) {
 				if !strings.Contains(text, "[OK] All 16384 slots covered.") {
 					t.Fatalf("local up did not print a clean check:\n%s", text)
 				}
+				// One machine is the point: one note, no warning per replica.
+				if strings.Contains(text, "[WARNING]") || strings.Count(text, "replicas share their master's host") != 1 {
+					t.Fatalf("local up should print one note about hosts and no warning:\n%s", text)
+				}
 			case err := <-done:
 				t.Fatalf("local up exited early: %v\n%s", err, out.String())
 			case <-time.After(60 * time.Second):

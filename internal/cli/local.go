@@ -3,10 +3,12 @@ package cli
 import (
 	"context"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/gocluster/gocluster/pkg/admin"
 	"github.com/gocluster/gocluster/pkg/local"
+	"github.com/gocluster/gocluster/pkg/topology"
 	"github.com/spf13/cobra"
 )
 
@@ -117,7 +119,14 @@ func runLocalUp(ctx context.Context, g *globals, o local.Options, replicas int) 
 		}
 	} else {
 		p.Info(">>> Started %d %s nodes and created the cluster in %s", len(set.Nodes), o.Backend, time.Since(start).Round(time.Millisecond))
+		// One machine is the point of local up: one note instead of a
+		// "same host" warning per replica.
+		sameHost := len(res.Report.Problems)
+		res.Report.Problems = slices.DeleteFunc(res.Report.Problems, func(pr topology.Problem) bool { return pr.Kind == topology.KindReplicaHost })
 		printCheck(p, res)
+		if sameHost > len(res.Report.Problems) {
+			p.Plain("Note: every node runs on this machine, so replicas share their master's host; spread them over hosts in production.")
+		}
 		p.Plain("")
 		p.Plain("Cluster ready. Try:")
 		p.Plain("  redis-cli -c -p %d", o.BasePort)
