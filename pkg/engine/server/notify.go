@@ -219,6 +219,25 @@ func eventsOf(name string, args [][]byte, idx []int, reply []byte, existed, exis
 			}
 			out = append(out, ev(config.NotifyZSet, e, key(0)))
 		}
+	case "lmpop", "zmpop":
+		// the key popped from is the reply's first element
+		k := replyFirstBulk(reply)
+		if k == nil {
+			return nil
+		}
+		where := args[len(idx)+2] // LEFT|RIGHT or MIN|MAX after numkeys and the keys
+		e := map[string]string{"left": "lpop", "right": "rpop", "min": "zpopmin", "max": "zpopmax"}[string(lower(where))]
+		class := config.NotifyList
+		if name == "zmpop" {
+			class = config.NotifyZSet
+		}
+		out = append(out, ev(class, e, k))
+		for i := range idx {
+			if bytes.Equal(key(i), k) {
+				emptied(i)
+				break
+			}
+		}
 	case "sinterstore", "sunionstore", "sdiffstore", "zunionstore", "zinterstore", "zdiffstore", "zrangestore":
 		// The destination is the first key; an empty result deletes it.
 		if exists[0] {
@@ -259,6 +278,27 @@ func changedByReply(reply []byte) bool {
 		return n > 0
 	}
 	return len(reply) > 0 && !replyNil(reply)
+}
+
+// replyFirstBulk returns the first bulk string of an array reply.
+func replyFirstBulk(reply []byte) []byte {
+	if len(reply) < 4 || reply[0] != '*' {
+		return nil
+	}
+	nl := bytes.IndexByte(reply, '\n')
+	if nl < 0 || nl+1 >= len(reply) || reply[nl+1] != '$' {
+		return nil
+	}
+	rest := reply[nl+2:]
+	end := bytes.IndexByte(rest, '\r')
+	if end < 0 {
+		return nil
+	}
+	n, err := strconv.Atoi(string(rest[:end]))
+	if err != nil || n < 0 || end+2+n > len(rest) {
+		return nil
+	}
+	return rest[end+2 : end+2+n]
 }
 
 func replyInt(reply []byte) (int64, bool) {
