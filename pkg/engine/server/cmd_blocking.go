@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/gocluster/gocluster/pkg/engine/store"
 )
 
 func init() {
@@ -70,10 +72,12 @@ func parseBlockTimeout(c *Client, b []byte) (time.Duration, bool) {
 }
 
 // block runs try (under the store lock) until it reports done, waiting for
-// writes in between, up to timeout (0 = forever). Inside MULTI it does not
+// writes in between, up to timeout (0 = forever). try is told whether it
+// is a retry after a wake-up: then a key of the wrong type is not an error
+// (Redis leaves the client blocked), only the first attempt reports it. Inside MULTI it does not
 // wait, like Redis. It returns false on timeout, server shutdown or when
 // the client disconnected.
-func (c *Client) block(timeout time.Duration, try func() (done bool)) bool {
+func (c *Client) block(timeout time.Duration, try func(retry bool) (done bool)) bool {
 	s := c.srv
 	var expired <-chan time.Time
 	if timeout > 0 {
@@ -82,9 +86,9 @@ func (c *Client) block(timeout time.Duration, try func() (done bool)) bool {
 		expired = t.C
 	}
 	var gone chan struct{}
-	for {
+	for retry := false; ; retry = true {
 		signal := s.writes.wait()
-		done := s.locked(try)
+		done := s.locked(func() bool { return try(retry) })
 		if done {
 			c.stopWatching(gone)
 			return true
@@ -164,8 +168,11 @@ func cmdBlockingPop(c *Client, args [][]byte) {
 		pop = []byte("LPOP")
 	}
 	keys := args[1 : len(args)-1]
-	served := c.block(timeout, func() bool {
+	served := c.block(timeout, func(retry bool) bool {
 		for _, k := range keys {
+			if retry && c.srv.DB.Type(k) != store.KindList {
+				continue
+			}
 			l, good := c.list(k, false)
 			if !good {
 				return true // WRONGTYPE was written
@@ -215,7 +222,10 @@ func cmdBlockingMove(c *Client, args [][]byte) {
 		}
 		return []byte("RIGHT")
 	}
-	served := c.block(timeout, func() bool {
+	served := c.block(timeout, func(retry bool) bool {
+		if retry && c.srv.DB.Type(args[1]) != store.KindList {
+			return false
+		}
 		l, good := c.list(args[1], false)
 		if !good {
 			return true

@@ -72,8 +72,15 @@ func cmdMPop(c *Client, args [][]byte) {
 		count = 1
 	}
 	keys := args[numIdx+1 : whereIdx]
-	try := func() bool {
+	kind := store.KindZSet
+	if isList {
+		kind = store.KindList
+	}
+	try := func(retry bool) bool {
 		for _, k := range keys {
+			if retry && c.srv.DB.Type(k) != kind {
+				continue // a wrong type met after a wake-up leaves the client blocked, as Redis
+			}
 			var popped bool
 			if isList {
 				popped, ok = c.mpopList(k, front, count, blocking)
@@ -87,7 +94,7 @@ func cmdMPop(c *Client, args [][]byte) {
 		return false
 	}
 	if !blocking {
-		if !try() {
+		if !try(false) {
 			c.w.WriteNullArray()
 		}
 		return
@@ -188,8 +195,11 @@ func cmdBZPop(c *Client, args [][]byte) {
 	}
 	lowest := eq(args[0], "bzpopmin")
 	keys := args[1 : len(args)-1]
-	served := c.block(timeout, func() bool {
+	served := c.block(timeout, func(retry bool) bool {
 		for _, k := range keys {
+			if retry && c.srv.DB.Type(k) != store.KindZSet {
+				continue
+			}
 			popped, ok := c.mpopZSet(k, lowest, 1, false, true)
 			if !ok || popped {
 				return true

@@ -119,3 +119,55 @@ func TestInfoCountsBlockedClients(t *testing.T) {
 		t.Fatalf("after the pop: %q", info)
 	}
 }
+
+// A client blocked on a key is not woken into an error when a transaction
+// leaves a string there: it stays blocked until a list (or sorted set)
+// arrives, as in Redis (unit/type/list "LPUSH + DEL + SET should not awake
+// blocked client"), for BLPOP, BLMPOP, BZPOPMIN and BZMPOP.
+func TestBlockedClientIgnoresWrongTypeAfterWakeUp(t *testing.T) {
+	rs := redistest.Start(t, redistest.Options{Flavor: "redis"})
+	es := startServer(t)
+	cases := []struct{ block, push string }{
+		{"BLPOP k 0", "LPUSH k b"},
+		{"BLMPOP 0 1 k LEFT", "LPUSH k b"},
+		{"BZPOPMIN k 0", "ZADD k 1 b"},
+		{"BZMPOP 0 1 k MIN", "ZADD k 1 b"},
+	}
+	for _, tc := range cases {
+		var replies [2]string
+		for i, addr := range []string{rs.Addr(), es.Addr().String()} {
+			a, b := dial(t, addr), dial(t, addr)
+			b.do(t, "DEL", "k")
+			var bs [][]byte
+			for _, w := range strings.Fields(tc.block) {
+				bs = append(bs, []byte(w))
+			}
+			if _, err := a.conn.Write(resp.AppendCommand(nil, bs...)); err != nil {
+				t.Fatal(err)
+			}
+			deadline := time.Now().Add(5 * time.Second)
+			for !strings.Contains(string(b.do(t, "INFO", "clients").Str), "blocked_clients:1\r\n") {
+				if time.Now().After(deadline) {
+					t.Fatalf("%s never blocked", tc.block)
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			b.do(t, "MULTI")
+			b.do(t, strings.Fields(tc.push)...)
+			b.do(t, "DEL", "k")
+			b.do(t, "SET", "k", "foo")
+			b.do(t, "EXEC")
+			b.do(t, "DEL", "k")
+			b.do(t, strings.Fields(tc.push)...)
+			a.conn.SetDeadline(time.Now().Add(5 * time.Second))
+			r, err := resp.ReadReply(a.br)
+			if err != nil {
+				t.Fatalf("%s: %v", tc.block, err)
+			}
+			replies[i] = show(r)
+		}
+		if replies[0] != replies[1] {
+			t.Errorf("%s: redis %s, engine %s", tc.block, replies[0], replies[1])
+		}
+	}
+}
