@@ -182,7 +182,6 @@ func New(host Host) *Engine {
 		L.RaiseError("Attempt to modify a readonly table")
 		return 0
 	}))
-	emt.RawSetString("__metatable", lua.LFalse)
 	L.SetMetatable(e.env, emt)
 	g.RawSetString("_G", e.env)
 	L.Env = e.env
@@ -275,7 +274,7 @@ func (e *Engine) Kill(function bool) string {
 	}
 	if e.function.Load() != function {
 		if function {
-			return "NOTBUSY No scripts in execution right now."
+			return "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
 		}
 		return "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE."
 	}

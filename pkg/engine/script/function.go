@@ -47,12 +47,11 @@ func (e *Engine) initFunctions() {
 	L := e.L
 	fl := &libraries{libs: map[string]*Library{}, funcs: map[string]*Function{}}
 	fl.running.Store("")
-	fl.runningCmd.Store("")
+	fl.runningCmd.Store([]string(nil))
 	// Load-time API: redis.register_function, log and constants only.
 	lr := L.NewTable()
 	lr.RawSetString("register_function", L.NewFunction(e.registerFunction))
 	lr.RawSetString("log", L.NewFunction(e.redisLog))
-	lr.RawSetString("setresp", L.NewFunction(e.redisSetresp))
 	for name, v := range map[string]int{"LOG_DEBUG": LogDebug, "LOG_VERBOSE": LogVerbose, "LOG_NOTICE": LogNotice, "LOG_WARNING": LogWarning} {
 		lr.RawSetString(name, lua.LNumber(v))
 	}
@@ -66,9 +65,8 @@ func (e *Engine) initFunctions() {
 	L.SetMetatable(lr, lrm)
 	fl.loadG = L.NewTable()
 	fl.loadG.RawSetString("redis", lr)
-	lgm := L.NewTable()
-	lgm.RawSetString("__index", e.globals)
-	L.SetMetatable(fl.loadG, lgm)
+	// Nothing but redis is visible while a library loads (Redis 7.0).
+	L.SetMetatable(fl.loadG, lrm)
 
 	// Runtime: the library's functions see the usual globals, plus
 	// redis.REDIS_VERSION; writes to globals fail as in scripts.
@@ -82,7 +80,6 @@ func (e *Engine) initFunctions() {
 		L.RaiseError("Attempt to modify a readonly table")
 		return 0
 	}))
-	fl.envMeta.RawSetString("__metatable", lua.LFalse)
 	L.SetMetatable(fl.env, fl.envMeta)
 	e.lib = fl
 }
@@ -151,18 +148,18 @@ func (e *Engine) registerFunction(L *lua.LState) int {
 	case 2:
 		s, ok := L.Get(1).(lua.LString)
 		if !ok {
-			L.RaiseError("function_name argument given to redis.register_function must be a string")
+			L.RaiseError("first argument to redis.register_function must be a string")
 		}
 		f, ok := L.Get(2).(*lua.LFunction)
 		if !ok {
-			L.RaiseError("callback argument given to redis.register_function must be a function")
+			L.RaiseError("second argument to redis.register_function must be a function")
 		}
 		name, cb = string(s), f
 	default:
 		L.RaiseError("wrong number of arguments to redis.register_function")
 	}
-	if !validName(name) {
-		L.RaiseError("Function names can only contain letters, numbers, or underscores(_) and must be at least one character long")
+	if !validName(name) { // sic: Redis 7.0 says "Library" here too
+		L.RaiseError("Library names can only contain letters, numbers, or underscores(_) and must be at least one character long")
 	}
 	if _, dup := lib.Funcs[name]; dup {
 		L.RaiseError("Function already exists in the library")
@@ -196,7 +193,7 @@ func (e *Engine) parseLibrary(code []byte) (*Library, string) {
 	if len(parts) == 0 {
 		return nil, "ERR Missing library metadata"
 	}
-	if parts[0] != "lua" {
+	if !strings.EqualFold(parts[0], "lua") {
 		return nil, "ERR Engine '" + parts[0] + "' not found"
 	}
 	name := ""
@@ -249,7 +246,7 @@ func (fl *libraries) install(lib *Library, replace bool) string {
 		return "ERR Library '" + lib.Name + "' already exists"
 	}
 	for name := range lib.Funcs {
-		if f := fl.funcs[name]; f != nil && f.lib != old {
+		if f := fl.funcs[strings.ToLower(name)]; f != nil && f.lib != old {
 			return "ERR Function " + name + " already exists"
 		}
 	}
@@ -258,7 +255,7 @@ func (fl *libraries) install(lib *Library, replace bool) string {
 	}
 	fl.libs[lib.Name] = lib
 	for name, f := range lib.Funcs {
-		fl.funcs[name] = f
+		fl.funcs[strings.ToLower(name)] = f
 	}
 	fl.count()
 	return ""
@@ -267,7 +264,7 @@ func (fl *libraries) install(lib *Library, replace bool) string {
 func (fl *libraries) remove(lib *Library) {
 	delete(fl.libs, lib.Name)
 	for name := range lib.Funcs {
-		delete(fl.funcs, name)
+		delete(fl.funcs, strings.ToLower(name))
 	}
 	fl.count()
 }
@@ -437,8 +434,11 @@ func (e *Engine) FunctionStats(w *resp.Writer) {
 		w.WriteBulkString("name")
 		w.WriteBulkString(name)
 		w.WriteBulkString("command")
-		w.WriteArrayLen(1)
-		w.WriteBulkString(e.lib.runningCmd.Load().(string))
+		cmd := e.lib.runningCmd.Load().([]string)
+		w.WriteArrayLen(len(cmd))
+		for _, a := range cmd {
+			w.WriteBulkString(a)
+		}
 		w.WriteBulkString("duration_ms")
 		w.WriteInt(int64(timeSinceMs(since)))
 	}
@@ -454,16 +454,17 @@ func (e *Engine) FunctionStats(w *resp.Writer) {
 
 // FunctionFlags returns a function's flags, or ok false when it does not exist.
 func (e *Engine) FunctionFlags(name string) (flags []string, ok bool) {
-	f := e.lib.funcs[name]
+	f := e.lib.funcs[strings.ToLower(name)]
 	if f == nil {
 		return nil, false
 	}
 	return f.Flags, true
 }
 
-// FCall runs a function (FCALL / FCALL_RO) and writes its reply.
-func (e *Engine) FCall(w *resp.Writer, cmdName, name string, keys, argv [][]byte, ro bool) {
-	f := e.lib.funcs[name]
+// FCall runs a function (FCALL / FCALL_RO) and writes its reply; cmd is
+// the whole command, for FUNCTION STATS.
+func (e *Engine) FCall(w *resp.Writer, cmd [][]byte, name string, keys, argv [][]byte, ro bool) {
+	f := e.lib.funcs[strings.ToLower(name)]
 	if f == nil {
 		w.WriteError("ERR Function not found")
 		return
@@ -487,7 +488,11 @@ func (e *Engine) FCall(w *resp.Writer, cmdName, name string, keys, argv [][]byte
 		at.RawSetInt(i+1, lua.LString(a))
 	}
 	e.lib.running.Store(name)
-	e.lib.runningCmd.Store(cmdName)
+	shown := make([]string, min(len(cmd), 64))
+	for i := range shown {
+		shown[i] = string(cmd[i])
+	}
+	e.lib.runningCmd.Store(shown)
 	e.run(w, f.fn, []lua.LValue{kt, at}, ro || noWrites, true, name)
 	e.lib.running.Store("")
 }

@@ -16,6 +16,10 @@ func init() {
 }
 
 func cmdFCall(c *Client, args [][]byte) {
+	if _, ok := parseInt(args[2]); !ok {
+		c.w.WriteError("ERR Bad number of keys provided")
+		return
+	}
 	keys, argv, ok := evalArgs(c, args, 2)
 	if !ok {
 		return
@@ -32,7 +36,7 @@ func cmdFCall(c *Client, args [][]byte) {
 	}
 	h.begin(c, keys)
 	defer h.end()
-	h.eng.FCall(c.w, name, string(args[1]), keys, argv, name == "fcall_ro")
+	h.eng.FCall(c.w, args, string(args[1]), keys, argv, name == "fcall_ro")
 }
 
 func cmdFunction(c *Client, args [][]byte) {
@@ -107,14 +111,14 @@ func cmdFunction(c *Client, args [][]byte) {
 	changed := false
 	switch sub {
 	case "load":
-		if len(args) != 3 && len(args) != 4 {
+		if len(args) < 3 {
 			arityErr()
 			return
 		}
 		replace := false
-		if len(args) == 4 {
-			if !eq(args[2], "replace") {
-				c.w.WriteError("ERR Unknown option given: " + printable(args[2], 128))
+		for _, opt := range args[2 : len(args)-1] {
+			if !eq(opt, "replace") {
+				c.w.WriteError("ERR Unknown option given: " + printable(opt, 128))
 				return
 			}
 			replace = true
@@ -139,7 +143,7 @@ func cmdFunction(c *Client, args [][]byte) {
 		changed = true
 	case "flush":
 		if len(args) > 3 {
-			arityErr()
+			c.w.WriteError("ERR unknown subcommand or wrong number of arguments for 'flush'. Try FUNCTION HELP.")
 			return
 		}
 		if len(args) == 3 && !eq(args[2], "sync") && !eq(args[2], "async") {
@@ -184,6 +188,10 @@ func cmdFunction(c *Client, args [][]byte) {
 		}
 		c.w.WriteBulk(h.eng.FunctionDump())
 	case "restore":
+		if len(args) > 4 {
+			c.w.WriteError("ERR unknown subcommand or wrong number of arguments for 'restore'. Try FUNCTION HELP.")
+			return
+		}
 		if len(args) != 3 && len(args) != 4 {
 			arityErr()
 			return
