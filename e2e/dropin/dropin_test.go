@@ -189,3 +189,58 @@ func TestSetTimeoutWithoutConfigFile(t *testing.T) {
 		}
 	}
 }
+
+// TestAnswersOnStandardInput: scripts answer redis-cli's prompts through
+// standard input (`fix ADDR <<< yes`, `echo yes | ...`); gocluster reads
+// them there too. "no" changes nothing; an empty standard input is still
+// refused at once (exit 2), never a hang.
+func TestAnswersOnStandardInput(t *testing.T) {
+	nodes := redistest.StartNodes(t, 3, redistest.Options{})
+	create := []string{"--cluster", "create", nodes[0].Addr(), nodes[1].Addr(), nodes[2].Addr()}
+	bin := harness.Binary(t)
+	r := harness.Exec(t, bin, harness.Cmd{Args: create})
+	expect(t, "create with an empty standard input", r, 2, "standard input is empty")
+	r = harness.Exec(t, bin, harness.Cmd{Args: create, Stdin: "no\n"})
+	expect(t, "create answered no", r, 1, "Can I set the above configuration? (type 'yes' to accept): no")
+	if known := nodes[0].Client().ClusterNodes(t.Context()).Val(); strings.Count(known, "\n") != 1 {
+		t.Fatalf("create answered no changed the nodes:\n%s", known)
+	}
+	r = harness.Exec(t, bin, harness.Cmd{Args: create, Stdin: "yes\n"})
+	expect(t, "echo yes | create", r, 0, "Can I set the above configuration? (type 'yes' to accept): yes", "[OK] All 16384 slots covered.")
+	c := &harness.Cluster{Nodes: nodes}
+	c.WaitHealthy(t)
+
+	ms := c.Topology(t).Masters()
+	reshard := []string{"--cluster", "reshard", c.Addr(), "--cluster-from", ms[0].ID, "--cluster-to", ms[1].ID, "--cluster-slots", "5"}
+	r = harness.Exec(t, bin, harness.Cmd{Args: reshard, Stdin: "no\n"})
+	expect(t, "echo no | reshard", r, 1, "Do you want to proceed with the proposed reshard plan (yes/no)? no", "Nothing changed.")
+	if got := c.Topology(t).ByID(ms[1].ID).Slots.Len(); got != ms[1].Slots.Len() {
+		t.Fatalf("reshard answered no moved %d slots", got-ms[1].Slots.Len())
+	}
+	r = harness.Exec(t, bin, harness.Cmd{Args: reshard, Stdin: "yes\n"})
+	expect(t, "echo yes | reshard", r, 0, "Do you want to proceed with the proposed reshard plan (yes/no)? yes")
+	if got := c.Topology(t).ByID(ms[1].ID).Slots.Len(); got != ms[1].Slots.Len()+5 {
+		t.Fatalf("reshard answered yes moved %d slots, want 5", got-ms[1].Slots.Len())
+	}
+
+	// An open slot for fix to repair, answered like `redis-cli --cluster fix ADDR <<< yes`.
+	owner := c.Topology(t).Masters()[2]
+	slot := owner.Slots.Slots()[0]
+	var ownerServer *redistest.Server
+	for _, n := range nodes {
+		if n.Addr() == owner.Addr() {
+			ownerServer = n
+		}
+	}
+	oc := ownerServer.Client()
+	defer oc.Close()
+	if err := oc.Do(t.Context(), "CLUSTER", "SETSLOT", slot, "MIGRATING", ms[0].ID).Err(); err != nil {
+		t.Fatal(err)
+	}
+	r = harness.Exec(t, bin, harness.Cmd{Args: []string{"--cluster", "fix", c.Addr()}, Stdin: "yes\n"})
+	expect(t, "fix <<< yes", r, 0, "Fixing open slot", "(type 'yes' to accept): yes")
+	assertRedisCheckClean(t, c)
+	if got := c.RedisCheck(t); strings.Contains(got.Stdout, "[WARNING]") {
+		t.Fatalf("the open slot is still there:\n%s", got.Output())
+	}
+}

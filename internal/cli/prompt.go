@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"bufio"
+	"fmt"
 	"os"
 	"strings"
 
@@ -22,15 +24,16 @@ func (g *globals) surveyIO() survey.AskOpt {
 }
 
 // confirm asks redis-cli's question, which wants the word "yes" typed out.
-// --yes answers it; with no terminal and no --yes it is a usage error, so
-// scripts and CI fail fast instead of hanging.
+// --yes answers it. Without a terminal the answer is read from standard
+// input, one line per question, as scripts feed redis-cli (`<<< yes`,
+// `echo yes |`); an empty or closed standard input is a usage error, so
+// CI fails fast instead of hanging.
 func confirm(g *globals, question string) (bool, error) {
 	if g.yes {
 		return true, nil
 	}
 	if !g.interactive() {
-		return false, usagef("%q needs an answer but there is no terminal: pass --yes (or set REDISCLI_CLUSTER_YES=1)",
-			strings.TrimSpace(question))
+		return confirmFromStdin(g, question)
 	}
 	var answer string
 	if err := survey.AskOne(&survey.Input{Message: question}, &answer, g.surveyIO()); err != nil {
@@ -40,6 +43,23 @@ func confirm(g *globals, question string) (bool, error) {
 		return false, err
 	}
 	return strings.TrimSpace(answer) == "yes", nil
+}
+
+// confirmFromStdin reads one answer line from a non-terminal standard
+// input. Like redis-cli, which reads the first bytes of the answer, it
+// accepts a line that starts with "yes".
+func confirmFromStdin(g *globals, question string) (bool, error) {
+	if g.answers == nil {
+		g.answers = bufio.NewReader(g.stdin)
+	}
+	line, err := g.answers.ReadString('\n')
+	if line == "" && err != nil {
+		return false, usagef("%q needs an answer but there is no terminal and standard input is empty: pass --yes (or set REDISCLI_CLUSTER_YES=1), or pipe the answer in",
+			strings.TrimSpace(question))
+	}
+	answer := strings.TrimRight(line, "\r\n")
+	fmt.Fprintf(g.stdout, "%s%s\n", question, answer)
+	return strings.HasPrefix(answer, "yes"), nil
 }
 
 // requireTTY fails with a usage error naming the missing flags when a

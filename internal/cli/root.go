@@ -3,6 +3,7 @@
 package cli
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -45,6 +46,7 @@ type globals struct {
 
 	stdout, stderr io.Writer
 	stdin          io.Reader
+	answers        *bufio.Reader // stdin, once a non-terminal prompt has read from it
 }
 
 // pool builds the connection pool from the global flags.
