@@ -82,6 +82,31 @@ var commandTemplates = []struct {
 	{"PFCOUNT K", false}, {"PFCOUNT K K", false}, {"PFMERGE K K K", false}, {"BITFIELD K SET i8 N N INCRBY u4 #1 N", false},
 	{"BITFIELD K OVERFLOW SAT INCRBY i5 N 20 GET u8 0", false}, {"BITFIELD K OVERFLOW FAIL SET u3 N 9", false},
 	{"BITFIELD_RO K GET i16 N", false}, {"ZRANDMEMBER K 0", false},
+	// issue 12: scripts (L is a Lua body) over the same keys, RESP2 and RESP3 conversions both ways
+	{"EVAL L 2 K K V N", false}, {"EVAL L 2 K K M S", false}, {"EVAL_RO L 1 K M N", false},
+}
+
+// luaBodies are the scripts L stands for: reply conversions both ways,
+// errors raised and caught, read-only refusals, cjson over replies.
+var luaBodies = []string{
+	"return redis.call('get', KEYS[1])",
+	"return redis.pcall('incrby', KEYS[1], ARGV[2])",
+	"return {redis.call('type', KEYS[1]), redis.pcall('lrange', KEYS[2], 0, -1), redis.call('exists', KEYS[1], KEYS[2])}",
+	"return redis.pcall('lpush', KEYS[1], ARGV[1])",
+	"return redis.pcall('sadd', KEYS[1], ARGV[1], ARGV[2])",
+	"return redis.pcall('set', KEYS[1], ARGV[1], 'GET')",
+	"return redis.call('hset', KEYS[1], 'f', ARGV[1])",
+	"return cjson.encode(redis.call('lrange', KEYS[1], 0, -1))",
+	"local r = redis.pcall('lrange', KEYS[1], 0, -1) return {r.err or 'ok', tostring(r.ignore_error_stats_update)}",
+	"return redis.pcall('zadd', KEYS[1], ARGV[2], ARGV[1])",
+	"redis.setresp(3) return redis.pcall('zrange', KEYS[1], 0, -1, 'withscores')",
+	"redis.setresp(3) return redis.pcall('zscore', KEYS[1], ARGV[1])",
+	"redis.setresp(3) return redis.pcall('smismember', KEYS[1], ARGV[1], 'm1')",
+	"redis.setresp(3) return redis.call('get', KEYS[2])",
+	"local t = redis.pcall('llen', KEYS[1]) if type(t) == 'table' then return t.err end return t * 1.5",
+	"return redis.call('incr', KEYS[1])",
+	"return {ok = redis.pcall('type', KEYS[2]).ok}",
+	"return redis.pcall('del', KEYS[1], KEYS[2])",
 }
 
 // ttlCommands answer a remaining time, compared by sign only.
@@ -105,6 +130,8 @@ func fillTemplate(rnd *rand.Rand, tmpl string) []any {
 			w = strconv.Itoa(rnd.IntN(9) - 3)
 		case "S":
 			w = pick("1", "2.5", "-1", "0", "1e3", "+inf", "-inf", "3")
+		case "L":
+			w = luaBodies[rnd.IntN(len(luaBodies))]
 		}
 		args = append(args, w)
 	}

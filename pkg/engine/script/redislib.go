@@ -88,10 +88,24 @@ func (e *Engine) redisCall(L *lua.LState, raise bool) int {
 		if end < 0 {
 			end = len(reply)
 		}
-		return e.callFailed(L, raise, string(reply[1:end]))
+		return e.commandFailed(L, raise, string(reply[1:end]))
 	}
 	v, _ := replyToLua(L, reply, e.proto)
 	L.Push(v)
+	return 1
+}
+
+// commandFailed is callFailed for the error reply of a command that ran:
+// its table also says ignore_error_stats_update, as in Redis 7.0.
+func (e *Engine) commandFailed(L *lua.LState, raise bool, msg string) int {
+	t := L.CreateTable(0, 2)
+	t.RawSetString("err", lua.LString(msg))
+	t.RawSetString("ignore_error_stats_update", lua.LTrue)
+	if raise {
+		L.Error(t, 0)
+		return 0
+	}
+	L.Push(t)
 	return 1
 }
 
