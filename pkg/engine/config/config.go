@@ -91,6 +91,10 @@ var options = []option{
 	{name: "always-show-logo", kind: kindBool, def: "no", immutable: true},
 	{name: "enable-debug-command", kind: kindEnum, def: "no", enum: []string{"yes", "no", "local"}, immutable: true},
 	{name: "repl-diskless-sync", kind: kindBool, def: "yes"},
+	{name: "repl-backlog-size", kind: kindMemory, def: "1048576"},
+	{name: "repl-ping-replica-period", kind: kindInt, def: "10", min: 1, max: 1 << 31},
+	{name: "repl-timeout", kind: kindInt, def: "60", min: 1, max: 1 << 31},
+	{name: "replica-priority", kind: kindInt, def: "100", min: 0, max: 1 << 31},
 	{name: "replica-read-only", kind: kindBool, def: "yes"},
 	{name: "slowlog-log-slower-than", kind: kindInt, def: "10000", min: -1, max: 1 << 40},
 	{name: "slowlog-max-len", kind: kindInt, def: "128", min: 0, max: 1 << 31},
@@ -100,7 +104,7 @@ var options = []option{
 
 // aliases map old or alternative names to the canonical one, as Redis does.
 var aliases = map[string]string{"cluster-slave-validity-factor": "cluster-replica-validity-factor",
-	"slave-read-only": "replica-read-only", "cluster-slave-no-failover": "cluster-replica-no-failover", "lua-time-limit": "busy-reply-threshold"}
+	"slave-read-only": "replica-read-only", "slave-priority": "replica-priority", "repl-ping-slave-period": "repl-ping-replica-period", "cluster-slave-no-failover": "cluster-replica-no-failover", "lua-time-limit": "busy-reply-threshold"}
 
 func lookup(name string) *option {
 	name = strings.ToLower(name)
