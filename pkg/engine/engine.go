@@ -67,6 +67,7 @@ func Start(cfg *config.Config) (*Node, error) {
 		// replicas copy their master's data; the manager follows role changes
 		repl := srv.StartReplicaManager(cl.Role)
 		cl.OnRoleChange(func(cluster.RoleChange) { repl.Poke() })
+		repl.OnOffset(cl.SetReplicationOffset)
 		connectPubSub(srv.PubSub, cl)
 	}
 	srv.Serve()

@@ -29,7 +29,7 @@ func TestClusterNodeSurvivesBoundaryArguments(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	skip := map[string]bool{"shutdown": true, "sync": true, "psync": true, "replconf": true, "replsync": true,
+	skip := map[string]bool{"shutdown": true, "sync": true, "psync": true, "replconf": true, "replicaof": true, "slaveof": true,
 		"config": true, "acl": true, "migrate": true, "auth": true, "quit": true, "client": true, "wait": true,
 		"blpop": true, "brpop": true, "blmove": true, "brpoplpush": true, "hello": true, "cluster": true,
 		"blmpop": true, "bzmpop": true, "bzpopmin": true, "bzpopmax": true,

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -179,51 +178,6 @@ func cmdTime(c *Client, _ [][]byte) {
 	c.w.WriteBulkString(strconv.Itoa(now.Nanosecond() / 1000))
 }
 
-// cmdWait: WAIT numreplicas timeout-ms. A replica counts once everything
-// queued for it was written to its socket (the engine's replicas send no
-// offset acknowledgements).
-func cmdWait(c *Client, args [][]byte) {
-	want, ok := parseInt(args[1])
-	if !ok {
-		c.w.WriteError(errNotInt)
-		return
-	}
-	timeout, ok := parseInt(args[2])
-	if !ok {
-		c.w.WriteError("ERR timeout is not an integer or out of range")
-		return
-	}
-	if timeout > int64(math.MaxInt64/time.Millisecond) {
-		timeout = 0 // longer than time.Duration holds: forever
-	}
-	if timeout < 0 {
-		c.w.WriteError("ERR timeout is negative")
-		return
-	}
-	deadline := time.Now().Add(time.Duration(timeout) * time.Millisecond)
-	for {
-		n := c.srv.drainedReplicas()
-		if int64(n) >= want || timeout != 0 && time.Now().After(deadline) || c.srv.replicaCount.Load() == 0 {
-			c.w.WriteInt(int64(n))
-			return
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-func (s *Server) drainedReplicas() int {
-	s.DB.Mu.Lock()
-	links := append([]*replicaLink(nil), s.replicas...)
-	s.DB.Mu.Unlock()
-	n := 0
-	for _, l := range links {
-		if l.drained() {
-			n++
-		}
-	}
-	return n
-}
-
 func cmdShutdown(c *Client, args [][]byte) {
 	for _, a := range args[1:] {
 		if !eq(a, "nosave") && !eq(a, "save") && !eq(a, "now") && !eq(a, "force") && !eq(a, "abort") {
@@ -268,25 +222,6 @@ func cmdCluster(c *Client, args [][]byte) {
 		return
 	}
 	c.srv.Cluster.Command(c.w, args[1:])
-}
-
-func cmdRole(c *Client, _ [][]byte) {
-	if c.srv.Cluster != nil {
-		if replica, master := c.srv.Cluster.Role(); replica {
-			host, port := splitHostPort(master)
-			c.w.WriteArrayLen(5)
-			c.w.WriteBulkString("slave")
-			c.w.WriteBulkString(host)
-			c.w.WriteInt(int64(port))
-			c.w.WriteBulkString("connected")
-			c.w.WriteInt(0)
-			return
-		}
-	}
-	c.w.WriteArrayLen(3)
-	c.w.WriteBulkString("master")
-	c.w.WriteInt(0)
-	c.w.WriteArrayLen(0)
 }
 
 func splitHostPort(addr string) (string, int) {

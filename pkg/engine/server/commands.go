@@ -188,6 +188,10 @@ func (c *Client) dispatch(args [][]byte) {
 			return
 		}
 	}
+	if cmd.write && c.srv.readOnlyReplica() {
+		c.w.WriteError("READONLY You can't write against a read only replica.")
+		return
+	}
 	c.call(cmd, args)
 	if cmd.name != "asking" {
 		c.asking = false

@@ -30,7 +30,7 @@ var fuzzValues = []string{
 // they end the process's server, turn the connection into a replication
 // stream, reconfigure or lock out the test client, or wait by design.
 var fuzzSkipped = map[string]bool{
-	"shutdown": true, "sync": true, "psync": true, "replconf": true, "replsync": true, "config": true,
+	"shutdown": true, "sync": true, "psync": true, "replconf": true, "replicaof": true, "slaveof": true, "config": true,
 	"acl": true, "migrate": true, "auth": true, "quit": true, "client": true, "wait": true,
 	"blpop": true, "brpop": true, "blmove": true, "brpoplpush": true, "multi": true, "hello": true,
 	"blmpop": true, "bzmpop": true, "bzpopmin": true, "bzpopmax": true,

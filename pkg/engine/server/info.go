@@ -121,52 +121,17 @@ func (s *Server) infoSection(name string) string {
 		line("instantaneous_ops_per_sec", 0)
 		line("rejected_connections", s.rejectedConns.Load())
 		line("expired_keys", expired)
+		full, pok, perr := s.replicationStats()
+		line("sync_full", full)
+		line("sync_partial_ok", pok)
+		line("sync_partial_err", perr)
 		line("evicted_keys", 0)
 		line("keyspace_hits", 0)
 		line("keyspace_misses", 0)
 		line("pubsub_channels", 0)
 		line("pubsub_patterns", 0)
 	case "replication":
-		b.WriteString("# Replication\r\n")
-		replica, master := false, ""
-		if s.Cluster != nil {
-			replica, master = s.Cluster.Role()
-		}
-		if replica {
-			host, port := splitHostPort(master)
-			line("role", "slave")
-			line("master_host", host)
-			line("master_port", port)
-			status := "down"
-			if s.replManager != nil && s.replManager.linkUp() {
-				status = "up"
-			}
-			line("master_link_status", status)
-			line("master_last_io_seconds_ago", 0)
-			line("master_sync_in_progress", 0)
-			line("slave_read_repl_offset", 0)
-			line("slave_repl_offset", 0)
-			line("slave_priority", 100)
-			line("slave_read_only", 1)
-			line("replica_announced", 1)
-		} else {
-			line("role", "master")
-		}
-		s.DB.Mu.Lock()
-		links := append([]*replicaLink(nil), s.replicas...)
-		s.DB.Mu.Unlock()
-		line("connected_slaves", len(links))
-		for i, l := range links {
-			host, port := splitHostPort(l.addr)
-			fmt.Fprintf(&b, "slave%d:ip=%s,port=%d,state=online,offset=0,lag=0\r\n", i, host, port)
-		}
-		line("master_failover_state", "no-failover")
-		line("master_replid", s.runID)
-		line("master_replid2", strings.Repeat("0", 40))
-		line("master_repl_offset", 0)
-		line("second_repl_offset", -1)
-		line("repl_backlog_active", 0)
-		line("repl_backlog_size", 1048576)
+		s.replicationInfo(&b)
 	case "cpu":
 		b.WriteString("# CPU\r\n")
 		line("used_cpu_sys", "0.000000")

@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/binary"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -9,20 +10,23 @@ import (
 	"github.com/gocluster/gocluster/pkg/engine/resp"
 )
 
-// SYNC and PSYNC let real Redis tools read the engine's data: a real
-// redis-server can REPLICAOF an engine node, and `redis-cli --rdb` (or any
-// backup tool using SYNC) gets an RDB file. The reply is a full resync
-// every time: the RDB snapshot, then the same write stream engine replicas get.
+// SYNC, PSYNC and REPLCONF, the master's side of the replication
+// handshake (see replication.go): a real redis-server or an engine node
+// can REPLICAOF an engine node, and `redis-cli --rdb` (or any backup tool
+// using SYNC) gets an RDB file.
 
 func init() {
 	def("sync", 1, "admin noscript nolock", 0, 0, 0, cmdSync)
 	def("psync", -3, "admin noscript nolock", 0, 0, 0, cmdSync)
 	def("replconf", -1, "admin noscript loading stale nolock", 0, 0, 0, cmdReplConf)
+	def("replicaof", 3, "admin noscript stale nolock", 0, 0, 0, cmdReplicaOf)
+	def("slaveof", 3, "admin noscript stale nolock", 0, 0, 0, cmdReplicaOf)
 }
 
-// cmdReplConf accepts the replica handshake options; ACKs need no reply.
+// cmdReplConf accepts the replica handshake options; ACKs need no reply
+// (after PSYNC the link's own reader takes them).
 func cmdReplConf(c *Client, args [][]byte) {
-	if len(args) >= 2 && eq(args[1], "ack") {
+	if len(args) >= 2 && (eq(args[1], "ack") || eq(args[1], "getack")) {
 		return
 	}
 	if len(args)%2 != 1 {
@@ -30,26 +34,38 @@ func cmdReplConf(c *Client, args [][]byte) {
 		return
 	}
 	for i := 1; i < len(args); i += 2 {
-		if eq(args[i], "rdb-only") {
+		switch {
+		case eq(args[i], "rdb-only"):
 			c.rdbOnly = string(args[i+1]) == "1"
-		}
-		if eq(args[i], "listening-port") {
+		case eq(args[i], "listening-port"):
 			if p, ok := parseInt(args[i+1]); ok {
 				c.replPort = int(p)
 			}
+		case eq(args[i], "capa"), eq(args[i], "ip-address"), eq(args[i], "rdb-filter-only"):
+		default:
+			c.w.WriteError("ERR Unrecognized REPLCONF option: " + string(args[i]))
+			return
 		}
 	}
 	c.w.WriteRaw(okReply)
 }
 
+// cmdSync: SYNC, or PSYNC replid offset: a partial resync from the
+// backlog when this node's history holds that offset, else a full one.
 func cmdSync(c *Client, args [][]byte) {
+	s := c.srv
+	if replica, _ := s.masterOf(); replica && (s.replManager == nil || !s.replManager.linkUp()) {
+		c.w.WriteError("NOMASTERLINK Can't SYNC while not connected with my master")
+		return
+	}
 	psync := eq(args[0], "psync")
 	if c.rdbOnly { // a backup: the snapshot alone, no registration, no stream
-		c.srv.DB.Mu.Lock()
-		file := c.srv.encodeRDB()
-		c.srv.DB.Mu.Unlock()
+		s.DB.Mu.Lock()
+		s.initRepl()
+		file, id, off := s.encodeRDB(), s.repl.id, s.repl.off
+		s.DB.Mu.Unlock()
 		if psync {
-			c.w.WriteRaw([]byte("+FULLRESYNC " + c.srv.runID + " 0\r\n"))
+			c.w.WriteRaw([]byte("+FULLRESYNC " + id + " " + strconv.FormatInt(off, 10) + "\r\n"))
 		}
 		c.w.WriteRaw([]byte("$" + strconv.Itoa(len(file)) + "\r\n"))
 		c.w.WriteRaw(file)
@@ -57,16 +73,50 @@ func cmdSync(c *Client, args [][]byte) {
 		return
 	}
 	c.serveReplica(strconv.Itoa(c.replPort), func() []byte {
+		s.ensureBacklog()
+		r := &s.repl
+		if psync {
+			if out, ok := s.partialResync(string(args[1]), args[2]); ok {
+				r.stats[1].Add(1)
+				return out
+			}
+			if string(args[1]) != "?" {
+				r.stats[2].Add(1)
+			}
+		}
+		r.stats[0].Add(1)
 		var out []byte
 		if psync {
-			out = append(out, "+FULLRESYNC "+c.srv.runID+" 0\r\n"...)
+			out = fmt.Appendf(out, "+FULLRESYNC %s %d\r\n", r.id, r.off)
 		}
-		file := c.srv.encodeRDB()
+		r.selected = false // the stream after a snapshot starts with SELECT
+		file := s.encodeRDB()
 		out = append(out, '$')
 		out = strconv.AppendInt(out, int64(len(file)), 10)
 		out = append(out, '\r', '\n')
 		return append(out, file...) // no CRLF after the payload, as Redis sends it
 	})
+}
+
+// partialResync answers PSYNC id offset with +CONTINUE and the backlog
+// from offset when this node's history (its ID, or the previous one up
+// to where it ended) holds it; called under the store lock.
+func (s *Server) partialResync(id string, offArg []byte) ([]byte, bool) {
+	r := &s.repl
+	off, ok := parseInt(offArg)
+	if !ok || r.backlog == nil || id != r.id && (id != r.id2 || off > r.secondOff) {
+		return nil, false
+	}
+	data, ok := r.backlog.From(off)
+	if !ok {
+		return nil, false
+	}
+	s.Logger.Printf("partial resynchronization accepted, sending %d bytes of backlog from offset %d", len(data), off)
+	out := []byte("+CONTINUE " + r.id + "\r\n")
+	if len(data) == 0 {
+		return out, true
+	}
+	return append(out, data...), true
 }
 
 // encodeRDB writes the keyspace as an RDB version 10 file; called under

@@ -68,8 +68,10 @@ type Server struct {
 	shutdownReq   chan struct{}
 	shutdownOnce  sync.Once
 
-	// replication: links to our replicas (guarded by DB.Mu) and, on a
-	// replica, the manager following our master
+	// replication: history and role, links to our replicas (guarded by
+	// DB.Mu), whether writes are propagated and, on a replica, the manager
+	// following our master (replication.go)
+	repl         replState
 	replicas     []*replicaLink
 	replicaCount atomic.Int64
 	replManager  *ReplicaManager
@@ -100,7 +102,10 @@ func New(cfg *config.Config, db *store.DB, cluster Cluster) *Server {
 	}
 	s.acl = newACL(cfg.RequirePass())
 	s.loadNotifyFlags()
-	db.OnExpired = func(key []byte) { s.notifyKeyspace(config.NotifyExpired, "expired", key) }
+	db.OnExpired = func(key []byte) {
+		s.notifyKeyspace(config.NotifyExpired, "expired", key)
+		s.propagateExpired(key)
+	}
 	return s
 }
 

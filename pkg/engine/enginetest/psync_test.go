@@ -1,0 +1,232 @@
+package enginetest
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gocluster/gocluster/internal/redistest"
+	"github.com/redis/go-redis/v9"
+)
+
+// infoField reads one field of an INFO section.
+func replInfo(t *testing.T, c *redis.Client, section, field string) string {
+	t.Helper()
+	for _, l := range strings.Split(c.Info(context.Background(), section).Val(), "\r\n") {
+		if v, ok := strings.CutPrefix(l, field+":"); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+func replInfoInt(t *testing.T, c *redis.Client, section, field string) int64 {
+	t.Helper()
+	n, err := strconv.ParseInt(replInfo(t, c, section, field), 10, 64)
+	if err != nil {
+		t.Fatalf("INFO %s %s: %v", section, field, err)
+	}
+	return n
+}
+
+// sameData fails unless both nodes hold the same keys with the same values.
+func sameData(t *testing.T, a, b *redis.Client) {
+	t.Helper()
+	ctx := context.Background()
+	ka := a.Keys(ctx, "*").Val()
+	if n := b.DBSize(ctx).Val(); int(n) != len(ka) {
+		t.Fatalf("%d keys vs %d", len(ka), n)
+	}
+	for _, k := range ka {
+		if x, y := snapshot(t, a, k), snapshot(t, b, k); x != y {
+			t.Fatalf("%s: %.80s vs %.80s", k, x, y)
+		}
+	}
+}
+
+// writeMixed runs writes of every type, with relative TTLs and random
+// effects, tagged so that repeated calls change the data.
+func writeMixed(t *testing.T, c *redis.Client, tag string) {
+	t.Helper()
+	ctx := context.Background()
+	p := c.Pipeline()
+	p.Set(ctx, "s:"+tag, tag, 0)
+	p.Incr(ctx, "counter")
+	p.Append(ctx, "s:"+tag, "-more")
+	p.Set(ctx, "ttl:"+tag, "x", time.Minute)
+	p.RPush(ctx, "list", tag, tag+"b")
+	p.LPop(ctx, "list")
+	p.HSet(ctx, "hash", "f:"+tag, tag)
+	p.HIncrBy(ctx, "hash", "n", 3)
+	p.SAdd(ctx, "set", "a:"+tag, "b:"+tag, "c:"+tag)
+	p.SPop(ctx, "set")
+	p.ZAdd(ctx, "zset", redis.Z{Score: 1.5, Member: tag})
+	p.ZIncrBy(ctx, "zset", 2, tag)
+	p.Expire(ctx, "list", time.Hour)
+	p.Set(ctx, "gone:"+tag, "1", 0)
+	p.Del(ctx, "gone:"+tag)
+	p.PExpire(ctx, "s:"+tag, 150*time.Millisecond) // expires on the master: replicas get a DEL
+	if _, err := p.Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRedisServerReplicaOfEngineWithPartialResync: a real redis-server
+// REPLICAOF an engine master gets a FULLRESYNC, follows the stream of every
+// data type, ACKs so WAIT counts it and INFO offsets match, and after its
+// link is killed comes back with a partial resync (+CONTINUE) that replays
+// the writes it missed from the backlog.
+func TestRedisServerReplicaOfEngineWithPartialResync(t *testing.T) {
+	ctx := context.Background()
+	eng := startEngine(t)
+	ec := client(t, eng.Addr())
+	fillAllTypes(t, ec)
+	rs := redistest.Start(t, redistest.Options{})
+	rc := client(t, rs.Addr(), func(o *redis.Options) { o.Protocol = 2 })
+	h, p := hostPort(eng.Addr())
+	if err := rc.Do(ctx, "REPLICAOF", h, p).Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "redis-server to sync", func() bool {
+		return replInfo(t, rc, "replication", "master_link_status") == "up"
+	})
+	if n := replInfoInt(t, ec, "stats", "sync_full"); n != 1 {
+		t.Fatalf("sync_full %d", n)
+	}
+	writeMixed(t, ec, "one")
+	if n, err := ec.Do(ctx, "WAIT", 1, 5000).Int(); err != nil || n != 1 {
+		t.Fatalf("WAIT 1 5000 = %d, %v", n, err)
+	}
+	if n, err := ec.Do(ctx, "WAIT", 2, 100).Int(); err != nil || n != 1 {
+		t.Fatalf("WAIT 2 100 (one replica) = %d, %v", n, err)
+	}
+	waitFor(t, 5*time.Second, "expired key deleted on the replica", func() bool {
+		return rc.DBSize(ctx).Val() == ec.DBSize(ctx).Val()
+	})
+	sameData(t, ec, rc)
+	waitFor(t, 5*time.Second, "offsets to match", func() bool {
+		m := replInfoInt(t, ec, "replication", "master_repl_offset")
+		return m > 0 && m == replInfoInt(t, rc, "replication", "slave_repl_offset") &&
+			strings.Contains(replInfo(t, ec, "replication", "slave0"), fmt.Sprintf(",offset=%d,", m))
+	})
+	if id := replInfo(t, ec, "replication", "master_replid"); len(id) != 40 || id != replInfo(t, rc, "replication", "master_replid") {
+		t.Fatalf("replid: engine %q, replica %q", id, replInfo(t, rc, "replication", "master_replid"))
+	}
+	if s := replInfo(t, ec, "replication", "slave0"); !strings.Contains(s, "state=online") || !strings.Contains(s, "ip=127.0.0.1,port="+strconv.Itoa(rs.Port)+",") {
+		t.Fatalf("slave0: %s", s)
+	}
+
+	// drop the link; writes made meanwhile come from the backlog
+	before := replInfoInt(t, ec, "replication", "master_repl_offset")
+	if err := rc.Do(ctx, "CLIENT", "KILL", "TYPE", "master").Err(); err != nil {
+		t.Fatal(err)
+	}
+	writeMixed(t, ec, "two")
+	waitFor(t, 10*time.Second, "the partial resync", func() bool {
+		return replInfoInt(t, ec, "stats", "sync_partial_ok") == 1 && replInfo(t, rc, "replication", "master_link_status") == "up"
+	})
+	if n := replInfoInt(t, ec, "stats", "sync_full"); n != 1 {
+		t.Fatalf("a full resync happened after the link dropped (sync_full %d)", n)
+	}
+	if n, err := ec.Do(ctx, "WAIT", 1, 5000).Int(); err != nil || n != 1 {
+		t.Fatalf("WAIT after the resync = %d, %v", n, err)
+	}
+	waitFor(t, 5*time.Second, "replica to catch up", func() bool {
+		return rc.DBSize(ctx).Val() == ec.DBSize(ctx).Val() && rc.Get(ctx, "counter").Val() == "2"
+	})
+	sameData(t, ec, rc)
+	if after := replInfoInt(t, rc, "replication", "slave_repl_offset"); after <= before {
+		t.Fatalf("replica offset %d did not advance past %d", after, before)
+	}
+	if !strings.Contains(rs.LogTail(), "Successful partial resynchronization with master") {
+		t.Fatalf("redis-server log does not show the partial resync:\n%s", rs.LogTail())
+	}
+}
+
+// TestEngineReplicaOfRedisServerWithPartialResync: an engine REPLICAOF a
+// real redis-server master loads its (diskless, EOF-marked) RDB, applies
+// the stream, refuses writes, ACKs (the master's WAIT counts it), resumes
+// with a partial resync after the master kills its link, and after
+// REPLICAOF NO ONE keeps the old history as replid2.
+func TestEngineReplicaOfRedisServerWithPartialResync(t *testing.T) {
+	ctx := context.Background()
+	rs := redistest.Start(t, redistest.Options{Args: []string{"--repl-diskless-sync-delay", "0"}})
+	rc := client(t, rs.Addr(), func(o *redis.Options) { o.Protocol = 2 })
+	fillAllTypes(t, rc)
+	eng := startEngine(t)
+	ec := client(t, eng.Addr())
+	ec.Set(ctx, "stale", "dropped by the full sync", 0)
+	if err := ec.Do(ctx, "REPLICAOF", "127.0.0.1", rs.Port).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := ec.Do(ctx, "REPLICAOF", "127.0.0.1", rs.Port).Text(); err != nil || s != "OK Already connected to specified master" {
+		t.Fatalf("second REPLICAOF: %q %v", s, err)
+	}
+	waitFor(t, 10*time.Second, "engine to sync", func() bool {
+		return replInfo(t, ec, "replication", "master_link_status") == "up"
+	})
+	if replInfo(t, ec, "replication", "role") != "slave" || replInfo(t, ec, "replication", "master_port") != strconv.Itoa(rs.Port) {
+		t.Fatalf("engine INFO replication:\n%s", ec.Info(ctx, "replication").Val())
+	}
+	sameData(t, rc, ec)
+	if ttl := ec.TTL(ctx, "str3").Val(); ttl < 59*time.Minute {
+		t.Fatalf("TTL from the RDB: %v", ttl)
+	}
+	if err := ec.Set(ctx, "w", "1", 0).Err(); err == nil || err.Error() != "READONLY You can't write against a read only replica." {
+		t.Fatalf("write on the replica: %v", err)
+	}
+	writeMixed(t, rc, "one")
+	if n, err := rc.Do(ctx, "WAIT", 1, 5000).Int(); err != nil || n != 1 {
+		t.Fatalf("redis-server WAIT 1 5000 = %d, %v", n, err)
+	}
+	waitFor(t, 5*time.Second, "stream applied", func() bool {
+		return ec.DBSize(ctx).Val() == rc.DBSize(ctx).Val()
+	})
+	sameData(t, rc, ec)
+	waitFor(t, 5*time.Second, "offsets to match", func() bool {
+		m := replInfoInt(t, rc, "replication", "master_repl_offset")
+		return m == replInfoInt(t, ec, "replication", "slave_repl_offset") && m == replInfoInt(t, ec, "replication", "master_repl_offset")
+	})
+	if id := replInfo(t, rc, "replication", "master_replid"); id != replInfo(t, ec, "replication", "master_replid") {
+		t.Fatalf("replid: master %s, engine %s", id, replInfo(t, ec, "replication", "master_replid"))
+	}
+
+	// the master drops the link; the engine resumes from its offset
+	if err := rc.Do(ctx, "CLIENT", "KILL", "TYPE", "slave").Err(); err != nil {
+		t.Fatal(err)
+	}
+	writeMixed(t, rc, "two")
+	waitFor(t, 10*time.Second, "the partial resync", func() bool {
+		return replInfoInt(t, rc, "stats", "sync_partial_ok") == 1 && replInfo(t, ec, "replication", "master_link_status") == "up"
+	})
+	if n := replInfoInt(t, rc, "stats", "sync_full"); n != 1 {
+		t.Fatalf("redis-server did a full resync again (sync_full %d)", n)
+	}
+	if n, err := rc.Do(ctx, "WAIT", 1, 5000).Int(); err != nil || n != 1 {
+		t.Fatalf("redis-server WAIT after the resync = %d, %v", n, err)
+	}
+	waitFor(t, 5*time.Second, "engine to catch up", func() bool {
+		return ec.DBSize(ctx).Val() == rc.DBSize(ctx).Val() && ec.Get(ctx, "counter").Val() == "2"
+	})
+	sameData(t, rc, ec)
+	if err := ec.Do(ctx, "WAIT", 0, 0).Err(); err == nil || !strings.Contains(err.Error(), "WAIT cannot be used with replica instances") {
+		t.Fatalf("WAIT on a replica: %v", err)
+	}
+
+	// promoted: writable, the master's history kept as replid2
+	masterID := replInfo(t, rc, "replication", "master_replid")
+	off := replInfoInt(t, ec, "replication", "master_repl_offset")
+	if err := ec.Do(ctx, "REPLICAOF", "NO", "ONE").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := ec.Set(ctx, "w", "1", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if replInfo(t, ec, "replication", "role") != "master" || replInfo(t, ec, "replication", "master_replid2") != masterID ||
+		replInfoInt(t, ec, "replication", "second_repl_offset") != off+1 {
+		t.Fatalf("after REPLICAOF NO ONE:\n%s", ec.Info(ctx, "replication").Val())
+	}
+}
