@@ -158,3 +158,53 @@ print('ok')
 		t.Fatalf("redis-py: %v\n%s\n%s", err, out, stderr.String())
 	}
 }
+
+// TestScriptEffectsReachReplicas: the writes of EVAL and FCALL on a master
+// reach its replica (effects replication, in MULTI/EXEC), and functions
+// loaded on the master are there too.
+func TestScriptEffectsReachReplicas(t *testing.T) {
+	nodes := StartN(t, 6, Options{Cluster: true})
+	createCluster(t, nodes, 1)
+	cc := clusterClient(t, nodes)
+	ctx := context.Background()
+	body := "for i = 1, 3 do redis.call('rpush', KEYS[1], ARGV[1] .. i) end redis.call('set', KEYS[2], 'done') return redis.call('llen', KEYS[1])"
+	if n, err := cc.Eval(ctx, body, []string{"{job}:list", "{job}:flag"}, "x").Int(); err != nil || n != 3 {
+		t.Fatalf("EVAL: %d, %v", n, err)
+	}
+	if err := cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
+		return c.FunctionLoad(ctx, counterLib).Err()
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cc.FCall(ctx, "bump", []string{"{job}:count"}, 7).Err(); err != nil {
+		t.Fatal(err)
+	}
+	master, err := cc.MasterForKey(ctx, "{job}:list")
+	if err != nil {
+		t.Fatal(err)
+	}
+	masterID := strings.Fields(master.ClusterMyID(ctx).Val())[0]
+	var replica *Node
+	for _, n := range nodes {
+		if f := myself(t, n); strings.Contains(f[2], "slave") && f[3] == masterID {
+			replica = n
+		}
+	}
+	if replica == nil {
+		t.Fatal("no replica of the master of {job}")
+	}
+	rc := client(t, replica)
+	waitFor(t, 10*time.Second, "script effects on the replica", func() string {
+		rc.ReadOnly(ctx)
+		l, _ := rc.LRange(ctx, "{job}:list", 0, -1).Result()
+		f, _ := rc.Get(ctx, "{job}:flag").Result()
+		c, _ := rc.Get(ctx, "{job}:count").Result()
+		if fmt.Sprint(l) != "[x1 x2 x3]" || f != "done" || c != "7" {
+			return fmt.Sprintf("replica has list %v, flag %q, count %q", l, f, c)
+		}
+		return ""
+	})
+	if libs, err := rc.FunctionList(ctx, redis.FunctionListQuery{}).Result(); err != nil || len(libs) != 1 {
+		t.Fatalf("functions on the replica: %v, %v", libs, err)
+	}
+}

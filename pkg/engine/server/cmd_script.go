@@ -39,6 +39,8 @@ type scriptHost struct {
 	client *Client
 	caller *Client
 	slot   int // the slot the script's keys live in, -1 before the first key
+	// wrapped: MULTI went to the replicas ahead of the script's first write
+	wrapped bool
 }
 
 func (s *Server) scripting() *scriptHost {
@@ -113,6 +115,12 @@ func (h *scriptHost) Call(args [][]byte, proto int) []byte {
 			}
 		}
 		h.eng.MarkWrite()
+		// The script's writes reach replicas as they run (effects
+		// replication), inside one MULTI/EXEC so they apply atomically.
+		if !h.wrapped && h.srv.replicaCount.Load() > 0 {
+			h.srv.propagate(commandTable["multi"], [][]byte{[]byte("MULTI")})
+			h.wrapped = true
+		}
 	}
 	if cmd.noLock {
 		cmd.fn(c, args)
@@ -219,6 +227,10 @@ func (h *scriptHost) begin(c *Client, keys [][]byte) {
 }
 
 func (h *scriptHost) end() {
+	if h.wrapped {
+		h.srv.propagate(commandTable["exec"], [][]byte{[]byte("EXEC")})
+		h.wrapped = false
+	}
 	scriptsRunning.Add(-1)
 	h.caller = nil
 }
