@@ -230,3 +230,93 @@ func TestEngineReplicaOfRedisServerWithPartialResync(t *testing.T) {
 		t.Fatalf("after REPLICAOF NO ONE:\n%s", ec.Info(ctx, "replication").Val())
 	}
 }
+
+// TestEngineClusterPartialResyncAndFailoverByOffset: engine replicas in a
+// cluster use the same PSYNC path (a killed master link comes back with a
+// partial resync), gossip their replication offsets, and when the master
+// dies the replica with the highest offset is elected, as Redis ranks them.
+func TestEngineClusterPartialResyncAndFailoverByOffset(t *testing.T) {
+	ctx := context.Background()
+	nodes := startClusterNodes(t, 6)
+	createCluster(t, nodes, 1)
+	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs(nodes), MaxRedirects: 16})
+	t.Cleanup(func() { cc.Close() })
+	for i := range 200 {
+		if err := cc.Set(ctx, fmt.Sprint("{r}:", i), i, 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	master := masterOf(t, cc, nodes, "{r}:1")
+	mc := client(t, master.Addr())
+	good := client(t, replicaOf(t, nodes, master).Addr())
+	late := startClusterNodes(t, 1)[0]
+	if out := redisCLI(t, "--cluster", "add-node", late.Addr(), master.Addr(), "--cluster-slave",
+		"--cluster-master-id", nodeID(t, master)); !strings.Contains(out, "[OK] New node added correctly.") {
+		t.Fatalf("add-node:\n%s", out)
+	}
+	stale := client(t, late.Addr())
+	for _, r := range []*redis.Client{good, stale} {
+		waitFor(t, 10*time.Second, "replicas in sync", func() bool {
+			return replInfo(t, r, "replication", "master_link_status") == "up" &&
+				replInfoInt(t, r, "replication", "slave_repl_offset") == replInfoInt(t, mc, "replication", "master_repl_offset")
+		})
+	}
+	full := replInfoInt(t, mc, "stats", "sync_full")
+
+	// a dropped link resumes from the backlog
+	if n, err := good.Do(ctx, "CLIENT", "KILL", "TYPE", "master").Int(); err != nil || n != 1 {
+		t.Fatalf("CLIENT KILL TYPE master = %d, %v", n, err)
+	}
+	cc.Set(ctx, "{r}:during", "x", 0)
+	waitFor(t, 10*time.Second, "partial resync", func() bool {
+		return replInfoInt(t, mc, "stats", "sync_partial_ok") == 1 && good.Do(ctx, "READONLY").Err() == nil &&
+			replInfo(t, good, "replication", "master_link_status") == "up"
+	})
+	if n := replInfoInt(t, mc, "stats", "sync_full"); n != full {
+		t.Fatalf("sync_full went from %d to %d", full, n)
+	}
+
+	// the late replica falls behind: it cannot authenticate any more
+	if err := stale.ConfigSet(ctx, "masterauth", "wrong").Err(); err != nil {
+		t.Fatal(err)
+	}
+	stale.Do(ctx, "CLIENT", "KILL", "TYPE", "master")
+	for i := range 100 {
+		cc.Set(ctx, fmt.Sprint("{r}:more", i), i, 0)
+	}
+	if n, err := mc.Do(ctx, "WAIT", 1, 5000).Int(); err != nil || n != 1 {
+		t.Fatalf("WAIT 1 = %d, %v", n, err)
+	}
+	goodID := nodeIDOf(t, good)
+	off := replInfoInt(t, mc, "replication", "master_repl_offset")
+	waitFor(t, 10*time.Second, "offsets gossiped", func() bool {
+		for _, sh := range stale.ClusterShards(ctx).Val() {
+			for _, n := range sh.Nodes {
+				if n.ID == goodID && n.ReplicationOffset == off {
+					return replInfoInt(t, stale, "replication", "slave_repl_offset") < off
+				}
+			}
+		}
+		return false
+	})
+
+	master.Close()
+	waitFor(t, 20*time.Second, "failover", func() bool {
+		return replInfo(t, good, "replication", "role") == "master" || replInfo(t, stale, "replication", "role") == "master"
+	})
+	if replInfo(t, good, "replication", "role") != "master" {
+		t.Fatal("the replica with the lower offset was elected")
+	}
+	if v := good.Get(ctx, "{r}:more99").Val(); v != "99" {
+		t.Fatalf("new master lacks the last writes: %q", v)
+	}
+}
+
+func nodeIDOf(t *testing.T, c *redis.Client) string {
+	t.Helper()
+	id, err := c.Do(context.Background(), "CLUSTER", "MYID").Text()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}

@@ -86,6 +86,7 @@ func cmdClient(c *Client, args [][]byte) {
 
 func (c *Client) clientKill(args [][]byte) {
 	var target func(*Client) bool
+	killed := 0
 	switch {
 	case len(args) == 1:
 		addr := string(args[0])
@@ -97,11 +98,16 @@ func (c *Client) clientKill(args [][]byte) {
 			return
 		}
 		target = func(o *Client) bool { return o.id == id }
+	case len(args) == 2 && eq(args[0], "type"):
+		var ok bool
+		if target, killed, ok = c.srv.clientTypeFilter(string(args[1])); !ok {
+			c.w.WriteError("ERR Unknown client type '" + printable(args[1], 64) + "'")
+			return
+		}
 	default:
 		c.w.WriteError(errSyntax)
 		return
 	}
-	killed := 0
 	c.srv.mu.Lock()
 	for _, o := range c.srv.clients {
 		if target(o) {

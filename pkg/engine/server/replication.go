@@ -161,6 +161,7 @@ func (s *Server) ReplicationOffset() int64 { return s.replOffset() }
 // replicaLink is the master's side of one connected replica.
 type replicaLink struct {
 	addr       string // the replica's announced ip:port
+	client     *Client
 	mu         sync.Mutex
 	buf        []byte
 	inFlight   bool // a write to the socket is in progress
@@ -201,7 +202,7 @@ func (l *replicaLink) drop() {
 // stream continues exactly where it ends; nil refuses), then every write.
 func (c *Client) serveReplica(port string, preamble func() []byte) {
 	host, _, _ := net.SplitHostPort(c.conn.RemoteAddr().String())
-	link := &replicaLink{addr: net.JoinHostPort(host, port), wake: make(chan struct{}, 1)}
+	link := &replicaLink{addr: net.JoinHostPort(host, port), client: c, wake: make(chan struct{}, 1)}
 	link.ackTime.Store(time.Now().Unix())
 	s := c.srv
 	db := s.DB
@@ -1005,4 +1006,31 @@ func (s *Server) replicationInfo(b *strings.Builder) {
 // sync_partial_err.
 func (s *Server) replicationStats() (full, partialOK, partialErr int64) {
 	return s.repl.stats[0].Load(), s.repl.stats[1].Load(), s.repl.stats[2].Load()
+}
+
+// clientTypeFilter is CLIENT KILL TYPE's: normal, replica/slave (links
+// of our replicas) or master (this replica's link to its master, closed
+// here; closedMaster counts it).
+func (s *Server) clientTypeFilter(typ string) (filter func(*Client) bool, closedMaster int, ok bool) {
+	s.DB.Mu.Lock()
+	links := map[*Client]bool{}
+	for _, l := range s.replicas {
+		links[l.client] = true
+	}
+	s.DB.Mu.Unlock()
+	switch strings.ToLower(typ) {
+	case "normal":
+		return func(o *Client) bool { return !links[o] }, 0, true
+	case "replica", "slave":
+		return func(o *Client) bool { return links[o] }, 0, true
+	case "master":
+		if m := s.replManager; m != nil {
+			if l := m.current(); l != nil {
+				l.conn.Close()
+				closedMaster = 1
+			}
+		}
+		return func(*Client) bool { return false }, closedMaster, true
+	}
+	return nil, 0, false
 }
