@@ -125,3 +125,35 @@ A: PING
 A: EXEC
 `)
 }
+
+// HLL values move between redis-server and the engine with DUMP/RESTORE
+// (dense and sparse) and count the same on arrival.
+func TestHLLDumpRestoreBothWays(t *testing.T) {
+	rs := redistest.Start(t, redistest.Options{Flavor: "redis"})
+	es := startServer(t)
+	real, eng := dial(t, rs.Addr()), dial(t, es.Addr().String())
+	var elems []string
+	for i := range 5000 {
+		elems = append(elems, fmt.Sprintf("x%d", i))
+	}
+	real.do(t, append([]string{"PFADD", "dense"}, elems...)...)
+	real.do(t, "PFADD", "sparse", "a", "b", "c")
+	eng.do(t, append([]string{"PFADD", "edense"}, elems...)...)
+	for _, k := range []string{"dense", "sparse"} {
+		payload := real.do(t, "DUMP", k)
+		if r := eng.do(t, "RESTORE", k, "0", string(payload.Str)); string(r.Str) != "OK" {
+			t.Fatalf("RESTORE %s into the engine: %s", k, show(r))
+		}
+		want, got := real.do(t, "PFCOUNT", k), eng.do(t, "PFCOUNT", k)
+		if show(want) != show(got) {
+			t.Errorf("PFCOUNT %s: redis %s, engine %s", k, show(want), show(got))
+		}
+	}
+	payload := eng.do(t, "DUMP", "edense")
+	if r := real.do(t, "RESTORE", "edense", "0", string(payload.Str)); string(r.Str) != "OK" {
+		t.Fatalf("RESTORE into redis-server: %s", show(r))
+	}
+	if want, got := real.do(t, "PFCOUNT", "edense", "dense"), eng.do(t, "PFCOUNT", "edense", "dense"); show(want) != show(got) {
+		t.Errorf("PFCOUNT of the union: redis %s, engine %s", show(want), show(got))
+	}
+}
