@@ -41,6 +41,7 @@ fuzz:
 	$(GO) test $(FUZZ_ARGS) -fuzz '^FuzzReadReply$$' ./pkg/engine/resp
 	$(GO) test $(FUZZ_ARGS) -fuzz '^FuzzDispatch$$' ./pkg/engine/server
 	$(GO) test $(FUZZ_ARGS) -fuzz '^FuzzMatch$$' ./pkg/engine/store
+	$(GO) test $(FUZZ_ARGS) -fuzz '^FuzzHLL$$' ./pkg/engine/store
 	$(GO) test $(FUZZ_ARGS) -fuzz '^FuzzDecodeMessage$$' ./pkg/engine/cluster
 	$(GO) test $(FUZZ_ARGS) -fuzz '^FuzzDecodeDump$$' ./pkg/engine/rdb
 
