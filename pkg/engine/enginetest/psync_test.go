@@ -1,14 +1,17 @@
 package enginetest
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gocluster/gocluster/internal/redistest"
+	"github.com/gocluster/gocluster/pkg/engine/resp"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -84,7 +87,7 @@ func TestRedisServerReplicaOfEngineWithPartialResync(t *testing.T) {
 	eng := startEngine(t)
 	ec := client(t, eng.Addr())
 	fillAllTypes(t, ec)
-	rs := redistest.Start(t, redistest.Options{})
+	rs := redistest.Start(t, redistest.Options{Args: []string{"--enable-debug-command", "yes"}})
 	rc := client(t, rs.Addr(), func(o *redis.Options) { o.Protocol = 2 })
 	h, p := hostPort(eng.Addr())
 	if err := rc.Do(ctx, "REPLICAOF", h, p).Err(); err != nil {
@@ -102,6 +105,26 @@ func TestRedisServerReplicaOfEngineWithPartialResync(t *testing.T) {
 	}
 	if n, err := ec.Do(ctx, "WAIT", 2, 100).Int(); err != nil || n != 1 {
 		t.Fatalf("WAIT 2 100 (one replica) = %d, %v", n, err)
+	}
+	// WAIT times out while the replica is busy and cannot ACK
+	busy := make(chan error, 1)
+	go func() {
+		busy <- client(t, rs.Addr()).Do(ctx, "DEBUG", "SLEEP", "0.6").Err()
+	}()
+	time.Sleep(100 * time.Millisecond)
+	ec.Incr(ctx, "waited")
+	start := time.Now()
+	if n, err := ec.Do(ctx, "WAIT", 1, 200).Int(); err != nil || n != 0 || time.Since(start) < 200*time.Millisecond {
+		t.Fatalf("WAIT 1 200 with the replica asleep = %d, %v after %v", n, err, time.Since(start))
+	}
+	if n, err := ec.Do(ctx, "WAIT", 1, 0).Int(); err != nil || n != 1 {
+		t.Fatalf("WAIT 1 0 = %d, %v", n, err)
+	}
+	if err := <-busy; err != nil {
+		t.Fatal(err)
+	}
+	if n, err := client(t, eng.Addr()).Do(ctx, "WAIT", 1, 0).Int(); err != nil || n != 1 {
+		t.Fatalf("WAIT 1 0 from a client that never wrote = %d, %v", n, err)
 	}
 	waitFor(t, 5*time.Second, "expired key deleted on the replica", func() bool {
 		return rc.DBSize(ctx).Val() == ec.DBSize(ctx).Val()
@@ -177,6 +200,21 @@ func TestEngineReplicaOfRedisServerWithPartialResync(t *testing.T) {
 	}
 	if err := ec.Set(ctx, "w", "1", 0).Err(); err == nil || err.Error() != "READONLY You can't write against a read only replica." {
 		t.Fatalf("write on the replica: %v", err)
+	}
+	// a write queued in MULTI is refused and aborts the transaction
+	raw, err := net.Dial("tcp", eng.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	raw.SetDeadline(time.Now().Add(5 * time.Second))
+	raw.Write([]byte("MULTI\r\nSET w 1\r\nEXEC\r\n"))
+	br := bufio.NewReader(raw)
+	for _, want := range []string{"OK", "READONLY You can't write against a read only replica.", "EXECABORT Transaction discarded because of previous errors."} {
+		rep, err := resp.ReadReply(br)
+		if err != nil || string(rep.Str) != want {
+			t.Fatalf("MULTI/SET/EXEC on the replica: %q %v, want %q", rep.Str, err, want)
+		}
 	}
 	writeMixed(t, rc, "one")
 	if n, err := rc.Do(ctx, "WAIT", 1, 5000).Int(); err != nil || n != 1 {

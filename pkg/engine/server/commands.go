@@ -152,6 +152,13 @@ func (c *Client) dispatch(args [][]byte) {
 		}
 		return
 	}
+	if cmd.write && c.srv.readOnlyReplica() {
+		c.w.WriteError("READONLY You can't write against a read only replica.")
+		if c.multi != nil {
+			c.multiErr = true
+		}
+		return
+	}
 	if c.multi != nil && !inMultiAllowed(cmd.name) {
 		if c.srv.Cluster != nil { // route now, so a wrong slot fails the transaction early
 			if msg := c.route(cmd, args); msg != "" {
@@ -187,10 +194,6 @@ func (c *Client) dispatch(args [][]byte) {
 			c.w.WriteError("READONLY You can't write against a read only replica.")
 			return
 		}
-	}
-	if cmd.write && c.srv.readOnlyReplica() {
-		c.w.WriteError("READONLY You can't write against a read only replica.")
-		return
 	}
 	c.call(cmd, args)
 	if cmd.name != "asking" {
@@ -228,6 +231,7 @@ func (c *Client) callLocked(cmd *command, args [][]byte) {
 	}
 	if cmd.write {
 		c.srv.afterWrite(cmd, args)
+		c.woff = c.srv.repl.off // what WAIT waits for
 	}
 }
 

@@ -111,9 +111,6 @@ func (s *Server) replFeedRaw(p []byte) {
 	if r.backlog == nil || len(p) == 0 {
 		return
 	}
-	if r.backlog.Size() != s.backlogSize() {
-		r.backlog.Resize(s.backlogSize())
-	}
 	r.backlog.Feed(p)
 	r.off += int64(len(p))
 	for _, l := range s.replicas {
@@ -134,6 +131,12 @@ func (s *Server) pingReplicas() {
 			return
 		case <-t.C:
 		}
+		size := s.backlogSize() // CONFIG SET repl-backlog-size applies within a second
+		s.DB.Mu.Lock()
+		if b := s.repl.backlog; b != nil && b.Size() != size {
+			b.Resize(size)
+		}
+		s.DB.Mu.Unlock()
 		period := time.Duration(max(s.Cfg.Int("repl-ping-replica-period"), 1)) * time.Second
 		if time.Since(last) < period {
 			continue
@@ -823,8 +826,8 @@ func cmdReplicaOf(c *Client, args [][]byte) {
 }
 
 // cmdWait: WAIT numreplicas timeout-ms. Counts the replicas whose
-// REPLCONF ACK reached this node's offset when WAIT was called (at or past
-// the client's last write), asking them for an ACK at once.
+// REPLCONF ACK reached the offset of the client's last write, asking them
+// for an ACK at once when too few did.
 func cmdWait(c *Client, args [][]byte) {
 	s := c.srv
 	if replica, _ := s.masterOf(); replica {
@@ -849,7 +852,7 @@ func cmdWait(c *Client, args [][]byte) {
 		timeout = 0 // longer than time.Duration holds: forever
 	}
 	deadline := time.Now().Add(time.Duration(timeout) * time.Millisecond)
-	target := s.replOffset()
+	target := c.woff
 	var gone chan struct{}
 	defer func() { c.stopWatching(gone) }()
 	tick := time.NewTicker(2 * time.Millisecond)

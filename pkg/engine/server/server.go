@@ -345,6 +345,7 @@ type Client struct {
 
 	inExec    bool          // running EXEC: blocking commands do not wait
 	replPort  int           // REPLCONF listening-port of a replica
+	woff      int64         // replication offset after this client's last write (WAIT)
 	rdbOnly   bool          // REPLCONF rdb-only 1: SYNC sends the snapshot and ends
 	watchDone chan struct{} // the disconnect watcher of a blocked command ended
 	watch     store.Watcher // WATCHed keys (guarded by DB.Mu)
