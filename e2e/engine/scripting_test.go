@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gocluster/gocluster/e2e/harness"
+	"github.com/gocluster/gocluster/internal/redistest"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -206,5 +207,35 @@ func TestScriptEffectsReachReplicas(t *testing.T) {
 	})
 	if libs, err := rc.FunctionList(ctx, redis.FunctionListQuery{}).Result(); err != nil || len(libs) != 1 {
 		t.Fatalf("functions on the replica: %v, %v", libs, err)
+	}
+}
+
+// TestEngineRDBCarriesFunctions: the RDB an engine node sends to replicas
+// and to `redis-cli --rdb` holds its function libraries (FUNCTION2
+// entries); redis-server loads that file with the functions and keys.
+func TestEngineRDBCarriesFunctions(t *testing.T) {
+	n := Start(t, Options{})
+	c := client(t, n)
+	ctx := context.Background()
+	if err := c.FunctionLoad(ctx, counterLib).Err(); err != nil {
+		t.Fatal(err)
+	}
+	c.Set(ctx, "k", "v", 0)
+	dir := t.TempDir()
+	if r := redisCLI(t, "-h", n.Host, "-p", fmt.Sprint(n.Port), "--rdb", dir+"/dump.rdb"); r.Code != 0 {
+		t.Fatalf("redis-cli --rdb: exit %d\n%s", r.Code, r.Output())
+	}
+	rs := redistest.Start(t, redistest.Options{Args: []string{"--dir", dir, "--dbfilename", "dump.rdb"}})
+	rc := redis.NewClient(&redis.Options{Addr: rs.Addr()})
+	defer rc.Close()
+	libs, err := rc.FunctionList(ctx, redis.FunctionListQuery{WithCode: true}).Result()
+	if err != nil || len(libs) != 1 || libs[0].Code != counterLib {
+		t.Fatalf("redis-server loaded functions %+v, %v", libs, err)
+	}
+	if n, err := rc.FCall(ctx, "bump", []string{"x"}, 2).Int(); err != nil || n != 2 {
+		t.Fatalf("FCALL on redis-server: %d, %v", n, err)
+	}
+	if v := rc.Get(ctx, "k").Val(); v != "v" {
+		t.Fatalf("key k = %q", v)
 	}
 }

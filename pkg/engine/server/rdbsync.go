@@ -133,6 +133,9 @@ func (s *Server) encodeRDB() []byte {
 	aux("redis-bits", strconv.Itoa(strconv.IntSize))
 	aux("ctime", strconv.FormatInt(time.Now().Unix(), 10))
 	aux("aof-base", "0")
+	for _, code := range s.scripting().eng.LibraryCodes() { // FUNCTION2, ahead of the keys
+		out = appendRDBString(append(out, 0xF5), code)
+	}
 	out = append(out, 0xFE, 0) // SELECTDB 0
 	out = append(out, 0xFB)    // RESIZEDB
 	out = appendRDBLen(out, uint64(db.DBSize()))
