@@ -336,7 +336,9 @@ var keyspaceScript = []pubsubStep{
 	{0, "ZUNIONSTORE zu 2 z2 nothing", false}, {0, "PFADD hll a b", false}, {0, "PFADD hll a", false},
 	{0, "PFMERGE hll2 hll", false}, {0, "RPUSH ml a b c", false}, {0, "LMPOP 2 nokey ml RIGHT COUNT 2", false},
 	{0, "LMPOP 1 ml LEFT COUNT 5", false}, {0, "LMPOP 1 ml LEFT", false}, {0, "ZADD mz 1 a 2 b", false},
-	{0, "ZMPOP 1 mz MAX", false}, {0, "ZMPOP 2 nokey mz MIN COUNT 3", false}, {0, "CONFIG SET notify-keyspace-events Kl", false},
+	{0, "ZMPOP 1 mz MAX", false}, {0, "ZMPOP 2 nokey mz MIN COUNT 3", false}, {0, "RPUSH sl 3 1 2", false}, {0, "SORT sl STORE sd", false},
+	{0, "SORT nokey STORE sd", false}, {0, "SORT nokey STORE sd", false}, {0, "BITFIELD bf SET u8 0 1", false},
+	{0, "BITFIELD bf GET u8 0", false}, {0, "BITFIELD bf OVERFLOW FAIL INCRBY u2 0 9", false}, {0, "CONFIG SET notify-keyspace-events Kl", false},
 	{0, "SET quiet 1", false}, {0, "LPUSH loud 1", false}, {0, "CONFIG SET notify-keyspace-events bogus", false},
 	{0, "CONFIG SET notify-keyspace-events \"\"", false},
 }

@@ -81,6 +81,12 @@ B: BITFIELD w SET u8 0 1
 A: MULTI
 A: PING
 A: EXEC
+A: SET w 1
+A: WATCH w
+B: BITFIELD w OVERFLOW FAIL INCRBY u2 0 9
+A: MULTI
+A: PING
+A: EXEC
 `
 	var b strings.Builder
 	b.WriteString(script)

@@ -143,7 +143,6 @@ func cmdBitField(c *Client, args [][]byte) {
 			}
 			continue
 		}
-		changed = true
 		if op.signed {
 			old := getSignedBits(buf, op.offset, op.bits)
 			var newv, ret, wrapped int64
@@ -169,6 +168,7 @@ func cmdBitField(c *Client, args [][]byte) {
 			}
 			c.w.WriteInt(ret)
 			setBits(buf, op.offset, op.bits, uint64(newv))
+			changed = true
 		} else {
 			old := getBits(buf, op.offset, op.bits)
 			var newv, ret, wrapped uint64
@@ -194,6 +194,7 @@ func cmdBitField(c *Client, args [][]byte) {
 			}
 			c.w.WriteInt(int64(ret))
 			setBits(buf, op.offset, op.bits, newv)
+			changed = true
 		}
 	}
 	if buf != nil && (changed || len(buf) != len(v)) {

@@ -210,24 +210,24 @@ func cmdSort(c *Client, args [][]byte) {
 			return cmp
 		})
 	}
-	var out [][]byte // nil entries are missing GET values
+	var out [][]byte
+	var missing []bool // GET values that do not exist
 	for i := start; i <= end; i++ {
 		if len(gets) == 0 {
 			out = append(out, items[i].obj)
+			missing = append(missing, false)
 			continue
 		}
 		for _, g := range gets {
 			v, ok := c.lookupByPattern(g, items[i].obj)
-			if !ok {
-				v = nil
-			}
 			out = append(out, v)
+			missing = append(missing, !ok)
 		}
 	}
 	if storeKey == nil {
 		c.w.WriteArrayLen(len(out))
-		for _, v := range out {
-			if v == nil {
+		for i, v := range out {
+			if missing[i] {
 				c.w.WriteNull()
 			} else {
 				c.w.WriteBulk(v)

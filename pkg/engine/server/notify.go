@@ -219,6 +219,37 @@ func eventsOf(name string, args [][]byte, idx []int, reply []byte, existed, exis
 			}
 			out = append(out, ev(config.NotifyZSet, e, key(0)))
 		}
+	case "sort":
+		// idx: the sorted key, then STORE destinations (the last one is used)
+		if len(idx) < 2 {
+			return nil
+		}
+		d := len(idx) - 1
+		if n, _ := replyInt(reply); n > 0 {
+			out = append(out, ev(config.NotifyList, "sortstore", key(d)))
+		} else if existed[d] && !exists[d] {
+			out = append(out, ev(config.NotifyGeneric, "del", key(d)))
+		}
+	case "bitfield":
+		// a SET or INCRBY that wrote (its reply is not null: OVERFLOW FAIL)
+		lines := bytes.Split(reply, []byte("\r\n"))
+		n := 1 // lines[0] is the array header; every op answers one line
+		for j := 2; j < len(args) && n < len(lines); j++ {
+			switch {
+			case eq(args[j], "overflow"):
+				j++
+				continue
+			case eq(args[j], "get"):
+				j += 2
+			default: // set, incrby
+				if len(lines[n]) > 0 && lines[n][0] == ':' {
+					out = append(out, ev(config.NotifyString, "setbit", key(0)))
+					return out
+				}
+				j += 3
+			}
+			n++
+		}
 	case "lmpop", "zmpop":
 		// the key popped from is the reply's first element
 		k := replyFirstBulk(reply)

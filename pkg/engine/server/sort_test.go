@@ -103,6 +103,15 @@ func TestSortByGetRefusedInClusterMode(t *testing.T) {
 			t.Errorf("%v: %s, want %q", tc.args, show(r), tc.want)
 		}
 	}
+	// an empty element is an empty string, not a missing GET value
+	for _, cmd := range [][]string{{"ZADD", "ze", "0", ""}, {"SADD", "se", ""}, {"RPUSH", "le", ""}} {
+		c.do(t, cmd...)
+	}
+	for _, k := range []string{"ze", "se", "le"} {
+		if r := c.do(t, "SORT_RO", k, "ALPHA"); len(r.Elems) != 1 || r.Elems[0].Null {
+			t.Errorf("SORT_RO %s ALPHA: %s, want one empty string", k, show(r))
+		}
+	}
 	if r := c.do(t, "SORT", "l", "BY", "nosort"); r.Type != '*' {
 		t.Errorf("SORT BY nosort in cluster mode: %s", show(r))
 	}
