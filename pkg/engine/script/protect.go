@@ -1,6 +1,7 @@
 package script
 
 import (
+	"math/rand/v2"
 	"strconv"
 	"strings"
 
@@ -39,6 +40,7 @@ func (e *Engine) protectLibraries() {
 	}
 	// Numeric strings are numbers to Lua 5.1's library functions (luaL_checkint);
 	// gopher-lua's integer arguments need numbers.
+	openRandom(L, g.RawGetString("math").(*lua.LTable))
 	coerce(L, g.RawGetString("math").(*lua.LTable), 1, nil)
 	coerce(L, g.RawGetString("string").(*lua.LTable), 2, []string{"sub", "rep", "byte"})
 	coerce(L, g.RawGetString("string").(*lua.LTable), 1, []string{"char"})
@@ -118,4 +120,35 @@ func coerce(L *lua.LState, lib *lua.LTable, from int, names []string) {
 			wrap(n, fn)
 		}
 	}
+}
+
+// openRandom gives math.random/math.randomseed a generator of the engine's
+// own (gopher-lua's share the process-wide one), so that a seeded script
+// always draws the same numbers.
+func openRandom(L *lua.LState, m *lua.LTable) {
+	rng := rand.New(rand.NewPCG(0, 0))
+	m.RawSetString("randomseed", L.NewFunction(func(L *lua.LState) int {
+		seed := uint64(int64(L.CheckNumber(1)))
+		rng = rand.New(rand.NewPCG(seed, 0))
+		return 0
+	}))
+	m.RawSetString("random", L.NewFunction(func(L *lua.LState) int {
+		switch L.GetTop() {
+		case 0:
+			L.Push(lua.LNumber(rng.Float64()))
+		case 1:
+			hi := int64(L.CheckNumber(1))
+			if hi < 1 {
+				L.ArgError(1, "interval is empty")
+			}
+			L.Push(lua.LNumber(1 + rng.Int64N(hi)))
+		default:
+			lo, hi := int64(L.CheckNumber(1)), int64(L.CheckNumber(2))
+			if lo > hi {
+				L.ArgError(2, "interval is empty")
+			}
+			L.Push(lua.LNumber(lo + rng.Int64N(hi-lo+1)))
+		}
+		return 1
+	}))
 }
