@@ -1,9 +1,11 @@
 package script
 
 import (
+	"context"
 	"sort"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	lua "github.com/yuin/gopher-lua"
 
@@ -40,6 +42,9 @@ type libraries struct {
 	running       atomic.Value // name of the running function (string)
 	runningCmd    atomic.Value // the FCALL command name
 }
+
+// loadTimeout bounds the run of a library's code at FUNCTION LOAD.
+const loadTimeout = 500 * time.Millisecond
 
 var functionFlags = map[string]bool{"no-writes": true, "allow-oom": true, "allow-stale": true, "no-cluster": true, "allow-cross-slot-keys": true}
 
@@ -221,10 +226,21 @@ func (e *Engine) parseLibrary(code []byte) (*Library, string) {
 	lib := &Library{Name: name, Code: text, Funcs: map[string]*Function{}}
 	fl.pending = lib
 	fl.envMeta.RawSetString("__index", fl.loadG)
+	// Loading may not run away with the server: 500 ms, as in Redis.
+	ctx, cancel := context.WithTimeout(context.Background(), loadTimeout)
+	e.L.SetContext(ctx)
 	e.L.Push(fn)
 	err = e.L.PCall(0, 0, nil)
+	timedOut := ctx.Err() != nil
+	cancel()
+	e.ctxMu.Lock()
+	e.L.SetContext(e.ctx)
+	e.ctxMu.Unlock()
 	fl.envMeta.RawSetString("__index", e.globals)
 	fl.pending = nil
+	if timedOut {
+		return nil, "ERR Error registering functions: ERR FUNCTION LOAD timeout"
+	}
 	if err != nil {
 		msg := err.Error()
 		if ae, ok := err.(*lua.ApiError); ok {

@@ -34,6 +34,8 @@ var functionCases = [][]string{
 	{"function", "stats"},
 	{"function", "delete", "nope"},
 	{"function", "delete", "lib2"},
+	{"function", "load", "#!lua name=spin\nlocal a = 1 while true do a = a + 1 end"},
+	{"function", "list", "libraryname", "spin"},
 	{"function", "restore", "xx"},
 	{"function", "kill"},
 	{"function", "foo"},
