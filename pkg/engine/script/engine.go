@@ -128,12 +128,16 @@ type Engine struct {
 	Cluster bool
 }
 
+// disableCompatVarArg turns off gopher-lua's package-wide "arg" table once:
+// Lua 5.1's compatibility table would be built on every call of a script's
+// main chunk (a vararg function), and scripts use "..." instead. Once, because
+// several servers in one process build engines concurrently.
+var disableCompatVarArg sync.Once
+
 // New builds the Lua state: the Redis 7.0 library set, the redis table and
 // read-only globals.
 func New(host Host) *Engine {
-	// Lua 5.1's compatibility "arg" table would be built on every call of a
-	// script's main chunk (a vararg function): scripts use "..." instead.
-	lua.CompatVarArg = false
+	disableCompatVarArg.Do(func() { lua.CompatVarArg = false })
 	// The data stack grows on demand (unpack of 8000 values works, as in
 	// Redis's Lua, whose C stack limit is LUAI_MAXCSTACK = 8000).
 	L := lua.NewState(lua.Options{SkipOpenLibs: true, RegistrySize: 1024 * 4, RegistryMaxSize: 1024 * 1024, RegistryGrowStep: 1024, CallStackSize: 256})
