@@ -10,6 +10,7 @@ import (
 	"log"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 
 	"github.com/gocluster/gocluster/pkg/engine/cluster"
@@ -49,6 +50,13 @@ func Start(cfg *config.Config) (*Node, error) {
 		}
 		return nil, err
 	}
+	if err := srv.LoadRDB(); err != nil {
+		srv.Close()
+		if closer != nil {
+			closer.Close()
+		}
+		return nil, fmt.Errorf("loading %s: %w", filepath.Join(cfg.Dir(), cfg.Get("dbfilename")), err)
+	}
 	n := &Node{Server: srv, DB: db, Config: cfg, logOut: closer}
 	if cfg.ClusterEnabled() {
 		cl, err := cluster.New(clusterConfig(cfg, srv.Port(), logger), keyspace{db})
@@ -71,6 +79,7 @@ func Start(cfg *config.Config) (*Node, error) {
 		connectPubSub(srv.PubSub, cl)
 	}
 	srv.Serve()
+	srv.StartSavePoints()
 	logger.Printf("gocluster engine ready on %s (redis %s compatible, cluster %v)", n.Addr(), server.Version, cfg.ClusterEnabled())
 	return n, nil
 }
@@ -214,6 +223,7 @@ func Run(ctx context.Context, cfg *config.Config) error {
 	case <-ctx.Done():
 	case <-n.Done():
 	}
+	n.Server.ShutdownSave()
 	return n.Close()
 }
 

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/gocluster/gocluster/pkg/engine/persist"
 )
 
 type kind int
@@ -82,9 +84,17 @@ var options = []option{
 	{name: "proto-max-bulk-len", kind: kindMemory, def: "536870912"},
 	{name: "hll-sparse-max-bytes", kind: kindMemory, def: "3000"},
 	{name: "notify-keyspace-events", kind: kindString, def: "", canon: canonicalKeyspaceEvents, display: displayKeyspaceEvents},
-	// persistence: accepted for compatibility, the engine keeps data in memory only
-	{name: "save", kind: kindList, def: ""},
-	{name: "appendonly", kind: kindBool, def: "no"},
+	// persistence: RDB snapshots (save points, SAVE, BGSAVE) in dir/dbfilename
+	{name: "save", kind: kindList, def: "", validate: func(v string) error {
+		_, err := persist.ParseSavePoints(v)
+		return err
+	}},
+	{name: "appendonly", kind: kindBool, def: "no", validate: func(v string) error {
+		if v == "yes" {
+			return fmt.Errorf("appendonly yes is not supported by the engine yet: use save points (RDB snapshots, e.g. save 60 1) to keep data across restarts")
+		}
+		return nil
+	}},
 	{name: "appendfilename", kind: kindString, def: "appendonly.aof", immutable: true},
 	{name: "appendfsync", kind: kindEnum, def: "everysec", enum: []string{"always", "everysec", "no"}},
 	{name: "dbfilename", kind: kindString, def: "dump.rdb"},

@@ -19,7 +19,7 @@ func init() {
 		c.closeNow = true
 	})
 	def("time", 1, "loading stale fast nolock", 0, 0, 0, cmdTime)
-	def("lastsave", 1, "loading stale fast nolock", 0, 0, 0, func(c *Client, _ [][]byte) { c.w.WriteInt(c.srv.lastSave) })
+	def("lastsave", 1, "loading stale fast nolock", 0, 0, 0, func(c *Client, _ [][]byte) { c.w.WriteInt(c.srv.persist.lastTime.Load()) })
 	def("wait", 3, "noscript nolock", 0, 0, 0, cmdWait)
 	def("shutdown", -1, "admin noscript loading stale nolock", 0, 0, 0, cmdShutdown)
 	def("readonly", 1, "loading stale fast nolock", 0, 0, 0, cmdReadonly)
@@ -187,6 +187,14 @@ func cmdShutdown(c *Client, args [][]byte) {
 		if eq(a, "abort") {
 			c.w.WriteError("ERR No shutdown in progress.")
 			return
+		}
+	}
+	for _, a := range args[1:] {
+		switch {
+		case eq(a, "save"):
+			c.srv.shutdownMode.Store(shutdownSave)
+		case eq(a, "nosave"):
+			c.srv.shutdownMode.Store(shutdownNoSave)
 		}
 	}
 	// like Redis, a successful SHUTDOWN closes the connection without a reply

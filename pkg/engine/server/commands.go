@@ -256,6 +256,7 @@ func (c *Client) recoverCommand(cmd *command, mark resp.Mark) {
 // afterWrite feeds replicas and wakes blocked clients; called under the
 // store lock after a write command ran.
 func (s *Server) afterWrite(cmd *command, args [][]byte) {
+	s.persist.dirty.Add(1)
 	if s.replicaCount.Load() > 0 {
 		s.propagate(cmd, args)
 	}

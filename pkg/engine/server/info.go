@@ -105,10 +105,14 @@ func (s *Server) infoSection(name string) string {
 		b.WriteString("# Persistence\r\n")
 		line("loading", 0)
 		line("async_loading", 0)
-		line("rdb_changes_since_last_save", 0)
-		line("rdb_bgsave_in_progress", 0)
-		line("rdb_last_save_time", s.lastSave)
-		line("rdb_last_bgsave_status", "ok")
+		line("rdb_changes_since_last_save", s.persist.dirty.Load())
+		line("rdb_bgsave_in_progress", boolInt(s.persist.saving.Load()))
+		line("rdb_last_save_time", s.persist.lastTime.Load())
+		status := "ok"
+		if s.persist.failed.Load() {
+			status = "err"
+		}
+		line("rdb_last_bgsave_status", status)
 		line("aof_enabled", 0)
 		line("aof_rewrite_in_progress", 0)
 	case "stats":

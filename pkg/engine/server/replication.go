@@ -282,17 +282,6 @@ func (c *Client) serveReplica(port string, preamble func() []byte) {
 	}
 }
 
-// snapshotCommands encodes the whole keyspace as commands (MIGRATE-style
-// key states); called under the store lock.
-func (s *Server) snapshotCommands() []byte {
-	db := s.DB
-	out := resp.AppendCommand(nil, []byte("FLUSHALL"))
-	for _, k := range db.Keys([]byte("*")) {
-		out = s.appendKeyState(out, k)
-	}
-	return out
-}
-
 // appendKeyState encodes "this key now holds exactly this value (or
 // nothing)": RESTORE key abs-ms payload REPLACE ABSTTL, or DEL key.
 func (s *Server) appendKeyState(out, key []byte) []byte {

@@ -64,7 +64,6 @@ type Server struct {
 	totalConns    atomic.Int64
 	totalCommands atomic.Int64
 	rejectedConns atomic.Int64
-	lastSave      int64
 	shutdownReq   chan struct{}
 	shutdownOnce  sync.Once
 
@@ -83,6 +82,9 @@ type Server struct {
 	PubSub *pubsub.Hub
 	// notifyFlags caches notify-keyspace-events (config.Notify* bits).
 	notifyFlags atomic.Int64
+
+	persist      persistence  // RDB snapshots
+	shutdownMode atomic.Int32 // what SHUTDOWN said about saving
 }
 
 // New creates a server on db with cfg; cluster may be nil.
@@ -97,10 +99,10 @@ func New(cfg *config.Config, db *store.DB, cluster Cluster) *Server {
 		clients:     map[int64]*Client{},
 		done:        make(chan struct{}),
 		shutdownReq: make(chan struct{}),
-		lastSave:    time.Now().Unix(),
 		PubSub:      pubsub.NewHub(),
 	}
 	s.acl = newACL(cfg.RequirePass())
+	s.persist.lastTime.Store(time.Now().Unix())
 	s.loadNotifyFlags()
 	db.OnExpired = func(key []byte) {
 		s.notifyKeyspace(config.NotifyExpired, "expired", key)

@@ -1,0 +1,198 @@
+package server
+
+import (
+	"bytes"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/gocluster/gocluster/pkg/engine/persist"
+	"github.com/gocluster/gocluster/pkg/engine/rdb"
+)
+
+// RDB persistence: SAVE, BGSAVE, save points, the snapshot loaded at
+// start and written at shutdown when save points are set, in dir/dbfilename
+// as redis-server does (the same file format: redis-check-rdb accepts it
+// and redis-server loads it).
+
+func init() {
+	def("save", 1, "admin noscript nolock", 0, 0, 0, cmdSave)
+	def("bgsave", -1, "admin noscript nolock", 0, 0, 0, cmdBgsave)
+}
+
+// persistence is the server's snapshot state.
+type persistence struct {
+	dirty    atomic.Int64 // write commands since the last successful save
+	saving   atomic.Bool  // a BGSAVE is running
+	failed   atomic.Bool  // the last save failed
+	lastTime atomic.Int64 // unix seconds of the last successful save
+}
+
+// rdbPath is dir/dbfilename.
+func (s *Server) rdbPath() string {
+	return filepath.Join(s.Cfg.Dir(), s.Cfg.Get("dbfilename"))
+}
+
+// SaveRDB writes a snapshot of the keyspace (and functions) to
+// dir/dbfilename, replacing the previous one atomically.
+func (s *Server) SaveRDB() error {
+	changes := s.persist.dirty.Load()
+	s.DB.Mu.Lock()
+	data := s.encodeRDB()
+	s.DB.Mu.Unlock()
+	return s.writeSnapshot(data, changes)
+}
+
+func (s *Server) writeSnapshot(data []byte, changes int64) error {
+	err := persist.WriteAtomic(s.Cfg.Dir(), s.Cfg.Get("dbfilename"), data)
+	s.persist.failed.Store(err != nil)
+	if err != nil {
+		s.Logger.Printf("snapshot: writing %s: %v", s.rdbPath(), err)
+		return err
+	}
+	s.persist.dirty.Add(-changes)
+	now := time.Now().Unix()
+	s.persist.lastTime.Store(now)
+	s.Logger.Printf("DB saved on disk (%s, %d bytes)", s.rdbPath(), len(data))
+	return nil
+}
+
+// bgsave takes the snapshot under the store lock (Go has no fork: the
+// encoding is the copy) and writes and fsyncs it in the background.
+func (s *Server) bgsave() bool {
+	if !s.persist.saving.CompareAndSwap(false, true) {
+		return false
+	}
+	changes := s.persist.dirty.Load()
+	s.DB.Mu.Lock()
+	data := s.encodeRDB()
+	s.DB.Mu.Unlock()
+	go func() {
+		defer s.persist.saving.Store(false)
+		s.writeSnapshot(data, changes)
+	}()
+	return true
+}
+
+func cmdSave(c *Client, _ [][]byte) {
+	if c.srv.persist.saving.Load() {
+		c.w.WriteError("ERR Background save already in progress")
+		return
+	}
+	if err := c.srv.SaveRDB(); err != nil {
+		c.w.WriteError("ERR " + err.Error())
+		return
+	}
+	c.w.WriteRaw(okReply)
+}
+
+func cmdBgsave(c *Client, args [][]byte) {
+	if len(args) > 2 || len(args) == 2 && !eq(args[1], "schedule") {
+		c.w.WriteError(errSyntax)
+		return
+	}
+	if !c.srv.bgsave() {
+		if len(args) == 2 {
+			c.w.WriteSimple("Background saving scheduled")
+			return
+		}
+		c.w.WriteError("ERR Background save already in progress")
+		return
+	}
+	c.w.WriteSimple("Background saving started")
+}
+
+// LoadRDB loads dir/dbfilename if it exists (at start, before serving).
+func (s *Server) LoadRDB() error {
+	data, err := persist.ReadIfExists(s.rdbPath())
+	if err != nil || data == nil {
+		return err
+	}
+	db := s.DB
+	db.Mu.Lock()
+	now, loaded := db.Now(), 0
+	info, err := rdb.Scan(bytes.NewReader(data), int64(len(data)), func(e rdb.Entry) error {
+		if e.DB != 0 || e.ExpireAt > 0 && e.ExpireAt <= now {
+			return nil
+		}
+		db.Import(e.Key, e.Value)
+		if e.ExpireAt > 0 {
+			db.SetExpire(e.Key, e.ExpireAt)
+		}
+		loaded++
+		return nil
+	})
+	db.Mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if len(info.FunctionCodes) > 0 {
+		if err := s.LoadFunctionLibraries(info.FunctionCodes); err != nil {
+			return err
+		}
+	}
+	s.Logger.Printf("DB loaded from disk: %s, %d keys", s.rdbPath(), loaded)
+	return nil
+}
+
+// StartSavePoints runs the save points ("save <seconds> <changes>") until
+// the server closes: a BGSAVE once enough writes and seconds have passed.
+func (s *Server) StartSavePoints() {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-s.done:
+				return
+			case <-t.C:
+			}
+			points, err := persist.ParseSavePoints(s.Cfg.Get("save"))
+			if err != nil || len(points) == 0 {
+				continue
+			}
+			since := time.Since(time.Unix(s.persist.lastTime.Load(), 0))
+			if persist.Due(points, s.persist.dirty.Load(), since) {
+				s.bgsave()
+			}
+		}
+	}()
+}
+
+// ShutdownSave writes the final snapshot when it is due: SHUTDOWN SAVE
+// asked for it, or save points are set and SHUTDOWN NOSAVE did not forbid
+// it (a SIGTERM counts as a plain SHUTDOWN). It never waits long for a
+// store held by a command still running: the process must end.
+func (s *Server) ShutdownSave() {
+	mode := s.shutdownMode.Load()
+	points, _ := persist.ParseSavePoints(s.Cfg.Get("save"))
+	if mode == shutdownNoSave || mode != shutdownSave && len(points) == 0 {
+		return
+	}
+	for range 50 {
+		if s.DB.Mu.TryLock() {
+			data := s.encodeRDB()
+			s.DB.Mu.Unlock()
+			s.writeSnapshot(data, s.persist.dirty.Load())
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	s.Logger.Printf("shutdown: not saving, a command still holds the keyspace")
+}
+
+// SHUTDOWN's say on the final snapshot.
+const (
+	shutdownDefault int32 = iota
+	shutdownSave
+	shutdownNoSave
+)
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
