@@ -44,6 +44,7 @@ fuzz:
 	$(GO) test $(FUZZ_ARGS) -fuzz '^FuzzHLL$$' ./pkg/engine/store
 	$(GO) test $(FUZZ_ARGS) -fuzz '^FuzzDecodeMessage$$' ./pkg/engine/cluster
 	$(GO) test $(FUZZ_ARGS) -fuzz '^FuzzDecodeDump$$' ./pkg/engine/rdb
+	$(GO) test $(FUZZ_ARGS) -fuzz '^FuzzReplay$$' ./pkg/engine/aof
 
 unit:
 	$(GO) test -count=1 ./pkg/... ./internal/...

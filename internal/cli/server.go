@@ -22,14 +22,18 @@ redis.conf-style file and/or as --name value arguments (the arguments win):
 port, bind, dir, requirepass, masterauth, cluster-enabled, cluster-config-file,
 cluster-node-timeout, cluster-require-full-coverage, cluster-announce-ip,
 cluster-announce-port, cluster-announce-bus-port, loglevel, logfile, save,
-dbfilename. Data is kept in dir/dbfilename as an RDB file redis-server can load:
-written by SAVE, BGSAVE, the save points ("save 60 1000") and at shutdown when
-save points are set, loaded at start. nodes.conf keeps the cluster identity,
-slots and peers. It runs until SIGINT, SIGTERM or SHUTDOWN.`,
+dbfilename, appendonly, appendfsync, appenddirname and the other persistence
+options. Data persists in redis-server's own formats: an RDB snapshot in
+dir/dbfilename (SAVE, BGSAVE, save points such as "save 60 1000", at shutdown
+when save points are set) and, with appendonly yes, an append-only file in
+dir/appenddirname (manifest, base and incremental files; BGREWRITEAOF and the
+automatic rewrite). What was persisted loads at start. nodes.conf keeps the
+cluster identity, slots and peers. It runs until SIGINT, SIGTERM or SHUTDOWN.`,
 		Example: `  gocluster server --port 7000 --cluster-enabled yes --cluster-config-file nodes-7000.conf
   gocluster server /etc/redis/7000.conf --bind 127.0.0.1 --requirepass secret
   gocluster server --port 6380          # a plain, non-cluster node
-  gocluster server --port 6380 --dir /var/lib/gocluster --save "60 1"   # snapshots to disk`,
+  gocluster server --port 6380 --dir /var/lib/gocluster --save "60 1"   # snapshots to disk
+  gocluster server --port 6380 --dir /var/lib/gocluster --appendonly yes --appendfsync always`,
 		Args:               cobra.ArbitraryArgs,
 		DisableFlagParsing: true, // options pass through to the redis.conf parser
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -10,7 +10,6 @@ import (
 	"log"
 	"net"
 	"os"
-	"path/filepath"
 	"strconv"
 
 	"github.com/gocluster/gocluster/pkg/engine/cluster"
@@ -50,12 +49,12 @@ func Start(cfg *config.Config) (*Node, error) {
 		}
 		return nil, err
 	}
-	if err := srv.LoadRDB(); err != nil {
+	if err := srv.LoadData(); err != nil {
 		srv.Close()
 		if closer != nil {
 			closer.Close()
 		}
-		return nil, fmt.Errorf("loading %s: %w", filepath.Join(cfg.Dir(), cfg.Get("dbfilename")), err)
+		return nil, fmt.Errorf("loading the data in %s: %w", cfg.Dir(), err)
 	}
 	n := &Node{Server: srv, DB: db, Config: cfg, logOut: closer}
 	if cfg.ClusterEnabled() {

@@ -89,14 +89,18 @@ var options = []option{
 		_, err := persist.ParseSavePoints(v)
 		return err
 	}},
-	{name: "appendonly", kind: kindBool, def: "no", validate: func(v string) error {
-		if v == "yes" {
-			return fmt.Errorf("appendonly yes is not supported by the engine yet: use save points (RDB snapshots, e.g. save 60 1) to keep data across restarts")
-		}
-		return nil
-	}},
-	{name: "appendfilename", kind: kindString, def: "appendonly.aof", immutable: true},
+	// and the append-only file (appendonly yes) in dir/appenddirname
+	{name: "appendonly", kind: kindBool, def: "no"},
+	{name: "appendfilename", kind: kindString, def: "appendonly.aof", immutable: true, validate: plainFileName},
+	{name: "appenddirname", kind: kindString, def: "appendonlydir", immutable: true, validate: plainFileName},
 	{name: "appendfsync", kind: kindEnum, def: "everysec", enum: []string{"always", "everysec", "no"}},
+	{name: "aof-load-truncated", kind: kindBool, def: "yes"},
+	{name: "aof-use-rdb-preamble", kind: kindBool, def: "yes"},
+	{name: "aof-timestamp-enabled", kind: kindBool, def: "no"},
+	{name: "aof-rewrite-incremental-fsync", kind: kindBool, def: "yes"},
+	{name: "no-appendfsync-on-rewrite", kind: kindBool, def: "no"},
+	{name: "auto-aof-rewrite-percentage", kind: kindInt, def: "100", min: 0, max: 1 << 31},
+	{name: "auto-aof-rewrite-min-size", kind: kindMemory, def: "67108864"},
 	{name: "dbfilename", kind: kindString, def: "dump.rdb"},
 	{name: "always-show-logo", kind: kindBool, def: "no", immutable: true},
 	{name: "enable-debug-command", kind: kindEnum, def: "no", enum: []string{"yes", "no", "local"}, immutable: true},
@@ -444,3 +448,11 @@ func Quote(v string) string {
 
 // Known reports whether name is an option (or alias) this package accepts.
 func Known(name string) bool { return lookup(name) != nil }
+
+// plainFileName refuses paths where Redis wants a file name in dir.
+func plainFileName(v string) error {
+	if v == "" || v == "." || v == ".." || strings.ContainsAny(v, "/\\") {
+		return fmt.Errorf("%q must be a file name without a path", v)
+	}
+	return nil
+}

@@ -216,7 +216,7 @@ func cmdFunction(c *Client, args [][]byte) {
 		c.w.WriteError(unknownSubcommand(args[1], "FUNCTION"))
 		return
 	}
-	if changed && c.srv.replicaCount.Load() > 0 {
+	if changed && c.srv.propagating() {
 		c.srv.propagate(commandTable["function"], args)
 	}
 }

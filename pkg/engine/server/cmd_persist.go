@@ -108,31 +108,47 @@ func (s *Server) LoadRDB() error {
 	if err != nil || data == nil {
 		return err
 	}
+	keys, err := s.loadRDBBytes(data)
+	if err != nil {
+		return err
+	}
+	s.Logger.Printf("DB loaded from disk: %s, %d keys", s.rdbPath(), keys)
+	return nil
+}
+
+// loadRDBBytes adds an RDB file's keys and functions to the keyspace.
+func (s *Server) loadRDBBytes(data []byte) (int, error) {
+	s.DB.Mu.Lock()
+	info, skipped, err := s.importRDBLocked(data)
+	s.DB.Mu.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	if len(info.FunctionCodes) > 0 {
+		if err := s.LoadFunctionLibraries(info.FunctionCodes); err != nil {
+			return 0, err
+		}
+	}
+	return info.Keys - skipped, nil
+}
+
+// importRDBLocked adds an RDB file's keys of db 0 that have not expired;
+// called under the store lock.
+func (s *Server) importRDBLocked(data []byte) (info rdb.FileInfo, skipped int, err error) {
 	db := s.DB
-	db.Mu.Lock()
-	now, loaded := db.Now(), 0
-	info, err := rdb.Scan(bytes.NewReader(data), int64(len(data)), func(e rdb.Entry) error {
+	now := db.Now()
+	info, err = rdb.Scan(bytes.NewReader(data), int64(len(data)), func(e rdb.Entry) error {
 		if e.DB != 0 || e.ExpireAt > 0 && e.ExpireAt <= now {
+			skipped++
 			return nil
 		}
 		db.Import(e.Key, e.Value)
 		if e.ExpireAt > 0 {
 			db.SetExpire(e.Key, e.ExpireAt)
 		}
-		loaded++
 		return nil
 	})
-	db.Mu.Unlock()
-	if err != nil {
-		return err
-	}
-	if len(info.FunctionCodes) > 0 {
-		if err := s.LoadFunctionLibraries(info.FunctionCodes); err != nil {
-			return err
-		}
-	}
-	s.Logger.Printf("DB loaded from disk: %s, %d keys", s.rdbPath(), loaded)
-	return nil
+	return info, skipped, err
 }
 
 // StartSavePoints runs the save points ("save <seconds> <changes>") until
@@ -149,6 +165,7 @@ func (s *Server) StartSavePoints() {
 				return
 			case <-t.C:
 			}
+			s.autoRewriteAOF()
 			points, err := persist.ParseSavePoints(s.Cfg.Get("save"))
 			if err != nil || len(points) == 0 {
 				continue
@@ -166,6 +183,7 @@ func (s *Server) StartSavePoints() {
 // it (a SIGTERM counts as a plain SHUTDOWN). It never waits long for a
 // store held by a command still running: the process must end.
 func (s *Server) ShutdownSave() {
+	defer s.stopAOF()
 	mode := s.shutdownMode.Load()
 	points, _ := persist.ParseSavePoints(s.Cfg.Get("save"))
 	if mode == shutdownNoSave || mode != shutdownSave && len(points) == 0 {

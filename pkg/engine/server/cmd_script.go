@@ -117,7 +117,7 @@ func (h *scriptHost) Call(args [][]byte, proto int) []byte {
 		h.eng.MarkWrite()
 		// The script's writes reach replicas as they run (effects
 		// replication), inside one MULTI/EXEC so they apply atomically.
-		if !h.wrapped && h.srv.replicaCount.Load() > 0 {
+		if !h.wrapped && h.srv.propagating() {
 			h.srv.propagate(commandTable["multi"], [][]byte{[]byte("MULTI")})
 			h.wrapped = true
 		}
@@ -347,7 +347,7 @@ func cmdScript(c *Client, args [][]byte) {
 			return
 		}
 		c.w.WriteBulkString(sha)
-		if c.srv.replicaCount.Load() > 0 {
+		if c.srv.propagating() {
 			c.srv.propagate(commandTable["script"], args)
 		}
 	case sub == "exists":

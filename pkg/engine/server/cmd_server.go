@@ -333,7 +333,10 @@ func cmdConfig(c *Client, args [][]byte) {
 				c.w.WriteError("ERR " + err.Error())
 				return
 			}
-			c.srv.applyConfig(strings.ToLower(string(args[i])))
+			if err := c.srv.applyConfig(strings.ToLower(string(args[i]))); err != nil {
+				c.w.WriteError("ERR " + err.Error())
+				return
+			}
 		}
 		c.w.WriteRaw(okReply)
 	case sub == "rewrite" && len(args) == 2:
@@ -363,8 +366,10 @@ func cmdConfig(c *Client, args [][]byte) {
 }
 
 // applyConfig makes a changed option take effect.
-func (s *Server) applyConfig(name string) {
+func (s *Server) applyConfig(name string) error {
 	switch name {
+	case "appendonly", "appendfsync":
+		return s.applyAOFConfig(name)
 	case "requirepass":
 		s.acl.setDefaultPassword(s.Cfg.RequirePass())
 	case "notify-keyspace-events":
@@ -374,6 +379,7 @@ func (s *Server) applyConfig(name string) {
 			t.SetNodeTimeout(s.Cfg.NodeTimeout())
 		}
 	}
+	return nil
 }
 
 func (c *Client) writeHelp(lines ...string) {

@@ -159,6 +159,15 @@ func (c *Client) dispatch(args [][]byte) {
 		}
 		return
 	}
+	if cmd.write {
+		if msg := c.srv.aofWriteError(); msg != "" {
+			c.w.WriteError(msg)
+			if c.multi != nil {
+				c.multiErr = true
+			}
+			return
+		}
+	}
 	if c.multi != nil && !inMultiAllowed(cmd.name) {
 		if c.srv.Cluster != nil { // route now, so a wrong slot fails the transaction early
 			if msg := c.route(cmd, args); msg != "" {
@@ -232,6 +241,7 @@ func (c *Client) callLocked(cmd *command, args [][]byte) {
 	if cmd.write {
 		c.srv.afterWrite(cmd, args)
 		c.woff = c.srv.repl.off // what WAIT waits for
+		c.noteAOFWrite()
 	}
 }
 
@@ -257,7 +267,7 @@ func (c *Client) recoverCommand(cmd *command, mark resp.Mark) {
 // store lock after a write command ran.
 func (s *Server) afterWrite(cmd *command, args [][]byte) {
 	s.persist.dirty.Add(1)
-	if s.replicaCount.Load() > 0 {
+	if s.propagating() {
 		s.propagate(cmd, args)
 	}
 	if s.blocked.Load() > 0 {

@@ -103,7 +103,8 @@ func FuzzDispatch(f *testing.F) {
 
 	cfg := config.Default()
 	// keep what one command may build small: fuzzing must not allocate 512 MB per run
-	if err := cfg.ParseArgs([]string{"--port", "0", "--bind", "127.0.0.1", "--proto-max-bulk-len", "4mb"}); err != nil {
+	// SAVE, BGREWRITEAOF and CONFIG SET appendonly write into dir: a temporary one
+	if err := cfg.ParseArgs([]string{"--port", "0", "--bind", "127.0.0.1", "--proto-max-bulk-len", "4mb", "--dir", f.TempDir()}); err != nil {
 		f.Fatal(err)
 	}
 	s := New(cfg, store.New(), nil)

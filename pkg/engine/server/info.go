@@ -113,8 +113,7 @@ func (s *Server) infoSection(name string) string {
 			status = "err"
 		}
 		line("rdb_last_bgsave_status", status)
-		line("aof_enabled", 0)
-		line("aof_rewrite_in_progress", 0)
+		s.aofInfo(line)
 	case "stats":
 		b.WriteString("# Stats\r\n")
 		s.DB.Mu.Lock()

@@ -318,7 +318,7 @@ func (s *Server) replicationForm(cmd *command, args [][]byte) []byte {
 			switch at := s.DB.Expire(args[1]); {
 			case at > 0:
 				out = resp.AppendCommand(out, []byte("PEXPIREAT"), args[1], strconv.AppendInt(nil, at, 10))
-			case at == -1:
+			case at == -1 && cmd.name != "set": // SET without KEEPTTL clears the TTL itself
 				out = resp.AppendCommand(out, []byte("PERSIST"), args[1])
 			}
 		}
@@ -329,14 +329,18 @@ func (s *Server) replicationForm(cmd *command, args [][]byte) []byte {
 // propagate feeds an executed write command to the replication stream;
 // called under the store lock, so the stream order is the execution order.
 func (s *Server) propagate(cmd *command, args [][]byte) {
-	s.replFeed(s.replicationForm(cmd, args))
+	form := s.replicationForm(cmd, args)
+	s.replFeed(form)
+	s.aofFeed(form)
 }
 
 // propagateExpired sends a key deleted by its TTL as DEL (Redis replicas
 // do not expire keys themselves); called under the store lock.
 func (s *Server) propagateExpired(key []byte) {
-	if s.replicaCount.Load() > 0 {
-		s.replFeed(resp.AppendCommand(nil, []byte("DEL"), key))
+	if s.propagating() {
+		del := resp.AppendCommand(nil, []byte("DEL"), key)
+		s.replFeed(del)
+		s.aofFeed(del)
 	}
 }
 
@@ -659,18 +663,7 @@ func (r *replicaClient) fullSync(s *Server, br *bufio.Reader, id string, off int
 	db := s.DB
 	db.Mu.Lock()
 	db.Flush()
-	now, skipped := db.Now(), 0
-	info, err := rdb.Scan(bytes.NewReader(data), int64(len(data)), func(e rdb.Entry) error {
-		if e.DB != 0 || e.ExpireAt > 0 && e.ExpireAt <= now {
-			skipped++
-			return nil
-		}
-		db.Import(e.Key, e.Value)
-		if e.ExpireAt > 0 {
-			db.SetExpire(e.Key, e.ExpireAt)
-		}
-		return nil
-	})
+	info, skipped, err := s.importRDBLocked(data)
 	if err == nil {
 		rp := &s.repl
 		rp.id, rp.id2, rp.secondOff, rp.off = id, repl.ZeroID, -1, off
@@ -690,6 +683,11 @@ func (r *replicaClient) fullSync(s *Server, br *bufio.Reader, id string, off int
 	}
 	s.Logger.Printf("replication from %s: full resync, %d bytes, %d keys loaded (%d skipped), replid %s offset %d",
 		r.addr, len(data), info.Keys-skipped, skipped, id, off)
+	if s.aof.log.Load() != nil { // the AOF must start over from the master's data
+		if err := s.rewriteAOF(false); err != nil {
+			s.Logger.Printf("replication: rewriting the AOF after the full resync: %v", err)
+		}
+	}
 	return nil
 }
 

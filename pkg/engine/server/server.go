@@ -19,6 +19,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gocluster/gocluster/pkg/engine/aof"
 	"github.com/gocluster/gocluster/pkg/engine/config"
 	"github.com/gocluster/gocluster/pkg/engine/pubsub"
 	"github.com/gocluster/gocluster/pkg/engine/resp"
@@ -84,6 +85,7 @@ type Server struct {
 	notifyFlags atomic.Int64
 
 	persist      persistence  // RDB snapshots
+	aof          aofState     // appendonly
 	shutdownMode atomic.Int32 // what SHUTDOWN said about saving
 }
 
@@ -348,6 +350,8 @@ type Client struct {
 	inExec    bool          // running EXEC: blocking commands do not wait
 	replPort  int           // REPLCONF listening-port of a replica
 	woff      int64         // replication offset after this client's last write (WAIT)
+	aofLog    *aof.Log      // the AOF this client's last write went to, until its reply leaves
+	aofOff    int64         // where that write ends in it
 	rdbOnly   bool          // REPLCONF rdb-only 1: SYNC sends the snapshot and ends
 	watchDone chan struct{} // the disconnect watcher of a blocked command ended
 	watch     store.Watcher // WATCHed keys (guarded by DB.Mu)
@@ -400,6 +404,10 @@ func (c *Client) serve() {
 			c.sub.SetProto(c.w.Proto()) // HELLO may have switched it
 		}
 		if c.r.Buffered() == 0 || c.w.Buffered() > 64*1024 {
+			if !c.commitAOF() {
+				c.wmu.Unlock()
+				return
+			}
 			if err := c.w.Flush(); err != nil {
 				c.wmu.Unlock()
 				return
