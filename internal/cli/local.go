@@ -44,9 +44,15 @@ func newLocalUpCmd(g *globals) *cobra.Command {
 		Long: `up starts masters*(1+replicas) nodes on consecutive ports (the embedded engine by
 default, or redis-server processes with --backend redis-server), makes them a cluster
 with gocluster create, prints the addresses and the check, and runs until Ctrl-C,
-then stops every node it started. -a sets the nodes' password too.`,
+then stops every node it started. -a sets the nodes' password too.
+
+Without --dir the nodes live in a temporary directory, removed on exit. With --dir D
+the data persists: every node runs with appendonly yes (appendfsync everysec) in
+D/<port>, and the next "local up --dir D" with the same sizes brings the same
+cluster back (node IDs, slots, replicas and keys) instead of creating a new one.`,
 		Example: `  gocluster local up
   gocluster local up --masters 3 --replicas 1 --port 7000
+  gocluster local up --dir ./cluster-data      # keeps the data: run it again to resume
   gocluster local up --backend redis-server --port 30001 -a secret`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -64,6 +70,7 @@ then stops every node it started. -a sets the nodes' password too.`,
 			if backend != local.BackendEngine && backend != local.BackendRedisServer {
 				return usagef("--backend %q: use %s or %s", backend, local.BackendEngine, local.BackendRedisServer)
 			}
+			persist := dir != "" // a directory of the user's keeps the data across restarts
 			if dir == "" {
 				tmp, err := os.MkdirTemp("", "gocluster-local-")
 				if err != nil {
@@ -74,7 +81,7 @@ then stops every node it started. -a sets the nodes' password too.`,
 			}
 			return runLocalUp(cmd.Context(), g, local.Options{
 				Nodes: nodes, Host: host, BasePort: port, Dir: dir,
-				Backend: backend, Password: g.password,
+				Backend: backend, Password: g.password, Persist: persist,
 			}, replicas)
 		},
 	}
@@ -84,7 +91,7 @@ then stops every node it started. -a sets the nodes' password too.`,
 	f.IntVar(&port, "port", 7000, "first port; nodes use consecutive ports")
 	f.StringVar(&host, "host", "127.0.0.1", "address to bind")
 	f.StringVar(&backend, "backend", local.BackendEngine, "node implementation: engine or redis-server")
-	f.StringVar(&dir, "dir", "", "data directory (default: a temporary one, removed on exit)")
+	f.StringVar(&dir, "dir", "", "data directory, kept with appendonly yes so a later run resumes the cluster (default: a temporary one, removed on exit)")
 	return cmd
 }
 
@@ -101,24 +108,38 @@ func runLocalUp(ctx context.Context, g *globals, o local.Options, replicas int) 
 	}
 	defer pool.Close()
 	start := time.Now()
-	plan, err := admin.PrepareCreate(ctx, pool, set.Addrs(), admin.CreateOptions{Replicas: replicas})
+	resumed, err := local.Resumed(ctx, pool, set.Addrs())
 	if err != nil {
 		return err
 	}
-	if err := admin.ApplyCreate(ctx, pool, plan, admin.CreateOptions{Replicas: replicas}, admin.Discard); err != nil {
-		return err
+	if resumed {
+		if err := local.WaitClusterOK(ctx, pool, set.Addrs(), 60*time.Second); err != nil {
+			return err
+		}
+	} else {
+		plan, err := admin.PrepareCreate(ctx, pool, set.Addrs(), admin.CreateOptions{Replicas: replicas})
+		if err != nil {
+			return err
+		}
+		if err := admin.ApplyCreate(ctx, pool, plan, admin.CreateOptions{Replicas: replicas}, admin.Discard); err != nil {
+			return err
+		}
 	}
 	res, err := admin.Check(ctx, pool, set.Addrs()[0], admin.CheckOptions{})
 	if err != nil {
 		return err
 	}
 	if g.json {
-		if err := writeJSON(g.stdout, map[string]any{"ok": res.OK(), "backend": o.Backend,
+		if err := writeJSON(g.stdout, map[string]any{"ok": res.OK(), "backend": o.Backend, "resumed": resumed,
 			"nodes": nodesJSON(res.Cluster, res.Info)}); err != nil {
 			return err
 		}
 	} else {
-		p.Info(">>> Started %d %s nodes and created the cluster in %s", len(set.Nodes), o.Backend, time.Since(start).Round(time.Millisecond))
+		if resumed {
+			p.Info(">>> Restarted %d %s nodes from %s: the cluster and its data are back (%s)", len(set.Nodes), o.Backend, o.Dir, time.Since(start).Round(time.Millisecond))
+		} else {
+			p.Info(">>> Started %d %s nodes and created the cluster in %s", len(set.Nodes), o.Backend, time.Since(start).Round(time.Millisecond))
+		}
 		// One machine is the point of local up: one note instead of a
 		// "same host" warning per replica.
 		sameHost := len(res.Report.Problems)

@@ -194,6 +194,7 @@ func (n *Node) Done() <-chan struct{} { return n.Server.ShutdownRequested() }
 // Close stops the cluster bus and the server (nodes.conf is already saved
 // on every change).
 func (n *Node) Close() error {
+	n.Server.ShutdownSave() // the final snapshot when due, and the AOF fsynced and closed
 	var err error
 	if n.Cluster != nil {
 		err = n.Cluster.Close()
@@ -222,7 +223,6 @@ func Run(ctx context.Context, cfg *config.Config) error {
 	case <-ctx.Done():
 	case <-n.Done():
 	}
-	n.Server.ShutdownSave()
 	return n.Close()
 }
 

@@ -34,6 +34,9 @@ type Options struct {
 	Backend     string // BackendEngine (default) or BackendRedisServer
 	Password    string // requirepass and masterauth
 	NodeTimeout time.Duration
+	// Persist keeps the data in Dir across restarts: every node runs with
+	// appendonly yes (appendfsync everysec), as a production node would.
+	Persist bool
 }
 
 // Node is one running node.
@@ -86,6 +89,9 @@ func Start(ctx context.Context, o Options) (*Set, error) {
 			}
 		}
 	}
+	if err := checkSavedClusterSize(o); err != nil {
+		return nil, err
+	}
 	set := &Set{}
 	for i := range o.Nodes {
 		port := o.BasePort + i
@@ -122,6 +128,11 @@ func nodeArgs(o Options, port int, dir string) []string {
 	if o.Password != "" {
 		args = append(args, "--requirepass", o.Password, "--masterauth", o.Password)
 	}
+	if o.Persist {
+		args = append(args, "--appendonly", "yes")
+	} else {
+		args = append(args, "--appendonly", "no")
+	}
 	return args
 }
 
@@ -148,7 +159,7 @@ func startRedis(ctx context.Context, o Options, port int, dir string) (*Node, er
 		return nil, err
 	}
 	args := append([]string{conf}, nodeArgs(o, port, dir)...)
-	args = append(args, "--save", "", "--appendonly", "no", "--logfile", filepath.Join(dir, "redis.log"),
+	args = append(args, "--save", "", "--logfile", filepath.Join(dir, "redis.log"),
 		"--repl-diskless-sync-delay", "0")
 	cmd := exec.Command(bin, args...)
 	if err := cmd.Start(); err != nil {

@@ -394,7 +394,7 @@ func (s *Server) startRewrite() (func() error, error) {
 		next.Incr = append(next.Incr, newIncr)
 		err = s.writeManifest(next)
 		s.aof.manifest = next
-		s.aof.fixedSize.Store(s.aofFilesSize(next) - s.aof.log.Load().Size())
+		s.aof.fixedSize.Store(s.aofFilesSize(next) - log.Size()) // log: the same Log continues in the new file
 	}
 	s.aof.mu.Unlock()
 	if err != nil {
