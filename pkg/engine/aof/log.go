@@ -35,16 +35,18 @@ func ParsePolicy(s string) Policy {
 // appendfsync always) — clients waiting together share one write and one
 // fsync. With everysec a background loop fsyncs once a second.
 type Log struct {
-	mu       sync.Mutex // buf, appended
+	mu       sync.Mutex // buf, spare, appended
 	buf      []byte
-	appended int64 // bytes appended since Open, a logical offset
+	spare    []byte // the buffer being written, reused for the next batch
+	appended int64  // bytes appended since Open, a logical offset
 
-	fmu     sync.Mutex // f, written, err
+	fmu     sync.Mutex // f, err, and writing
 	f       *os.File
-	written int64
+	written atomic.Int64 // offset up to which the file holds the appends
+	synced  atomic.Int64 // offset up to which the file is fsynced
 	size    atomic.Int64 // bytes in the current file
 	err     error
-	synced  atomic.Int64
+	failed  atomic.Bool // err != nil
 	policy  atomic.Int32
 
 	stop chan struct{}
@@ -73,6 +75,18 @@ func (l *Log) Append(p []byte) int64 {
 	return off
 }
 
+// AppendFunc appends what encode adds to the buffer (no copy of an
+// encoded command) and returns the offset just past it.
+func (l *Log) AppendFunc(encode func([]byte) []byte) int64 {
+	l.mu.Lock()
+	n := len(l.buf)
+	l.buf = encode(l.buf)
+	l.appended += int64(len(l.buf) - n)
+	off := l.appended
+	l.mu.Unlock()
+	return off
+}
+
 // Offset is the end of what was appended so far.
 func (l *Log) Offset() int64 {
 	l.mu.Lock()
@@ -92,6 +106,9 @@ func (l *Log) Size() int64 { return l.size.Load() + int64(l.Pending()) }
 
 // Err is the last write or fsync error (nil when the last one worked).
 func (l *Log) Err() error {
+	if !l.failed.Load() {
+		return nil
+	}
 	l.fmu.Lock()
 	defer l.fmu.Unlock()
 	return l.err
@@ -100,15 +117,24 @@ func (l *Log) Err() error {
 // Commit makes everything up to off written to the file, and fsynced
 // when appendfsync is always.
 func (l *Log) Commit(off int64) error {
+	always := Policy(l.policy.Load()) == FsyncAlways
+	if l.written.Load() >= off && (!always || l.synced.Load() >= off) && !l.failed.Load() {
+		return nil // another client's write (and fsync) covered this one
+	}
 	l.fmu.Lock()
 	defer l.fmu.Unlock()
-	if l.written < off {
+	if l.written.Load() < off {
 		l.writeLocked()
 	}
-	if Policy(l.policy.Load()) == FsyncAlways && l.synced.Load() < off && l.err == nil {
+	if always && l.synced.Load() < off && l.err == nil {
 		l.syncLocked()
 	}
 	return l.err
+}
+
+func (l *Log) setErr(err error) {
+	l.err = err
+	l.failed.Store(err != nil)
 }
 
 // writeLocked writes what is buffered; on failure the bytes stay queued
@@ -116,31 +142,39 @@ func (l *Log) Commit(off int64) error {
 func (l *Log) writeLocked() {
 	l.mu.Lock()
 	p, upto := l.buf, l.appended
-	l.buf = nil
+	l.buf, l.spare = l.spare[:0], nil
 	l.mu.Unlock()
 	if len(p) == 0 {
+		l.mu.Lock()
+		l.spare = p
+		l.mu.Unlock()
 		return
 	}
 	n, err := l.f.Write(p)
 	l.size.Add(int64(n))
 	if err != nil {
-		l.err = err
+		l.setErr(err)
 		l.mu.Lock()
 		l.buf = append(p[n:len(p):len(p)], l.buf...)
 		l.mu.Unlock()
-		l.written = upto - int64(len(p)-n)
+		l.written.Store(upto - int64(len(p)-n))
 		return
 	}
-	l.err = nil
-	l.written = upto
+	l.setErr(nil)
+	l.written.Store(upto)
+	if cap(p) <= 4<<20 { // keep a batch buffer, not a huge one
+		l.mu.Lock()
+		l.spare = p[:0]
+		l.mu.Unlock()
+	}
 }
 
 func (l *Log) syncLocked() {
 	if err := l.f.Sync(); err != nil {
-		l.err = err
+		l.setErr(err)
 		return
 	}
-	l.synced.Store(l.written)
+	l.synced.Store(l.written.Load())
 }
 
 // everySec writes and fsyncs once a second under appendfsync everysec,
@@ -160,16 +194,15 @@ func (l *Log) everySec() {
 		}
 		l.fmu.Lock()
 		l.writeLocked()
-		f, upto := l.f, l.written
+		f, upto := l.f, l.written.Load()
 		l.fmu.Unlock()
 		if err := f.Sync(); err != nil && !errors.Is(err, os.ErrClosed) {
 			l.fmu.Lock()
-			l.err = err
+			l.setErr(err)
 			l.fmu.Unlock()
 			continue
 		}
-		if upto > l.synced.Load() {
-			l.synced.Store(upto)
+		for cur := l.synced.Load(); upto > cur && !l.synced.CompareAndSwap(cur, upto); cur = l.synced.Load() {
 		}
 	}
 }

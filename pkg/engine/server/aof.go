@@ -34,6 +34,7 @@ type aofState struct {
 	log      atomic.Pointer[aof.Log] // nil while appendonly is off
 	selected bool                    // SELECT 0 went into the current incremental file (DB.Mu)
 	lastTS   int64                   // second of the last #TS annotation (DB.Mu)
+	end      int64                   // offset just past the last append (DB.Mu)
 
 	mu        sync.Mutex    // manifest and the files it names
 	manifest  *aof.Manifest // nil until an AOF exists
@@ -60,8 +61,16 @@ func (s *Server) propagating() bool {
 
 // aofFeed appends a write to the AOF; called under the store lock.
 func (s *Server) aofFeed(p []byte) {
+	if len(p) > 0 {
+		s.aofFeedFunc(func(b []byte) []byte { return append(b, p...) })
+	}
+}
+
+// aofFeedFunc appends what encode adds to the AOF's buffer; called under
+// the store lock.
+func (s *Server) aofFeedFunc(encode func([]byte) []byte) {
 	l := s.aof.log.Load()
-	if l == nil || len(p) == 0 {
+	if l == nil {
 		return
 	}
 	if s.Cfg.Bool("aof-timestamp-enabled") {
@@ -74,14 +83,14 @@ func (s *Server) aofFeed(p []byte) {
 		s.aof.selected = true
 		l.Append(resp.AppendCommand(nil, []byte("SELECT"), []byte("0")))
 	}
-	l.Append(p)
+	s.aof.end = l.AppendFunc(encode)
 }
 
 // noteAOFWrite remembers how far the AOF must be written before this
 // client's reply may leave; called under the store lock after a write.
 func (c *Client) noteAOFWrite() {
 	if l := c.srv.aof.log.Load(); l != nil {
-		c.aofLog, c.aofOff = l, l.Offset()
+		c.aofLog, c.aofOff = l, c.srv.aof.end
 	}
 }
 
@@ -271,6 +280,7 @@ func (s *Server) openAOF(m *aof.Manifest) error {
 	s.aof.manifest = m
 	s.aof.fixedSize.Store(fixed)
 	s.aof.baseSize.Store(fixed + st.Size())
+	s.aof.end = 0
 	s.aof.log.Store(aof.Open(f, st.Size(), aof.ParsePolicy(s.Cfg.Get("appendfsync"))))
 	return nil
 }
@@ -381,6 +391,7 @@ func (s *Server) startRewrite() (func() error, error) {
 	case log != nil:
 		err = log.Rotate(incr)
 	case incr != nil:
+		s.aof.end = 0 // offsets start over in a new Log
 		s.aof.log.Store(aof.Open(incr, 0, aof.ParsePolicy(s.Cfg.Get("appendfsync"))))
 	}
 	s.aof.selected = false
@@ -456,11 +467,12 @@ func (s *Server) encodeCommands() []byte {
 }
 
 // stopAOF ends appending: CONFIG SET appendonly no, and shutdown (what
-// clients were told is written is fsynced first).
+// clients were told is written is fsynced first). It does not take the
+// store lock, which a long command may hold at shutdown: a write that
+// still appends to the closed log fails its Commit, and its client gets
+// no reply rather than a false acknowledgement.
 func (s *Server) stopAOF() {
-	s.DB.Mu.Lock()
 	l := s.aof.log.Swap(nil)
-	s.DB.Mu.Unlock()
 	if l == nil {
 		return
 	}

@@ -306,14 +306,17 @@ var stateReplicated = map[string]bool{"spop": true, "migrate": true}
 // replicationForm is what an executed write command becomes in the
 // replication stream (and, for the same reasons, in an append-only file).
 func (s *Server) replicationForm(cmd *command, args [][]byte) []byte {
-	var out []byte
+	return s.appendReplicationForm(nil, cmd, args)
+}
+
+func (s *Server) appendReplicationForm(out []byte, cmd *command, args [][]byte) []byte {
 	switch {
 	case stateReplicated[cmd.name]:
 		for _, i := range cmd.keyIndexes(args, nil) {
 			out = s.appendKeyState(out, args[i])
 		}
 	default:
-		out = resp.AppendCommand(nil, args...)
+		out = resp.AppendCommand(out, args...)
 		if relativeTTL[cmd.name] && len(args) > 1 {
 			switch at := s.DB.Expire(args[1]); {
 			case at > 0:
@@ -329,6 +332,10 @@ func (s *Server) replicationForm(cmd *command, args [][]byte) []byte {
 // propagate feeds an executed write command to the replication stream;
 // called under the store lock, so the stream order is the execution order.
 func (s *Server) propagate(cmd *command, args [][]byte) {
+	if s.replicaCount.Load() == 0 { // only the AOF: encode straight into its buffer
+		s.aofFeedFunc(func(b []byte) []byte { return s.appendReplicationForm(b, cmd, args) })
+		return
+	}
 	form := s.replicationForm(cmd, args)
 	s.replFeed(form)
 	s.aofFeed(form)
