@@ -8,6 +8,7 @@ package store
 
 import (
 	"errors"
+	"math/rand/v2"
 	"sort"
 	"sync"
 	"time"
@@ -481,18 +482,35 @@ func (db *DB) Scan(cursor uint64, count int, pattern []byte, kind Kind) ([][]byt
 	return out, uint64(slot)
 }
 
-// RandomKey returns some live key, or nil when the database is empty.
+// RandomKey returns a live key chosen about uniformly, or nil when the
+// database is empty: the n-th key counting slot by slot (expired keys
+// are skipped, as Redis retries past them).
 func (db *DB) RandomKey() []byte {
-	if db.keyCount == 0 {
-		return nil
-	}
-	start := int(db.Now()) & (SlotCount - 1)
-	for i := 0; i < SlotCount; i++ {
-		sd := &db.slots[(start+i)&(SlotCount-1)]
-		for k := range sd.keys {
-			if _, ok := db.lookupString(k); ok {
-				return []byte(k)
+	for range 100 {
+		if db.keyCount == 0 {
+			return nil
+		}
+		n := rand.IntN(db.keyCount)
+		for i := range db.slots {
+			sd := &db.slots[i]
+			if n >= len(sd.keys) {
+				n -= len(sd.keys)
+				continue
 			}
+			// Go's iteration start is random but not uniform: skip n keys
+			// (bounded, for a slot holding a huge hash-tagged set).
+			n %= 1024
+			for k := range sd.keys {
+				if n > 0 {
+					n--
+					continue
+				}
+				if _, ok := db.lookupString(k); ok { // lookup deletes an expired key
+					return []byte(k)
+				}
+				break
+			}
+			break
 		}
 	}
 	return nil

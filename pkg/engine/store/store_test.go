@@ -229,3 +229,27 @@ func TestSetStringCopyInPlaceIsPrivate(t *testing.T) {
 		t.Fatalf("a=%s", a)
 	}
 }
+
+// TestRandomKeyIsSpread: RANDOMKEY draws every key about equally, however
+// the keys fall into slots (it once favoured the key after the widest gap
+// of empty slots, and answered the same key 20 times in 20).
+func TestRandomKeyIsSpread(t *testing.T) {
+	db := New()
+	keys := []string{"a", "{a}b", "zz", "key:1234", "another"} // two share a slot
+	for _, k := range keys {
+		db.SetString([]byte(k), []byte("v"), false)
+	}
+	counts := map[string]int{}
+	const draws = 5000
+	for range draws {
+		counts[string(db.RandomKey())]++
+	}
+	for _, k := range keys {
+		if c := counts[k]; c < draws/len(keys)/2 {
+			t.Fatalf("RANDOMKEY drew %q %d times in %d (all: %v)", k, c, draws, counts)
+		}
+	}
+	if New().RandomKey() != nil {
+		t.Fatal("RANDOMKEY of an empty database should be nil")
+	}
+}
