@@ -152,6 +152,16 @@ func TestIssue11CommandsAnsweredLikeRedis(t *testing.T) {
 	}
 	want, got := ask(real.Addr()), ask(n.Addr())
 	for i := range cmds {
+		if cmds[i][0] == "SCAN" {
+			// redis-server visits one bucket of its hash table for a
+			// cursor past the end: whether that bucket holds the key
+			// depends on its random hash seed. The cursor must be 0.
+			const endCursor = "*2\r\n$1\r\n0\r\n"
+			if !strings.HasPrefix(want[i], endCursor) || !strings.HasPrefix(got[i], endCursor) {
+				t.Errorf("SCAN past the end:\n  redis:  %q\n  engine: %q", want[i], got[i])
+			}
+			continue
+		}
 		if want[i] != got[i] {
 			t.Errorf("%.60s:\n  redis:  %q\n  engine: %q", strings.Join(cmds[i], " "), want[i], got[i])
 		}
