@@ -14,9 +14,15 @@ import (
 // refuses payloads that break these rules.
 func EncodeDump(v Value) []byte {
 	buf := make([]byte, 0, 64+estimateSize(v))
-	buf = appendObject(buf, v, false)
+	buf = appendObject(buf, nil, v, false)
 	buf = binary.LittleEndian.AppendUint16(buf, Version)
 	return binary.LittleEndian.AppendUint64(buf, CRC64(0, buf))
+}
+
+// AppendEntry appends key and v as an RDB file holds them (after any
+// expiry): type byte, key, body, strings not compressed.
+func AppendEntry(buf []byte, key string, v Value) []byte {
+	return appendObject(buf, &key, v, false)
 }
 
 func estimateSize(v Value) int {
@@ -47,9 +53,17 @@ const (
 	plainNodeThreshold  = 1 << 30
 )
 
-// appendObject writes v's type byte and body; compress LZF-compresses strings
-// longer than 20 bytes when that pays, as Redis does in RDB files.
-func appendObject(buf []byte, v Value, compress bool) []byte {
+// appendObject writes v's type byte, key when not nil, and body; compress
+// LZF-compresses strings longer than 20 bytes when that pays, as Redis does
+// in RDB files.
+func appendObject(buf []byte, key *string, v Value, compress bool) []byte {
+	typed := func(typ byte) []byte {
+		buf = append(buf, typ)
+		if key != nil {
+			buf = append(appendLen(buf, uint64(len(*key))), *key...)
+		}
+		return buf
+	}
 	str := appendString
 	blob := appendRawString
 	if compress {
@@ -58,24 +72,24 @@ func appendObject(buf []byte, v Value, compress bool) []byte {
 	}
 	switch v.Kind {
 	case KindString:
-		buf = append(buf, typeString)
+		buf = typed(typeString)
 		return str(buf, v.Str)
 	case KindList:
-		buf = append(buf, typeListQuicklist2)
+		buf = typed(typeListQuicklist2)
 		return appendQuicklist2(buf, v.List, blob)
 	case KindSet:
 		if is, ok := buildIntset(v.Set); ok {
-			buf = append(buf, typeSetIntset)
+			buf = typed(typeSetIntset)
 			return blob(buf, is)
 		}
-		buf = append(buf, typeSet)
+		buf = typed(typeSet)
 		buf = appendLen(buf, uint64(len(v.Set)))
 		for _, m := range v.Set {
 			buf = str(buf, m)
 		}
 		return buf
 	case KindZSet:
-		buf = append(buf, typeZSet2)
+		buf = typed(typeZSet2)
 		buf = appendLen(buf, uint64(len(v.ZSet)))
 		for _, m := range v.ZSet {
 			buf = str(buf, m.Member)
@@ -83,7 +97,7 @@ func appendObject(buf []byte, v Value, compress bool) []byte {
 		}
 		return buf
 	case KindHash:
-		buf = append(buf, typeHash)
+		buf = typed(typeHash)
 		buf = appendLen(buf, uint64(len(v.Hash)))
 		for _, f := range v.Hash {
 			buf = str(buf, f.Name)
@@ -93,7 +107,7 @@ func appendObject(buf []byte, v Value, compress bool) []byte {
 	}
 	// An unknown kind is a programming error; encode an empty string rather
 	// than panic, so the failure shows as wrong data, not a crashed node.
-	return append(buf, typeString, 0)
+	return append(typed(typeString), 0)
 }
 
 // appendLen writes an RDB length in the shortest of its four forms.

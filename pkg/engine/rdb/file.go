@@ -20,6 +20,9 @@ type Entry struct {
 	Key      []byte
 	Value    Value
 	ExpireAt int64 // Unix time in milliseconds; 0 when the key does not expire
+	// DBSizeHint is the key count the file announced for this database
+	// (RESIZEDB), 0 when it did not; loaders size their tables with it.
+	DBSizeHint int
 }
 
 // FileInfo describes a whole RDB file once it has been read to the end.
@@ -99,7 +102,7 @@ func Scan(r io.Reader, size int64, fn func(Entry) error) (FileInfo, error) {
 	if info.Version > MaxFileVersion {
 		return info, fmt.Errorf("rdb: RDB version %d is newer than %d", info.Version, MaxFileVersion)
 	}
-	db := 0
+	db, dbSizeHint := 0, 0
 	var expireAt int64
 	for {
 		op, err := s.readByte()
@@ -127,16 +130,20 @@ func Scan(r io.Reader, size int64, fn func(Entry) error) (FileInfo, error) {
 			if n > 1<<20 {
 				return info, corrupt("database number %d", n)
 			}
-			db = int(n)
+			db, dbSizeHint = int(n), 0
 		case opResizeDB, opSlotInfo:
 			// Sizing hints only: two lengths (RESIZEDB), three (SLOT_INFO).
 			count := 2
 			if op == opSlotInfo {
 				count = 3
 			}
-			for range count {
-				if _, err := readPlainLen(s); err != nil {
+			for i := range count {
+				n, err := readPlainLen(s)
+				if err != nil {
 					return info, err
+				}
+				if op == opResizeDB && i == 0 {
+					dbSizeHint = int(min(n, 1<<32))
 				}
 			}
 		case opExpireTimeMS:
@@ -181,7 +188,7 @@ func Scan(r io.Reader, size int64, fn func(Entry) error) (FileInfo, error) {
 			if err != nil {
 				return info, fmt.Errorf("key %q: %w", key, err)
 			}
-			if err := fn(Entry{DB: db, Key: key, Value: v, ExpireAt: expireAt}); err != nil {
+			if err := fn(Entry{DB: db, Key: key, Value: v, ExpireAt: expireAt, DBSizeHint: dbSizeHint}); err != nil {
 				return info, err
 			}
 			info.Keys++

@@ -69,7 +69,7 @@ func (w *Writer) keyHeader(db int, key []byte, expireAtMs int64, typ byte) {
 // WriteValue writes one key of database db. expireAtMs is a Unix time in
 // milliseconds, or 0 for no expiry.
 func (w *Writer) WriteValue(db int, key []byte, v Value, expireAtMs int64) error {
-	obj := appendObject(nil, v, true)
+	obj := appendObject(nil, nil, v, true)
 	w.keyHeader(db, key, expireAtMs, obj[0])
 	w.write(obj[1:])
 	return w.err

@@ -26,6 +26,10 @@ type persistence struct {
 	saving   atomic.Bool  // a BGSAVE is running
 	failed   atomic.Bool  // the last save failed
 	lastTime atomic.Int64 // unix seconds of the last successful save
+	// lastSize is the length of the last encoded snapshot: the next one
+	// starts with that much room, since growing a large buffer by copying
+	// cost more than the encoding itself.
+	lastSize atomic.Int64
 }
 
 // rdbPath is dir/dbfilename.
@@ -104,6 +108,7 @@ func cmdBgsave(c *Client, args [][]byte) {
 
 // LoadRDB loads dir/dbfilename if it exists (at start, before serving).
 func (s *Server) LoadRDB() error {
+	start := time.Now()
 	data, err := persist.ReadIfExists(s.rdbPath())
 	if err != nil || data == nil {
 		return err
@@ -112,7 +117,7 @@ func (s *Server) LoadRDB() error {
 	if err != nil {
 		return err
 	}
-	s.Logger.Printf("DB loaded from disk: %s, %d keys", s.rdbPath(), keys)
+	s.Logger.Printf("DB loaded from disk: %.3f seconds (%s, %d keys)", time.Since(start).Seconds(), s.rdbPath(), keys)
 	return nil
 }
 
@@ -137,10 +142,18 @@ func (s *Server) loadRDBBytes(data []byte) (int, error) {
 func (s *Server) importRDBLocked(data []byte) (info rdb.FileInfo, skipped int, err error) {
 	db := s.DB
 	now := db.Now()
+	sized := false
+	defer db.ExpectKeys(0)
 	info, err = rdb.Scan(bytes.NewReader(data), int64(len(data)), func(e rdb.Entry) error {
 		if e.DB != 0 || e.ExpireAt > 0 && e.ExpireAt <= now {
 			skipped++
 			return nil
+		}
+		if !sized {
+			sized = true
+			if db.DBSize() == 0 {
+				db.ExpectKeys(e.DBSizeHint)
+			}
 		}
 		db.Import(e.Key, e.Value)
 		if e.ExpireAt > 0 {

@@ -123,7 +123,9 @@ func (s *Server) partialResync(id string, offArg []byte) ([]byte, bool) {
 // the store lock.
 func (s *Server) encodeRDB() []byte {
 	db := s.DB
-	out := []byte("REDIS0010")
+	// about 24 bytes for a small key and value when no snapshot was taken
+	out := make([]byte, 0, max(s.persist.lastSize.Load()*9/8, int64(db.DBSize())*24, 1024))
+	out = append(out, "REDIS0010"...)
 	aux := func(k, v string) {
 		out = append(out, 0xFA)
 		out = appendRDBString(out, []byte(k))
@@ -140,24 +142,16 @@ func (s *Server) encodeRDB() []byte {
 	out = append(out, 0xFB)    // RESIZEDB
 	out = appendRDBLen(out, uint64(db.DBSize()))
 	out = appendRDBLen(out, uint64(db.ExpiresCount()))
-	for _, k := range db.Keys([]byte("*")) {
-		v, ok := db.Export(k)
-		if !ok {
-			continue
+	db.EachEntry(func(key string, v rdb.Value, expireAt int64) {
+		if expireAt > 0 {
+			out = binary.LittleEndian.AppendUint64(append(out, 0xFC), uint64(expireAt))
 		}
-		if at := db.Expire(k); at > 0 {
-			out = append(out, 0xFC)
-			out = binary.LittleEndian.AppendUint64(out, uint64(at))
-		}
-		// a DUMP payload is type byte, object, 2-byte version, 8-byte CRC:
-		// the file wants type byte, key, object
-		dump := rdb.EncodeDump(v)
-		out = append(out, dump[0])
-		out = appendRDBString(out, k)
-		out = append(out, dump[1:len(dump)-10]...)
-	}
+		out = rdb.AppendEntry(out, key, v)
+	})
 	out = append(out, 0xFF)
-	return binary.LittleEndian.AppendUint64(out, rdb.CRC64(0, out))
+	out = binary.LittleEndian.AppendUint64(out, rdb.CRC64(0, out))
+	s.persist.lastSize.Store(int64(len(out)))
+	return out
 }
 
 // appendRDBLen is RDB's length encoding: 6-bit, 14-bit, 32-bit or 64-bit.

@@ -13,34 +13,60 @@ func (db *DB) Export(key []byte) (rdb.Value, bool) {
 	if !ok {
 		return rdb.Value{}, false
 	}
-	var v rdb.Value
+	return exportEntry(e, true), true
+}
+
+// EachEntry calls fn with every live key, its value and its expiry (unix
+// milliseconds, 0 for none), for snapshots. The value shares the store's
+// memory, so it is valid only inside fn, with Mu held throughout.
+func (db *DB) EachEntry(fn func(key string, v rdb.Value, expireAt int64)) {
+	now := db.Now()
+	for i := range db.slots {
+		sd := &db.slots[i]
+		for k, e := range sd.keys {
+			at, has := sd.expires[k]
+			if has && at <= now {
+				continue
+			}
+			fn(k, exportEntry(e, false), at)
+		}
+	}
+}
+
+// exportEntry converts e; copyStr copies a string's bytes, which SETRANGE
+// and friends may later overwrite in place (SetStringCopy).
+func exportEntry(e entry, copyStr bool) rdb.Value {
 	switch e.kind {
 	case KindString:
-		// a copy: strings may later be overwritten in place (SetStringCopy)
-		v = rdb.Value{Kind: rdb.KindString, Str: append([]byte(nil), e.bytes()...)}
+		if copyStr {
+			return rdb.Value{Kind: rdb.KindString, Str: append([]byte(nil), e.bytes()...)}
+		}
+		return rdb.Value{Kind: rdb.KindString, Str: e.bytes()}
 	case KindList:
-		l := e.list()
-		v = rdb.Value{Kind: rdb.KindList, List: append([][]byte(nil), l.Items()...)}
+		return rdb.Value{Kind: rdb.KindList, List: append([][]byte(nil), e.list().Items()...)}
 	case KindHash:
 		h := e.hash()
-		v = rdb.Value{Kind: rdb.KindHash, Hash: make([]rdb.Field, 0, len(h))}
+		v := rdb.Value{Kind: rdb.KindHash, Hash: make([]rdb.Field, 0, len(h))}
 		for f, val := range h {
 			v.Hash = append(v.Hash, rdb.Field{Name: []byte(f), Value: val})
 		}
+		return v
 	case KindSet:
 		s := e.set()
-		v = rdb.Value{Kind: rdb.KindSet, Set: make([][]byte, 0, len(s))}
+		v := rdb.Value{Kind: rdb.KindSet, Set: make([][]byte, 0, len(s))}
 		for m := range s {
 			v.Set = append(v.Set, []byte(m))
 		}
+		return v
 	case KindZSet:
 		z := e.zset()
-		v = rdb.Value{Kind: rdb.KindZSet, ZSet: make([]rdb.ZMember, len(z.sorted))}
+		v := rdb.Value{Kind: rdb.KindZSet, ZSet: make([]rdb.ZMember, len(z.sorted))}
 		for i, m := range z.sorted {
 			v.ZSet[i] = rdb.ZMember{Member: m.Member, Score: m.Score}
 		}
+		return v
 	}
-	return v, true
+	return rdb.Value{}
 }
 
 // Import stores v at key, replacing any value and clearing any TTL. The

@@ -77,6 +77,9 @@ type DB struct {
 	slots    [SlotCount]slotData
 	keyCount int
 	expCount int
+	// slotSizeHint sizes a slot's table when its first key arrives (see
+	// ExpectKeys): growing 16384 tables step by step dominated loading.
+	slotSizeHint int
 	// Now returns the current time in unix milliseconds; tests may replace it.
 	Now       func() int64
 	sweepSlot int // where active expiry resumes
@@ -133,7 +136,7 @@ func (db *DB) remove(sd *slotData, key []byte) {
 
 func (db *DB) put(sd *slotData, key []byte, e entry) {
 	if sd.keys == nil {
-		sd.keys = make(map[string]entry)
+		sd.keys = make(map[string]entry, db.slotSizeHint)
 	}
 	n := len(sd.keys)
 	sd.keys[string(key)] = e
@@ -389,6 +392,13 @@ func (db *DB) DBSize() int { return db.keyCount }
 
 // ExpiresCount is the number of keys with a TTL.
 func (db *DB) ExpiresCount() int { return db.expCount }
+
+// ExpectKeys says about n keys are coming (an RDB file's RESIZEDB), so slot
+// tables made from now on start at their expected size; ExpectKeys(0) ends
+// that, so later small datasets do not pay for large empty tables.
+func (db *DB) ExpectKeys(n int) {
+	db.slotSizeHint = min(n/SlotCount*9/8, 1<<16)
+}
 
 // Flush removes every key.
 func (db *DB) Flush() {
