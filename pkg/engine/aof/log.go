@@ -3,6 +3,7 @@ package aof
 import (
 	"errors"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -120,6 +121,13 @@ func (l *Log) Commit(off int64) error {
 	always := Policy(l.policy.Load()) == FsyncAlways
 	if l.written.Load() >= off && (!always || l.synced.Load() >= off) && !l.failed.Load() {
 		return nil // another client's write (and fsync) covered this one
+	}
+	// Let the other clients that are ready append first, so one write
+	// carries all their commands, as redis-server writes once per pass of
+	// its event loop.
+	runtime.Gosched()
+	if l.written.Load() >= off && (!always || l.synced.Load() >= off) && !l.failed.Load() {
+		return nil
 	}
 	l.fmu.Lock()
 	defer l.fmu.Unlock()
