@@ -52,7 +52,7 @@ created when missing.`,
 				if res != nil && g.json { // incomplete: say what was saved
 					writeJSON(g.stdout, res)
 				} else if !g.json {
-					p.Err("[ERR] Failed to back up the cluster!")
+					p.Err("[ERR] Failed to back cluster!") // redis-cli's words, which scripts grep
 				}
 				return err
 			}

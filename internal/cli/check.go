@@ -107,9 +107,12 @@ func printCheck(p *printer, res *admin.CheckResult) {
 	}
 	show := func(kind string) {
 		for _, pr := range byKind[kind] {
-			if pr.Severity == topology.SevError {
+			switch {
+			case pr.Severity == topology.SevError:
 				p.Err("[ERR] %s", pr.Message)
-			} else {
+			case pr.Kind == topology.KindUnknownMaster: // redis-cli's own prefix for this one
+				p.Warn("*** WARNING: %s", pr.Message)
+			default:
 				p.Warn("[WARNING] %s", pr.Message)
 			}
 		}

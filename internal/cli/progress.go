@@ -65,6 +65,10 @@ func (r *eventRenderer) Report(e admin.Event) {
 		r.keys += e.Keys
 	case admin.EventWarning, admin.EventNodeFailed:
 		r.above(func() { r.p.Warn("[WARNING] %s", e.Message) })
+	case admin.EventInfo: // a step starting: redis-cli's ">>> Fixing open slot N", ">>> Node A -> Saving RDB..."
+		if e.Message != "" {
+			r.above(func() { r.p.Info(">>> %s", e.Message) })
+		}
 	default:
 		if e.Message != "" {
 			r.above(func() { r.p.Info("%s", e.Message) })

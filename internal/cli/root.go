@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gocluster/gocluster/pkg/admin"
 	"io"
 	"os"
 	"strings"
@@ -154,6 +155,13 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 	}
 	if err != nil && !isSilent(err) {
+		if r, ok := admin.RedisCLILine(err); ok && !g.json {
+			if r.ToStderr {
+				fmt.Fprintln(stderr, r.Line)
+			} else {
+				fmt.Fprintln(stdout, r.Line)
+			}
+		}
 		fmt.Fprintf(stderr, "gocluster: %s\n", oneLine(err.Error()))
 		var ne *conn.Error
 		if g.verbose && errors.As(err, &ne) && ne.Hint != "" {

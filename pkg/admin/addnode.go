@@ -76,7 +76,7 @@ func PlanAddNode(c *topology.Cluster, report topology.Report, n NodeFacts, opts 
 	if opts.MasterID != "" {
 		m, err := c.Find(opts.MasterID)
 		if err != nil {
-			return nil, fmt.Errorf("no such master %s: %v", opts.MasterID, err)
+			return nil, withRedisCLILine(fmt.Errorf("no such master %s: %v", opts.MasterID, err), "[ERR] No such master ID "+opts.MasterID)
 		}
 		if !m.IsMaster() {
 			return nil, fmt.Errorf("node %s (%s) is a replica, not a master: give a master's ID", m.Addr(), m.ShortID())

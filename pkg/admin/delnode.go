@@ -66,8 +66,9 @@ func PlanDelNode(c *topology.Cluster, ref string, keys int64, opts DelNodeOption
 			return nil, fmt.Errorf("node %s (%s) is down but still serves %d slot(s): let one of its replicas take over, or run gocluster fix %s, before removing it",
 				node.Addr(), node.ShortID(), n, c.Seed)
 		}
-		return nil, fmt.Errorf("node %s (%s) is not empty: it serves %d slot(s). Move them away first, e.g. gocluster reshard %s --from %s --to <master-id> --slots %d --yes (or gocluster rebalance %s --weight %s=0), then try again",
-			node.Addr(), node.ShortID(), n, c.Seed, node.ID, n, c.Seed, node.ID)
+		return nil, withRedisCLILine(fmt.Errorf("node %s (%s) is not empty: it serves %d slot(s). Move them away first, e.g. gocluster reshard %s --from %s --to <master-id> --slots %d --yes (or gocluster rebalance %s --weight %s=0), then try again",
+			node.Addr(), node.ShortID(), n, c.Seed, node.ID, n, c.Seed, node.ID),
+			"[ERR] Node "+node.Addr()+" is not empty! Reshard data away and try again.")
 	}
 	if open := openSlotsWith(c, node.ID); len(open) > 0 {
 		return nil, fmt.Errorf("node %s (%s) takes part in open slot(s) %s: run gocluster fix %s first",
@@ -137,7 +138,7 @@ func findAny(c *topology.Cluster, ref string) (*topology.Node, bool, error) {
 	case 1:
 		return found[0], live == 1, nil
 	case 0:
-		return nil, false, fmt.Errorf("no such node %s in the cluster at %s", ref, c.Seed)
+		return nil, false, withRedisCLILine(fmt.Errorf("no such node %s in the cluster at %s", ref, c.Seed), "[ERR] No such node ID "+ref)
 	}
 	var which []string
 	for _, n := range found {

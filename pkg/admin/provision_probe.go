@@ -36,16 +36,20 @@ type NodeFacts struct {
 // emptyError explains why the node cannot join a new cluster, or nil when
 // it is an empty, lonely cluster node.
 func (f NodeFacts) emptyError() error {
+	notEmpty := func(err error) error {
+		return withRedisCLILine(err, "[ERR] Node "+f.Addr+" is not empty. Either the node already knows other nodes (check with CLUSTER NODES) or contains some key in database 0.")
+	}
 	switch {
 	case !f.ClusterEnabled:
-		return fmt.Errorf("node %s is not configured as a cluster node (set cluster-enabled yes)", f.Addr)
+		return withRedisCLILine(fmt.Errorf("node %s is not configured as a cluster node (set cluster-enabled yes)", f.Addr),
+			"[ERR] Node "+f.Addr+" is not configured as a cluster node.")
 	case f.KnownNodes > 1:
-		return fmt.Errorf("node %s is not empty: it already knows %d other node(s) (check with CLUSTER NODES; CLUSTER RESET to reuse it)",
-			f.Addr, f.KnownNodes-1)
+		return notEmpty(fmt.Errorf("node %s is not empty: it already knows %d other node(s) (check with CLUSTER NODES; CLUSTER RESET to reuse it)",
+			f.Addr, f.KnownNodes-1))
 	case f.Slots > 0:
-		return fmt.Errorf("node %s is not empty: it serves %d slot(s)", f.Addr, f.Slots)
+		return notEmpty(fmt.Errorf("node %s is not empty: it serves %d slot(s)", f.Addr, f.Slots))
 	case f.Keys > 0:
-		return fmt.Errorf("node %s is not empty: it holds %d key(s) in database 0", f.Addr, f.Keys)
+		return notEmpty(fmt.Errorf("node %s is not empty: it holds %d key(s) in database 0", f.Addr, f.Keys))
 	}
 	return nil
 }
@@ -253,7 +257,11 @@ func joinNodeErrors(errs []error) error {
 	if len(msgs) > maxNodeErrors {
 		msgs = append(msgs[:maxNodeErrors], fmt.Sprintf("and %d more node(s) with problems", len(msgs)-maxNodeErrors))
 	}
-	return errors.New(strings.Join(msgs, "; "))
+	joined := errors.New(strings.Join(msgs, "; "))
+	if r, ok := RedisCLILine(first); ok { // redis-cli stops at the first node, printing its line
+		return &RedisCLIRefusal{Line: r.Line, ToStderr: r.ToStderr, Err: joined}
+	}
+	return joined
 }
 
 // pipelineOn runs cmds on addr as one pipeline and returns the first

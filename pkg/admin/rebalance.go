@@ -93,7 +93,7 @@ func PlanRebalance(c *topology.Cluster, o RebalanceOptions) (*RebalancePlan, err
 		case err != nil && strings.Contains(err.Error(), "ambiguous"):
 			return nil, fmt.Errorf("--weight %s=%v: %w", ref, w, err)
 		case err != nil:
-			return nil, fmt.Errorf("no such master node %s", ref)
+			return nil, withRedisCLILine(fmt.Errorf("no such master node %s", ref), "*** No such master node "+ref)
 		case !n.IsMaster():
 			warnings = append(warnings, fmt.Sprintf("--weight %s=%v ignored: %s is a replica, not a master", ref, w, n.Addr()))
 			continue

@@ -193,7 +193,7 @@ func PrepareMigration(ctx context.Context, pool *conn.Pool, seed, what string, w
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
-			return nil, fmt.Errorf("%w; please fix your cluster problems before %s", err, what)
+			return nil, pleaseFix(fmt.Errorf("%w; please fix your cluster problems before %s", err, what), what)
 		}
 		if c, err = topology.Load(ctx, pool, seed); err != nil {
 			return nil, err
@@ -207,10 +207,17 @@ func PrepareMigration(ctx context.Context, pool *conn.Pool, seed, what string, w
 		}
 	}
 	if len(problems) > 0 {
-		return nil, fmt.Errorf("%s; please fix your cluster problems before %s (gocluster check / gocluster fix)",
-			strings.TrimSuffix(strings.Join(problems, " "), "."), what)
+		return nil, pleaseFix(fmt.Errorf("%s; please fix your cluster problems before %s (gocluster check / gocluster fix)",
+			strings.TrimSuffix(strings.Join(problems, " "), "."), what), what)
 	}
 	return c, nil
+}
+
+// pleaseFix carries redis-cli's refusal line, which it writes to stderr
+// before resharding and to stdout before rebalancing.
+func pleaseFix(err error, what string) error {
+	return &RedisCLIRefusal{Line: "*** Please fix your cluster problems before " + what,
+		ToStderr: what == "resharding", Err: err}
 }
 
 // loadedConverged applies WaitConverged's test to the views just loaded,
