@@ -7,11 +7,12 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/gocluster/gocluster/pkg/engine/persist"
 )
 
 // appendNode appends one CLUSTER NODES / nodes.conf line (without newline),
@@ -213,7 +214,7 @@ func (w *confWriter) write(path string, gen uint64, text []byte, sync bool) erro
 		done, w.err = writeInPlace(path, text)
 	}
 	if !done {
-		w.err = writeFileAtomic(path, text, sync)
+		w.err = persist.WriteFileAtomic(path, text, sync)
 	}
 	if w.err == nil && gen > w.written {
 		w.written = gen
@@ -270,35 +271,6 @@ func writeInPlace(path string, data []byte) (bool, error) {
 		err = cerr
 	}
 	return true, err
-}
-
-func writeFileAtomic(path string, data []byte, sync bool) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	if _, err = f.Write(data); err == nil && sync {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if sync {
-		if d, derr := os.Open(dir); derr == nil {
-			d.Sync()
-			d.Close()
-		}
-	}
-	return nil
 }
 
 // loadConfig reads nodes.conf; it reports false when the file does not exist

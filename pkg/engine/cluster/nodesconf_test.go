@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/gocluster/gocluster/pkg/engine/persist"
 )
 
 // TestWriteInPlace: small tables are overwritten in place, exactly, whether
@@ -19,7 +21,7 @@ func TestWriteInPlace(t *testing.T) {
 		t.Fatal("writeInPlace created the file")
 	}
 	long := bytes.Repeat([]byte("0123456789 slots\n"), 100)
-	if err := writeFileAtomic(path, long, false); err != nil {
+	if err := persist.WriteFileAtomic(path, long, false); err != nil {
 		t.Fatal(err)
 	}
 	for _, text := range [][]byte{[]byte("short\nvars currentEpoch 1\n"), long[:1000], []byte("x\n")} {
@@ -34,7 +36,7 @@ func TestWriteInPlace(t *testing.T) {
 	if done, _ := writeInPlace(path, big); done {
 		t.Fatal("a table larger than a page was written in place")
 	}
-	if err := writeFileAtomic(path, big, false); err != nil {
+	if err := persist.WriteFileAtomic(path, big, false); err != nil {
 		t.Fatal(err)
 	}
 	if done, _ := writeInPlace(path, []byte("z\n")); done {

@@ -15,27 +15,40 @@ import (
 	"time"
 )
 
-// WriteAtomic replaces dir/name with data.
+// WriteAtomic replaces dir/name with data, fsynced.
 func WriteAtomic(dir, name string, data []byte) error {
-	tmp := filepath.Join(dir, "temp-"+strconv.Itoa(os.Getpid())+"-"+name)
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	return WriteFileAtomic(filepath.Join(dir, name), data, true)
+}
+
+// WriteFileAtomic replaces path with data: written to a temporary file
+// beside it and renamed over it, so a reader or a crash sees the old file
+// or the new one, never a mix. With sync, the file and then its directory
+// are fsynced, so the new file survives a power loss too.
+func WriteFileAtomic(path string, data []byte, sync bool) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "temp-*-"+filepath.Base(path))
 	if err != nil {
 		return err
 	}
-	_, werr := f.Write(data)
-	serr := f.Sync()
-	cerr := f.Close()
-	if err := errors.Join(werr, serr, cerr); err != nil {
+	tmp := f.Name()
+	if _, err = f.Write(data); err == nil && sync {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
 		os.Remove(tmp)
 		return err
 	}
-	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
+	if sync {
+		if d, derr := os.Open(dir); derr == nil {
+			d.Sync()
+			d.Close()
+		}
 	}
 	return nil
 }
