@@ -13,7 +13,9 @@ import (
 // sameLine runs one command line through redis-cli and through gocluster
 // and fails unless both print line on the same stream and both exit
 // non-zero (or both zero, when ok), so a script grepping redis-cli's
-// output sees the same thing.
+// output sees the same thing. The one line redis-cli writes to stderr
+// (before resharding) gocluster writes to stdout: its stderr holds only
+// its own one-line error.
 func sameLine(t *testing.T, c *harness.Cluster, ok bool, line string, args ...string) {
 	t.Helper()
 	cli := c.CLI(t, args...)
@@ -37,7 +39,7 @@ func sameLine(t *testing.T, c *harness.Cluster, ok bool, line string, args ...st
 	}
 	if want := stream(cli); want == "nowhere" {
 		t.Fatalf("redis-cli no longer prints %q:\n%s", line, cli.Output())
-	} else if have := stream(got); have != want {
+	} else if have := stream(got); have != want && !(want == "stderr" && have == "stdout") {
 		t.Fatalf("gocluster %s: %q on %s, redis-cli prints it on %s\n%s", strings.Join(args, " "), line, have, want, got.Output())
 	}
 }
@@ -84,6 +86,11 @@ func TestRefusalLinesAsRedisCLI(t *testing.T) {
 		t.Fatalf("the cluster has %d nodes after refused del-nodes, want 3", n)
 	}
 
+	plain := redistest.Start(t, redistest.Options{})
+	for _, sub := range []string{"check", "info", "fix"} {
+		sameLine(t, c, false, "[ERR] Node "+plain.Addr()+" is not configured as a cluster node.", "--cluster", sub, plain.Addr())
+	}
+
 	sameLine(t, c, false, "*** No such master node nosuchnode", "--cluster", "rebalance", seed, "--cluster-weight", "nosuchnode=2")
 
 	// An open slot: reshard and rebalance refuse with redis-cli's line.
@@ -110,4 +117,26 @@ func TestRefusalLinesAsRedisCLI(t *testing.T) {
 	dir := t.TempDir()
 	r = run(t, "--cluster", "backup", seed, dir)
 	expect(t, "backup", r, 0, ">>> Node "+owner.Addr()+" -> Saving RDB...")
+}
+
+// TestCreateExtraReplicasLine: nodes left over after --replicas per master
+// become extra replicas, listed after redis-cli's "Adding extra
+// replicas..." line.
+func TestCreateExtraReplicasLine(t *testing.T) {
+	nodes := redistest.StartNodes(t, 7, redistest.Options{Cluster: true})
+	args := []string{"--cluster", "create"}
+	for _, n := range nodes {
+		args = append(args, n.Addr())
+	}
+	args = append(args, "--cluster-replicas", "1")
+	cli := harness.Exec(t, redistest.CLIBinary(t), harness.Cmd{Args: args, Stdin: "no\n"})
+	if !strings.Contains(cli.Stdout, "Adding extra replicas...") {
+		t.Fatalf("redis-cli no longer prints the extra replicas line:\n%s", cli.Output())
+	}
+	r := run(t, append(args, "--cluster-yes")...)
+	expect(t, "create of 7 nodes with 1 replica each", r, 0, "Adding extra replicas...", "[OK] All 16384 slots covered.")
+	extra := r.Stdout[strings.Index(r.Stdout, "Adding extra replicas..."):]
+	if !strings.Contains(extra, "Adding replica ") {
+		t.Fatalf("no replica listed after the extra replicas line:\n%s", r.Stdout)
+	}
 }

@@ -311,8 +311,9 @@ func TestFixBrokenStates(t *testing.T) {
 		e.c.Nodes[victim].Kill()
 		seed := e.c.Nodes[(victim+1)%3].Addr()
 		r := harness.Run(t, "fix", seed, "--yes")
-		if r.Code != 1 || !strings.Contains(r.Stdout, "--fix-with-unreachable-masters") {
-			t.Fatalf("want a refusal naming --fix-with-unreachable-masters (exit 1), got %d:\n%s", r.Code, r.Output())
+		if r.Code != 1 || !strings.Contains(r.Stdout, "unreachable masters is dangerous") ||
+			!strings.Contains(r.Stdout, "--cluster-fix-with-unreachable-masters") {
+			t.Fatalf("want redis-cli's refusal naming --cluster-fix-with-unreachable-masters (exit 1), got %d:\n%s", r.Code, r.Output())
 		}
 	})
 }

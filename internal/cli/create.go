@@ -103,9 +103,22 @@ func printCreatePlan(p *printer, plan *admin.CreatePlan) {
 		r := plan.SlotRanges[m]
 		p.Plain("Master[%d] -> Slots %d - %d", i, r.Start, r.End)
 	}
+	// Replicas beyond --replicas per master are the nodes left over, which
+	// redis-cli lists after "Adding extra replicas...".
+	extra := false
 	for _, m := range plan.Masters {
-		for _, r := range plan.Replicas[m] {
+		rs := plan.Replicas[m]
+		for _, r := range rs[:min(len(rs), plan.ReplicasPerMaster)] {
 			p.Plain("Adding replica %s to %s", r, m)
+		}
+		extra = extra || len(rs) > plan.ReplicasPerMaster
+	}
+	if extra {
+		p.Plain("Adding extra replicas...")
+		for _, m := range plan.Masters {
+			for _, r := range plan.Replicas[m][min(len(plan.Replicas[m]), plan.ReplicasPerMaster):] {
+				p.Plain("Adding replica %s to %s", r, m)
+			}
 		}
 	}
 	if plan.Optimized {

@@ -67,8 +67,7 @@ Exit status 0 when the cluster is healthy afterwards, 1 otherwise.`,
 					writeJSON(g.stdout, map[string]any{"ok": false, "error": err.Error()})
 					return exitError{ExitProblem}
 				}
-				// The redis-cli style line for scripts, and the error on stderr.
-				p.Warn("*** %s", err.Error())
+				// Run prints redis-cli's line for scripts, then the error on stderr.
 				return fmt.Errorf("nothing changed: %w", err)
 			}
 			if g.json && (dryRun || plan.Empty()) {

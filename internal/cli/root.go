@@ -7,13 +7,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/gocluster/gocluster/pkg/admin"
 	"io"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/gocluster/gocluster/pkg/admin"
 	"github.com/gocluster/gocluster/pkg/conn"
+	"github.com/gocluster/gocluster/pkg/topology"
 	"github.com/spf13/cobra"
 )
 
@@ -155,12 +156,8 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 	}
 	if err != nil && !isSilent(err) {
-		if r, ok := admin.RedisCLILine(err); ok && !g.json {
-			if r.ToStderr {
-				fmt.Fprintln(stderr, r.Line)
-			} else {
-				fmt.Fprintln(stdout, r.Line)
-			}
+		if line := redisCLILine(err); line != "" && !g.json {
+			fmt.Fprintln(stdout, line)
 		}
 		fmt.Fprintf(stderr, "gocluster: %s\n", oneLine(err.Error()))
 		var ne *conn.Error
@@ -172,6 +169,19 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 	}
 	return code
+}
+
+// redisCLILine is the line redis-cli prints for the refusal err, if it has
+// one, so that scripts grepping redis-cli's output keep working.
+func redisCLILine(err error) string {
+	if r, ok := admin.RedisCLILine(err); ok {
+		return r.Line
+	}
+	var ne *conn.Error
+	if errors.Is(err, topology.ErrNotCluster) && errors.As(err, &ne) {
+		return "[ERR] Node " + ne.Addr + " is not configured as a cluster node."
+	}
+	return ""
 }
 
 // normalizeArgs accepts redis-cli spellings: "--cluster SUB", wherever it

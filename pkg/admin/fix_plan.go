@@ -109,8 +109,16 @@ func PlanFix(s *FixSurvey, o FixOptions) (*FixPlan, error) {
 	open := s.Cluster.OpenSlots()
 	uncovered := !(s.Cluster.Covered().Len() == slots.Count)
 	if len(s.UnreachableMasters) > 0 && !o.FixWithUnreachableMasters && (len(open) > 0 || uncovered || o.SearchMultipleOwners) {
-		return nil, fmt.Errorf("fixing slots with %d unreachable master(s) (%s) is dangerous: their slots would be treated as uncovered and reassigned to reachable nodes, which can lose data; if you really want that, pass --fix-with-unreachable-masters",
-			len(s.UnreachableMasters), strings.Join(s.UnreachableMasters, ", "))
+		// redis-cli repairs open slots first, then coverage, and refuses at
+		// the first; its line names which.
+		what := "slots coverage"
+		if len(open) > 0 {
+			what = "open slots"
+		}
+		return nil, withRedisCLILine(fmt.Errorf("fixing slots with %d unreachable master(s) (%s) is dangerous: their slots would be treated as uncovered and reassigned to reachable nodes, which can lose data; if you really want that, pass --fix-with-unreachable-masters",
+			len(s.UnreachableMasters), strings.Join(s.UnreachableMasters, ", ")),
+			fmt.Sprintf("*** Fixing %s with %d unreachable masters is dangerous: gocluster would assume that the slots of masters that are not reachable are not covered, and reassign them to the reachable nodes. This can cause data loss and is rarely what you want to do. If you really want to proceed use the --cluster-fix-with-unreachable-masters option.",
+				what, len(s.UnreachableMasters)))
 	}
 	for _, sl := range open {
 		m.planOpenSlot(plan, sl)

@@ -259,7 +259,7 @@ func joinNodeErrors(errs []error) error {
 	}
 	joined := errors.New(strings.Join(msgs, "; "))
 	if r, ok := RedisCLILine(first); ok { // redis-cli stops at the first node, printing its line
-		return &RedisCLIRefusal{Line: r.Line, ToStderr: r.ToStderr, Err: joined}
+		return withRedisCLILine(joined, r.Line)
 	}
 	return joined
 }

@@ -5,11 +5,11 @@ import "errors"
 // RedisCLIRefusal is a refusal that carries the line redis-cli prints for
 // the same case ("[ERR] Node ... is not empty. ..."), so scripts written
 // for redis-cli that grep its output keep working; the CLI prints Line on
-// the stream redis-cli uses, then its own one-line error.
+// stdout, where redis-cli prints nearly all of them, and keeps stderr for
+// its own one-line error.
 type RedisCLIRefusal struct {
-	Line     string
-	ToStderr bool // redis-cli writes this line to stderr, not stdout
-	Err      error
+	Line string
+	Err  error
 }
 
 func (r *RedisCLIRefusal) Error() string { return r.Err.Error() }

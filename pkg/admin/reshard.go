@@ -213,11 +213,9 @@ func PrepareMigration(ctx context.Context, pool *conn.Pool, seed, what string, w
 	return c, nil
 }
 
-// pleaseFix carries redis-cli's refusal line, which it writes to stderr
-// before resharding and to stdout before rebalancing.
+// pleaseFix carries redis-cli's refusal line.
 func pleaseFix(err error, what string) error {
-	return &RedisCLIRefusal{Line: "*** Please fix your cluster problems before " + what,
-		ToStderr: what == "resharding", Err: err}
+	return withRedisCLILine(err, "*** Please fix your cluster problems before "+what)
 }
 
 // loadedConverged applies WaitConverged's test to the views just loaded,
