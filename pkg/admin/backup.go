@@ -86,24 +86,40 @@ func Backup(ctx context.Context, pool *conn.Pool, seed, dir string, rep Reporter
 		return nil, err
 	}
 	errs := make([]error, len(c.Nodes))
-	var wg sync.WaitGroup
+	save := func(i int, n *topology.Node) {
+		rep.Report(Event{Kind: EventInfo, Node: n.Addr(), Message: fmt.Sprintf("Node %s -> Saving RDB...", n.Addr())})
+		name := BackupFileName(n)
+		size, err := fetchRDB(ctx, pool.Options(), tlsCfg, n.Addr(), filepath.Join(dir, name), false)
+		if err != nil {
+			errs[i] = err
+			return
+		}
+		res.Nodes[i].RDB, res.Nodes[i].RDBBytes = name, size
+		rep.Report(Event{Kind: EventNodeUpdated, Node: n.Addr(),
+			Message: fmt.Sprintf("Node %s -> %d bytes saved to %s", n.Addr(), size, name)})
+	}
+	// Masters are saved in parallel, except those that would race on one
+	// snapshot file, which go one after the other.
+	groups := map[string][]int{}
+	var order []string
 	for i, n := range c.Nodes {
 		if !n.IsMaster() {
 			continue
 		}
+		key := snapshotFileKey(ctx, pool, n)
+		if groups[key] == nil {
+			order = append(order, key)
+		}
+		groups[key] = append(groups[key], i)
+	}
+	var wg sync.WaitGroup
+	for _, key := range order {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			rep.Report(Event{Kind: EventInfo, Node: n.Addr(), Message: fmt.Sprintf("Node %s -> Saving RDB...", n.Addr())})
-			name := BackupFileName(n)
-			size, err := fetchRDB(ctx, pool.Options(), tlsCfg, n.Addr(), filepath.Join(dir, name), false)
-			if err != nil {
-				errs[i] = err
-				return
+			for _, i := range groups[key] {
+				save(i, c.Nodes[i])
 			}
-			res.Nodes[i].RDB, res.Nodes[i].RDBBytes = name, size
-			rep.Report(Event{Kind: EventNodeUpdated, Node: n.Addr(),
-				Message: fmt.Sprintf("Node %s -> %d bytes saved to %s", n.Addr(), size, name)})
 		}()
 	}
 	wg.Wait()
@@ -130,6 +146,27 @@ func Backup(ctx context.Context, pool *conn.Pool, seed, dir string, rep Reporter
 			dir, strings.Join(missing, ", "))
 	}
 	return res, nil
+}
+
+// snapshotFileKey names the file a master's SYNC goes through. A master
+// that replicates from disk (repl-diskless-sync no) writes dir/dbfilename
+// and then sends that file, so two such masters of one host sharing a
+// directory, fetched at once, can each send the other's snapshot (redis-cli
+// saves masters one at a time and never meets this). Such masters share a
+// key; a diskless master gets its own. When CONFIG GET is refused the host
+// is the key: one at a time is the safe guess.
+func snapshotFileKey(ctx context.Context, pool *conn.Pool, n *topology.Node) string {
+	p := pool.Get(n.Addr()).Pipeline()
+	diskless := p.ConfigGet(ctx, "repl-diskless-sync")
+	dir := p.ConfigGet(ctx, "dir")
+	file := p.ConfigGet(ctx, "dbfilename")
+	if _, err := p.Exec(ctx); err != nil {
+		return n.Host
+	}
+	if diskless.Val()["repl-diskless-sync"] == "yes" {
+		return n.Addr()
+	}
+	return n.Host + "|" + dir.Val()["dir"] + "|" + file.Val()["dbfilename"]
 }
 
 func backupNode(n *topology.Node, issues int) BackupNode {
