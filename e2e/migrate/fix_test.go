@@ -68,7 +68,7 @@ func TestFixSIGINT(t *testing.T) {
 	m := c.Topology(t).Masters()
 	openSlots(t, c, m[0], m[1], 2000)
 
-	out, code := interrupt(t, "Fixing open slot", "fix", c.Addr(), "--yes", "--pipeline", "1")
+	out, code := interrupt(t, ">>> Fixing open slot", "fix", c.Addr(), "--yes", "--pipeline", "1")
 	if code != 130 {
 		t.Fatalf("exit %d after SIGINT, want 130:\n%s", code, out)
 	}
