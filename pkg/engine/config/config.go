@@ -5,6 +5,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -114,11 +115,25 @@ var options = []option{
 	{name: "slowlog-max-len", kind: kindInt, def: "128", min: 0, max: 1 << 31},
 	{name: "lazyfree-lazy-user-del", kind: kindBool, def: "no"},
 	{name: "busy-reply-threshold", kind: kindInt, def: "5000", min: 0, max: 1 << 40},
+	// Compact-encoding thresholds: they decide what OBJECT ENCODING reports.
+	{name: "hash-max-listpack-entries", kind: kindInt, def: "128", min: 0, max: 1 << 40},
+	{name: "hash-max-listpack-value", kind: kindMemory, def: "64"},
+	{name: "set-max-intset-entries", kind: kindInt, def: "512", min: 0, max: 1 << 40},
+	{name: "zset-max-listpack-entries", kind: kindInt, def: "128", min: 0, max: 1 << 40},
+	{name: "zset-max-listpack-value", kind: kindMemory, def: "64"},
+	// Quicklist node layout: accepted with Redis' ranges, but the engine's
+	// lists are not made of listpack nodes, so nothing a client sees changes
+	// (docs/engine.md).
+	{name: "list-max-listpack-size", kind: kindInt, def: "-2", min: math.MinInt32, max: math.MaxInt32},
+	{name: "list-compress-depth", kind: kindInt, def: "0", min: 0, max: math.MaxInt32},
 }
 
 // aliases map old or alternative names to the canonical one, as Redis does.
 var aliases = map[string]string{"cluster-slave-validity-factor": "cluster-replica-validity-factor",
-	"slave-read-only": "replica-read-only", "slave-priority": "replica-priority", "repl-ping-slave-period": "repl-ping-replica-period", "cluster-slave-no-failover": "cluster-replica-no-failover", "lua-time-limit": "busy-reply-threshold"}
+	"slave-read-only": "replica-read-only", "slave-priority": "replica-priority", "repl-ping-slave-period": "repl-ping-replica-period", "cluster-slave-no-failover": "cluster-replica-no-failover", "lua-time-limit": "busy-reply-threshold",
+	"hash-max-ziplist-entries": "hash-max-listpack-entries", "hash-max-ziplist-value": "hash-max-listpack-value",
+	"zset-max-ziplist-entries": "zset-max-listpack-entries", "zset-max-ziplist-value": "zset-max-listpack-value",
+	"list-max-ziplist-size": "list-max-listpack-size"}
 
 func lookup(name string) *option {
 	name = strings.ToLower(name)
@@ -357,22 +372,33 @@ func (c *Config) NodeTimeout() time.Duration {
 }
 
 // Matching returns name/value pairs of options whose names match any of the
-// glob patterns, sorted by name, for CONFIG GET.
+// glob patterns, sorted by name, for CONFIG GET. An old name (alias) that
+// matches is listed under that name too, as Redis 7 does.
 func (c *Config) Matching(patterns []string, match func(pattern, name string) bool) [][2]string {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	var out [][2]string
+	byName := map[string]option{}
 	for _, o := range options {
+		byName[o.name] = o
+	}
+	var out [][2]string
+	add := func(name string, o option) {
 		for _, p := range patterns {
-			if match(strings.ToLower(p), o.name) {
+			if match(strings.ToLower(p), name) {
 				v := c.values[o.name]
 				if o.display != nil {
 					v = o.display(v)
 				}
-				out = append(out, [2]string{o.name, v})
-				break
+				out = append(out, [2]string{name, v})
+				return
 			}
 		}
+	}
+	for _, o := range options {
+		add(o.name, o)
+	}
+	for alias, name := range aliases {
+		add(alias, byName[name])
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i][0] < out[j][0] })
 	return out

@@ -397,8 +397,12 @@ func cmdObject(c *Client, args [][]byte) {
 	}
 	switch sub {
 	case "encoding":
-		c.w.WriteBulkString(map[store.Kind]string{store.KindString: "raw", store.KindList: "quicklist",
-			store.KindHash: "hashtable", store.KindSet: "hashtable", store.KindZSet: "skiplist"}[kind])
+		cfg := c.srv.Cfg
+		c.w.WriteBulkString(c.srv.DB.Encoding(args[2], store.EncodingLimits{
+			HashEntries: cfg.Int("hash-max-listpack-entries"), HashValue: cfg.Int("hash-max-listpack-value"),
+			SetIntsetEntries: cfg.Int("set-max-intset-entries"),
+			ZSetEntries:      cfg.Int("zset-max-listpack-entries"), ZSetValue: cfg.Int("zset-max-listpack-value"),
+		}))
 	case "refcount":
 		c.w.WriteInt(1)
 	case "idletime", "freq":

@@ -1,0 +1,72 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/gocluster/gocluster/internal/redistest"
+	"github.com/redis/go-redis/v9"
+)
+
+// TestObjectEncodingAsRedis sends the same commands to an engine node and
+// to redis-server 7 — values on both sides of each compact-encoding limit,
+// with the limits changed by CONFIG SET under their old (ziplist) and new
+// (listpack) names — and compares every reply, OBJECT ENCODING included.
+// Redis's own type tests start by setting these limits.
+func TestObjectEncodingAsRedis(t *testing.T) {
+	eng := client(t, Start(t, Options{}))
+	rs := redistest.Start(t, redistest.Options{Flavor: "redis"}).Client()
+	defer rs.Close()
+	long := strings.Repeat("x", 65)
+	script := [][]any{
+		{"SET", "int", "12345"}, {"SET", "negzero", "-0"}, {"SET", "lead0", "012"},
+		{"SET", "big", "123456789012345678901"}, {"SET", "short", "hello"},
+		{"SET", "s44", strings.Repeat("a", 44)}, {"SET", "s45", strings.Repeat("a", 45)},
+		{"RPUSH", "list", "a", "b"},
+		{"HSET", "hsmall", "f", "v"}, {"HSET", "hlongvalue", "f", long}, {"HSET", "hlongfield", long, "v"},
+		{"SADD", "sints", "1", "2", "-3"}, {"SADD", "smixed", "1", "a"}, {"SADD", "snoncanon", "01"},
+		{"ZADD", "zsmall", "1", "a"}, {"ZADD", "zlong", "1", long},
+		{"CONFIG", "SET", "hash-max-ziplist-entries", "2"}, {"CONFIG", "SET", "hash-max-listpack-value", "8"},
+		{"HSET", "h3", "a", "1", "b", "2", "c", "3"}, {"HSET", "h9", "f", "123456789"}, {"HSET", "h2", "a", "1", "b", "2"},
+		{"CONFIG", "SET", "set-max-intset-entries", "2"},
+		{"SADD", "s3", "1", "2", "3"}, {"SADD", "s2", "1", "2"},
+		{"CONFIG", "SET", "zset-max-ziplist-entries", "1"}, {"CONFIG", "SET", "zset-max-ziplist-value", "4"},
+		{"ZADD", "z2", "1", "a", "2", "b"}, {"ZADD", "z1long", "1", "abcde"}, {"ZADD", "z1", "1", "abcd"},
+		{"CONFIG", "SET", "list-max-ziplist-size", "4"}, {"CONFIG", "SET", "list-compress-depth", "1"},
+		{"CONFIG", "SET", "list-max-listpack-size", "-6"}, {"CONFIG", "SET", "list-compress-depth", "-1"},
+		{"RPUSH", "list2", "a", "b", "c", "d", "e"},
+	}
+	for _, name := range []string{"hash-max-ziplist-entries", "hash-max-listpack-entries", "hash-max-ziplist-value",
+		"hash-max-listpack-value", "set-max-intset-entries", "zset-max-ziplist-entries", "zset-max-listpack-entries",
+		"zset-max-ziplist-value", "zset-max-listpack-value", "list-max-ziplist-size", "list-max-listpack-size", "list-compress-depth"} {
+		script = append(script, []any{"CONFIG", "GET", name})
+	}
+	// Each key's encoding is asked right after it is written: Redis picks it
+	// then (and converts one way only), the engine from the present value.
+	var withEncodings [][]any
+	for _, cmd := range script {
+		withEncodings = append(withEncodings, cmd)
+		if name := fmt.Sprint(cmd[0]); name != "CONFIG" {
+			withEncodings = append(withEncodings, []any{"OBJECT", "ENCODING", cmd[1]})
+		}
+	}
+	withEncodings = append(withEncodings, []any{"OBJECT", "ENCODING", "missing"})
+	ctx := context.Background()
+	for _, cmd := range withEncodings {
+		want, got := reply(ctx, rs, cmd), reply(ctx, eng, cmd)
+		if got != want {
+			t.Errorf("%v: engine %s, redis-server %s", cmd, got, want)
+		}
+	}
+}
+
+// reply is a command's reply or error, as text to compare.
+func reply(ctx context.Context, c *redis.Client, cmd []any) string {
+	v, err := c.Do(ctx, cmd...).Result()
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	return fmt.Sprint(v)
+}

@@ -1,0 +1,80 @@
+package store
+
+import "strconv"
+
+// EncodingLimits are the thresholds under which Redis 7.0 keeps a value in
+// its compact encoding (hash-max-listpack-*, set-max-intset-entries,
+// zset-max-listpack-*).
+type EncodingLimits struct {
+	HashEntries, HashValue int
+	SetIntsetEntries       int
+	ZSetEntries, ZSetValue int
+}
+
+// Encoding names the encoding redis-server 7.0 would report for key
+// (OBJECT ENCODING), from the value as it is now: "int", "embstr" or "raw"
+// for strings, "quicklist" for lists, "listpack" or "hashtable" for
+// hashes, "intset" or "hashtable" for sets, "listpack" or "skiplist" for
+// sorted sets; "" when the key does not exist. Redis converts one way (a
+// hash that grew past the limits stays a hashtable after it shrinks); this
+// looks at the present size only.
+func (db *DB) Encoding(key []byte, lim EncodingLimits) string {
+	e, _, ok := db.lookup(key)
+	if !ok {
+		return ""
+	}
+	switch e.kind {
+	case KindString:
+		b := e.bytes()
+		if len(b) <= 20 && isCanonicalInt(b) {
+			return "int"
+		}
+		if len(b) <= 44 { // Redis' OBJ_ENCODING_EMBSTR_SIZE_LIMIT
+			return "embstr"
+		}
+		return "raw"
+	case KindList:
+		return "quicklist"
+	case KindHash:
+		h := e.hash()
+		if len(h) > lim.HashEntries {
+			return "hashtable"
+		}
+		for f, v := range h {
+			if len(f) > lim.HashValue || len(v) > lim.HashValue {
+				return "hashtable"
+			}
+		}
+		return "listpack"
+	case KindSet:
+		s := e.set()
+		if len(s) > lim.SetIntsetEntries {
+			return "hashtable"
+		}
+		for m := range s {
+			if !isCanonicalInt([]byte(m)) {
+				return "hashtable"
+			}
+		}
+		return "intset"
+	case KindZSet:
+		z := e.zset()
+		if z.Len() > lim.ZSetEntries {
+			return "skiplist"
+		}
+		for _, m := range z.sorted {
+			if len(m.Member) > lim.ZSetValue {
+				return "skiplist"
+			}
+		}
+		return "listpack"
+	}
+	return ""
+}
+
+// isCanonicalInt reports whether b is an int64 written the one way Redis
+// writes it back (no sign on zero, no leading zeros or plus sign).
+func isCanonicalInt(b []byte) bool {
+	n, err := strconv.ParseInt(string(b), 10, 64)
+	return err == nil && strconv.FormatInt(n, 10) == string(b)
+}
