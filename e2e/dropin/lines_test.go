@@ -48,9 +48,11 @@ func sameLine(t *testing.T, c *harness.Cluster, ok bool, line string, args ...st
 // redis-cli's own line, on redis-cli's stream, beside gocluster's
 // explanation; and nothing is changed.
 func TestRefusalLinesAsRedisCLI(t *testing.T) {
-	c := harness.NewCluster(t, harness.ClusterOptions{Masters: 3})
+	// redis-cli's lines: valkey-cli says "primary" where they say "master"
+	// (docs/valkey.md), and gocluster keeps redis-cli's words for both.
+	c := harness.NewCluster(t, harness.ClusterOptions{Masters: 3, Flavor: "redis"})
 	seed := c.Addr()
-	spare := redistest.StartNodes(t, 2, redistest.Options{Cluster: true})
+	spare := redistest.StartNodes(t, 2, redistest.Options{Cluster: true, Flavor: "redis"})
 	sc := spare[0].Client()
 	defer sc.Close()
 	// A key left behind: written while the lone node served every slot,
@@ -86,7 +88,7 @@ func TestRefusalLinesAsRedisCLI(t *testing.T) {
 		t.Fatalf("the cluster has %d nodes after refused del-nodes, want 3", n)
 	}
 
-	plain := redistest.Start(t, redistest.Options{})
+	plain := redistest.Start(t, redistest.Options{Flavor: "redis"})
 	for _, sub := range []string{"check", "info", "fix"} {
 		sameLine(t, c, false, "[ERR] Node "+plain.Addr()+" is not configured as a cluster node.", "--cluster", sub, plain.Addr())
 	}
@@ -123,13 +125,13 @@ func TestRefusalLinesAsRedisCLI(t *testing.T) {
 // become extra replicas, listed after redis-cli's "Adding extra
 // replicas..." line.
 func TestCreateExtraReplicasLine(t *testing.T) {
-	nodes := redistest.StartNodes(t, 7, redistest.Options{Cluster: true})
+	nodes := redistest.StartNodes(t, 7, redistest.Options{Cluster: true, Flavor: "redis"})
 	args := []string{"--cluster", "create"}
 	for _, n := range nodes {
 		args = append(args, n.Addr())
 	}
 	args = append(args, "--cluster-replicas", "1")
-	cli := harness.Exec(t, redistest.CLIBinary(t), harness.Cmd{Args: args, Stdin: "no\n"})
+	cli := harness.Exec(t, redistest.CLIBinary(t, "redis"), harness.Cmd{Args: args, Stdin: "no\n"})
 	if !strings.Contains(cli.Stdout, "Adding extra replicas...") {
 		t.Fatalf("redis-cli no longer prints the extra replicas line:\n%s", cli.Output())
 	}
