@@ -152,7 +152,9 @@ func (s *Server) importRDBLocked(data []byte) (info rdb.FileInfo, skipped int, e
 		if !sized {
 			sized = true
 			if db.DBSize() == 0 {
-				db.ExpectKeys(e.DBSizeHint)
+				// the file's own count, but never more keys than its bytes
+				// could hold: a forged RESIZEDB must not reserve gigabytes
+				db.ExpectKeys(min(e.DBSizeHint, len(data)/4))
 			}
 		}
 		db.Import(e.Key, e.Value)
