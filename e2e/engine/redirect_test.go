@@ -82,6 +82,22 @@ func openSlotTranscript(t *testing.T, addrs []string) []string {
 			out = append(out, roles.Replace(fmt.Sprintf("%s then %v -> %s", node, after, render(after, r.Val(), r.Err()))))
 		}
 	}
+	// transaction queues cmds in MULTI on one connection, runs between
+	// (on other connections), then EXECs: the reply says how EXEC routes
+	// keys that moved after they were queued.
+	transaction := func(node string, cmds [][]any, between func()) {
+		conn := clients[node].Conn()
+		defer conn.Close()
+		var replies []string
+		for _, args := range append([][]any{{"MULTI"}}, cmds...) {
+			r := conn.Do(ctx, args...)
+			replies = append(replies, render(args, r.Val(), r.Err()))
+		}
+		between()
+		r := conn.Do(ctx, "EXEC")
+		replies = append(replies, render(nil, r.Val(), r.Err()))
+		out = append(out, roles.Replace(fmt.Sprintf("%s MULTI %v EXEC -> %v", node, cmds, replies)))
+	}
 	slot := clients[a].ClusterKeySlot(ctx, "{t}a").Val()
 
 	on(a, "SET", "{t}a", "1")
@@ -107,7 +123,10 @@ func openSlotTranscript(t *testing.T, addrs []string) []string {
 	asking(b, []any{"MGET", "{t}b", "{t}c"}, nil)
 	asking(b, []any{"MGET", "{t}b", "{t}b"}, nil)
 	asking(b, []any{"EXISTS", "{t}b"}, nil)
-	on(a, "MIGRATE", hostB, portB, "", 0, 5000, "KEYS", "{t}a", "{t}list")
+	transaction(a, [][]any{{"GET", "{t}a"}, {"LLEN", "{t}list"}}, func() {})
+	transaction(a, [][]any{{"GET", "{t}a"}, {"LLEN", "{t}list"}}, func() {
+		on(a, "MIGRATE", hostB, portB, "", 0, 5000, "KEYS", "{t}a", "{t}list")
+	})
 	on(a, "GET", "{t}a")
 	on(a, "CLUSTER", "COUNTKEYSINSLOT", slot)
 	on(b, "CLUSTER", "COUNTKEYSINSLOT", slot)

@@ -273,6 +273,14 @@ func cmdExec(c *Client, _ [][]byte) {
 	c.setInMulti(false)
 	db := c.srv.DB
 	db.Mu.Lock()
+	if !failed && c.srv.Cluster != nil {
+		if msg := c.routeTransaction(queued); msg != "" {
+			db.Unwatch(&c.watch)
+			db.Mu.Unlock()
+			c.w.WriteError(msg)
+			return
+		}
+	}
 	dirty := c.watch.Dirty() || db.WatchedKeyExpired(&c.watch)
 	db.Unwatch(&c.watch)
 	if failed || dirty {

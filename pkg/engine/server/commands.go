@@ -170,7 +170,9 @@ func (c *Client) dispatch(args [][]byte) {
 	}
 	if c.multi != nil && !inMultiAllowed(cmd.name) {
 		if c.srv.Cluster != nil { // route now, so a wrong slot fails the transaction early
-			if msg := c.route(cmd, args); msg != "" {
+			msg := c.route(cmd, args)
+			c.recheckRoute = false // EXEC routes the transaction again under the lock
+			if msg != "" {
 				c.multiErr = true
 				c.w.WriteError(msg)
 				return
@@ -192,7 +194,7 @@ func (c *Client) dispatch(args [][]byte) {
 		}
 	} else if c.srv.Cluster != nil && !cmd.noRoute {
 		if msg := c.route(cmd, args); msg != "" {
-			c.asking = false
+			c.asking, c.recheckRoute = false, false
 			c.w.WriteError(msg)
 			return
 		}
@@ -211,6 +213,8 @@ func (c *Client) dispatch(args [][]byte) {
 }
 
 func (c *Client) call(cmd *command, args [][]byte) {
+	recheck := c.recheckRoute
+	c.recheckRoute = false
 	if cmd.noLock {
 		cmd.fn(c, args)
 		return
@@ -220,6 +224,12 @@ func (c *Client) call(cmd *command, args [][]byte) {
 		return
 	}
 	defer db.Mu.Unlock() // a panicking handler must not leave the store locked
+	if recheck {
+		if msg := c.routeKeys(cmd, args, true); msg != "" {
+			c.w.WriteError(msg)
+			return
+		}
+	}
 	c.callLocked(cmd, args)
 }
 
@@ -285,35 +295,56 @@ func inMultiAllowed(name string) bool {
 
 // route asks the cluster whether this node serves the command's keys.
 func (c *Client) route(cmd *command, args [][]byte) string {
-	var idxBuf [8]int
-	idx := cmd.keyIndexes(args, idxBuf[:0])
-	if len(idx) == 0 {
-		return ""
-	}
-	// One slot per key, as Route expects: it tells several keys in one slot
-	// (TRYAGAIN on an open slot) from one key. Like Redis, a key repeated
-	// under the first key's name does not count as another key.
+	return c.routeKeys(cmd, args, false)
+}
+
+// routeKeys routes one command; locked says the caller holds the store
+// lock. Unlocked, a decision that rested on which keys are here (an open
+// slot) sets recheckRoute, so that call repeats it under the lock.
+func (c *Client) routeKeys(cmd *command, args [][]byte, locked bool) string {
 	var slotBuf [8]int
-	slots := slotBuf[:0]
-	first := args[idx[0]]
-	for n, i := range idx {
-		if n > 0 && bytes.Equal(args[i], first) {
-			continue
-		}
-		slots = append(slots, keySlot(args[i]))
+	var keyBuf [8][]byte
+	slots, keys := c.keySlots(cmd, args, slotBuf[:0], keyBuf[:0])
+	if len(slots) == 0 {
+		return ""
 	}
 	if cmd.shardChannel {
 		// Shard channels have no keys to look up on an open slot, and a
 		// replica of the owner serves them (Redis's getNodeByQuery).
 		return c.srv.Cluster.Route(slots, c.asking, true, func() (bool, bool) { return true, false })
 	}
-	keysPresent := func() (all, none bool) {
+	return c.srv.Cluster.Route(slots, c.asking || cmd.asking, c.readonly && !cmd.write, c.keysPresent(keys, locked))
+}
+
+// keySlots appends the slot and name of each of the command's keys. One
+// slot per key, as Route expects: it tells several keys in one slot
+// (TRYAGAIN on an open slot) from one key. Like Redis, a key repeated
+// under the first key's name does not count as another key.
+func (c *Client) keySlots(cmd *command, args [][]byte, slots []int, keys [][]byte) ([]int, [][]byte) {
+	var idxBuf [8]int
+	idx := cmd.keyIndexes(args, idxBuf[:0])
+	for n, i := range idx {
+		if n > 0 && bytes.Equal(args[i], args[idx[0]]) {
+			continue
+		}
+		slots = append(slots, keySlot(args[i]))
+		keys = append(keys, args[i])
+	}
+	return slots, keys
+}
+
+// keysPresent is Route's question "are all, or none, of the keys here?".
+func (c *Client) keysPresent(keys [][]byte, locked bool) func() (all, none bool) {
+	return func() (all, none bool) {
 		db := c.srv.DB
-		db.Mu.Lock()
-		defer db.Mu.Unlock()
+		if !locked {
+			c.recheckRoute = true
+			db.Mu.Lock()
+			defer db.Mu.Unlock()
+		}
 		all, none = true, true
-		for _, i := range idx {
-			if db.Exists(args[i]) {
+		for _, k := range keys {
+			if db.Exists(k) {
 				none = false
 			} else {
 				all = false
@@ -321,7 +352,28 @@ func (c *Client) route(cmd *command, args [][]byte) string {
 		}
 		return all, none
 	}
-	return c.srv.Cluster.Route(slots, c.asking || cmd.asking, c.readonly && !cmd.write, keysPresent)
+}
+
+// routeTransaction routes EXEC's queued commands as one request, under the
+// store lock EXEC holds: like Redis, every key of the transaction must be
+// in one slot, and the slot may have moved since the commands were queued.
+func (c *Client) routeTransaction(queued [][][]byte) string {
+	var slots []int
+	var keys [][]byte
+	shardChannels, readonly := false, c.readonly
+	for _, args := range queued {
+		cmd := lookupCommand(args[0])
+		if cmd == nil || cmd.noRoute {
+			continue
+		}
+		slots, keys = c.keySlots(cmd, args, slots, keys)
+		shardChannels = shardChannels || cmd.shardChannel
+		readonly = readonly && !cmd.write
+	}
+	if len(slots) == 0 || shardChannels {
+		return ""
+	}
+	return c.srv.Cluster.Route(slots, c.asking, readonly, c.keysPresent(keys, true))
 }
 
 // routeMigrate routes MIGRATE: it runs locally while its slot is open

@@ -348,6 +348,10 @@ type Client struct {
 	freshInput bool
 
 	inExec    bool          // running EXEC: blocking commands do not wait
+	// recheckRoute: the command was routed on an open slot by which of its
+	// keys were here; call looks again under the store lock, since a
+	// MIGRATE may have moved them in between.
+	recheckRoute bool
 	replPort  int           // REPLCONF listening-port of a replica
 	woff      int64         // replication offset after this client's last write (WAIT)
 	aofLog    *aof.Log      // the AOF this client's last write went to, until its reply leaves
