@@ -265,6 +265,17 @@ func newWorld(t *testing.T) *world {
 			t.Fatalf("SET key:%d: %v", i, err)
 		}
 	}
+	// Every replica must hold its master's keys before any case runs: a
+	// replica still in its first sync gains keys during a case and looks
+	// like a change the command made.
+	for _, m := range w.masters {
+		c := m.Client()
+		acked, err := c.Do(ctx, "WAIT", 1, 20000).Int()
+		c.Close()
+		if err != nil || acked < 1 {
+			t.Fatalf("WAIT on master %s: %d replicas acknowledged (%v)", m.Addr(), acked, err)
+		}
+	}
 	w.spares = redistest.StartNodes(t, 3, redistest.Options{})
 	w.spare = w.spares[0]
 	w.secured = redistest.Start(t, redistest.Options{Cluster: true, Password: "s3cret"})

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -63,10 +64,11 @@ func TestFixAfterKilledReshard(t *testing.T) {
 	go func() { cmd.Wait(); close(done) }()
 	t.Cleanup(func() { cmd.Process.Kill(); <-done })
 
-	// Wait until slots have moved and one is open, then kill at once.
+	// Wait until slots have moved, then freeze redis-cli with SIGSTOP and
+	// look: if a slot is open it stays open, and SIGKILL lands right there.
+	// (Checking while it runs raced a fast server finishing the slot.)
 	deadline := time.Now().Add(60 * time.Second)
-	moved := false
-	for !moved {
+	for {
 		select {
 		case <-done:
 			t.Fatalf("redis-cli reshard ended before it could be killed mid-way:\n%s", out.String())
@@ -75,9 +77,21 @@ func TestFixAfterKilledReshard(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("no open slot seen after 60s of reshard:\n%s", out.String())
 		}
-		nodes := srcNode.ClusterNodes(ctx).Val()
 		// Plan lines also say "Moving slot N from <id>"; real moves name both addresses.
-		moved = strings.Contains(nodes, "->-") && len(realMove.FindAllString(out.String(), -1)) > 20
+		if len(realMove.FindAllString(out.String(), -1)) <= 20 {
+			time.Sleep(5 * time.Millisecond)
+			continue
+		}
+		if err := cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(srcNode.ClusterNodes(ctx).Val(), "->-") {
+			break
+		}
+		if err := cmd.Process.Signal(syscall.SIGCONT); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Millisecond)
 	}
 	if err := cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
