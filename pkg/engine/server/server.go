@@ -347,18 +347,18 @@ type Client struct {
 	// from the socket brought (not one queued behind it in a pipeline).
 	freshInput bool
 
-	inExec    bool          // running EXEC: blocking commands do not wait
+	inExec bool // running EXEC: blocking commands do not wait
 	// recheckRoute: the command was routed on an open slot by which of its
 	// keys were here; call looks again under the store lock, since a
 	// MIGRATE may have moved them in between.
 	recheckRoute bool
-	replPort  int           // REPLCONF listening-port of a replica
-	woff      int64         // replication offset after this client's last write (WAIT)
-	aofLog    *aof.Log      // the AOF this client's last write went to, until its reply leaves
-	aofOff    int64         // where that write ends in it
-	rdbOnly   bool          // REPLCONF rdb-only 1: SYNC sends the snapshot and ends
-	watchDone chan struct{} // the disconnect watcher of a blocked command ended
-	watch     store.Watcher // WATCHed keys (guarded by DB.Mu)
+	replPort     int           // REPLCONF listening-port of a replica
+	woff         int64         // replication offset after this client's last write (WAIT)
+	aofLog       *aof.Log      // the AOF this client's last write went to, until its reply leaves
+	aofOff       int64         // where that write ends in it
+	rdbOnly      bool          // REPLCONF rdb-only 1: SYNC sends the snapshot and ends
+	watchDone    chan struct{} // the disconnect watcher of a blocked command ended
+	watch        store.Watcher // WATCHed keys (guarded by DB.Mu)
 }
 
 func (s *Server) newClient(nc net.Conn) *Client {
