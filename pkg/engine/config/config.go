@@ -82,6 +82,14 @@ var options = []option{
 	{name: "maxmemory", kind: kindMemory, def: "0"},
 	{name: "maxmemory-policy", kind: kindEnum, def: "noeviction", enum: []string{"volatile-lru", "volatile-lfu",
 		"volatile-random", "volatile-ttl", "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction"}},
+	{name: "maxmemory-samples", kind: kindInt, def: "5", min: 1, max: 64},
+	{name: "maxmemory-eviction-tenacity", kind: kindInt, def: "10", min: 0, max: 100},
+	{name: "lfu-log-factor", kind: kindInt, def: "10", min: 0, max: math.MaxInt32},
+	{name: "lfu-decay-time", kind: kindInt, def: "1", min: 0, max: math.MaxInt32},
+	{name: "replica-ignore-maxmemory", kind: kindBool, def: "yes"},
+	{name: "lazyfree-lazy-eviction", kind: kindBool, def: "no"},
+	{name: "min-replicas-to-write", kind: kindInt, def: "0", min: 0, max: math.MaxInt32},
+	{name: "min-replicas-max-lag", kind: kindInt, def: "10", min: 0, max: math.MaxInt32},
 	{name: "proto-max-bulk-len", kind: kindMemory, def: "536870912"},
 	{name: "hll-sparse-max-bytes", kind: kindMemory, def: "3000"},
 	{name: "notify-keyspace-events", kind: kindString, def: "", canon: canonicalKeyspaceEvents, display: displayKeyspaceEvents},
@@ -133,7 +141,19 @@ var aliases = map[string]string{"cluster-slave-validity-factor": "cluster-replic
 	"slave-read-only": "replica-read-only", "slave-priority": "replica-priority", "repl-ping-slave-period": "repl-ping-replica-period", "cluster-slave-no-failover": "cluster-replica-no-failover", "lua-time-limit": "busy-reply-threshold",
 	"hash-max-ziplist-entries": "hash-max-listpack-entries", "hash-max-ziplist-value": "hash-max-listpack-value",
 	"zset-max-ziplist-entries": "zset-max-listpack-entries", "zset-max-ziplist-value": "zset-max-listpack-value",
-	"list-max-ziplist-size": "list-max-listpack-size"}
+	"list-max-ziplist-size": "list-max-listpack-size",
+	"min-slaves-to-write":   "min-replicas-to-write", "min-slaves-max-lag": "min-replicas-max-lag",
+	"slave-ignore-maxmemory": "replica-ignore-maxmemory"}
+
+// Canonical is an option's own name for name, which may be an alias
+// (min-slaves-to-write is min-replicas-to-write).
+func Canonical(name string) string {
+	name = strings.ToLower(name)
+	if a, ok := aliases[name]; ok {
+		return a
+	}
+	return name
+}
 
 func lookup(name string) *option {
 	name = strings.ToLower(name)

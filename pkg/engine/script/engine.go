@@ -36,6 +36,10 @@ type Host interface {
 	// ACLCheck answers redis.acl_check_cmd: known is false for an unknown
 	// command, allowed tells whether the running user may run args.
 	ACLCheck(args [][]byte) (known, allowed bool)
+	// Prepare runs before a script or function: flags are its declared
+	// flags and flagged whether it declared any (a shebang, or a function);
+	// a non-empty result is the error that refuses it (OOM, NOREPLICAS).
+	Prepare(flags []string, flagged bool) string
 }
 
 // Log levels and replication flags, as redis.LOG_* and redis.REPL_*.
@@ -47,6 +51,9 @@ type cached struct {
 	fn    *lua.LFunction
 	sha   string
 	flags []string // from a "#!lua flags=..." shebang
+	// shebang: the script starts with "#!lua", so its flags (maybe none)
+	// decide before it runs; without one, Redis checks command by command
+	shebang bool
 }
 
 // shebangFlags reads an EVAL script's "#!lua flags=a,b" line as Redis 7.0
@@ -70,6 +77,9 @@ func shebangFlags(body []byte) (flags []string, n int, msg string) {
 		list, ok := strings.CutPrefix(p, "flags=")
 		if !ok {
 			return nil, 0, "Unknown lua shebang option: " + p
+		}
+		if list == "" { // "flags=" declares no flags: allowed, and not the same as no shebang
+			continue
 		}
 		for _, f := range strings.Split(list, ",") {
 			if !functionFlags[f] {
@@ -229,7 +239,7 @@ func (e *Engine) Load(body []byte) (string, string) {
 	}
 	fn.Env = e.env
 	compact(fn.Proto)
-	e.scripts[sha] = &cached{fn: fn, sha: sha, flags: flags}
+	e.scripts[sha] = &cached{fn: fn, sha: sha, flags: flags, shebang: skip > 0}
 	e.size += int64(len(body))
 	return sha, ""
 }
@@ -336,6 +346,10 @@ func (e *Engine) Eval(w *resp.Writer, body []byte, sha []byte, keys, argv [][]by
 				return
 			}
 		}
+	}
+	if msg := e.host.Prepare(sc.flags, sc.shebang); msg != "" {
+		w.WriteError(msg)
+		return
 	}
 	fillArgs(e.L, e.keys, keys)
 	fillArgs(e.L, e.argv, argv)

@@ -495,6 +495,10 @@ func (e *Engine) FCall(w *resp.Writer, cmd [][]byte, name string, keys, argv [][
 		w.WriteError("ERR Can not execute a script with write flag using *_ro command.")
 		return
 	}
+	if msg := e.host.Prepare(f.Flags, true); msg != "" {
+		w.WriteError(msg)
+		return
+	}
 	kt := e.L.CreateTable(len(keys), 0)
 	for i, k := range keys {
 		kt.RawSetInt(i+1, lua.LString(k))

@@ -13,6 +13,7 @@ type refusingHost struct{}
 func (refusingHost) Call([][]byte, int) []byte      { return []byte("-ERR no server here\r\n") }
 func (refusingHost) Log(int, string)                {}
 func (refusingHost) ACLCheck([][]byte) (bool, bool) { return false, false }
+func (refusingHost) Prepare([]string, bool) string  { return "" }
 
 // TestCachedScriptMemory reports the live heap a cached script costs (the
 // compiler's buffers trimmed): 10000 distinct ~100-byte scripts.

@@ -413,8 +413,12 @@ func cmdObject(c *Client, args [][]byte) {
 			c.w.WriteError("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.")
 		case sub == "idletime" && lfu:
 			c.w.WriteError("ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.")
+		case sub == "freq":
+			n, _ := c.srv.DB.Frequency(args[2])
+			c.w.WriteInt(int64(n))
 		default:
-			c.w.WriteInt(0)
+			idle, _ := c.srv.DB.IdleTime(args[2])
+			c.w.WriteInt(idle)
 		}
 	default:
 		c.w.WriteError(unknownSubcommand(args[1], "OBJECT"))

@@ -41,6 +41,9 @@ type scriptHost struct {
 	slot   int // the slot the script's keys live in, -1 before the first key
 	// wrapped: MULTI went to the replicas ahead of the script's first write
 	wrapped bool
+	// flagged: the running script has a shebang or is a function (Prepare);
+	// allowOOM: its flags let it write out of memory
+	flagged, allowOOM bool
 }
 
 func (s *Server) scripting() *scriptHost {
@@ -99,6 +102,9 @@ func (h *scriptHost) Call(args [][]byte, proto int) []byte {
 	}
 	if cmd.write && h.eng.ReadOnly() {
 		return []byte("-ERR Write commands are not allowed from read-only scripts.\r\n")
+	}
+	if refused := h.scriptCommandGate(cmd); refused != nil {
+		return refused
 	}
 	if h.srv.Cluster != nil {
 		if msg := h.checkSlot(cmd, args); msg != "" {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gocluster/gocluster/pkg/engine/config"
 	"github.com/gocluster/gocluster/pkg/engine/store"
 )
 
@@ -341,7 +342,7 @@ func cmdConfig(c *Client, args [][]byte) {
 				c.w.WriteError("ERR " + err.Error())
 				return
 			}
-			if err := c.srv.applyConfig(strings.ToLower(string(args[i]))); err != nil {
+			if err := c.srv.applyConfig(config.Canonical(string(args[i]))); err != nil {
 				c.w.WriteError("ERR " + err.Error())
 				return
 			}
@@ -382,6 +383,9 @@ func (s *Server) applyConfig(name string) error {
 		s.acl.setDefaultPassword(s.Cfg.RequirePass())
 	case "notify-keyspace-events":
 		s.loadNotifyFlags()
+	case "maxmemory", "maxmemory-policy", "maxmemory-samples", "lfu-log-factor", "lfu-decay-time",
+		"min-replicas-to-write", "min-replicas-max-lag":
+		s.applyMemoryConfig()
 	case "cluster-node-timeout":
 		if t, ok := s.Cluster.(interface{ SetNodeTimeout(time.Duration) }); ok {
 			t.SetNodeTimeout(s.Cfg.NodeTimeout())

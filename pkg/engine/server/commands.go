@@ -22,6 +22,7 @@ type command struct {
 	step              int
 	fn                cmdFunc
 	write, readonly   bool
+	denyOOM           bool
 	noAuth            bool
 	noLock            bool // handler takes the store lock itself, if at all
 	movable           func(args [][]byte) []int
@@ -54,6 +55,8 @@ func def(name string, arity int, flags string, first, last, step int, fn cmdFunc
 			cmd.write = true
 		case "readonly":
 			cmd.readonly = true
+		case "denyoom":
+			cmd.denyOOM = true
 		case "no-auth":
 			cmd.noAuth = true
 		}
@@ -168,6 +171,22 @@ func (c *Client) dispatch(args [][]byte) {
 			return
 		}
 	}
+	if msg := c.admit(cmd); msg != "" {
+		switch {
+		case cmd.name == "exec" && c.multi != nil:
+			// Redis's execCommandAbort: the transaction is discarded
+			c.multi = nil
+			c.setInMulti(false)
+			c.unwatchLocked()
+			c.w.WriteError("EXECABORT Transaction discarded because of: " + msg)
+		case c.multi != nil:
+			c.multiErr = true
+			c.w.WriteError(msg)
+		default:
+			c.w.WriteError(msg)
+		}
+		return
+	}
 	if c.multi != nil && !inMultiAllowed(cmd.name) {
 		if c.srv.Cluster != nil { // route now, so a wrong slot fails the transaction early
 			msg := c.route(cmd, args)
@@ -249,6 +268,11 @@ func (c *Client) callLocked(cmd *command, args [][]byte) {
 		cmd.fn(c, args)
 	}
 	if cmd.write {
+		if c.srv.DB.Accounting() {
+			for _, i := range cmd.keyIndexes(args, nil) {
+				c.srv.DB.Resize(args[i])
+			}
+		}
 		c.srv.afterWrite(cmd, args)
 		c.woff = c.srv.repl.off // what WAIT waits for
 		c.noteAOFWrite()

@@ -8,8 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/gocluster/gocluster/pkg/engine/rdb"
 )
 
 var defaultInfoSections = []string{"server", "clients", "memory", "persistence", "stats", "replication", "cpu", "modules", "errorstats", "cluster", "keyspace"}
@@ -90,8 +88,9 @@ func (s *Server) infoSection(name string) string {
 		var m runtime.MemStats
 		runtime.ReadMemStats(&m)
 		b.WriteString("# Memory\r\n")
-		line("used_memory", m.HeapAlloc)
-		line("used_memory_human", humanBytes(m.HeapAlloc))
+		used := s.reportedUsedMemory(m.HeapAlloc)
+		line("used_memory", used)
+		line("used_memory_human", humanBytes(used))
 		line("used_memory_rss", rss(m.Sys))
 		line("used_memory_rss_human", humanBytes(rss(m.Sys)))
 		line("used_memory_peak", m.HeapSys)
@@ -128,7 +127,7 @@ func (s *Server) infoSection(name string) string {
 		line("sync_full", full)
 		line("sync_partial_ok", pok)
 		line("sync_partial_err", perr)
-		line("evicted_keys", 0)
+		line("evicted_keys", s.memory.evicted.Load())
 		line("keyspace_hits", 0)
 		line("keyspace_misses", 0)
 		line("pubsub_channels", 0)
@@ -205,28 +204,31 @@ func cmdMemory(c *Client, args [][]byte) {
 		debug.FreeOSMemory()
 		c.w.WriteRaw(okReply)
 	case sub == "usage" && (len(args) == 3 || len(args) == 5):
-		if len(args) == 5 { // SAMPLES n: checked as Redis does, unused
+		samples := int64(5) // Redis's default; 0 means every element
+		if len(args) == 5 {
 			if !eq(args[3], "samples") {
 				c.w.WriteError(errSyntax)
 				return
 			}
-			if n, ok := parseInt(args[4]); !ok {
+			n, ok := parseInt(args[4])
+			if !ok {
 				c.w.WriteError(errNotInt)
 				return
 			} else if n < 0 {
 				c.w.WriteError(errSyntax)
 				return
 			}
+			samples = n
 		}
 		db := c.srv.DB
 		db.Mu.Lock()
-		v, ok := db.Export(args[2])
+		size, ok := db.MemoryUsage(args[2], int(min(samples, 1<<30)))
 		db.Mu.Unlock()
 		if !ok {
 			c.w.WriteNull()
 			return
 		}
-		c.w.WriteInt(int64(len(rdb.EncodeDump(v)) + len(args[2]) + 48))
+		c.w.WriteInt(size)
 	case sub == "help":
 		c.writeHelp("MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "PURGE", "USAGE <key>")
 	default:

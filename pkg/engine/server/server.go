@@ -73,6 +73,7 @@ type Server struct {
 	// following our master (replication.go)
 	repl         replState
 	replicas     []*replicaLink
+	memory       memoryLimits
 	replicaCount atomic.Int64
 	replManager  *ReplicaManager
 
@@ -106,6 +107,7 @@ func New(cfg *config.Config, db *store.DB, cluster Cluster) *Server {
 	s.acl = newACL(cfg.RequirePass())
 	s.persist.lastTime.Store(time.Now().Unix())
 	s.loadNotifyFlags()
+	s.applyMemoryConfig()
 	db.OnExpired = func(key []byte) {
 		s.notifyKeyspace(config.NotifyExpired, "expired", key)
 		s.propagateExpired(key)
@@ -264,6 +266,7 @@ func (s *Server) cron() {
 		case <-t.C:
 			for {
 				s.DB.Mu.Lock()
+				s.DB.SetClock(s.DB.Now())
 				n := s.DB.ActiveExpire(2000)
 				s.DB.Mu.Unlock()
 				if n < 500 { // mostly live keys: wait for the next tick
@@ -352,6 +355,7 @@ type Client struct {
 	// keys were here; call looks again under the store lock, since a
 	// MIGRATE may have moved them in between.
 	recheckRoute bool
+	oomAtStart   bool          // over maxmemory when the running command began (scripts check it)
 	replPort     int           // REPLCONF listening-port of a replica
 	woff         int64         // replication offset after this client's last write (WAIT)
 	aofLog       *aof.Log      // the AOF this client's last write went to, until its reply leaves

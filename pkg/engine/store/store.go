@@ -46,8 +46,12 @@ type (
 // bytes for KindString, else a *List, *Hash, *Set or *ZSet.
 type entry struct {
 	ptr  unsafe.Pointer
-	n    uint32 // string length
+	n    uint32 // string length; a collection's size estimate (memory.go)
 	kind Kind
+	// the access clock (memory.go): LRU seconds in freq:clock, or an LFU
+	// counter in freq and its last decay minute in clock
+	freq  uint8
+	clock uint16
 }
 
 func stringEntry(b []byte) entry {
@@ -89,11 +93,21 @@ type DB struct {
 	// passed (lazily on access or by active expiry), with Mu held.
 	OnExpired func(key []byte)
 	watched   map[string][]*watchedKey // WATCHed keys and their watchers (watch.go)
+
+	// memory accounting and access tracking (memory.go)
+	accounting   bool
+	used         int64
+	tracking     Tracking
+	lfuLogFactor int
+	lfuDecay     int
+	clockSec     uint32
 }
 
 // New returns an empty database.
 func New() *DB {
-	return &DB{Now: func() int64 { return time.Now().UnixMilli() }}
+	db := &DB{Now: func() int64 { return time.Now().UnixMilli() }, lfuLogFactor: 10, lfuDecay: 1}
+	db.SetClock(db.Now())
+	return db
 }
 
 // lookup returns the live entry for key, deleting it first if it expired.
@@ -110,6 +124,10 @@ func (db *DB) lookup(key []byte) (entry, *slotData, bool) {
 			return entry{}, sd, false
 		}
 	}
+	if t, changed := db.touched(e); changed {
+		e = t
+		sd.keys[string(key)] = e
+	}
 	return e, sd, true
 }
 
@@ -123,6 +141,9 @@ func (db *DB) expired(key []byte) {
 }
 
 func (db *DB) remove(sd *slotData, key []byte) {
+	if db.accounting {
+		db.used -= entryCost(len(key), sd.keys[string(key)])
+	}
 	delete(sd.keys, string(key))
 	db.keyCount--
 	if len(sd.keys) == 0 {
@@ -139,6 +160,16 @@ func (db *DB) put(sd *slotData, key []byte, e entry) {
 		sd.keys = make(map[string]entry, db.slotSizeHint)
 	}
 	n := len(sd.keys)
+	e = db.stamp(e)
+	if db.accounting {
+		if old, had := sd.keys[string(key)]; had {
+			db.used -= entryCost(len(key), old)
+		}
+		if e.kind != KindString {
+			e.n = estimateValue(e)
+		}
+		db.used += entryCost(len(key), e)
+	}
 	sd.keys[string(key)] = e
 	if len(sd.keys) > n {
 		db.keyCount++
@@ -405,6 +436,7 @@ func (db *DB) Flush() {
 	db.touchExisting(-1)
 	db.slots = [SlotCount]slotData{}
 	db.keyCount, db.expCount, db.nonEmpty = 0, 0, 0
+	db.used = 0
 }
 
 // CountKeysInSlot is the number of keys in slot.
@@ -567,6 +599,11 @@ func (db *DB) DeleteKeysInSlot(slot int) int {
 	}
 	db.keyCount -= n
 	db.expCount -= len(sd.expires)
+	if db.accounting {
+		for k, e := range sd.keys {
+			db.used -= entryCost(len(k), e)
+		}
+	}
 	*sd = slotData{}
 	return n
 }
