@@ -335,6 +335,11 @@ func (e *Engine) LibraryCodes() [][]byte {
 	return out
 }
 
+// FunctionCounts is how many libraries and functions are loaded.
+func (e *Engine) FunctionCounts() (libraries, functions int) {
+	return len(e.lib.libs), len(e.lib.funcs)
+}
+
 // FunctionDump is FUNCTION DUMP's payload.
 func (e *Engine) FunctionDump() []byte { return rdb.EncodeFunctions(e.LibraryCodes()) }
 

@@ -39,8 +39,6 @@ type scriptHost struct {
 	client *Client
 	caller *Client
 	slot   int // the slot the script's keys live in, -1 before the first key
-	// wrapped: MULTI went to the replicas ahead of the script's first write
-	wrapped bool
 	// flagged: the running script has a shebang or is a function (Prepare);
 	// allowOOM: its flags let it write out of memory
 	flagged, allowOOM bool
@@ -121,12 +119,6 @@ func (h *scriptHost) Call(args [][]byte, proto int) []byte {
 			}
 		}
 		h.eng.MarkWrite()
-		// The script's writes reach replicas as they run (effects
-		// replication), inside one MULTI/EXEC so they apply atomically.
-		if !h.wrapped && h.srv.propagating() {
-			h.srv.propagate(commandTable["multi"], [][]byte{[]byte("MULTI")})
-			h.wrapped = true
-		}
 	}
 	if cmd.noLock {
 		cmd.fn(c, args)
@@ -230,13 +222,13 @@ func (h *scriptHost) begin(c *Client, keys [][]byte) {
 	}
 	h.client.readonly = c.readonly
 	scriptsRunning.Add(1)
+	// The script's writes reach replicas by their effects, gathered so that
+	// several go out in one MULTI/EXEC (propagate.go).
+	h.srv.beginUnit()
 }
 
 func (h *scriptHost) end() {
-	if h.wrapped {
-		h.srv.propagate(commandTable["exec"], [][]byte{[]byte("EXEC")})
-		h.wrapped = false
-	}
+	h.srv.endUnit()
 	scriptsRunning.Add(-1)
 	h.caller = nil
 }
@@ -385,4 +377,23 @@ func cmdScript(c *Client, args [][]byte) {
 	default:
 		c.w.WriteError(unknownSubcommand(args[1], "SCRIPT"))
 	}
+}
+
+// scriptMemoryInfo adds INFO memory's scripting lines: the cached EVAL
+// scripts (number_of_cached_scripts and their estimated size) and the
+// function libraries.
+func (s *Server) scriptMemoryInfo(line func(string, any)) {
+	var scripts, libs, funcs int
+	var size int64
+	if h, ok := scriptHosts.Load(s); ok { // no Lua state is made just to report on it
+		s.DB.Mu.Lock()
+		scripts, size = h.(*scriptHost).eng.Stats()
+		libs, funcs = h.(*scriptHost).eng.FunctionCounts()
+		s.DB.Mu.Unlock()
+	}
+	line("used_memory_vm_eval", size)
+	line("used_memory_scripts_eval", size)
+	line("number_of_cached_scripts", scripts)
+	line("number_of_functions", funcs)
+	line("number_of_libraries", libs)
 }

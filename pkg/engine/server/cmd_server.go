@@ -296,9 +296,11 @@ func cmdExec(c *Client, _ [][]byte) {
 	c.w.WriteArrayLen(len(queued))
 	c.inExec = true
 	defer func() { c.inExec = false }()
+	c.srv.beginUnit()
 	for _, args := range queued {
 		c.execOne(lookupCommand(args[0]), args)
 	}
+	c.srv.endUnit()
 	db.Mu.Unlock()
 }
 

@@ -262,12 +262,18 @@ func (c *Client) callRecovering(cmd *command, args [][]byte) {
 // callLocked runs a handler that needs the store lock, which the caller
 // holds (EXEC holds it for the whole transaction).
 func (c *Client) callLocked(cmd *command, args [][]byte) {
+	mark := c.w.Mark()
 	if cmd.write && (c.srv.notifyFlags.Load() != 0 || c.srv.DB.Watching()) {
 		c.callNotifying(cmd, args)
 	} else {
 		cmd.fn(c, args)
 	}
 	if cmd.write {
+		reply, _ := c.w.Since(mark)
+		if noEffect(cmd, reply) {
+			return
+		}
+		c.srv.propReply = reply
 		if c.srv.DB.Accounting() {
 			for _, i := range cmd.keyIndexes(args, nil) {
 				c.srv.DB.Resize(args[i])

@@ -100,6 +100,7 @@ func (s *Server) infoSection(name string) string {
 		line("maxmemory_human", humanBytes(uint64(s.Cfg.Int("maxmemory"))))
 		line("maxmemory_policy", s.Cfg.Get("maxmemory-policy"))
 		line("mem_allocator", "go")
+		s.scriptMemoryInfo(line)
 	case "persistence":
 		b.WriteString("# Persistence\r\n")
 		line("loading", 0)

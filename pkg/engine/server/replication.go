@@ -295,52 +295,6 @@ func (s *Server) appendKeyState(out, key []byte) []byte {
 		rdb.EncodeDump(v), []byte("REPLACE"), []byte("ABSTTL"))
 }
 
-// relativeTTL lists write commands whose TTL effect depends on the time
-// they run; replicas get the resulting absolute expiry after them.
-var relativeTTL = map[string]bool{"set": true, "setex": true, "psetex": true, "getex": true,
-	"expire": true, "pexpire": true, "restore": true, "restore-asking": true}
-
-// stateReplicated lists write commands replicated as resulting key states.
-var stateReplicated = map[string]bool{"spop": true, "migrate": true}
-
-// replicationForm is what an executed write command becomes in the
-// replication stream (and, for the same reasons, in an append-only file).
-func (s *Server) replicationForm(cmd *command, args [][]byte) []byte {
-	return s.appendReplicationForm(nil, cmd, args)
-}
-
-func (s *Server) appendReplicationForm(out []byte, cmd *command, args [][]byte) []byte {
-	switch {
-	case stateReplicated[cmd.name]:
-		for _, i := range cmd.keyIndexes(args, nil) {
-			out = s.appendKeyState(out, args[i])
-		}
-	default:
-		out = resp.AppendCommand(out, args...)
-		if relativeTTL[cmd.name] && len(args) > 1 {
-			switch at := s.DB.Expire(args[1]); {
-			case at > 0:
-				out = resp.AppendCommand(out, []byte("PEXPIREAT"), args[1], strconv.AppendInt(nil, at, 10))
-			case at == -1 && cmd.name != "set": // SET without KEEPTTL clears the TTL itself
-				out = resp.AppendCommand(out, []byte("PERSIST"), args[1])
-			}
-		}
-	}
-	return out
-}
-
-// propagate feeds an executed write command to the replication stream;
-// called under the store lock, so the stream order is the execution order.
-func (s *Server) propagate(cmd *command, args [][]byte) {
-	if s.replicaCount.Load() == 0 { // only the AOF: encode straight into its buffer
-		s.aofFeedFunc(func(b []byte) []byte { return s.appendReplicationForm(b, cmd, args) })
-		return
-	}
-	form := s.replicationForm(cmd, args)
-	s.replFeed(form)
-	s.aofFeed(form)
-}
-
 // propagateExpired sends a key deleted by its TTL as DEL (Redis replicas
 // do not expire keys themselves); called under the store lock.
 func (s *Server) propagateExpired(key []byte) {

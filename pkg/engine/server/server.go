@@ -74,6 +74,8 @@ type Server struct {
 	repl         replState
 	replicas     []*replicaLink
 	memory       memoryLimits
+	unit         propUnit // writes of the running EXEC or script (propagate.go)
+	propReply    []byte   // the reply of the write being propagated (SPOP's members)
 	replicaCount atomic.Int64
 	replManager  *ReplicaManager
 
