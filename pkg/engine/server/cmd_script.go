@@ -86,27 +86,36 @@ func hasFlag(cmd *command, flag string) bool {
 }
 
 // Call implements script.Host: one redis.call/pcall, run in-process under
-// the store lock the script holds.
+// the store lock the script holds, and counted in INFO commandstats and
+// errorstats.
 func (h *scriptHost) Call(args [][]byte, proto int) []byte {
-	cmd := lookupCommand(args[0])
+	cmd, ran, reply := h.call(args, proto)
+	h.accountInner(cmd, ran, reply)
+	return reply
+}
+
+// call runs or refuses one command of a script; ran tells which.
+func (h *scriptHost) call(args [][]byte, proto int) (cmd *command, ran bool, reply []byte) {
+	cmd = lookupCommand(args[0])
+	refuse := func(msg string) (*command, bool, []byte) { return cmd, false, []byte(msg) }
 	if cmd == nil {
-		return []byte("-ERR Unknown Redis command called from script\r\n")
+		return refuse("-ERR Unknown Redis command called from script\r\n")
 	}
 	if cmd.arity > 0 && len(args) != cmd.arity || cmd.arity < 0 && len(args) < -cmd.arity {
-		return []byte("-ERR Wrong number of args calling Redis command from script\r\n")
+		return refuse("-ERR Wrong number of args calling Redis command from script\r\n")
 	}
 	if hasFlag(cmd, "noscript") || cmd.noLock && !scriptAllowedNoLock[cmd.name] || cmd.name == "multi" || cmd.name == "exec" {
-		return []byte("-ERR This Redis command is not allowed from script\r\n")
+		return refuse("-ERR This Redis command is not allowed from script\r\n")
 	}
 	if cmd.write && h.eng.ReadOnly() {
-		return []byte("-ERR Write commands are not allowed from read-only scripts.\r\n")
+		return refuse("-ERR Write commands are not allowed from read-only scripts.\r\n")
 	}
 	if refused := h.scriptCommandGate(cmd); refused != nil {
-		return refused
+		return cmd, false, refused
 	}
 	if h.srv.Cluster != nil {
 		if msg := h.checkSlot(cmd, args); msg != "" {
-			return []byte("-" + msg + "\r\n")
+			return refuse("-" + msg + "\r\n")
 		}
 	}
 	c := h.client
@@ -115,7 +124,7 @@ func (h *scriptHost) Call(args [][]byte, proto int) []byte {
 	if cmd.write {
 		if h.srv.Cluster != nil {
 			if replica, _ := h.srv.Cluster.Role(); replica && (h.caller == nil || h.caller.r != nil) {
-				return []byte("-READONLY You can't write against a read only replica.\r\n")
+				return refuse("-READONLY You can't write against a read only replica.\r\n")
 			}
 		}
 		h.eng.MarkWrite()
@@ -128,7 +137,7 @@ func (h *scriptHost) Call(args [][]byte, proto int) []byte {
 			c.callLocked(cmd, args)
 		}()
 	}
-	return c.w.Bytes()
+	return cmd, true, c.w.Bytes()
 }
 
 // checkSlot refuses a command of a script on keys this node does not serve

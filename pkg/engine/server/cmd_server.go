@@ -307,7 +307,9 @@ func cmdExec(c *Client, _ [][]byte) {
 // execOne runs one queued command of EXEC, which holds the store lock; a
 // panic fails that command alone.
 func (c *Client) execOne(cmd *command, args [][]byte) {
-	defer c.recoverCommand(cmd, c.w.Mark())
+	mark := c.w.Mark()
+	defer c.recoverCommand(cmd, mark)
+	defer c.accountQueued(cmd, mark)
 	if cmd.noLock {
 		db := c.srv.DB
 		db.Mu.Unlock()
@@ -363,6 +365,7 @@ func cmdConfig(c *Client, args [][]byte) {
 		}
 		c.srv.mu.Unlock()
 		c.srv.totalCommands.Store(0)
+		c.srv.stats.reset()
 		c.srv.totalConns.Store(0)
 		c.srv.rejectedConns.Store(0)
 		c.w.WriteRaw(okReply)

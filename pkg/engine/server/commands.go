@@ -232,6 +232,7 @@ func (c *Client) dispatch(args [][]byte) {
 }
 
 func (c *Client) call(cmd *command, args [][]byte) {
+	c.commandRan()
 	recheck := c.recheckRoute
 	c.recheckRoute = false
 	if cmd.noLock {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -18,8 +19,12 @@ func cmdInfo(c *Client, args [][]byte) {
 		sections = nil
 		for _, a := range args[1:] {
 			s := strings.ToLower(string(a))
-			if s == "all" || s == "everything" || s == "default" {
+			if s == "default" {
 				sections = defaultInfoSections
+				break
+			}
+			if s == "all" || s == "everything" { // default plus commandstats, as Redis
+				sections = append(slices.Clone(defaultInfoSections), "commandstats")
 				break
 			}
 			sections = append(sections, s)
@@ -129,6 +134,7 @@ func (s *Server) infoSection(name string) string {
 		line("sync_partial_ok", pok)
 		line("sync_partial_err", perr)
 		line("evicted_keys", s.memory.evicted.Load())
+		line("total_error_replies", s.stats.totalErrors.Load())
 		line("keyspace_hits", 0)
 		line("keyspace_misses", 0)
 		line("pubsub_channels", 0)
@@ -142,7 +148,9 @@ func (s *Server) infoSection(name string) string {
 	case "modules":
 		b.WriteString("# Modules\r\n")
 	case "errorstats":
-		b.WriteString("# Errorstats\r\n")
+		s.stats.errorStatsInfo(&b)
+	case "commandstats":
+		s.stats.commandStatsInfo(&b)
 	case "cluster":
 		b.WriteString("# Cluster\r\n")
 		if s.Cluster != nil {

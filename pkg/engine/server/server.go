@@ -74,8 +74,9 @@ type Server struct {
 	repl         replState
 	replicas     []*replicaLink
 	memory       memoryLimits
-	unit         propUnit // writes of the running EXEC or script (propagate.go)
-	propReply    []byte   // the reply of the write being propagated (SPOP's members)
+	stats        serverStats // INFO commandstats and errorstats (stats.go)
+	unit         propUnit    // writes of the running EXEC or script (propagate.go)
+	propReply    []byte      // the reply of the write being propagated (SPOP's members)
 	replicaCount atomic.Int64
 	replManager  *ReplicaManager
 
@@ -357,14 +358,19 @@ type Client struct {
 	// keys were here; call looks again under the store lock, since a
 	// MIGRATE may have moved them in between.
 	recheckRoute bool
-	oomAtStart   bool          // over maxmemory when the running command began (scripts check it)
-	replPort     int           // REPLCONF listening-port of a replica
-	woff         int64         // replication offset after this client's last write (WAIT)
-	aofLog       *aof.Log      // the AOF this client's last write went to, until its reply leaves
-	aofOff       int64         // where that write ends in it
-	rdbOnly      bool          // REPLCONF rdb-only 1: SYNC sends the snapshot and ends
-	watchDone    chan struct{} // the disconnect watcher of a blocked command ended
-	watch        store.Watcher // WATCHed keys (guarded by DB.Mu)
+	oomAtStart   bool // over maxmemory when the running command began (scripts check it)
+	// ran, ranAt: the dispatched command started running (not refused);
+	// innerErrors: errors its script's commands answered (stats.go)
+	ran         bool
+	ranAt       time.Time
+	innerErrors [][]byte
+	replPort    int           // REPLCONF listening-port of a replica
+	woff        int64         // replication offset after this client's last write (WAIT)
+	aofLog      *aof.Log      // the AOF this client's last write went to, until its reply leaves
+	aofOff      int64         // where that write ends in it
+	rdbOnly     bool          // REPLCONF rdb-only 1: SYNC sends the snapshot and ends
+	watchDone   chan struct{} // the disconnect watcher of a blocked command ended
+	watch       store.Watcher // WATCHed keys (guarded by DB.Mu)
 }
 
 func (s *Server) newClient(nc net.Conn) *Client {
@@ -447,6 +453,8 @@ func (c *Client) dispatchReplying(args [][]byte) {
 	before := c.replyMode
 	mark := c.w.Mark()
 	c.dispatch(args)
+	reply, _ := c.w.Since(mark)
+	c.accountCommand(lookupCommand(args[0]), reply)
 	if before == replyOff && c.replyMode == replyOff || before == replySkip && c.replyMode == replySkip {
 		c.w.Rewind(mark)
 	}
