@@ -4,7 +4,6 @@ import (
 	"errors"
 	"math"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/gocluster/gocluster/pkg/engine/store"
@@ -17,29 +16,17 @@ func init() {
 	def("brpoplpush", 4, "write denyoom noscript nolock", 1, 2, 1, cmdBlockingMove)
 }
 
-// writeSignal wakes clients blocked on lists: every write command, while
-// someone is blocked, closes the current channel and starts a new one.
-type writeSignal struct {
-	mu sync.Mutex
-	ch chan struct{}
-}
-
-func (w *writeSignal) wait() <-chan struct{} {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.ch == nil {
-		w.ch = make(chan struct{})
-	}
-	return w.ch
-}
-
-func (w *writeSignal) fire() {
-	w.mu.Lock()
-	if w.ch != nil {
-		close(w.ch)
-		w.ch = nil
-	}
-	w.mu.Unlock()
+// blockedClient is a client waiting in BLPOP and friends. Waiters are
+// served by the client whose write made them ready, in the order they
+// blocked (Redis's FIFO), once that whole command, transaction or script
+// is done: the writer runs their try under the store lock it holds and
+// wakes them with the reply already written.
+type blockedClient struct {
+	c      *Client
+	try    func(retry bool) bool
+	gone   chan struct{} // closed when the client disconnects
+	served chan struct{}
+	done   bool // served (guarded by DB.Mu)
 }
 
 func parseBlockTimeout(c *Client, b []byte) (time.Duration, bool) {
@@ -71,46 +58,91 @@ func parseBlockTimeout(c *Client, b []byte) (time.Duration, bool) {
 	return time.Duration(ms) * time.Millisecond, true
 }
 
-// block runs try (under the store lock) until it reports done, waiting for
-// writes in between, up to timeout (0 = forever). try is told whether it
-// is a retry after a wake-up: then a key of the wrong type is not an error
-// (Redis leaves the client blocked), only the first attempt reports it. Inside MULTI it does not
-// wait, like Redis. It returns false on timeout, server shutdown or when
-// the client disconnected.
+// block runs try (under the store lock) until it reports done, waiting
+// for writes in between, up to timeout (0 = forever). try is told whether
+// it is a retry after a wake-up: then a key of the wrong type is not an
+// error (Redis leaves the client blocked), only the first attempt reports
+// it. Inside MULTI it does not wait, like Redis. It returns false on
+// timeout, server shutdown or when the client disconnected.
 func (c *Client) block(timeout time.Duration, try func(retry bool) (done bool)) bool {
 	s := c.srv
+	db := s.DB
+	db.Mu.Lock()
+	if try(false) {
+		s.serveBlocked() // what try wrote (BLMOVE's push) may serve others
+		db.Mu.Unlock()
+		return true
+	}
+	db.Mu.Unlock()
+	if c.inExec || c.r == nil {
+		return false
+	}
 	var expired <-chan time.Time
 	if timeout > 0 {
 		t := time.NewTimer(timeout)
 		defer t.Stop()
 		expired = t.C
 	}
-	var gone chan struct{}
-	for retry := false; ; retry = true {
-		signal := s.writes.wait()
-		done := s.locked(func() bool { return try(retry) })
-		if done {
-			c.stopWatching(gone)
-			return true
-		}
-		if c.inExec || c.r == nil {
-			return false
-		}
-		if gone == nil {
-			gone = c.watchDisconnect()
-		}
-		s.blocked.Add(1)
-		select {
-		case <-signal:
-			s.blocked.Add(-1)
-			continue
-		case <-expired:
-		case <-gone:
-		case <-s.done:
-		}
-		s.blocked.Add(-1)
+	gone := c.watchDisconnect()
+	w := &blockedClient{c: c, try: try, gone: gone, served: make(chan struct{})}
+	db.Mu.Lock()
+	if try(true) { // a write came in while the watch started
+		s.serveBlocked()
+		db.Mu.Unlock()
 		c.stopWatching(gone)
-		return false
+		return true
+	}
+	s.waiters = append(s.waiters, w)
+	s.blocked.Add(1)
+	db.Mu.Unlock()
+	select {
+	case <-w.served:
+	case <-expired:
+	case <-gone:
+	case <-s.done:
+	}
+	db.Mu.Lock()
+	if !w.done {
+		s.dropWaiter(w)
+	}
+	db.Mu.Unlock()
+	c.stopWatching(gone)
+	return w.done
+}
+
+// serveBlocked serves the waiting clients a write made ready, first
+// blocked first served; what they write (a BLMOVE's push) may serve more.
+// Called under the store lock at the end of a command.
+func (s *Server) serveBlocked() {
+	for s.blockedReady {
+		s.blockedReady = false
+		for i := 0; i < len(s.waiters); {
+			w := s.waiters[i]
+			select {
+			case <-w.gone: // it left: its value stays for the next one
+				i++
+				continue
+			default:
+			}
+			if !w.try(true) {
+				i++
+				continue
+			}
+			w.done = true
+			s.waiters = append(s.waiters[:i], s.waiters[i+1:]...)
+			s.blocked.Add(-1)
+			close(w.served)
+		}
+	}
+}
+
+func (s *Server) dropWaiter(w *blockedClient) {
+	for i, x := range s.waiters {
+		if x == w {
+			s.waiters = append(s.waiters[:i], s.waiters[i+1:]...)
+			s.blocked.Add(-1)
+			return
+		}
 	}
 }
 

@@ -301,6 +301,7 @@ func cmdExec(c *Client, _ [][]byte) {
 		c.execOne(lookupCommand(args[0]), args)
 	}
 	c.srv.endUnit()
+	c.srv.serveBlocked()
 	db.Mu.Unlock()
 }
 

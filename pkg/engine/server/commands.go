@@ -251,6 +251,9 @@ func (c *Client) call(cmd *command, args [][]byte) {
 		}
 	}
 	c.callLocked(cmd, args)
+	if c.srv.blockedReady {
+		c.srv.serveBlocked()
+	}
 }
 
 // callRecovering is call for a command that did not come through dispatch
@@ -311,8 +314,8 @@ func (s *Server) afterWrite(cmd *command, args [][]byte) {
 	if s.propagating() {
 		s.propagate(cmd, args)
 	}
-	if s.blocked.Load() > 0 {
-		s.writes.fire()
+	if len(s.waiters) > 0 {
+		s.blockedReady = true // served once the whole command is done
 	}
 }
 

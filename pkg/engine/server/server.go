@@ -80,8 +80,12 @@ type Server struct {
 	replicaCount atomic.Int64
 	replManager  *ReplicaManager
 
-	writes  writeSignal  // wakes clients blocked in BLPOP and friends
-	blocked atomic.Int64 // how many are waiting
+	// waiters are the clients blocked in BLPOP and friends, in the order
+	// they blocked; blockedReady says a write may have served some
+	// (both guarded by DB.Mu; cmd_blocking.go)
+	waiters      []*blockedClient
+	blockedReady bool
+	blocked      atomic.Int64 // how many are waiting
 
 	// PubSub holds the channel, pattern and shard channel subscriptions.
 	PubSub *pubsub.Hub
