@@ -114,6 +114,7 @@ func runPubsubScript(t *testing.T, addr string) [][]byte {
 		}
 	}()
 	out := make([][]byte, len(pubsubScript))
+	replyMode := map[int]string{} // CLIENT REPLY state per connection
 	for i, s := range pubsubScript {
 		c := conns[s.conn]
 		if c == nil {
@@ -126,7 +127,11 @@ func runPubsubScript(t *testing.T, addr string) [][]byte {
 		if _, err := c.Write(encodeCommand(strings.Fields(s.cmd))); err != nil {
 			t.Fatal(err)
 		}
-		out[i] = readQuiet(t, c)
+		if expectsReply(replyMode, s) {
+			out[i] = readReply(t, c)
+		} else {
+			out[i] = readQuiet(t, c)
+		}
 		if s.skip {
 			out[i] = nil
 		}
@@ -149,13 +154,46 @@ func encodeCommand(args []string) []byte {
 	return b
 }
 
+// expectsReply says whether step s gets a reply of its own, following
+// CLIENT REPLY OFF/ON/SKIP (and updates the mode).
+func expectsReply(mode map[int]string, s pubsubStep) bool {
+	was := mode[s.conn]
+	if was == "SKIP" {
+		mode[s.conn] = ""
+	}
+	if w, ok := strings.CutPrefix(s.cmd, "CLIENT REPLY "); ok && (w == "OFF" || w == "ON" || w == "SKIP") {
+		if w == "ON" {
+			mode[s.conn] = ""
+			return true
+		}
+		if was != "OFF" {
+			mode[s.conn] = w
+		}
+		return false
+	}
+	return was == ""
+}
+
+// readReply reads what a command's own connection gets: it waits up to 2
+// seconds for the reply to start (a loaded machine delays it past any
+// quiet period), then reads until the connection is quiet.
+func readReply(t *testing.T, c net.Conn) []byte {
+	t.Helper()
+	return readQuietAfter(t, c, 2*time.Second)
+}
+
 // readQuiet reads until the connection has been quiet for a moment.
 func readQuiet(t *testing.T, c net.Conn) []byte {
 	t.Helper()
+	return readQuietAfter(t, c, 60*time.Millisecond)
+}
+
+func readQuietAfter(t *testing.T, c net.Conn, first time.Duration) []byte {
+	t.Helper()
 	var out []byte
 	buf := make([]byte, 64<<10)
-	for {
-		c.SetReadDeadline(time.Now().Add(60 * time.Millisecond))
+	for wait := first; ; wait = 60 * time.Millisecond {
+		c.SetReadDeadline(time.Now().Add(wait))
 		n, err := c.Read(buf)
 		out = append(out, buf[:n]...)
 		if err != nil {

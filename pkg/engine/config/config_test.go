@@ -70,6 +70,10 @@ func TestSplitArgs(t *testing.T) {
 	if err != nil || len(got) != 5 || got[1] != "b c" || got[2] != "d'e" || got[3] != "A\n" || got[4] != "" {
 		t.Fatalf("%q %v", got, err)
 	}
+	// as sdssplitargs: a quote inside a word opens a quoted part
+	if got, err := SplitArgs(`name="foo bar" x'y'`); err != nil || len(got) != 2 || got[0] != "name=foo bar" || got[1] != "xy" {
+		t.Fatalf("%q %v", got, err)
+	}
 	for _, bad := range []string{`"abc`, `'abc`, `"a"b`} {
 		if _, err := SplitArgs(bad); err == nil {
 			t.Errorf("%s accepted", bad)

@@ -2,77 +2,117 @@ package config
 
 import (
 	"errors"
-	"strconv"
 )
 
-// SplitArgs splits a config line into words like redis-server does:
-// whitespace separates; "double quotes" support \n \r \t \b \a \\ \" and \xHH;
-// 'single quotes' are literal except \'.
+var errUnbalanced = errors.New("Unbalanced quotes in configuration line")
+
+// SplitArgs splits a line into words as Redis's sdssplitargs does (config
+// files, library metadata): whitespace separates words; a double quote
+// anywhere in a word starts a quoted part with \n \r \t \b \a \\ \" and
+// \xHH escapes, a single quote one where only \' is special; a closing
+// quote must end the word.
 func SplitArgs(line string) ([]string, error) {
 	var out []string
 	i := 0
+	isSpace := func(c byte) bool { return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == 0 }
 	for {
-		for i < len(line) && (line[i] == ' ' || line[i] == '\t') {
+		for i < len(line) && isSpace(line[i]) {
 			i++
 		}
 		if i >= len(line) {
 			return out, nil
 		}
 		var word []byte
-		switch line[i] {
-		case '"':
-			i++
-			for ; ; i++ {
-				if i >= len(line) {
-					return nil, errors.New("Unbalanced quotes in configuration line")
-				}
-				c := line[i]
-				if c == '"' {
-					i++
-					break
-				}
-				if c == '\\' && i+1 < len(line) {
-					if line[i+1] == 'x' && i+3 < len(line) {
-						if n, err := strconv.ParseUint(line[i+2:i+4], 16, 8); err == nil {
-							word = append(word, byte(n))
-							i += 3
-							continue
+		for done := false; !done; {
+			if i >= len(line) {
+				break
+			}
+			switch c := line[i]; {
+			case c == '"':
+				i++
+				for {
+					if i >= len(line) {
+						return nil, errUnbalanced
+					}
+					c := line[i]
+					if c == '\\' && i+3 < len(line) && line[i+1] == 'x' && isHex(line[i+2]) && isHex(line[i+3]) {
+						word = append(word, unhex(line[i+2])<<4|unhex(line[i+3]))
+						i += 4
+						continue
+					}
+					if c == '\\' && i+1 < len(line) {
+						i++
+						switch e := line[i]; e {
+						case 'n':
+							word = append(word, '\n')
+						case 'r':
+							word = append(word, '\r')
+						case 't':
+							word = append(word, '\t')
+						case 'b':
+							word = append(word, '\b')
+						case 'a':
+							word = append(word, '\a')
+						default:
+							word = append(word, e)
 						}
+						i++
+						continue
 					}
 					i++
-					c = map[byte]byte{'n': '\n', 'r': '\r', 't': '\t', 'b': '\b', 'a': '\a'}[line[i]]
-					if c == 0 {
-						c = line[i]
+					if c == '"' {
+						if i < len(line) && !isSpace(line[i]) {
+							return nil, errUnbalanced
+						}
+						done = true
+						break
 					}
+					word = append(word, c)
 				}
+			case c == '\'':
+				i++
+				for {
+					if i >= len(line) {
+						return nil, errUnbalanced
+					}
+					c := line[i]
+					if c == '\\' && i+1 < len(line) && line[i+1] == '\'' {
+						word = append(word, '\'')
+						i += 2
+						continue
+					}
+					i++
+					if c == '\'' {
+						if i < len(line) && !isSpace(line[i]) {
+							return nil, errUnbalanced
+						}
+						done = true
+						break
+					}
+					word = append(word, c)
+				}
+			case isSpace(c):
+				done = true
+			default:
 				word = append(word, c)
-			}
-		case '\'':
-			i++
-			for ; ; i++ {
-				if i >= len(line) {
-					return nil, errors.New("Unbalanced quotes in configuration line")
-				}
-				if line[i] == '\\' && i+1 < len(line) && line[i+1] == '\'' {
-					i++
-					word = append(word, '\'')
-					continue
-				}
-				if line[i] == '\'' {
-					i++
-					break
-				}
-				word = append(word, line[i])
-			}
-		default:
-			for i < len(line) && line[i] != ' ' && line[i] != '\t' {
-				word = append(word, line[i])
 				i++
 			}
 		}
-		if i < len(line) && line[i] != ' ' && line[i] != '\t' {
-			return nil, errors.New("Unbalanced quotes in configuration line")
-		}
 		out = append(out, string(word))
+	}
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0'
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10
+	default:
+		return c - 'A' + 10
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 
+	"github.com/gocluster/gocluster/pkg/engine/config"
 	"github.com/gocluster/gocluster/pkg/engine/rdb"
 	"github.com/gocluster/gocluster/pkg/engine/resp"
 )
@@ -67,6 +68,10 @@ func (e *Engine) initFunctions() {
 		L.RaiseError("Script attempted to access nonexistent global variable '%s'", L.CheckAny(2).String())
 		return 0
 	}))
+	lrm.RawSetString("__newindex", L.NewFunction(func(L *lua.LState) int {
+		L.RaiseError(readonlyErr) // a library cannot plant things in redis or the globals
+		return 0
+	}))
 	L.SetMetatable(lr, lrm)
 	fl.loadG = L.NewTable()
 	fl.loadG.RawSetString("redis", lr)
@@ -90,10 +95,14 @@ func (e *Engine) initFunctions() {
 }
 
 // registerFunction is redis.register_function, during FUNCTION LOAD.
+// raiseBare raises msg as Redis's luaPushError does: without the
+// "source:line:" position Lua would add.
+func raiseBare(L *lua.LState, msg string) { L.Error(lua.LString(msg), 0) }
+
 func (e *Engine) registerFunction(L *lua.LState) int {
 	lib := e.lib.pending
 	if lib == nil {
-		L.RaiseError("redis.register_function can only be called on FUNCTION LOAD command")
+		raiseBare(L, "redis.register_function can only be called on FUNCTION LOAD command")
 	}
 	var name string
 	var cb *lua.LFunction
@@ -103,7 +112,7 @@ func (e *Engine) registerFunction(L *lua.LState) int {
 	case 1:
 		t, ok := L.Get(1).(*lua.LTable)
 		if !ok {
-			L.RaiseError("calling redis.register_function with a single argument is only applicable to Lua table (representing named arguments).")
+			raiseBare(L, "calling redis.register_function with a single argument is only applicable to Lua table (representing named arguments).")
 		}
 		var bad string
 		t.ForEach(func(k, v lua.LValue) {
@@ -145,29 +154,32 @@ func (e *Engine) registerFunction(L *lua.LState) int {
 			}
 		})
 		if bad != "" {
-			L.RaiseError("%s", bad)
+			raiseBare(L, bad)
 		}
-		if name == "" || cb == nil {
-			L.RaiseError("redis.register_function must get a function name argument")
+		if name == "" {
+			raiseBare(L, "redis.register_function must get a function name argument")
+		}
+		if cb == nil {
+			raiseBare(L, "redis.register_function must get a callback argument")
 		}
 	case 2:
 		s, ok := L.Get(1).(lua.LString)
 		if !ok {
-			L.RaiseError("first argument to redis.register_function must be a string")
+			raiseBare(L, "first argument to redis.register_function must be a string")
 		}
 		f, ok := L.Get(2).(*lua.LFunction)
 		if !ok {
-			L.RaiseError("second argument to redis.register_function must be a function")
+			raiseBare(L, "second argument to redis.register_function must be a function")
 		}
 		name, cb = string(s), f
 	default:
-		L.RaiseError("wrong number of arguments to redis.register_function")
+		raiseBare(L, "wrong number of arguments to redis.register_function")
 	}
 	if !validName(name) { // sic: Redis 7.0 says "Library" here too
-		L.RaiseError("Library names can only contain letters, numbers, or underscores(_) and must be at least one character long")
+		raiseBare(L, "Library names can only contain letters, numbers, or underscores(_) and must be at least one character long")
 	}
 	if _, dup := lib.Funcs[name]; dup {
-		L.RaiseError("Function already exists in the library")
+		raiseBare(L, "Function already exists in the library")
 	}
 	lib.Funcs[name] = &Function{Name: name, Desc: desc, Flags: flags, fn: cb, lib: lib}
 	return 0
@@ -193,24 +205,30 @@ func (e *Engine) parseLibrary(code []byte) (*Library, string) {
 	if !strings.HasPrefix(text, "#!") {
 		return nil, "ERR Missing library metadata"
 	}
-	first, _, _ := strings.Cut(text, "\n")
-	parts := strings.Fields(first[2:])
-	if len(parts) == 0 {
-		return nil, "ERR Missing library metadata"
+	// Parsed as Redis's functionExtractLibMetaData: quoted words, the
+	// metadata before the engine name is looked up.
+	first, _, found := strings.Cut(text, "\n")
+	parts, err := config.SplitArgs(first)
+	if !found || err != nil || len(parts) == 0 {
+		return nil, "ERR Invalid library metadata"
 	}
-	if !strings.EqualFold(parts[0], "lua") {
-		return nil, "ERR Engine '" + parts[0] + "' not found"
-	}
-	name := ""
+	engine := parts[0][2:]
+	name, named := "", false
 	for _, p := range parts[1:] {
-		if v, ok := strings.CutPrefix(p, "name="); ok {
-			name = v
+		if len(p) >= 5 && strings.EqualFold(p[:5], "name=") {
+			if named {
+				return nil, "ERR Invalid metadata value, name argument was given multiple times"
+			}
+			name, named = p[5:], true
 			continue
 		}
 		return nil, "ERR Invalid metadata value given: " + p
 	}
-	if name == "" {
+	if !named {
 		return nil, "ERR Library name was not given"
+	}
+	if !strings.EqualFold(engine, "lua") {
+		return nil, "ERR Engine '" + engine + "' not found"
 	}
 	if !validName(name) {
 		return nil, "ERR Library names can only contain letters, numbers, or underscores(_) and must be at least one character long"

@@ -157,16 +157,13 @@ func cmdFunction(c *Client, args [][]byte) {
 		withCode := false
 		var pattern []byte
 		for i := 2; i < len(args); i++ {
+			// as Redis: a repeated option is an unknown argument
 			switch {
-			case eq(args[i], "withcode"):
-				if withCode {
-					c.w.WriteError("ERR Unknown argument withcode")
-					return
-				}
+			case !withCode && eq(args[i], "withcode"):
 				withCode = true
-			case eq(args[i], "libraryname") && i+1 < len(args):
-				if pattern != nil {
-					c.w.WriteError("ERR library name argument was already given")
+			case pattern == nil && eq(args[i], "libraryname"):
+				if i == len(args)-1 {
+					c.w.WriteError("ERR library name argument was not given")
 					return
 				}
 				pattern = args[i+1]

@@ -171,7 +171,7 @@ func (c *Client) dispatch(args [][]byte) {
 			return
 		}
 	}
-	if msg := c.admit(cmd); msg != "" {
+	if msg := c.admit(cmd, args); msg != "" {
 		switch {
 		case cmd.name == "exec" && c.multi != nil:
 			// Redis's execCommandAbort: the transaction is discarded

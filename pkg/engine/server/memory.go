@@ -57,6 +57,14 @@ func (s *Server) applyMemoryConfig() {
 	s.DB.Mu.Unlock()
 	m.policy.Store(policy)
 	m.maxmemory.Store(max)
+	// Like Redis, a lower limit evicts at once, not at the next command.
+	s.outOfMemory()
+}
+
+// denyOOMSubcommand: FUNCTION LOAD and FUNCTION RESTORE add code, so they
+// are refused out of memory although FUNCTION itself is not deny-oom.
+func denyOOMSubcommand(cmd *command, args [][]byte) bool {
+	return cmd.name == "function" && len(args) > 1 && (eq(args[1], "load") || eq(args[1], "restore"))
 }
 
 // usedMemory is what maxmemory is compared with; with accounting on, also
@@ -139,18 +147,18 @@ func (s *Server) enoughReplicas(locked bool) bool {
 // replicas: "" lets the command run, else the error to answer (for EXEC,
 // its queued commands count). It records, for scripts, whether the node was out of
 // memory when the command began.
-func (c *Client) admit(cmd *command) string {
+func (c *Client) admit(cmd *command, args [][]byte) string {
 	s := c.srv
 	c.oomAtStart = false
 	if s.memory.maxmemory.Load() <= 0 && s.memory.minReplicas.Load() <= 0 {
 		return ""
 	}
-	denyOOM := cmd.denyOOM
+	denyOOM := cmd.denyOOM || denyOOMSubcommand(cmd, args)
 	write := cmd.write
 	if cmd.name == "exec" && c.multi != nil {
 		for _, q := range *c.multi {
 			if qc := lookupCommand(q[0]); qc != nil {
-				denyOOM = denyOOM || qc.denyOOM
+				denyOOM = denyOOM || qc.denyOOM || denyOOMSubcommand(qc, q)
 				write = write || qc.write
 			}
 		}
