@@ -121,6 +121,8 @@ func (w *world) authCases() []badCase {
 	return []badCase{
 		{name: "check wrong password", args: []string{"check", sec, "-a", "wrong"}, code: 1,
 			want: []string{sec, "authentication failed"}},
+		{name: "check password on a node without one", args: []string{"check", w.seed, "-a", "wrong"}, code: 1,
+			want: []string{w.seed, "has no password"}},
 		{name: "info wrong ACL user", args: []string{"info", sec, "--user", "nobody", "-a", "s3cret"}, code: 1,
 			want: []string{sec, "authentication failed"}},
 		{name: "REDISCLI_AUTH wrong", args: []string{"call", sec, "PING"}, env: []string{"REDISCLI_AUTH=wrong"}, code: 1,

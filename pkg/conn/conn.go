@@ -146,8 +146,19 @@ func (p *Pool) clientOptions(addr string) *redis.Options {
 	if t != nil {
 		dial = p.dialTLS(t)
 	}
+	var onConnect func(ctx context.Context, cn *redis.Conn) error
+	if p.opts.Password != "" && p.opts.Username == "" {
+		// go-redis authenticates with HELLO ... AUTH default <password>,
+		// which a node without a password accepts whatever the password:
+		// the one-argument AUTH redis-cli sends refuses it, so a wrong -a
+		// is an error here too rather than silently ignored.
+		onConnect = func(ctx context.Context, cn *redis.Conn) error {
+			return cn.Auth(ctx, p.opts.Password).Err()
+		}
+	}
 	return &redis.Options{
 		Addr:            addr,
+		OnConnect:       onConnect,
 		Username:        p.opts.Username,
 		Password:        p.opts.Password,
 		Dialer:          dial,
