@@ -35,14 +35,14 @@ func LatDistance(lat1, lat2 float64) float64 {
 // Distance is the haversine great-circle distance in meters.
 func Distance(lon1, lat1, lon2, lat2 float64) float64 {
 	lon1r, lon2r := radians(lon1), radians(lon2)
-	v := Sin((lon2r - lon1r) / 2)
+	v := libmSin((lon2r - lon1r) / 2)
 	if v == 0 { // same meridian: no trigonometry needed
 		return LatDistance(lat1, lat2)
 	}
 	lat1r, lat2r := radians(lat1), radians(lat2)
-	u := Sin((lat2r - lat1r) / 2)
-	a := float64(u*u) + float64(float64(float64(Cos(lat1r)*Cos(lat2r))*v)*v)
-	return 2.0 * EarthRadius * Asin(math.Sqrt(a))
+	u := libmSin((lat2r - lat1r) / 2)
+	a := float64(u*u) + float64(float64(float64(libmCos(lat1r)*libmCos(lat2r))*v)*v)
+	return 2.0 * EarthRadius * libmAsin(math.Sqrt(a))
 }
 
 // Contains reports whether a stored point is in the shape, and its
@@ -93,8 +93,8 @@ func (s *Shape) boundingBox() [4]float64 {
 	height := s.Conversion * half
 	width := s.Conversion * halfWidth
 	latDelta := degrees(height / EarthRadius)
-	lonDeltaTop := degrees(width / EarthRadius / Cos(radians(s.Lat+latDelta)))
-	lonDeltaBottom := degrees(width / EarthRadius / Cos(radians(s.Lat-latDelta)))
+	lonDeltaTop := degrees(width / EarthRadius / libmCos(radians(s.Lat+latDelta)))
+	lonDeltaBottom := degrees(width / EarthRadius / libmCos(radians(s.Lat-latDelta)))
 	lonDelta := lonDeltaTop
 	if s.Lat < 0 {
 		lonDelta = lonDeltaBottom
