@@ -1,9 +1,14 @@
 package server
 
 import (
+	"reflect"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/gocluster/gocluster/internal/redistest"
+	"github.com/gocluster/gocluster/pkg/engine/resp"
 )
 
 // geoScript exercises every GEO command, option and error, in the order
@@ -256,4 +261,79 @@ func TestGeoMatchesRedisServer(t *testing.T) {
 	real := [2]*rawConn{dial(t, rs.Addr()), dial(t, rs.Addr())}
 	eng := [2]*rawConn{dial(t, es.Addr().String()), dial(t, es.Addr().String())}
 	compareClients(t, real, eng, geoScript)
+}
+
+// geoEventScript: the keyspace events GEO writes cause (GEOADD announces
+// "zadd", also for an update without CH; the storing searches their own
+// event, or "del" when nothing was found).
+var geoEventScript = []string{
+	"GEOADD g 1 1 a 2 2 b", "GEOADD g 1 1 a", "GEOADD g 1.5 1 a", "GEOADD g XX 3 3 c", "GEOADD g NX CH 3 3 c",
+	"GEOADD nokey XX 1 1 a", "GEOADD g 1000 1 bad", "GEORADIUS g 0 0 1000 km", "GEORADIUS g 0 0 1000 km STORE d1",
+	"GEORADIUS g 0 0 1000 km STORE d1", "GEORADIUS g 50 50 1 km STORE d1", "GEORADIUSBYMEMBER g a 1000 km STOREDIST d2",
+	"GEORADIUS nokey 0 0 1 km STORE d2", "GEORADIUS nokey 0 0 1 km STORE d2", "GEOSEARCHSTORE d3 g FROMLONLAT 0 0 BYRADIUS 1000 km",
+	"GEOSEARCHSTORE d3 g FROMLONLAT 50 50 BYRADIUS 1 km", "GEOSEARCHSTORE d3 nokey FROMLONLAT 50 50 BYRADIUS 1 km",
+	"GEOSEARCH g FROMLONLAT 0 0 BYRADIUS 1000 km", "SET d4 str", "GEOSEARCHSTORE d4 g FROMLONLAT 0 0 BYRADIUS 1000 km STOREDIST",
+	"GEORADIUS g 0 0 1000 km STORE g", "GEORADIUS_RO g 0 0 1000 km", "GEORADIUS g 0 0 1000 km STORE d5 WITHDIST",
+}
+
+// TestGeoKeyspaceEventsMatchRedisServer runs geoEventScript with every
+// keyspace event on, against redis-server 7.0 and the engine, and compares
+// what a PSUBSCRIBE * client receives after each command.
+func TestGeoKeyspaceEventsMatchRedisServer(t *testing.T) {
+	events := func(addr string) [][]string {
+		cmd, sub := dial(t, addr), dial(t, addr)
+		cmd.do(t, "CONFIG", "SET", "notify-keyspace-events", "KEAn")
+		sub.do(t, "PSUBSCRIBE", "*")
+		var out [][]string
+		for i, line := range geoEventScript {
+			cmd.do(t, strings.Fields(line)...)
+			fence := "fence" + strconv.Itoa(i)
+			cmd.do(t, "PUBLISH", fence, "x")
+			var got []string
+			for {
+				sub.conn.SetDeadline(time.Now().Add(5 * time.Second))
+				msg, err := resp.ReadReply(sub.br)
+				if err != nil {
+					t.Fatalf("%s: %v", line, err)
+				}
+				if len(msg.Elems) == 4 && string(msg.Elems[2].Str) == fence {
+					break
+				}
+				got = append(got, show(msg))
+			}
+			out = append(out, got)
+		}
+		return out
+	}
+	want := events(redistest.Start(t, redistest.Options{Flavor: "redis"}).Addr())
+	got := events(startServer(t).Addr().String())
+	for i, line := range geoEventScript {
+		if !reflect.DeepEqual(want[i], got[i]) {
+			t.Errorf("%s:\n  redis:  %q\n  engine: %q", line, want[i], got[i])
+		}
+	}
+}
+
+// TestGeoCommandInfoMatchesRedisServer: arity, flags and key positions
+// as COMMAND INFO and COMMAND GETKEYS report them.
+func TestGeoCommandInfoMatchesRedisServer(t *testing.T) {
+	real := dial(t, redistest.Start(t, redistest.Options{Flavor: "redis"}).Addr())
+	eng := dial(t, startServer(t).Addr().String())
+	for _, name := range []string{"geoadd", "geodist", "geohash", "geopos", "georadius", "georadiusbymember",
+		"georadius_ro", "georadiusbymember_ro", "geosearch", "geosearchstore"} {
+		want, got := real.do(t, "COMMAND", "INFO", name), eng.do(t, "COMMAND", "INFO", name)
+		// name, arity, flags, first, last, step: the ACL categories and key
+		// specs are the engine's approximation for every command
+		if len(want.Elems) != 1 || len(got.Elems) != 1 || !reflect.DeepEqual(want.Elems[0].Elems[:6], got.Elems[0].Elems[:6]) {
+			t.Errorf("COMMAND INFO %s:\n  redis:  %s\n  engine: %s", name, show(want), show(got))
+		}
+	}
+	compareScript(t, real, eng, `
+COMMAND GETKEYS GEORADIUS src 0 0 1 km STORE dst
+COMMAND GETKEYS GEORADIUS src 0 0 1 km
+COMMAND GETKEYS GEORADIUSBYMEMBER src m 1 km STOREDIST dst
+COMMAND GETKEYS GEOSEARCHSTORE dst src FROMLONLAT 0 0 BYRADIUS 1 km
+COMMAND GETKEYS GEOSEARCH src FROMLONLAT 0 0 BYRADIUS 1 km
+COMMAND GETKEYS GEOADD k 1 1 m
+`)
 }
