@@ -39,9 +39,9 @@ func isRoundingOf(y float64, exact func(*big.Float) *big.Float, x float64) bool 
 	return lo.Cmp(bx) <= 0 && bx.Cmp(hi) <= 0
 }
 
-// TestCorrectlyRounded checks the fallback sin, cos and asin against
+// TestGeoCorrectlyRounded checks the fallback sin, cos and asin against
 // 300-bit references over the arguments distances use.
-func TestCorrectlyRounded(t *testing.T) {
+func TestGeoCorrectlyRounded(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for i := 0; i < 3000; i++ {
 		x := (r.Float64()*2 - 1) * math.Pi / 2 * math.Pow(10, -float64(r.IntN(8)))
@@ -76,7 +76,7 @@ func TestCorrectlyRounded(t *testing.T) {
 	}
 }
 
-func TestHashAndDecode(t *testing.T) {
+func TestGeoHashAndDecode(t *testing.T) {
 	score, ok := Score(13.361389, 38.115556)
 	if !ok || score != 3479099956230698 || Hash(score) != "sqc8b49rny0" {
 		t.Fatalf("Palermo: %v %v %q", score, ok, Hash(score))
@@ -100,7 +100,7 @@ func TestHashAndDecode(t *testing.T) {
 	}
 }
 
-func TestFormats(t *testing.T) {
+func TestGeoFormats(t *testing.T) {
 	for in, want := range map[float64]string{
 		0: "0.0000", 166274.1516: "166274.1516", 0.00004: "0.0000", 0.00005: "0.0000", 0.00015: "0.0001",
 		1.23456: "1.2346", 12: "12.0000", math.NaN(): "-922337203685477.5808", -2.5: "-2.5000",
@@ -121,9 +121,9 @@ func TestFormats(t *testing.T) {
 	}
 }
 
-// TestPartialSort: the first k positions after the partial quicksort are
+// TestGeoPartialSort: the first k positions after the partial quicksort are
 // those of a full sort, by distance, with many equal distances.
-func TestPartialSort(t *testing.T) {
+func TestGeoPartialSort(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	cmp := func(a, b *Point) int {
 		switch {
