@@ -287,3 +287,64 @@ func sameWithinUlps(want, got resp.Reply) bool {
 	}
 	return true
 }
+
+// geoWords are the arguments TestGeoHostileArgumentsMatchRedisServer
+// draws from: option words in and out of place, boundary numbers, units,
+// keys of other types, members that exist and do not.
+var geoWords = []string{
+	"nan", "inf", "-inf", "+inf", "1e309", "1e-320", "0", "-0", "-1", "1", "15", "37", "200", "0x10", "",
+	"9223372036854775807", "9223372036854775808", "-9223372036854775808", "180", "-180.0000001",
+	"85.05112878", "85.05112879", "-85.05112878", "COUNT", "count", "ANY", "ASC", "DESC", "WITHDIST",
+	"WITHHASH", "WITHCOORD", "STORE", "STOREDIST", "FROMMEMBER", "FROMLONLAT", "BYRADIUS", "BYBOX", "m",
+	"km", "FT", "mi", "parsec", "NX", "XX", "CH", "GT", "g", "str", "nokey", "dst", "Palermo", "Catania", "x",
+}
+
+// TestGeoHostileArgumentsMatchRedisServer sends random argument lists,
+// mostly malformed, to every GEO command on redis-server 7.0 and the
+// engine: the same error (or result) for each, and no internal error.
+func TestGeoHostileArgumentsMatchRedisServer(t *testing.T) {
+	rs := redistest.Start(t, redistest.Options{Flavor: "redis"})
+	es := startServer(t)
+	real := [2]*rawConn{dial(t, rs.Addr()), dial(t, rs.Addr())}
+	eng := [2]*rawConn{dial(t, es.Addr().String()), dial(t, es.Addr().String())}
+	real[1].do(t, "HELLO", "3")
+	eng[1].do(t, "HELLO", "3")
+	setup := [][]string{
+		{"GEOADD", "g", "13.361389", "38.115556", "Palermo", "15.087269", "37.502669", "Catania", "0", "0", "x"},
+		{"SET", "str", "v"},
+	}
+	for _, cmd := range setup {
+		real[0].do(t, cmd...)
+		eng[0].do(t, cmd...)
+	}
+	names := []string{"GEOADD", "GEODIST", "GEOHASH", "GEOPOS", "GEORADIUS", "GEORADIUS_RO", "GEORADIUSBYMEMBER",
+		"GEORADIUSBYMEMBER_RO", "GEOSEARCH", "GEOSEARCHSTORE"}
+	r := rand.New(rand.NewPCG(7, 11))
+	failures := 0
+	for i := 0; i < 4000 && failures < 10; i++ {
+		cmd := []string{names[r.IntN(len(names))]}
+		// the fixed arguments are mostly right, so the options get parsed
+		switch cmd[0] {
+		case "GEORADIUS", "GEORADIUS_RO":
+			cmd = append(cmd, "g", "15", "37", "200", "km")
+		case "GEORADIUSBYMEMBER", "GEORADIUSBYMEMBER_RO":
+			cmd = append(cmd, "g", "Palermo", "200", "km")
+		case "GEOSEARCH":
+			cmd = append(cmd, "g")
+		case "GEOSEARCHSTORE":
+			cmd = append(cmd, "dst", "g")
+		}
+		if len(cmd) > 1 && r.IntN(3) == 0 {
+			cmd[1+r.IntN(len(cmd)-1)] = geoWords[r.IntN(len(geoWords))] // spoil a fixed argument
+		}
+		for n := r.IntN(9); n > 0; n-- {
+			cmd = append(cmd, geoWords[r.IntN(len(geoWords))])
+		}
+		p := r.IntN(2)
+		want, got := real[p].do(t, cmd...), eng[p].do(t, cmd...)
+		if got.Type == '-' && strings.Contains(string(got.Str), "internal error") || !reflect.DeepEqual(want, got) {
+			failures++
+			t.Errorf("RESP%d %q:\n%s", p+2, cmd, replyDiff(want, got))
+		}
+	}
+}
