@@ -337,3 +337,49 @@ COMMAND GETKEYS GEOSEARCH src FROMLONLAT 0 0 BYRADIUS 1 km
 COMMAND GETKEYS GEOADD k 1 1 m
 `)
 }
+
+// TestGeoOnReplicaMatchesRedisServer: GEO writes reach a replica (GEOADD,
+// and the stores of GEORADIUS and GEOSEARCHSTORE), and a read-only replica
+// refuses GEORADIUS and GEORADIUSBYMEMBER, with or without STORE, as
+// redis-server does, while serving the _RO forms and GEOSEARCH.
+func TestGeoOnReplicaMatchesRedisServer(t *testing.T) {
+	pair := func(masterAddr, replicaAddr string) [2]*rawConn {
+		m, r := dial(t, masterAddr), dial(t, replicaAddr)
+		host, port, _ := strings.Cut(masterAddr, ":")
+		r.do(t, "REPLICAOF", host, port)
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			if strings.Contains(string(r.do(t, "INFO", "replication").Str), "master_link_status:up") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("replica of %s never came up", masterAddr)
+			}
+		}
+		for _, cmd := range []string{
+			"GEOADD g 13.361389 38.115556 Palermo 15.087269 37.502669 Catania",
+			"GEORADIUS g 15 37 200 km STORE d1", "GEOSEARCHSTORE d2 g FROMMEMBER Palermo BYRADIUS 200 km STOREDIST",
+			"GEORADIUSBYMEMBER g Palermo 100 km STOREDIST d3",
+		} {
+			m.do(t, strings.Fields(cmd)...)
+		}
+		m.do(t, "WAIT", "1", "5000")
+		return [2]*rawConn{r, m}
+	}
+	real := pair(redistest.Start(t, redistest.Options{Flavor: "redis"}).Addr(), redistest.Start(t, redistest.Options{Flavor: "redis"}).Addr())
+	eng := pair(startServer(t).Addr().String(), startServer(t).Addr().String())
+	compareClients(t, real, eng, `
+A: GEOPOS g Palermo Catania
+A: ZRANGE d1 0 -1 WITHSCORES
+A: ZRANGE d2 0 -1 WITHSCORES
+A: ZRANGE d3 0 -1 WITHSCORES
+A: GEORADIUS g 15 37 200 km
+A: GEORADIUS g 15 37 200 km STORE x
+A: GEORADIUSBYMEMBER g Palermo 200 km
+A: GEOSEARCHSTORE x g FROMLONLAT 15 37 BYRADIUS 200 km
+A: GEOADD g 1 1 m
+A: GEORADIUS_RO g 15 37 200 km WITHDIST
+A: GEORADIUSBYMEMBER_RO g Palermo 200 km WITHCOORD
+A: GEOSEARCH g FROMLONLAT 15 37 BYRADIUS 200 km WITHHASH
+A: REPLICAOF NO ONE
+`)
+}
