@@ -79,8 +79,8 @@ func (c *Client) geoUnit(b []byte) (float64, bool) {
 	return 0, false
 }
 
-// geoSize parses a non-negative size; what names the error
-// ("radius", "width", "height").
+// geoSize parses a size; what names it in the error ("radius", "width",
+// "height"). The callers check the sign, after all of their numbers.
 func (c *Client) geoSize(b []byte, what string) (float64, bool) {
 	v, ok := parseDouble(b)
 	if !ok {
