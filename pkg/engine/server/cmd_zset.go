@@ -132,6 +132,7 @@ pairs:
 		}
 	}
 	c.srv.DB.DeleteIfEmpty(args[1])
+	c.keyChanged = added+changed > 0 // without CH the reply leaves out changed scores
 	if incr {
 		if skipped {
 			c.w.WriteNull()

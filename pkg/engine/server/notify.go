@@ -84,6 +84,7 @@ func (c *Client) callNotifying(cmd *command, args [][]byte) {
 		existed[i] = db.Exists(args[k])
 	}
 	mark := c.w.Mark()
+	c.keyChanged = false
 	cmd.fn(c, args)
 	reply, _ := c.w.Since(mark)
 	if len(reply) > 0 && reply[0] == '-' {
@@ -110,6 +111,9 @@ func (c *Client) callNotifying(cmd *command, args [][]byte) {
 		announce(args[2]) // Redis adds the new name before it reports the move
 	}
 	events := eventsOf(cmd.name, args, idx, reply, existed, exists)
+	if c.keyChanged && (cmd.name == "geoadd" || cmd.name == "zadd" && len(events) == 0) {
+		events = []keyedEvent{{keyEvent{class: config.NotifyZSet, name: "zadd"}, args[1]}}
+	}
 	c.touchWritten(cmd, args, idx, events)
 	for _, ev := range events {
 		announce(ev.key)
@@ -268,6 +272,23 @@ func eventsOf(name string, args [][]byte, idx []int, reply []byte, existed, exis
 				emptied(i)
 				break
 			}
+		}
+	case "georadius", "georadiusbymember", "geosearchstore":
+		// the destination: STORE's key, or GEOSEARCHSTORE's first
+		d := 0
+		if name != "geosearchstore" {
+			if d = 1; len(idx) < 2 {
+				return nil
+			}
+		}
+		if exists[d] {
+			e := "georadiusstore"
+			if name == "geosearchstore" {
+				e = "geosearchstore"
+			}
+			out = append(out, ev(config.NotifyZSet, e, key(d)))
+		} else if existed[d] {
+			out = append(out, ev(config.NotifyGeneric, "del", key(d)))
 		}
 	case "sinterstore", "sunionstore", "sdiffstore", "zunionstore", "zinterstore", "zdiffstore", "zrangestore":
 		// The destination is the first key; an empty result deletes it.

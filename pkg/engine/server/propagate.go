@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"strconv"
 
+	"github.com/gocluster/gocluster/pkg/engine/geo"
 	"github.com/gocluster/gocluster/pkg/engine/resp"
 )
 
@@ -183,6 +184,28 @@ func (s *Server) appendReplicationForm(out []byte, cmd *command, args [][]byte) 
 	case "hincrbyfloat":
 		h, _ := db.Hash(key(), false)
 		return resp.AppendCommand(out, []byte("HSET"), key(), args[2], h[string(args[2])]), 1
+	case "geoadd": // as Redis rewrites it: zadd with the 52-bit scores
+		form := [][]byte{[]byte("zadd"), key()}
+		i := 2
+		for ; i < len(args) && (eq(args[i], "nx") || eq(args[i], "xx") || eq(args[i], "ch")); i++ {
+			form = append(form, args[i])
+		}
+		for ; i+2 < len(args); i += 3 {
+			lon, _ := parseDouble(args[i]) // the command parsed them the same way
+			lat, _ := parseDouble(args[i+1])
+			score, _ := geo.Score(lon, lat)
+			form = append(form, strconv.AppendInt(nil, int64(score), 10), args[i+2])
+		}
+		return resp.AppendCommand(out, form...), 1
+	case "georadius", "georadiusbymember":
+		// write commands only for their STORE options: without one, a search
+		opts := 6
+		if cmd.name == "georadiusbymember" {
+			opts = 5
+		}
+		if len(args) <= opts || !hasWord(args[opts:], "store") && !hasWord(args[opts:], "storedist") {
+			return out, 0
+		}
 	case "getset":
 		return resp.AppendCommand(out, []byte("SET"), key(), args[2]), 1
 	case "getdel":

@@ -119,6 +119,10 @@ func TestReplicationStreamMatchesRedisServer(t *testing.T) {
 		{"EVAL", "redis.call('set','e',1) redis.call('incr','e')", "0"},
 		{"EVAL", "return redis.call('get','e')", "0"},
 		{"EVAL", "redis.call('spop','s3') redis.call('expire','e',100)", "0"},
+		{"GEOADD", "g1", "13.361389", "38.115556", "Palermo"},
+		{"GEORADIUS", "g1", "15", "37", "200", "km"},
+		{"GEORADIUS", "g1", "15", "37", "200", "km", "STORE", "g2"},
+		{"GEORADIUSBYMEMBER", "g1", "Palermo", "10", "km", "STOREDIST", "g3"},
 	}
 	streams := map[string][]string{}
 	for _, addr := range []string{realAddr, engAddr} {

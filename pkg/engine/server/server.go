@@ -375,6 +375,9 @@ type Client struct {
 	rdbOnly     bool          // REPLCONF rdb-only 1: SYNC sends the snapshot and ends
 	watchDone   chan struct{} // the disconnect watcher of a blocked command ended
 	watch       store.Watcher // WATCHed keys (guarded by DB.Mu)
+	// keyChanged is set by a write whose reply does not tell whether it
+	// changed its key (GEOADD without CH), for keyspace events and WATCH.
+	keyChanged bool
 }
 
 func (s *Server) newClient(nc net.Conn) *Client {

@@ -62,4 +62,5 @@ var eventCases = map[string]bool{
 	"expire": true, "pexpire": true, "expireat": true, "pexpireat": true, "getex": true,
 	"rename": true, "renamenx": true, "copy": true, "rpoplpush": true, "lmove": true, "blmove": true,
 	"brpoplpush": true, "smove": true, "zadd": true,
+	"geoadd": true, "georadius": true, "georadiusbymember": true, "geosearchstore": true,
 }

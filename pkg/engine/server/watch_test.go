@@ -225,3 +225,26 @@ func TestWatchTouchedBySlotDeletion(t *testing.T) {
 		t.Fatalf("EXEC after the watched key's slot was emptied: %s, want null", show(r))
 	}
 }
+
+// TestZAddScoreChangeTouchesKey: a ZADD that only changes a score (its
+// reply, without CH, is 0) still announces zadd and dirties a WATCH, as
+// on redis-server.
+func TestZAddScoreChangeTouchesKey(t *testing.T) {
+	real := [2]*rawConn{dial(t, redistest.Start(t, redistest.Options{}).Addr()), nil}
+	engAddr := startServer(t).Addr().String()
+	eng := [2]*rawConn{dial(t, engAddr), dial(t, engAddr)}
+	real[1] = dial(t, real[0].conn.RemoteAddr().String())
+	compareClients(t, real, eng, `
+A: ZADD z 1 m
+A: WATCH z
+B: ZADD z 2 m
+A: MULTI
+A: ZSCORE z m
+A: EXEC
+A: WATCH z
+B: ZADD z 2 m
+A: MULTI
+A: ZSCORE z m
+A: EXEC
+`)
+}
