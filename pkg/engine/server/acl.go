@@ -6,11 +6,11 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
-// aclUsers is a small ACL: users with passwords and an on/off switch. Key
-// and command permission rules are stored and listed but every enabled user
-// may run every command on every key (the engine is a test/dev node).
+// aclUsers is the ACL: users with passwords, an on/off switch and the
+// command, key and channel permissions of acl_perms.go.
 type aclUsers struct {
 	mu    sync.Mutex
 	users map[string]*aclUser
@@ -21,11 +21,24 @@ type aclUser struct {
 	nopass    bool
 	passwords map[string]bool // sha256 hex
 	rules     []string        // permission rules as given, for ACL LIST
+	// perms are the compiled rules; connections authenticated as the user
+	// read them on every command, so a change applies at once
+	perms atomic.Pointer[aclPerms]
+}
+
+// permissions returns u's permissions (a deleted user's deny everything).
+func (u *aclUser) permissions() *aclPerms {
+	if u == nil {
+		return allPerms
+	}
+	return u.perms.Load()
 }
 
 func newACL(requirepass string) *aclUsers {
 	a := &aclUsers{users: map[string]*aclUser{}}
-	a.users["default"] = &aclUser{enabled: true, passwords: map[string]bool{}, rules: []string{"~*", "&*", "+@all"}}
+	defaultUser := &aclUser{enabled: true, passwords: map[string]bool{}, rules: []string{"~*", "&*", "+@all"}}
+	defaultUser.perms.Store(allPerms)
+	a.users["default"] = defaultUser
 	a.setDefaultPassword(requirepass)
 	return a
 }
@@ -70,8 +83,7 @@ func (a *aclUsers) setUser(name string, rules []string) string {
 	if !ok {
 		u = &aclUser{passwords: map[string]bool{}}
 	}
-	nu := *u
-	nu.passwords = map[string]bool{}
+	nu := aclUser{enabled: u.enabled, nopass: u.nopass, passwords: map[string]bool{}}
 	for k := range u.passwords {
 		nu.passwords[k] = true
 	}
@@ -88,7 +100,7 @@ func (a *aclUsers) setUser(name string, rules []string) string {
 		case lr == "resetpass":
 			nu.nopass, nu.passwords = false, map[string]bool{}
 		case lr == "reset":
-			nu = aclUser{passwords: map[string]bool{}}
+			nu = aclUser{passwords: map[string]bool{}, rules: []string{"resetkeys", "resetchannels", "-@all"}}
 		case strings.HasPrefix(r, ">"):
 			nu.passwords[hashPassword(r[1:])] = true
 			nu.nopass = false
@@ -105,16 +117,32 @@ func (a *aclUsers) setUser(name string, rules []string) string {
 			return "ERR Error in ACL SETUSER modifier '" + r + "': Syntax error"
 		}
 	}
-	a.users[name] = &nu
+	perms, msg := compilePerms(nu.rules)
+	if msg != "" {
+		return msg
+	}
+	// The same *aclUser stays in place, so its connections see the change.
+	u.enabled, u.nopass, u.passwords, u.rules = nu.enabled, nu.nopass, nu.passwords, nu.rules
+	u.perms.Store(perms)
+	a.users[name] = u
 	return ""
+}
+
+// user returns the named user (nil when there is none).
+func (a *aclUsers) user(name string) *aclUser {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.users[name]
 }
 
 func (a *aclUsers) delUser(name string) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if _, ok := a.users[name]; !ok || name == "default" {
+	u, ok := a.users[name]
+	if !ok || name == "default" {
 		return false
 	}
+	u.perms.Store(&aclPerms{commands: map[string]bool{}}) // its connections can do nothing more
 	delete(a.users, name)
 	return true
 }
@@ -150,9 +178,37 @@ func (a *aclUsers) describe(name string) string {
 	}
 	sort.Strings(hashes)
 	parts = append(parts, hashes...)
-	if len(u.rules) == 0 {
-		parts = append(parts, "resetchannels", "-@all")
+	// keys, then channels, then commands, as Redis lists them
+	var keys, channels, commands []string
+	for _, r := range u.rules {
+		lr := strings.ToLower(r)
+		switch {
+		case lr == "resetkeys":
+			keys = nil
+		case lr == "allkeys":
+			keys = []string{"~*"}
+		case strings.HasPrefix(r, "~") || strings.HasPrefix(r, "%"):
+			keys = append(keys, r)
+		case lr == "resetchannels":
+			channels = nil
+		case lr == "allchannels":
+			channels = []string{"&*"}
+		case strings.HasPrefix(r, "&"):
+			channels = append(channels, r)
+		case lr == "allcommands":
+			commands = []string{"+@all"}
+		case lr == "nocommands":
+			commands = []string{"-@all"}
+		default:
+			commands = append(commands, r)
+		}
 	}
-	parts = append(parts, u.rules...)
+	if len(channels) == 0 {
+		channels = []string{"resetchannels"}
+	}
+	if len(commands) == 0 || commands[0] != "+@all" && commands[0] != "-@all" {
+		commands = append([]string{"-@all"}, commands...)
+	}
+	parts = append(append(append(parts, keys...), channels...), commands...)
 	return strings.Join(parts, " ")
 }

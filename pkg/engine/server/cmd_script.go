@@ -69,7 +69,18 @@ func (h *scriptHost) Log(level int, msg string) {
 // no command rules, so every known command is allowed.
 func (h *scriptHost) ACLCheck(args [][]byte) (known, allowed bool) {
 	cmd := lookupCommand(args[0])
-	return cmd != nil, cmd != nil
+	if cmd == nil {
+		return false, false
+	}
+	if h.caller == nil {
+		return true, true
+	}
+	perms := h.caller.aclUser.permissions()
+	if cmd.arity > 0 && len(args) != cmd.arity || cmd.arity < 0 && len(args) < -cmd.arity {
+		return true, perms.all || perms.commands[commandName(cmd, args)] // no keys to look at
+	}
+	why, _ := perms.aclDenied(cmd, args)
+	return true, why == ""
 }
 
 // scriptAllowedNoLock are lock-free commands a script may run (it already
@@ -109,6 +120,11 @@ func (h *scriptHost) call(args [][]byte, proto int) (cmd *command, ran bool, rep
 	}
 	if cmd.write && h.eng.ReadOnly() {
 		return refuse("-ERR Write commands are not allowed from read-only scripts.\r\n")
+	}
+	if h.caller != nil {
+		if why, _ := h.caller.aclUser.permissions().aclDenied(cmd, args); why != "" {
+			return refuse("-" + scriptNoPermError(why) + "\r\n")
+		}
 	}
 	if refused := h.scriptCommandGate(cmd); refused != nil {
 		return cmd, false, refused

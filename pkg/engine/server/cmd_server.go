@@ -158,8 +158,9 @@ func cmdHello(c *Client, args [][]byte) {
 }
 
 func (c *Client) setUser(user string) {
+	u := c.srv.acl.user(user)
 	c.infoMu.Lock()
-	c.authed, c.user = true, user
+	c.authed, c.user, c.aclUser = true, user, u
 	c.infoMu.Unlock()
 }
 

@@ -133,6 +133,12 @@ func (c *Client) dispatch(args [][]byte) {
 		c.w.WriteError("NOAUTH Authentication required.")
 		return
 	}
+	if perms := c.aclUser.permissions(); !perms.all && !cmd.noAuth {
+		if why, name := perms.aclDenied(cmd, args); why != "" {
+			c.reject(cmd, noPermError(why, name))
+			return
+		}
+	}
 	if c.subscribedMode() && !subscribedModeAllowed(cmd.name) {
 		c.w.WriteError("ERR Can't execute '" + cmd.name + "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
 		return
@@ -172,19 +178,7 @@ func (c *Client) dispatch(args [][]byte) {
 		}
 	}
 	if msg := c.admit(cmd, args); msg != "" {
-		switch {
-		case cmd.name == "exec" && c.multi != nil:
-			// Redis's execCommandAbort: the transaction is discarded
-			c.multi = nil
-			c.setInMulti(false)
-			c.unwatchLocked()
-			c.w.WriteError("EXECABORT Transaction discarded because of: " + msg)
-		case c.multi != nil:
-			c.multiErr = true
-			c.w.WriteError(msg)
-		default:
-			c.w.WriteError(msg)
-		}
+		c.reject(cmd, msg)
 		return
 	}
 	if c.multi != nil && !inMultiAllowed(cmd.name) {
@@ -228,6 +222,26 @@ func (c *Client) dispatch(args [][]byte) {
 	c.call(cmd, args)
 	if cmd.name != "asking" {
 		c.asking = false
+	}
+}
+
+// reject answers a command refused before it ran, as Redis's
+// rejectCommand: a refused EXEC discards the transaction and says so
+// (execCommandAbort), a command refused inside MULTI fails the EXEC.
+func (c *Client) reject(cmd *command, msg string) {
+	switch {
+	case cmd.name == "exec":
+		if c.multi != nil {
+			c.multi = nil
+			c.setInMulti(false)
+			c.unwatchLocked()
+		}
+		c.w.WriteError("EXECABORT Transaction discarded because of: " + msg)
+	case c.multi != nil:
+		c.multiErr = true
+		c.w.WriteError(msg)
+	default:
+		c.w.WriteError(msg)
 	}
 }
 

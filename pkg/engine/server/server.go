@@ -362,7 +362,8 @@ type Client struct {
 	// keys were here; call looks again under the store lock, since a
 	// MIGRATE may have moved them in between.
 	recheckRoute bool
-	oomAtStart   bool // over maxmemory when the running command began (scripts check it)
+	aclUser      *aclUser // whose permissions apply (acl_perms.go)
+	oomAtStart   bool     // over maxmemory when the running command began (scripts check it)
 	// ran, ranAt: the dispatched command started running (not refused);
 	// innerErrors: errors its script's commands answered (stats.go)
 	ran         bool
@@ -389,6 +390,7 @@ func (s *Server) newClient(nc net.Conn) *Client {
 	c.r = resp.NewReader(nc)
 	c.w = resp.NewWriter(nc)
 	c.authed = s.acl.noPassDefault()
+	c.aclUser = s.acl.user("default")
 	s.totalConns.Add(1)
 	s.mu.Lock()
 	s.clients[c.id] = c
