@@ -2,6 +2,7 @@ package migrate
 
 import (
 	"context"
+	"maps"
 	"regexp"
 	"slices"
 	"strconv"
@@ -75,7 +76,7 @@ func TestRebalanceAfterAddNode(t *testing.T) {
 	if a, b := movingLines(sim.Stdout), movingLines(ours.Stdout); len(a) == 0 || !slices.Equal(a, b) {
 		t.Fatalf("moves differ from redis-cli:\nredis-cli: %q\ngocluster: %q", a, b)
 	}
-	if after := slotCounts(t, c); !mapsEqual(after, before) {
+	if after := slotCounts(t, c); !maps.Equal(after, before) {
 		t.Fatalf("--simulate changed the cluster")
 	}
 	want := predictedCounts(before, sim.Stdout)
@@ -86,7 +87,7 @@ func TestRebalanceAfterAddNode(t *testing.T) {
 		t.Fatalf("rebalance exit %d:\n%s", r.Code, r.Output())
 	}
 	load.Finish(t)
-	if got := slotCounts(t, c); !mapsEqual(got, want) {
+	if got := slotCounts(t, c); !maps.Equal(got, want) {
 		t.Fatalf("slot counts %v, redis-cli would give %v", got, want)
 	}
 	assertRedisCheckClean(t, c)
@@ -101,7 +102,7 @@ func TestRebalanceAfterAddNode(t *testing.T) {
 	if r.Code != 0 {
 		t.Fatalf("weighted rebalance exit %d:\n%s", r.Code, r.Output())
 	}
-	if got := slotCounts(t, c); !mapsEqual(got, want) || got[first] < 5000 {
+	if got := slotCounts(t, c); !maps.Equal(got, want) || got[first] < 5000 {
 		t.Fatalf("weighted: slot counts %v, redis-cli would give %v", got, want)
 	}
 	harness.VerifyPreload(t, cc, preN)
@@ -123,18 +124,6 @@ func seedHears(t *testing.T, c *harness.Cluster, addr string) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	t.Fatalf("the seed never heard of %s", addr)
-}
-
-func mapsEqual(a, b map[string]int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }
 
 // TestRebalanceRightAfterGoclusterAddNode chains gocluster add-node and

@@ -2,6 +2,7 @@ package provision
 
 import (
 	"encoding/json"
+	"maps"
 	"strings"
 	"testing"
 
@@ -63,7 +64,7 @@ func TestFailoverOfAMasterUnderLoad(t *testing.T) {
 	if err := json.Unmarshal([]byte(dry.Stdout), &plan); err != nil || len(plan.Plan.Steps) != 1 || plan.Plan.Steps[0].Replica != replica.Addr() {
 		t.Fatalf("dry-run plan should promote %s: %v\n%s", replica.Addr(), err, dry.Stdout)
 	}
-	if after := roles(t, c); !equalMaps(before, after) {
+	if after := roles(t, c); !maps.Equal(before, after) {
 		t.Fatalf("--dry-run changed roles: %v -> %v", before, after)
 	}
 
@@ -140,19 +141,7 @@ func TestFailoverRefusals(t *testing.T) {
 			t.Errorf("gocluster %s: exit %d, want %d with %q\n%s", strings.Join(tc.args, " "), r.Code, tc.code, tc.want, r.Output())
 		}
 	}
-	if after := roles(t, c); !equalMaps(before, after) {
+	if after := roles(t, c); !maps.Equal(before, after) {
 		t.Fatalf("a refused failover changed roles: %v -> %v", before, after)
 	}
-}
-
-func equalMaps(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }

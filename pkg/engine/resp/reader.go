@@ -208,6 +208,23 @@ func (r *Reader) readInline() error {
 	return r.splitInline(line)
 }
 
+// SplitArgs splits line into words as an inline command is split (Redis's
+// sdssplitargs, which also reads config files); an unbalanced quote is an
+// error.
+func SplitArgs(line []byte) ([][]byte, error) {
+	var r Reader
+	if err := r.splitInline(line); err != nil {
+		return nil, err
+	}
+	out := make([][]byte, len(r.offs))
+	start := 0
+	for i, end := range r.offs {
+		out[i] = r.arena[start:end:end]
+		start = end
+	}
+	return out, nil
+}
+
 // splitInline splits an inline command like redis-cli's argument syntax:
 // spaces separate, "double quotes" allow \n \r \t \b \a \\ \" and \xHH
 // escapes, 'single quotes' allow only \'. A closing quote must be followed
