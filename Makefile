@@ -37,14 +37,14 @@ test: setup vet
 FUZZTIME ?= 20s
 FUZZ_ARGS = -run '^$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 fuzz:
-	$(GO) test $(FUZZ_ARGS) -fuzz '^FuzzReader$$' ./pkg/engine/resp
-	$(GO) test $(FUZZ_ARGS) -fuzz '^FuzzReadReply$$' ./pkg/engine/resp
-	$(GO) test $(FUZZ_ARGS) -fuzz '^FuzzDispatch$$' ./pkg/engine/server
-	$(GO) test $(FUZZ_ARGS) -fuzz '^FuzzMatch$$' ./pkg/engine/store
-	$(GO) test $(FUZZ_ARGS) -fuzz '^FuzzHLL$$' ./pkg/engine/store
-	$(GO) test $(FUZZ_ARGS) -fuzz '^FuzzDecodeMessage$$' ./pkg/engine/cluster
-	$(GO) test $(FUZZ_ARGS) -fuzz '^FuzzDecodeDump$$' ./pkg/engine/rdb
-	$(GO) test $(FUZZ_ARGS) -fuzz '^FuzzReplay$$' ./pkg/engine/aof
+	GO=$(GO) ./.ci/fuzz '^FuzzReader$$' ./pkg/engine/resp $(FUZZ_ARGS)
+	GO=$(GO) ./.ci/fuzz '^FuzzReadReply$$' ./pkg/engine/resp $(FUZZ_ARGS)
+	GO=$(GO) ./.ci/fuzz '^FuzzDispatch$$' ./pkg/engine/server $(FUZZ_ARGS)
+	GO=$(GO) ./.ci/fuzz '^FuzzMatch$$' ./pkg/engine/store $(FUZZ_ARGS)
+	GO=$(GO) ./.ci/fuzz '^FuzzHLL$$' ./pkg/engine/store $(FUZZ_ARGS)
+	GO=$(GO) ./.ci/fuzz '^FuzzDecodeMessage$$' ./pkg/engine/cluster $(FUZZ_ARGS)
+	GO=$(GO) ./.ci/fuzz '^FuzzDecodeDump$$' ./pkg/engine/rdb $(FUZZ_ARGS)
+	GO=$(GO) ./.ci/fuzz '^FuzzReplay$$' ./pkg/engine/aof $(FUZZ_ARGS)
 
 unit:
 	$(GO) test -count=1 ./pkg/... ./internal/...

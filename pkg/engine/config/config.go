@@ -119,6 +119,7 @@ var options = []option{
 	{name: "repl-timeout", kind: kindInt, def: "60", min: 1, max: 1 << 31},
 	{name: "replica-priority", kind: kindInt, def: "100", min: 0, max: 1 << 31},
 	{name: "replica-read-only", kind: kindBool, def: "yes"},
+	{name: "replica-serve-stale-data", kind: kindBool, def: "yes"},
 	{name: "slowlog-log-slower-than", kind: kindInt, def: "10000", min: -1, max: 1 << 40},
 	{name: "slowlog-max-len", kind: kindInt, def: "128", min: 0, max: 1 << 31},
 	{name: "lazyfree-lazy-user-del", kind: kindBool, def: "no"},
@@ -143,7 +144,7 @@ var aliases = map[string]string{"cluster-slave-validity-factor": "cluster-replic
 	"zset-max-ziplist-entries": "zset-max-listpack-entries", "zset-max-ziplist-value": "zset-max-listpack-value",
 	"list-max-ziplist-size": "list-max-listpack-size",
 	"min-slaves-to-write":   "min-replicas-to-write", "min-slaves-max-lag": "min-replicas-max-lag",
-	"slave-ignore-maxmemory": "replica-ignore-maxmemory"}
+	"slave-ignore-maxmemory": "replica-ignore-maxmemory", "slave-serve-stale-data": "replica-serve-stale-data"}
 
 // Canonical is an option's own name for name, which may be an alias
 // (min-slaves-to-write is min-replicas-to-write).

@@ -275,6 +275,7 @@ func cmdExec(c *Client, _ [][]byte) {
 	c.setInMulti(false)
 	db := c.srv.DB
 	db.Mu.Lock()
+	c.settleUnwatch()
 	if !failed && c.srv.Cluster != nil {
 		if msg := c.routeTransaction(queued); msg != "" {
 			db.Unwatch(&c.watch)

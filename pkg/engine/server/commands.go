@@ -144,10 +144,7 @@ func (c *Client) dispatch(args [][]byte) {
 		return
 	}
 	if msg := c.scriptBusyReply(cmd, args); msg != "" {
-		c.w.WriteError(msg)
-		if c.multi != nil {
-			c.multiErr = true
-		}
+		c.reject(cmd, msg)
 		return
 	}
 	if cmd.name == "ping" && c.subscribedMode() {
@@ -178,6 +175,10 @@ func (c *Client) dispatch(args [][]byte) {
 		}
 	}
 	if msg := c.admit(cmd, args); msg != "" {
+		c.reject(cmd, msg)
+		return
+	}
+	if msg := c.staleRefusal(cmd); msg != "" {
 		c.reject(cmd, msg)
 		return
 	}
@@ -234,7 +235,14 @@ func (c *Client) reject(cmd *command, msg string) {
 		if c.multi != nil {
 			c.multi = nil
 			c.setInMulti(false)
-			c.unwatchLocked()
+			// A running script holds the store lock (a BUSY refusal):
+			// the watch is dropped the next time this client takes it.
+			if c.srv.DB.Mu.TryLock() {
+				c.srv.DB.Unwatch(&c.watch)
+				c.srv.DB.Mu.Unlock()
+			} else {
+				c.unwatchLater = true
+			}
 		}
 		c.w.WriteError("EXECABORT Transaction discarded because of: " + msg)
 	case c.multi != nil:
@@ -258,6 +266,7 @@ func (c *Client) call(cmd *command, args [][]byte) {
 		return
 	}
 	defer db.Mu.Unlock() // a panicking handler must not leave the store locked
+	c.settleUnwatch()
 	if recheck {
 		if msg := c.routeKeys(cmd, args, true); msg != "" {
 			c.w.WriteError(msg)

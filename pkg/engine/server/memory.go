@@ -179,6 +179,30 @@ func (c *Client) admit(cmd *command, args [][]byte) string {
 	return ""
 }
 
+const errMasterDown = "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
+
+// staleRefusal is replica-serve-stale-data no: while a replica's link to
+// its master is down, only commands flagged stale run (for EXEC, every
+// queued command must be).
+func (c *Client) staleRefusal(cmd *command) string {
+	s := c.srv
+	if s.Cluster != nil || !s.repl.ro.Load() || s.Cfg.Bool("replica-serve-stale-data") || s.masterLinkUp() {
+		return ""
+	}
+	stale := hasFlag(cmd, "stale")
+	if cmd.name == "exec" && c.multi != nil {
+		for _, q := range *c.multi {
+			if qc := lookupCommand(q[0]); qc != nil && !hasFlag(qc, "stale") {
+				stale = false
+			}
+		}
+	}
+	if stale {
+		return ""
+	}
+	return errMasterDown
+}
+
 // Prepare is what a script's flags decide before it runs (Redis's
 // scriptPrepareForRun); flagged says it has a shebang or is a function,
 // else its commands are checked one by one (scriptCommandGate). A script

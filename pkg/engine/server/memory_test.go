@@ -212,3 +212,26 @@ func infoInt(t *testing.T, info, field string) int64 {
 	t.Fatalf("INFO has no %s", field)
 	return 0
 }
+
+// TestStaleReplicaMatchesRedisServer: with replica-serve-stale-data no, a
+// replica whose master is unreachable refuses what is not flagged stale
+// (MASTERDOWN), inside EXEC too, as redis-server does.
+func TestStaleReplicaMatchesRedisServer(t *testing.T) {
+	real := dial(t, redistest.Start(t, redistest.Options{}).Addr())
+	eng := dial(t, startServer(t).Addr().String())
+	compareArgs(t, real, eng, [][]string{
+		{"SET", "x", "1"},
+		{"CONFIG", "SET", "replica-serve-stale-data", "no"},
+		{"REPLICAOF", "127.0.0.1", "1"},
+		{"GET", "x"},
+		{"PING"},
+		{"MULTI"},
+		{"GET", "x"},
+		{"EXEC"},
+		{"CONFIG", "GET", "slave-serve-stale-data"},
+		{"CONFIG", "SET", "replica-serve-stale-data", "yes"},
+		{"GET", "x"},
+		{"REPLICAOF", "NO", "ONE"},
+		{"GET", "x"},
+	})
+}

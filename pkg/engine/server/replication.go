@@ -985,3 +985,18 @@ func (s *Server) clientTypeFilter(typ string) (filter func(*Client) bool, closed
 	}
 	return nil, 0, false
 }
+
+// masterLinkUp reports whether a replica's link to its master is up.
+func (s *Server) masterLinkUp() bool {
+	m := s.replManager
+	if m == nil {
+		return false
+	}
+	l := m.current()
+	if l == nil {
+		return false
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.up
+}

@@ -363,6 +363,7 @@ type Client struct {
 	// MIGRATE may have moved them in between.
 	recheckRoute bool
 	aclUser      *aclUser // whose permissions apply (acl_perms.go)
+	unwatchLater bool     // a refused EXEC could not drop the watch (settleUnwatch)
 	oomAtStart   bool     // over maxmemory when the running command began (scripts check it)
 	// ran, ranAt: the dispatched command started running (not refused);
 	// innerErrors: errors its script's commands answered (stats.go)

@@ -30,6 +30,15 @@ func cmdUnwatch(c *Client, _ [][]byte) {
 
 // unwatchLocked forgets the client's watched keys (DISCARD, RESET and a
 // closed connection), taking the store lock.
+// settleUnwatch drops a watch an EXEC refused while the store was locked
+// left behind; called with the store lock held.
+func (c *Client) settleUnwatch() {
+	if c.unwatchLater {
+		c.srv.DB.Unwatch(&c.watch)
+		c.unwatchLater = false
+	}
+}
+
 func (c *Client) unwatchLocked() {
 	db := c.srv.DB
 	db.Mu.Lock()
