@@ -110,6 +110,9 @@ func (c *Client) callNotifying(cmd *command, args [][]byte) {
 		announce(args[2]) // Redis adds the new name before it reports the move
 	}
 	events := eventsOf(cmd.name, args, idx, reply, existed, exists)
+	if streamWrites[cmd.name] {
+		events = c.srv.takeStreamEvents()
+	}
 	c.touchWritten(cmd, args, idx, events)
 	for _, ev := range events {
 		announce(ev.key)
