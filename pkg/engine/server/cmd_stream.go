@@ -361,6 +361,7 @@ func cmdXAdd(c *Client, args [][]byte) {
 	}
 	maxBytes, maxEntries := c.streamConfig()
 	s.Append(id, stored, maxBytes, maxEntries)
+	s.Signals++
 	idText := formatID(id)
 	c.w.WriteBulk(idText)
 	c.srv.DB.Touch(key)

@@ -74,7 +74,7 @@ func cmdXGroup(c *Client, args [][]byte) {
 			"SETID <key> <groupname> <id|$> [ENTRIESREAD entries_read]",
 			"    Set the current group ID and entries_read counter.",
 			"HELP",
-			"    Print this help.")
+			"    Prints this help.")
 		return
 	}
 	mkstream := false
@@ -155,6 +155,7 @@ func cmdXGroup(c *Client, args [][]byte) {
 			return
 		}
 		s.DestroyGroup(name)
+		s.Signals++ // blocked XREADGROUPs of the group get NOGROUP
 		c.w.WriteInt(1)
 		c.srv.streamEvent("xgroup-destroy", key)
 		c.srv.streamPropagate(args)

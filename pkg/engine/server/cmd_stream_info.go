@@ -26,7 +26,7 @@ func cmdXInfo(c *Client, args [][]byte) {
 			"STREAM <key> [FULL [COUNT <count>]",
 			"    Show information about the stream.",
 			"HELP",
-			"    Print this help.")
+			"    Prints this help.")
 		return
 	}
 	key := args[2]

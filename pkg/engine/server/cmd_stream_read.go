@@ -54,6 +54,15 @@ type xreadRequest struct {
 	keys            [][]byte
 	ids             []store.StreamID // ">" is MaxStreamID
 	args            [][]byte
+	// seen is each key's stream and its Signals when the read blocked: a
+	// blocked read is looked at again for a key only once it was
+	// signaled, or replaced by another value
+	seen []streamSeen
+}
+
+type streamSeen struct {
+	s       *store.Stream
+	signals uint64
 }
 
 func (r *xreadRequest) readgroup() bool { return r.group != nil }
@@ -172,6 +181,12 @@ func cmdXRead(c *Client, args [][]byte) {
 	}
 	if r.count == 0 {
 		r.count = xreadBlockedCount
+	}
+	r.seen = make([]streamSeen, len(r.keys))
+	for i, key := range r.keys {
+		if s, _ := c.srv.DB.Stream(key, false); s != nil {
+			r.seen[i] = streamSeen{s, s.Signals}
+		}
 	}
 	wait := time.Duration(0) // forever
 	if timeout > 0 && timeout < math.MaxInt64/int64(time.Millisecond) {
@@ -355,6 +370,9 @@ func (c *Client) serveBlockedXRead(r *xreadRequest) bool {
 			continue
 		}
 		s, _ := c.srv.DB.Stream(key, false)
+		if s == r.seen[i].s && s.Signals == r.seen[i].signals {
+			continue // not signaled since the read blocked
+		}
 		gt := r.ids[i]
 		var g *store.StreamGroup
 		if r.readgroup() {
@@ -365,6 +383,7 @@ func (c *Client) serveBlockedXRead(r *xreadRequest) bool {
 			gt = g.LastID
 		}
 		if s.LastID.Compare(gt) <= 0 {
+			r.seen[i] = streamSeen{s, s.Signals} // wait for the next signal
 			continue
 		}
 		start, _ := incrID(gt)

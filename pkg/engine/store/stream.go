@@ -34,6 +34,10 @@ type Stream struct {
 	MaxDeletedID StreamID
 	EntriesAdded uint64
 	groups       map[string]*StreamGroup
+	// Signals counts the writes that wake readers blocked on the stream
+	// (XADD, XGROUP DESTROY: Redis's signalKeyAsReady); a blocked reader
+	// looks again only after one.
+	Signals uint64
 }
 
 type streamNode struct {
