@@ -134,6 +134,8 @@ var options = []option{
 	// lists are not made of listpack nodes, so nothing a client sees changes
 	// (docs/engine.md).
 	{name: "list-max-listpack-size", kind: kindInt, def: "-2", min: math.MinInt32, max: math.MaxInt32},
+	{name: "stream-node-max-bytes", kind: kindMemory, def: "4096"},
+	{name: "stream-node-max-entries", kind: kindInt, def: "100", min: 0, max: math.MaxInt64},
 	{name: "list-compress-depth", kind: kindInt, def: "0", min: 0, max: math.MaxInt32},
 }
 

@@ -13,7 +13,7 @@ import (
 // DecodeDump verifies a DUMP payload (footer version <= MaxVersion, CRC64)
 // and decodes the object in it. Every encoding Redis 7.0 and 7.2 write is
 // understood, plus the older ones (ziplist, zipmap, quicklist 1, ZSET with
-// string scores). Streams and module types are reported as unsupported.
+// string scores, Redis 5 streams). Module types are reported as unsupported.
 func DecodeDump(payload []byte) (Value, error) {
 	if len(payload) < 11 { // type byte + at least 1 byte of object + footer
 		return Value{}, corrupt("DUMP payload too short (%d bytes)", len(payload))
@@ -250,7 +250,7 @@ func decodeObject(s source, t byte) (Value, error) {
 	case typeModule, typeModule2:
 		return Value{}, fmt.Errorf("%w: module values are not supported", ErrUnsupported)
 	case typeStreamLP, typeStreamLP2, typeStreamLP3:
-		return Value{}, fmt.Errorf("%w: stream values are not supported", ErrUnsupported)
+		return readStream(s, t)
 	}
 	return Value{}, corrupt("unknown object type %d", t)
 }

@@ -39,7 +39,7 @@ func estimateSize(v Value) int {
 	for _, m := range v.ZSet {
 		n += len(m.Member) + 10
 	}
-	return n
+	return n + estimateStreamSize(v.Stream)
 }
 
 // Redis' defaults: sets of at most this many integers load as an intset.
@@ -104,6 +104,11 @@ func appendObject(buf []byte, key *string, v Value, compress bool) []byte {
 			buf = str(buf, f.Value)
 		}
 		return buf
+	case KindStream:
+		if v.Stream != nil {
+			buf = typed(typeStreamLP2)
+			return appendStream(buf, v.Stream, str, blob)
+		}
 	}
 	// An unknown kind is a programming error; encode an empty string rather
 	// than panic, so the failure shows as wrong data, not a crashed node.

@@ -52,7 +52,7 @@ func TestDecodeDumpRejectsBadObjects(t *testing.T) {
 		body       []byte
 	}{
 		{"unknown type", "unknown object type", []byte{99, 0}},
-		{"stream", "stream values are not supported", []byte{typeStreamLP3, 0}},
+		{"stream truncated", "unexpected end", []byte{typeStreamLP3, 0}},
 		{"module", "module values are not supported", []byte{typeModule2, 0}},
 		{"huge count", "count", appendLen([]byte{typeSet}, 1<<40)},
 		{"huge string", "unexpected end", appendLen([]byte{typeString}, 1<<62)},

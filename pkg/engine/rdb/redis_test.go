@@ -3,7 +3,6 @@ package rdb
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -315,16 +314,5 @@ func TestLegacyEncodingsWithRedis(t *testing.T) {
 				t.Fatalf("Redis read back: %s", d)
 			}
 		})
-	}
-}
-
-func TestStreamDumpIsUnsupported(t *testing.T) {
-	c, ctx := startRedis(t)
-	if err := c.XAdd(ctx, &redis.XAddArgs{Stream: "s", Values: []any{"f", "v"}}).Err(); err != nil {
-		t.Fatal(err)
-	}
-	_, err := DecodeDump([]byte(c.Dump(ctx, "s").Val()))
-	if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "stream values are not supported") {
-		t.Fatalf("err = %v, want a clear unsupported-stream error", err)
 	}
 }

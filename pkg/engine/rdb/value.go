@@ -5,7 +5,7 @@
 // version, then the little-endian CRC64 (Jones) of everything before it.
 // EncodeDump/DecodeDump handle payloads; ReadFile/ScanFile/Scan read RDB
 // files (verifying their checksum); Writer writes RDB files from values or
-// from raw DUMP payloads. Streams and module types are not supported.
+// from raw DUMP payloads. Module types are not supported.
 package rdb
 
 import (
@@ -23,6 +23,7 @@ const (
 	KindSet
 	KindZSet
 	KindHash
+	KindStream
 )
 
 func (k Kind) String() string {
@@ -37,6 +38,8 @@ func (k Kind) String() string {
 		return "zset"
 	case KindHash:
 		return "hash"
+	case KindStream:
+		return "stream"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -52,6 +55,8 @@ type Value struct {
 	Set  [][]byte
 	Hash []Field
 	ZSet []ZMember
+	// Stream is a stream's nodes, metadata and consumer groups.
+	Stream *Stream
 }
 
 // Field is one hash field and its value.
@@ -79,7 +84,7 @@ var (
 	// that does not match (it also wraps ErrCorrupt).
 	ErrBadFooter = errors.New("DUMP payload version or checksum are wrong")
 	// ErrUnsupported: a valid value of a type the engine does not store
-	// (streams, module types).
+	// (module types).
 	ErrUnsupported = errors.New("rdb: unsupported value type")
 )
 

@@ -461,6 +461,13 @@ func (s *Server) encodeCommands() []byte {
 		out = resp.AppendCommand(out, []byte("FUNCTION"), []byte("LOAD"), []byte("REPLACE"), code)
 	}
 	for _, k := range s.DB.Keys([]byte("*")) {
+		if st, _ := s.DB.Stream(k, false); st != nil {
+			out = appendStreamRewrite(out, k, st) // Redis's own commands, so redis-server loads the file
+			if at := s.DB.Expire(k); at > 0 {
+				out = resp.AppendCommand(out, []byte("PEXPIREAT"), k, strconv.AppendInt(nil, at, 10))
+			}
+			continue
+		}
 		out = s.appendKeyState(out, k)
 	}
 	return out

@@ -258,7 +258,7 @@ func (c *Client) scanOptions(args [][]byte, allowType bool) (pattern []byte, cou
 }
 
 func kindByName(s string) store.Kind {
-	for k := store.KindString; k <= store.KindZSet; k++ {
+	for k := store.KindString; k <= store.KindStream; k++ {
 		if k.String() == s {
 			return k
 		}

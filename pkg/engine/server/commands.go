@@ -221,6 +221,10 @@ func (c *Client) dispatch(args [][]byte) {
 		}
 	}
 	c.call(cmd, args)
+	if wait := c.afterCall; wait != nil {
+		c.afterCall = nil
+		wait()
+	}
 	if cmd.name != "asking" {
 		c.asking = false
 	}

@@ -114,6 +114,9 @@ func (c *Client) callNotifying(cmd *command, args [][]byte) {
 	if c.keyChanged && (cmd.name == "geoadd" || cmd.name == "zadd" && len(events) == 0) {
 		events = []keyedEvent{{keyEvent{class: config.NotifyZSet, name: "zadd"}, args[1]}}
 	}
+	if streamWrites[cmd.name] {
+		events = c.srv.takeStreamEvents()
+	}
 	c.touchWritten(cmd, args, idx, events)
 	for _, ev := range events {
 		announce(ev.key)

@@ -125,6 +125,9 @@ var nullMeansNothing = map[string]bool{"set": true, "getdel": true, "lpop": true
 func (s *Server) appendReplicationForm(out []byte, cmd *command, args [][]byte) ([]byte, int) {
 	db := s.DB
 	key := func() []byte { return args[1] }
+	if out, n, ok := s.appendStreamForms(out, cmd); ok {
+		return out, n
+	}
 	switch cmd.name {
 	case "migrate": // the keys that left
 		var gone [][]byte

@@ -77,6 +77,7 @@ type Server struct {
 	stats        serverStats // INFO commandstats and errorstats (stats.go)
 	unit         propUnit    // writes of the running EXEC or script (propagate.go)
 	propReply    []byte      // the reply of the write being propagated (SPOP's members)
+	streams      streamState // what the running stream write propagates and notifies (stream_prop.go)
 	replicaCount atomic.Int64
 	replManager  *ReplicaManager
 
@@ -376,6 +377,7 @@ type Client struct {
 	aofOff      int64         // where that write ends in it
 	rdbOnly     bool          // REPLCONF rdb-only 1: SYNC sends the snapshot and ends
 	watchDone   chan struct{} // the disconnect watcher of a blocked command ended
+	afterCall   func()        // runs once the command is done and the store unlocked (a stream read that blocks)
 	watch       store.Watcher // WATCHed keys (guarded by DB.Mu)
 	// keyChanged is set by a write whose reply does not tell whether it
 	// changed its key (GEOADD without CH), for keyspace events and WATCH.

@@ -65,6 +65,8 @@ func exportEntry(e entry, copyStr bool) rdb.Value {
 			v.ZSet[i] = rdb.ZMember{Member: m.Member, Score: m.Score}
 		}
 		return v
+	case KindStream:
+		return rdb.Value{Kind: rdb.KindStream, Stream: e.stream().export()}
 	}
 	return rdb.Value{}
 }
@@ -100,6 +102,9 @@ func (db *DB) Import(key []byte, v rdb.Value) {
 			z.Add(m.Member, m.Score)
 		}
 		db.put(sd, key, entry{kind: KindZSet, ptr: unsafe.Pointer(z)})
+	case rdb.KindStream:
+		db.put(sd, key, entry{kind: KindStream, ptr: unsafe.Pointer(importStream(v.Stream))})
+		return // an empty stream is a value
 	}
 	db.DeleteIfEmpty(key)
 }

@@ -68,6 +68,8 @@ func (db *DB) Encoding(key []byte, lim EncodingLimits) string {
 			}
 		}
 		return "listpack"
+	case KindStream:
+		return "stream"
 	}
 	return ""
 }

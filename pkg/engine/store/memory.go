@@ -150,6 +150,8 @@ func estimateSampled(e entry, samples int) uint32 {
 			bytes += len(m.Member) + zsetItemCost
 			sampled++
 		}
+	case KindStream:
+		return uint32(min(collectionBase+e.stream().memory(), math.MaxUint32))
 	default:
 		return collectionBase
 	}

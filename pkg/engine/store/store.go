@@ -26,10 +26,11 @@ const (
 	KindHash
 	KindSet
 	KindZSet
+	KindStream
 )
 
 func (k Kind) String() string {
-	return [...]string{"none", "string", "list", "hash", "set", "zset"}[k]
+	return [...]string{"none", "string", "list", "hash", "set", "zset", "stream"}[k]
 }
 
 // ErrWrongType is Redis's WRONGTYPE error.
