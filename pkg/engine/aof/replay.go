@@ -55,7 +55,11 @@ func Replay(data []byte, fn func(args [][]byte) error) (valid int64, err error) 
 		}
 		switch {
 		case isWord(args[0], "multi"):
-			inMulti, multiStart, multi = true, start, multi[:0]
+			// A MULTI inside MULTI changes nothing (Redis refuses to nest
+			// them): the transaction, and a truncation, start at the first.
+			if !inMulti {
+				inMulti, multiStart, multi = true, start, multi[:0]
+			}
 		case isWord(args[0], "exec") && inMulti:
 			for _, a := range multi {
 				if err := fn(a); err != nil {
