@@ -200,14 +200,20 @@ func cmdXRead(c *Client, args [][]byte) {
 	}
 }
 
-// cString is a key or name as Redis prints it with %s: up to a NUL byte.
+// cString is a key or name as Redis prints it in an error with %s: up to
+// a NUL byte, line breaks turned into spaces (addReplyErrorFormat).
 func cString(b []byte) string {
-	for i, ch := range b {
+	out := make([]byte, 0, len(b))
+	for _, ch := range b {
 		if ch == 0 {
-			return string(b[:i])
+			break
 		}
+		if ch == '\r' || ch == '\n' {
+			ch = ' '
+		}
+		out = append(out, ch)
 	}
-	return string(b)
+	return string(out)
 }
 
 // isScriptClient tells the client a script's commands run as.
