@@ -27,7 +27,7 @@ func sampleStream() *Stream {
 		},
 		Length: 3, LastID: StreamID{9, 9}, FirstID: StreamID{1, 1}, MaxDeletedID: StreamID{1, 2}, EntriesAdded: 7,
 		Groups: []StreamGroup{{Name: []byte("g"), LastID: StreamID{5, 0}, EntriesRead: -1,
-			PEL: []StreamNACK{{ID: StreamID{1, 1}, DeliveryTime: 1700000000000, DeliveryCount: 2}, {ID: StreamID{5, 0}, DeliveryTime: 5, DeliveryCount: 1}},
+			PEL:       []StreamNACK{{ID: StreamID{1, 1}, DeliveryTime: 1700000000000, DeliveryCount: 2}, {ID: StreamID{5, 0}, DeliveryTime: 5, DeliveryCount: 1}},
 			Consumers: []StreamConsumer{{Name: []byte("a"), SeenTime: 3, Pending: []StreamID{{1, 1}}}, {Name: []byte("b"), Pending: []StreamID{{5, 0}}}, {Name: []byte("idle")}},
 		}},
 	}
