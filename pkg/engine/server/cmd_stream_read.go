@@ -16,8 +16,7 @@ func init() {
 // without COUNT is served at most this many entries.
 const xreadBlockedCount = 1000
 
-// xreadKeys finds the keys after STREAMS (Redis's xreadGetKeys): the first
-// half of what follows it.
+// xreadKeys finds the keys after STREAMS: the first half of what follows it.
 func xreadKeys(args [][]byte) []int {
 	pos := 0
 scan:
@@ -35,11 +34,11 @@ scan:
 			break scan
 		}
 	}
-	n := len(args) - pos - 1
-	if pos == 0 || n == 0 || n%2 != 0 {
+	n := (len(args) - pos - 1) / 2 // with an odd count too, as Redis's key specs read it
+	if pos == 0 || n == 0 {
 		return nil
 	}
-	out := make([]int, n/2)
+	out := make([]int, n)
 	for i := range out {
 		out[i] = pos + 1 + i
 	}
