@@ -222,6 +222,7 @@ func TestAOFBothWaysWithRedisServer(t *testing.T) {
 	if l, _ := cl2.LRange(ctx, "list", 0, -1).Result(); strings.Join(l, " ") != "a b c" {
 		t.Fatalf("engine loading redis-server's AOF: list = %v", l)
 	}
+	assertStreams(t, "engine loading redis-server's AOF", cl2)
 }
 
 // runServerOnce runs `gocluster server` with args expecting it to refuse

@@ -15,7 +15,8 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// fillEveryType writes one key of each data type, one with a TTL.
+// fillEveryType writes one key of each data type, one with a TTL, and
+// streams with consumer groups.
 func fillEveryType(t *testing.T, cl *redis.Client) {
 	t.Helper()
 	ctx := context.Background()
@@ -28,6 +29,7 @@ func fillEveryType(t *testing.T, cl *redis.Client) {
 			t.Fatalf("%v: %v", cmd, err)
 		}
 	}
+	fillStreams(t, cl)
 }
 
 // assertEveryType checks what fillEveryType wrote.
@@ -58,6 +60,7 @@ func assertEveryType(t *testing.T, who string, cl *redis.Client) {
 	if err != nil || ttl < 3000*time.Second || ttl > 3600*time.Second {
 		t.Fatalf("%s: TTL ttl = %v, %v", who, ttl, err)
 	}
+	assertStreams(t, who, cl)
 }
 
 // TestSnapshotsAcrossRestartsAndRedisServer: SAVE, BGSAVE, SHUTDOWN with

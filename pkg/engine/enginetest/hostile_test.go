@@ -32,7 +32,7 @@ func TestClusterNodeSurvivesBoundaryArguments(t *testing.T) {
 	skip := map[string]bool{"shutdown": true, "sync": true, "psync": true, "replconf": true, "replicaof": true, "slaveof": true,
 		"config": true, "acl": true, "migrate": true, "auth": true, "quit": true, "client": true, "wait": true,
 		"blpop": true, "brpop": true, "blmove": true, "brpoplpush": true, "hello": true, "cluster": true,
-		"blmpop": true, "bzmpop": true, "bzpopmin": true, "bzpopmax": true,
+		"blmpop": true, "bzmpop": true, "bzpopmin": true, "bzpopmax": true, "xread": true, "xreadgroup": true,
 		"subscribe": true, "psubscribe": true, "ssubscribe": true, "monitor": true, "reset": true, "multi": true,
 		"unsubscribe": true, "punsubscribe": true, "sunsubscribe": true}
 	var names []string

@@ -258,3 +258,51 @@ func TestStreamDumpRestoreMigrateWithRedisServer(t *testing.T) {
 		t.Fatalf("after MIGRATE back to the engine:\n%s\n%s", want, got)
 	}
 }
+
+// TestStreamClusterRoutingMatchesRedisServer: stream commands are routed by
+// their keys as redis-server routes them in cluster mode: keys of several
+// slots are CROSSSLOT (XREAD's keys after STREAMS, XGROUP's and XINFO's
+// key after the subcommand), a slot nobody serves is CLUSTERDOWN.
+func TestStreamClusterRoutingMatchesRedisServer(t *testing.T) {
+	ctx := context.Background()
+	rs := redistest.Start(t, redistest.Options{Flavor: "redis", Cluster: true, Args: []string{"--cluster-require-full-coverage", "no"}})
+	eng := startEngine(t, "--cluster-enabled", "yes", "--cluster-require-full-coverage", "no")
+	cmds := [][]any{
+		{"XADD", "{a}1", "1-1", "f", "v"},
+		{"XADD", "{a}2", "1-1", "f", "v"},
+		{"XADD", "{b}1", "1-1", "f", "v"},
+		{"XREAD", "STREAMS", "{a}1", "{a}2", "0", "0"},
+		{"XREAD", "STREAMS", "{a}1", "{b}1", "0", "0"},
+		{"XREAD", "COUNT", "1", "BLOCK", "10", "STREAMS", "{a}1", "{b}1", "0", "0"},
+		{"XGROUP", "CREATE", "{a}1", "g", "0"},
+		{"XREADGROUP", "GROUP", "g", "c", "STREAMS", "{a}1", "{b}1", ">", ">"},
+		{"XREADGROUP", "GROUP", "g", "c", "STREAMS", "{a}1", ">"},
+		{"XINFO", "GROUPS", "{a}1"},
+		{"XGROUP", "HELP"},
+		{"XADD", "unserved", "1-1", "f", "v"},
+		{"XINFO", "STREAM", "unserved"},
+		{"XGROUP", "CREATE", "unserved", "g", "$", "MKSTREAM"},
+		{"XREAD", "STREAMS", "unserved", "0"},
+	}
+	var out [2][]string
+	for i, addr := range []string{rs.Addr(), eng.Addr()} {
+		c := client(t, addr, func(o *redis.Options) { o.Protocol = 2 })
+		// every slot but the one of "unserved" (slot 5535)
+		if err := c.Do(ctx, "CLUSTER", "ADDSLOTSRANGE", "0", "5534").Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Do(ctx, "CLUSTER", "ADDSLOTSRANGE", "5536", "16383").Err(); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 10*time.Second, "slots served", func() bool { return c.Set(ctx, "{a}probe", "1", 0).Err() == nil })
+		for _, cmd := range cmds {
+			v, err := c.Do(ctx, cmd...).Result()
+			out[i] = append(out[i], fmt.Sprintf("%v -> %v %v", cmd, v, err))
+		}
+	}
+	for i := range out[0] {
+		if out[0][i] != out[1][i] {
+			t.Errorf("redis:  %s\nengine: %s", out[0][i], out[1][i])
+		}
+	}
+}

@@ -21,6 +21,7 @@ func FuzzDecodeDump(f *testing.F) {
 		{Kind: KindSet, Set: strs("a", "b")},
 		{Kind: KindHash, Hash: []Field{{[]byte("f"), []byte("v")}, {[]byte("g"), []byte("12")}}},
 		{Kind: KindZSet, ZSet: []ZMember{{[]byte("m"), 1.5}, {[]byte("n"), math.Inf(-1)}}},
+		{Kind: KindStream, Stream: sampleStream()},
 	}
 	for _, v := range seeds {
 		p := EncodeDump(v)

@@ -124,6 +124,10 @@ func diffValues(got, want Value) string {
 		return diffLists(hashLines(got.Hash), hashLines(want.Hash))
 	case KindZSet:
 		return diffLists(zsetLines(got.ZSet), zsetLines(want.ZSet))
+	case KindStream:
+		if a, b := EncodeDump(got), EncodeDump(want); !bytes.Equal(a, b) {
+			return fmt.Sprintf("stream encodes as %d bytes, want %d", len(a), len(b))
+		}
 	}
 	return ""
 }

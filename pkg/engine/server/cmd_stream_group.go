@@ -426,7 +426,7 @@ func cmdXClaim(c *Client, args [][]byte) {
 			}
 			lastID = id
 		default:
-			c.w.WriteError("ERR Unrecognized XCLAIM option '" + printable(opt, 128) + "'")
+			c.w.WriteError("ERR Unrecognized XCLAIM option '" + cString(opt) + "'")
 			return
 		}
 	}

@@ -16,8 +16,7 @@ func init() {
 // without COUNT is served at most this many entries.
 const xreadBlockedCount = 1000
 
-// xreadKeys finds the keys after STREAMS (Redis's xreadGetKeys): the first
-// half of what follows it.
+// xreadKeys finds the keys after STREAMS: the first half of what follows it.
 func xreadKeys(args [][]byte) []int {
 	pos := 0
 scan:
@@ -35,11 +34,11 @@ scan:
 			break scan
 		}
 	}
-	n := len(args) - pos - 1
-	if pos == 0 || n == 0 || n%2 != 0 {
+	n := (len(args) - pos - 1) / 2 // with an odd count too, as Redis's key specs read it
+	if pos == 0 || n == 0 {
 		return nil
 	}
-	out := make([]int, n/2)
+	out := make([]int, n)
 	for i := range out {
 		out[i] = pos + 1 + i
 	}
@@ -200,14 +199,20 @@ func cmdXRead(c *Client, args [][]byte) {
 	}
 }
 
-// cString is a key or name as Redis prints it with %s: up to a NUL byte.
+// cString is a key or name as Redis prints it in an error with %s: up to
+// a NUL byte, line breaks turned into spaces (addReplyErrorFormat).
 func cString(b []byte) string {
-	for i, ch := range b {
+	out := make([]byte, 0, len(b))
+	for _, ch := range b {
 		if ch == 0 {
-			return string(b[:i])
+			break
 		}
+		if ch == '\r' || ch == '\n' {
+			ch = ' '
+		}
+		out = append(out, ch)
 	}
-	return string(b)
+	return string(out)
 }
 
 // isScriptClient tells the client a script's commands run as.

@@ -33,7 +33,7 @@ var fuzzSkipped = map[string]bool{
 	"shutdown": true, "sync": true, "psync": true, "replconf": true, "replicaof": true, "slaveof": true, "config": true,
 	"acl": true, "migrate": true, "auth": true, "quit": true, "client": true, "wait": true,
 	"blpop": true, "brpop": true, "blmove": true, "brpoplpush": true, "multi": true, "hello": true,
-	"blmpop": true, "bzmpop": true, "bzpopmin": true, "bzpopmax": true,
+	"blmpop": true, "bzmpop": true, "bzpopmin": true, "bzpopmax": true, "xread": true, "xreadgroup": true,
 }
 
 func fuzzCommandNames() []string {
