@@ -34,7 +34,8 @@ var streamBoundaryTemplates = []struct {
 	{cmd: "XREAD COUNT I STREAMS s X"}, {cmd: "XREAD BLOCK I STREAMS s 0"},
 	{cmd: "XREADGROUP GROUP g c COUNT I STREAMS s X"}, {cmd: "XREADGROUP GROUP g c BLOCK I STREAMS s 0"},
 	{cmd: "XGROUP CREATE s g2 X ENTRIESREAD I"}, {cmd: "XGROUP SETID s g X ENTRIESREAD I"},
-	{cmd: "XPENDING s g X X I", shape: true}, {cmd: "XPENDING s g IDLE I - + I c", shape: true},
+	{cmd: "XPENDING s g X X I", shape: true}, {cmd: "XPENDING s g IDLE 0 - + I c", shape: true},
+	{cmd: "XPENDING s g IDLE 3600000 - + I c", shape: true}, // not I: a small idle time races the clock
 	{cmd: "XACK s g X"}, {cmd: "XCLAIM s g d 3600000 1-1 2-2 JUSTID"}, {cmd: "XCLAIM s g d 9223372036854775807 1-1 JUSTID"},
 	{cmd: "XCLAIM s g d -9223372036854775808 1-1 JUSTID"}, {cmd: "XCLAIM s g d x 1-1 JUSTID"}, {cmd: "XCLAIM s g d 0 X JUSTID"},
 	{cmd: "XCLAIM s g d 0 1-1 IDLE I JUSTID"}, {cmd: "XCLAIM s g d 0 1-1 TIME I JUSTID"},
