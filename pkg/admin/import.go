@@ -41,15 +41,16 @@ type ImportPlan struct {
 
 // ImportResult counts what happened to every key the source listed.
 type ImportResult struct {
-	Scanned  int64    `json:"scanned"`
-	Imported int64    `json:"imported"`               // restored in the cluster
-	Skipped  int64    `json:"skipped"`                // already in the cluster, left as is (no --replace)
-	Vanished int64    `json:"vanished"`               // gone from the source before it could be read
-	Failed   int64    `json:"failed"`                 // could not be restored
-	Deleted  int64    `json:"deleted"`                // removed from the source after import (no --copy)
-	Changed  int64    `json:"changed"`                // written on the source during the import: kept there
-	Errors   []string `json:"errors,omitempty"`       // the first few failures
-	Skips    []string `json:"skipped_keys,omitempty"` // the first few skipped keys
+	Scanned  int64           `json:"scanned"`
+	Imported int64           `json:"imported"` // restored in the cluster
+	Skipped  int64           `json:"skipped"`  // already in the cluster, left as is (no --replace)
+	skipSeen map[string]bool // keys already counted as skipped
+	Vanished int64           `json:"vanished"`               // gone from the source before it could be read
+	Failed   int64           `json:"failed"`                 // could not be restored
+	Deleted  int64           `json:"deleted"`                // removed from the source after import (no --copy)
+	Changed  int64           `json:"changed"`                // written on the source during the import: kept there
+	Errors   []string        `json:"errors,omitempty"`       // the first few failures
+	Skips    []string        `json:"skipped_keys,omitempty"` // the first few skipped keys
 }
 
 const maxListed = 10
@@ -297,6 +298,15 @@ func restoreOn(ctx context.Context, pool *conn.Pool, owner string, ds []dumped, 
 			res.Imported++
 			ok = append(ok, d)
 		case strings.HasPrefix(err.Error(), "BUSYKEY"):
+			// SCAN may return a key twice (the source rehashes while keys
+			// leave it): a skipped key stays in the source, so count it once.
+			if res.skipSeen == nil {
+				res.skipSeen = map[string]bool{}
+			}
+			if res.skipSeen[d.key] {
+				continue
+			}
+			res.skipSeen[d.key] = true
 			res.Skipped++
 			if len(res.Skips) < maxListed {
 				res.Skips = append(res.Skips, d.key)
