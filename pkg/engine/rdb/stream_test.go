@@ -89,3 +89,52 @@ func TestStreamHostilePayloads(t *testing.T) {
 		}
 	}
 }
+
+// A Redis 5/6 stream (type 15: no first ID, max deleted ID, entries-added
+// or group read counters) loads with those derived as Redis derives them.
+func TestStreamType15(t *testing.T) {
+	s := sampleStream()
+	s.Groups[0].LastID = StreamID{1, 1}
+	lp := &listpackBuilder{}
+	body := []byte{typeStreamLP}
+	body = appendLen(body, uint64(len(s.Nodes)))
+	for i := range s.Nodes {
+		body = appendRawString(body, appendStreamID(nil, s.Nodes[i].MasterID))
+		lp.buf = lp.buf[:0]
+		streamNodeListpack(lp, &s.Nodes[i])
+		lp.finish()
+		body = appendRawString(body, lp.buf)
+	}
+	body = appendLen(appendLen(appendLen(body, s.Length), s.LastID.Ms), s.LastID.Seq)
+	body = appendLen(body, 1)
+	g := s.Groups[0]
+	body = appendRawString(body, g.Name)
+	body = appendLen(appendLen(body, g.LastID.Ms), g.LastID.Seq)
+	body = appendLen(body, uint64(len(g.PEL)))
+	for _, p := range g.PEL {
+		body = appendStreamID(body, p.ID)
+		body = append(body, 0, 0, 0, 0, 0, 0, 0, 0)
+		body = appendLen(body, p.DeliveryCount)
+	}
+	body = appendLen(body, uint64(len(g.Consumers)))
+	for _, c := range g.Consumers {
+		body = appendRawString(body, c.Name)
+		body = append(body, 0, 0, 0, 0, 0, 0, 0, 0)
+		body = appendLen(body, uint64(len(c.Pending)))
+		for _, id := range c.Pending {
+			body = appendStreamID(body, id)
+		}
+	}
+	v, err := DecodeDump(withFooter(body, 9))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := v.Stream
+	if got.EntriesAdded != 3 || got.FirstID != (StreamID{1, 1}) || got.MaxDeletedID != (StreamID{}) {
+		t.Fatalf("derived metadata: added %d first %v maxdel %v", got.EntriesAdded, got.FirstID, got.MaxDeletedID)
+	}
+	// the group's last ID is the first entry: entries_added - length + 1
+	if got.Groups[0].EntriesRead != 1 {
+		t.Fatalf("group entries-read %d, want 1", got.Groups[0].EntriesRead)
+	}
+}

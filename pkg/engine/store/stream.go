@@ -409,18 +409,27 @@ func raxCount(keys [][16]byte, depth int) int {
 	return n
 }
 
-// memory is an estimate of the stream's size in bytes: its listpacks plus
-// the radix tree and the consumer groups.
+// memory is an estimate of the stream's size in bytes, as Redis's
+// MEMORY USAGE estimates it: the mean size of the first few nodes for all
+// but the last, the last one's own size, the radix tree, and the groups'
+// pending entries and consumers. It costs O(groups), whatever the length,
+// because memory accounting asks after every write.
 func (s *Stream) memory() int {
-	total := 64
-	for _, n := range s.nodes {
-		total += n.lpBytes() + 48
+	total := 64 + len(s.nodes)*(16+48)
+	if n := len(s.nodes); n > 0 {
+		sampled, bytes := 0, 0
+		for _, node := range s.nodes[:min(n, 5)] {
+			bytes += node.lpBytes()
+			sampled++
+		}
+		if n <= sampled {
+			total += bytes
+		} else {
+			total += bytes/sampled*(n-1) + s.nodes[n-1].lpBytes()
+		}
 	}
 	for _, g := range s.groups {
-		total += 96 + len(g.Name) + g.pel.Len()*64
-		for _, c := range g.consumers {
-			total += 64 + len(c.Name)
-		}
+		total += 96 + len(g.Name) + g.pel.Len()*64 + len(g.consumers)*80
 	}
 	return total
 }
