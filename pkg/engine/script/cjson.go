@@ -105,7 +105,7 @@ func encodeJSON(b *bytes.Buffer, v lua.LValue, null *lua.LUserData, depth, maxDe
 		}
 		n, isArray := 0, true
 		maxIdx := 0
-		x.ForEach(func(k, _ lua.LValue) {
+		forEachOrdered(x, func(k, _ lua.LValue) {
 			n++
 			if kn, ok := k.(lua.LNumber); ok && kn >= 1 && float64(kn) == math.Trunc(float64(kn)) {
 				maxIdx = max(maxIdx, int(kn))
@@ -132,7 +132,7 @@ func encodeJSON(b *bytes.Buffer, v lua.LValue, null *lua.LUserData, depth, maxDe
 		}
 		var kvs []kv
 		var bad string
-		x.ForEach(func(k, val lua.LValue) {
+		forEachOrdered(x, func(k, val lua.LValue) {
 			switch kk := k.(type) {
 			case lua.LString:
 				kvs = append(kvs, kv{string(kk), val})

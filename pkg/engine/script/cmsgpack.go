@@ -79,7 +79,7 @@ func msgpackEncode(b []byte, v lua.LValue, depth int) []byte {
 			return append(b, 0xc0)
 		}
 		count, maxKey, array := 0, 0, true
-		x.ForEach(func(k, _ lua.LValue) {
+		forEachOrdered(x, func(k, _ lua.LValue) {
 			count++
 			if kn, ok := k.(lua.LNumber); ok && kn >= 1 && float64(kn) == math.Trunc(float64(kn)) {
 				maxKey = max(maxKey, int(kn))
@@ -95,7 +95,7 @@ func msgpackEncode(b []byte, v lua.LValue, depth int) []byte {
 			return b
 		}
 		b = msgpackLen(b, count, 0x80, 0xde, 0xdf)
-		x.ForEach(func(k, val lua.LValue) {
+		forEachOrdered(x, func(k, val lua.LValue) {
 			b = msgpackEncode(b, k, depth+1)
 			b = msgpackEncode(b, val, depth+1)
 		})

@@ -178,7 +178,7 @@ func writeValue(L *lua.LState, w *resp.Writer, v lua.LValue, proto, depth int) {
 		}
 		if m, ok := x.RawGetString("map").(*lua.LTable); ok {
 			var keys, vals []lua.LValue
-			m.ForEach(func(k, v lua.LValue) {
+			forEachOrdered(m, func(k, v lua.LValue) {
 				keys = append(keys, k)
 				vals = append(vals, v)
 			})
@@ -191,7 +191,7 @@ func writeValue(L *lua.LState, w *resp.Writer, v lua.LValue, proto, depth int) {
 		}
 		if m, ok := x.RawGetString("set").(*lua.LTable); ok {
 			var keys []lua.LValue
-			m.ForEach(func(k, v lua.LValue) { keys = append(keys, k) })
+			forEachOrdered(m, func(k, v lua.LValue) { keys = append(keys, k) })
 			w.WriteSetLen(len(keys))
 			for _, k := range keys {
 				writeValue(L, w, k, proto, depth+1)
@@ -258,4 +258,13 @@ func writeError(w *resp.Writer, s string) {
 	b = append(b, '-')
 	b = append(b, cleanStatus(s)...)
 	w.WriteRaw(append(b, '\r', '\n'))
+}
+
+// forEachOrdered walks a table as Lua's next() does. gopher-lua's ForEach
+// ranges over Go maps, so its order changes from run to run; scripts that
+// encode a table (cmsgpack, cjson, RESP3 maps) must give the same bytes each time.
+func forEachOrdered(t *lua.LTable, fn func(k, v lua.LValue)) {
+	for k, v := t.Next(lua.LNil); k != lua.LNil; k, v = t.Next(k) {
+		fn(k, v)
+	}
 }

@@ -115,7 +115,7 @@ func (e *Engine) registerFunction(L *lua.LState) int {
 			raiseBare(L, "calling redis.register_function with a single argument is only applicable to Lua table (representing named arguments).")
 		}
 		var bad string
-		t.ForEach(func(k, v lua.LValue) {
+		forEachOrdered(t, func(k, v lua.LValue) {
 			switch k.String() {
 			case "function_name":
 				if s, ok := v.(lua.LString); ok {

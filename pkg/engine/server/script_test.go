@@ -102,6 +102,9 @@ var scriptCases = [][]string{
 	{"eval", "local a = cmsgpack.unpack(cmsgpack.pack({a={b={c=1}}})) return a.a.b.c", "0"},
 	{"eval", "return {cmsgpack.unpack(cmsgpack.pack(1, -1, 'a', 2.5))}", "0"},
 	{"eval", "return cmsgpack.unpack('\\x93\\x01\\x02')", "0"},
+	// A table packs in Lua's iteration order, the same bytes on every run
+	// (circular references are copied down to the nesting limit).
+	{"eval", "local a = {x=nil, y=5} local b = {x=a} a['x'] = b local e = cmsgpack.pack(a) local h = '' for i = 1, #e do h = h .. string.format('%02x', string.byte(e, i)) end return h", "0"},
 	{"eval", "return struct.unpack('>I2', struct.pack('>I2', 258))", "0"},
 	{"eval", "return struct.pack('>iHbBlLdfs', -2, 65535, -1, 255, 123456789012, 7, 1.5, 2.5, 'str')", "0"},
 	{"eval", "return {struct.unpack('<i4h', struct.pack('<i4h', -7, -3))}", "0"},
