@@ -199,6 +199,7 @@ func New(host Host) *Engine {
 	L.SetMetatable(e.env, emt)
 	g.RawSetString("_G", e.env)
 	L.Env = e.env
+	installCallErrors(L)
 	e.protectLibraries()
 	e.newContext()
 	e.initFunctions()

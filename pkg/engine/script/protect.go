@@ -24,7 +24,7 @@ func (e *Engine) protectLibraries() {
 	L := e.L
 	g := e.globals
 	p := &protector{protected: map[*lua.LTable]bool{}}
-	g.RawGetString("string").(*lua.LTable).RawSetString("dump", lua.LNil) // no bytecode in or out
+	refuseBytecode(L, g)
 	deny := L.NewFunction(func(L *lua.LState) int {
 		L.RaiseError(readonlyErr)
 		return 0
@@ -68,6 +68,10 @@ func (e *Engine) protectLibraries() {
 	// read-only views.
 	g.RawSetString("getmetatable", L.NewFunction(func(L *lua.LState) int {
 		v := L.CheckAny(1)
+		if !hasOwnMetatable(v) {
+			L.Push(lua.LNil)
+			return 1
+		}
 		mt := L.GetMetatable(v)
 		t, isTable := v.(*lua.LTable)
 		if real, ok := mt.(*lua.LTable); ok && (!isTable || p.protected[t]) {

@@ -102,6 +102,23 @@ var scriptCases = [][]string{
 	{"eval", "local a = cmsgpack.unpack(cmsgpack.pack({a={b={c=1}}})) return a.a.b.c", "0"},
 	{"eval", "return {cmsgpack.unpack(cmsgpack.pack(1, -1, 'a', 2.5))}", "0"},
 	{"eval", "return cmsgpack.unpack('\\x93\\x01\\x02')", "0"},
+	// Calling a value that is not a function names it as Lua 5.1 does.
+	{"eval", "local t = {} t.x()", "0"},
+	{"eval", "local f; f()", "0"},
+	{"eval", "redis.foo()", "0"},
+	{"eval", "local s = 'x' s:bar()", "0"},
+	{"eval", "return (5)()", "0"},
+	{"eval", "local b = true b()", "0"},
+	{"eval", "local function g() return nil end g()()", "0"},
+	{"eval", "local u; local function k() u() end k()", "0"},
+	{"eval", "local t = {a = {}} local x = t.a x.y()", "0"},
+	{"eval", "return {pcall(nil)}", "0"},
+	{"eval", "return {pcall(function() local z; z() end)}", "0"},
+	{"eval", "return {getmetatable(nil), getmetatable(1), getmetatable(true), type(getmetatable('x'))}", "0"},
+	// Bytecode neither in nor out.
+	{"eval", "return loadstring(string.dump(function() return 1 end))()", "0"},
+	{"eval", "local f, err = loadstring(string.dump(function() return 1 end)) return {type(f), type(string.dump), err ~= nil}", "0"},
+	{"eval", "return loadstring('return 7', 'chunk')()", "0"},
 	// A table packs in Lua's iteration order, the same bytes on every run
 	// (circular references are copied down to the nesting limit).
 	{"eval", "local a = {x=nil, y=5} local b = {x=a} a['x'] = b local e = cmsgpack.pack(a) local h = '' for i = 1, #e do h = h .. string.format('%02x', string.byte(e, i)) end return h", "0"},
