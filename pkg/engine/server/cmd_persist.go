@@ -16,7 +16,7 @@ import (
 // and redis-server loads it).
 
 func init() {
-	def("save", 1, "admin noscript nolock", 0, 0, 0, cmdSave)
+	def("save", 1, "admin noscript no_multi nolock", 0, 0, 0, cmdSave)
 	def("bgsave", -1, "admin noscript nolock", 0, 0, 0, cmdBgsave)
 }
 

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/gocluster/gocluster/pkg/engine/pubsub"
+	"github.com/gocluster/gocluster/pkg/engine/resp"
 )
 
 // Pub/sub: the commands over pkg/engine/pubsub. A subscribed client gets a
@@ -182,6 +183,7 @@ func (c *Client) yieldToEarlierCommands() {
 func cmdPublish(c *Client, args [][]byte) {
 	c.yieldToEarlierCommands()
 	n := c.srv.PubSub.Publish(args[1], args[2])
+	c.propagatePublish(args)
 	if p, ok := c.srv.Cluster.(clusterPublisher); ok {
 		p.Publish(args[1], args[2], false)
 	}
@@ -191,6 +193,7 @@ func cmdPublish(c *Client, args [][]byte) {
 func cmdSPublish(c *Client, args [][]byte) {
 	c.yieldToEarlierCommands()
 	n := c.srv.PubSub.SPublish(args[1], args[2])
+	c.propagatePublish(args)
 	if p, ok := c.srv.Cluster.(clusterPublisher); ok {
 		p.Publish(args[1], args[2], true)
 	}
@@ -272,4 +275,23 @@ func cmdReset(c *Client, args [][]byte) {
 	c.setUser("default")
 	c.authed = c.srv.acl.noPassDefault()
 	c.w.WriteSimple("RESET")
+}
+
+// propagatePublish sends PUBLISH and SPUBLISH to replicas, not to the AOF,
+// when this node is not part of a cluster, as Redis does; in a cluster the
+// bus carries them instead. Inside EXEC it joins the transaction's writes.
+func (c *Client) propagatePublish(args [][]byte) {
+	s := c.srv
+	if s.Cluster != nil || !s.propagating() {
+		return
+	}
+	if !c.scriptClient { // a script holds the store lock already
+		s.DB.Mu.Lock()
+		defer s.DB.Mu.Unlock()
+	}
+	if s.unit.depth > 0 {
+		s.propagate(lookupCommand(args[0]), args)
+		return
+	}
+	s.replFeed(resp.AppendCommand(nil, args...))
 }

@@ -49,7 +49,7 @@ func (s *Server) scripting() *scriptHost {
 		return h.(*scriptHost)
 	}
 	h := &scriptHost{srv: s}
-	h.client = &Client{srv: s, user: "default", authed: true, inExec: true, created: time.Now()}
+	h.client = &Client{srv: s, user: "default", authed: true, inExec: true, scriptClient: true, created: time.Now()}
 	h.client.w = resp.NewWriter(io.Discard)
 	h.eng = script.New(h)
 	h.eng.Cluster = s.Cluster != nil
@@ -85,7 +85,8 @@ func (h *scriptHost) ACLCheck(args [][]byte) (known, allowed bool) {
 
 // scriptAllowedNoLock are lock-free commands a script may run (it already
 // holds the store lock, which the other lock-free handlers take themselves).
-var scriptAllowedNoLock = map[string]bool{"select": true, "time": true, "lastsave": true}
+var scriptAllowedNoLock = map[string]bool{"select": true, "time": true, "lastsave": true, "publish": true,
+	"spublish": true, "pubsub": true, "command": true}
 
 func hasFlag(cmd *command, flag string) bool {
 	for _, f := range cmd.flags {
@@ -369,10 +370,7 @@ func cmdScript(c *Client, args [][]byte) {
 			c.w.WriteError(msg)
 			return
 		}
-		c.w.WriteBulkString(sha)
-		if c.srv.propagating() {
-			c.srv.propagate(commandTable["script"], args)
-		}
+		c.w.WriteBulkString(sha) // not propagated: Redis 7 replicates scripts by their effects
 	case sub == "exists":
 		if len(args) < 3 {
 			c.w.WriteError("ERR wrong number of arguments for 'script|exists' command")

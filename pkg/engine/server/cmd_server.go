@@ -22,7 +22,7 @@ func init() {
 	def("time", 1, "loading stale fast nolock", 0, 0, 0, cmdTime)
 	def("lastsave", 1, "loading stale fast nolock", 0, 0, 0, func(c *Client, _ [][]byte) { c.w.WriteInt(c.srv.persist.lastTime.Load()) })
 	def("wait", 3, "noscript nolock", 0, 0, 0, cmdWait)
-	def("shutdown", -1, "admin noscript loading stale nolock", 0, 0, 0, cmdShutdown)
+	def("shutdown", -1, "admin noscript loading stale no_multi nolock", 0, 0, 0, cmdShutdown)
 	def("readonly", 1, "loading stale fast nolock", 0, 0, 0, cmdReadonly)
 	def("readwrite", 1, "loading stale fast nolock", 0, 0, 0, cmdReadonly)
 	def("asking", 1, "fast nolock", 0, 0, 0, cmdAsking)

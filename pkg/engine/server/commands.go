@@ -24,6 +24,7 @@ type command struct {
 	write, readonly   bool
 	denyOOM           bool
 	noAuth            bool
+	noMulti           bool // refused inside MULTI (SAVE, SHUTDOWN, SYNC, PSYNC)
 	noLock            bool // handler takes the store lock itself, if at all
 	movable           func(args [][]byte) []int
 	noRoute           bool // never redirected (MIGRATE works on open slots locally)
@@ -59,6 +60,8 @@ func def(name string, arity int, flags string, first, last, step int, fn cmdFunc
 			cmd.denyOOM = true
 		case "no-auth":
 			cmd.noAuth = true
+		case "no_multi":
+			cmd.noMulti = true
 		}
 		cmd.flags = append(cmd.flags, f)
 	}
@@ -131,6 +134,10 @@ func (c *Client) dispatch(args [][]byte) {
 	}
 	if !c.authed && !cmd.noAuth {
 		c.w.WriteError("NOAUTH Authentication required.")
+		return
+	}
+	if cmd.noMulti && c.multi != nil {
+		c.reject(cmd, "ERR Command not allowed inside a transaction")
 		return
 	}
 	if perms := c.aclUser.permissions(); !perms.all && !cmd.noAuth {

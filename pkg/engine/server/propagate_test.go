@@ -77,8 +77,8 @@ func streamUntil(t *testing.T, br *bufio.Reader, end string) []string {
 // 7.0 and on the engine reach a replica in the same forms: nothing for a
 // write that changed nothing, SET ... PXAT and PEXPIREAT for relative
 // TTLs, DEL for GETDEL and passed TTLs, SET ... KEEPTTL for INCRBYFLOAT,
-// SREM for SPOP, and MULTI/EXEC around a transaction or script only when
-// it wrote more than once.
+// SREM for SPOP, MULTI/EXEC around a transaction or script only when
+// it wrote more than once, PUBLISH but not SCRIPT LOAD.
 func TestReplicationStreamMatchesRedisServer(t *testing.T) {
 	realAddr := redistest.Start(t, redistest.Options{}).Addr()
 	engAddr := startServer(t).Addr().String()
@@ -119,6 +119,15 @@ func TestReplicationStreamMatchesRedisServer(t *testing.T) {
 		{"EVAL", "redis.call('set','e',1) redis.call('incr','e')", "0"},
 		{"EVAL", "return redis.call('get','e')", "0"},
 		{"EVAL", "redis.call('spop','s3') redis.call('expire','e',100)", "0"},
+		// PUBLISH reaches replicas (not a cluster node); SCRIPT LOAD does not.
+		{"PUBLISH", "ch", "hello"},
+		{"SPUBLISH", "sch", "hello"},
+		{"MULTI"}, {"PUBLISH", "ch", "in-multi"}, {"EXEC"},
+		{"MULTI"}, {"SET", "p", "1"}, {"PUBLISH", "ch", "with-set"}, {"EXEC"},
+		{"SCRIPT", "LOAD", "return 1"},
+		{"MULTI"}, {"SCRIPT", "LOAD", "return 2"}, {"SET", "p", "2"}, {"EXEC"},
+		{"EVAL", "redis.call('publish', 'ch', 'from-script') redis.call('set', 'p', 3)", "0"},
+		{"MULTI"}, {"SAVE"}, {"SET", "p", "refused"}, {"EXEC"},
 		{"GEOADD", "g1", "13.361389", "38.115556", "Palermo"},
 		{"GEORADIUS", "g1", "15", "37", "200", "km"},
 		{"GEORADIUS", "g1", "15", "37", "200", "km", "STORE", "g2"},

@@ -16,8 +16,8 @@ import (
 // using SYNC) gets an RDB file.
 
 func init() {
-	def("sync", 1, "admin noscript nolock", 0, 0, 0, cmdSync)
-	def("psync", -3, "admin noscript nolock", 0, 0, 0, cmdSync)
+	def("sync", 1, "admin noscript no_multi nolock", 0, 0, 0, cmdSync)
+	def("psync", -3, "admin noscript no_multi nolock", 0, 0, 0, cmdSync)
 	def("replconf", -1, "admin noscript loading stale nolock", 0, 0, 0, cmdReplConf)
 	def("replicaof", 3, "admin noscript stale nolock", 0, 0, 0, cmdReplicaOf)
 	def("slaveof", 3, "admin noscript stale nolock", 0, 0, 0, cmdReplicaOf)

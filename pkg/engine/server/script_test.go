@@ -102,6 +102,10 @@ var scriptCases = [][]string{
 	{"eval", "local a = cmsgpack.unpack(cmsgpack.pack({a={b={c=1}}})) return a.a.b.c", "0"},
 	{"eval", "return {cmsgpack.unpack(cmsgpack.pack(1, -1, 'a', 2.5))}", "0"},
 	{"eval", "return cmsgpack.unpack('\\x93\\x01\\x02')", "0"},
+	// Pub/sub and COMMAND from scripts.
+	{"eval", "return {redis.call('publish', 'ch', 'm'), redis.call('spublish', 'sch', 'm')}", "0"},
+	{"eval", "return {redis.call('pubsub', 'numsub', 'ch'), redis.call('pubsub', 'numpat')}", "0"},
+	{"eval", "return redis.call('command', 'getkeys', 'mset', 'a', '1', 'b', '2')", "0"},
 	// Calling a value that is not a function names it as Lua 5.1 does.
 	{"eval", "local t = {} t.x()", "0"},
 	{"eval", "local f; f()", "0"},

@@ -358,7 +358,8 @@ type Client struct {
 	// from the socket brought (not one queued behind it in a pipeline).
 	freshInput bool
 
-	inExec bool // running EXEC: blocking commands do not wait
+	inExec       bool // running EXEC: blocking commands do not wait
+	scriptClient bool // the client scripts run their commands as, under the store lock the script holds
 	// recheckRoute: the command was routed on an open slot by which of its
 	// keys were here; call looks again under the store lock, since a
 	// MIGRATE may have moved them in between.

@@ -47,6 +47,13 @@ func TestWatchMatchesRedisServer(t *testing.T) {
 	real := [2]*rawConn{dial(t, rs.Addr()), dial(t, rs.Addr())}
 	eng := [2]*rawConn{dial(t, es.Addr().String()), dial(t, es.Addr().String())}
 	compareClients(t, real, eng, `
+A: MULTI
+A: SAVE
+A: SHUTDOWN NOSAVE
+A: SYNC
+A: SET x 0
+A: EXEC
+A: GET x
 A: SET x 1
 A: WATCH x y
 A: MULTI
