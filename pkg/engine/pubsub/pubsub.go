@@ -34,7 +34,8 @@ type Sub struct {
 	limit int
 
 	qmu     sync.Mutex
-	pending []byte
+	pending [][]byte // queued pushes, in chunks of queueChunk bytes (or one bigger push)
+	queued  int      // bytes in pending
 	dead    bool
 	wake    chan struct{}
 
@@ -55,13 +56,41 @@ func (s *Sub) SetProto(p int) { s.proto.Store(int32(p)) }
 // Wake is signalled when pushes are queued.
 func (s *Sub) Wake() <-chan struct{} { return s.wake }
 
-// Take returns and clears what is queued, and whether the subscriber was
-// dropped for a full queue (its connection should be closed).
+// Take returns what is queued as one slice and clears the queue, and
+// whether the subscriber was dropped for a full queue (its connection
+// should be closed).
 func (s *Sub) Take() (out []byte, dead bool) {
+	chunks, dead := s.TakeChunks()
+	for _, c := range chunks {
+		out = append(out, c...)
+	}
+	s.Recycle(chunks)
+	return out, dead
+}
+
+// TakeChunks returns and clears what is queued, in the chunks it was
+// queued in (for one writev); hand them back with Recycle once written.
+func (s *Sub) TakeChunks() (chunks [][]byte, dead bool) {
 	s.qmu.Lock()
 	defer s.qmu.Unlock()
-	out, s.pending = s.pending, nil
-	return out, s.dead
+	chunks, s.pending, s.queued = s.pending, nil, 0
+	return chunks, s.dead
+}
+
+// queueChunk is the size of the chunks a subscriber's queue is made of: a
+// lagging subscriber's queue grows a chunk at a time, never copied.
+const queueChunk = 16 << 10
+
+var chunkPool = sync.Pool{New: func() any { b := make([]byte, 0, queueChunk); return &b }}
+
+// Recycle returns written chunks for later pushes.
+func (s *Sub) Recycle(chunks [][]byte) {
+	for _, c := range chunks {
+		if cap(c) == queueChunk {
+			c = c[:0]
+			chunkPool.Put(&c)
+		}
+	}
 }
 
 // Push queues an encoded push for the subscriber's connection; false when
@@ -76,16 +105,31 @@ func (s *Sub) push(b []byte) bool {
 		s.qmu.Unlock()
 		return false
 	}
-	if len(s.pending)+len(b) > s.limit {
-		s.dead, s.pending = true, nil
+	// Only a push onto an empty queue wakes the writer: it takes everything
+	// queued when it runs, so one wake per batch is enough.
+	wake := s.queued == 0
+	if s.queued+len(b) > s.limit {
+		s.dead, s.pending, s.queued, wake = true, nil, 0, true
 	} else {
-		s.pending = append(s.pending, b...)
+		s.queued += len(b)
+		last := len(s.pending) - 1
+		if last < 0 || len(s.pending[last])+len(b) > cap(s.pending[last]) {
+			var c []byte
+			if len(b) <= queueChunk {
+				c = *chunkPool.Get().(*[]byte)
+			}
+			s.pending = append(s.pending, c)
+			last++
+		}
+		s.pending[last] = append(s.pending[last], b...)
 	}
 	dead := s.dead
 	s.qmu.Unlock()
-	select {
-	case s.wake <- struct{}{}:
-	default:
+	if wake {
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
 	}
 	return !dead
 }

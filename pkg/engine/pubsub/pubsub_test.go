@@ -78,3 +78,55 @@ func TestReplyNullName(t *testing.T) {
 		t.Fatalf("RESP3 %q", got)
 	}
 }
+
+// A lagging subscriber's queue spans many chunks (and a push bigger than a
+// chunk gets its own); what is taken is every push, in order, once; the
+// writer is woken by the first push after each take, not by every push.
+func TestQueueKeepsOrderAcrossChunks(t *testing.T) {
+	s := NewSub(2)
+	var want strings.Builder
+	for i := range 5000 {
+		msg := []byte(strings.Repeat("x", i%97))
+		if i == 2500 {
+			msg = []byte(strings.Repeat("big", queueChunk))
+		}
+		want.Write(msg)
+		if !s.Push(msg) {
+			t.Fatalf("push %d refused", i)
+		}
+	}
+	wakes := 0
+	for {
+		select {
+		case <-s.Wake():
+			wakes++
+			continue
+		default:
+		}
+		break
+	}
+	if wakes != 1 {
+		t.Fatalf("%d wakes for one batch, want 1", wakes)
+	}
+	chunks, dead := s.TakeChunks()
+	if dead || len(chunks) < 10 {
+		t.Fatalf("dead %v, %d chunks", dead, len(chunks))
+	}
+	var got strings.Builder
+	for _, c := range chunks {
+		got.Write(c)
+	}
+	if got.String() != want.String() {
+		t.Fatalf("taken %d bytes differ from the %d pushed", got.Len(), want.Len())
+	}
+	s.Recycle(chunks)
+	s.Push([]byte("after"))
+	select {
+	case <-s.Wake():
+	default:
+		t.Fatal("the first push after a take did not wake the writer")
+	}
+	if out, _ := s.Take(); string(out) != "after" {
+		t.Fatalf("Take after recycling = %q", out)
+	}
+}

@@ -5,6 +5,7 @@ package resp
 import (
 	"io"
 	"math"
+	"net"
 	"strconv"
 	"strings"
 )
@@ -25,6 +26,7 @@ type Writer struct {
 	// beforeFlush runs before buffered replies leave; an error drops them
 	// (see SetBeforeFlush).
 	beforeFlush func() error
+	chunks      net.Buffers // WriteChunks's scratch: writing consumes it
 }
 
 // NewWriter returns a RESP2 writer on w.
@@ -114,6 +116,21 @@ func (w *Writer) SetBeforeFlush(fn func() error) { w.beforeFlush = fn }
 // a huge reply streams. It is off by default: the server builds replies
 // while holding the store lock and must not block on a slow client then.
 func (w *Writer) SetAutoFlush(on bool) { w.autoFlush = on }
+
+// WriteChunks flushes what is buffered, then writes chunks straight to the
+// underlying writer (one writev on a socket) without copying them.
+func (w *Writer) WriteChunks(chunks [][]byte) error {
+	if err := w.Flush(); err != nil || len(chunks) == 0 {
+		return err
+	}
+	w.chunks = append(w.chunks[:0], chunks...)
+	_, w.err = w.chunks.WriteTo(w.w)
+	w.chunks = w.chunks[:0]
+	if w.err == nil {
+		w.flushes++
+	}
+	return w.err
+}
 
 func (w *Writer) maybeFlush() {
 	if w.autoFlush && len(w.buf) >= autoFlushSize {

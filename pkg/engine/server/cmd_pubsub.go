@@ -62,19 +62,19 @@ func (c *Client) pushLoop(sub *pubsub.Sub, stop chan struct{}) {
 		// Let the publishers that are ready run first: their messages
 		// then leave in one write instead of one write each.
 		runtime.Gosched()
-		out, dead := sub.Take()
+		chunks, dead := sub.TakeChunks()
 		if dead {
 			c.srv.Logger.Printf("client %d %s: pub/sub output over %d bytes, closing the connection", c.id, c.conn.RemoteAddr(), pubsub.DefaultQueueLimit)
 			c.conn.Close()
 			return
 		}
-		if len(out) == 0 {
+		if len(chunks) == 0 {
 			continue
 		}
 		c.wmu.Lock()
-		c.w.WriteRaw(out)
-		err := c.w.Flush()
+		err := c.w.WriteChunks(chunks)
 		c.wmu.Unlock()
+		sub.Recycle(chunks)
 		if err != nil {
 			return
 		}

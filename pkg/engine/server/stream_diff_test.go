@@ -226,8 +226,9 @@ XPENDING s g - + 10 nobody
 XPENDING s g IDLE 0 - +
 ≈XPENDING s g IDLE 0 - + 10
 XPENDING s g IDLE 100000 - + 10
+XPENDING s g IDLE 4294967296 - + 10
 XPENDING s g IDLE x - + 10
-XPENDING s g - + 10 alice extra more
+≈XPENDING s g - + 10 alice extra more
 XPENDING s g x + 10
 XPENDING s g - (0-0 10
 XACK s g
