@@ -214,6 +214,7 @@ func failoverOne(ctx context.Context, pool *conn.Pool, seed string, st FailoverS
 	deadline := time.Now().Add(timeout)
 	sent := time.Now()
 	waitingFor := "the replica to become master"
+	poll := 50 * time.Millisecond
 	for {
 		done, what := failoverAgreed(ctx, pool, seed, st)
 		if done {
@@ -222,7 +223,7 @@ func failoverOne(ctx context.Context, pool *conn.Pool, seed string, st FailoverS
 		// A manual failover that gets no votes ends quietly after 5 s
 		// (masters refuse to vote for a replica of the same master twice
 		// within twice the node timeout): ask again until the deadline.
-		if what == "" || strings.Contains(what, "to see "+st.Replica) {
+		if what == "" || what == st.Replica+" to become master" || strings.Contains(what, "to see "+st.Replica) {
 			if time.Since(sent) > manualFailoverRetry && !time.Now().After(deadline) {
 				if err := send(); err != nil {
 					return err
@@ -239,14 +240,20 @@ func failoverOne(ctx context.Context, pool *conn.Pool, seed string, st FailoverS
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
+		case <-time.After(poll):
 		}
+		poll = min(poll*2, 400*time.Millisecond) // quick when it is quick, light when it is slow
 	}
 }
 
 // failoverAgreed reports whether every reachable node sees the replica as
 // a master holding slots, or what is still missing.
 func failoverAgreed(ctx context.Context, pool *conn.Pool, seed string, st FailoverStep) (bool, string) {
+	// One ROLE to the replica until it has taken over; only then ask every
+	// node for its view.
+	if role, err := pool.Get(st.Replica).Do(ctx, "ROLE").Slice(); err == nil && len(role) > 0 && role[0] != "master" {
+		return false, st.Replica + " to become master"
+	}
 	c, err := topology.Load(ctx, pool, st.Replica)
 	if err != nil {
 		if c, err = topology.Load(ctx, pool, seed); err != nil {

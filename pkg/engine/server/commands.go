@@ -111,8 +111,8 @@ const (
 	errIndexRange = "ERR index out of range"
 )
 
-func (c *Client) dispatch(args [][]byte) {
-	cmd := lookupCommand(args[0])
+// dispatch runs args, whose command (nil if unknown) the caller looked up.
+func (c *Client) dispatch(cmd *command, args [][]byte) {
 	if cmd != nil {
 		defer c.recoverCommand(cmd, c.w.Mark())
 	}

@@ -31,7 +31,9 @@ type memoryLimits struct {
 	samples     atomic.Int32
 	minReplicas atomic.Int32
 	maxLag      atomic.Int32
-	evicted     atomic.Int64
+	// goodReplicas is refreshGoodReplicas's count
+	goodReplicas atomic.Int32
+	evicted      atomic.Int64
 }
 
 // applyMemoryConfig makes maxmemory, maxmemory-policy, maxmemory-samples,
@@ -52,6 +54,7 @@ func (s *Server) applyMemoryConfig() {
 		tracking = store.TrackLFU
 	}
 	s.DB.Mu.Lock()
+	s.refreshGoodReplicas()
 	s.DB.SetAccounting(max > 0)
 	s.DB.SetTracking(tracking, cfg.Int("lfu-log-factor"), cfg.Int("lfu-decay-time"))
 	s.DB.Mu.Unlock()
@@ -81,6 +84,9 @@ func (s *Server) outOfMemory() bool {
 		return false
 	}
 	if s.isReplica() && s.Cfg.Bool("replica-ignore-maxmemory") {
+		return false
+	}
+	if s.usedMemory() <= max { // the common case, without the store lock
 		return false
 	}
 	db := s.DB
@@ -120,27 +126,32 @@ func (s *Server) isReplica() bool {
 // enoughReplicas is min-replicas-to-write's test: that many replicas
 // acknowledged within min-replicas-max-lag seconds. locked says the caller
 // holds the store lock (a script's commands).
-func (s *Server) enoughReplicas(locked bool) bool {
-	want := int(s.memory.minReplicas.Load())
-	maxLag := int64(s.memory.maxLag.Load())
-	if want <= 0 || maxLag <= 0 { // Redis checks only with both set
+func (s *Server) enoughReplicas() bool {
+	want := s.memory.minReplicas.Load()
+	if want <= 0 || s.memory.maxLag.Load() <= 0 { // Redis checks only with both set
 		return true
 	}
 	if s.isReplica() {
 		return true // a replica applies what its master sends
 	}
+	return s.memory.goodReplicas.Load() >= want
+}
+
+// refreshGoodReplicas counts the replicas that are online and acknowledged
+// within min-replicas-max-lag seconds, for enoughReplicas to read without
+// the store lock. As Redis (refreshGoodSlavesCount), it runs once a second,
+// when a replica comes online or leaves, and when the settings change;
+// called under the store lock.
+func (s *Server) refreshGoodReplicas() {
+	maxLag := int64(s.memory.maxLag.Load())
 	now := time.Now().Unix()
-	if !locked {
-		s.DB.Mu.Lock()
-		defer s.DB.Mu.Unlock()
-	}
-	good := 0
+	good := int32(0)
 	for _, l := range s.replicas {
 		if l.online.Load() && now-l.ackTime.Load() <= maxLag {
 			good++
 		}
 	}
-	return good >= want
+	s.memory.goodReplicas.Store(good)
 }
 
 // admit makes Redis's pre-command checks that depend on memory and
@@ -173,7 +184,7 @@ func (c *Client) admit(cmd *command, args [][]byte) string {
 			return errOOM
 		}
 	}
-	if write && !s.enoughReplicas(false) {
+	if write && !s.enoughReplicas() {
 		return errNoReplicas
 	}
 	return ""
@@ -223,7 +234,7 @@ func (h *scriptHost) Prepare(flags []string, flagged bool) string {
 	if !flagged || noWrites || c == nil {
 		return ""
 	}
-	if !h.srv.enoughReplicas(true) {
+	if !h.srv.enoughReplicas() {
 		return errNoReplicas
 	}
 	if c.oomAtStart && !allowOOM {
@@ -243,7 +254,7 @@ func (h *scriptHost) scriptCommandGate(cmd *command) []byte {
 	if cmd.denyOOM && c.oomAtStart && !h.allowOOM {
 		return []byte("-" + errOOM + "\r\n")
 	}
-	if !h.flagged && cmd.write && !h.srv.enoughReplicas(true) {
+	if !h.flagged && cmd.write && !h.srv.enoughReplicas() {
 		return []byte("-" + errNoReplicas + "\r\n")
 	}
 	return nil

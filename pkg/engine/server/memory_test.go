@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"io"
 	"reflect"
 	"strconv"
 	"strings"
@@ -100,6 +101,53 @@ func TestMinReplicasToWriteMatchesRedisServer(t *testing.T) {
 // each eviction policy: writes keep succeeding, used_memory stays at the
 // limit, evicted keys are counted; volatile policies evict
 // only keys with a TTL and answer OOM when none is left; LRU keeps the
+// TestMinReplicasCountsAcknowledgingReplicas: with min-replicas-to-write 1
+// and a lag of 1 s, writes run while the one replica acknowledges, are
+// refused once it has been silent for longer than the lag (the count is
+// refreshed once a second, as Redis's replication cron does), and run
+// again after it acknowledges.
+func TestMinReplicasCountsAcknowledgingReplicas(t *testing.T) {
+	s := startServer(t)
+	addr := s.Addr().String()
+	c := dial(t, addr)
+	c.do(t, "CONFIG", "SET", "min-replicas-max-lag", "1")
+	c.do(t, "CONFIG", "SET", "min-replicas-to-write", "1")
+	if got := show(c.do(t, "SET", "k", "v")); !strings.Contains(got, "NOREPLICAS") {
+		t.Fatalf("SET without replicas = %s, want NOREPLICAS", got)
+	}
+	conn, br := attachReplica(t, addr)
+	go io.Copy(io.Discard, br) // the stream it is sent
+	waitFor := func(what string, ok func(reply string) bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			got := show(c.do(t, "SET", "k", "v"))
+			if ok(got) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: SET still answers %s", what, got)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	waitFor("a replica attached and online", func(r string) bool { return !strings.Contains(r, "NOREPLICAS") })
+	waitFor("the replica silent for longer than the lag", func(r string) bool { return strings.Contains(r, "NOREPLICAS") })
+	done := make(chan struct{})
+	defer close(done)
+	go func() { // acknowledge every 200 ms from now on
+		for {
+			select {
+			case <-done:
+				return
+			case <-time.After(200 * time.Millisecond):
+				fmt.Fprintf(conn, "REPLCONF ACK 0\r\n")
+			}
+		}
+	}()
+	waitFor("the replica acknowledging again", func(r string) bool { return !strings.Contains(r, "NOREPLICAS") })
+}
+
 // keys that are being read.
 func TestEvictionKeepsUnderMaxmemory(t *testing.T) {
 	const limit = 4 << 20

@@ -19,6 +19,14 @@ import (
 // snapshot, and returns a reader of the command stream.
 func replicationStream(t *testing.T, addr string) *bufio.Reader {
 	t.Helper()
+	_, br := attachReplica(t, addr)
+	return br
+}
+
+// attachReplica is replicationStream that also returns the connection, for
+// a test to send what a replica sends (REPLCONF ACK).
+func attachReplica(t *testing.T, addr string) (net.Conn, *bufio.Reader) {
+	t.Helper()
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -42,7 +50,7 @@ func replicationStream(t *testing.T, addr string) *bufio.Reader {
 		if _, err := io.CopyN(io.Discard, br, int64(n)); err != nil {
 			t.Fatal(err)
 		}
-		return br
+		return conn, br
 	}
 }
 

@@ -136,6 +136,7 @@ func (s *Server) pingReplicas() {
 		if b := s.repl.backlog; b != nil && b.Size() != size {
 			b.Resize(size)
 		}
+		s.refreshGoodReplicas()
 		s.DB.Mu.Unlock()
 		period := time.Duration(max(s.Cfg.Int("repl-ping-replica-period"), 1)) * time.Second
 		if time.Since(last) < period {
@@ -227,6 +228,7 @@ func (c *Client) serveReplica(port string, preamble func() []byte) {
 				break
 			}
 		}
+		s.refreshGoodReplicas()
 		db.Mu.Unlock()
 		c.closeNow = true
 		s.Logger.Printf("replica %s disconnected", link.addr)
@@ -269,7 +271,11 @@ func (c *Client) serveReplica(port string, preamble func() []byte) {
 			if err != nil {
 				return
 			}
-			link.online.Store(true)
+			if !link.online.Swap(true) {
+				db.Mu.Lock()
+				s.refreshGoodReplicas()
+				db.Mu.Unlock()
+			}
 			continue
 		}
 		select {

@@ -465,9 +465,10 @@ func (c *Client) dispatchReplying(args [][]byte) {
 	}
 	before := c.replyMode
 	mark := c.w.Mark()
-	c.dispatch(args)
+	cmd := lookupCommand(args[0])
+	c.dispatch(cmd, args)
 	reply, _ := c.w.Since(mark)
-	c.accountCommand(lookupCommand(args[0]), reply)
+	c.accountCommand(cmd, reply)
 	if before == replyOff && c.replyMode == replyOff || before == replySkip && c.replyMode == replySkip {
 		c.w.Rewind(mark)
 	}

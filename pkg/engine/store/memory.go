@@ -46,7 +46,7 @@ func (db *DB) SetAccounting(on bool) {
 		return
 	}
 	db.accounting = on
-	db.used = 0
+	db.used.Store(0)
 	if !on {
 		return
 	}
@@ -57,7 +57,7 @@ func (db *DB) SetAccounting(on bool) {
 				e.n = estimateValue(e)
 				sd.keys[k] = e
 			}
-			db.used += entryCost(len(k), e)
+			db.used.Add(entryCost(len(k), e))
 		}
 	}
 }
@@ -67,7 +67,7 @@ func (db *DB) Accounting() bool { return db.accounting }
 
 // UsedMemory is the estimated size of the dataset in bytes (0 while
 // accounting is off).
-func (db *DB) UsedMemory() int64 { return db.used }
+func (db *DB) UsedMemory() int64 { return db.used.Load() }
 
 // Resize refreshes the size estimate of key's collection after a write.
 func (db *DB) Resize(key []byte) {
@@ -80,7 +80,7 @@ func (db *DB) Resize(key []byte) {
 		return
 	}
 	if n := estimateValue(e); n != e.n {
-		db.used += int64(n) - int64(e.n)
+		db.used.Add(int64(n) - int64(e.n))
 		e.n = n
 		sd.keys[string(key)] = e
 	}

@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 )
@@ -97,7 +98,7 @@ type DB struct {
 
 	// memory accounting and access tracking (memory.go)
 	accounting   bool
-	used         int64
+	used         atomic.Int64 // estimated bytes; written under Mu, read without it (maxmemory checks)
 	tracking     Tracking
 	lfuLogFactor int
 	lfuDecay     int
@@ -143,7 +144,7 @@ func (db *DB) expired(key []byte) {
 
 func (db *DB) remove(sd *slotData, key []byte) {
 	if db.accounting {
-		db.used -= entryCost(len(key), sd.keys[string(key)])
+		db.used.Add(-entryCost(len(key), sd.keys[string(key)]))
 	}
 	delete(sd.keys, string(key))
 	db.keyCount--
@@ -164,12 +165,12 @@ func (db *DB) put(sd *slotData, key []byte, e entry) {
 	e = db.stamp(e)
 	if db.accounting {
 		if old, had := sd.keys[string(key)]; had {
-			db.used -= entryCost(len(key), old)
+			db.used.Add(-entryCost(len(key), old))
 		}
 		if e.kind != KindString {
 			e.n = estimateValue(e)
 		}
-		db.used += entryCost(len(key), e)
+		db.used.Add(entryCost(len(key), e))
 	}
 	sd.keys[string(key)] = e
 	if len(sd.keys) > n {
@@ -437,7 +438,7 @@ func (db *DB) Flush() {
 	db.touchExisting(-1)
 	db.slots = [SlotCount]slotData{}
 	db.keyCount, db.expCount, db.nonEmpty = 0, 0, 0
-	db.used = 0
+	db.used.Store(0)
 }
 
 // CountKeysInSlot is the number of keys in slot.
@@ -602,7 +603,7 @@ func (db *DB) DeleteKeysInSlot(slot int) int {
 	db.expCount -= len(sd.expires)
 	if db.accounting {
 		for k, e := range sd.keys {
-			db.used -= entryCost(len(k), e)
+			db.used.Add(-entryCost(len(k), e))
 		}
 	}
 	*sd = slotData{}
