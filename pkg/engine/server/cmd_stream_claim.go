@@ -2,6 +2,7 @@ package server
 
 import (
 	"math"
+	"strings"
 
 	"github.com/gocluster/gocluster/pkg/engine/store"
 )
@@ -70,27 +71,20 @@ func cmdXClaim(c *Client, args [][]byte) {
 			force = true
 		case eq(opt, "justid"):
 			justID = true
-		case eq(opt, "idle") && more > 0:
+		case (eq(opt, "idle") || eq(opt, "time") || eq(opt, "retrycount")) && more > 0:
 			j++
-			n, good := c.longLongOrReply(args[j], "Invalid IDLE option argument for XCLAIM")
+			n, good := c.longLongOrReply(args[j], "Invalid "+strings.ToUpper(string(opt))+" option argument for XCLAIM")
 			if !good {
 				return
 			}
-			deliveryTime = now - n
-		case eq(opt, "time") && more > 0:
-			j++
-			n, good := c.longLongOrReply(args[j], "Invalid TIME option argument for XCLAIM")
-			if !good {
-				return
+			switch {
+			case eq(opt, "idle"):
+				deliveryTime = now - n
+			case eq(opt, "time"):
+				deliveryTime = n
+			default:
+				retryCount = n
 			}
-			deliveryTime = n
-		case eq(opt, "retrycount") && more > 0:
-			j++
-			n, good := c.longLongOrReply(args[j], "Invalid RETRYCOUNT option argument for XCLAIM")
-			if !good {
-				return
-			}
-			retryCount = n
 		case eq(opt, "lastid") && more > 0:
 			j++
 			id, good := c.streamIDOrReply(args[j], 0, true)
