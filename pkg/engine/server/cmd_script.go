@@ -2,6 +2,7 @@ package server
 
 import (
 	"io"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -298,11 +299,10 @@ func (c *Client) scriptBusyReply(cmd *command, args [][]byte) string {
 func (c *Client) lockStore(cmd *command, args [][]byte) bool {
 	mu := &c.srv.DB.Mu
 	for {
-		if scriptsRunning.Load() == 0 {
-			mu.Lock()
+		if mu.TryLock() {
 			return true
 		}
-		if mu.TryLock() {
+		if scriptsRunning.Load() == 0 && lockUnlessScriptStarts(mu) {
 			return true
 		}
 		if msg := c.scriptBusyReply(cmd, args); msg != "" {
@@ -310,6 +310,26 @@ func (c *Client) lockStore(cmd *command, args [][]byte) bool {
 			return false
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// lockUnlessScriptStarts waits for mu as long as no script runs. A plain
+// Lock could not be given up: a script that took the lock first (an EVAL
+// that arrived a moment before) would keep this command waiting until it
+// ends, where Redis answers BUSY once the script passes the threshold.
+func lockUnlessScriptStarts(mu *sync.Mutex) bool {
+	for spins := 0; ; spins++ {
+		if mu.TryLock() {
+			return true
+		}
+		if scriptsRunning.Load() > 0 {
+			return false
+		}
+		if spins < 64 {
+			runtime.Gosched() // the holder is usually mid-command: let it finish
+		} else {
+			time.Sleep(20 * time.Microsecond)
+		}
 	}
 }
 
