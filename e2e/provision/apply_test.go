@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	enginee2e "github.com/gocluster/gocluster/e2e/engine"
 	"github.com/gocluster/gocluster/e2e/harness"
 	"github.com/gocluster/gocluster/internal/redistest"
 	"github.com/gocluster/gocluster/pkg/topology"
@@ -228,4 +229,43 @@ func TestApplyAfterSIGKILL(t *testing.T) {
 	settledCheck(t, seed)
 	wantShape(t, nodes[0], 4, 1)
 	countKeys(t, seed, 3000)
+}
+
+// TestApplyOnEngineNodes: the same convergence on `gocluster server` nodes:
+// empty nodes to a cluster, then two more joined, then a second run that
+// has nothing to do.
+func TestApplyOnEngineNodes(t *testing.T) {
+	nodes := enginee2e.StartN(t, 8, enginee2e.Options{Cluster: true, NodeTimeout: 2 * time.Second})
+	var all []string
+	for _, n := range nodes {
+		all = append(all, n.Addr())
+	}
+	r := mustRun(t, append(append([]string{"apply"}, all[:6]...), "--replicas", "1")...)
+	contains(t, r, "create a cluster of 3 masters", "[OK] The cluster matches the spec")
+	writeKeys(t, all[0], 300)
+	mustRun(t, append(append([]string{"apply"}, all...), "--replicas", "1")...)
+	countKeys(t, all[0], 300)
+	r = mustRun(t, append(append([]string{"apply"}, all...), "--replicas", "1")...)
+	contains(t, r, "Nothing to do: the cluster matches the spec.")
+	c := nodes[0].Client()
+	defer c.Close()
+	text, err := c.ClusterNodes(context.Background()).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := topology.ParseNodes(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	masters, replicas := 0, 0
+	for _, n := range v {
+		if n.IsMaster() && n.Slots.Len() > 0 {
+			masters++
+		} else if n.IsReplica() {
+			replicas++
+		}
+	}
+	if masters != 4 || replicas != 4 {
+		t.Fatalf("engine cluster has %d masters with slots and %d replicas, want 4 and 4:\n%s", masters, replicas, text)
+	}
 }
