@@ -60,7 +60,9 @@ func RunApply(ctx context.Context, pool *conn.Pool, spec *ClusterSpec, o ApplyOp
 func runApplyStep(ctx context.Context, pool *conn.Pool, spec *ClusterSpec, o ApplyOptions, seed *string, step ApplyStep, rep Reporter) error {
 	switch step.Action {
 	case StepCreate:
-		co := CreateOptions{Replicas: spec.Replicas}
+		// As create does by default: no wait for cluster_state:ok, which Redis
+		// holds back up to 5 s on new masters; steps that need it wait for it.
+		co := CreateOptions{Replicas: spec.Replicas, SkipStateOK: true}
 		p, err := PrepareCreate(ctx, pool, step.Nodes, co)
 		if err != nil {
 			return err
