@@ -132,6 +132,10 @@ func (c *Client) dispatch(cmd *command, args [][]byte) {
 		}
 		return
 	}
+	if msg := c.protectedRefusal(cmd); msg != "" { // enable-debug-command (cmd_debug.go)
+		c.reject(cmd, msg)
+		return
+	}
 	if !c.authed && !cmd.noAuth {
 		c.w.WriteError("NOAUTH Authentication required.")
 		return

@@ -272,6 +272,12 @@ func (s *Server) cron() {
 		case <-s.done:
 			return
 		case <-t.C:
+			if s.activeExpireOff() { // DEBUG SET-ACTIVE-EXPIRE 0, PAUSE-CRON 1
+				s.DB.Mu.Lock()
+				s.DB.SetClock(s.DB.Now())
+				s.DB.Mu.Unlock()
+				continue
+			}
 			for {
 				s.DB.Mu.Lock()
 				s.DB.SetClock(s.DB.Now())
