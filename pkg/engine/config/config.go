@@ -123,6 +123,7 @@ var options = []option{
 	{name: "slowlog-log-slower-than", kind: kindInt, def: "10000", min: -1, max: 1 << 40},
 	{name: "slowlog-max-len", kind: kindInt, def: "128", min: 0, max: 1 << 31},
 	{name: "lazyfree-lazy-user-del", kind: kindBool, def: "no"},
+	{name: "tracking-table-max-keys", kind: kindInt, def: "1000000", min: 0, max: math.MaxInt64},
 	{name: "busy-reply-threshold", kind: kindInt, def: "5000", min: 0, max: 1 << 40},
 	// Compact-encoding thresholds: they decide what OBJECT ENCODING reports.
 	{name: "hash-max-listpack-entries", kind: kindInt, def: "128", min: 0, max: 1 << 40},

@@ -9,12 +9,16 @@ import (
 // clientArity is the argument count of each CLIENT subcommand (negative:
 // at least that many), checked before the subcommand runs, as Redis does.
 var clientArity = map[string]int{"setname": 3, "getname": 2, "id": 2, "info": 2, "list": -2, "setinfo": 4,
-	"kill": -3, "no-evict": 3, "no-touch": 3, "reply": 3, "help": 2}
+	"kill": -3, "no-evict": 3, "no-touch": 3, "reply": 3, "help": 2,
+	"tracking": -3, "caching": 3, "getredir": 2, "trackinginfo": 2}
 
 func cmdClient(c *Client, args [][]byte) {
 	sub := string(lower(args[1]))
 	if a, ok := clientArity[sub]; ok && (a > 0 && len(args) != a || a < 0 && len(args) < -a) {
 		c.w.WriteError("ERR wrong number of arguments for 'client|" + sub + "' command")
+		return
+	}
+	if c.clientTrackingSubcommand(sub, args) {
 		return
 	}
 	switch {
@@ -139,9 +143,12 @@ func (c *Client) describe() string {
 	}
 	c.infoMu.Lock()
 	defer c.infoMu.Unlock()
-	flags := "N"
+	flags, redir := c.trackingListFlags()
 	if c.readonly {
-		flags = "r"
+		flags += "r"
+	}
+	if flags == "" {
+		flags = "N"
 	}
 	lastName := "NULL"
 	if last := c.lastCmd.Load(); last != nil {
@@ -160,7 +167,7 @@ func (c *Client) describe() string {
 		" flags=" + flags + " db=0 sub=0 psub=0 ssub=0 multi=" + strconv.Itoa(multi) +
 		" qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r" +
 		" cmd=" + lastName +
-		" user=" + c.user + " redir=-1 resp=" + strconv.Itoa(c.w.Proto()) +
+		" user=" + c.user + " redir=" + strconv.FormatInt(redir, 10) + " resp=" + strconv.Itoa(c.w.Proto()) +
 		" lib-name=" + c.libName + " lib-ver=" + c.libVer + "\n"
 }
 

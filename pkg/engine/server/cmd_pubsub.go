@@ -41,7 +41,9 @@ func subscribedModeAllowed(name string) bool {
 // push goroutine) on first use.
 func (c *Client) subscription() *pubsub.Sub {
 	if c.sub == nil {
+		c.infoMu.Lock() // other connections read it (tracking redirection)
 		c.sub = pubsub.NewSub(c.w.Proto())
+		c.infoMu.Unlock()
 		c.pushStop = make(chan struct{})
 		c.srv.wg.Add(1)
 		go c.pushLoop(c.sub, c.pushStop)
@@ -262,6 +264,9 @@ func cmdReset(c *Client, args [][]byte) {
 	if c.sub != nil {
 		c.srv.PubSub.RemoveAll(c.sub)
 	}
+	c.srv.DB.Mu.Lock()
+	c.srv.disableTracking(c)
+	c.srv.DB.Mu.Unlock()
 	c.asking = false
 	c.infoMu.Lock()
 	c.inMulti = false

@@ -391,6 +391,8 @@ func (s *Server) applyConfig(name string) error {
 		s.acl.setDefaultPassword(s.Cfg.RequirePass())
 	case "notify-keyspace-events":
 		s.loadNotifyFlags()
+	case "tracking-table-max-keys":
+		s.tracking.maxKeys.Store(int64(s.Cfg.Int(name)))
 	case "maxmemory", "maxmemory-policy", "maxmemory-samples", "lfu-log-factor", "lfu-decay-time",
 		"min-replicas-to-write", "min-replicas-max-lag":
 		s.applyMemoryConfig()

@@ -305,10 +305,17 @@ func (c *Client) callRecovering(cmd *command, args [][]byte) {
 // holds (EXEC holds it for the whole transaction).
 func (c *Client) callLocked(cmd *command, args [][]byte) {
 	mark := c.w.Mark()
-	if cmd.write && (c.srv.notifyFlags.Load() != 0 || c.srv.DB.Watching()) {
+	tracking := c.srv.tracking.active.Load()
+	if tracking {
+		c.srv.trackingBegin(c, cmd, args)
+	}
+	if cmd.write && (c.srv.notifyFlags.Load() != 0 || c.srv.DB.Watching() || tracking) {
 		c.callNotifying(cmd, args)
 	} else {
 		cmd.fn(c, args)
+	}
+	if tracking {
+		c.srv.trackingEnd(c, cmd)
 	}
 	if cmd.write {
 		reply, _ := c.w.Since(mark)

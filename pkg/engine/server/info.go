@@ -87,7 +87,7 @@ func (s *Server) infoSection(name string) string {
 		line("client_recent_max_input_buffer", 0)
 		line("client_recent_max_output_buffer", 0)
 		line("blocked_clients", s.blocked.Load())
-		line("tracking_clients", 0)
+		line("tracking_clients", s.tracking.numClients.Load())
 		line("clients_in_timeout_table", 0)
 	case "memory":
 		var m runtime.MemStats
@@ -104,7 +104,9 @@ func (s *Server) infoSection(name string) string {
 		line("maxmemory", s.Cfg.Int("maxmemory"))
 		line("maxmemory_human", humanBytes(uint64(s.Cfg.Int("maxmemory"))))
 		line("maxmemory_policy", s.Cfg.Get("maxmemory-policy"))
+		line("mem_not_counted_for_evict", 0)
 		line("mem_allocator", "go")
+		line("lazyfree_pending_objects", 0)
 		s.scriptMemoryInfo(line)
 	case "persistence":
 		b.WriteString("# Persistence\r\n")
@@ -139,6 +141,10 @@ func (s *Server) infoSection(name string) string {
 		line("keyspace_misses", 0)
 		line("pubsub_channels", 0)
 		line("pubsub_patterns", 0)
+		keys, items, prefixes := s.trackingInfo()
+		line("tracking_total_keys", keys)
+		line("tracking_total_items", items)
+		line("tracking_total_prefixes", prefixes)
 	case "replication":
 		s.replicationInfo(&b)
 	case "cpu":

@@ -93,9 +93,10 @@ type Server struct {
 	// notifyFlags caches notify-keyspace-events (config.Notify* bits).
 	notifyFlags atomic.Int64
 
-	persist      persistence  // RDB snapshots
-	aof          aofState     // appendonly
-	shutdownMode atomic.Int32 // what SHUTDOWN said about saving
+	tracking     trackingState // client-side caching (tracking.go)
+	persist      persistence   // RDB snapshots
+	aof          aofState      // appendonly
+	shutdownMode atomic.Int32  // what SHUTDOWN said about saving
 }
 
 // New creates a server on db with cfg; cluster may be nil.
@@ -116,6 +117,7 @@ func New(cfg *config.Config, db *store.DB, cluster Cluster) *Server {
 	s.persist.lastTime.Store(time.Now().Unix())
 	s.loadNotifyFlags()
 	s.applyMemoryConfig()
+	s.initTracking()
 	db.OnExpired = func(key []byte) {
 		s.notifyKeyspace(config.NotifyExpired, "expired", key)
 		s.propagateExpired(key)
@@ -287,6 +289,7 @@ func (s *Server) cron() {
 					break
 				}
 			}
+			s.trackingCron()
 		}
 	}
 }
@@ -389,6 +392,7 @@ type Client struct {
 	// keyChanged is set by a write whose reply does not tell whether it
 	// changed its key (GEOADD without CH), for keyspace events and WATCH.
 	keyChanged bool
+	track      clientTracking // CLIENT TRACKING (tracking.go)
 }
 
 func (s *Server) newClient(nc net.Conn) *Client {
@@ -410,6 +414,7 @@ func (s *Server) newClient(nc net.Conn) *Client {
 
 func (c *Client) serve() {
 	defer func() {
+		c.endTracking()
 		c.endPubSub()
 		c.unwatchLocked()
 		c.wmu.Lock()
@@ -470,9 +475,11 @@ func (c *Client) dispatchReplying(args [][]byte) {
 		c.replyMode = replySkip
 	}
 	before := c.replyMode
+	c.trackingBeforeCommand()
 	mark := c.w.Mark()
 	cmd := lookupCommand(args[0])
 	c.dispatch(cmd, args)
+	c.trackingAfterCommand(cmd)
 	reply, _ := c.w.Since(mark)
 	c.accountCommand(cmd, reply)
 	if before == replyOff && c.replyMode == replyOff || before == replySkip && c.replyMode == replySkip {

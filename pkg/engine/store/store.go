@@ -94,7 +94,12 @@ type DB struct {
 	// OnExpired, when set, is told of every key deleted because its TTL
 	// passed (lazily on access or by active expiry), with Mu held.
 	OnExpired func(key []byte)
-	watched   map[string][]*watchedKey // WATCHed keys and their watchers (watch.go)
+	// OnModified, when set, is told of every key Touch reports modified
+	// (client-side caching invalidates it), with Mu held.
+	OnModified func(key []byte)
+	// OnFlush, when set, is told that every key is gone (Flush), with Mu held.
+	OnFlush func()
+	watched map[string][]*watchedKey // WATCHed keys and their watchers (watch.go)
 
 	// memory accounting and access tracking (memory.go)
 	accounting   bool
@@ -436,6 +441,9 @@ func (db *DB) ExpectKeys(n int) {
 // Flush removes every key.
 func (db *DB) Flush() {
 	db.touchExisting(-1)
+	if db.OnFlush != nil {
+		db.OnFlush()
+	}
 	db.slots = [SlotCount]slotData{}
 	db.keyCount, db.expCount, db.nonEmpty = 0, 0, 0
 	db.used.Store(0)

@@ -92,6 +92,9 @@ func (db *DB) isStale(key []byte) bool {
 
 // Touch marks the watchers of key dirty: the key was modified.
 func (db *DB) Touch(key []byte) {
+	if db.OnModified != nil {
+		db.OnModified(key)
+	}
 	if len(db.watched) == 0 {
 		return
 	}
