@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"math"
+	"strings"
 
 	"github.com/gocluster/gocluster/pkg/engine/store"
 )
@@ -77,6 +78,10 @@ func (c *Client) popCount(args [][]byte) (count int64, withCount, ok bool) {
 }
 
 func cmdPop(c *Client, args [][]byte) {
+	if len(args) > 3 { // LPOP/RPOP count this as arity, SPOP and ZPOP* as syntax
+		c.w.WriteError("ERR wrong number of arguments for '" + strings.ToLower(string(args[0])) + "' command")
+		return
+	}
 	count, withCount, ok := c.popCount(args)
 	if !ok {
 		return
