@@ -83,9 +83,9 @@ func cmdMPop(c *Client, args [][]byte) {
 			}
 			var popped bool
 			if isList {
-				popped, ok = c.mpopList(k, front, count, blocking)
+				popped, ok = c.mpopList(k, front, count)
 			} else {
-				popped, ok = c.mpopZSet(k, front, count, true, blocking)
+				popped, ok = c.mpopZSet(k, front, count, true)
 			}
 			if !ok || popped {
 				return true
@@ -110,7 +110,7 @@ func cmdMPop(c *Client, args [][]byte) {
 
 // mpopList pops up to count elements of the list at key and replies
 // [key, [elements]]; popped is false (no reply) when it is missing.
-func (c *Client) mpopList(key []byte, front bool, count int64, propagate bool) (popped, ok bool) {
+func (c *Client) mpopList(key []byte, front bool, count int64) (popped, ok bool) {
 	l, ok := c.list(key, false)
 	if !ok || l == nil || l.Len() == 0 {
 		return false, ok
@@ -126,13 +126,13 @@ func (c *Client) mpopList(key []byte, front bool, count int64, propagate bool) (
 			c.w.WriteBulk(l.PopBack())
 		}
 	}
-	c.popped(key, front, true, n, propagate)
+	c.popped(key, front, true, n)
 	return true, true
 }
 
 // mpopZSet pops up to count members of the sorted set at key, replying
 // [key, [[member, score]...]] (nested) or [key, member, score...].
-func (c *Client) mpopZSet(key []byte, lowest bool, count int64, nested, propagate bool) (popped, ok bool) {
+func (c *Client) mpopZSet(key []byte, lowest bool, count int64, nested bool) (popped, ok bool) {
 	z, ok := c.zset(key, false)
 	if !ok || z == nil || z.Len() == 0 {
 		return false, ok
@@ -167,21 +167,17 @@ func (c *Client) mpopZSet(key []byte, lowest bool, count int64, nested, propagat
 	} else {
 		z.RemoveRange(len(all)-n, len(all))
 	}
-	c.popped(key, lowest, false, n, propagate)
+	c.popped(key, lowest, false, n)
 	return true, true
 }
 
 // popped finishes a pop of n elements from key: an emptied key is deleted,
-// watchers see the change, and replicas and blocked clients hear of it as
-// the equivalent [LR]POP / ZPOPMIN|MAX key count (the blocking commands;
-// the others are propagated as they are, by their caller).
-func (c *Client) popped(key []byte, front, list bool, n int, propagate bool) {
+// watchers see the change, and replicas and the AOF get the equivalent
+// [LR]POP / ZPOPMIN|MAX key count, as Redis 7 rewrites every MPOP.
+func (c *Client) popped(key []byte, front, list bool, n int) {
 	db := c.srv.DB
 	db.DeleteIfEmpty(key)
 	db.Touch(key)
-	if !propagate {
-		return
-	}
 	name := map[[2]bool]string{{true, true}: "LPOP", {false, true}: "RPOP", {true, false}: "ZPOPMIN", {false, false}: "ZPOPMAX"}[[2]bool{front, list}]
 	args := [][]byte{[]byte(name), key, []byte(strconv.Itoa(n))}
 	c.srv.afterWrite(lookupCommand(args[0]), args)
@@ -200,7 +196,7 @@ func cmdBZPop(c *Client, args [][]byte) {
 			if retry && c.srv.DB.Type(k) != store.KindZSet {
 				continue
 			}
-			popped, ok := c.mpopZSet(k, lowest, 1, false, true)
+			popped, ok := c.mpopZSet(k, lowest, 1, false)
 			if !ok || popped {
 				return true
 			}

@@ -140,6 +140,8 @@ func (s *Server) appendReplicationForm(out []byte, cmd *command, args [][]byte) 
 			return out, 0
 		}
 		return resp.AppendCommand(out, append([][]byte{[]byte("DEL")}, gone...)...), 1
+	case "lmpop", "zmpop": // sent as [LR]POP / ZPOP{MIN,MAX} key count when they popped (popped)
+		return out, 0
 	case "spop":
 		return s.appendPopped(out, key(), len(args) > 2)
 	case "set", "setex", "psetex":

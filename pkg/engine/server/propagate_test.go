@@ -127,6 +127,18 @@ func TestReplicationStreamMatchesRedisServer(t *testing.T) {
 		{"EVAL", "redis.call('set','e',1) redis.call('incr','e')", "0"},
 		{"EVAL", "return redis.call('get','e')", "0"},
 		{"EVAL", "redis.call('spop','s3') redis.call('expire','e',100)", "0"},
+		// MPOPs go out as the pop they were, with the count popped.
+		{"RPUSH", "ml", "a", "b", "c"},
+		{"LMPOP", "2", "nope", "ml", "LEFT", "COUNT", "2"},
+		{"LMPOP", "1", "ml", "RIGHT", "COUNT", "5"},
+		{"LMPOP", "1", "ml", "RIGHT"},
+		{"ZADD", "mz", "1", "a", "2", "b", "3", "c"},
+		{"ZMPOP", "1", "mz", "MAX", "COUNT", "2"},
+		{"ZMPOP", "1", "mz", "MIN"},
+		{"RPUSH", "ml", "x"},
+		{"BLMPOP", "0", "1", "ml", "LEFT"},
+		{"MULTI"}, {"RPUSH", "ml", "y", "z"}, {"LMPOP", "1", "ml", "LEFT", "COUNT", "9"}, {"EXEC"},
+		{"EVAL", "return redis.call('zmpop', 1, KEYS[1], 'min')", "1", "mz"},
 		// PUBLISH reaches replicas (not a cluster node); SCRIPT LOAD does not.
 		{"PUBLISH", "ch", "hello"},
 		{"SPUBLISH", "sch", "hello"},
