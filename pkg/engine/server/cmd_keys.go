@@ -299,13 +299,14 @@ func cmdRestore(c *Client, args [][]byte) {
 		return
 	}
 	var replace, absTTL bool
+	idle, freq := int64(-1), -1
 	for i := 4; i < len(args); i++ {
 		switch {
 		case eq(args[i], "replace"):
 			replace = true
 		case eq(args[i], "absttl"):
 			absTTL = true
-		case (eq(args[i], "idletime") || eq(args[i], "freq")) && i+1 < len(args):
+		case (eq(args[i], "idletime") && freq < 0 || eq(args[i], "freq") && idle < 0) && i+1 < len(args): // one or the other
 			n, good := parseInt(args[i+1])
 			if !good {
 				c.w.WriteError(errNotInt)
@@ -319,7 +320,12 @@ func cmdRestore(c *Client, args [][]byte) {
 				}
 				return
 			}
-			i++ // LRU/LFU hints: accepted, the engine keeps no eviction data
+			if eq(args[i], "freq") {
+				freq = int(n)
+			} else {
+				idle = n
+			}
+			i++
 		default:
 			c.w.WriteError(errSyntax)
 			return
@@ -359,6 +365,7 @@ func cmdRestore(c *Client, args [][]byte) {
 	if at > 0 {
 		db.SetExpire(args[1], at)
 	}
+	db.SetAccessHints(args[1], idle, freq)
 	c.w.WriteRaw(okReply)
 }
 
@@ -390,7 +397,7 @@ func cmdObject(c *Client, args [][]byte) {
 		c.w.WriteError("ERR wrong number of arguments for 'object|" + sub + "' command")
 		return
 	}
-	kind := c.srv.DB.Type(args[2])
+	kind := c.srv.DB.TypeNoTouch(args[2])
 	if kind == store.KindNone {
 		c.w.WriteNull()
 		return

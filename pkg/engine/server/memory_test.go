@@ -283,3 +283,26 @@ func TestStaleReplicaMatchesRedisServer(t *testing.T) {
 		{"GET", "x"},
 	})
 }
+
+// TestRestoreAccessHintsMatchRedisServer: RESTORE's IDLETIME sets the idle
+// time OBJECT IDLETIME reports under an LRU policy, and FREQ the counter
+// OBJECT FREQ reports under an LFU one; each is ignored under the other.
+func TestRestoreAccessHintsMatchRedisServer(t *testing.T) {
+	real := dial(t, redistest.Start(t, redistest.Options{}).Addr())
+	eng := dial(t, startServer(t).Addr().String())
+	real.do(t, "SET", "src", "value")
+	payload := string(real.do(t, "DUMP", "src").Str)
+	compareArgs(t, real, eng, [][]string{
+		{"RESTORE", "idle", "0", payload, "IDLETIME", "1000"},
+		{"OBJECT", "IDLETIME", "idle"},
+		{"RESTORE", "idle", "0", payload, "REPLACE", "IDLETIME", "86400", "FREQ", "9"},
+		{"OBJECT", "IDLETIME", "idle"},
+		{"CONFIG", "SET", "maxmemory-policy", "allkeys-lfu"},
+		{"RESTORE", "hot", "0", payload, "FREQ", "100"},
+		{"OBJECT", "FREQ", "hot"},
+		{"RESTORE", "hot", "0", payload, "REPLACE", "IDLETIME", "5"},
+		{"OBJECT", "FREQ", "hot"},
+		{"RESTORE", "bad", "0", payload, "FREQ", "256"},
+		{"CONFIG", "SET", "maxmemory-policy", "noeviction"},
+	})
+}

@@ -284,3 +284,23 @@ func (db *DB) peek(key []byte) (entry, bool) {
 	}
 	return e, true
 }
+
+// SetAccessHints applies RESTORE's IDLETIME and FREQ (-1 when absent), as
+// Redis does: the idle time under LRU tracking, the counter under LFU.
+func (db *DB) SetAccessHints(key []byte, idleSeconds int64, freq int) {
+	sd := &db.slots[KeySlot(key)]
+	e, ok := sd.keys[string(key)]
+	if !ok {
+		return
+	}
+	switch {
+	case db.tracking == TrackLFU && freq >= 0:
+		e.freq, e.clock = uint8(freq), uint16(db.clockSec/60)
+	case db.tracking != TrackLFU && idleSeconds >= 0:
+		last := (int64(db.clockSec) - idleSeconds) & lruClockMax // the 24-bit clock wraps
+		e.freq, e.clock = uint8(last>>16), uint16(last)
+	default:
+		return
+	}
+	sd.keys[string(key)] = e
+}

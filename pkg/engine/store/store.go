@@ -195,6 +195,16 @@ func (db *DB) Type(key []byte) Kind {
 	return e.kind
 }
 
+// TypeNoTouch is Type without counting an access (OBJECT, as Redis's
+// LOOKUP_NOTOUCH), so OBJECT IDLETIME and FREQ report the key's clock.
+func (db *DB) TypeNoTouch(key []byte) Kind {
+	e, ok := db.peek(key)
+	if !ok {
+		return KindNone
+	}
+	return e.kind
+}
+
 // Exists reports whether key exists.
 func (db *DB) Exists(key []byte) bool {
 	_, _, ok := db.lookup(key)
