@@ -76,7 +76,7 @@ func TestApplyConvergesFromEachStart(t *testing.T) {
 	seed := six[0]
 
 	t.Run("fresh nodes", func(t *testing.T) {
-		r := mustRun(t, append(append([]string{"apply"}, six...), "--replicas", "1")...)
+		r := mustRun(t, append(append([]string{"apply"}, six...), "--replicas", "1", "--wait-ok")...)
 		contains(t, r, "create a cluster of 3 masters with 1 replica(s) each from 6 empty nodes", "[OK] The cluster matches the spec")
 		redisCheck(t, seed)
 		wantShape(t, nodes[0], 3, 1)
@@ -207,7 +207,7 @@ func TestApplyAfterSIGKILL(t *testing.T) {
 	nodes := redistest.StartNodes(t, 8, fastNodes, threeHosts...)
 	six, eight := addrs(nodes[:6]), addrs(nodes)
 	seed := six[0]
-	mustRun(t, append(append([]string{"apply"}, six...), "--replicas", "1")...)
+	mustRun(t, append(append([]string{"apply"}, six...), "--replicas", "1", "--wait-ok")...)
 	writeKeys(t, seed, 3000)
 
 	cmd := exec.Command(harness.Binary(t), append(append([]string{"apply"}, eight...), "--replicas", "1")...)
@@ -240,7 +240,7 @@ func TestApplyOnEngineNodes(t *testing.T) {
 	for _, n := range nodes {
 		all = append(all, n.Addr())
 	}
-	r := mustRun(t, append(append([]string{"apply"}, all[:6]...), "--replicas", "1")...)
+	r := mustRun(t, append(append([]string{"apply"}, all[:6]...), "--replicas", "1", "--wait-ok")...)
 	contains(t, r, "create a cluster of 3 masters", "[OK] The cluster matches the spec")
 	writeKeys(t, all[0], 300)
 	mustRun(t, append(append([]string{"apply"}, all...), "--replicas", "1")...)

@@ -47,6 +47,7 @@ interrupted run converges when run again. A cluster with open slots is
 refused (run fix, or pass --fix).`,
 		Example: `  gocluster apply 127.0.0.1:7000 127.0.0.1:7001 127.0.0.1:7002 127.0.0.1:7003 127.0.0.1:7004 127.0.0.1:7005 --replicas 1
   gocluster apply -f cluster.yaml --dry-run
+  gocluster apply -f cluster.yaml --wait-ok       # clients can use it at once
   gocluster apply -f cluster.yaml --prune --json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, err := applySpec(file, args, spec, weights, cmd.Flags().Changed("replicas"), nodeTimeoutSet)
@@ -118,6 +119,7 @@ refused (run fix, or pass --fix).`,
 	f.BoolVar(&opts.Prune, "prune", false, "drain and remove members missing from the spec")
 	f.BoolVar(&opts.Fix, "fix", false, "repair open slots first instead of refusing")
 	f.BoolVar(&dryRun, "dry-run", false, "print the plan and stop")
+	f.BoolVar(&opts.WaitOK, "wait-ok", false, "once something changed, wait until every node reports cluster_state:ok (Redis delays it up to 5 s after slots are assigned)")
 	cmd.PreRun = func(cmd *cobra.Command, _ []string) { nodeTimeoutSet = cmd.Flags().Changed("cluster-node-timeout") }
 	return cmd
 }

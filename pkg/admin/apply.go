@@ -35,6 +35,10 @@ const (
 type ApplyOptions struct {
 	Prune bool // drain and remove members missing from the spec
 	Fix   bool // repair open slots instead of refusing
+	// WaitOK waits, once something changed, until every node reports
+	// cluster_state:ok (Redis holds new masters back up to 5 s), so
+	// clients can use the cluster the moment apply returns.
+	WaitOK bool
 }
 
 // ApplyStep is one step of an apply plan.

@@ -42,6 +42,11 @@ func RunApply(ctx context.Context, pool *conn.Pool, spec *ClusterSpec, o ApplyOp
 			if res.Seed == "" {
 				res.Seed = plan.Seed
 			}
+			if o.WaitOK && len(res.Steps) > 0 && st.Cluster != nil {
+				rep.Report(Event{Kind: EventInfo, Message: "Waiting until every node reports cluster_state:ok"})
+				wait := ConvergeOptions{Timeout: 60 * time.Second, Interval: pollInterval, SameSlots: true, SameReplicas: true}
+				return res, waitSettled(ctx, pool, nodeAddrs(st.Cluster.Nodes), wait, true)
+			}
 			return res, nil
 		}
 		seed := plan.Seed

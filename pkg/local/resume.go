@@ -96,8 +96,19 @@ func WaitClusterOK(ctx context.Context, pool *conn.Pool, addrs []string, timeout
 	}
 }
 
+// clusterInfo reads CLUSTER INFO, waiting (up to a minute) while the node
+// is still loading its dataset: a restarted node answers LOADING first.
 func clusterInfo(ctx context.Context, pool *conn.Pool, addr string) (map[string]string, error) {
+	deadline := time.Now().Add(time.Minute)
 	text, err := pool.Get(addr).ClusterInfo(ctx).Result()
+	for err != nil && strings.HasPrefix(err.Error(), "LOADING") && time.Now().Before(deadline) {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+		text, err = pool.Get(addr).ClusterInfo(ctx).Result()
+	}
 	if err != nil {
 		return nil, fmt.Errorf("CLUSTER INFO on %s: %w", addr, err)
 	}
