@@ -200,14 +200,41 @@ func TestApplyRefusesBadSpecs(t *testing.T) {
 	expectUntouched(t, nodes, before)
 }
 
-// TestApplyAfterSIGKILL: apply killed with SIGKILL in the middle of moving
-// slots to a new master leaves the cluster in a state a second apply
+// TestApplyAfterSIGKILL: apply refuses a cluster with an open slot (naming
+// fix) without changing it; killed with SIGKILL in the middle of moving
+// slots to a new master, it leaves the cluster in a state a second apply
 // (with --fix for a slot left open) brings to the spec, with every key.
 func TestApplyAfterSIGKILL(t *testing.T) {
 	nodes := redistest.StartNodes(t, 8, fastNodes, threeHosts...)
 	six, eight := addrs(nodes[:6]), addrs(nodes)
 	seed := six[0]
 	mustRun(t, append(append([]string{"apply"}, six...), "--replicas", "1", "--wait-ok")...)
+
+	// An open slot is refused, naming fix, and nothing changes.
+	importer := nodes[1].Client()
+	defer importer.Close()
+	owner := ""
+	for _, n := range view(t, nodes[0]) {
+		if n.Slots.Has(100) {
+			owner = n.ID
+		}
+	}
+	if myself(t, nodes[1]).ID == owner {
+		t.Fatal("test setup: node 1 owns slot 100")
+	}
+	if err := importer.Do(context.Background(), "CLUSTER", "SETSLOT", "100", "IMPORTING", owner).Err(); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, nodes)
+	before := states(t, nodes)
+	r := harness.Run(t, append(append([]string{"apply"}, eight...), "--replicas", "1")...)
+	if r.Code == 0 || !strings.Contains(r.Stderr, "open slot(s)") || !strings.Contains(r.Stderr, "gocluster fix") {
+		t.Fatalf("apply over an open slot: exit %d, want a refusal naming fix:\n%s", r.Code, r.Output())
+	}
+	expectUntouched(t, nodes, before)
+	if err := importer.Do(context.Background(), "CLUSTER", "SETSLOT", "100", "STABLE").Err(); err != nil {
+		t.Fatal(err)
+	}
 	writeKeys(t, seed, 3000)
 
 	cmd := exec.Command(harness.Binary(t), append(append([]string{"apply"}, eight...), "--replicas", "1")...)
