@@ -253,11 +253,11 @@ func cmdHRandField(c *Client, args [][]byte) {
 			c.w.WriteNull()
 			return
 		}
-		f := sortedFields(h)[rand.IntN(len(h))]
+		f := randomKey(h)
 		c.w.WriteBulkString(f)
 		return
 	}
-	fields := randomPick(sortedFields(h), count)
+	fields := randomPick(keysOf(h), count)
 	if withValues && c.w.Proto() == 3 {
 		c.w.WriteArrayLen(len(fields))
 		for _, f := range fields {
@@ -297,6 +297,35 @@ func (c *Client) randomCount(b []byte) (int64, bool) {
 
 // randomPick implements the count argument of HRANDFIELD/SRANDMEMBER:
 // positive = distinct elements, negative = with repetitions.
+// randomKey picks a key of a non-empty map without walking it all: Go
+// starts each walk of a map at a random place, and a random number of
+// further steps (bounded) spreads the pick over the neighbours. Small maps
+// are walked whole for an exact uniform pick.
+func randomKey[V any](m map[string]V) string {
+	const spread = 64
+	skip := rand.IntN(min(len(m), spread))
+	if len(m) <= spread {
+		skip = rand.IntN(len(m))
+	}
+	for k := range m {
+		if skip == 0 {
+			return k
+		}
+		skip--
+	}
+	panic("randomKey: the map changed under the walk")
+}
+
+// keysOf lists a map's keys in no particular order (random picks need no
+// sort: O(n), not O(n log n)).
+func keysOf[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
 func randomPick(items []string, count int64) []string {
 	if len(items) == 0 || count == 0 {
 		return nil

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"math/rand/v2"
 	"sort"
 
 	"github.com/gocluster/gocluster/pkg/engine/store"
@@ -215,13 +214,13 @@ func cmdSPop(c *Client, args [][]byte) {
 			c.w.WriteNull()
 			return
 		}
-		m := sortedMembers(s)[rand.IntN(len(s))]
+		m := randomKey(s)
 		delete(s, m)
 		c.srv.DB.DeleteIfEmpty(args[1])
 		c.w.WriteBulkString(m)
 		return
 	}
-	picked := randomPick(sortedMembers(s), count)
+	picked := randomPick(keysOf(s), count)
 	for _, m := range picked {
 		delete(s, m)
 	}
@@ -250,10 +249,10 @@ func cmdSRandMember(c *Client, args [][]byte) {
 			c.w.WriteNull()
 			return
 		}
-		c.w.WriteBulkString(sortedMembers(s)[rand.IntN(len(s))])
+		c.w.WriteBulkString(randomKey(s))
 		return
 	}
-	picked := randomPick(sortedMembers(s), count)
+	picked := randomPick(keysOf(s), count)
 	c.w.WriteArrayLen(len(picked))
 	for _, m := range picked {
 		c.w.WriteBulkString(m)

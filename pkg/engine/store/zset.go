@@ -72,8 +72,20 @@ func (z *ZSet) Add(member []byte, score float64) bool {
 func (z *ZSet) removeSorted(score float64, member []byte) {
 	i := z.find(score, member)
 	if i < len(z.sorted) && bytes.Equal(z.sorted[i].Member, member) {
-		z.sorted = append(z.sorted[:i], z.sorted[i+1:]...)
+		z.cut(i, i+1)
 	}
+}
+
+// cut removes ranks [from, to). Removing from the front (ZPOPMIN, the
+// lowest ranks) moves the slice's start instead of copying what is left,
+// so popping stays O(1) however large the set.
+func (z *ZSet) cut(from, to int) {
+	if from == 0 {
+		clear(z.sorted[:to]) // let the popped members be collected
+		z.sorted = z.sorted[to:]
+		return
+	}
+	z.sorted = append(z.sorted[:from], z.sorted[to:]...)
 }
 
 // Remove deletes member and reports whether it was present.
@@ -171,6 +183,6 @@ func (z *ZSet) RemoveRange(from, to int) int {
 	for _, m := range z.sorted[from:to] {
 		delete(z.scores, string(m.Member))
 	}
-	z.sorted = append(z.sorted[:from], z.sorted[to:]...)
+	z.cut(from, to)
 	return to - from
 }
