@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -417,5 +418,34 @@ func TestProtectedMode(t *testing.T) {
 	bound.ParseArgs([]string{"--bind", "0.0.0.0"})
 	if New(bound, store.New(), nil).protectedRefuses(remote) {
 		t.Fatal("an explicit bind lifts protected mode")
+	}
+}
+
+// TestRandomMemberIsSpread: SRANDMEMBER and HRANDFIELD without a count pick
+// without walking the whole collection; every member still comes up, and
+// none far more often than the rest.
+func TestRandomMemberIsSpread(t *testing.T) {
+	c := dial(t, startServer(t).Addr().String())
+	const members, picks = 500, 10000
+	sadd := []string{"SADD", "s"}
+	hset := []string{"HSET", "h"}
+	for i := range members {
+		sadd = append(sadd, strconv.Itoa(i*7919))
+		hset = append(hset, "f"+strconv.Itoa(i), "v")
+	}
+	c.do(t, sadd...)
+	c.do(t, hset...)
+	for _, cmd := range [][]string{{"SRANDMEMBER", "s"}, {"HRANDFIELD", "h"}} {
+		seen := map[string]int{}
+		for range picks {
+			seen[string(c.do(t, cmd...).Str)]++
+		}
+		most := 0
+		for _, n := range seen {
+			most = max(most, n)
+		}
+		if len(seen) != members || most > 4*picks/members {
+			t.Errorf("%s: %d of %d members picked in %d tries, the most often %d times (mean %d)", cmd[0], len(seen), members, picks, most, picks/members)
+		}
 	}
 }
