@@ -19,7 +19,7 @@ import (
 const suiteTests = "set,get,incr,lpush,rpush,lpop,rpop,sadd,hset,spop,zadd,zpopmin,lrange_100,mset"
 
 // suiteLine is one line of `redis-benchmark -q`: "NAME: 123.45 requests per second".
-var suiteLine = regexp.MustCompile(`(?m)^([A-Za-z_0-9 ()]+?): ([0-9.]+) requests per second`)
+var suiteLine = regexp.MustCompile(`(?m)^(.+?): ([0-9.]+) requests per second`)
 
 // BenchmarkCommandSuite: redis-benchmark's default suite (-P 1, 50
 // clients), then XADD and PFADD as custom commands, on one engine process

@@ -55,6 +55,10 @@ func cmdPFAdd(c *Client, args [][]byte) {
 		return
 	}
 	created := v == nil
+	if !created && store.HLLDenseUnchanged(v, args[2:]) {
+		c.w.WriteInt(0)
+		return
+	}
 	if created {
 		v = store.NewHLL()
 	} else {

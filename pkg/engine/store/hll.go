@@ -360,6 +360,22 @@ func HLLAdd(b []byte, elems [][]byte, maxSparse int) ([]byte, bool, error) {
 	return b, changed, nil
 }
 
+// HLLDenseUnchanged reports whether b is dense and adding elems would raise
+// none of its registers: PFADD then answers 0 without copying the 12 KB
+// value, which is what most adds to a well-filled HyperLogLog do.
+func HLLDenseUnchanged(b []byte, elems [][]byte) bool {
+	if len(b) != HLLDenseSize || b[4] != HLLDense {
+		return false
+	}
+	regs := b[HLLHeader:]
+	for _, e := range elems {
+		if index, count := patLen(e); denseGet(regs, index) < count {
+			return false
+		}
+	}
+	return true
+}
+
 // HLLMergeInto raises max[i] to b's register i.
 func HLLMergeInto(max *[HLLRegisters]uint8, b []byte) error {
 	if b[4] == HLLDense {
