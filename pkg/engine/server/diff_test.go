@@ -19,17 +19,7 @@ import (
 // startServer runs a non-cluster server on a free loopback port.
 func startServer(t *testing.T) *Server {
 	t.Helper()
-	cfg := config.Default()
-	if err := cfg.ParseArgs([]string{"--port", "0", "--bind", "127.0.0.1"}); err != nil {
-		t.Fatal(err)
-	}
-	s := New(cfg, store.New(), nil)
-	if err := s.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	s.Serve()
-	t.Cleanup(func() { s.Close() })
-	return s
+	return startServerArgs(t)
 }
 
 // rawConn sends commands and parses replies with the resp package.
