@@ -153,15 +153,6 @@ type applyModel struct {
 	members  map[string]bool
 }
 
-func (m *applyModel) masterOf(replica string) string {
-	for ms, rs := range m.replicas {
-		if slices.Contains(rs, replica) {
-			return ms
-		}
-	}
-	return ""
-}
-
 // leastReplicated is the master with the fewest replicas, preferring one
 // on another host than avoid; ties go to the earlier master.
 func (m *applyModel) leastReplicated(avoidHost string, among []string) string {
