@@ -28,7 +28,6 @@ func boxScores(h Bits) (float64, float64) {
 func Search(z *store.ZSet, s *Shape, limit int64) []Point {
 	boxes := s.searchBoxes()
 	var found []Point
-	members := z.All()
 	last := 0 // the last box searched; box 0 is never compared
 	for i, box := range boxes {
 		if box.isZero() {
@@ -43,8 +42,7 @@ func Search(z *store.ZSet, s *Shape, limit int64) []Point {
 			break
 		}
 		lo, hi := boxScores(box)
-		for j := z.FirstAbove(store.ScoreBound{Value: lo}); j < len(members); j++ {
-			m := &members[j]
+		for m := range z.Ascend(z.FirstAbove(store.ScoreBound{Value: lo})) {
 			if !(m.Score < hi) {
 				break
 			}

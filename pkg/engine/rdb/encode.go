@@ -9,7 +9,7 @@ import (
 // EncodeDump serializes v as a DUMP payload for RDB version 10 (Redis 7.0):
 // strings raw or int-encoded, lists as quicklist 2 of listpack nodes, sets as
 // an intset when small and all-integer or else a plain set, sorted sets as
-// ZSET_2 and hashes plain. Set members, hash fields and sorted-set members
+// ZSET_2 and hashes as a listpack when Compact, else plain. Set members, hash fields and sorted-set members
 // must be unique and scores not NaN (the store guarantees both); Redis
 // refuses payloads that break these rules.
 func EncodeDump(v Value) []byte {
@@ -17,6 +17,14 @@ func EncodeDump(v Value) []byte {
 	buf = appendObject(buf, nil, v, false)
 	buf = binary.LittleEndian.AppendUint16(buf, Version)
 	return binary.LittleEndian.AppendUint64(buf, CRC64(0, buf))
+}
+
+// AppendDump appends v's DUMP payload (what EncodeDump returns) to buf.
+func AppendDump(buf []byte, v Value) []byte {
+	start := len(buf)
+	buf = appendObject(buf, nil, v, false)
+	buf = binary.LittleEndian.AppendUint16(buf, Version)
+	return binary.LittleEndian.AppendUint64(buf, CRC64(0, buf[start:]))
 }
 
 // AppendEntry appends key and v as an RDB file holds them (after any
@@ -97,6 +105,14 @@ func appendObject(buf []byte, key *string, v Value, compress bool) []byte {
 		}
 		return buf
 	case KindHash:
+		if v.Compact && len(v.Hash) > 0 {
+			lp := newListpackBuilder()
+			for _, f := range v.Hash {
+				lp.add(f.Name)
+				lp.add(f.Value)
+			}
+			return blob(typed(typeHashListpack), lp.buf[:lp.finish()])
+		}
 		buf = typed(typeHash)
 		buf = appendLen(buf, uint64(len(v.Hash)))
 		for _, f := range v.Hash {

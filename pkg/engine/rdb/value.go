@@ -54,7 +54,10 @@ type Value struct {
 	List [][]byte
 	Set  [][]byte
 	Hash []Field
-	ZSet []ZMember
+	// Compact marks a hash in its listpack form, which EncodeDump writes
+	// as a listpack, as redis-server does (else as a plain hash).
+	Compact bool
+	ZSet    []ZMember
 	// Stream is a stream's nodes, metadata and consumer groups.
 	Stream *Stream
 }

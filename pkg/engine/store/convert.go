@@ -16,20 +16,28 @@ func (db *DB) Export(key []byte) (rdb.Value, bool) {
 	return exportEntry(e, true), true
 }
 
+// EachInSlot is EachEntry for the keys of one slot.
+func (db *DB) EachInSlot(slot int, fn func(key string, v rdb.Value, expireAt int64)) {
+	if slot < 0 || slot >= SlotCount {
+		return
+	}
+	now := db.Now()
+	sd := &db.slots[slot]
+	for k, e := range sd.keys.all() {
+		at, has := sd.expires[k]
+		if has && at <= now {
+			continue
+		}
+		fn(k, exportEntry(e, false), at)
+	}
+}
+
 // EachEntry calls fn with every live key, its value and its expiry (unix
 // milliseconds, 0 for none), for snapshots. The value shares the store's
 // memory, so it is valid only inside fn, with Mu held throughout.
 func (db *DB) EachEntry(fn func(key string, v rdb.Value, expireAt int64)) {
-	now := db.Now()
 	for i := range db.slots {
-		sd := &db.slots[i]
-		for k, e := range sd.keys {
-			at, has := sd.expires[k]
-			if has && at <= now {
-				continue
-			}
-			fn(k, exportEntry(e, false), at)
-		}
+		db.EachInSlot(i, fn)
 	}
 }
 
@@ -46,8 +54,8 @@ func exportEntry(e entry, copyStr bool) rdb.Value {
 		return rdb.Value{Kind: rdb.KindList, List: append([][]byte(nil), e.list().Items()...)}
 	case KindHash:
 		h := e.hash()
-		v := rdb.Value{Kind: rdb.KindHash, Hash: make([]rdb.Field, 0, len(h))}
-		for f, val := range h {
+		v := rdb.Value{Kind: rdb.KindHash, Hash: make([]rdb.Field, 0, h.Len()), Compact: h.Compact()}
+		for f, val := range h.All() {
 			v.Hash = append(v.Hash, rdb.Field{Name: []byte(f), Value: val})
 		}
 		return v
@@ -60,9 +68,9 @@ func exportEntry(e entry, copyStr bool) rdb.Value {
 		return v
 	case KindZSet:
 		z := e.zset()
-		v := rdb.Value{Kind: rdb.KindZSet, ZSet: make([]rdb.ZMember, len(z.sorted))}
-		for i, m := range z.sorted {
-			v.ZSet[i] = rdb.ZMember{Member: m.Member, Score: m.Score}
+		v := rdb.Value{Kind: rdb.KindZSet, ZSet: make([]rdb.ZMember, 0, z.Len())}
+		for m := range z.All() {
+			v.ZSet = append(v.ZSet, rdb.ZMember{Member: m.Member, Score: m.Score})
 		}
 		return v
 	case KindStream:
@@ -85,11 +93,11 @@ func (db *DB) Import(key []byte, v rdb.Value) {
 		l.Replace(v.List)
 		db.put(sd, key, entry{kind: KindList, ptr: unsafe.Pointer(l)})
 	case rdb.KindHash:
-		h := make(Hash, len(v.Hash))
+		h := db.newHash()
 		for _, f := range v.Hash {
-			h[string(f.Name)] = f.Value
+			h.Set(f.Name, f.Value, &db.limits)
 		}
-		db.put(sd, key, entry{kind: KindHash, ptr: unsafe.Pointer(&h)})
+		db.put(sd, key, entry{kind: KindHash, ptr: unsafe.Pointer(h)})
 	case rdb.KindSet:
 		s := make(Set, len(v.Set))
 		for _, m := range v.Set {

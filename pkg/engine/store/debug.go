@@ -13,7 +13,7 @@ import "github.com/gocluster/gocluster/pkg/engine/rdb"
 func (db *DB) EachStoredEntry(fn func(key string, v rdb.Value, hasTTL bool)) {
 	for i := range db.slots {
 		sd := &db.slots[i]
-		for k, e := range sd.keys {
+		for k, e := range sd.keys.all() {
 			_, has := sd.expires[k]
 			fn(k, exportEntry(e, false), has)
 		}
@@ -24,7 +24,7 @@ func (db *DB) EachStoredEntry(fn func(key string, v rdb.Value, hasTTL bool)) {
 // without expiring or touching it. The value shares the store's memory.
 func (db *DB) StoredEntry(key []byte) (v rdb.Value, hasTTL, ok bool) {
 	sd := &db.slots[KeySlot(key)]
-	e, ok := sd.keys[string(key)]
+	e, ok := sd.keys.get(byteString(key))
 	if !ok {
 		return rdb.Value{}, false, false
 	}
@@ -35,7 +35,7 @@ func (db *DB) StoredEntry(key []byte) (v rdb.Value, hasTTL, ok bool) {
 // StoredIdleSeconds is key's LRU idle time, expired or not, without
 // touching it; 0 for a missing key.
 func (db *DB) StoredIdleSeconds(key []byte) int64 {
-	e, ok := db.slots[KeySlot(key)].keys[string(key)]
+	e, ok := db.slots[KeySlot(key)].keys.get(byteString(key))
 	if !ok {
 		return 0
 	}
@@ -45,7 +45,7 @@ func (db *DB) StoredIdleSeconds(key []byte) int64 {
 // StoredLRUClock is the 24-bit access clock Redis shows as "lru:" in DEBUG
 // OBJECT (under LFU tracking, the counter and minute it keeps instead).
 func (db *DB) StoredLRUClock(key []byte) uint32 {
-	e := db.slots[KeySlot(key)].keys[string(key)]
+	e, _ := db.slots[KeySlot(key)].keys.get(byteString(key))
 	if db.tracking == TrackLFU {
 		return uint32(e.clock)<<8 | uint32(e.freq)
 	}

@@ -15,9 +15,9 @@ type EncodingLimits struct {
 // (OBJECT ENCODING), from the value as it is now: "int", "embstr" or "raw"
 // for strings, "quicklist" for lists, "listpack" or "hashtable" for
 // hashes, "intset" or "hashtable" for sets, "listpack" or "skiplist" for
-// sorted sets; "" when the key does not exist. Redis converts one way (a
-// hash that grew past the limits stays a hashtable after it shrinks); this
-// looks at the present size only.
+// sorted sets; "" when the key does not exist. A hash reports the form it
+// is in (hash.go: converted one way, as Redis does); sets and sorted sets
+// are judged by their present size.
 func (db *DB) Encoding(key []byte, lim EncodingLimits) string {
 	e, _, ok := db.lookup(key)
 	if !ok {
@@ -36,16 +36,10 @@ func (db *DB) Encoding(key []byte, lim EncodingLimits) string {
 	case KindList:
 		return "quicklist"
 	case KindHash:
-		h := e.hash()
-		if len(h) > lim.HashEntries {
-			return "hashtable"
+		if e.hash().Compact() {
+			return "listpack"
 		}
-		for f, v := range h {
-			if len(f) > lim.HashValue || len(v) > lim.HashValue {
-				return "hashtable"
-			}
-		}
-		return "listpack"
+		return "hashtable"
 	case KindSet:
 		s := e.set()
 		if len(s) > lim.SetIntsetEntries {
@@ -62,7 +56,7 @@ func (db *DB) Encoding(key []byte, lim EncodingLimits) string {
 		if z.Len() > lim.ZSetEntries {
 			return "skiplist"
 		}
-		for _, m := range z.sorted {
+		for m := range z.All() {
 			if len(m.Member) > lim.ZSetValue {
 				return "skiplist"
 			}

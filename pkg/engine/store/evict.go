@@ -61,9 +61,11 @@ func (db *DB) EvictOne(p EvictionPolicy, samples int) []byte {
 		var score int64
 		switch p {
 		case AllKeysLRU, VolatileLRU:
-			score = db.idleSeconds(sd.keys[key])
+			e, _ := sd.keys.get(key)
+			score = db.idleSeconds(e)
 		case AllKeysLFU, VolatileLFU:
-			score = 255 - int64(db.lfuDecayed(sd.keys[key]))
+			e, _ := sd.keys.get(key)
+			score = 255 - int64(db.lfuDecayed(e))
 		case VolatileTTL:
 			score = -sd.expires[key]
 		default:
@@ -93,13 +95,13 @@ func (db *DB) sampleKey(volatile bool) (*slotData, string, bool) {
 		sd := &db.slots[(start+i)&(SlotCount-1)]
 		if volatile {
 			for k := range sd.expires {
-				if _, ok := sd.keys[k]; ok {
+				if sd.keys.has(k) {
 					return sd, k, true
 				}
 			}
 			continue
 		}
-		for k := range sd.keys {
+		for k := range sd.keys.all() {
 			return sd, k, true
 		}
 	}

@@ -52,10 +52,10 @@ func (db *DB) SetAccounting(on bool) {
 	}
 	for i := range db.slots {
 		sd := &db.slots[i]
-		for k, e := range sd.keys {
+		for k, e := range sd.keys.all() {
 			if e.kind != KindString {
 				e.n = estimateValue(e)
-				sd.keys[k] = e
+				sd.keys.set(k, e)
 			}
 			db.used.Add(entryCost(len(k), e))
 		}
@@ -75,14 +75,14 @@ func (db *DB) Resize(key []byte) {
 		return
 	}
 	sd := &db.slots[KeySlot(key)]
-	e, ok := sd.keys[string(key)]
+	e, ok := sd.keys.get(byteString(key))
 	if !ok || e.kind == KindString {
 		return
 	}
 	if n := estimateValue(e); n != e.n {
 		db.used.Add(int64(n) - int64(e.n))
 		e.n = n
-		sd.keys[string(key)] = e
+		sd.keys.set(byteString(key), e)
 	}
 }
 
@@ -118,8 +118,8 @@ func estimateSampled(e entry, samples int) uint32 {
 	switch e.kind {
 	case KindHash:
 		h := e.hash()
-		count = len(h)
-		for f, v := range h {
+		count = h.Len()
+		for f, v := range h.All() {
 			if sampled == samples {
 				break
 			}
@@ -146,7 +146,10 @@ func estimateSampled(e entry, samples int) uint32 {
 	case KindZSet:
 		z := e.zset()
 		count = z.Len()
-		for _, m := range z.All()[:min(samples, count)] {
+		for m := range z.All() {
+			if sampled == samples {
+				break
+			}
 			bytes += len(m.Member) + zsetItemCost
 			sampled++
 		}
@@ -275,7 +278,7 @@ func (db *DB) TouchAccess(key []byte) bool {
 // peek returns key's live entry without counting an access.
 func (db *DB) peek(key []byte) (entry, bool) {
 	sd := &db.slots[KeySlot(key)]
-	e, ok := sd.keys[string(key)]
+	e, ok := sd.keys.get(byteString(key))
 	if !ok {
 		return e, false
 	}
@@ -289,7 +292,7 @@ func (db *DB) peek(key []byte) (entry, bool) {
 // Redis does: the idle time under LRU tracking, the counter under LFU.
 func (db *DB) SetAccessHints(key []byte, idleSeconds int64, freq int) {
 	sd := &db.slots[KeySlot(key)]
-	e, ok := sd.keys[string(key)]
+	e, ok := sd.keys.get(byteString(key))
 	if !ok {
 		return
 	}
@@ -302,5 +305,5 @@ func (db *DB) SetAccessHints(key []byte, idleSeconds int64, freq int) {
 	default:
 		return
 	}
-	sd.keys[string(key)] = e
+	sd.keys.set(byteString(key), e)
 }

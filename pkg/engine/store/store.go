@@ -37,15 +37,12 @@ func (k Kind) String() string {
 // ErrWrongType is Redis's WRONGTYPE error.
 var ErrWrongType = errors.New("WRONGTYPE Operation against a key holding the wrong kind of value")
 
-// Hash and Set are plain maps; a List and a ZSet have their own types.
-type (
-	Hash map[string][]byte
-	Set  map[string]struct{}
-)
+// Set is a plain map; a List, Hash and ZSet have their own types.
+type Set map[string]struct{}
 
-// entry is one key's value in 16 bytes (it is stored by value in the slot
-// maps, so its size is most of the per-key overhead): ptr is the string's
-// bytes for KindString, else a *List, *Hash, *Set or *ZSet.
+// entry is one key's value as lookups hand it out; the slot tables keep it
+// packed in a record (keytable.go). ptr is the string's bytes for
+// KindString, else a *List, *Hash, *Set or *ZSet.
 type entry struct {
 	ptr  unsafe.Pointer
 	n    uint32 // string length; a collection's size estimate (memory.go)
@@ -68,12 +65,12 @@ func (e entry) bytes() []byte {
 }
 
 func (e entry) list() *List { return (*List)(e.ptr) }
-func (e entry) hash() Hash  { return *(*Hash)(e.ptr) }
+func (e entry) hash() *Hash { return (*Hash)(e.ptr) }
 func (e entry) set() Set    { return *(*Set)(e.ptr) }
 func (e entry) zset() *ZSet { return (*ZSet)(e.ptr) }
 
 type slotData struct {
-	keys    map[string]entry
+	keys    keyTable
 	expires map[string]int64 // unix milliseconds
 }
 
@@ -108,11 +105,17 @@ type DB struct {
 	lfuLogFactor int
 	lfuDecay     int
 	clockSec     uint32
+
+	limits EncodingLimits // when hashes and sets leave their compact forms
+	// KeepExpired: a key past its TTL reads as missing but stays (CLIENT
+	// PAUSE holds expiry back, as Redis does).
+	KeepExpired bool
 }
 
 // New returns an empty database.
 func New() *DB {
-	db := &DB{Now: func() int64 { return time.Now().UnixMilli() }, lfuLogFactor: 10, lfuDecay: 1}
+	db := &DB{Now: func() int64 { return time.Now().UnixMilli() }, lfuLogFactor: 10, lfuDecay: 1,
+		limits: EncodingLimits{HashEntries: 128, HashValue: 64, SetIntsetEntries: 512, ZSetEntries: 128, ZSetValue: 64}}
 	db.SetClock(db.Now())
 	return db
 }
@@ -120,12 +123,15 @@ func New() *DB {
 // lookup returns the live entry for key, deleting it first if it expired.
 func (db *DB) lookup(key []byte) (entry, *slotData, bool) {
 	sd := &db.slots[KeySlot(key)]
-	e, ok := sd.keys[string(key)]
+	e, ok := sd.keys.get(byteString(key))
 	if !ok {
 		return e, sd, false
 	}
 	if len(sd.expires) > 0 {
 		if at, has := sd.expires[string(key)]; has && at <= db.Now() {
+			if db.KeepExpired {
+				return entry{}, sd, false
+			}
 			db.remove(sd, key)
 			db.expired(key)
 			return entry{}, sd, false
@@ -133,7 +139,7 @@ func (db *DB) lookup(key []byte) (entry, *slotData, bool) {
 	}
 	if t, changed := db.touched(e); changed {
 		e = t
-		sd.keys[string(key)] = e
+		sd.keys.set(byteString(key), e)
 	}
 	return e, sd, true
 }
@@ -149,11 +155,12 @@ func (db *DB) expired(key []byte) {
 
 func (db *DB) remove(sd *slotData, key []byte) {
 	if db.accounting {
-		db.used.Add(-entryCost(len(key), sd.keys[string(key)]))
+		old, _ := sd.keys.get(byteString(key))
+		db.used.Add(-entryCost(len(key), old))
 	}
-	delete(sd.keys, string(key))
+	sd.keys.del(byteString(key))
 	db.keyCount--
-	if len(sd.keys) == 0 {
+	if sd.keys.len() == 0 {
 		db.nonEmpty--
 	}
 	if _, has := sd.expires[string(key)]; has {
@@ -163,13 +170,13 @@ func (db *DB) remove(sd *slotData, key []byte) {
 }
 
 func (db *DB) put(sd *slotData, key []byte, e entry) {
-	if sd.keys == nil {
-		sd.keys = make(map[string]entry, db.slotSizeHint)
+	if sd.keys.len() == 0 && db.slotSizeHint > 0 {
+		sd.keys.rehash(db.slotSizeHint)
 	}
-	n := len(sd.keys)
+	n := sd.keys.len()
 	e = db.stamp(e)
 	if db.accounting {
-		if old, had := sd.keys[string(key)]; had {
+		if old, had := sd.keys.get(byteString(key)); had {
 			db.used.Add(-entryCost(len(key), old))
 		}
 		if e.kind != KindString {
@@ -177,8 +184,8 @@ func (db *DB) put(sd *slotData, key []byte, e entry) {
 		}
 		db.used.Add(entryCost(len(key), e))
 	}
-	sd.keys[string(key)] = e
-	if len(sd.keys) > n {
+	sd.keys.set(byteString(key), e)
+	if sd.keys.len() > n {
 		db.keyCount++
 		if n == 0 {
 			db.nonEmpty++
@@ -203,6 +210,16 @@ func (db *DB) TypeNoTouch(key []byte) Kind {
 		return KindNone
 	}
 	return e.kind
+}
+
+// StringNoTouch is a string value read without counting an access (nil,
+// false for a missing key or another type).
+func (db *DB) StringNoTouch(key []byte) ([]byte, bool) {
+	e, ok := db.peek(key)
+	if !ok || e.kind != KindString {
+		return nil, false
+	}
+	return e.bytes(), true
 }
 
 // Exists reports whether key exists.
@@ -232,7 +249,8 @@ func (db *DB) GetString(key []byte) (val []byte, found bool, err error) {
 	return e.bytes(), true, nil
 }
 
-// SetString stores val (the slice is kept, callers pass a copy they own).
+// SetString stores val: a short one is copied into the key's record, a
+// long one kept (keytable.go), so callers pass a slice they own.
 // Unless keepTTL, any TTL is cleared, as SET does.
 func (db *DB) SetString(key, val []byte, keepTTL bool) {
 	sd := &db.slots[KeySlot(key)]
@@ -245,12 +263,12 @@ func (db *DB) SetString(key, val []byte, keepTTL bool) {
 	db.put(sd, key, stringEntry(val))
 }
 
-// SetStringCopy is SetString for a value the caller does not own: the
-// store copies it, overwriting an existing string of the same length in
-// place (no allocation, no map write: the common SET-overwrite case).
+// SetStringCopy is SetString for a value the caller does not own; it
+// overwrites an existing string of the same length in place (no allocation, no table write: the common
+// SET-overwrite case).
 func (db *DB) SetStringCopy(key, val []byte, keepTTL bool) {
 	sd := &db.slots[KeySlot(key)]
-	if e, ok := sd.keys[string(key)]; ok && e.kind == KindString && int(e.n) == len(val) && e.ptr != nil {
+	if e, ok := sd.keys.get(byteString(key)); ok && e.kind == KindString && int(e.n) == len(val) && e.ptr != nil {
 		if !keepTTL && len(sd.expires) > 0 {
 			if _, has := sd.expires[string(key)]; has {
 				delete(sd.expires, string(key))
@@ -260,7 +278,10 @@ func (db *DB) SetStringCopy(key, val []byte, keepTTL bool) {
 		copy(e.bytes(), val)
 		return
 	}
-	db.SetString(key, append([]byte(nil), val...), keepTTL)
+	if len(val) > inlineMax {
+		val = append([]byte(nil), val...)
+	}
+	db.SetString(key, val, keepTTL)
 }
 
 // collection returns key's collection pointer of the wanted kind, creating
@@ -292,17 +313,23 @@ func (db *DB) List(key []byte, create bool) (*List, error) {
 }
 
 // Hash returns the hash at key (nil if missing and !create).
-func (db *DB) Hash(key []byte, create bool) (Hash, error) {
+func (db *DB) Hash(key []byte, create bool) (*Hash, error) {
 	var mk func() unsafe.Pointer
 	if create {
-		mk = func() unsafe.Pointer { h := Hash{}; return unsafe.Pointer(&h) }
+		mk = func() unsafe.Pointer { return unsafe.Pointer(db.newHash()) }
 	}
 	p, err := db.collection(key, KindHash, mk)
-	if p == nil {
-		return nil, err
-	}
-	return *(*Hash)(p), nil
+	return (*Hash)(p), err
 }
+
+func (db *DB) newHash() *Hash { return &Hash{} }
+
+// Limits are the encoding limits Hash.Set follows.
+func (db *DB) Limits() *EncodingLimits { return &db.limits }
+
+// SetEncodingLimits sets the thresholds (hash-max-listpack-*,
+// set-max-intset-entries) past which a hash or set leaves its compact form.
+func (db *DB) SetEncodingLimits(lim EncodingLimits) { db.limits = lim }
 
 // Set returns the set at key (nil if missing and !create).
 func (db *DB) Set(key []byte, create bool) (Set, error) {
@@ -339,7 +366,7 @@ func (db *DB) DeleteIfEmpty(key []byte) {
 	case KindList:
 		empty = e.list().Len() == 0
 	case KindHash:
-		empty = len(e.hash()) == 0
+		empty = e.hash().Len() == 0
 	case KindSet:
 		empty = len(e.set()) == 0
 	case KindZSet:
@@ -464,7 +491,7 @@ func (db *DB) CountKeysInSlot(slot int) int {
 	if slot < 0 || slot >= SlotCount {
 		return 0
 	}
-	return len(db.slots[slot].keys)
+	return db.slots[slot].keys.len()
 }
 
 // KeysInSlot returns up to count keys of slot, sorted so that repeated calls
@@ -473,8 +500,8 @@ func (db *DB) KeysInSlot(slot, count int) [][]byte {
 	if slot < 0 || slot >= SlotCount || count <= 0 {
 		return nil
 	}
-	keys := make([]string, 0, min(count, len(db.slots[slot].keys)))
-	for k := range db.slots[slot].keys {
+	keys := make([]string, 0, min(count, db.slots[slot].keys.len()))
+	for k := range db.slots[slot].keys.all() {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
@@ -495,7 +522,7 @@ func (db *DB) Keys(pattern []byte) [][]byte {
 	now := db.Now()
 	for i := range db.slots {
 		sd := &db.slots[i]
-		for k := range sd.keys {
+		for k := range sd.keys.all() {
 			if at, has := sd.expires[k]; has && at <= now {
 				continue
 			}
@@ -524,18 +551,28 @@ func (db *DB) Scan(cursor uint64, count int, pattern []byte, kind Kind) ([][]byt
 	slot := int(cursor)
 	for ; slot < SlotCount && visited < count; slot++ {
 		sd := &db.slots[slot]
-		for k := range sd.keys {
+		var expired [][]byte
+		for k, e := range sd.keys.all() {
 			visited++
 			if at, has := sd.expires[k]; has && at <= now {
+				if !db.KeepExpired {
+					expired = append(expired, []byte(k))
+				}
 				continue
 			}
 			if pattern != nil && !(len(pattern) == 1 && pattern[0] == '*') && !Match(pattern, []byte(k)) {
 				continue
 			}
-			if kind != KindNone && sd.keys[k].kind != kind {
+			if kind != KindNone && e.kind != kind {
 				continue
 			}
 			out = append(out, []byte(k))
+		}
+		// Redis's SCAN expires what it meets, like any lookup; after the
+		// walk, as deleting may reorganize the slot's table
+		for _, key := range expired {
+			db.remove(sd, key)
+			db.expired(key)
 		}
 	}
 	if slot >= SlotCount {
@@ -555,14 +592,14 @@ func (db *DB) RandomKey() []byte {
 		n := rand.IntN(db.keyCount)
 		for i := range db.slots {
 			sd := &db.slots[i]
-			if n >= len(sd.keys) {
-				n -= len(sd.keys)
+			if n >= sd.keys.len() {
+				n -= sd.keys.len()
 				continue
 			}
 			// Go's iteration start is random but not uniform: skip n keys
 			// (bounded, for a slot holding a huge hash-tagged set).
 			n %= 1024
-			for k := range sd.keys {
+			for k := range sd.keys.all() {
 				if n > 0 {
 					n--
 					continue
@@ -613,14 +650,14 @@ func (db *DB) DeleteKeysInSlot(slot int) int {
 	}
 	db.touchExisting(slot)
 	sd := &db.slots[slot]
-	n := len(sd.keys)
+	n := sd.keys.len()
 	if n > 0 {
 		db.nonEmpty--
 	}
 	db.keyCount -= n
 	db.expCount -= len(sd.expires)
 	if db.accounting {
-		for k, e := range sd.keys {
+		for k, e := range sd.keys.all() {
 			db.used.Add(-entryCost(len(k), e))
 		}
 	}

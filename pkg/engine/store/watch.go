@@ -83,7 +83,7 @@ func (db *DB) WatchedKeyExpired(w *Watcher) bool {
 // isStale reports whether key is present but past its TTL.
 func (db *DB) isStale(key []byte) bool {
 	sd := &db.slots[KeySlot(key)]
-	if _, ok := sd.keys[string(key)]; !ok {
+	if _, ok := sd.keys.get(byteString(key)); !ok {
 		return false
 	}
 	at, has := sd.expires[string(key)]
@@ -103,7 +103,7 @@ func (db *DB) Touch(key []byte) {
 		return
 	}
 	present := false
-	if _, ok := db.slots[KeySlot(key)].keys[string(key)]; ok {
+	if _, ok := db.slots[KeySlot(key)].keys.get(byteString(key)); ok {
 		present = true
 	}
 	var dirty []*Watcher
@@ -135,7 +135,7 @@ func (db *DB) touchExisting(slot int) {
 		if slot >= 0 && s != slot {
 			continue
 		}
-		if _, ok := db.slots[s].keys[k]; !ok {
+		if !db.slots[s].keys.has(k) {
 			continue
 		}
 		for _, wk := range list {

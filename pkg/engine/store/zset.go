@@ -2,7 +2,8 @@ package store
 
 import (
 	"bytes"
-	"sort"
+	"iter"
+	"unsafe"
 )
 
 // ZMember is one sorted-set element.
@@ -11,39 +12,24 @@ type ZMember struct {
 	Score  float64
 }
 
-// ZSet is a sorted set: a member->score map plus members kept sorted by
-// (score, member) in a slice, which gives rank queries by index. Inserts are
-// O(n) memmoves, fast enough for the sizes a cluster test node holds.
+// ZSet is a sorted set: a member->score map plus a zTree ordering the
+// members by (score, member), which answers rank and range queries in
+// O(log n). The map key and the tree entry share the member's bytes.
 type ZSet struct {
 	scores map[string]float64
-	sorted []ZMember
+	tree   zTree
 }
 
 // NewZSet returns an empty sorted set.
 func NewZSet() *ZSet { return &ZSet{scores: map[string]float64{}} }
 
 // Len is the number of members.
-func (z *ZSet) Len() int { return len(z.sorted) }
+func (z *ZSet) Len() int { return z.tree.n }
 
 // Score returns member's score.
 func (z *ZSet) Score(member []byte) (float64, bool) {
 	s, ok := z.scores[string(member)]
 	return s, ok
-}
-
-func less(as float64, am []byte, bs float64, bm []byte) bool {
-	if as != bs {
-		return as < bs
-	}
-	return bytes.Compare(am, bm) < 0
-}
-
-// find returns the index where (score, member) is or would be.
-func (z *ZSet) find(score float64, member []byte) int {
-	return sort.Search(len(z.sorted), func(i int) bool {
-		e := &z.sorted[i]
-		return !less(e.Score, e.Member, score, member)
-	})
 }
 
 // Add sets member's score and reports whether the member is new.
@@ -58,34 +44,24 @@ func (z *ZSet) Add(member []byte, score float64) bool {
 		if old == score {
 			return false
 		}
-		z.removeSorted(old, member)
+		m, _ := z.tree.delete(old, member)
+		z.scores[string(member)] = score
+		z.tree.insert(ZMember{Member: m.Member, Score: score})
+		return false
 	}
-	m := append([]byte(nil), member...)
-	z.scores[string(m)] = score
-	i := z.find(score, m)
-	z.sorted = append(z.sorted, ZMember{})
-	copy(z.sorted[i+1:], z.sorted[i:])
-	z.sorted[i] = ZMember{Member: m, Score: score}
-	return !exists
+	key := string(member)
+	z.scores[key] = score
+	z.tree.insert(ZMember{Member: stringBytes(key), Score: score})
+	return true
 }
 
-func (z *ZSet) removeSorted(score float64, member []byte) {
-	i := z.find(score, member)
-	if i < len(z.sorted) && bytes.Equal(z.sorted[i].Member, member) {
-		z.cut(i, i+1)
+// stringBytes views s as bytes without copying; the bytes must never be
+// written, which holds for members: nothing edits a member in place.
+func stringBytes(s string) []byte {
+	if len(s) == 0 {
+		return []byte{}
 	}
-}
-
-// cut removes ranks [from, to). Removing from the front (ZPOPMIN, the
-// lowest ranks) moves the slice's start instead of copying what is left,
-// so popping stays O(1) however large the set.
-func (z *ZSet) cut(from, to int) {
-	if from == 0 {
-		clear(z.sorted[:to]) // let the popped members be collected
-		z.sorted = z.sorted[to:]
-		return
-	}
-	z.sorted = append(z.sorted[:from], z.sorted[to:]...)
+	return unsafe.Slice(unsafe.StringData(s), len(s))
 }
 
 // Remove deletes member and reports whether it was present.
@@ -95,7 +71,7 @@ func (z *ZSet) Remove(member []byte) bool {
 		return false
 	}
 	delete(z.scores, string(member))
-	z.removeSorted(s, member)
+	z.tree.delete(s, member)
 	return true
 }
 
@@ -105,14 +81,52 @@ func (z *ZSet) Rank(member []byte) (int, bool) {
 	if !ok {
 		return 0, false
 	}
-	return z.find(s, member), true
+	return z.tree.rank(s, member), true
 }
 
-// Range returns members with rank in [start, stop] (clamped by the caller).
-func (z *ZSet) Range(start, stop int) []ZMember { return z.sorted[start : stop+1] }
+// At returns the member of rank r (0 <= r < Len()).
+func (z *ZSet) At(r int) ZMember { return z.tree.at(r) }
 
-// All returns every member in ascending order (shares memory).
-func (z *ZSet) All() []ZMember { return z.sorted }
+// Ascend yields the members from rank from (0 <= from) upwards.
+func (z *ZSet) Ascend(from int) iter.Seq[ZMember] {
+	return func(yield func(ZMember) bool) {
+		if from < z.tree.n {
+			z.tree.root.ascend(from, yield)
+		}
+	}
+}
+
+// Descend yields the members from rank from (< Len()) downwards.
+func (z *ZSet) Descend(from int) iter.Seq[ZMember] {
+	return func(yield func(ZMember) bool) {
+		if from >= 0 && z.tree.n > 0 {
+			z.tree.root.descend(min(from, z.tree.n-1), yield)
+		}
+	}
+}
+
+// All yields every member in ascending order.
+func (z *ZSet) All() iter.Seq[ZMember] { return z.Ascend(0) }
+
+// Slice copies the members with rank in [from, to), in descending order
+// when rev is set.
+func (z *ZSet) Slice(from, to int, rev bool) []ZMember {
+	if from >= to {
+		return nil
+	}
+	out := make([]ZMember, 0, to-from)
+	seq := z.Ascend(from)
+	if rev {
+		seq = z.Descend(to - 1)
+	}
+	for m := range seq {
+		if len(out) == to-from {
+			break
+		}
+		out = append(out, m)
+	}
+	return out
+}
 
 // ScoreBound is one end of a score interval; Exclusive for "(" bounds.
 type ScoreBound struct {
@@ -122,24 +136,18 @@ type ScoreBound struct {
 
 // FirstAbove is the rank of the first member with score above (or at) min.
 func (z *ZSet) FirstAbove(min ScoreBound) int {
-	return sort.Search(len(z.sorted), func(i int) bool {
-		s := z.sorted[i].Score
-		if min.Exclusive {
-			return s > min.Value
-		}
-		return s >= min.Value
-	})
+	if min.Exclusive {
+		return z.tree.firstWhere(func(m *ZMember) bool { return m.Score > min.Value })
+	}
+	return z.tree.firstWhere(func(m *ZMember) bool { return m.Score >= min.Value })
 }
 
 // LastBelow is one past the rank of the last member with score below (or at) max.
 func (z *ZSet) LastBelow(max ScoreBound) int {
-	return sort.Search(len(z.sorted), func(i int) bool {
-		s := z.sorted[i].Score
-		if max.Exclusive {
-			return s >= max.Value
-		}
-		return s > max.Value
-	})
+	if max.Exclusive {
+		return z.tree.firstWhere(func(m *ZMember) bool { return m.Score >= max.Value })
+	}
+	return z.tree.firstWhere(func(m *ZMember) bool { return m.Score > max.Value })
 }
 
 // LexBound is one end of a lexicographic interval: "-" / "+" are infinite.
@@ -152,37 +160,51 @@ type LexBound struct {
 // LexRange returns the rank interval [from, to) of members within the lex
 // bounds; meaningful when all members share one score, as in Redis.
 func (z *ZSet) LexRange(lo, hi LexBound) (int, int) {
-	from := sort.Search(len(z.sorted), func(i int) bool {
+	from := z.tree.firstWhere(func(m *ZMember) bool {
 		switch lo.Inf {
 		case -1:
 			return true
 		case 1:
 			return false
 		}
-		c := bytes.Compare(z.sorted[i].Member, lo.Value)
+		c := bytes.Compare(m.Member, lo.Value)
 		return c > 0 || c == 0 && !lo.Exclusive
 	})
-	to := sort.Search(len(z.sorted), func(i int) bool {
+	to := z.tree.firstWhere(func(m *ZMember) bool {
 		switch hi.Inf {
 		case -1:
 			return true
 		case 1:
 			return false
 		}
-		c := bytes.Compare(z.sorted[i].Member, hi.Value)
+		c := bytes.Compare(m.Member, hi.Value)
 		return c > 0 || c == 0 && hi.Exclusive
 	})
 	return from, max(from, to)
 }
 
-// RemoveRange deletes members with rank in [from, to).
+// RemoveRange deletes members with rank in [from, to), a leaf at a time.
 func (z *ZSet) RemoveRange(from, to int) int {
-	if from >= to {
-		return 0
+	to = min(to, z.tree.n)
+	removed := 0
+	for removed < to-from {
+		removed += z.tree.removeRun(from, to-from-removed, func(m ZMember) {
+			delete(z.scores, unsafe.String(unsafe.SliceData(m.Member), len(m.Member)))
+		})
 	}
-	for _, m := range z.sorted[from:to] {
-		delete(z.scores, string(m.Member))
+	return removed
+}
+
+// PopEnd removes and returns the n lowest members (lowest set) or the n
+// highest, in the order they are popped.
+func (z *ZSet) PopEnd(n int, lowest bool) []ZMember {
+	n = min(n, z.Len())
+	if lowest {
+		out := z.Slice(0, n, false)
+		z.RemoveRange(0, n)
+		return out
 	}
-	z.cut(from, to)
-	return to - from
+	out := z.Slice(z.Len()-n, z.Len(), true)
+	z.RemoveRange(z.Len()-n, z.Len())
+	return out
 }
