@@ -13,10 +13,18 @@ import (
 type Server struct {
 	Flavor  string // "redis" or "valkey"
 	Version string // "7.0.15", "8.0.1", ...
+	Engine  bool   // gocluster's own engine (INFO server says engine:gocluster)
 }
 
 // String is what an operator would call it: "valkey 8.0.1".
 func (s Server) String() string { return s.Flavor + " " + s.Version }
+
+// MayMigrateSlotsAtomically reports whether the server's version has
+// Valkey 9.0's atomic slot migration (CLUSTER MIGRATESLOTS); the command
+// table has the last word (migrate.AtomicSupport).
+func (s Server) MayMigrateSlotsAtomically() bool {
+	return s.Engine || s.Flavor == "valkey" && s.AtLeast(9, 0)
+}
 
 // AtLeast reports whether the version is major.minor or newer.
 func (s Server) AtLeast(major, minor int) bool {
@@ -62,6 +70,7 @@ func (s Server) RDBVersion() int {
 // clients that check it), so valkey_version wins.
 func ParseServer(info string) (Server, error) {
 	var redisVersion, valkeyVersion string
+	engine := false
 	for line := range strings.SplitSeq(info, "\n") {
 		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
 		if !ok {
@@ -72,13 +81,15 @@ func ParseServer(info string) (Server, error) {
 			redisVersion = v
 		case "valkey_version":
 			valkeyVersion = v
+		case "engine":
+			engine = strings.HasPrefix(v, "gocluster")
 		}
 	}
 	switch {
 	case valkeyVersion != "":
 		return Server{Flavor: "valkey", Version: valkeyVersion}, nil
 	case redisVersion != "":
-		return Server{Flavor: "redis", Version: redisVersion}, nil
+		return Server{Flavor: "redis", Version: redisVersion, Engine: engine}, nil
 	}
 	return Server{}, fmt.Errorf("INFO server names no redis_version or valkey_version (is this a Redis node?)")
 }

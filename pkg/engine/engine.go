@@ -73,7 +73,13 @@ func Start(cfg *config.Config) (*Node, error) {
 		srv.Cluster = cl
 		// replicas copy their master's data; the manager follows role changes
 		repl := srv.StartReplicaManager(cl.Role)
-		cl.OnRoleChange(func(cluster.RoleChange) { repl.Poke() })
+		cl.OnRoleChange(func(rc cluster.RoleChange) {
+			repl.Poke()
+			if !rc.Replica {
+				srv.CleanupTrackedImports() // a promoted replica drops unfinished imports
+			}
+		})
+		srv.CleanupTrackedImports() // a restart from an AOF with an unfinished import
 		repl.OnOffset(cl.SetReplicationOffset)
 		connectPubSub(srv.PubSub, cl)
 	}

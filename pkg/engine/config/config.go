@@ -40,6 +40,15 @@ type option struct {
 	validate  func(string) error
 	canon     func(string) (string, error) // validates and returns the form to keep
 	display   func(string) string          // what CONFIG GET shows, when not the kept form
+	merge     func(old, v string) string   // a new value that updates part of the old one
+}
+
+// store keeps v as o's value (c.mu held).
+func (c *Config) store(o *option, v string) {
+	if o.merge != nil {
+		v = o.merge(c.values[o.name], v)
+	}
+	c.values[o.name] = v
 }
 
 var options = []option{
@@ -262,7 +271,7 @@ func (c *Config) Set(name string, words []string) error {
 		return err
 	}
 	c.mu.Lock()
-	c.values[o.name] = v
+	c.store(o, v)
 	c.mu.Unlock()
 	return nil
 }
@@ -285,7 +294,7 @@ func (c *Config) SetRuntime(name, value string) error {
 		return fmt.Errorf("CONFIG SET failed (possibly related to argument '%s') - %v", o.name, err)
 	}
 	c.mu.Lock()
-	c.values[o.name] = v
+	c.store(o, v)
 	c.mu.Unlock()
 	return nil
 }
@@ -295,6 +304,14 @@ func (o *option) normalize(words []string) (string, error) {
 		v := strings.Join(words, " ")
 		if o.name == "bind" && len(words) == 0 {
 			return "", fmt.Errorf("Bad directive or wrong number of arguments")
+		}
+		if o.validate != nil {
+			if err := o.validate(v); err != nil {
+				return "", err
+			}
+		}
+		if o.canon != nil {
+			return o.canon(v)
 		}
 		return v, nil
 	}

@@ -300,6 +300,13 @@ func (h *Hub) NumSub(kind Kind, name string) int {
 	return len(h.names[kind][name])
 }
 
+// NumChannels is how many channels have subscribers (INFO pubsub_channels).
+func (h *Hub) NumChannels() int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return len(h.names[Channel])
+}
+
 // NumPat is how many patterns have subscribers (PUBSUB NUMPAT).
 func (h *Hub) NumPat() int {
 	h.mu.RLock()

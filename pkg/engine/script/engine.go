@@ -462,3 +462,17 @@ func (e *Engine) errorText(err error, function bool, name string) string {
 		return "ERR " + v.String() + suffix
 	}
 }
+
+// EvalFlags is what Redis reads of a script before EVAL or EVALSHA runs it
+// (evalGetCommandFlags): the flags of body's shebang, or of the cached
+// script sha; shebang false when there is none, or no such script.
+func (e *Engine) EvalFlags(body, sha []byte) (flags []string, shebang bool) {
+	if body != nil {
+		flags, n, msg := shebangFlags(body)
+		return flags, n > 0 && msg == ""
+	}
+	if s, ok := e.scripts[strings.ToLower(string(sha))]; ok {
+		return s.flags, s.shebang
+	}
+	return nil, false
+}

@@ -56,7 +56,7 @@ func (s *Server) aofPrefix() string { return s.Cfg.Get("appendfilename") }
 
 // propagating tells the write path whether executed writes go anywhere.
 func (s *Server) propagating() bool {
-	return s.replicaCount.Load() > 0 || s.aof.log.Load() != nil
+	return s.replicaCount.Load() > 0 || s.aof.log.Load() != nil || s.slotMig.capturing.Load() > 0
 }
 
 // aofFeed appends a write to the AOF; called under the store lock.
@@ -210,7 +210,7 @@ func (s *Server) replayAOFFile(path string, base, last bool) (int, error) {
 	if bytes.HasPrefix(data, []byte("REDIS")) {
 		return 0, fmt.Errorf("%s starts with an RDB preamble: only a base file may (a single-file AOF with a preamble: let redis-server 7 convert it first)", path)
 	}
-	applier := &Client{srv: s, user: "aof", authed: true, w: resp.NewWriter(discard{})}
+	applier := &Client{srv: s, user: "aof", authed: true, w: resp.NewWriter(discard{}), applier: true}
 	valid, err := aof.Replay(data, func(args [][]byte) error {
 		cmd := lookupCommand(args[0])
 		if cmd == nil {

@@ -92,11 +92,7 @@ func cmdBitCount(c *Client, args [][]byte) {
 			return
 		}
 		if len(args) == 5 {
-			switch {
-			case eq(args[4], "bit"):
-				bitUnit = true
-			case !eq(args[4], "byte"):
-				c.w.WriteError(errSyntax)
+			if bitUnit, ok = c.bitRangeUnit(args[4]); !ok {
 				return
 			}
 		}
@@ -138,6 +134,18 @@ func cmdBitCount(c *Client, args [][]byte) {
 		}
 	}
 	c.w.WriteInt(int64(n))
+}
+
+// bitRangeUnit parses BITCOUNT's and BITPOS's BYTE|BIT: true for BIT.
+func (c *Client) bitRangeUnit(b []byte) (bit, ok bool) {
+	switch {
+	case eq(b, "bit"):
+		return true, true
+	case eq(b, "byte"):
+		return false, true
+	}
+	c.w.WriteError(errSyntax)
+	return false, false
 }
 
 func popcount(b []byte) int {

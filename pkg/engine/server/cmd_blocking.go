@@ -27,7 +27,19 @@ type blockedClient struct {
 	gone   chan struct{} // closed when the client disconnects
 	served chan struct{}
 	done   bool // served (guarded by DB.Mu)
+	// unblocked is closed by CLIENT UNBLOCK, which says how in unblock
+	// (both guarded by DB.Mu)
+	unblocked chan struct{}
+	unblock   unblockHow
 }
+
+type unblockHow uint8
+
+const (
+	unblockNone    unblockHow = iota
+	unblockTimeout            // answer as the timeout would
+	unblockError              // answer UNBLOCKED
+)
 
 func parseBlockTimeout(c *Client, b []byte) (time.Duration, bool) {
 	f, ok := parseFloat(b)
@@ -84,7 +96,7 @@ func (c *Client) block(timeout time.Duration, try func(retry bool) (done bool)) 
 		expired = t.C
 	}
 	gone := c.watchDisconnect()
-	w := &blockedClient{c: c, try: try, gone: gone, served: make(chan struct{})}
+	w := &blockedClient{c: c, try: try, gone: gone, served: make(chan struct{}), unblocked: make(chan struct{})}
 	db.Mu.Lock()
 	if try(true) { // a write came in while the watch started
 		s.serveBlocked()
@@ -97,6 +109,7 @@ func (c *Client) block(timeout time.Duration, try func(retry bool) (done bool)) 
 	db.Mu.Unlock()
 	select {
 	case <-w.served:
+	case <-w.unblocked:
 	case <-expired:
 	case <-gone:
 	case <-s.done:
@@ -105,8 +118,13 @@ func (c *Client) block(timeout time.Duration, try func(retry bool) (done bool)) 
 	if !w.done {
 		s.dropWaiter(w)
 	}
+	how := w.unblock
 	db.Mu.Unlock()
 	c.stopWatching(gone)
+	if how == unblockError && !w.done {
+		c.w.WriteError("UNBLOCKED client unblocked via CLIENT UNBLOCK")
+		return true // answered
+	}
 	return w.done
 }
 
@@ -273,6 +291,6 @@ func cmdBlockingMove(c *Client, args [][]byte) {
 		return true
 	})
 	if !served && !c.closeNow {
-		c.w.WriteNull()
+		c.w.WriteNullArray() // Redis answers every blocked timeout so, BLMOVE's too
 	}
 }

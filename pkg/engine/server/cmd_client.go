@@ -2,6 +2,8 @@ package server
 
 import (
 	"strconv"
+
+	"github.com/gocluster/gocluster/pkg/engine/resp"
 	"strings"
 	"time"
 )
@@ -10,7 +12,7 @@ import (
 // at least that many), checked before the subcommand runs, as Redis does.
 var clientArity = map[string]int{"setname": 3, "getname": 2, "id": 2, "info": 2, "list": -2, "setinfo": 4,
 	"kill": -3, "no-evict": 3, "no-touch": 3, "reply": 3, "help": 2,
-	"tracking": -3, "caching": 3, "getredir": 2, "trackinginfo": 2}
+	"tracking": -3, "pause": -3, "unpause": 2, "unblock": -3, "caching": 3, "getredir": 2, "trackinginfo": 2}
 
 func cmdClient(c *Client, args [][]byte) {
 	sub := string(lower(args[1]))
@@ -18,7 +20,7 @@ func cmdClient(c *Client, args [][]byte) {
 		c.w.WriteError("ERR wrong number of arguments for 'client|" + sub + "' command")
 		return
 	}
-	if c.clientTrackingSubcommand(sub, args) {
+	if c.clientTrackingSubcommand(sub, args) || c.clientAdminSubcommand(sub, args) {
 		return
 	}
 	switch {
@@ -40,12 +42,12 @@ func cmdClient(c *Client, args [][]byte) {
 	case sub == "id" && len(args) == 2:
 		c.w.WriteInt(c.id)
 	case sub == "info" && len(args) == 2:
-		c.w.WriteVerbatim(c.describe())
+		c.w.WriteVerbatim(c.describe(true))
 	case sub == "list":
 		var b strings.Builder
 		c.srv.mu.Lock()
 		for _, other := range c.srv.clients {
-			b.WriteString(other.describe())
+			b.WriteString(other.describe(other == c))
 		}
 		c.srv.mu.Unlock()
 		c.w.WriteVerbatim(b.String())
@@ -62,8 +64,6 @@ func cmdClient(c *Client, args [][]byte) {
 			return
 		}
 		c.w.WriteRaw(okReply)
-	case sub == "kill" && len(args) >= 3:
-		c.clientKill(args[2:])
 	case sub == "reply" && len(args) == 3:
 		switch {
 		case eq(args[2], "on"):
@@ -78,7 +78,7 @@ func cmdClient(c *Client, args [][]byte) {
 		default:
 			c.w.WriteError(errSyntax)
 		}
-	case sub == "no-evict" || sub == "no-touch":
+	case sub == "no-touch":
 		c.w.WriteRaw(okReply)
 	case sub == "help":
 		c.writeHelp("CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -88,55 +88,8 @@ func cmdClient(c *Client, args [][]byte) {
 	}
 }
 
-func (c *Client) clientKill(args [][]byte) {
-	var target func(*Client) bool
-	killed := 0
-	switch {
-	case len(args) == 1:
-		addr := string(args[0])
-		target = func(o *Client) bool { return o.conn.RemoteAddr().String() == addr }
-	case len(args) == 2 && eq(args[0], "id"):
-		id, ok := parseInt(args[1])
-		if !ok {
-			c.w.WriteError(errNotInt)
-			return
-		}
-		target = func(o *Client) bool { return o.id == id }
-	case len(args) == 2 && eq(args[0], "type"):
-		var ok bool
-		if target, killed, ok = c.srv.clientTypeFilter(string(args[1])); !ok {
-			c.w.WriteError("ERR Unknown client type '" + printable(args[1], 64) + "'")
-			return
-		}
-	default:
-		c.w.WriteError(errSyntax)
-		return
-	}
-	c.srv.mu.Lock()
-	for _, o := range c.srv.clients {
-		if target(o) {
-			killed++
-			if o == c {
-				c.closeNow = true
-			} else {
-				o.conn.Close()
-			}
-		}
-	}
-	c.srv.mu.Unlock()
-	if len(args) == 1 {
-		if killed == 0 {
-			c.w.WriteError("ERR No such client")
-		} else {
-			c.w.WriteRaw(okReply)
-		}
-		return
-	}
-	c.w.WriteInt(int64(killed))
-}
-
 // describe is one CLIENT LIST line.
-func (c *Client) describe() string {
+func (c *Client) describe(self bool) string {
 	idle := time.Now().Unix() - c.lastIO.Load()
 	if c.lastIO.Load() == 0 {
 		idle = int64(time.Since(c.created).Seconds())
@@ -147,12 +100,19 @@ func (c *Client) describe() string {
 	if c.readonly {
 		flags += "r"
 	}
+	if c.monitor != nil {
+		flags += "O"
+	}
 	if flags == "" {
 		flags = "N"
 	}
 	lastName := "NULL"
-	if last := c.lastCmd.Load(); last != nil {
-		lastName = last.name
+	if last := c.lastName.Load(); last != nil {
+		lastName = *last
+	}
+	qbuf := 0
+	if self {
+		qbuf = len(resp.AppendCommand(nil, c.curArgs...))
 	}
 	multi := -1
 	if c.inMulti {
@@ -165,7 +125,7 @@ func (c *Client) describe() string {
 		" age=" + strconv.Itoa(int(time.Since(c.created).Seconds())) +
 		" idle=" + strconv.FormatInt(idle, 10) +
 		" flags=" + flags + " db=0 sub=0 psub=0 ssub=0 multi=" + strconv.Itoa(multi) +
-		" qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r" +
+		" qbuf=" + strconv.Itoa(qbuf) + " qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r" +
 		" cmd=" + lastName +
 		" user=" + c.user + " redir=" + strconv.FormatInt(redir, 10) + " resp=" + strconv.Itoa(c.w.Proto()) +
 		" lib-name=" + c.libName + " lib-ver=" + c.libVer + "\n"

@@ -28,6 +28,10 @@ func init() {
 type debugState struct {
 	noActiveExpire atomic.Bool // SET-ACTIVE-EXPIRE 0
 	cronPaused     atomic.Bool // PAUSE-CRON 1
+	// stallImports (SLOT-MIGRATION-STALL-IMPORTS 1, engine only) makes
+	// import links stop reading: a test's way to hold a migration in
+	// progress while the node still answers everyone else.
+	stallImports atomic.Bool
 }
 
 // debugStates holds each server's debugState, beside the Server struct
@@ -209,6 +213,9 @@ func cmdDebug(c *Client, args [][]byte) {
 		c.w.WriteRaw(okReply)
 	case sub == "pause-cron" && n == 3:
 		st.cronPaused.Store(cAtoi(args[2]) != 0)
+		c.w.WriteRaw(okReply)
+	case sub == "slot-migration-stall-imports" && n == 3:
+		st.stallImports.Store(cAtoi(args[2]) != 0)
 		c.w.WriteRaw(okReply)
 	case (sub == "set-skip-checksum-validation" || sub == "aof-flush-sleep" ||
 		sub == "set-disable-deny-scripts" || sub == "drop-cluster-packet-filter") && n == 3:
@@ -397,8 +404,10 @@ func (c *Client) debugObject(key []byte) {
 		db.StoredLRUClock(key), db.StoredIdleSeconds(key), extra))
 }
 
-func (c *Client) encodingLimits() store.EncodingLimits {
-	cfg := c.srv.Cfg
+func (c *Client) encodingLimits() store.EncodingLimits { return c.srv.encodingLimits() }
+
+func (s *Server) encodingLimits() store.EncodingLimits {
+	cfg := s.Cfg
 	return store.EncodingLimits{
 		HashEntries: cfg.Int("hash-max-listpack-entries"), HashValue: cfg.Int("hash-max-listpack-value"),
 		SetIntsetEntries: cfg.Int("set-max-intset-entries"),

@@ -29,7 +29,7 @@ func init() {
 	def("hscan", -3, "readonly", 1, 1, 1, cmdHScan)
 }
 
-func (c *Client) hash(key []byte, create bool) (store.Hash, bool) {
+func (c *Client) hash(key []byte, create bool) (*store.Hash, bool) {
 	h, err := c.srv.DB.Hash(key, create)
 	if err != nil {
 		c.w.WriteError(errWrongType)
@@ -49,10 +49,9 @@ func cmdHSet(c *Client, args [][]byte) {
 	}
 	added := 0
 	for i := 2; i < len(args); i += 2 {
-		if _, exists := h[string(args[i])]; !exists {
+		if h.Set(args[i], args[i+1], c.srv.DB.Limits()) {
 			added++
 		}
-		h[string(args[i])] = copyBytes(args[i+1])
 	}
 	if eq(args[0], "hmset") {
 		c.w.WriteRaw(okReply)
@@ -66,11 +65,11 @@ func cmdHSetNX(c *Client, args [][]byte) {
 	if !ok {
 		return
 	}
-	if _, exists := h[string(args[2])]; exists {
+	if _, exists := h.Get(args[2]); exists {
 		c.w.WriteInt(0)
 		return
 	}
-	h[string(args[2])] = copyBytes(args[3])
+	h.Set(args[2], args[3], c.srv.DB.Limits())
 	c.w.WriteInt(1)
 }
 
@@ -79,7 +78,7 @@ func cmdHGet(c *Client, args [][]byte) {
 	if !ok {
 		return
 	}
-	v, found := h[string(args[2])]
+	v, found := h.Get(args[2])
 	c.writeMaybeNull(v, found)
 }
 
@@ -90,7 +89,7 @@ func cmdHMGet(c *Client, args [][]byte) {
 	}
 	c.w.WriteArrayLen(len(args) - 2)
 	for _, f := range args[2:] {
-		v, found := h[string(f)]
+		v, found := h.Get(f)
 		c.writeMaybeNull(v, found)
 	}
 }
@@ -102,8 +101,7 @@ func cmdHDel(c *Client, args [][]byte) {
 	}
 	n := 0
 	for _, f := range args[2:] {
-		if _, exists := h[string(f)]; exists {
-			delete(h, string(f))
+		if h.Delete(f) {
 			n++
 		}
 	}
@@ -113,55 +111,43 @@ func cmdHDel(c *Client, args [][]byte) {
 
 func cmdHLen(c *Client, args [][]byte) {
 	if h, ok := c.hash(args[1], false); ok {
-		c.w.WriteInt(int64(len(h)))
+		c.w.WriteInt(int64(h.Len()))
 	}
 }
 
 func cmdHStrlen(c *Client, args [][]byte) {
 	if h, ok := c.hash(args[1], false); ok {
-		c.w.WriteInt(int64(len(h[string(args[2])])))
+		v, _ := h.Get(args[2])
+		c.w.WriteInt(int64(len(v)))
 	}
 }
 
 func cmdHExists(c *Client, args [][]byte) {
 	if h, ok := c.hash(args[1], false); ok {
-		_, exists := h[string(args[2])]
+		_, exists := h.Get(args[2])
 		c.w.WriteInt(map[bool]int64{true: 1}[exists])
 	}
 }
 
-// sortedFields returns a hash's fields in a stable order for replies.
-func sortedFields(h store.Hash) []string {
-	fields := make([]string, 0, len(h))
-	for f := range h {
-		fields = append(fields, f)
-	}
-	sort.Strings(fields)
-	return fields
-}
-
+// cmdHGetAll answers HGETALL, HKEYS and HVALS in the hash's own order:
+// insertion order while it is compact, as redis-server's listpack.
 func cmdHGetAll(c *Client, args [][]byte) {
 	h, ok := c.hash(args[1], false)
 	if !ok {
 		return
 	}
-	fields := sortedFields(h)
-	switch string(lower(args[0])) {
-	case "hgetall":
-		c.w.WriteMapLen(len(fields))
-		for _, f := range fields {
-			c.w.WriteBulkString(f)
-			c.w.WriteBulk(h[f])
-		}
-	case "hkeys":
-		c.w.WriteArrayLen(len(fields))
-		for _, f := range fields {
+	cmd := string(lower(args[0]))
+	if cmd == "hgetall" {
+		c.w.WriteMapLen(h.Len())
+	} else {
+		c.w.WriteArrayLen(h.Len())
+	}
+	for f, v := range h.All() {
+		if cmd != "hvals" {
 			c.w.WriteBulkString(f)
 		}
-	default:
-		c.w.WriteArrayLen(len(fields))
-		for _, f := range fields {
-			c.w.WriteBulk(h[f])
+		if cmd != "hkeys" {
+			c.w.WriteBulk(v)
 		}
 	}
 }
@@ -177,7 +163,7 @@ func cmdHIncrBy(c *Client, args [][]byte) {
 		return
 	}
 	var cur int64
-	if v, exists := h[string(args[2])]; exists {
+	if v, exists := h.Get(args[2]); exists {
 		if cur, ok = parseInt(v); !ok {
 			c.srv.DB.DeleteIfEmpty(args[1])
 			c.w.WriteError("ERR hash value is not an integer")
@@ -190,7 +176,7 @@ func cmdHIncrBy(c *Client, args [][]byte) {
 		return
 	}
 	cur += delta
-	h[string(args[2])] = strconv.AppendInt(nil, cur, 10)
+	h.Set(args[2], strconv.AppendInt(nil, cur, 10), c.srv.DB.Limits())
 	c.w.WriteInt(cur)
 }
 
@@ -209,7 +195,7 @@ func cmdHIncrByFloat(c *Client, args [][]byte) {
 		return
 	}
 	var cur *big.Float
-	if v, exists := h[string(args[2])]; exists {
+	if v, exists := h.Get(args[2]); exists {
 		if cur, ok = parseLongDouble(v); !ok {
 			c.srv.DB.DeleteIfEmpty(args[1])
 			c.w.WriteError("ERR hash value is not a float")
@@ -222,7 +208,7 @@ func cmdHIncrByFloat(c *Client, args [][]byte) {
 		c.w.WriteError("ERR increment would produce NaN or Infinity")
 		return
 	}
-	h[string(args[2])] = out
+	h.Set(args[2], out, c.srv.DB.Limits())
 	c.w.WriteBulk(out)
 }
 
@@ -249,21 +235,21 @@ func cmdHRandField(c *Client, args [][]byte) {
 		return
 	}
 	if len(args) == 2 {
-		if len(h) == 0 {
+		if h.Len() == 0 {
 			c.w.WriteNull()
 			return
 		}
-		f := randomKey(h)
+		f := h.RandomField()
 		c.w.WriteBulkString(f)
 		return
 	}
-	fields := randomPick(keysOf(h), count)
+	fields := randomPick(h.Fields(), count)
 	if withValues && c.w.Proto() == 3 {
 		c.w.WriteArrayLen(len(fields))
 		for _, f := range fields {
 			c.w.WriteArrayLen(2)
 			c.w.WriteBulkString(f)
-			c.w.WriteBulk(h[f])
+			c.w.WriteBulk(hashValue(h, f))
 		}
 		return
 	}
@@ -275,7 +261,7 @@ func cmdHRandField(c *Client, args [][]byte) {
 	for _, f := range fields {
 		c.w.WriteBulkString(f)
 		if withValues {
-			c.w.WriteBulk(h[f])
+			c.w.WriteBulk(hashValue(h, f))
 		}
 	}
 }
@@ -347,8 +333,38 @@ func cmdHScan(c *Client, args [][]byte) {
 	if !ok {
 		return
 	}
-	fields := sortedFields(h)
-	c.scanCollection(args, fields, func(f string) []byte { return h[f] })
+	if !h.Compact() {
+		c.scanCollection(args, h.Fields(), func(f string) []byte { return hashValue(h, f) })
+		return
+	}
+	// A compact hash comes whole in one page in its own order, cursor 0,
+	// as redis-server scans a listpack.
+	if _, ok := parseCursor(args[2]); !ok {
+		c.w.WriteError("ERR invalid cursor")
+		return
+	}
+	pattern, _, _, ok := c.scanOptions(args[3:], false)
+	if !ok {
+		return
+	}
+	var out []string
+	for f := range h.All() {
+		if pattern == nil || store.Match(pattern, []byte(f)) {
+			out = append(out, f)
+		}
+	}
+	c.w.WriteArrayLen(2)
+	c.w.WriteBulkString("0")
+	c.w.WriteArrayLen(2 * len(out))
+	for _, f := range out {
+		c.w.WriteBulkString(f)
+		c.w.WriteBulk(hashValue(h, f))
+	}
+}
+
+func hashValue(h *store.Hash, field string) []byte {
+	v, _ := h.Get([]byte(field))
+	return v
 }
 
 // scanCollection answers HSCAN/SSCAN/ZSCAN. Elements are visited in the

@@ -411,7 +411,7 @@ func cmdObject(c *Client, args [][]byte) {
 			ZSetEntries:      cfg.Int("zset-max-listpack-entries"), ZSetValue: cfg.Int("zset-max-listpack-value"),
 		}))
 	case "refcount":
-		c.w.WriteInt(1)
+		c.w.WriteInt(c.refCount(args[2]))
 	case "idletime", "freq":
 		// Redis tracks one or the other, by maxmemory-policy
 		lfu := strings.HasSuffix(c.srv.Cfg.Get("maxmemory-policy"), "-lfu")
@@ -479,4 +479,26 @@ func parseCursor(b []byte) (uint64, bool) {
 		n = -n
 	}
 	return n, true
+}
+
+// sharedRefCount is what OBJECT REFCOUNT reports for Redis's shared objects.
+const sharedRefCount = math.MaxInt32
+
+// refCount is OBJECT REFCOUNT: 1, except for the integers 0-9999 that Redis
+// keeps as shared objects unless an LRU or LFU maxmemory policy needs a clock
+// per key.
+func (c *Client) refCount(key []byte) int64 {
+	v, ok := c.srv.DB.StringNoTouch(key)
+	if !ok || len(v) == 0 || len(v) > 4 {
+		return 1
+	}
+	n, err := strconv.Atoi(string(v))
+	if err != nil || n < 0 || strconv.Itoa(n) != string(v) {
+		return 1
+	}
+	policy := c.srv.Cfg.Get("maxmemory-policy")
+	if c.srv.memory.maxmemory.Load() > 0 && (strings.HasSuffix(policy, "-lru") || strings.HasSuffix(policy, "-lfu")) {
+		return 1
+	}
+	return sharedRefCount
 }

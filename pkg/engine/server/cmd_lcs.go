@@ -1,7 +1,7 @@
 package server
 
 func init() {
-	def("lcs", -3, "readonly", 1, 1, 1, cmdLCS)
+	def("lcs", -3, "readonly", 1, 2, 1, cmdLCS)
 }
 
 // cmdLCS: LCS key1 key2 [LEN] [IDX] [MINMATCHLEN len] [WITHMATCHLEN], the

@@ -138,15 +138,7 @@ func (c *Client) mpopZSet(key []byte, lowest bool, count int64, nested bool) (po
 		return false, ok
 	}
 	n := int(min(count, int64(z.Len())))
-	all := z.All()
-	out := make([]store.ZMember, 0, n)
-	if lowest {
-		out = append(out, all[:n]...)
-	} else {
-		for i := len(all) - 1; i >= len(all)-n; i-- {
-			out = append(out, all[i])
-		}
-	}
+	out := z.PopEnd(n, lowest)
 	if nested {
 		c.w.WriteArrayLen(2)
 		c.w.WriteBulk(key)
@@ -161,11 +153,6 @@ func (c *Client) mpopZSet(key []byte, lowest bool, count int64, nested bool) (po
 		}
 		c.w.WriteBulk(m.Member)
 		c.w.WriteDouble(m.Score)
-	}
-	if lowest {
-		z.RemoveRange(0, n)
-	} else {
-		z.RemoveRange(len(all)-n, len(all))
 	}
 	c.popped(key, lowest, false, n)
 	return true, true

@@ -18,13 +18,13 @@ func init() {
 	def("unsubscribe", -1, "pubsub noscript loading stale nolock noroute", 0, 0, 0, cmdUnsubscribe)
 	def("psubscribe", -2, "pubsub noscript loading stale nolock noroute", 0, 0, 0, cmdPSubscribe)
 	def("punsubscribe", -1, "pubsub noscript loading stale nolock noroute", 0, 0, 0, cmdPUnsubscribe)
-	def("publish", 3, "pubsub loading stale fast may-replicate nolock noroute", 0, 0, 0, cmdPublish)
+	def("publish", 3, "pubsub loading stale fast may_replicate nolock noroute", 0, 0, 0, cmdPublish)
 	def("pubsub", -2, "pubsub loading stale nolock noroute", 0, 0, 0, cmdPubsub)
 	// Shard channels are routed like keys: one slot per command (CROSSSLOT),
 	// MOVED to the owner, served by the owner's replicas too.
 	def("ssubscribe", -2, "pubsub noscript loading stale nolock shardchannel", 1, -1, 1, cmdSSubscribe)
 	def("sunsubscribe", -1, "pubsub noscript loading stale nolock shardchannel", 1, -1, 1, cmdSUnsubscribe)
-	def("spublish", 3, "pubsub loading stale fast may-replicate nolock shardchannel", 1, 1, 1, cmdSPublish)
+	def("spublish", 3, "pubsub loading stale fast may_replicate nolock shardchannel", 1, 1, 1, cmdSPublish)
 	def("reset", 1, "noscript loading stale fast no-auth nolock", 0, 0, 0, cmdReset)
 }
 
@@ -261,6 +261,7 @@ func cmdPubsub(c *Client, args [][]byte) {
 func cmdReset(c *Client, args [][]byte) {
 	c.multi, c.multiErr = nil, false
 	c.unwatchLocked()
+	c.stopMonitor()
 	if c.sub != nil {
 		c.srv.PubSub.RemoveAll(c.sub)
 	}

@@ -120,7 +120,7 @@ func (h *scriptHost) call(args [][]byte, proto int) (cmd *command, ran bool, rep
 	if hasFlag(cmd, "noscript") || cmd.noLock && !scriptAllowedNoLock[cmd.name] || cmd.name == "multi" || cmd.name == "exec" {
 		return refuse("-ERR This Redis command is not allowed from script\r\n")
 	}
-	if cmd.write && h.eng.ReadOnly() {
+	if (cmd.write || hasFlag(cmd, "may_replicate")) && h.eng.ReadOnly() { // may-replicate counts as a write, as in Redis
 		return refuse("-ERR Write commands are not allowed from read-only scripts.\r\n")
 	}
 	if h.caller != nil {
@@ -155,6 +155,7 @@ func (h *scriptHost) call(args [][]byte, proto int) (cmd *command, ran bool, rep
 			c.callLocked(cmd, args)
 		}()
 	}
+	c.feedMonitors(cmd, args)
 	return cmd, true, c.w.Bytes()
 }
 

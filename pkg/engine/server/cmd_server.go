@@ -227,8 +227,15 @@ func cmdAsking(c *Client, _ [][]byte) {
 }
 
 func cmdCluster(c *Client, args [][]byte) {
+	if c.applier && len(args) >= 3 && eq(args[1], "syncslots") {
+		c.srv.applyImportStream(args[2:])
+		return
+	}
 	if c.srv.Cluster == nil {
 		c.w.WriteError(errNoCluster)
+		return
+	}
+	if len(args) >= 2 && c.clusterSlotMigration(args) {
 		return
 	}
 	c.srv.Cluster.Command(c.w, args[1:])
@@ -276,6 +283,9 @@ func cmdExec(c *Client, _ [][]byte) {
 	db := c.srv.DB
 	db.Mu.Lock()
 	c.settleUnwatch()
+	if c.srv.slotMig.pausing.Load() > 0 {
+		c.waitSlotPause(queued...)
+	}
 	if !failed && c.srv.Cluster != nil {
 		if msg := c.routeTransaction(queued); msg != "" {
 			db.Unwatch(&c.watch)
@@ -313,6 +323,9 @@ func (c *Client) execOne(cmd *command, args [][]byte) {
 	mark := c.w.Mark()
 	defer c.recoverCommand(cmd, mark)
 	defer c.accountQueued(cmd, mark)
+	c.monitorBefore(cmd, args)
+	defer c.monitorAfter(cmd, args)
+	defer func(start time.Time) { c.noteSlow(cmd, args, time.Since(start)) }(time.Now())
 	if cmd.noLock {
 		db := c.srv.DB
 		db.Mu.Unlock()
@@ -396,6 +409,9 @@ func (s *Server) applyConfig(name string) error {
 	case "maxmemory", "maxmemory-policy", "maxmemory-samples", "lfu-log-factor", "lfu-decay-time",
 		"min-replicas-to-write", "min-replicas-max-lag":
 		s.applyMemoryConfig()
+	case "hash-max-listpack-entries", "hash-max-listpack-value", "set-max-intset-entries",
+		"zset-max-listpack-entries", "zset-max-listpack-value":
+		s.DB.SetEncodingLimits(s.encodingLimits())
 	case "cluster-node-timeout":
 		if t, ok := s.Cluster.(interface{ SetNodeTimeout(time.Duration) }); ok {
 			t.SetNodeTimeout(s.Cfg.NodeTimeout())

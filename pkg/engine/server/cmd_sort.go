@@ -17,6 +17,7 @@ func init() {
 // arguments of LIMIT, GET and BY as Redis's sortGetKeys does.
 func sortKeys(args [][]byte) []int {
 	keys := []int{1}
+	store := 0
 	skip := map[string]int{"limit": 2, "get": 1, "by": 1}
 	for j := 2; j < len(args); j++ {
 		name := string(lower(args[j]))
@@ -25,9 +26,12 @@ func sortKeys(args [][]byte) []int {
 			continue
 		}
 		if name == "store" && j+1 < len(args) {
-			keys = append(keys, j+1) // the last STORE wins, but Redis routes on each
+			store = j + 1 // the last STORE wins, for the keys as for SORT itself
 			j++
 		}
+	}
+	if store > 0 {
+		keys = append(keys, store)
 	}
 	return keys
 }
@@ -102,7 +106,6 @@ func cmdSort(c *Client, args [][]byte) {
 		dontsort, alpha, sortBy = false, true, nil
 	}
 	var elems [][]byte
-	var zmembers []store.ZMember
 	switch kind {
 	case store.KindList:
 		l, _ := db.List(args[1], false)
@@ -114,8 +117,7 @@ func cmdSort(c *Client, args [][]byte) {
 		}
 	case store.KindZSet:
 		z, _ := db.ZSet(args[1], false)
-		zmembers = z.All()
-		for _, m := range zmembers {
+		for m := range z.All() {
 			elems = append(elems, m.Member)
 		}
 	}
@@ -276,7 +278,7 @@ func (c *Client) lookupByPattern(pattern, subst []byte) ([]byte, bool) {
 		if err != nil || h == nil {
 			return nil, false
 		}
-		v, ok := h[string(field)]
+		v, ok := h.Get(field)
 		return v, ok
 	}
 	v, found, err := db.GetString(key)

@@ -164,11 +164,7 @@ func (c *Client) xinfoStream(s *store.Stream, args [][]byte) {
 		c.w.WriteBulkString("pel-count")
 		c.w.WriteInt(int64(g.PELLen()))
 		c.w.WriteBulkString("pending")
-		var pel []*store.StreamNACK
-		g.AscendPEL(store.StreamID{}, func(n *store.StreamNACK) bool {
-			pel = append(pel, n)
-			return count == 0 || int64(len(pel)) < count
-		})
+		pel := firstNACKs(g.AscendPEL, count)
 		c.w.WriteArrayLen(len(pel))
 		for _, n := range pel {
 			c.w.WriteArrayLen(4)
@@ -189,11 +185,7 @@ func (c *Client) xinfoStream(s *store.Stream, args [][]byte) {
 			c.w.WriteBulkString("pel-count")
 			c.w.WriteInt(int64(cons.PELLen()))
 			c.w.WriteBulkString("pending")
-			var own []*store.StreamNACK
-			cons.AscendPEL(store.StreamID{}, func(n *store.StreamNACK) bool {
-				own = append(own, n)
-				return count == 0 || int64(len(own)) < count
-			})
+			own := firstNACKs(cons.AscendPEL, count)
 			c.w.WriteArrayLen(len(own))
 			for _, n := range own {
 				c.w.WriteArrayLen(3)
@@ -203,4 +195,15 @@ func (c *Client) xinfoStream(s *store.Stream, args [][]byte) {
 			}
 		}
 	}
+}
+
+// firstNACKs collects the first count entries of a pending entries list
+// (all of them when count is 0), as XINFO STREAM FULL lists them.
+func firstNACKs(ascend func(store.StreamID, func(*store.StreamNACK) bool), count int64) []*store.StreamNACK {
+	var out []*store.StreamNACK
+	ascend(store.StreamID{}, func(n *store.StreamNACK) bool {
+		out = append(out, n)
+		return count == 0 || int64(len(out)) < count
+	})
+	return out
 }

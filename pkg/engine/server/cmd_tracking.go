@@ -173,6 +173,19 @@ func (c *Client) clientCaching(arg []byte) {
 	c.w.WriteRaw(okReply)
 }
 
+// trackingInfoFlags are CLIENT TRACKINGINFO's flag names in Redis's order;
+// caching names what CLIENT CACHING said in that mode.
+var trackingInfoFlags = []struct {
+	bit           uint32
+	name, caching string
+}{
+	{trackBcast, "bcast", ""},
+	{trackOptin, "optin", "caching-yes"},
+	{trackOptout, "optout", "caching-no"},
+	{trackNoloop, "noloop", ""},
+	{trackBrokenRedir, "broken_redirect", ""},
+}
+
 // clientTrackingInfo is CLIENT TRACKINGINFO, store lock held.
 func (c *Client) clientTrackingInfo() {
 	f := c.track.flags.Load()
@@ -180,26 +193,13 @@ func (c *Client) clientTrackingInfo() {
 	if f&trackOn != 0 {
 		flags[0] = "on"
 	}
-	if f&trackBcast != 0 {
-		flags = append(flags, "bcast")
-	}
-	if f&trackOptin != 0 {
-		flags = append(flags, "optin")
-		if f&trackCaching != 0 {
-			flags = append(flags, "caching-yes")
+	for _, m := range trackingInfoFlags {
+		if f&m.bit != 0 {
+			flags = append(flags, m.name)
+			if m.caching != "" && f&trackCaching != 0 {
+				flags = append(flags, m.caching)
+			}
 		}
-	}
-	if f&trackOptout != 0 {
-		flags = append(flags, "optout")
-		if f&trackCaching != 0 {
-			flags = append(flags, "caching-no")
-		}
-	}
-	if f&trackNoloop != 0 {
-		flags = append(flags, "noloop")
-	}
-	if f&trackBrokenRedir != 0 {
-		flags = append(flags, "broken_redirect")
 	}
 	c.w.WriteMapLen(3)
 	c.w.WriteBulkString("flags")

@@ -3,6 +3,7 @@ package server
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/gocluster/gocluster/pkg/engine/store"
 )
@@ -43,22 +44,12 @@ func cmdZRandMember(c *Client, args [][]byte) {
 			c.w.WriteNull()
 			return
 		}
-		c.w.WriteBulk(z.All()[rand.IntN(z.Len())].Member)
+		c.w.WriteBulk(z.At(rand.IntN(z.Len())).Member)
 		return
 	}
 	var picked []store.ZMember
 	if z != nil && count != 0 {
-		all := z.All()
-		if count < 0 {
-			picked = make([]store.ZMember, min(-count, 1<<20))
-			for i := range picked {
-				picked[i] = all[rand.IntN(len(all))]
-			}
-		} else {
-			picked = append([]store.ZMember(nil), all...)
-			rand.Shuffle(len(picked), func(i, j int) { picked[i], picked[j] = picked[j], picked[i] })
-			picked = picked[:min(int(min(count, 1<<30)), len(picked))]
-		}
+		picked = randomZMembers(z, count)
 	}
 	c.writeZMembers(picked, withScores)
 }
@@ -152,4 +143,37 @@ func cmdZRangeStore(c *Client, args [][]byte) {
 		z.Add(copyBytes(m.Member), m.Score)
 	}
 	c.w.WriteInt(int64(len(members)))
+}
+
+// randomZMembers picks -count members with repeats (count < 0) or
+// min(count, Len) distinct ones, in random order. A few distinct picks
+// from a large set are drawn by rank instead of shuffling the whole set.
+func randomZMembers(z *store.ZSet, count int64) []store.ZMember {
+	size := z.Len()
+	if count < 0 {
+		n := int64(1 << 20) // a cap; also keeps -count from overflowing
+		if count > -n {
+			n = -count
+		}
+		picked := make([]store.ZMember, n)
+		for i := range picked {
+			picked[i] = z.At(rand.IntN(size))
+		}
+		return picked
+	}
+	want := int(min(count, int64(size)))
+	if want*4 < size {
+		picked := make([]store.ZMember, 0, want)
+		seen := make(map[int]bool, want)
+		for len(picked) < want {
+			if r := rand.IntN(size); !seen[r] {
+				seen[r] = true
+				picked = append(picked, z.At(r))
+			}
+		}
+		return picked
+	}
+	picked := slices.Collect(z.All())
+	rand.Shuffle(len(picked), func(i, j int) { picked[i], picked[j] = picked[j], picked[i] })
+	return picked[:want]
 }

@@ -396,38 +396,36 @@ func (c *Client) zrangeMembers(name string, args [][]byte, storing bool) (member
 	if !ok {
 		return nil, false, false
 	}
+	if z == nil {
+		return nil, withScores, true
+	}
+	var from, to int // the ascending rank interval [from, to) to reply with
 	if byScore || byLex {
-		if from, to := bounds.rankRange(z); from < to {
-			members = z.Range(from, to-1)
+		from, to = bounds.rankRange(z)
+	} else if f, t, nonEmpty := rangeIndexes(start, stop, z.Len()); nonEmpty {
+		if rev { // ranks counted from the highest score
+			f, t = z.Len()-1-t, z.Len()-1-f
 		}
-	} else {
-		if z != nil {
-			if from, to, nonEmpty := rangeIndexes(start, stop, z.Len()); nonEmpty {
-				if rev { // ranks counted from the highest score
-					from, to = z.Len()-1-to, z.Len()-1-from
-				}
-				members = z.Range(from, to)
-			}
-		}
+		from, to = f, t+1
 	}
-	if rev {
-		rev := make([]store.ZMember, len(members))
-		for i, m := range members {
-			rev[len(members)-1-i] = m
+	if limited { // offset and count walk in the reply's direction
+		n := int64(to - from)
+		if offset < 0 || offset >= n {
+			return nil, withScores, true
 		}
-		members = rev
-	}
-	if limited {
-		if offset < 0 || offset >= int64(len(members)) {
-			members = nil
+		keep := n - offset
+		if count >= 0 {
+			keep = min(keep, count)
+		}
+		if rev {
+			to -= int(offset)
+			from = to - int(keep)
 		} else {
-			members = members[offset:]
-			if count >= 0 && count < int64(len(members)) {
-				members = members[:count]
-			}
+			from += int(offset)
+			to = from + int(keep)
 		}
 	}
-	return members, withScores, true
+	return z.Slice(from, to, rev), withScores, true
 }
 
 // writeZMembers writes members (and scores): RESP3 gets [member, score] pairs.
@@ -501,16 +499,7 @@ func cmdZPop(c *Client, args [][]byte) {
 	var popped []store.ZMember
 	if z != nil {
 		n := min(int(min(count, 1<<30)), z.Len())
-		if eq(args[0], "zpopmin") {
-			popped = append(popped, z.Range(0, z.Len()-1)[:n]...)
-			z.RemoveRange(0, n)
-		} else {
-			all := z.Range(0, z.Len()-1)
-			for i := len(all) - 1; i >= len(all)-n; i-- {
-				popped = append(popped, all[i])
-			}
-			z.RemoveRange(len(all)-n, len(all))
-		}
+		popped = z.PopEnd(n, eq(args[0], "zpopmin"))
 		c.srv.DB.DeleteIfEmpty(args[1])
 	}
 	if withCount && c.w.Proto() == 3 {
@@ -534,7 +523,7 @@ func cmdZScan(c *Client, args [][]byte) {
 	var members []string
 	scores := map[string]float64{}
 	if z != nil {
-		for _, m := range z.All() {
+		for m := range z.All() {
 			members = append(members, string(m.Member))
 			scores[string(m.Member)] = m.Score
 		}

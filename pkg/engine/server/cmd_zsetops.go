@@ -132,7 +132,7 @@ func (c *Client) zsetOrSetScores(key []byte) (map[string]float64, bool) {
 	case store.KindZSet:
 		z, _ := db.ZSet(key, false)
 		out := make(map[string]float64, z.Len())
-		for _, m := range z.All() {
+		for m := range z.All() {
 			out[string(m.Member)] = m.Score
 		}
 		return out, true

@@ -35,6 +35,8 @@ func cmdCommand(c *Client, args [][]byte) {
 		for _, n := range names {
 			if cmd := lookupCommand(n); cmd != nil {
 				c.writeCommandInfo(cmd)
+			} else if sub := slotMigrationSubcommand(n); sub != nil {
+				c.writeCommandInfo(sub)
 			} else {
 				c.w.WriteNullArray()
 			}
@@ -42,30 +44,12 @@ func cmdCommand(c *Client, args [][]byte) {
 	case "docs":
 		// documentation is not shipped; an empty map tells clients "nothing known"
 		c.w.WriteMapLen(0)
-	case "getkeys":
-		if len(args) < 3 {
-			c.w.WriteError("ERR wrong number of arguments for 'command|getkeys' command")
+	case "getkeys", "getkeysandflags":
+		if len(args) < 4 {
+			c.w.WriteError("ERR wrong number of arguments for 'command|" + sub + "' command")
 			return
 		}
-		target := args[2:]
-		cmd := lookupCommand(target[0])
-		if cmd == nil {
-			c.w.WriteError("ERR Invalid command specified")
-			return
-		}
-		if cmd.arity > 0 && len(target) != cmd.arity || cmd.arity < 0 && len(target) < -cmd.arity {
-			c.w.WriteError("ERR Invalid number of arguments specified for command")
-			return
-		}
-		idx := cmd.keyIndexes(target, nil)
-		if len(idx) == 0 {
-			c.w.WriteError("ERR The command has no key arguments")
-			return
-		}
-		c.w.WriteArrayLen(len(idx))
-		for _, i := range idx {
-			c.w.WriteBulk(target[i])
-		}
+		c.getKeys(args[2:], sub == "getkeysandflags")
 	case "help":
 		c.writeHelp("COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
 			"(no subcommand)", "COUNT", "GETKEYS <full-command>", "INFO [<command-name> ...]", "LIST", "DOCS")

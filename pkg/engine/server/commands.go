@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/gocluster/gocluster/pkg/engine/resp"
 )
@@ -113,6 +114,9 @@ const (
 
 // dispatch runs args, whose command (nil if unknown) the caller looked up.
 func (c *Client) dispatch(cmd *command, args [][]byte) {
+	for c.importJob != nil && c.srv.debugState().stallImports.Load() {
+		time.Sleep(10 * time.Millisecond)
+	}
 	if cmd != nil {
 		defer c.recoverCommand(cmd, c.w.Mark())
 	}
@@ -125,6 +129,7 @@ func (c *Client) dispatch(cmd *command, args [][]byte) {
 		return
 	}
 	c.lastCmd.Store(cmd)
+	c.noteCommandName(cmd, args)
 	if cmd.arity > 0 && len(args) != cmd.arity || cmd.arity < 0 && len(args) < -cmd.arity {
 		c.w.WriteError("ERR wrong number of arguments for '" + cmd.name + "' command")
 		if c.multi != nil {
@@ -193,6 +198,9 @@ func (c *Client) dispatch(cmd *command, args [][]byte) {
 		c.reject(cmd, msg)
 		return
 	}
+	if !c.waitWhilePaused(cmd, args) {
+		return
+	}
 	if c.multi != nil && !inMultiAllowed(cmd.name) {
 		if c.srv.Cluster != nil { // route now, so a wrong slot fails the transaction early
 			msg := c.route(cmd, args)
@@ -217,7 +225,7 @@ func (c *Client) dispatch(cmd *command, args [][]byte) {
 			c.w.WriteError(msg)
 			return
 		}
-	} else if c.srv.Cluster != nil && !cmd.noRoute {
+	} else if c.srv.Cluster != nil && !cmd.noRoute && c.importJob == nil {
 		if msg := c.route(cmd, args); msg != "" {
 			c.asking, c.recheckRoute = false, false
 			c.w.WriteError(msg)
@@ -231,7 +239,11 @@ func (c *Client) dispatch(cmd *command, args [][]byte) {
 			return
 		}
 	}
+	c.monitorBefore(cmd, args)
+	started := time.Now()
 	c.call(cmd, args)
+	c.noteSlow(cmd, args, time.Since(started))
+	c.monitorAfter(cmd, args)
 	if wait := c.afterCall; wait != nil {
 		c.afterCall = nil
 		wait()
@@ -282,6 +294,9 @@ func (c *Client) call(cmd *command, args [][]byte) {
 	}
 	defer db.Mu.Unlock() // a panicking handler must not leave the store locked
 	c.settleUnwatch()
+	if c.srv.slotMig.pausing.Load() > 0 && c.waitSlotPause(args) && c.importJob == nil {
+		recheck = true
+	}
 	if recheck {
 		if msg := c.routeKeys(cmd, args, true); msg != "" {
 			c.w.WriteError(msg)
@@ -308,6 +323,9 @@ func (c *Client) callLocked(cmd *command, args [][]byte) {
 	tracking := c.srv.tracking.active.Load()
 	if tracking {
 		c.srv.trackingBegin(c, cmd, args)
+	}
+	if cmd.readonly && !cmd.write {
+		c.srv.stats.countLookups(c, cmd, args)
 	}
 	if cmd.write && (c.srv.notifyFlags.Load() != 0 || c.srv.DB.Watching() || tracking) {
 		c.callNotifying(cmd, args)

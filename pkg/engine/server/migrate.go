@@ -58,12 +58,7 @@ func (m *migrateConns) get(addr string, timeout time.Duration) (*migrateConn, bo
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := time.Now()
-	for a, mc := range m.conns {
-		if now.Sub(mc.lastUsed) > migrateIdle {
-			mc.conn.Close()
-			delete(m.conns, a)
-		}
-	}
+	m.pruneLocked(now)
 	if mc, ok := m.conns[addr]; ok {
 		mc.lastUsed = now
 		return mc, true, nil
@@ -78,6 +73,24 @@ func (m *migrateConns) get(addr string, timeout time.Duration) (*migrateConn, bo
 	}
 	m.conns[addr] = mc
 	return mc, false, nil
+}
+
+func (m *migrateConns) pruneLocked(now time.Time) {
+	for a, mc := range m.conns {
+		if now.Sub(mc.lastUsed) > migrateIdle {
+			mc.conn.Close()
+			delete(m.conns, a)
+		}
+	}
+}
+
+// cached closes the connections idle for too long, as Redis's cron does,
+// and returns how many stay open (INFO migrate_cached_sockets).
+func (m *migrateConns) cached() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.pruneLocked(time.Now())
+	return len(m.conns)
 }
 
 func (m *migrateConns) drop(addr string) {

@@ -71,7 +71,7 @@ var writeEvents = map[string]keyEvent{
 	"zpopmin":          {config.NotifyZSet, "zpopmin", false}, "zpopmax": {config.NotifyZSet, "zpopmax", false},
 	"zunionstore": {config.NotifyZSet, "zunionstore", true}, "zinterstore": {config.NotifyZSet, "zinterstore", true},
 	"zdiffstore": {config.NotifyZSet, "zdiffstore", true}, "zrangestore": {config.NotifyZSet, "zrangestore", true},
-	"pfadd": {config.NotifyString, "pfadd", false}, "pfmerge": {config.NotifyString, "pfadd", true},
+	"pfadd": {config.NotifyString, "pfadd", false}, "bitop": {config.NotifyString, "set", true}, "pfmerge": {config.NotifyString, "pfadd", true},
 }
 
 // callNotifying runs a write command and publishes the keyspace events it
@@ -293,7 +293,7 @@ func eventsOf(name string, args [][]byte, idx []int, reply []byte, existed, exis
 		} else if existed[d] {
 			out = append(out, ev(config.NotifyGeneric, "del", key(d)))
 		}
-	case "sinterstore", "sunionstore", "sdiffstore", "zunionstore", "zinterstore", "zdiffstore", "zrangestore":
+	case "sinterstore", "sunionstore", "sdiffstore", "zunionstore", "zinterstore", "zdiffstore", "zrangestore", "bitop":
 		// The destination is the first key; an empty result deletes it.
 		if exists[0] {
 			e := writeEvents[name]

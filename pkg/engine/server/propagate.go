@@ -80,13 +80,14 @@ func (s *Server) propagate(cmd *command, args [][]byte) {
 // feedForms appends what encode adds to the replication stream and the
 // AOF. Without replicas it encodes straight into the AOF's buffer.
 func (s *Server) feedForms(encode func([]byte) []byte) {
-	if s.replicaCount.Load() == 0 {
+	if s.replicaCount.Load() == 0 && s.slotMig.capturing.Load() == 0 {
 		s.aofFeedFunc(encode)
 		return
 	}
 	form := encode(nil)
 	s.replFeed(form)
 	s.aofFeed(form)
+	s.captureForms(form)
 }
 
 // noEffect tells from a write command's reply that it changed nothing, so
@@ -188,7 +189,7 @@ func (s *Server) appendReplicationForm(out []byte, cmd *command, args [][]byte) 
 		return resp.AppendCommand(out, []byte("SET"), key(), v, []byte("KEEPTTL")), 1
 	case "hincrbyfloat":
 		h, _ := db.Hash(key(), false)
-		return resp.AppendCommand(out, []byte("HSET"), key(), args[2], h[string(args[2])]), 1
+		return resp.AppendCommand(out, []byte("HSET"), key(), args[2], hashValue(h, string(args[2]))), 1
 	case "geoadd": // as Redis rewrites it: zadd with the 52-bit scores
 		form := [][]byte{[]byte("zadd"), key()}
 		i := 2

@@ -308,6 +308,7 @@ func (s *Server) propagateExpired(key []byte) {
 		del := resp.AppendCommand(nil, []byte("DEL"), key)
 		s.replFeed(del)
 		s.aofFeed(del)
+		s.captureForms(del)
 	}
 }
 
@@ -675,7 +676,7 @@ func (r *replicaClient) stream(s *Server, br *bufio.Reader) error {
 			}
 		}
 	}()
-	applier := &Client{srv: s, conn: r.conn, user: "replication", authed: true, w: resp.NewWriter(io.Discard)}
+	applier := &Client{srv: s, conn: r.conn, user: "replication", authed: true, w: resp.NewWriter(io.Discard), applier: true}
 	reader := resp.NewReaderFrom(br)
 	for {
 		args, err := reader.ReadCommand()
@@ -688,7 +689,7 @@ func (r *replicaClient) stream(s *Server, br *bufio.Reader) error {
 		case len(args) >= 2 && eq(args[0], "replconf") && eq(args[1], "getack"):
 			r.ack(s)
 		case cmd == nil, cmd.name == "ping", cmd.name == "select":
-		case cmd.noLock && cmd.name != "function" && cmd.name != "script":
+		case cmd.noLock && cmd.name != "function" && cmd.name != "script" && !isImportMarker(args):
 		default:
 			applier.callRecovering(cmd, args)
 			applier.w.Reset(io.Discard)
@@ -793,13 +794,8 @@ func cmdWait(c *Client, args [][]byte) {
 		c.w.WriteError(errNotInt)
 		return
 	}
-	timeout, ok := parseInt(args[2])
+	timeout, ok := c.msTimeout(args[2])
 	if !ok {
-		c.w.WriteError("ERR timeout is not an integer or out of range")
-		return
-	}
-	if timeout < 0 {
-		c.w.WriteError("ERR timeout is negative")
 		return
 	}
 	if timeout > int64(math.MaxInt64/time.Millisecond) {

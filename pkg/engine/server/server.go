@@ -93,10 +93,13 @@ type Server struct {
 	// notifyFlags caches notify-keyspace-events (config.Notify* bits).
 	notifyFlags atomic.Int64
 
-	tracking     trackingState // client-side caching (tracking.go)
-	persist      persistence   // RDB snapshots
-	aof          aofState      // appendonly
-	shutdownMode atomic.Int32  // what SHUTDOWN said about saving
+	tracking     trackingState  // client-side caching (tracking.go)
+	monitors     monitorSet     // MONITOR clients (cmd_monitor.go)
+	pause        pauseState     // CLIENT PAUSE (cmd_client_admin.go)
+	persist      persistence    // RDB snapshots
+	aof          aofState       // appendonly
+	shutdownMode atomic.Int32   // what SHUTDOWN said about saving
+	slotMig      slotMigrations // atomic slot migration jobs (slotmig.go)
 }
 
 // New creates a server on db with cfg; cluster may be nil.
@@ -117,6 +120,7 @@ func New(cfg *config.Config, db *store.DB, cluster Cluster) *Server {
 	s.persist.lastTime.Store(time.Now().Unix())
 	s.loadNotifyFlags()
 	s.applyMemoryConfig()
+	s.DB.SetEncodingLimits(s.encodingLimits())
 	s.initTracking()
 	db.OnExpired = func(key []byte) {
 		s.notifyKeyspace(config.NotifyExpired, "expired", key)
@@ -280,6 +284,9 @@ func (s *Server) cron() {
 				s.DB.Mu.Unlock()
 				continue
 			}
+			if s.syncExpiryPause() {
+				continue
+			}
 			for {
 				s.DB.Mu.Lock()
 				s.DB.SetClock(s.DB.Now())
@@ -290,6 +297,7 @@ func (s *Server) cron() {
 				}
 			}
 			s.trackingCron()
+			s.migrate.cached()
 		}
 	}
 }
@@ -361,6 +369,11 @@ type Client struct {
 	wmu      sync.Mutex
 	sub      *pubsub.Sub   // nil until the first (P|S)SUBSCRIBE
 	pushStop chan struct{} // ends the push goroutine
+	// importJob: this connection is a source's import link (slotmig_import.go)
+	importJob *slotJob
+	// applier: this client applies a replication stream or an AOF, where
+	// an import's ESTABLISH and FINISH markers are tracked, not run
+	applier bool
 
 	replyMode replyMode // CLIENT REPLY ON|OFF|SKIP
 	// freshInput: the running command is the first of what the last read
@@ -392,7 +405,12 @@ type Client struct {
 	// keyChanged is set by a write whose reply does not tell whether it
 	// changed its key (GEOADD without CH), for keyspace events and WATCH.
 	keyChanged bool
-	track      clientTracking // CLIENT TRACKING (tracking.go)
+	track      clientTracking         // CLIENT TRACKING (tracking.go)
+	monitor    *monitorQueue          // MONITOR's pending lines (guarded by infoMu)
+	killed     chan struct{}          // closed by CLIENT KILL
+	lastName   atomic.Pointer[string] // the last command as CLIENT LIST names it (client|list)
+	curArgs    [][]byte               // the command running (its size is CLIENT LIST's qbuf)
+	killOnce   sync.Once
 }
 
 func (s *Server) newClient(nc net.Conn) *Client {
@@ -400,7 +418,7 @@ func (s *Server) newClient(nc net.Conn) *Client {
 		tc.SetNoDelay(true)
 		tc.SetKeepAlive(true)
 	}
-	c := &Client{srv: s, conn: nc, id: s.nextClientID.Add(1), created: time.Now(), user: "default"}
+	c := &Client{srv: s, conn: nc, id: s.nextClientID.Add(1), created: time.Now(), user: "default", killed: make(chan struct{})}
 	c.r = resp.NewReader(nc)
 	c.w = resp.NewWriter(nc)
 	c.authed = s.acl.noPassDefault()
@@ -415,8 +433,10 @@ func (s *Server) newClient(nc net.Conn) *Client {
 func (c *Client) serve() {
 	defer func() {
 		c.endTracking()
+		c.stopMonitor()
 		c.endPubSub()
 		c.unwatchLocked()
+		c.endSlotImport("Connection lost to source. Check CLUSTER GETSLOTMIGRATIONS on the source node for more information.")
 		c.wmu.Lock()
 		c.w.Flush()
 		c.wmu.Unlock()

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gocluster/gocluster/pkg/engine/resp"
+	"github.com/gocluster/gocluster/pkg/engine/store"
 )
 
 // INFO commandstats and errorstats, counted as Redis 7.0 counts them: a
@@ -33,6 +34,23 @@ type serverStats struct {
 	errMu       sync.Mutex
 	errors      map[string]int64
 	totalErrors atomic.Int64
+
+	// keyspace_hits and keyspace_misses: the keys read-only commands looked
+	// up, found or not (Redis counts its read lookups the same way)
+	hits, misses atomic.Int64
+}
+
+// countLookups counts a read-only command's keys as hits or misses, store
+// lock held, before the command runs (and may expire them).
+func (st *serverStats) countLookups(c *Client, cmd *command, args [][]byte) {
+	var buf [8]int
+	for _, i := range cmd.keyIndexes(args, buf[:0]) {
+		if c.srv.DB.TypeNoTouch(args[i]) != store.KindNone {
+			st.hits.Add(1)
+		} else {
+			st.misses.Add(1)
+		}
+	}
 }
 
 func (st *serverStats) of(cmd *command) *cmdStat {
@@ -78,6 +96,8 @@ func (st *serverStats) reset() {
 	st.errors = nil
 	st.errMu.Unlock()
 	st.totalErrors.Store(0)
+	st.hits.Store(0)
+	st.misses.Store(0)
 }
 
 type namedStat struct {
