@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"context"
+
 	"github.com/gocluster/gocluster/pkg/admin"
 	"github.com/gocluster/gocluster/pkg/conn"
 	"github.com/gocluster/gocluster/pkg/slots"
@@ -65,6 +67,21 @@ func (g *globals) connect(addr string) (string, *conn.Pool, error) {
 	return seed, pool, nil
 }
 
+// load connects and loads the cluster that addr belongs to; the caller
+// closes the pool.
+func (g *globals) load(ctx context.Context, addr string) (*topology.Cluster, *conn.Pool, error) {
+	seed, pool, err := g.connect(addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := topology.Load(ctx, pool, seed)
+	if err != nil {
+		pool.Close()
+		return nil, nil, err
+	}
+	return c, pool, nil
+}
+
 // seedArg validates a host:port argument (usage error when malformed).
 func seedArg(s string) (string, error) {
 	addr, err := conn.NormalizeAddr(s)
@@ -126,6 +143,7 @@ func printCheck(p *printer, res *admin.CheckResult) {
 	}
 	p.Info(">>> Check for open slots...")
 	show(topology.KindOpenSlot)
+	show(topology.KindAtomicMigration)
 	p.Info(">>> Check slots coverage...")
 	if r.CoveredSlots == slots.Count {
 		p.OK("[OK] All %d slots covered.", slots.Count)

@@ -37,8 +37,15 @@ then MIGRATING on the source), drains it with pipelined GETKEYSINSLOT and
 MIGRATE, then assigns it (target, source, every other master). On a terminal,
 missing --from/--to/--slots are asked for; without one they are required.
 Ctrl-C finishes the slots in flight, leaves no slot open and prints the
-command that resumes.`,
+command that resumes.
+
+With --atomic auto (the default), when every source and target supports
+atomic slot migration (Valkey 9.0+, gocluster engine nodes), whole slots move
+with CLUSTER MIGRATESLOTS instead: the nodes stream the slots and flip their
+ownership in one step, with no ASK redirection. Ctrl-C then cancels the
+migrations in flight; their slots stay with their sources.`,
 		Example: `  gocluster reshard 127.0.0.1:7000 --from all --to 127.0.0.1:7003 --slots 1000 --yes
+  gocluster reshard 127.0.0.1:7000 --from all --to 127.0.0.1:7003 --slots 1000 --atomic always --yes
   gocluster reshard 127.0.0.1:7000 --cluster-from 3f1c,9ab2 --cluster-to 77e0 --cluster-slots 500 --dry-run
   gocluster reshard 127.0.0.1:7000            # asks what to move (terminal only)`,
 		Args: cobra.ExactArgs(1),
@@ -93,11 +100,18 @@ command that resumes.`,
 			if err != nil {
 				return usageErr(err)
 			}
-			if g.json && mf.dryRun {
-				return writeJSON(g.stdout, reshardPlanJSON(plan, true))
-			}
+			job := admin.MigrationJob(c, plan.Moves)
 			if !g.json {
 				printReshardPlan(p, plan, g.verbose)
+			}
+			mover, err := mf.chooseMover(cmd, g, pool, job)
+			if err != nil {
+				return err
+			}
+			if g.json && mf.dryRun {
+				doc := reshardPlanJSON(plan, true)
+				doc.Mover = mover
+				return writeJSON(g.stdout, doc)
 			}
 			if mf.dryRun {
 				p.Plain("Dry run: nothing changed.")
@@ -125,7 +139,7 @@ command that resumes.`,
 				return fmt.Sprintf("gocluster reshard %s --from %s --to %s --slots %d --yes%s",
 					seed, strings.Join(srcs, ","), plan.Target.ID, len(rest), mf.resumeFlags())
 			}
-			return runMoves(cmd, g, pool, c, admin.MigrationJob(c, plan.Moves), mf.options(), resume)
+			return runMoves(cmd, g, pool, c, job, mf.options(), resume)
 		},
 	}
 	f := cmd.Flags()
@@ -186,6 +200,7 @@ func printNodeBrief(p *printer, n *topology.Node) {
 
 type reshardPlanDoc struct {
 	DryRun  bool            `json:"dry_run"`
+	Mover   string          `json:"mover,omitempty"`
 	Target  string          `json:"target"`
 	Slots   int             `json:"slots"`
 	Sources []moveGroupJSON `json:"sources"`
@@ -214,6 +229,8 @@ type migrateFlags struct {
 	pipeline int
 	replace  bool
 	dryRun   bool
+	atomic   string
+	mode     migrate.AtomicMode // atomic, parsed by validate
 }
 
 func (m *migrateFlags) register(f *pflag.FlagSet) {
@@ -222,17 +239,42 @@ func (m *migrateFlags) register(f *pflag.FlagSet) {
 	f.IntVar(&m.pipeline, "pipeline", migrate.DefaultPipeline, "keys per GETKEYSINSLOT / MIGRATE")
 	f.BoolVar(&m.replace, "replace", false, "overwrite keys that already exist on the target with different values")
 	f.BoolVar(&m.dryRun, "dry-run", false, "print the plan and stop")
+	f.StringVar(&m.atomic, "atomic", string(migrate.AtomicAuto),
+		"atomic slot migration (CLUSTER MIGRATESLOTS): auto (when every source and target supports it), always, never (MIGRATE)")
 }
 
 func (m *migrateFlags) validate() error {
 	if m.pipeline < 1 {
 		return usagef("invalid --pipeline %d: must be at least 1", m.pipeline)
 	}
+	mode, err := migrate.ParseAtomicMode(m.atomic)
+	if err != nil {
+		return usageErr(err)
+	}
+	m.mode = mode
 	return nil
 }
 
 func (m *migrateFlags) options() migrate.Options {
-	return migrate.Options{Timeout: time.Duration(m.timeout), Pipeline: m.pipeline, Replace: m.replace}
+	return migrate.Options{Timeout: time.Duration(m.timeout), Pipeline: m.pipeline, Replace: m.replace, Atomic: m.mode}
+}
+
+// chooseMover decides up front how the job's slots will move, and says so;
+// --atomic always against a node without atomic migration stops here,
+// before anything changed.
+func (m *migrateFlags) chooseMover(cmd *cobra.Command, g *globals, pool *conn.Pool, job migrate.Job) (string, error) {
+	mover, err := migrate.ChooseMover(cmd.Context(), pool, job, m.mode)
+	if err != nil {
+		return "", err
+	}
+	if !g.json {
+		if mover == migrate.MoverAtomic {
+			g.printer().Info(">>> Moving slots with atomic slot migration (CLUSTER MIGRATESLOTS)")
+		} else {
+			g.printer().Info(">>> Moving slots with MIGRATE (SETSLOT, GETKEYSINSLOT, MIGRATE)")
+		}
+	}
+	return mover, nil
 }
 
 // resumeFlags repeats the non-default migration options for a resume command.
@@ -247,6 +289,9 @@ func (m *migrateFlags) resumeFlags() string {
 	if m.replace {
 		b.WriteString(" --replace")
 	}
+	if m.mode != migrate.AtomicAuto {
+		fmt.Fprintf(&b, " --atomic %s", m.mode)
+	}
 	return b.String()
 }
 
@@ -254,6 +299,7 @@ func (m *migrateFlags) resumeFlags() string {
 type moveSummary struct {
 	Event       string          `json:"event"`
 	OK          bool            `json:"ok"`
+	Mover       string          `json:"mover"`
 	MovedSlots  int             `json:"moved_slots"`
 	Keys        int             `json:"keys"`
 	Seconds     float64         `json:"seconds"`
@@ -285,7 +331,7 @@ func runMoves(cmd *cobra.Command, g *globals, pool *conn.Pool, c *topology.Clust
 	if res == nil {
 		return err
 	}
-	sum := moveSummary{Event: "done", OK: err == nil, MovedSlots: len(res.Moved), Keys: res.Keys,
+	sum := moveSummary{Event: "done", OK: err == nil, Mover: res.Mover, MovedSlots: len(res.Moved), Keys: res.Keys,
 		Seconds: elapsed.Seconds(), Interrupted: res.Interrupted, Remaining: len(res.Remaining),
 		Open: res.Open, Failed: []slotErrorJSON{}}
 	if sum.Open == nil {

@@ -44,6 +44,7 @@ func CheckLoaded(ctx context.Context, pool *conn.Pool, c *topology.Cluster, opts
 		return nil, err
 	}
 	res := &CheckResult{Cluster: c, Info: info, Report: topology.Check(c)}
+	res.Report.Problems = append(res.Report.Problems, atomicMigrationProblems(ctx, pool, c)...)
 	if opts.SearchMultipleOwners {
 		keys, err := keysInUnownedSlots(ctx, pool, c)
 		if err != nil {

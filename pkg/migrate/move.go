@@ -36,6 +36,7 @@ type Job struct {
 
 // Result says what a Run did.
 type Result struct {
+	Mover string // MoverMigrate or MoverAtomic
 	Moved []Move // moves completed: drained and assigned to their target
 	Keys  int    // keys moved
 	// Failed lists the slots that could not be moved. Such a slot may be
@@ -106,12 +107,20 @@ func Run(ctx context.Context, pool *conn.Pool, job Job, opts Options) (*Result, 
 	}
 	r := &runner{pool: pool, opts: opts.withDefaults(), masters: job.Masters, servers: servers, wide: map[string]*redis.Client{}}
 	defer r.closeWide()
+	r.res.Mover, err = ChooseMover(ctx, pool, job, r.opts.Atomic)
+	if err != nil {
+		return nil, err
+	}
+	var m mover = r
+	if r.res.Mover == MoverAtomic {
+		m = atomicMover{r}
+	}
 	var wg sync.WaitGroup
 	for _, p := range pairs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r.runPair(ctx, p)
+			m.movePair(ctx, p)
 		}()
 	}
 	wg.Wait()
@@ -275,15 +284,19 @@ func (r *runner) openAndDrain(ctx context.Context, p *pair, d *drainer, batch []
 
 // finishBatch assigns the drained slots and reports them.
 func (r *runner) finishBatch(ctx context.Context, p *pair, drained []int, moved map[int]int) {
-	assigned := r.assign(ctx, p, drained)
+	r.recordMoved(p, r.assign(ctx, p, drained), moved)
+}
+
+// recordMoved adds slots moved with their keys to the result and reports them.
+func (r *runner) recordMoved(p *pair, slots []int, keys map[int]int) {
 	r.mu.Lock()
-	for _, s := range assigned {
+	for _, s := range slots {
 		r.res.Moved = append(r.res.Moved, r.moveOf(p, s))
-		r.res.Keys += moved[s]
+		r.res.Keys += keys[s]
 	}
 	r.mu.Unlock()
-	for _, s := range assigned {
-		r.opts.Report(Event{Kind: EventSlotMoved, Source: p.source.Addr, Target: p.target.Addr, Slot: s, Keys: moved[s]})
+	for _, s := range slots {
+		r.opts.Report(Event{Kind: EventSlotMoved, Source: p.source.Addr, Target: p.target.Addr, Slot: s, Keys: keys[s]})
 	}
 }
 

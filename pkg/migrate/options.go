@@ -35,6 +35,9 @@ type Options struct {
 	// Retries is how many times a MIGRATE that failed with an I/O error or
 	// a timeout is retried, each time with a longer timeout.
 	Retries int
+	// Atomic says when to move slots with atomic slot migration (CLUSTER
+	// MIGRATESLOTS) instead of MIGRATE; the zero value is AtomicNever.
+	Atomic AtomicMode
 	// Report receives progress; it must be safe for concurrent use. Nil
 	// discards events.
 	Report func(Event)
@@ -57,6 +60,9 @@ func (o Options) withDefaults() Options {
 		o.Retries = 0
 	} else if o.Retries == 0 {
 		o.Retries = DefaultRetries
+	}
+	if o.Atomic == "" {
+		o.Atomic = AtomicNever
 	}
 	if o.Report == nil {
 		o.Report = func(Event) {}

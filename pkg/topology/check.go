@@ -31,6 +31,9 @@ const (
 	KindFailFlag       = "fail-flag"
 	KindUnknownMaster  = "unknown-master"
 	KindReplicaHost    = "replica-same-host"
+	// KindAtomicMigration: an atomic slot migration (CLUSTER MIGRATESLOTS)
+	// in progress; found by pkg/admin, which asks the nodes.
+	KindAtomicMigration = "atomic-migration"
 )
 
 // Problem is one finding of a check.

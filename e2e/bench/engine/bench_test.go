@@ -77,24 +77,53 @@ func BenchmarkEngineVsRedisServer(b *testing.B) {
 
 	var mem [2]memory
 	for i, tg := range targets {
-		mem[i] = loadMillionKeys(b, tg.addr)
+		mem[i] = loadMillionKeys(b, tg.addr, fillMillionKeys)
 	}
+	reportMemory(b, "1M keys", "1Mkeys", targets, mem)
+	// Small collections, each kind on a fresh pair of servers so that
+	// memory the previous load left behind does not count.
+	for _, d := range []struct {
+		name, metric string
+		add          func(p redis.Pipeliner, key string, i int)
+	}{
+		{"1M hashes", "1Mhashes", func(p redis.Pipeliner, key string, i int) {
+			p.HSet(context.Background(), key, "name", "user:"+strconv.Itoa(i), "age", i%100, "city", "c"+strconv.Itoa(i%50), "visits", i)
+		}},
+		{"1M sets", "1Msets", func(p redis.Pipeliner, key string, i int) {
+			p.SAdd(context.Background(), key, i, i+1, i+2, i+3)
+		}},
+		{"1M zsets", "1Mzsets", func(p redis.Pipeliner, key string, i int) {
+			p.ZAdd(context.Background(), key, redis.Z{Score: 1, Member: "a"}, redis.Z{Score: 2, Member: "b"},
+				redis.Z{Score: float64(i), Member: "c"}, redis.Z{Score: 4, Member: "d"})
+		}},
+	} {
+		fresh := []target{{"engine", enginee2e.Start(b, enginee2e.Options{}).Addr()}, {"redis-server", redistest.Start(b, redistest.Options{}).Addr()}}
+		fill := func(b *testing.B, c *redis.Client) { fillMillion(b, c, d.add) }
+		for i, tg := range fresh {
+			mem[i] = loadMillionKeys(b, tg.addr, fill)
+		}
+		reportMemory(b, d.name, d.metric, fresh, mem)
+	}
+}
+
+// reportMemory prints and reports one dataset's memory on both servers.
+func reportMemory(b *testing.B, name, metric string, targets []target, mem [2]memory) {
 	for i, tg := range targets {
-		fmt.Printf("1M keys  %-12s used_memory %7.1f MB   VmRSS %7.1f MB (%.1f MB before load)   %.0f B/key by RSS\n",
-			tg.name, mem[i].used/1e6, mem[i].rss/1e6, mem[i].rssBefore/1e6, (mem[i].rss-mem[i].rssBefore)/1e6)
+		fmt.Printf("%-10s %-12s used_memory %7.1f MB   VmRSS %7.1f MB (%.1f MB before load)   %.0f B/key by RSS\n",
+			name, tg.name, mem[i].used/1e6, mem[i].rss/1e6, mem[i].rssBefore/1e6, (mem[i].rss-mem[i].rssBefore)/1e6)
 	}
-	fmt.Printf("1M keys  engine/redis-server: used_memory %.2fx, VmRSS %.2fx\n", mem[0].used/mem[1].used, mem[0].rss/mem[1].rss)
-	b.ReportMetric(mem[0].rss/1e6, "engine-1Mkeys-rss-MB")
-	b.ReportMetric(mem[0].rss/mem[1].rss, "1Mkeys-rss-ratio")
-	b.ReportMetric(mem[0].used/mem[1].used, "1Mkeys-used_memory-ratio")
+	fmt.Printf("%-10s engine/redis-server: used_memory %.2fx, VmRSS %.2fx\n", name, mem[0].used/mem[1].used, mem[0].rss/mem[1].rss)
+	b.ReportMetric(mem[0].rss/1e6, "engine-"+metric+"-rss-MB")
+	b.ReportMetric(mem[0].rss/mem[1].rss, metric+"-rss-ratio")
+	b.ReportMetric(mem[0].used/mem[1].used, metric+"-used_memory-ratio")
 }
 
 // memory is what a server reports and what the kernel sees, in bytes.
 type memory struct{ used, rss, rssBefore float64 }
 
-// loadMillionKeys fills the server with 1M keys and measures INFO
+// loadMillionKeys fills the server with fill and measures INFO
 // used_memory and the process's VmRSS (found through INFO's process_id).
-func loadMillionKeys(b *testing.B, addr string) memory {
+func loadMillionKeys(b *testing.B, addr string, fill func(*testing.B, *redis.Client)) memory {
 	b.Helper()
 	c := redis.NewClient(&redis.Options{Addr: addr, ReadTimeout: time.Minute})
 	defer c.Close()
@@ -109,7 +138,7 @@ func loadMillionKeys(b *testing.B, addr string) memory {
 		b.Fatal(err)
 	}
 	m.rssBefore = float64(before)
-	fillMillionKeys(b, c)
+	fill(b, c)
 	m.used, _ = strconv.ParseFloat(infoField(b, c, "memory", "used_memory"), 64)
 	rss, err := enginee2e.ProcRSS(pid)
 	if err != nil {

@@ -109,9 +109,16 @@ func BenchmarkSaveMillionKeys(b *testing.B) {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-// fillMillionKeys empties the server and writes 1M keys ("key:N" ->
-// "value:N") with pipelined SETs.
+// fillMillionKeys writes 1M string keys ("key:N" -> "value:N").
 func fillMillionKeys(b *testing.B, c *redis.Client) {
+	fillMillion(b, c, func(p redis.Pipeliner, key string, i int) {
+		p.Set(context.Background(), key, "value:"+strconv.Itoa(i), 0)
+	})
+}
+
+// fillMillion empties the server and writes 1M keys "key:N", each with
+// add, pipelined.
+func fillMillion(b *testing.B, c *redis.Client, add func(p redis.Pipeliner, key string, i int)) {
 	b.Helper()
 	ctx := context.Background()
 	if err := c.FlushAll(ctx).Err(); err != nil {
@@ -120,7 +127,7 @@ func fillMillionKeys(b *testing.B, c *redis.Client) {
 	for from := 0; from < 1_000_000; from += 10_000 {
 		p := c.Pipeline()
 		for i := from; i < from+10_000; i++ {
-			p.Set(ctx, "key:"+strconv.Itoa(i), "value:"+strconv.Itoa(i), 0)
+			add(p, "key:"+strconv.Itoa(i), i)
 		}
 		if _, err := p.Exec(ctx); err != nil {
 			b.Fatalf("load: %v", err)

@@ -36,7 +36,9 @@ func (c migrationCluster) seed() string { return c.addrs[0] }
 // (~36,600 keys of 100 B out of 300k) on 6 engine nodes and on 6
 // redis-server 7.0 nodes, reshardRounds times each, interleaved, then two
 // `gocluster rebalance` runs on each cluster; it prints both times and the
-// ratios. Run: go test -count=1 -run '^$' -bench ReshardEngine -benchtime 1x ./e2e/bench/engine
+// ratios. Both use the MIGRATE pipeline (--atomic never): redis-server 7
+// has no atomic migration (BenchmarkAtomicReshardEngine compares the two
+// movers). Run: go test -count=1 -run '^$' -bench ReshardEngine -benchtime 1x ./e2e/bench/engine
 func BenchmarkReshardEngine(b *testing.B) {
 	gc := harness.Binary(b)
 	engineNodes := enginee2e.StartN(b, 6, enginee2e.Options{Cluster: true})
@@ -62,7 +64,7 @@ func BenchmarkReshardEngine(b *testing.B) {
 			for _, c := range clusters {
 				to := mastersOf(b, c)[round%3].ID
 				times[c.name] = append(times[c.name], timedRun(b, gc, "reshard", c.seed(), "--from", "all", "--to", to,
-					"--slots", strconv.Itoa(reshardSlots), "--yes"))
+					"--slots", strconv.Itoa(reshardSlots), "--atomic", "never", "--yes"))
 				waitSettled(b, c)
 			}
 		}
@@ -71,9 +73,9 @@ func BenchmarkReshardEngine(b *testing.B) {
 		rebalance := map[string]time.Duration{}
 		for _, c := range clusters {
 			heavy := mastersOf(b, c)[0].Addr() + "=2"
-			rebalance[c.name] += timedRun(b, gc, "rebalance", c.seed(), "--weight", heavy, "--yes")
+			rebalance[c.name] += timedRun(b, gc, "rebalance", c.seed(), "--weight", heavy, "--atomic", "never", "--yes")
 			waitSettled(b, c)
-			rebalance[c.name] += timedRun(b, gc, "rebalance", c.seed(), "--yes")
+			rebalance[c.name] += timedRun(b, gc, "rebalance", c.seed(), "--atomic", "never", "--yes")
 			waitSettled(b, c)
 			if got := totalKeys(b, c); got != reshardKeys {
 				b.Fatalf("%s cluster holds %d keys after the reshards and rebalances, want %d", c.name, got, reshardKeys)

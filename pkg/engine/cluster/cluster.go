@@ -69,6 +69,11 @@ type Cluster struct {
 	migrating     [NumSlots]*node // slot -> target, while we hand it over
 	importing     [NumSlots]*node // slot -> source, while we receive it
 	openSlots     int             // non-nil entries in migrating and importing
+	// handOver marks the slots an atomic migration is giving away: when
+	// the target's claim arrives by gossip, the server deletes their keys
+	// (so replicas see it) and this node stays a master even if it is left
+	// with no slot.
+	handOver slotBitmap
 
 	currentEpoch  uint64
 	lastVoteEpoch uint64

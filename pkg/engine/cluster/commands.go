@@ -17,7 +17,7 @@ var subcommandArity = map[string]int{
 	"flushslots": 2, "forget": 3, "getkeysinslot": 4, "help": 2, "info": 2, "keyslot": 3,
 	"links": 2, "meet": -4, "myid": 2, "nodes": 2, "replicas": 3, "replicate": 3,
 	"reset": -2, "saveconfig": 2, "set-config-epoch": 3, "setslot": -4, "shards": 2,
-	"slaves": 3, "slots": 2,
+	"slaves": 3, "slots": 2, "slot-stats": -4,
 }
 
 // Command runs one CLUSTER subcommand; args are the words after CLUSTER.
@@ -54,6 +54,8 @@ func (c *Cluster) Command(w *resp.Writer, args [][]byte) {
 		}
 	case "getkeysinslot":
 		c.getKeysInSlot(w, args)
+	case "slot-stats":
+		c.slotStatsCommand(w, args)
 	case "setslot":
 		c.setSlotCommand(w, args)
 	case "flushslots":

@@ -343,10 +343,11 @@ func (c *Cluster) updateSlotsConfigWith(sender *node, epoch uint64, claimed *slo
 		if c.importing[j] != nil || owner != nil && owner.configEpoch >= epoch {
 			return true
 		}
-		if owner == c.myself {
+		handedOver := owner == c.myself && c.handOver.has(j)
+		if owner == c.myself && !handedOver {
 			lostWithKeys = append(lostWithKeys, j)
 		}
-		if owner == curMaster {
+		if owner == curMaster && !handedOver {
 			newMaster = sender
 		}
 		c.delSlot(j)

@@ -1,0 +1,95 @@
+package server
+
+import (
+	"encoding/binary"
+	"errors"
+
+	"github.com/gocluster/gocluster/pkg/engine/rdb"
+	"github.com/gocluster/gocluster/pkg/engine/resp"
+)
+
+// The snapshot travels as CLUSTER SYNCSLOTS KEYS <batch>: one command
+// carries many keys, so the target (and its replicas, which receive the
+// same command) pays one dispatch and one reply per batch, not per key.
+// A batch is a sequence of entries:
+//
+//	uint32 key length, key, int64 expiry (unix ms, 0 = none),
+//	uint32 payload length, DUMP payload
+//
+// (big-endian). The target decodes every payload as RESTORE would.
+
+// keyBatchBytes is the size at which the source closes a batch.
+const keyBatchBytes = 256 << 10
+
+// appendKeyEntry encodes one key and its value straight into b.
+func appendKeyEntry(b []byte, key string, expireAt int64, v rdb.Value) []byte {
+	b = binary.BigEndian.AppendUint32(b, uint32(len(key)))
+	b = append(b, key...)
+	b = binary.BigEndian.AppendUint64(b, uint64(max(expireAt, 0)))
+	at := len(b)
+	b = append(b, 0, 0, 0, 0) // the payload's length, known once written
+	b = rdb.AppendDump(b, v)
+	binary.BigEndian.PutUint32(b[at:], uint32(len(b)-at-4))
+	return b
+}
+
+var errBadKeyBatch = errors.New("bad SYNCSLOTS KEYS batch")
+
+// eachKeyEntry walks a batch; a malformed one stops with errBadKeyBatch.
+func eachKeyEntry(b []byte, fn func(key []byte, expireAt int64, payload []byte) error) error {
+	for len(b) > 0 {
+		if len(b) < 4 {
+			return errBadKeyBatch
+		}
+		kl := int(binary.BigEndian.Uint32(b))
+		b = b[4:]
+		if kl > len(b) || len(b)-kl < 12 {
+			return errBadKeyBatch
+		}
+		key := b[:kl]
+		at := int64(binary.BigEndian.Uint64(b[kl:]))
+		pl := int(binary.BigEndian.Uint32(b[kl+8:]))
+		b = b[kl+12:]
+		if pl > len(b) {
+			return errBadKeyBatch
+		}
+		if err := fn(key, at, b[:pl]); err != nil {
+			return err
+		}
+		b = b[pl:]
+	}
+	return nil
+}
+
+// applyKeyBatch stores a batch's keys, replacing existing ones, and feeds
+// the batch as it came to the replicas and the AOF (DB.Mu held). It
+// returns how many keys it stored.
+func (s *Server) applyKeyBatch(batch []byte) (int, error) {
+	db := s.DB
+	now := db.Now()
+	n := 0
+	err := eachKeyEntry(batch, func(key []byte, at int64, payload []byte) error {
+		v, err := rdb.DecodeDump(payload)
+		if err != nil {
+			return err
+		}
+		if at > 0 && at <= now {
+			db.Delete(key)
+			return nil
+		}
+		db.Import(key, v)
+		if at > 0 {
+			db.SetExpire(key, at)
+		}
+		if db.Accounting() {
+			db.Resize(key)
+		}
+		n++
+		return nil
+	})
+	s.persist.dirty.Add(int64(n))
+	s.feedForms(func(b []byte) []byte {
+		return resp.AppendCommand(b, []byte("CLUSTER"), []byte("SYNCSLOTS"), []byte("KEYS"), batch)
+	})
+	return n, err
+}
