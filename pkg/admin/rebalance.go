@@ -55,6 +55,10 @@ type RebalanceNode struct {
 	Slots    int // slots it holds now
 	Expected int // slots it should hold by weight, before rounding fixes
 	Balance  int // slots to give (positive) or receive (negative)
+	// With --by keys or memory: the load it holds, should hold, and will
+	// hold once the plan is applied.
+	Load, TargetLoad, LoadAfter int64
+	MeasuredWith                string // how its slots were weighed
 }
 
 // RebalanceStep moves slots from one master to another.
@@ -65,6 +69,7 @@ type RebalanceStep struct {
 
 // RebalancePlan is what a rebalance will do.
 type RebalancePlan struct {
+	By          string          // BySlots, ByKeys or ByMemory
 	Nodes       []RebalanceNode // involved masters, in load order
 	TotalWeight float64
 	Threshold   float64
@@ -100,7 +105,7 @@ func PlanRebalance(c *topology.Cluster, o RebalanceOptions) (*RebalancePlan, err
 		}
 		weights[n.ID] = w
 	}
-	p := &RebalancePlan{Threshold: o.Threshold, Warnings: warnings}
+	p := &RebalancePlan{By: BySlots, Threshold: o.Threshold, Warnings: warnings}
 	// redis-cli computes in C float (32-bit): so do we, to agree on every
 	// rounding.
 	var total float32
