@@ -88,7 +88,7 @@ refused (run fix, or pass --fix).`,
 				p.Plain("%s", plan.String())
 				rep = newEventRenderer(g, 0)
 			}
-			res, err := admin.RunApply(ctx, pool, s, opts, rep)
+			res, err := admin.RunApply(ctx, pool, s, st, opts, rep)
 			if g.json {
 				doc := map[string]any{"ok": err == nil, "steps": res.Steps, "seed": res.Seed}
 				if err != nil {

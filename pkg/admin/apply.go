@@ -113,10 +113,16 @@ func ObserveApply(ctx context.Context, pool *conn.Pool, spec *ClusterSpec) (*App
 		}
 		r := topology.Check(c)
 		st.Cluster, st.report = c, &r
+		probed := map[string]NodeFacts{}
+		for _, f := range facts {
+			probed[f.ID] = f
+		}
 		for _, n := range c.Nodes {
 			if n.IsMaster() && n.Slots.Len() == 0 {
-				if info, err := pool.Get(n.Addr()).DBSize(ctx).Result(); err == nil {
-					st.Keys[n.Addr()] = info
+				if f, ok := probed[n.ID]; ok { // the probe counted its keys
+					st.Keys[n.Addr()] = f.Keys
+				} else if keys, err := pool.Get(n.Addr()).DBSize(ctx).Result(); err == nil {
+					st.Keys[n.Addr()] = keys
 				}
 			}
 		}

@@ -15,6 +15,10 @@ import (
 // after replicas moved), a third means something fights back.
 const applyRounds = 3
 
+// epochSettleTimeout bounds apply's last wait, for config epochs to spread
+// (Redis gossips them at least every cluster-node-timeout/2).
+const epochSettleTimeout = 20 * time.Second
+
 // ApplyResult is what RunApply did.
 type ApplyResult struct {
 	Steps []ApplyStep `json:"steps"` // every step run, in order
@@ -22,17 +26,22 @@ type ApplyResult struct {
 }
 
 // RunApply runs the plan of each round until the cluster matches the
-// spec. A step that fails stops it with an error naming the step; running
-// apply again continues from the state the cluster is in.
-func RunApply(ctx context.Context, pool *conn.Pool, spec *ClusterSpec, o ApplyOptions, rep Reporter) (*ApplyResult, error) {
+// spec. observed, when not nil, is the state the caller has just read (to
+// print the plan): the first round starts from it instead of reading every
+// node again. A step that fails stops it with an error naming the step;
+// running apply again continues from the state the cluster is in.
+func RunApply(ctx context.Context, pool *conn.Pool, spec *ClusterSpec, observed *ApplyState, o ApplyOptions, rep Reporter) (*ApplyResult, error) {
 	if rep == nil {
 		rep = Discard
 	}
 	res := &ApplyResult{Steps: []ApplyStep{}}
 	for round := 0; round < applyRounds; round++ {
-		st, err := ObserveApply(ctx, pool, spec)
-		if err != nil {
-			return res, err
+		st := observed
+		if round > 0 || st == nil {
+			var err error
+			if st, err = ObserveApply(ctx, pool, spec); err != nil {
+				return res, err
+			}
 		}
 		plan, err := PlanApply(st, spec, o)
 		if err != nil {
@@ -42,10 +51,26 @@ func RunApply(ctx context.Context, pool *conn.Pool, spec *ClusterSpec, o ApplyOp
 			if res.Seed == "" {
 				res.Seed = plan.Seed
 			}
-			if o.WaitOK && len(res.Steps) > 0 && st.Cluster != nil {
+			if len(res.Steps) == 0 || st.Cluster == nil {
+				return res, nil
+			}
+			addrs := nodeAddrs(st.Cluster.Nodes)
+			if o.WaitOK {
 				rep.Report(Event{Kind: EventInfo, Message: "Waiting until every node reports cluster_state:ok"})
 				wait := ConvergeOptions{Timeout: 60 * time.Second, Interval: pollInterval, SameSlots: true, SameReplicas: true}
-				return res, waitSettled(ctx, pool, nodeAddrs(st.Cluster.Nodes), wait, true)
+				if err := waitSettled(ctx, pool, addrs, wait, true); err != nil {
+					return res, err
+				}
+			}
+			// A slot's new owner bumps its epoch; the nodes that were not
+			// part of the move learn it by gossip. Return once all agree,
+			// so that what apply leaves behind is stable.
+			wait := ConvergeOptions{Timeout: epochSettleTimeout, Interval: 50 * time.Millisecond, SameSlots: true, SameReplicas: true, SameEpochs: true, SkipStateOK: true}
+			if err := WaitConverged(ctx, pool, addrs, wait); err != nil {
+				if ctx.Err() != nil {
+					return res, ctx.Err()
+				}
+				rep.Report(Event{Kind: EventWarning, Message: "the spec is applied, but " + err.Error()})
 			}
 			return res, nil
 		}

@@ -23,6 +23,9 @@ type ConvergeOptions struct {
 	SameSlots bool
 	// SameReplicas also requires every node to agree on who replicates whom.
 	SameReplicas bool
+	// SameEpochs also requires every node to see the same config epoch for
+	// every node: a migration's epoch bump reaches some nodes by gossip only.
+	SameEpochs bool
 	// Absent lists node IDs that must have disappeared from every view.
 	Absent []string
 	// NoHandshake also waits until no view lists any node in handshake,
@@ -105,7 +108,7 @@ func divergence(addrs []string, views [][]*topology.Node, o ConvergeOptions) str
 			}
 		}
 	}
-	var firstSig, firstReplicas string
+	var firstSig, firstReplicas, firstEpochs string
 	for i, v := range views {
 		known := map[string]*topology.Node{}
 		for _, n := range v {
@@ -150,8 +153,26 @@ func divergence(addrs []string, views [][]*topology.Node, o ConvergeOptions) str
 				return fmt.Sprintf("%s and %s disagree about replicas", addrs[0], addrs[i])
 			}
 		}
+		if o.SameEpochs {
+			es := epochSignature(v)
+			if i == 0 {
+				firstEpochs = es
+			} else if es != firstEpochs {
+				return fmt.Sprintf("%s and %s disagree about config epochs", addrs[0], addrs[i])
+			}
+		}
 	}
 	return ""
+}
+
+// epochSignature lists every node's config epoch as one view shows it.
+func epochSignature(view []*topology.Node) string {
+	parts := make([]string, len(view))
+	for i, n := range view {
+		parts[i] = fmt.Sprintf("%s:%d", n.ID, n.ConfigEpoch)
+	}
+	slices.Sort(parts)
+	return strings.Join(parts, "|")
 }
 
 func coversAll(view []*topology.Node) bool {

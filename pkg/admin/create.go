@@ -331,11 +331,7 @@ func ApplyCreate(ctx context.Context, pool *conn.Pool, p *CreatePlan, opts Creat
 		}
 	}
 	info("Waiting until every node agrees about slots and replicas")
-	if err := announce(ctx, pool, targets, targets); err != nil {
-		return err
-	}
-	wait.SameSlots, wait.SameReplicas = true, true
-	if err := waitSettled(ctx, pool, p.Addrs(), wait, !opts.SkipStateOK); err != nil {
+	if err := spreadConfig(ctx, pool, targets, wait, !opts.SkipStateOK); err != nil {
 		return err
 	}
 	for _, n := range p.Nodes {
@@ -343,6 +339,36 @@ func ApplyCreate(ctx context.Context, pool *conn.Pool, p *CreatePlan, opts Creat
 	}
 	return nil
 }
+
+// spreadConfig announces every node's slots and role to the nodes that do
+// not know them yet and waits until all agree. A MEET can be lost (Redis
+// drops one towards an address it is already shaking hands with), so a
+// short wait that ends without agreement announces what is still stale
+// again before the full wait.
+func spreadConfig(ctx context.Context, pool *conn.Pool, targets []meetTarget, wait ConvergeOptions, requireOK bool) error {
+	addrs := make([]string, len(targets))
+	for i, t := range targets {
+		addrs[i] = t.Addr
+	}
+	wait.SameSlots, wait.SameReplicas = true, true
+	const retries = 2
+	for range retries {
+		if err := announceStale(ctx, pool, targets); err != nil {
+			return err
+		}
+		short := wait
+		short.Timeout = spreadRetryAfter
+		if err := waitSettled(ctx, pool, addrs, short, false); err == nil || ctx.Err() != nil {
+			break
+		}
+	}
+	return waitSettled(ctx, pool, addrs, wait, requireOK)
+}
+
+// spreadRetryAfter is how long spreadConfig waits for an announce to land
+// before sending the stale ones again: a MEET takes one cluster cron (100
+// ms) and a round trip, seconds only on a machine starved of CPU.
+const spreadRetryAfter = 3 * time.Second
 
 // addSlotsArgs assigns a range with ADDSLOTSRANGE, or ADDSLOTS on servers
 // older than Redis 7.

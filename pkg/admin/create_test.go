@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/gocluster/gocluster/pkg/slots"
+	"github.com/gocluster/gocluster/pkg/topology"
 )
 
 // fakeNodes makes facts for nodes on the given hosts, ports from 7000.
@@ -276,5 +277,68 @@ func TestEmptyError(t *testing.T) {
 			(err != nil && !strings.HasPrefix(err.Error(), "node h:1 ")) {
 			t.Errorf("emptyError = %v, want %q naming the node", err, c.want)
 		}
+	}
+}
+
+// TestStaleViews checks which announcements a create still needs: node a's
+// line as b sees it lacks a's slots, c does not know its new role yet.
+func TestStaleViews(t *testing.T) {
+	const (
+		a = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		b = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+		c = "cccccccccccccccccccccccccccccccccccccccc"
+	)
+	line := func(id, port, flags, master, slotsField string) string {
+		return strings.TrimSpace(fmt.Sprintf("%s 127.0.0.1:%s@1%s %s %s 0 0 1 connected %s", id, port, port, flags, master, slotsField))
+	}
+	parse := func(lines ...string) []*topology.Node {
+		v, err := topology.ParseNodes(strings.Join(lines, "\n") + "\n")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	views := [][]*topology.Node{
+		parse(line(a, "7000", "myself,master", "-", "0-8191"), line(b, "7001", "master", "-", "8192-16383"), line(c, "7002", "slave", a, "")),
+		parse(line(a, "7000", "master", "-", ""), line(b, "7001", "myself,master", "-", "8192-16383"), line(c, "7002", "master", "-", "")),
+		parse(line(a, "7000", "master", "-", "0-8191"), line(b, "7001", "master", "-", "8192-16383"), line(c, "7002", "myself,slave", a, "")),
+	}
+	got := staleViews(views)
+	want := [][]int{{1}, nil, {1}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("staleViews = %v, want %v (a must tell b its slots, c must tell b its role)", got, want)
+	}
+}
+
+// TestDivergenceSeesEpochs: two views that agree on slots and replicas but
+// not on a master's config epoch converge only when epochs are not asked.
+func TestDivergenceSeesEpochs(t *testing.T) {
+	const (
+		a = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		b = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+	)
+	view := func(self string, epochA int) []*topology.Node {
+		flags := map[string]string{a: "master", b: "master"}
+		flags[self] = "myself,master"
+		v, err := topology.ParseNodes(fmt.Sprintf("%s 127.0.0.1:7000@17000 %s - 0 0 %d connected 0-8191\n%s 127.0.0.1:7001@17001 %s - 0 0 2 connected 8192-16383\n",
+			a, flags[a], epochA, b, flags[b]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	addrs := []string{"127.0.0.1:7000", "127.0.0.1:7001"}
+	views := [][]*topology.Node{view(a, 3), view(b, 1)}
+	o := ConvergeOptions{SameSlots: true, SameReplicas: true}
+	if d := divergence(addrs, views, o); d != "" {
+		t.Fatalf("without epochs: %q, want converged", d)
+	}
+	o.SameEpochs = true
+	if d := divergence(addrs, views, o); !strings.Contains(d, "config epochs") {
+		t.Fatalf("with epochs: %q, want a disagreement about config epochs", d)
+	}
+	views[1] = view(b, 3)
+	if d := divergence(addrs, views, o); d != "" {
+		t.Fatalf("same epochs: %q, want converged", d)
 	}
 }

@@ -203,6 +203,61 @@ func announce(ctx context.Context, pool *conn.Pool, from, to []meetTarget) error
 	})
 }
 
+// announceStale is announce limited to the pairs that need it: node x
+// MEETs node y only when y's view of x differs from x's own line (role,
+// master, slots). After a join, the node that sent a handshake already
+// holds the other's configuration, so about half the pairs, and every
+// replica's new role, are all that is left to spread; each announce opens a
+// bus connection on both nodes, which is most of a big create's CPU.
+func announceStale(ctx context.Context, pool *conn.Pool, targets []meetTarget) error {
+	addrs := make([]string, len(targets))
+	for i, t := range targets {
+		addrs[i] = t.Addr
+	}
+	views, err := fetchViews(ctx, pool, addrs)
+	if err != nil {
+		return err
+	}
+	stale := staleViews(views)
+	return provisionEach(len(targets), func(x int) error {
+		var cmds [][]any
+		for _, y := range stale[x] {
+			cmds = append(cmds, targets[y].meetArgs())
+		}
+		return pipelineOn(ctx, pool, targets[x].Addr, cmds)
+	})
+}
+
+// staleViews lists, for each node x, the nodes whose view of x differs from
+// x's own line in views (one CLUSTER NODES view per node, same order).
+func staleViews(views [][]*topology.Node) [][]int {
+	self := make([]*topology.Node, len(views))
+	for i, v := range views {
+		for _, n := range v {
+			if n.Myself() {
+				self[i] = n
+			}
+		}
+	}
+	stale := make([][]int, len(views))
+	for y, v := range views {
+		known := make(map[string]*topology.Node, len(v))
+		for _, n := range v {
+			known[n.ID] = n
+		}
+		for x, me := range self {
+			if x == y || me == nil {
+				continue
+			}
+			seen := known[me.ID]
+			if seen == nil || seen.IsMaster() != me.IsMaster() || seen.MasterID != me.MasterID || !seen.Slots.Equal(me.Slots) {
+				stale[x] = append(stale[x], y)
+			}
+		}
+	}
+	return stale
+}
+
 // waitSettled waits until the nodes converge with no handshake left
 // behind (announce leaves short-lived ones); requireOK adds the
 // cluster_state:ok wait to a slot check.
