@@ -5,7 +5,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -s -w -X github.com/gocluster/gocluster/internal/cli.Version=$(VERSION)
 RUN_ARGS ?=
 
-.PHONY: all build run setup test fuzz unit e2e race bench docs vet fmt clean
+.PHONY: all build run setup test fuzz unit e2e race bench faults docs vet fmt clean
 
 all: build
 
@@ -23,7 +23,7 @@ run: build
 # The end-to-end suites about administering real servers: `make test` runs
 # them against redis-server/redis-cli, then again against
 # valkey-server/valkey-cli (e2e/valkey always runs against Valkey).
-SERVER_E2E := ./e2e/check ./e2e/commands ./e2e/dropin ./e2e/migrate ./e2e/provision ./e2e/repair ./e2e/badinput
+SERVER_E2E := ./e2e/check ./e2e/commands ./e2e/dropin ./e2e/migrate ./e2e/provision ./e2e/repair ./e2e/badinput ./e2e/watch
 
 # All tests: unit, race and end-to-end against real redis-server / redis-cli
 # and valkey-server / valkey-cli, then a bounded fuzz run of the engine.
@@ -55,6 +55,15 @@ e2e: setup build
 bench: setup build
 	$(GO) test -count=1 -timeout 60m -run '^$$' -bench . -benchtime 1x ./e2e/bench/...
 	GOCLUSTER_TEST_SERVER=valkey $(GO) test -count=1 -timeout 60m -run '^$$' -bench . -benchtime 1x ./e2e/bench
+
+# The fault campaign (docs/reliability.md): gocluster commands interrupted
+# by faults at random moments on real clusters, every acknowledged write
+# checked afterwards. `make test` runs its short default; a long run is
+# `make faults FAULTS_TRIALS=300`, one trial again `make faults
+# FAULTS_SEED=<seed> FAULTS_TRIALS=1`. FAULTS_REPORT=file keeps the tables.
+FAULTS_SEED ?= $(shell date +%s)
+faults: setup
+	FAULTS_SEED=$(FAULTS_SEED) $(GO) test -count=1 -timeout 0 -run '^TestFaultCampaign$$' -v ./e2e/faults
 
 docs: build
 	$(GO) run ./internal/tools/gendocs docs

@@ -74,46 +74,44 @@ func StartLoad(t testing.TB, cc *redis.ClusterClient, preN, writers, readers int
 	t.Cleanup(l.stopAndWait)
 	ctx := context.Background()
 	for w := range writers {
-		l.wg.Add(1)
-		go func() {
-			defer l.wg.Done()
-			for i := 0; ; i++ {
-				select {
-				case <-l.stop:
-					return
-				default:
-				}
-				key, val := fmt.Sprintf("live:%d:%d", w, i%3000), fmt.Sprintf("%d", i)
-				if err := cc.Set(ctx, key, val, 0).Err(); err != nil {
-					l.fail(fmt.Sprintf("SET %s: %v", key, err))
-					continue
-				}
-				l.written.Store(key, val)
-				l.ops.Add(1)
+		l.loop(func(i int) {
+			key, val := fmt.Sprintf("live:%d:%d", w, i%3000), fmt.Sprintf("%d", i)
+			if err := cc.Set(ctx, key, val, 0).Err(); err != nil {
+				l.fail(fmt.Sprintf("SET %s: %v", key, err))
+				return
 			}
-		}()
+			l.written.Store(key, val)
+			l.ops.Add(1)
+		})
 	}
 	for r := range readers {
-		l.wg.Add(1)
-		go func() {
-			defer l.wg.Done()
-			for i := r * 7919; ; i += 13 {
-				select {
-				case <-l.stop:
-					return
-				default:
-				}
-				k := i % preN
-				v, err := cc.Get(ctx, fmt.Sprintf("pre:%d", k)).Result()
-				if err != nil || v != fmt.Sprintf("v%d", k) {
-					l.fail(fmt.Sprintf("GET pre:%d = %q, %v", k, v, err))
-					continue
-				}
-				l.ops.Add(1)
+		l.loop(func(i int) {
+			k := (r*7919 + i*13) % preN
+			v, err := cc.Get(ctx, fmt.Sprintf("pre:%d", k)).Result()
+			if err != nil || v != fmt.Sprintf("v%d", k) {
+				l.fail(fmt.Sprintf("GET pre:%d = %q, %v", k, v, err))
+				return
 			}
-		}()
+			l.ops.Add(1)
+		})
 	}
 	return l
+}
+
+// loop runs step(0), step(1), ... in a goroutine until the load stops.
+func (l *LiveLoad) loop(step func(i int)) {
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		for i := 0; ; i++ {
+			select {
+			case <-l.stop:
+				return
+			default:
+			}
+			step(i)
+		}
+	}()
 }
 
 func (l *LiveLoad) fail(msg string) {
@@ -155,4 +153,30 @@ func (l *LiveLoad) Finish(t testing.TB) {
 	})
 	VerifyPreload(t, l.cc, l.preN)
 	t.Logf("live load: %d ops, 0 errors, %d written keys verified", l.ops.Load(), checked)
+}
+
+// AddMultiKeyWriters adds n writers of hash-tagged key pairs: MSET of
+// both keys, then MGET, which must return what the MSET wrote (each tag
+// has one writer). Multi-key commands on a slot being moved are what ASK
+// redirections break (TRYAGAIN) and atomic migration keeps working.
+func (l *LiveLoad) AddMultiKeyWriters(n int) {
+	ctx := context.Background()
+	for w := range n {
+		l.loop(func(i int) {
+			tag := fmt.Sprintf("{mk:%d:%d}", w, i%2000)
+			k1, k2, val := "a"+tag, "b"+tag, fmt.Sprintf("%d", i)
+			if err := l.cc.MSet(ctx, k1, val, k2, val).Err(); err != nil {
+				l.fail(fmt.Sprintf("MSET %s %s: %v", k1, k2, err))
+				return
+			}
+			l.written.Store(k1, val)
+			l.written.Store(k2, val)
+			got, err := l.cc.MGet(ctx, k1, k2).Result()
+			if err != nil || len(got) != 2 || got[0] != val || got[1] != val {
+				l.fail(fmt.Sprintf("MGET %s %s = %v, %v; want %s twice", k1, k2, got, err, val))
+				return
+			}
+			l.ops.Add(2)
+		})
+	}
 }

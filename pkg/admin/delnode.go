@@ -134,6 +134,18 @@ func findAny(c *topology.Cluster, ref string) (*topology.Node, bool, error) {
 			found = append(found, u.Node)
 		}
 	}
+	if len(found) == 0 {
+		// A member that was down during an earlier del-node still knows
+		// the removed node and shows it as failed: find it in that view,
+		// so that running del-node again finishes the removal.
+		for _, view := range c.Views {
+			for _, n := range view {
+				if matches(n) && !n.Myself() {
+					return n, false, nil
+				}
+			}
+		}
+	}
 	switch len(found) {
 	case 1:
 		return found[0], live == 1, nil

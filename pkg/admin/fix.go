@@ -152,6 +152,9 @@ const (
 	OpImporting = "importing" // CLUSTER SETSLOT <slot> IMPORTING <peer>
 	OpMigrating = "migrating" // CLUSTER SETSLOT <slot> MIGRATING <peer>
 	OpMoveKeys  = "move-keys" // MIGRATE every key of <slot> from node to peer
+	// OpCancelAtomic: CLUSTER CANCELSLOTMIGRATIONS on a source whose
+	// atomic migration is stuck; it keeps its slots and keys.
+	OpCancelAtomic = "cancel-atomic-migration"
 )
 
 // FixAction is one command (or one key move) on one node.
@@ -187,6 +190,8 @@ func (a FixAction) String() string {
 		return fmt.Sprintf("CLUSTER SETSLOT %s MIGRATING %s (%s) on %s", s, shortID(a.PeerID), a.Peer, a.Node)
 	case OpMoveKeys:
 		return fmt.Sprintf("move the keys of slot %s from %s to %s (MIGRATE)", s, a.Node, a.Peer)
+	case OpCancelAtomic:
+		return fmt.Sprintf("CLUSTER CANCELSLOTMIGRATIONS on %s (slots %s stay there)", a.Node, s)
 	}
 	return a.Op
 }

@@ -138,6 +138,13 @@ func runStep(ctx context.Context, pool *conn.Pool, step FixStep, failed map[int]
 
 func runAction(ctx context.Context, pool *conn.Pool, a FixAction) error {
 	cl := pool.Get(a.Node)
+	if a.Op == OpCancelAtomic {
+		err := conn.NodeError(a.Node, "CLUSTER CANCELSLOTMIGRATIONS", cl.Do(ctx, "CLUSTER", "CANCELSLOTMIGRATIONS").Err())
+		if err != nil && strings.Contains(err.Error(), "No migrations ongoing") {
+			return nil // it ended meanwhile
+		}
+		return err
+	}
 	slot := a.Slots[0]
 	do := func(cmd string, args ...any) error {
 		err := cl.Do(ctx, args...).Err()

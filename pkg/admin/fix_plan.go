@@ -20,6 +20,9 @@ type fixModel struct {
 	imp     map[int]map[string]string // slot -> node -> source
 	// unfixable slots are left alone by later phases, for the operator.
 	unfixable map[int]bool
+	// viewOwner[slot] is a reachable master that some node's view gives
+	// the slot to (see viewOwners).
+	viewOwner map[int]*topology.Node
 }
 
 func newFixModel(s *FixSurvey) *fixModel {
@@ -103,6 +106,7 @@ func PlanFix(s *FixSurvey, o FixOptions) (*FixPlan, error) {
 		plan.Nodes = append(plan.Nodes, n.Addr())
 	}
 	m := newFixModel(s)
+	m.viewOwner = viewOwners(s.Cluster)
 	if len(m.masters) == 0 {
 		return nil, fmt.Errorf("no reachable master in the cluster")
 	}
@@ -120,6 +124,8 @@ func PlanFix(s *FixSurvey, o FixOptions) (*FixPlan, error) {
 			fmt.Sprintf("*** Fixing %s with %d unreachable masters is dangerous: gocluster would assume that the slots of masters that are not reachable are not covered, and reassign them to the reachable nodes. This can cause data loss and is rarely what you want to do. If you really want to proceed use the --cluster-fix-with-unreachable-masters option.",
 				what, len(s.UnreachableMasters)))
 	}
+	planAtomicMigrations(plan, s)
+	m.planStaleImports(plan)
 	for _, sl := range open {
 		m.planOpenSlot(plan, sl)
 	}
@@ -161,6 +167,57 @@ func (m *fixModel) migrationTarget(slot int, n *topology.Node) bool {
 	}
 	src := m.byID[from]
 	return src != nil && m.claims[src.ID].Has(slot) && m.mig[slot][src.ID] == n.ID
+}
+
+// planStaleImports re-points slots that a master imports from a node
+// which no longer owns them, typically a source master that crashed
+// mid-migration and whose replica took over. Redis and Valkey never let
+// gossip change the owner of a slot in importing state, so the importing
+// master still sees the old node as the owner: a failed owner puts it in
+// cluster_state fail, and it answers CLUSTERDOWN for every slot it serves,
+// MIGRATE included, so the per-slot repairs below would all fail. Telling
+// it the current owner first, for all such slots at once, brings it back
+// before any key moves; the importing state is closed per slot afterwards.
+func (m *fixModel) planStaleImports(plan *FixPlan) {
+	for _, n := range m.masters {
+		byOwner := map[string][]int{}
+		var owners []string
+		for sl := range slots.Count {
+			from, ok := m.imp[sl][n.ID]
+			if !ok {
+				continue
+			}
+			owner := m.soleClaimer(sl)
+			if owner == nil || owner.ID == from || owner == n {
+				continue
+			}
+			if byOwner[owner.ID] == nil {
+				owners = append(owners, owner.ID)
+			}
+			byOwner[owner.ID] = append(byOwner[owner.ID], sl)
+		}
+		for _, id := range owners {
+			owner, ss := m.byID[id], byOwner[id]
+			plan.Steps = append(plan.Steps, FixStep{Kind: topology.KindOpenSlot, Slots: ss,
+				Message: fmt.Sprintf("%s imports slot(s) %s from a node that no longer owns them: telling it their owner %s first",
+					n.Addr(), slotList(ss), owner.Addr()),
+				Actions: []FixAction{{Op: OpNode, Node: n.Addr(), NodeID: n.ID, Peer: owner.Addr(), PeerID: id, Slots: ss}}})
+		}
+	}
+}
+
+// soleClaimer is the only master claiming slot, or nil.
+func (m *fixModel) soleClaimer(slot int) *topology.Node {
+	var owner *topology.Node
+	for _, n := range m.masters {
+		if m.claims[n.ID].Has(slot) {
+			if owner != nil {
+				return nil
+			}
+			owner = n
+		}
+	}
+	return owner
 }
 
 // planOpenSlot follows redis-cli's clusterManagerFixOpenSlot, except that
@@ -375,6 +432,28 @@ func (m *fixModel) warmMove(slot int, src, dst *topology.Node) []FixAction {
 	return out
 }
 
+// viewOwners maps each slot to a reachable node that some loaded view
+// lists as its owner.
+func viewOwners(c *topology.Cluster) map[int]*topology.Node {
+	reachable := map[string]*topology.Node{}
+	for _, n := range c.Nodes {
+		reachable[n.ID] = n
+	}
+	out := map[int]*topology.Node{}
+	for _, view := range c.Views {
+		for _, n := range view {
+			r := reachable[n.ID]
+			if r == nil || !n.IsMaster() {
+				continue
+			}
+			for _, sl := range n.Slots.Slots() {
+				out[sl] = r
+			}
+		}
+	}
+	return out
+}
+
 // planCoverage follows clusterManagerFixSlotsCoverage: uncovered slots
 // with no keys go to the master with the fewest slots, slots with keys on
 // one master to that master, slots with keys on several to the one with
@@ -390,6 +469,13 @@ func (m *fixModel) planCoverage(plan *FixPlan) {
 	}
 	var multis []multi
 	withKeysOnly := map[string]int{}
+	blocked := map[string][]int{}
+	var blockedOrder []*topology.Node
+	defer func() {
+		for _, o := range blockedOrder {
+			plan.Unfixable = append(plan.Unfixable, fmt.Sprintf("slots %s: no master claims them in its own line, but a node's view gives them to %s: a failover may be in progress; run fix again once the nodes agree", slotList(blocked[o.ID]), o.Addr()))
+		}
+	}()
 	for sl := range slots.Count {
 		covered := false
 		var withKeys []*topology.Node
@@ -400,6 +486,17 @@ func (m *fixModel) planCoverage(plan *FixPlan) {
 			}
 		}
 		if covered || m.unfixable[sl] {
+			continue
+		}
+		if o := m.viewOwner[sl]; o != nil {
+			// The nodes' own lines were read at different moments, e.g.
+			// a replica before its failover and its old master after:
+			// covering the slot would hand it to a master without its keys.
+			if blocked[o.ID] == nil {
+				blockedOrder = append(blockedOrder, o)
+			}
+			blocked[o.ID] = append(blocked[o.ID], sl)
+			m.unfixable[sl] = true
 			continue
 		}
 		var owner *topology.Node

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/gocluster/gocluster/pkg/conn"
 	"github.com/gocluster/gocluster/pkg/engine/rdb"
@@ -37,7 +38,13 @@ type ImportPlan struct {
 	Replace    bool                `json:"replace"`
 	Pipeline   int                 `json:"pipeline"`
 	owners     [slots.Count]string // slot -> owner host:port
+	replicas   map[string]int      // owner host:port -> its reachable replicas
 }
+
+// replicaWait bounds the WAIT after each batch of RESTOREs: a key leaves
+// the source only once the owner's replicas hold it too, or a failover of
+// the owner right after would lose it (asynchronous replication).
+const replicaWait = 5 * time.Second
 
 // ImportResult counts what happened to every key the source listed.
 type ImportResult struct {
@@ -74,7 +81,7 @@ func PlanImport(ctx context.Context, pool, src *conn.Pool, seed string, o Import
 	if err := readyForWrites(c); err != nil {
 		return nil, err
 	}
-	p := &ImportPlan{Seed: seed, From: from, Copy: o.Copy, Replace: o.Replace, Pipeline: o.Pipeline}
+	p := &ImportPlan{Seed: seed, From: from, Copy: o.Copy, Replace: o.Replace, Pipeline: o.Pipeline, replicas: map[string]int{}}
 	if p.Pipeline <= 0 {
 		p.Pipeline = DefaultImportPipeline
 	}
@@ -83,6 +90,7 @@ func PlanImport(ctx context.Context, pool, src *conn.Pool, seed string, o Import
 			continue
 		}
 		p.Masters = append(p.Masters, m.Addr())
+		p.replicas[m.Addr()] = len(c.ReplicasOf(m.ID))
 		for _, s := range m.Slots.Slots() {
 			p.owners[s] = m.Addr()
 		}
@@ -221,7 +229,7 @@ func importBatch(ctx context.Context, pool *conn.Pool, sc *redis.Client, p *Impo
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ok, err := restoreOn(ctx, pool, owner, ds, p.Replace, res, &mu)
+			ok, err := restoreOn(ctx, pool, owner, p.replicas[owner], ds, p.Replace, res, &mu)
 			mu.Lock()
 			restored = append(restored, ok...)
 			mu.Unlock()
@@ -264,7 +272,11 @@ func importBatch(ctx context.Context, pool *conn.Pool, sc *redis.Client, p *Impo
 // are now in the cluster with the source's value. BUSYKEY without replace
 // counts as skipped, unless the cluster's copy holds the same value (an
 // earlier, interrupted import): that key counts as imported.
-func restoreOn(ctx context.Context, pool *conn.Pool, owner string, ds []dumped, replace bool, res *ImportResult, mu *sync.Mutex) ([]dumped, error) {
+//
+// When the owner has replicas the batch ends with WAIT: if they do not all
+// confirm it within replicaWait, no key of the batch counts as imported,
+// so none is deleted from the source and the next run imports them.
+func restoreOn(ctx context.Context, pool *conn.Pool, owner string, replicas int, ds []dumped, replace bool, res *ImportResult, mu *sync.Mutex) ([]dumped, error) {
 	pipe := pool.Get(owner).Pipeline()
 	cmds := make([]*redis.StatusCmd, len(ds))
 	for i, d := range ds {
@@ -277,6 +289,23 @@ func restoreOn(ctx context.Context, pool *conn.Pool, owner string, ds []dumped, 
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !isReplyErr(err) {
 		return nil, conn.NodeError(owner, "RESTORE", err)
+	}
+	if replicas > 0 {
+		wctx, cancel := context.WithTimeout(ctx, replicaWait+5*time.Second)
+		acked, err := pool.Get(owner).Do(wctx, "WAIT", replicas, replicaWait.Milliseconds()).Int()
+		cancel()
+		if err != nil || acked < replicas {
+			why := fmt.Sprintf("%d of its %d replica(s) confirmed it within %s", acked, replicas, replicaWait)
+			if err != nil {
+				why = conn.NodeError(owner, "WAIT", err).Error()
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for _, d := range ds {
+				res.fail(fmt.Sprintf("%s: restored on %s, but %s: kept on the source", d.key, owner, why))
+			}
+			return nil, nil
+		}
 	}
 	var busy []dumped
 	for i, d := range ds {
