@@ -184,7 +184,7 @@ func PrepareMigration(ctx context.Context, pool *conn.Pool, seed, what string, w
 	if err != nil {
 		return nil, err
 	}
-	if len(c.Unreachable) == 0 && !loadedConverged(c) {
+	if len(c.Unreachable) == 0 && !settledForMigration(ctx, pool, c) {
 		addrs := make([]string, len(c.Nodes))
 		for i, n := range c.Nodes {
 			addrs[i] = n.Addr()
@@ -227,6 +227,22 @@ func loadedConverged(c *topology.Cluster) bool {
 		addrs[i], views[i] = n.Addr(), c.Views[n.ID]
 	}
 	return divergence(addrs, views, ConvergeOptions{SameSlots: true}) == ""
+}
+
+// settledForMigration says whether the views just loaded agree and every
+// node already reports cluster_state:ok. A node that agrees on the slot map
+// can still be in state fail for a while after a failover or a restart, and
+// then answers CLUSTERDOWN to the RESTORE-ASKING of every MIGRATE.
+func settledForMigration(ctx context.Context, pool *conn.Pool, c *topology.Cluster) bool {
+	if !loadedConverged(c) {
+		return false
+	}
+	addrs := make([]string, len(c.Nodes))
+	for i, n := range c.Nodes {
+		addrs[i] = n.Addr()
+	}
+	notOK, err := stateNotOK(ctx, pool, addrs)
+	return err != nil || notOK == "" // an unreachable node is refused below
 }
 
 // loadSettled loads the cluster, reloading while the seed is still in

@@ -127,7 +127,11 @@ func classify(err error) errorClass {
 	switch {
 	case strings.Contains(msg, "BUSYKEY"):
 		return errBusy
-	case strings.HasPrefix(msg, "CLUSTERDOWN"), strings.HasPrefix(msg, "TRYAGAIN"):
+	case strings.HasPrefix(msg, "CLUSTERDOWN"), strings.HasPrefix(msg, "TRYAGAIN"),
+		// The target refused the RESTORE-ASKING the same way (a target that
+		// just failed over or restarted stays in state fail for a while).
+		strings.Contains(msg, "Target instance replied with error: CLUSTERDOWN"),
+		strings.Contains(msg, "Target instance replied with error: TRYAGAIN"):
 		return errSettle
 	case strings.Contains(msg, "IOERR"), errors.Is(err, context.DeadlineExceeded),
 		errors.As(err, &ne) && ne.Timeout(), strings.Contains(msg, "i/o timeout"):

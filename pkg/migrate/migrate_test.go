@@ -367,3 +367,70 @@ func TestValidateRejectsBadPlans(t *testing.T) {
 		}
 	}
 }
+
+// A target in cluster_state:fail refuses RESTORE-ASKING with CLUSTERDOWN,
+// which the source's MIGRATE reports as "Target instance replied with
+// error: CLUSTERDOWN". The drain must wait that out like a CLUSTERDOWN of
+// its own, not give the slot up: a target just failed over or restarted
+// stays in state fail for a while.
+func TestDrainWaitsOutTargetClusterDown(t *testing.T) {
+	tc := newTestCluster(t)
+	ctx := context.Background()
+	src, other, dst := tc.masters[0], tc.masters[1], tc.masters[2]
+	slot := src.Slots.Slots()[3]
+	keys := keysIn(slot, 20)
+	for _, k := range keys {
+		if err := tc.pool.Get(src.Addr()).Set(ctx, k, "v"+k, 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Leave one of other's slots unassigned everywhere: dst (full coverage
+	// required) goes to state fail, src (coverage not required) stays ok.
+	hole := other.Slots.Slots()[0]
+	if err := tc.pool.Get(src.Addr()).ConfigSet(ctx, "cluster-require-full-coverage", "no").Err(); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range tc.masters {
+		if err := tc.pool.Get(n.Addr()).ClusterDelSlots(ctx, hole).Err(); err != nil {
+			t.Fatalf("DELSLOTS on %s: %v", n.Addr(), err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		info, err := tc.pool.Get(dst.Addr()).ClusterInfo(ctx).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(info, "cluster_state:fail") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never entered cluster_state:fail:\n%s", dst.Addr(), info)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	healed := make(chan error, 1)
+	go func() {
+		time.Sleep(700 * time.Millisecond)
+		for _, n := range tc.masters {
+			if err := tc.pool.Get(n.Addr()).Do(ctx, "CLUSTER", "SETSLOT", hole, "NODE", other.ID).Err(); err != nil {
+				healed <- fmt.Errorf("SETSLOT NODE on %s: %w", n.Addr(), err)
+				return
+			}
+		}
+		healed <- nil
+	}()
+	res, err := Run(ctx, tc.pool, tc.job([]int{slot}, src, dst), Options{})
+	if herr := <-healed; herr != nil {
+		t.Fatal(herr)
+	}
+	if err != nil || res.Err() != nil {
+		t.Fatalf("Run against a target in state fail: %v / %v", err, res.Err())
+	}
+	for _, k := range keys {
+		if v, err := tc.pool.Get(dst.Addr()).Do(ctx, "GET", k).Text(); err != nil || v != "v"+k {
+			t.Fatalf("key %s on the target: %q, %v", k, v, err)
+		}
+	}
+	tc.assertOwned(t, []int{slot}, dst)
+}
