@@ -52,7 +52,7 @@ type FixSurvey struct {
 // SurveyFix loads the cluster from seed, checks it and counts keys in the
 // slots that may need repair, on every reachable master in parallel.
 func SurveyFix(ctx context.Context, pool *conn.Pool, seed string, o FixOptions) (*FixSurvey, error) {
-	c, err := topology.Load(ctx, pool, seed)
+	c, err := loadAgreeingRoles(ctx, pool, seed, rolesSettleWait)
 	if err != nil {
 		return nil, err
 	}
@@ -129,6 +129,54 @@ func SurveyFix(ctx context.Context, pool *conn.Pool, seed string, o FixOptions) 
 		}
 	}
 	return s, nil
+}
+
+// rolesSettleWait bounds how long fix waits for the nodes to agree on who
+// is a master: right after a failover some views still list the old roles.
+const rolesSettleWait = 10 * time.Second
+
+// loadAgreeingRoles loads the cluster, reloading for at most wait while
+// some node's view gives another reachable node a role that node does not
+// claim for itself: a failover is still spreading, and repairs planned on
+// it fail ("Target node is not a master") or undo the failover. After wait
+// it returns the last load as it is.
+func loadAgreeingRoles(ctx context.Context, pool *conn.Pool, seed string, wait time.Duration) (*topology.Cluster, error) {
+	deadline := time.Now().Add(wait)
+	for {
+		c, err := topology.Load(ctx, pool, seed)
+		if err != nil || roleDisagreement(c) == "" || time.Now().After(deadline) {
+			return c, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// roleDisagreement names a reachable node that some view calls a master
+// while it calls itself a replica, or the other way round; "" if none.
+func roleDisagreement(c *topology.Cluster) string {
+	own := make(map[string]bool, len(c.Nodes)) // node ID -> master by its own line
+	for _, n := range c.Nodes {
+		own[n.ID] = n.IsMaster()
+	}
+	for _, viewer := range c.Nodes {
+		for _, v := range c.Views[viewer.ID] {
+			if master, ok := own[v.ID]; ok && !v.Myself() && v.IsMaster() != master {
+				return fmt.Sprintf("%s sees %s as %s", viewer.Addr(), v.Addr(), roleName(v.IsMaster()))
+			}
+		}
+	}
+	return ""
+}
+
+func roleName(master bool) string {
+	if master {
+		return "a master"
+	}
+	return "a replica"
 }
 
 // replicaPrimaryServers asks the primary of every replica that holds an

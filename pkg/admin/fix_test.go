@@ -351,3 +351,28 @@ func TestPlanFixCancelsAtomicMigrations(t *testing.T) {
 		t.Errorf("cancel action names node %q, want %q", p.Steps[0].Actions[0].NodeID, idA)
 	}
 }
+
+// While a failover spreads, a view may still call the promoted replica a
+// replica: fix must see that and wait instead of planning on it.
+func TestRoleDisagreement(t *testing.T) {
+	line := func(id string, port int, flags, master, slots string) *topology.Node {
+		n, err := topology.ParseNodeLine(fmt.Sprintf("%s 127.0.0.1:%d@%d %s %s 0 0 1 connected %s", id, port, port+10000, flags, master, slots))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	a := line(idA, 7000, "myself,master", "-", "0-16383")
+	b := line(idB, 7001, "myself,master", "-", "") // just promoted
+	c := &topology.Cluster{Nodes: []*topology.Node{a, b}, Views: map[string][]*topology.Node{
+		idA: {a, line(idB, 7001, "slave", idA, "")},
+		idB: {line(idA, 7000, "master", "-", "0-16383"), b},
+	}}
+	if got := roleDisagreement(c); !strings.Contains(got, "127.0.0.1:7000 sees 127.0.0.1:7001 as a replica") {
+		t.Errorf("roleDisagreement = %q", got)
+	}
+	c.Views[idA][1] = line(idB, 7001, "master", "-", "")
+	if got := roleDisagreement(c); got != "" {
+		t.Errorf("agreeing views reported as %q", got)
+	}
+}
