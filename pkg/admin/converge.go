@@ -2,10 +2,12 @@ package admin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/gocluster/gocluster/pkg/conn"
@@ -37,6 +39,10 @@ type ConvergeOptions struct {
 	SkipStateOK bool
 }
 
+// downGrace is how long WaitConverged lets a node refuse connections
+// before it gives up on it (a restarting node listens again well before).
+var downGrace = 5 * time.Second
+
 // WaitConverged polls CLUSTER NODES on every address until each node knows
 // all the others (no handshake, no fail flags) and, as asked, agrees on the
 // slot map and replicas. It returns a clear error naming what still differs
@@ -52,9 +58,20 @@ func WaitConverged(ctx context.Context, pool *conn.Pool, addrs []string, o Conve
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 	var last string
+	var refusedSince time.Time
 	pause := min(2*time.Millisecond, o.Interval)
 	for {
 		views, err := fetchViews(ctx, pool, addrs)
+		// A node that keeps refusing connections is down, not slow to
+		// agree: say so instead of polling it until the timeout.
+		switch {
+		case !errors.Is(err, syscall.ECONNREFUSED):
+			refusedSince = time.Time{}
+		case refusedSince.IsZero():
+			refusedSince = time.Now()
+		case time.Since(refusedSince) >= downGrace:
+			return fmt.Errorf("%w, for %s now: is it down? (the nodes cannot converge without it)", err, downGrace)
+		}
 		if err == nil {
 			if last = divergence(addrs, views, o); last == "" && o.SameSlots && !o.SkipStateOK && len(views) > 0 && coversAll(views[0]) {
 				last, err = stateNotOK(ctx, pool, addrs)
