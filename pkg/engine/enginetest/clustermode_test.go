@@ -24,3 +24,17 @@ func TestClusterModeRefusalsMatchRedisServer(t *testing.T) {
 		}
 	}
 }
+
+// FAILOVER (the standalone planned failover) is refused on a cluster node
+// with redis-server's error, which names CLUSTER FAILOVER instead.
+func TestFailoverRefusedInClusterMode(t *testing.T) {
+	real := client(t, redistest.Start(t, redistest.Options{Flavor: "redis", Cluster: true}).Addr())
+	eng := client(t, startLoneClusterNode(t).Addr())
+	ctx := context.Background()
+	for _, args := range [][]any{{"FAILOVER"}, {"FAILOVER", "ABORT"}, {"FAILOVER", "TO", "127.0.0.1", "1"}} {
+		want, got := real.Do(ctx, args...).Err(), eng.Do(ctx, args...).Err()
+		if want == nil || got == nil || want.Error() != got.Error() {
+			t.Errorf("%v: redis-server %v, engine %v", args, want, got)
+		}
+	}
+}

@@ -22,6 +22,9 @@ type pauseState struct {
 	mode    int
 	end     time.Time     // zero: no timeout given (0)
 	changed chan struct{} // closed and replaced when the pause changes
+	// failover is FAILOVER's own pause of writes: it lasts until the
+	// failover ends, whatever CLIENT PAUSE and UNPAUSE do.
+	failover bool
 }
 
 // current is the pause in force, ending it when its time has passed.
@@ -34,7 +37,19 @@ func (p *pauseState) current() (mode int, changed chan struct{}, end time.Time) 
 	if p.changed == nil {
 		p.changed = make(chan struct{})
 	}
-	return p.mode, p.changed, p.end
+	mode, end = p.mode, p.end
+	if p.failover && mode == pauseOff {
+		mode, end = pauseWrite, time.Time{}
+	}
+	return mode, p.changed, end
+}
+
+// setFailover starts or ends FAILOVER's pause of writes.
+func (p *pauseState) setFailover(on bool) {
+	p.mu.Lock()
+	p.failover = on
+	p.setLocked(p.mode, p.end)
+	p.mu.Unlock()
 }
 
 func (p *pauseState) setLocked(mode int, end time.Time) {

@@ -54,6 +54,16 @@ func cmdReplConf(c *Client, args [][]byte) {
 // backlog when this node's history holds that offset, else a full one.
 func cmdSync(c *Client, args [][]byte) {
 	s := c.srv
+	if len(args) > 3 && eq(args[0], "psync") && eq(args[3], "failover") {
+		if msg := s.acceptPsyncFailover(c, args[1]); msg != "" {
+			c.w.WriteError(msg)
+			return
+		}
+	}
+	if s.failingOver() {
+		c.w.WriteError("NOMASTERLINK Can't SYNC while failing over")
+		return
+	}
 	if replica, _ := s.masterOf(); replica && (s.replManager == nil || !s.replManager.linkUp()) {
 		c.w.WriteError("NOMASTERLINK Can't SYNC while not connected with my master")
 		return

@@ -143,6 +143,9 @@ func (s *Server) pingReplicas() {
 			continue
 		}
 		last = time.Now()
+		if s.failingOver() { // the replicas must be able to catch up with the offset
+			continue
+		}
 		s.DB.Mu.Lock()
 		if len(s.replicas) > 0 {
 			s.replFeed(replPing)
@@ -478,6 +481,9 @@ func (r *replicaClient) stop() {
 func (s *Server) dialReplication(master string) *replicaClient {
 	conn, err := net.DialTimeout("tcp", master, 2*time.Second)
 	if err != nil {
+		if s.psyncFailover() {
+			s.abortFailover("Write error to failover target")
+		}
 		return nil
 	}
 	r := &replicaClient{addr: master, conn: conn, done: make(chan struct{})}
@@ -539,14 +545,22 @@ func (r *replicaClient) sync(s *Server) error {
 	s.initRepl()
 	id, next := s.repl.id, s.repl.off+1
 	s.DB.Mu.Unlock()
-	if _, err := r.conn.Write(resp.AppendCommand(nil, []byte("PSYNC"), []byte(id), strconv.AppendInt(nil, next, 10))); err != nil {
+	psync := [][]byte{[]byte("PSYNC"), []byte(id), strconv.AppendInt(nil, next, 10)}
+	if s.psyncFailover() {
+		psync = append(psync, []byte("FAILOVER"))
+	}
+	if _, err := r.conn.Write(resp.AppendCommand(nil, psync...)); err != nil {
+		s.failoverPsyncReply(false)
 		return err
 	}
 	line, err := readLine(br)
 	if err != nil {
+		s.failoverPsyncReply(false)
 		return err
 	}
-	switch f := strings.Fields(line); {
+	f := strings.Fields(line)
+	s.failoverPsyncReply(len(f) >= 1 && (f[0] == "+FULLRESYNC" || f[0] == "+CONTINUE"))
+	switch {
 	case len(f) == 3 && f[0] == "+FULLRESYNC":
 		off, err := strconv.ParseInt(f[2], 10, 64)
 		if err != nil {
@@ -730,23 +744,12 @@ func cmdReplicaOf(c *Client, args [][]byte) {
 		c.w.WriteError("ERR REPLICAOF not allowed in cluster mode.")
 		return
 	}
+	if s.failingOver() {
+		c.w.WriteError("ERR REPLICAOF not allowed while failing over.")
+		return
+	}
 	if eq(args[1], "no") && eq(args[2], "one") {
-		s.DB.Mu.Lock()
-		was := s.repl.master
-		s.repl.master = ""
-		s.DB.Mu.Unlock()
-		if was != "" {
-			s.Logger.Printf("MASTER MODE enabled (user request from '%s')", c.conn.RemoteAddr())
-			s.replManager.Poke()
-			for s.replManager.current() != nil { // the link is closed before the reply
-				time.Sleep(time.Millisecond)
-			}
-			s.DB.Mu.Lock()
-			if s.repl.following {
-				s.promote()
-			}
-			s.DB.Mu.Unlock()
-		}
+		s.unfollow(fmt.Sprintf("user request from '%s'", c.conn.RemoteAddr()))
 		c.w.WriteRaw(okReply)
 		return
 	}
@@ -756,17 +759,47 @@ func cmdReplicaOf(c *Client, args [][]byte) {
 		return
 	}
 	addr := net.JoinHostPort(string(args[1]), strconv.FormatInt(port, 10))
+	if !s.follow(addr, fmt.Sprintf("user request from '%s'", c.conn.RemoteAddr())) {
+		c.w.WriteSimple("OK Already connected to specified master")
+		return
+	}
+	c.w.WriteRaw(okReply)
+}
+
+// unfollow makes a standalone replica a master (REPLICAOF NO ONE): the
+// link is closed, then its history gets a new ID.
+func (s *Server) unfollow(why string) {
+	s.DB.Mu.Lock()
+	was := s.repl.master
+	s.repl.master = ""
+	s.DB.Mu.Unlock()
+	if was == "" {
+		return
+	}
+	s.Logger.Printf("MASTER MODE enabled (%s)", why)
+	s.replManager.Poke()
+	for s.replManager.current() != nil {
+		time.Sleep(time.Millisecond)
+	}
+	s.DB.Mu.Lock()
+	if s.repl.following {
+		s.promote()
+	}
+	s.DB.Mu.Unlock()
+}
+
+// follow makes a standalone node a replica of addr; false when it already is.
+func (s *Server) follow(addr, why string) bool {
 	s.DB.Mu.Lock()
 	if s.repl.master == addr {
 		s.DB.Mu.Unlock()
-		c.w.WriteSimple("OK Already connected to specified master")
-		return
+		return false
 	}
 	s.repl.master = addr
 	s.repl.following = true
 	s.feedingOn()
 	s.DB.Mu.Unlock()
-	s.Logger.Printf("REPLICAOF %s enabled (user request from '%s')", addr, c.conn.RemoteAddr())
+	s.Logger.Printf("REPLICAOF %s enabled (%s)", addr, why)
 	s.mu.Lock()
 	m := s.replManager
 	if m == nil {
@@ -777,7 +810,7 @@ func cmdReplicaOf(c *Client, args [][]byte) {
 		m.setLink(nil)
 	}
 	m.Poke()
-	c.w.WriteRaw(okReply)
+	return true
 }
 
 // cmdWait: WAIT numreplicas timeout-ms. Counts the replicas whose
@@ -898,7 +931,7 @@ func (s *Server) replicationInfo(b *strings.Builder) {
 	s.initRepl()
 	r := &s.repl
 	id, id2, off, second := r.id, r.id2, r.off, r.secondOff
-	active, size, first, hist := 0, s.backlogSize(), off+1, 0
+	active, size, first, hist := 0, s.backlogSize(), int64(0), 0 // Redis says 0 without a backlog
 	if r.backlog != nil {
 		active, size, first, hist = 1, r.backlog.Size(), r.backlog.FirstByte(), r.backlog.HistLen()
 	}
@@ -944,7 +977,7 @@ func (s *Server) replicationInfo(b *strings.Builder) {
 		}
 		fmt.Fprintf(b, "slave%d:ip=%s,port=%d,state=%s,offset=%d,lag=%d\r\n", i, host, port, state, l.ackOff.Load(), now-l.ackTime.Load())
 	}
-	line("master_failover_state", "no-failover")
+	line("master_failover_state", s.failover.stateName())
 	line("master_replid", id)
 	line("master_replid2", id2)
 	line("master_repl_offset", off)

@@ -96,6 +96,7 @@ type Server struct {
 	tracking     trackingState  // client-side caching (tracking.go)
 	monitors     monitorSet     // MONITOR clients (cmd_monitor.go)
 	pause        pauseState     // CLIENT PAUSE (cmd_client_admin.go)
+	failover     failoverState  // FAILOVER of a standalone master (failover.go)
 	persist      persistence    // RDB snapshots
 	aof          aofState       // appendonly
 	shutdownMode atomic.Int32   // what SHUTDOWN said about saving
