@@ -307,6 +307,14 @@ func (h *Hub) NumChannels() int {
 	return len(h.names[Channel])
 }
 
+// NumShardChannels is how many shard channels have subscribers (INFO
+// pubsubshard_channels).
+func (h *Hub) NumShardChannels() int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return len(h.names[Shard])
+}
+
 // NumPat is how many patterns have subscribers (PUBSUB NUMPAT).
 func (h *Hub) NumPat() int {
 	h.mu.RLock()

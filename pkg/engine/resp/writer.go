@@ -8,6 +8,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync/atomic"
 )
 
 // autoFlushSize is where Write* calls flush early when auto-flush is on.
@@ -27,6 +28,20 @@ type Writer struct {
 	// (see SetBeforeFlush).
 	beforeFlush func() error
 	chunks      net.Buffers // WriteChunks's scratch: writing consumes it
+	// sentBytes and sentCalls, when set, count what reached the writer.
+	sentBytes, sentCalls *atomic.Int64
+}
+
+// CountInto makes the writer add the bytes it writes, and its write calls,
+// to the given counters (INFO's total_net_output_bytes and
+// total_writes_processed).
+func (w *Writer) CountInto(bytes, calls *atomic.Int64) { w.sentBytes, w.sentCalls = bytes, calls }
+
+func (w *Writer) count(n int64) {
+	if w.sentBytes != nil && n > 0 {
+		w.sentBytes.Add(n)
+		w.sentCalls.Add(1)
+	}
 }
 
 // NewWriter returns a RESP2 writer on w.
@@ -94,7 +109,9 @@ func (w *Writer) Flush() error {
 			return err
 		}
 	}
-	_, w.err = w.w.Write(w.buf)
+	n, err := w.w.Write(w.buf)
+	w.err = err
+	w.count(int64(n))
 	w.flushes++
 	if cap(w.buf) > 1<<20 { // do not keep a huge buffer alive for an idle client
 		w.buf = make([]byte, 0, 16*1024)
@@ -124,7 +141,9 @@ func (w *Writer) WriteChunks(chunks [][]byte) error {
 		return err
 	}
 	w.chunks = append(w.chunks[:0], chunks...)
-	_, w.err = w.chunks.WriteTo(w.w)
+	n, err := w.chunks.WriteTo(w.w)
+	w.err = err
+	w.count(n)
 	w.chunks = w.chunks[:0]
 	if w.err == nil {
 		w.flushes++

@@ -45,7 +45,9 @@ type aofState struct {
 	rewriteStart  atomic.Int64 // unix ns of the running rewrite
 	lastRewriteNs atomic.Int64 // duration of the last rewrite; 0 before the first
 	rewriteFailed atomic.Bool
-	rewrites      atomic.Int64
+	// rewriteFailures counts rewrites failed in a row, reset by a success.
+	rewriteFailures atomic.Int64
+	rewrites        atomic.Int64
 }
 
 var errRewriteRunning = errors.New("Background append only file rewriting already in progress")
@@ -346,6 +348,11 @@ func (s *Server) endRewrite(err error) {
 		s.aof.rewrites.Add(1)
 	}
 	s.aof.rewriteFailed.Store(err != nil)
+	if err != nil {
+		s.aof.rewriteFailures.Add(1)
+	} else {
+		s.aof.rewriteFailures.Store(0)
+	}
 	s.aof.lastRewriteNs.Store(time.Now().UnixNano() - s.aof.rewriteStart.Load())
 	s.aof.rewriting.Store(false)
 }
@@ -553,7 +560,11 @@ func (s *Server) aofInfo(line func(string, any)) {
 	line("aof_current_rewrite_time_sec", current)
 	line("aof_last_bgrewrite_status", okErr(s.aof.rewriteFailed.Load()))
 	line("aof_rewrites", s.aof.rewrites.Load())
+	line("aof_rewrites_consecutive_failures", s.aof.rewriteFailures.Load())
 	line("aof_last_write_status", okErr(l != nil && l.Err() != nil))
+	line("aof_last_cow_size", 0) // no fork, no copy-on-write
+	line("module_fork_in_progress", 0)
+	line("module_fork_last_cow_size", 0)
 	if l != nil {
 		line("aof_current_size", s.aof.fixedSize.Load()+l.Size())
 		line("aof_base_size", s.aof.baseSize.Load())

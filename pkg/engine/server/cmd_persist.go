@@ -30,6 +30,12 @@ type persistence struct {
 	// starts with that much room, since growing a large buffer by copying
 	// cost more than the encoding itself.
 	lastSize atomic.Int64
+	saves    atomic.Int64 // successful SAVEs and BGSAVEs (rdb_saves)
+	bgStart  atomic.Int64 // unix nanoseconds the running BGSAVE started
+	bgLast   atomic.Int64 // seconds the last BGSAVE took, -1 before any
+	// loadedKeys and loadedExpired are what the last load of an RDB file
+	// (at start or by DEBUG RELOAD) kept and skipped as expired.
+	loadedKeys, loadedExpired atomic.Int64
 }
 
 // rdbPath is dir/dbfilename.
@@ -55,6 +61,7 @@ func (s *Server) writeSnapshot(data []byte, changes int64) error {
 		return err
 	}
 	s.persist.dirty.Add(-changes)
+	s.persist.saves.Add(1)
 	now := time.Now().Unix()
 	s.persist.lastTime.Store(now)
 	s.Logger.Printf("DB saved on disk (%s, %d bytes)", s.rdbPath(), len(data))
@@ -67,6 +74,8 @@ func (s *Server) bgsave() bool {
 	if !s.persist.saving.CompareAndSwap(false, true) {
 		return false
 	}
+	start := time.Now()
+	s.persist.bgStart.Store(start.UnixNano())
 	changes := s.persist.dirty.Load()
 	s.DB.Mu.Lock()
 	data := s.encodeRDB()
@@ -74,6 +83,7 @@ func (s *Server) bgsave() bool {
 	go func() {
 		defer s.persist.saving.Store(false)
 		s.writeSnapshot(data, changes)
+		s.persist.bgLast.Store(int64(time.Since(start).Seconds()))
 	}()
 	return true
 }
@@ -129,6 +139,8 @@ func (s *Server) loadRDBBytes(data []byte) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	s.persist.loadedKeys.Store(int64(info.Keys - skipped))
+	s.persist.loadedExpired.Store(int64(skipped))
 	if len(info.FunctionCodes) > 0 {
 		if err := s.LoadFunctionLibraries(info.FunctionCodes); err != nil {
 			return 0, err

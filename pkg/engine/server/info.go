@@ -64,7 +64,9 @@ func (s *Server) infoSection(name string) string {
 		line("redis_mode", mode)
 		line("os", runtime.GOOS+" "+runtime.GOARCH)
 		line("arch_bits", strconv.IntSize)
+		line("monotonic_clock", "POSIX clock_gettime")
 		line("multiplexing_api", "go")
+		line("atomicvar_api", "go sync/atomic")
 		line("gcc_version", "0.0.0")
 		line("process_id", os.Getpid())
 		line("process_supervised", "no")
@@ -75,6 +77,7 @@ func (s *Server) infoSection(name string) string {
 		line("uptime_in_days", int64(up.Hours()/24))
 		line("hz", s.Cfg.Int("hz"))
 		line("configured_hz", s.Cfg.Int("hz"))
+		line("lru_clock", time.Now().Unix()&(1<<24-1)) // Redis's 24-bit LRU clock, in seconds
 		line("executable", exe)
 		line("config_file", s.Cfg.File)
 		line("io_threads_active", 0)
@@ -110,16 +113,30 @@ func (s *Server) infoSection(name string) string {
 		s.scriptMemoryInfo(line)
 	case "persistence":
 		b.WriteString("# Persistence\r\n")
+		p := &s.persist
 		line("loading", 0)
 		line("async_loading", 0)
-		line("rdb_changes_since_last_save", s.persist.dirty.Load())
-		line("rdb_bgsave_in_progress", boolInt(s.persist.saving.Load()))
-		line("rdb_last_save_time", s.persist.lastTime.Load())
-		status := "ok"
-		if s.persist.failed.Load() {
-			status = "err"
+		// The engine does not fork: no copy-on-write, no child progress.
+		for _, k := range []string{"current_cow_peak", "current_cow_size", "current_cow_size_age"} {
+			line(k, 0)
 		}
-		line("rdb_last_bgsave_status", status)
+		line("current_fork_perc", "0.00")
+		line("current_save_keys_processed", 0)
+		line("current_save_keys_total", 0)
+		line("rdb_changes_since_last_save", p.dirty.Load())
+		line("rdb_bgsave_in_progress", boolInt(p.saving.Load()))
+		line("rdb_last_save_time", p.lastTime.Load())
+		line("rdb_last_bgsave_status", okErr(p.failed.Load()))
+		line("rdb_last_bgsave_time_sec", p.bgLast.Load())
+		current := int64(-1)
+		if p.saving.Load() {
+			current = int64(time.Since(time.Unix(0, p.bgStart.Load())).Seconds())
+		}
+		line("rdb_current_bgsave_time_sec", current)
+		line("rdb_saves", p.saves.Load())
+		line("rdb_last_cow_size", 0)
+		line("rdb_last_load_keys_expired", p.loadedExpired.Load())
+		line("rdb_last_load_keys_loaded", p.loadedKeys.Load())
 		s.aofInfo(line)
 	case "stats":
 		b.WriteString("# Stats\r\n")
@@ -128,30 +145,52 @@ func (s *Server) infoSection(name string) string {
 		s.DB.Mu.Unlock()
 		line("total_connections_received", s.totalConns.Load())
 		line("total_commands_processed", s.commandsProcessed())
-		line("instantaneous_ops_per_sec", 0)
+		s.trafficInfo(line)
 		line("rejected_connections", s.rejectedConns.Load())
-		line("expired_keys", expired)
 		full, pok, perr := s.replicationStats()
 		line("sync_full", full)
 		line("sync_partial_ok", pok)
 		line("sync_partial_err", perr)
+		line("expired_keys", expired)
+		line("expired_stale_perc", "0.00")
+		line("expired_time_cap_reached_count", 0)
+		line("expire_cycle_cpu_milliseconds", s.expireCycleNs.Load()/int64(time.Millisecond))
 		line("evicted_keys", s.memory.evicted.Load())
-		line("migrate_cached_sockets", s.migrate.cached())
-		line("total_error_replies", s.stats.totalErrors.Load())
+		line("evicted_clients", 0)
+		line("total_eviction_exceeded_time", 0)
+		line("current_eviction_exceeded_time", 0)
 		line("keyspace_hits", s.stats.hits.Load())
 		line("keyspace_misses", s.stats.misses.Load())
 		line("pubsub_channels", s.PubSub.NumChannels())
 		line("pubsub_patterns", s.PubSub.NumPat())
+		line("pubsubshard_channels", s.PubSub.NumShardChannels())
+		line("latest_fork_usec", 0)
+		line("total_forks", 0)
+		line("migrate_cached_sockets", s.migrate.cached())
+		line("slave_expires_tracked_keys", 0)
+		for _, k := range []string{"active_defrag_hits", "active_defrag_misses", "active_defrag_key_hits",
+			"active_defrag_key_misses", "total_active_defrag_time", "current_active_defrag_time"} {
+			line(k, 0) // Go's allocator compacts nothing on request
+		}
 		keys, items, prefixes := s.trackingInfo()
 		line("tracking_total_keys", keys)
 		line("tracking_total_items", items)
 		line("tracking_total_prefixes", prefixes)
+		line("unexpected_error_replies", 0)
+		line("total_error_replies", s.stats.totalErrors.Load())
+		line("dump_payload_sanitizations", 0)
+		t := &s.traffic
+		line("total_reads_processed", t.in.calls.Load()+t.replIn.calls.Load())
+		line("total_writes_processed", t.out.calls.Load()+t.replOut.calls.Load())
+		line("io_threaded_reads_processed", 0)
+		line("io_threaded_writes_processed", 0)
+		line("reply_buffer_shrinks", 0)
+		line("reply_buffer_expands", 0)
 	case "replication":
 		s.replicationInfo(&b)
 	case "cpu":
 		b.WriteString("# CPU\r\n")
-		line("used_cpu_sys", "0.000000")
-		line("used_cpu_user", "0.000000")
+		cpuInfo(line)
 	case "modules":
 		b.WriteString("# Modules\r\n")
 	case "errorstats":

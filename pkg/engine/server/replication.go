@@ -267,7 +267,8 @@ func (c *Client) serveReplica(port string, preamble func() []byte) {
 		}
 		if len(out) > 0 {
 			c.conn.SetWriteDeadline(time.Now().Add(60 * time.Second))
-			_, err := c.conn.Write(out)
+			n, err := c.conn.Write(out)
+			s.traffic.replOut.add(n)
 			link.mu.Lock()
 			link.inFlight = false
 			link.mu.Unlock()
@@ -507,7 +508,7 @@ func (r *replicaClient) run(s *Server) {
 // sync runs the handshake, the full or partial resync, then applies the
 // stream until the link breaks.
 func (r *replicaClient) sync(s *Server) error {
-	br := bufio.NewReaderSize(r.conn, 64*1024)
+	br := bufio.NewReaderSize(countedReader{r: r.conn, in: &s.traffic.replIn}, 64*1024)
 	r.conn.SetDeadline(time.Now().Add(60 * time.Second))
 	call := func(args ...string) (resp.Reply, error) {
 		var b [][]byte

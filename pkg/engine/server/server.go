@@ -93,14 +93,18 @@ type Server struct {
 	// notifyFlags caches notify-keyspace-events (config.Notify* bits).
 	notifyFlags atomic.Int64
 
-	tracking     trackingState  // client-side caching (tracking.go)
-	monitors     monitorSet     // MONITOR clients (cmd_monitor.go)
-	pause        pauseState     // CLIENT PAUSE (cmd_client_admin.go)
-	failover     failoverState  // FAILOVER of a standalone master (failover.go)
-	persist      persistence    // RDB snapshots
-	aof          aofState       // appendonly
-	shutdownMode atomic.Int32   // what SHUTDOWN said about saving
-	slotMig      slotMigrations // atomic slot migration jobs (slotmig.go)
+	tracking trackingState // client-side caching (tracking.go)
+	monitors monitorSet    // MONITOR clients (cmd_monitor.go)
+	pause    pauseState    // CLIENT PAUSE (cmd_client_admin.go)
+	failover failoverState // FAILOVER of a standalone master (failover.go)
+	traffic  trafficStats  // INFO's byte counts and rates (netstats.go)
+	// expireCycleNs is the time the cron spent expiring keys
+	// (expire_cycle_cpu_milliseconds).
+	expireCycleNs atomic.Int64
+	persist       persistence    // RDB snapshots
+	aof           aofState       // appendonly
+	shutdownMode  atomic.Int32   // what SHUTDOWN said about saving
+	slotMig       slotMigrations // atomic slot migration jobs (slotmig.go)
 }
 
 // New creates a server on db with cfg; cluster may be nil.
@@ -119,6 +123,7 @@ func New(cfg *config.Config, db *store.DB, cluster Cluster) *Server {
 	}
 	s.acl = newACL(cfg.RequirePass())
 	s.persist.lastTime.Store(time.Now().Unix())
+	s.persist.bgLast.Store(-1)
 	s.loadNotifyFlags()
 	s.applyMemoryConfig()
 	s.DB.SetEncodingLimits(s.encodingLimits())
@@ -279,6 +284,7 @@ func (s *Server) cron() {
 		case <-s.done:
 			return
 		case <-t.C:
+			s.sampleRates()
 			if s.activeExpireOff() { // DEBUG SET-ACTIVE-EXPIRE 0, PAUSE-CRON 1
 				s.DB.Mu.Lock()
 				s.DB.SetClock(s.DB.Now())
@@ -288,6 +294,7 @@ func (s *Server) cron() {
 			if s.syncExpiryPause() {
 				continue
 			}
+			cycle := time.Now()
 			for {
 				s.DB.Mu.Lock()
 				s.DB.SetClock(s.DB.Now())
@@ -297,6 +304,7 @@ func (s *Server) cron() {
 					break
 				}
 			}
+			s.expireCycleNs.Add(int64(time.Since(cycle)))
 			s.trackingCron()
 			s.migrate.cached()
 		}
@@ -420,8 +428,9 @@ func (s *Server) newClient(nc net.Conn) *Client {
 		tc.SetKeepAlive(true)
 	}
 	c := &Client{srv: s, conn: nc, id: s.nextClientID.Add(1), created: time.Now(), user: "default", killed: make(chan struct{})}
-	c.r = resp.NewReader(nc)
+	c.r = resp.NewReader(countedReader{r: nc, in: &s.traffic.in})
 	c.w = resp.NewWriter(nc)
+	c.w.CountInto(&s.traffic.out.bytes, &s.traffic.out.calls)
 	c.authed = s.acl.noPassDefault()
 	c.aclUser = s.acl.user("default")
 	s.totalConns.Add(1)
