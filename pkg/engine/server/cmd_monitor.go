@@ -212,11 +212,41 @@ func appendRepr(b, s []byte) []byte {
 
 var redacted = []byte("(redacted)")
 
+// sensitiveConfigs are the parameters whose values CONFIG SET hides.
+var sensitiveConfigs = map[string]bool{"requirepass": true, "masterauth": true}
+
 // redactedArgs hides passwords and user names as Redis does in what it
-// shows (AUTH, HELLO ... AUTH, MIGRATE ... AUTH|AUTH2).
+// shows (AUTH, HELLO ... AUTH, MIGRATE ... AUTH|AUTH2, ACL SETUSER,
+// CONFIG SET of requirepass and masterauth).
 func redactedArgs(name string, args [][]byte) [][]byte {
 	var hide func(i int) int // how many arguments from i to hide
 	switch name {
+	case "acl":
+		if len(args) < 3 || !eq(args[1], "setuser") {
+			return args
+		}
+		out := append([][]byte(nil), args...)
+		for i := 2; i < len(out); i++ {
+			out[i] = redacted
+		}
+		return out
+	case "config":
+		if len(args) < 4 || !eq(args[1], "set") {
+			return args
+		}
+		var out [][]byte
+		for i := 2; i+1 < len(args); i += 2 {
+			if sensitiveConfigs[strings.ToLower(string(args[i]))] {
+				if out == nil {
+					out = append([][]byte(nil), args...)
+				}
+				out[i+1] = redacted
+			}
+		}
+		if out == nil {
+			return args
+		}
+		return out
 	case "auth":
 		hide = func(i int) int { return len(args) }
 	case "hello":

@@ -68,3 +68,25 @@ GET k
 SLOWLOG LEN
 `))
 }
+
+// ACL SETUSER and CONFIG SET of a password appear redacted, as Redis
+// logs them, failed or not.
+func TestSlowlogRedactsSecretsLikeRedisServer(t *testing.T) {
+	real := dial(t, redistest.Start(t, redistest.Options{}).Addr())
+	eng := dial(t, startServer(t).Addr().String())
+	for _, c := range []*rawConn{real, eng} {
+		c.do(t, "CONFIG", "SET", "slowlog-log-slower-than", "0")
+		c.do(t, "SLOWLOG", "RESET")
+		c.do(t, "ACL", "SETUSER", "user with spaces", "+get")
+		c.do(t, "ACL", "SETUSER", "someone", "+get", ">secret")
+		c.do(t, "CONFIG", "SET", "masterauth", "")
+		c.do(t, "CONFIG", "SET", "requirepass", "")
+		c.do(t, "CONFIG", "SET", "maxmemory-policy", "noeviction")
+		c.do(t, "ACL", "DELUSER", "someone")
+		c.do(t, "CONFIG", "SET", "slowlog-log-slower-than", "-1")
+	}
+	want, got := slowlogShape(real.do(t, "SLOWLOG", "GET", "-1")), slowlogShape(eng.do(t, "SLOWLOG", "GET", "-1"))
+	if want != got {
+		t.Errorf("redis-server:\n%s\nengine:\n%s", want, got)
+	}
+}
