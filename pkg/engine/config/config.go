@@ -135,7 +135,7 @@ var options = []option{
 	{name: "tracking-table-max-keys", kind: kindInt, def: "1000000", min: 0, max: math.MaxInt64},
 	{name: "busy-reply-threshold", kind: kindInt, def: "5000", min: 0, max: 1 << 40},
 	// Compact-encoding thresholds: they decide what OBJECT ENCODING reports.
-	{name: "hash-max-listpack-entries", kind: kindInt, def: "128", min: 0, max: 1 << 40},
+	{name: "hash-max-listpack-entries", kind: kindInt, def: "512", min: 0, max: 1 << 40},
 	{name: "hash-max-listpack-value", kind: kindMemory, def: "64"},
 	{name: "set-max-intset-entries", kind: kindInt, def: "512", min: 0, max: 1 << 40},
 	{name: "zset-max-listpack-entries", kind: kindInt, def: "128", min: 0, max: 1 << 40},
@@ -196,7 +196,17 @@ func Default() *Config {
 	for _, o := range options {
 		c.values[o.name] = o.def
 	}
+	c.values["dir"] = absDir(c.values["dir"])
 	return c
+}
+
+// absDir is dir as an absolute path: redis-server changes into its dir
+// and reports the working directory, so CONFIG GET dir is absolute.
+func absDir(dir string) string {
+	if abs, err := filepath.Abs(dir); err == nil {
+		return abs
+	}
+	return dir
 }
 
 // Load reads an optional config file, then applies "--name value ..." args
@@ -269,6 +279,9 @@ func (c *Config) Set(name string, words []string) error {
 	v, err := o.normalize(words)
 	if err != nil {
 		return err
+	}
+	if o.name == "dir" {
+		v = absDir(v)
 	}
 	c.mu.Lock()
 	c.store(o, v)

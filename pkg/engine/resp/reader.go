@@ -69,6 +69,15 @@ func (r *Reader) Buffered() int { return r.br.Buffered() }
 // Errors are I/O errors (io.EOF at a clean end) or *ProtocolError.
 func (r *Reader) ReadCommand() ([][]byte, error) {
 	for {
+		// The previous command's arguments are done with: do not pin the
+		// memory of a huge one while the client idles (Redis frees argv
+		// after every command and trims an idle client's query buffer).
+		if cap(r.arena) > 256<<10 {
+			r.arena = nil
+		}
+		if cap(r.offs) > 4096 {
+			r.offs, r.args = nil, nil
+		}
 		r.arena = r.arena[:0]
 		r.offs = r.offs[:0]
 		c, err := r.br.ReadByte()
@@ -86,10 +95,6 @@ func (r *Reader) ReadCommand() ([][]byte, error) {
 		}
 		if len(r.offs) == 0 {
 			continue
-		}
-		if cap(r.arena) > 4<<20 && len(r.arena) < 1<<20 {
-			// a past huge argument: do not pin its memory forever
-			r.arena = append([]byte(nil), r.arena...)
 		}
 		r.args = r.args[:0]
 		start := 0

@@ -41,9 +41,11 @@ func init() {
 }
 
 func cmdDel(c *Client, args [][]byte) {
+	s := c.srv
+	lazy := eq(args[0], "unlink") || s.Cfg.Bool("lazyfree-lazy-user-del")
 	n := 0
 	for _, k := range args[1:] {
-		if c.srv.DB.Delete(k) {
+		if lazy && s.unlinkLazily(k) || !lazy && s.DB.Delete(k) {
 			n++
 		}
 	}
@@ -279,7 +281,13 @@ func cmdFlush(c *Client, args [][]byte) {
 		c.w.WriteError(errSyntax)
 		return
 	}
-	c.srv.DB.Flush()
+	s := c.srv
+	async := len(args) == 2 && eq(args[1], "async") || len(args) == 1 && s.Cfg.Bool("lazyfree-lazy-user-flush")
+	keys := s.DB.DBSize()
+	s.DB.Flush()
+	if async && keys > 0 {
+		s.freeLater(int64(keys)) // Redis counts every key of a database flushed in the background
+	}
 	c.w.WriteRaw(okReply)
 }
 

@@ -384,6 +384,7 @@ func cmdConfig(c *Client, args [][]byte) {
 		c.srv.stats.reset()
 		c.srv.totalConns.Store(0)
 		c.srv.rejectedConns.Store(0)
+		c.srv.resetTrafficAndFreeStats()
 		c.w.WriteRaw(okReply)
 	case sub == "help":
 		c.writeHelp("CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",

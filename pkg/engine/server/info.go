@@ -109,7 +109,9 @@ func (s *Server) infoSection(name string) string {
 		line("maxmemory_policy", s.Cfg.Get("maxmemory-policy"))
 		line("mem_not_counted_for_evict", 0)
 		line("mem_allocator", "go")
-		line("lazyfree_pending_objects", 0)
+		line("active_defrag_running", 0)
+		line("lazyfree_pending_objects", s.lazyfree.pending.Load())
+		line("lazyfreed_objects", s.lazyfree.freed.Load())
 		s.scriptMemoryInfo(line)
 	case "persistence":
 		b.WriteString("# Persistence\r\n")

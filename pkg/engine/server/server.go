@@ -98,6 +98,7 @@ type Server struct {
 	pause    pauseState    // CLIENT PAUSE (cmd_client_admin.go)
 	failover failoverState // FAILOVER of a standalone master (failover.go)
 	traffic  trafficStats  // INFO's byte counts and rates (netstats.go)
+	lazyfree lazyFreer     // UNLINK and FLUSH ASYNC's background freeing (lazyfree.go)
 	// expireCycleNs is the time the cron spent expiring keys
 	// (expire_cycle_cpu_milliseconds).
 	expireCycleNs atomic.Int64
