@@ -141,7 +141,7 @@ func canonicalInt(b []byte) (int64, bool) {
 	case !neg && u <= 1<<63-1:
 		return int64(u), true
 	case neg && u <= 1<<63:
-		return -int64(u - 1) - 1, true
+		return -int64(u-1) - 1, true
 	}
 	return 0, false
 }
