@@ -227,10 +227,22 @@ func (s *Server) trackingKeyModified(key []byte) {
 	if !t.active.Load() {
 		return
 	}
+	modifier := t.modifier
+	if s.DB.Expiring() { // a key deleted for its TTL is no client's write: NOLOOP does not apply
+		modifier = nil
+		saved := t.caller
+		t.caller = nil
+		defer func() { t.caller = saved }()
+	}
 	if len(t.prefixes) > 0 {
 		for p, bp := range t.prefixes {
 			if strings.HasPrefix(string(key), p) {
-				bp.keys[string(key)] = t.modifier
+				// As Redis: a key changed by two different clients (or by
+				// a client and the server) in one batch reaches everyone.
+				if old, seen := bp.keys[string(key)]; seen && old != modifier {
+					modifier = nil
+				}
+				bp.keys[string(key)] = modifier
 				t.bcastPending.Store(true)
 			}
 		}

@@ -527,3 +527,43 @@ func subscriberID(ctx context.Context, t *testing.T, rdb *redis.Client) string {
 	t.Fatalf("no subscriber in CLIENT LIST:\n%s", list)
 	return ""
 }
+
+// A key a transaction wrote and then found expired reaches a NOLOOP BCAST
+// client: the expiry is the server's change, not the client's (Redis
+// 7.0's "Tracking gets notification of lazy expired keys").
+func TestTrackingLazyExpiryReachesNoloopClient(t *testing.T) {
+	real := redistest.Start(t, redistest.Options{Flavor: "redis", Args: []string{"--enable-debug-command", "yes"}}).Addr()
+	eng := startServerArgs(t, "--enable-debug-command", "yes").Addr().String()
+	var got [2]string
+	for i, addr := range []string{real, eng} {
+		redir, writer := dial(t, addr), dial(t, addr)
+		id := redir.do(t, "CLIENT", "ID")
+		redir.do(t, "SUBSCRIBE", "__redis__:invalidate")
+		writer.do(t, "CLIENT", "TRACKING", "on", "BCAST", "REDIRECT", strconv.FormatInt(id.Int, 10), "NOLOOP")
+		for _, args := range [][]string{{"MULTI"}, {"SET", "mykey{t}", "myval", "px", "1"}, {"SET", "other{t}", "myval"},
+			{"DEBUG", "SLEEP", "0.1"}, {"GET", "mykey{t}"}, {"EXEC"}} {
+			writer.do(t, args...)
+		}
+		// The invalidation comes before the reply to PING on redis-server;
+		// the engine may deliver the two in either order.
+		for _, r := range []string{show(redir.do(t, "PING")), readReply(t, redir)} {
+			if strings.Contains(r, "invalidate") {
+				got[i] = r
+			}
+		}
+	}
+	if got[0] != got[1] || !strings.Contains(got[1], "mykey{t}") || strings.Contains(got[1], "other") {
+		t.Errorf("invalidation after a lazy expiry:\n  redis:  %s\n  engine: %s", got[0], got[1])
+	}
+}
+
+// readReply reads one more reply (or push) from c.
+func readReply(t *testing.T, c *rawConn) string {
+	t.Helper()
+	c.conn.SetDeadline(time.Now().Add(5 * time.Second))
+	r, err := resp.ReadReply(c.br)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return show(r)
+}

@@ -110,6 +110,8 @@ type DB struct {
 	// KeepExpired: a key past its TTL reads as missing but stays (CLIENT
 	// PAUSE holds expiry back, as Redis does).
 	KeepExpired bool
+	// expiring is set while the hooks hear of a key deleted for its TTL.
+	expiring bool
 }
 
 // New returns an empty database.
@@ -144,10 +146,16 @@ func (db *DB) lookup(key []byte) (entry, *slotData, bool) {
 	return e, sd, true
 }
 
+// Expiring reports whether the change being reported (OnModified) is a
+// key deleted because its TTL passed, rather than a client's write.
+func (db *DB) Expiring() bool { return db.expiring }
+
 // expired counts a key deleted for its TTL and reports it.
 func (db *DB) expired(key []byte) {
 	db.Expired++
+	db.expiring = true
 	db.Touch(key)
+	db.expiring = false
 	if db.OnExpired != nil {
 		db.OnExpired(key)
 	}
