@@ -289,6 +289,9 @@ func ApplyMoves(ctx context.Context, pool *conn.Pool, c *topology.Cluster, job m
 			rep.Report(Event{Kind: EventWarning, Node: e.Source, Target: e.Target, Slot: e.Slot, Message: e.Message})
 		}
 	}
+	if behind := waitTargetReplicasOnline(ctx, pool, c, job, replicaSyncWait); behind != "" && ctx.Err() == nil {
+		rep.Report(Event{Kind: EventWarning, Message: "moving slots while replicas are still syncing (a target lost now would lose what it received): " + behind})
+	}
 	res, err := migrate.Run(ctx, pool, job, opts)
 	if err != nil && res == nil {
 		return nil, err
