@@ -426,18 +426,19 @@ func cmdScript(c *Client, args [][]byte) {
 // scriptMemoryInfo adds INFO memory's scripting lines: the cached EVAL
 // scripts (number_of_cached_scripts and their estimated size) and the
 // function libraries.
-func (s *Server) scriptMemoryInfo(line func(string, any)) {
-	var scripts, libs, funcs int
-	var size int64
+// scriptStats is what INFO memory reports about scripts and functions.
+type scriptStats struct {
+	scripts, functions, libraries int
+	evalBytes                     int64
+}
+
+func (s *Server) scriptMemory() scriptStats {
+	var st scriptStats
 	if h, ok := scriptHosts.Load(s); ok { // no Lua state is made just to report on it
 		s.DB.Mu.Lock()
-		scripts, size = h.(*scriptHost).eng.Stats()
-		libs, funcs = h.(*scriptHost).eng.FunctionCounts()
+		st.scripts, st.evalBytes = h.(*scriptHost).eng.Stats()
+		st.libraries, st.functions = h.(*scriptHost).eng.FunctionCounts()
 		s.DB.Mu.Unlock()
 	}
-	line("used_memory_vm_eval", size)
-	line("used_memory_scripts_eval", size)
-	line("number_of_cached_scripts", scripts)
-	line("number_of_functions", funcs)
-	line("number_of_libraries", libs)
+	return st
 }

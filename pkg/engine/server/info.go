@@ -93,26 +93,8 @@ func (s *Server) infoSection(name string) string {
 		line("tracking_clients", s.tracking.numClients.Load())
 		line("clients_in_timeout_table", 0)
 	case "memory":
-		var m runtime.MemStats
-		runtime.ReadMemStats(&m)
 		b.WriteString("# Memory\r\n")
-		used := s.reportedUsedMemory(m.HeapAlloc)
-		line("used_memory", used)
-		line("used_memory_human", humanBytes(used))
-		line("used_memory_rss", rss(m.Sys))
-		line("used_memory_rss_human", humanBytes(rss(m.Sys)))
-		line("used_memory_peak", m.HeapSys)
-		line("used_memory_peak_human", humanBytes(m.HeapSys))
-		line("total_system_memory", 0)
-		line("maxmemory", s.Cfg.Int("maxmemory"))
-		line("maxmemory_human", humanBytes(uint64(s.Cfg.Int("maxmemory"))))
-		line("maxmemory_policy", s.Cfg.Get("maxmemory-policy"))
-		line("mem_not_counted_for_evict", 0)
-		line("mem_allocator", "go")
-		line("active_defrag_running", 0)
-		line("lazyfree_pending_objects", s.lazyfree.pending.Load())
-		line("lazyfreed_objects", s.lazyfree.freed.Load())
-		s.scriptMemoryInfo(line)
+		s.memoryInfo(line)
 	case "persistence":
 		b.WriteString("# Persistence\r\n")
 		p := &s.persist

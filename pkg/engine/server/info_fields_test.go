@@ -30,11 +30,11 @@ func infoFields(t *testing.T, c *rawConn, section string) ([]string, map[string]
 
 // Monitoring tools read INFO by field name: the engine's server,
 // persistence, stats and cpu sections list redis-server 7.0.15's fields
-// in its order (the engine adds one line naming itself).
+// in its order (the engine adds one line naming itself); so does memory.
 func TestInfoFieldsMatchRedisServer(t *testing.T) {
 	real := dial(t, redistest.Start(t, redistest.Options{Flavor: "redis"}).Addr())
 	eng := dial(t, startServer(t).Addr().String())
-	for _, section := range []string{"server", "persistence", "stats", "cpu"} {
+	for _, section := range []string{"server", "memory", "persistence", "stats", "cpu"} {
 		want, _ := infoFields(t, real, section)
 		got, _ := infoFields(t, eng, section)
 		got = slices.DeleteFunc(got, func(name string) bool { return name == "engine" })

@@ -99,6 +99,7 @@ type Server struct {
 	failover failoverState // FAILOVER of a standalone master (failover.go)
 	traffic  trafficStats  // INFO's byte counts and rates (netstats.go)
 	lazyfree lazyFreer     // UNLINK and FLUSH ASYNC's background freeing (lazyfree.go)
+	memPeak  memoryPeak    // used_memory_peak and _startup (meminfo.go)
 	// expireCycleNs is the time the cron spent expiring keys
 	// (expire_cycle_cpu_milliseconds).
 	expireCycleNs atomic.Int64
@@ -125,6 +126,7 @@ func New(cfg *config.Config, db *store.DB, cluster Cluster) *Server {
 	s.acl = newACL(cfg.RequirePass())
 	s.persist.lastTime.Store(time.Now().Unix())
 	s.persist.bgLast.Store(-1)
+	s.memPeak.startup.Store(liveHeapBytes())
 	s.loadNotifyFlags()
 	s.applyMemoryConfig()
 	s.DB.SetEncodingLimits(s.encodingLimits())
@@ -286,6 +288,7 @@ func (s *Server) cron() {
 			return
 		case <-t.C:
 			s.sampleRates()
+			s.notePeakMemory()
 			if s.activeExpireOff() { // DEBUG SET-ACTIVE-EXPIRE 0, PAUSE-CRON 1
 				s.DB.Mu.Lock()
 				s.DB.SetClock(s.DB.Now())
