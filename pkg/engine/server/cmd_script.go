@@ -423,10 +423,8 @@ func cmdScript(c *Client, args [][]byte) {
 	}
 }
 
-// scriptMemoryInfo adds INFO memory's scripting lines: the cached EVAL
-// scripts (number_of_cached_scripts and their estimated size) and the
-// function libraries.
-// scriptStats is what INFO memory reports about scripts and functions.
+// scriptStats is what INFO memory reports about scripts and functions:
+// the cached EVAL scripts, their estimated size, the function libraries.
 type scriptStats struct {
 	scripts, functions, libraries int
 	evalBytes                     int64
