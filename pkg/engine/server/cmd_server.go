@@ -325,7 +325,11 @@ func (c *Client) execOne(cmd *command, args [][]byte) {
 	defer c.accountQueued(cmd, mark)
 	c.monitorBefore(cmd, args)
 	defer c.monitorAfter(cmd, args)
-	defer func(start time.Time) { c.noteSlow(cmd, args, time.Since(start)) }(time.Now())
+	defer func(start time.Time) {
+		took := time.Since(start)
+		c.noteSlow(cmd, args, took)
+		c.srv.noteCommandLatency(cmd, args, took)
+	}(time.Now())
 	if cmd.noLock {
 		db := c.srv.DB
 		db.Mu.Unlock()
@@ -385,6 +389,7 @@ func cmdConfig(c *Client, args [][]byte) {
 		c.srv.totalConns.Store(0)
 		c.srv.rejectedConns.Store(0)
 		c.srv.resetTrafficAndFreeStats()
+		c.srv.resetLatencyHistograms()
 		c.w.WriteRaw(okReply)
 	case sub == "help":
 		c.writeHelp("CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -405,6 +410,8 @@ func (s *Server) applyConfig(name string) error {
 		s.acl.setDefaultPassword(s.Cfg.RequirePass())
 	case "notify-keyspace-events":
 		s.loadNotifyFlags()
+	case "latency-monitor-threshold", "latency-tracking":
+		s.applyLatencyConfig()
 	case "tracking-table-max-keys":
 		s.tracking.maxKeys.Store(int64(s.Cfg.Int(name)))
 	case "maxmemory", "maxmemory-policy", "maxmemory-samples", "lfu-log-factor", "lfu-decay-time",

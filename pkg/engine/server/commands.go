@@ -26,6 +26,7 @@ type command struct {
 	denyOOM           bool
 	noAuth            bool
 	noMulti           bool // refused inside MULTI (SAVE, SHUTDOWN, SYNC, PSYNC)
+	fast              bool // Redis's "fast" flag (its latency is a fast-command event)
 	noLock            bool // handler takes the store lock itself, if at all
 	movable           func(args [][]byte) []int
 	noRoute           bool // never redirected (MIGRATE works on open slots locally)
@@ -63,6 +64,8 @@ func def(name string, arity int, flags string, first, last, step int, fn cmdFunc
 			cmd.noAuth = true
 		case "no_multi":
 			cmd.noMulti = true
+		case "fast":
+			cmd.fast = true
 		}
 		cmd.flags = append(cmd.flags, f)
 	}

@@ -5,13 +5,16 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 )
 
 var defaultInfoSections = []string{"server", "clients", "memory", "persistence", "stats", "replication", "cpu", "modules", "errorstats", "cluster", "keyspace"}
+
+// everythingInfoSections is INFO ALL / EVERYTHING, in redis-server's order.
+var everythingInfoSections = []string{"server", "clients", "memory", "persistence", "stats", "replication", "cpu", "modules",
+	"commandstats", "errorstats", "latencystats", "cluster", "keyspace"}
 
 func cmdInfo(c *Client, args [][]byte) {
 	sections := defaultInfoSections
@@ -24,7 +27,7 @@ func cmdInfo(c *Client, args [][]byte) {
 				break
 			}
 			if s == "all" || s == "everything" { // default plus commandstats, as Redis
-				sections = append(slices.Clone(defaultInfoSections), "commandstats")
+				sections = everythingInfoSections
 				break
 			}
 			sections = append(sections, s)
@@ -181,6 +184,8 @@ func (s *Server) infoSection(name string) string {
 		s.stats.errorStatsInfo(&b)
 	case "commandstats":
 		s.stats.commandStatsInfo(&b)
+	case "latencystats":
+		s.latencyStatsInfo(&b)
 	case "cluster":
 		b.WriteString("# Cluster\r\n")
 		if s.Cluster != nil {

@@ -100,6 +100,7 @@ type Server struct {
 	traffic  trafficStats  // INFO's byte counts and rates (netstats.go)
 	lazyfree lazyFreer     // UNLINK and FLUSH ASYNC's background freeing (lazyfree.go)
 	memPeak  memoryPeak    // used_memory_peak and _startup (meminfo.go)
+	latency  latencyState  // LATENCY and INFO latencystats (latency.go)
 	// expireCycleNs is the time the cron spent expiring keys
 	// (expire_cycle_cpu_milliseconds).
 	expireCycleNs atomic.Int64
@@ -127,6 +128,7 @@ func New(cfg *config.Config, db *store.DB, cluster Cluster) *Server {
 	s.persist.lastTime.Store(time.Now().Unix())
 	s.persist.bgLast.Store(-1)
 	s.memPeak.startup.Store(liveHeapBytes())
+	s.applyLatencyConfig()
 	s.loadNotifyFlags()
 	s.applyMemoryConfig()
 	s.DB.SetEncodingLimits(s.encodingLimits())
@@ -309,6 +311,7 @@ func (s *Server) cron() {
 				}
 			}
 			s.expireCycleNs.Add(int64(time.Since(cycle)))
+			s.noteLatency("expire-cycle", time.Since(cycle))
 			s.trackingCron()
 			s.migrate.cached()
 		}
@@ -515,7 +518,7 @@ func (c *Client) dispatchReplying(args [][]byte) {
 	c.dispatch(cmd, args)
 	c.trackingAfterCommand(cmd)
 	reply, _ := c.w.Since(mark)
-	c.accountCommand(cmd, reply)
+	c.accountCommand(cmd, args, reply)
 	if before == replyOff && c.replyMode == replyOff || before == replySkip && c.replyMode == replySkip {
 		c.w.Rewind(mark)
 	}

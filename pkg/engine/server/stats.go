@@ -160,7 +160,7 @@ func (c *Client) commandRan() {
 
 // accountCommand counts the command dispatch just finished, given what it
 // wrote (reply).
-func (c *Client) accountCommand(cmd *command, reply []byte) {
+func (c *Client) accountCommand(cmd *command, args [][]byte, reply []byte) {
 	st := &c.srv.stats
 	isErr := len(reply) > 0 && reply[0] == '-'
 	if isErr && !c.repeatsInnerError(reply) {
@@ -181,8 +181,10 @@ func (c *Client) accountCommand(cmd *command, reply []byte) {
 		return
 	}
 	c.ran = false
+	took := time.Since(c.ranAt)
 	s.calls.Add(1)
-	s.usec.Add(time.Since(c.ranAt).Microseconds())
+	s.usec.Add(took.Microseconds())
+	c.srv.noteCommandLatency(cmd, args, took)
 	if isErr {
 		s.failed.Add(1)
 	}

@@ -1,0 +1,83 @@
+package server
+
+import (
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/gocluster/gocluster/internal/redistest"
+	"github.com/gocluster/gocluster/pkg/engine/resp"
+)
+
+// LATENCY's errors and empty answers, and the shape of its histograms,
+// compared with redis-server 7.0.15.
+func TestLatencyMatchesRedisServer(t *testing.T) {
+	real := dial(t, redistest.Start(t, redistest.Options{Flavor: "redis", Args: []string{"--enable-debug-command", "yes"}}).Addr())
+	eng := dial(t, startServerArgs(t, "--enable-debug-command", "yes").Addr().String())
+	compareArgs(t, real, eng, [][]string{
+		{"LATENCY"}, {"LATENCY", "bogus"}, {"LATENCY", "HELP", "xxx"}, {"LATENCY", "LATEST", "x"},
+		{"LATENCY", "HISTORY"}, {"LATENCY", "HISTORY", "nope"}, {"LATENCY", "GRAPH", "nope"},
+		{"LATENCY", "RESET"}, {"LATENCY", "RESET", "nope"}, {"LATENCY", "LATEST"},
+		{"CONFIG", "SET", "latency-monitor-threshold", "50"},
+	})
+	for _, c := range []*rawConn{real, eng} {
+		c.do(t, "CONFIG", "RESETSTAT")
+		c.do(t, "SET", "a", "b")
+		c.do(t, "SET", "c", "d")
+		c.do(t, "CLIENT", "ID")
+		c.do(t, "CLIENT", "GETNAME")
+		c.do(t, "CLIENT", "NOSUCH")
+	}
+	for _, args := range [][]string{{"LATENCY", "HISTOGRAM", "blabla"}, {"LATENCY", "HISTOGRAM", "set", "nope"},
+		{"LATENCY", "HISTOGRAM", "client"}, {"LATENCY", "HISTOGRAM", "client|id"}} {
+		// Each entry's name and calls (the buckets depend on the machine;
+		// redis-server lists the entries in its hash table's order).
+		calls := func(r resp.Reply) string {
+			var out []string
+			for i := 0; i+1 < len(r.Elems); i += 2 {
+				out = append(out, show(r.Elems[i])+" "+show(r.Elems[i+1].Elems[1]))
+			}
+			slices.Sort(out)
+			return strings.Join(out, ", ")
+		}
+		if want, got := calls(real.do(t, args...)), calls(eng.do(t, args...)); want != got {
+			t.Errorf("%v:\n  redis:  %s\n  engine: %s", args, want, got)
+		}
+	}
+	if h := show(eng.do(t, "LATENCY", "HISTOGRAM", "set")); !regexp.MustCompile(`histogram_usec" \*\[:\d+ :[12]`).MatchString(h) {
+		t.Errorf("LATENCY HISTOGRAM set: %s", h)
+	}
+	// A slow command is a "command" event in LATEST and HISTORY.
+	for _, c := range []*rawConn{real, eng} {
+		c.do(t, "DEBUG", "SLEEP", "0.1")
+		latest := c.do(t, "LATENCY", "LATEST")
+		if len(latest.Elems) != 1 || show(latest.Elems[0].Elems[0]) != `$"command"` || latest.Elems[0].Elems[2].Int < 100 {
+			t.Errorf("LATENCY LATEST after a 100 ms command: %s", show(latest))
+		}
+		if h := c.do(t, "LATENCY", "HISTORY", "command"); len(h.Elems) != 1 || h.Elems[0].Elems[1].Int < 100 {
+			t.Errorf("LATENCY HISTORY command: %s", show(h))
+		}
+		if g := c.do(t, "LATENCY", "GRAPH", "command"); !strings.Contains(string(g.Str), "command - high") {
+			t.Errorf("LATENCY GRAPH command: %s", show(g))
+		}
+		if d := c.do(t, "LATENCY", "DOCTOR"); len(d.Str) == 0 {
+			t.Errorf("LATENCY DOCTOR is empty")
+		}
+	}
+	compareArgs(t, real, eng, [][]string{{"LATENCY", "RESET", "command", "nope"}, {"LATENCY", "LATEST"}})
+	// INFO latencystats names the same commands, with the same percentiles.
+	names := func(c *rawConn) string {
+		var out []string
+		for _, l := range strings.Split(string(c.do(t, "INFO", "latencystats").Str), "\r\n") {
+			if k, v, ok := strings.Cut(l, ":"); ok {
+				out = append(out, k+" "+regexp.MustCompile(`[\d.]+`).ReplaceAllString(v, "N"))
+			}
+		}
+		slices.Sort(out) // redis-server lists them in its hash table's order
+		return strings.Join(out, "\n")
+	}
+	if want, got := names(real), names(eng); want != got {
+		t.Errorf("INFO latencystats:\nredis:\n%s\nengine:\n%s", want, got)
+	}
+}
