@@ -240,7 +240,8 @@ func init() {
 
 // cmdMemory: MEMORY PURGE (a full GC returning free memory to the OS, the
 // engine's counterpart of jemalloc purging), MEMORY USAGE key (an estimate
-// from the DUMP size) and MEMORY HELP.
+// from the DUMP size), MEMORY STATS and DOCTOR (meminfo.go), MALLOC-STATS
+// (Go's allocator statistics) and MEMORY HELP.
 func cmdMemory(c *Client, args [][]byte) {
 	switch sub := string(lower(args[1])); {
 	case sub == "purge" && len(args) == 2:
@@ -273,8 +274,29 @@ func cmdMemory(c *Client, args [][]byte) {
 			return
 		}
 		c.w.WriteInt(size)
-	case sub == "help":
-		c.writeHelp("MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "PURGE", "USAGE <key>")
+	case sub == "stats" && len(args) == 2:
+		c.srv.writeMemoryStats(c)
+	case sub == "doctor" && len(args) == 2:
+		c.w.WriteVerbatim(c.srv.memoryDoctor())
+	case sub == "malloc-stats" && len(args) == 2:
+		c.w.WriteVerbatim(goMallocStats())
+	case sub == "help" && len(args) == 2:
+		c.writeHelp("MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+			"DOCTOR",
+			"    Return memory problems reports.",
+			"MALLOC-STATS",
+			"    Return internal statistics report from the memory allocator.",
+			"PURGE",
+			"    Attempt to purge dirty pages for reclamation by the allocator.",
+			"STATS",
+			"    Return information about the memory usage of the server.",
+			"USAGE <key> [SAMPLES <count>]",
+			"    Return memory in bytes used by <key> and its value. Nested values are",
+			"    sampled up to <count> times (default: 5, 0 means sample all).",
+			"HELP",
+			"    Prints this help.")
+	case sub == "stats" || sub == "doctor" || sub == "malloc-stats" || sub == "purge" || sub == "help":
+		c.w.WriteError("ERR wrong number of arguments for 'memory|" + sub + "' command")
 	default:
 		c.w.WriteError(unknownSubcommand(args[1], "MEMORY"))
 	}

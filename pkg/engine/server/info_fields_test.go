@@ -92,3 +92,38 @@ func TestInfoCountsTrafficAndRates(t *testing.T) {
 		t.Errorf("CPU time not reported: %v", cpu)
 	}
 }
+
+// MEMORY STATS names redis-server 7.0.15's fields in its order (db.0
+// only while it holds keys); HELP and the arity errors are the same.
+func TestMemoryStatsMatchesRedisServer(t *testing.T) {
+	real := dial(t, redistest.Start(t, redistest.Options{Flavor: "redis"}).Addr())
+	eng := dial(t, startServer(t).Addr().String())
+	names := func(c *rawConn) string {
+		r := c.do(t, "MEMORY", "STATS")
+		var out []string
+		for i := 0; i+1 < len(r.Elems); i += 2 {
+			name := string(r.Elems[i].Str)
+			if len(r.Elems[i+1].Elems) > 0 {
+				for j := 0; j < len(r.Elems[i+1].Elems); j += 2 {
+					name += " " + string(r.Elems[i+1].Elems[j].Str)
+				}
+			}
+			out = append(out, name)
+		}
+		return strings.Join(out, "\n")
+	}
+	for _, withKeys := range []bool{false, true} {
+		if withKeys {
+			real.do(t, "SET", "k", "v")
+			eng.do(t, "SET", "k", "v")
+		}
+		if want, got := names(real), names(eng); want != got {
+			t.Errorf("MEMORY STATS (keys %v):\nredis:\n%s\nengine:\n%s", withKeys, want, got)
+		}
+	}
+	compareArgs(t, real, eng, [][]string{{"MEMORY", "HELP"}, {"MEMORY", "STATS", "x"}, {"MEMORY", "DOCTOR", "x"},
+		{"MEMORY", "MALLOC-STATS", "x"}, {"MEMORY", "nope"}})
+	if d := eng.do(t, "MEMORY", "DOCTOR"); len(d.Str) == 0 {
+		t.Error("MEMORY DOCTOR is empty")
+	}
+}
