@@ -37,6 +37,7 @@ type option struct {
 	min, max  int64
 	enum      []string
 	immutable bool // cannot change with CONFIG SET
+	hidden    bool // left out of CONFIG GET patterns, shown only when named exactly
 	validate  func(string) error
 	canon     func(string) (string, error) // validates and returns the form to keep
 	display   func(string) string          // what CONFIG GET shows, when not the kept form
@@ -52,8 +53,8 @@ func (c *Config) store(o *option, v string) {
 }
 
 var options = []option{
-	{name: "port", kind: kindInt, def: "6379", min: 0, max: 65535, immutable: true},
-	{name: "bind", kind: kindList, def: "* -::*", immutable: true},
+	{name: "port", kind: kindInt, def: "6379", min: 0, max: 65535},
+	{name: "bind", kind: kindList, def: "* -::*"},
 	{name: "dir", kind: kindString, def: ".", immutable: true},
 	{name: "requirepass", kind: kindString, def: ""},
 	{name: "masterauth", kind: kindString, def: ""},
@@ -438,6 +439,9 @@ func (c *Config) Matching(patterns []string, match func(pattern, name string) bo
 	var out [][2]string
 	add := func(name string, o option) {
 		for _, p := range patterns {
+			if o.hidden && !strings.EqualFold(p, name) {
+				continue
+			}
 			if match(strings.ToLower(p), name) {
 				v := c.values[o.name]
 				if o.display != nil {

@@ -48,6 +48,12 @@ var redis70Options = []option{
 	{name: "io-threads-do-reads", kind: kindBool, def: "no", immutable: true},
 	{name: "jemalloc-bg-thread", kind: kindBool, def: "yes"},
 	{name: "latency-monitor-threshold", kind: kindInt, def: "0", min: 0, max: math.MaxInt64},
+	// Redis's hidden test and debugging knobs: accepted and kept, no effect.
+	{name: "use-exit-on-panic", kind: kindBool, def: "no", hidden: true},
+	{name: "rdb-key-save-delay", kind: kindInt, def: "0", min: math.MinInt32, max: math.MaxInt32, hidden: true},
+	{name: "key-load-delay", kind: kindInt, def: "0", min: math.MinInt32, max: math.MaxInt32, hidden: true},
+	{name: "watchdog-period", kind: kindInt, def: "0", min: 0, max: math.MaxInt32, hidden: true},
+	{name: "loading-process-events-interval-bytes", kind: kindInt, def: "2097152", min: 1024, max: math.MaxInt32, hidden: true},
 	{name: "latency-tracking", kind: kindBool, def: "yes"},
 	{name: "latency-tracking-info-percentiles", kind: kindList, def: "50 99 99.9", canon: canonicalPercentiles},
 	{name: "lazyfree-lazy-expire", kind: kindBool, def: "no"},
@@ -200,8 +206,11 @@ func canonicalPercentiles(v string) (string, error) {
 func canonicalMemoryOrPercent(v string) (string, error) {
 	if p, ok := strings.CutSuffix(v, "%"); ok {
 		n, err := strconv.ParseInt(p, 10, 64)
-		if err != nil || n < 0 || n > 100 {
+		if err != nil || n < 0 {
 			return "", fmt.Errorf("argument must be a memory or percent value")
+		}
+		if n > 100 {
+			return "", fmt.Errorf("percentage argument must be less or equal to 100")
 		}
 		return strconv.FormatInt(n, 10) + "%", nil
 	}

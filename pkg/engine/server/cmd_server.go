@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -361,15 +362,9 @@ func cmdConfig(c *Client, args [][]byte) {
 			c.w.WriteBulkString(kv[1])
 		}
 	case sub == "set" && len(args) >= 4 && len(args)%2 == 0:
-		for i := 2; i < len(args); i += 2 {
-			if err := cfg.SetRuntime(string(args[i]), string(args[i+1])); err != nil {
-				c.w.WriteError("ERR " + err.Error())
-				return
-			}
-			if err := c.srv.applyConfig(config.Canonical(string(args[i]))); err != nil {
-				c.w.WriteError("ERR " + err.Error())
-				return
-			}
+		if err := c.srv.configSet(args[2:]); err != nil {
+			c.w.WriteError("ERR " + err.Error())
+			return
 		}
 		c.w.WriteRaw(okReply)
 	case sub == "rewrite" && len(args) == 2:
@@ -401,6 +396,48 @@ func cmdConfig(c *Client, args [][]byte) {
 	}
 }
 
+// configSet is CONFIG SET name value [name value ...], all or nothing as
+// in Redis 7.0: a name given twice is refused; when a value is invalid, or
+// cannot take effect, every option goes back to its old value.
+func (s *Server) configSet(pairs [][]byte) error {
+	cfg := s.Cfg
+	names := make([]string, 0, len(pairs)/2)
+	seen := map[string]bool{}
+	for i := 0; i < len(pairs); i += 2 {
+		name := config.Canonical(string(pairs[i]))
+		if seen[name] {
+			return fmt.Errorf("CONFIG SET failed (possibly related to argument '%s') - duplicate parameter", pairs[i])
+		}
+		seen[name] = true
+		names = append(names, name)
+	}
+	old := make([]string, len(names))
+	for i, name := range names {
+		old[i] = cfg.Get(name)
+	}
+	restore := func(n int) {
+		for i := n - 1; i >= 0; i-- {
+			cfg.SetRuntime(names[i], old[i])
+		}
+	}
+	for i := range names {
+		if err := cfg.SetRuntime(string(pairs[2*i]), string(pairs[2*i+1])); err != nil {
+			restore(i)
+			return err
+		}
+	}
+	for i, name := range names {
+		if err := s.applyConfig(name); err != nil {
+			restore(len(names))
+			for _, n := range names[:i+1] { // what took effect goes back too
+				s.applyConfig(n)
+			}
+			return err
+		}
+	}
+	return nil
+}
+
 // applyConfig makes a changed option take effect.
 func (s *Server) applyConfig(name string) error {
 	switch name {
@@ -410,6 +447,14 @@ func (s *Server) applyConfig(name string) error {
 		s.acl.setDefaultPassword(s.Cfg.RequirePass())
 	case "notify-keyspace-events":
 		s.loadNotifyFlags()
+	case "bind", "port":
+		if err := s.rebind(); err != nil {
+			msg := "Failed to bind to specified addresses."
+			if name == "port" {
+				msg = "Unable to listen on this port. Check server logs."
+			}
+			return fmt.Errorf("CONFIG SET failed (possibly related to argument '%s') - %s (%v)", name, msg, err)
+		}
 	case "latency-monitor-threshold", "latency-tracking":
 		s.applyLatencyConfig()
 	case "tracking-table-max-keys":

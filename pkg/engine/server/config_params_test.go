@@ -1,7 +1,9 @@
 package server
 
 import (
+	"net"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/gocluster/gocluster/internal/redistest"
@@ -98,4 +100,55 @@ CONFIG GET acl-pubsub-default
 		{"CONFIG", "SET", "latency-tracking-info-percentiles", ""},
 		{"CONFIG", "GET", "latency-tracking-info-percentiles"},
 	})
+}
+
+// CONFIG SET is all or nothing as in Redis 7.0: a duplicate name or an
+// invalid value leaves every option as it was; hidden options answer only
+// when named; bind changes at run time, and a port taken is refused.
+func TestConfigSetAtomicAndBindMatchRedisServer(t *testing.T) {
+	real := dial(t, redistest.Start(t, redistest.Options{Flavor: "redis"}).Addr())
+	srv := startServer(t)
+	eng := dial(t, srv.Addr().String())
+	compareArgs(t, real, eng, [][]string{
+		{"CONFIG", "SET", "maxmemory", "10000002"},
+		{"CONFIG", "SET", "maxmemory", "10000001", "maxmemory", "10000003"},
+		{"CONFIG", "SET", "maxmemory", "10000001", "maxmemory-clients", "200%", "client-query-buffer-limit", "invalid"},
+		{"CONFIG", "GET", "maxmemory"},
+		{"CONFIG", "GET", "maxmemory-clients"},
+		{"CONFIG", "SET", "maxmemory", "0"},
+		{"CONFIG", "GET", "key-load-delay"},
+		{"CONFIG", "GET", "key-load-*"},
+		{"CONFIG", "SET", "rdb-key-save-delay", "100"},
+		{"CONFIG", "GET", "rdb-key-save-delay"},
+		{"CONFIG", "SET", "rdb-key-save-delay", "0"},
+	})
+	// A port another process listens on: refused, nothing changes.
+	busy := redistest.Start(t, redistest.Options{Flavor: "redis"})
+	busyPort := strings.TrimPrefix(busy.Addr(), "127.0.0.1:")
+	for _, c := range []*rawConn{real, eng} {
+		r := c.do(t, "CONFIG", "SET", "maxmemory", "10000001", "port", busyPort)
+		if !strings.HasPrefix(string(r.Str), "ERR CONFIG SET failed (possibly related to argument 'port') - Unable to listen on this port") {
+			t.Errorf("CONFIG SET port taken: %s", show(r))
+		}
+		if got := show(c.do(t, "CONFIG", "GET", "maxmemory")); !strings.Contains(got, `$"0"`) {
+			t.Errorf("maxmemory after a refused CONFIG SET: %s", got)
+		}
+	}
+	// bind to another loopback address: the old one stops accepting.
+	if got := show(eng.do(t, "CONFIG", "SET", "bind", "127.0.0.2")); got != `+"OK"` {
+		t.Fatalf("CONFIG SET bind 127.0.0.2: %s", got)
+	}
+	port := strings.TrimPrefix(srv.Addr().String(), "127.0.0.2:")
+	if c, err := net.Dial("tcp", "127.0.0.2:"+port); err != nil {
+		t.Errorf("not listening on 127.0.0.2:%s: %v", port, err)
+	} else {
+		c.Close()
+	}
+	if c, err := net.Dial("tcp", "127.0.0.1:"+port); err == nil {
+		c.Close()
+		t.Errorf("still listening on 127.0.0.1:%s after CONFIG SET bind 127.0.0.2", port)
+	}
+	if got := show(eng.do(t, "PING")); got != `+"PONG"` { // connections made before stay
+		t.Errorf("PING on the old connection: %s", got)
+	}
 }

@@ -144,6 +144,22 @@ func New(cfg *config.Config, db *store.DB, cluster Cluster) *Server {
 // free port (Addr tells which).
 func (s *Server) Listen() error {
 	port := s.Cfg.Port()
+	for _, h := range s.bindHosts() {
+		l, err := net.Listen("tcp", net.JoinHostPort(h, strconv.Itoa(port)))
+		if err != nil {
+			s.closeListeners()
+			return fmt.Errorf("listen on %s port %d: %w", h, port, err)
+		}
+		if port == 0 { // every address shares the port the first one got
+			port = l.Addr().(*net.TCPAddr).Port
+		}
+		s.listeners = append(s.listeners, l)
+	}
+	return nil
+}
+
+// bindHosts are the addresses "bind" names, as net.Listen takes them.
+func (s *Server) bindHosts() []string {
 	var hosts []string
 	for _, h := range s.Cfg.Bind() {
 		if h == "*" || h == "-::*" || h == "::*" {
@@ -160,16 +176,53 @@ func (s *Server) Listen() error {
 	if len(hosts) == 0 {
 		hosts = []string{"0.0.0.0"}
 	}
-	for _, h := range hosts {
-		l, err := net.Listen("tcp", net.JoinHostPort(h, strconv.Itoa(port)))
+	return hosts
+}
+
+// rebind makes the listeners match "bind" and "port" after CONFIG SET, as
+// redis-server does: addresses kept stay open, new ones are opened first
+// (on a failure nothing changes), dropped ones are closed. Connections
+// already made stay.
+func (s *Server) rebind() error {
+	cur := s.Port()
+	port := s.Cfg.Port()
+	if port == 0 {
+		port = cur
+	}
+	if s.Cluster != nil && port != cur {
+		return errors.New("the port of a cluster node cannot change while it runs")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	have := map[string]net.Listener{}
+	for _, l := range s.listeners {
+		have[l.Addr().String()] = l
+	}
+	var next, opened []net.Listener
+	for _, h := range s.bindHosts() {
+		addr := net.JoinHostPort(h, strconv.Itoa(port))
+		if l, ok := have[addr]; ok {
+			next = append(next, l)
+			delete(have, addr)
+			continue
+		}
+		l, err := net.Listen("tcp", addr)
 		if err != nil {
-			s.closeListeners()
-			return fmt.Errorf("listen on %s port %d: %w", h, port, err)
+			for _, o := range opened {
+				o.Close()
+			}
+			return err
 		}
-		if port == 0 { // every address shares the port the first one got
-			port = l.Addr().(*net.TCPAddr).Port
-		}
-		s.listeners = append(s.listeners, l)
+		opened = append(opened, l)
+		next = append(next, l)
+	}
+	for _, l := range have { // no longer wanted
+		l.Close()
+	}
+	s.listeners = next
+	for _, l := range opened {
+		s.wg.Add(1)
+		go s.acceptLoop(l)
 	}
 	return nil
 }
@@ -189,6 +242,8 @@ func (s *Server) closeListeners() {
 
 // Addr is the first listener's address.
 func (s *Server) Addr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if len(s.listeners) == 0 {
 		return nil
 	}
@@ -221,7 +276,7 @@ func (s *Server) acceptLoop(l net.Listener) {
 	for {
 		nc, err := l.Accept()
 		if err != nil {
-			if s.closing.Load() {
+			if s.closing.Load() || errors.Is(err, net.ErrClosed) { // shut down, or dropped by CONFIG SET bind
 				return
 			}
 			var ne net.Error
