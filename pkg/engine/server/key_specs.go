@@ -1,203 +1,50 @@
 package server
 
-// Generated from redis-server 7.0.15's command table (src/commands.c) by
-// reading each command's key specs; facts about Redis's behaviour, not code.
+// commandInfo is what COMMAND INFO says of one command or subcommand, but
+// its ACL categories (redisACLCategories): command_table_redis.go holds
+// redis-server 7.0's, slotmig.go the engine's own subcommands.
+type commandInfo struct {
+	arity                   int
+	flags                   string // Redis's order, space separated
+	firstKey, lastKey, step int
+	tips                    string // space separated
+	specs                   []keySpec
+}
 
-// keySpecs is redis-server 7.0's key specifications, reduced to what
-// COMMAND GETKEYSANDFLAGS needs: where each spec begins (an argument index,
-// or "@KEYWORD") and its key flags, in Redis's order.
-var keySpecs = map[string][]keySpec{
-	"append":                {{"1", "RW insert"}},
-	"bitcount":              {{"1", "RO access"}},
-	"bitfield":              {{"1", "RW access update variable_flags"}},
-	"bitfield_ro":           {{"1", "RO access"}},
-	"bitop":                 {{"2", "OW update"}, {"3", "RO access"}},
-	"bitpos":                {{"1", "RO access"}},
-	"blmove":                {{"1", "RW access delete"}, {"2", "RW insert"}},
-	"blmpop":                {{"2", "RW access delete"}},
-	"blpop":                 {{"1", "RW access delete"}},
-	"brpop":                 {{"1", "RW access delete"}},
-	"brpoplpush":            {{"1", "RW access delete"}, {"2", "RW insert"}},
-	"bzmpop":                {{"2", "RW access delete"}},
-	"bzpopmax":              {{"1", "RW access delete"}},
-	"bzpopmin":              {{"1", "RW access delete"}},
-	"copy":                  {{"1", "RO access"}, {"2", "OW update"}},
-	"decr":                  {{"1", "RW access update"}},
-	"decrby":                {{"1", "RW access update"}},
-	"del":                   {{"1", "RM delete"}},
-	"dump":                  {{"1", "RO access"}},
-	"eval":                  {{"2", "RW access update"}},
-	"eval_ro":               {{"2", "RO access"}},
-	"evalsha":               {{"2", "RW access update"}},
-	"evalsha_ro":            {{"2", "RO access"}},
-	"exists":                {{"1", "RO"}},
-	"expire":                {{"1", "RW update"}},
-	"expireat":              {{"1", "RW update"}},
-	"expiretime":            {{"1", "RO access"}},
-	"fcall":                 {{"2", "RW access update"}},
-	"fcall_ro":              {{"2", "RO access"}},
-	"geoadd":                {{"1", "RW update"}},
-	"geodist":               {{"1", "RO access"}},
-	"geohash":               {{"1", "RO access"}},
-	"geopos":                {{"1", "RO access"}},
-	"georadius":             {{"1", "RO access"}, {"@STORE", "OW update"}, {"@STOREDIST", "OW update"}},
-	"georadius_ro":          {{"1", "RO access"}},
-	"georadiusbymember":     {{"1", "RO access"}, {"@STORE", "OW update"}, {"@STOREDIST", "OW update"}},
-	"georadiusbymember_ro":  {{"1", "RO access"}},
-	"geosearch":             {{"1", "RO access"}},
-	"geosearchstore":        {{"1", "OW update"}, {"2", "RO access"}},
-	"get":                   {{"1", "RO access"}},
-	"getbit":                {{"1", "RO access"}},
-	"getdel":                {{"1", "RW access delete"}},
-	"getex":                 {{"1", "RW access update"}},
-	"getrange":              {{"1", "RO access"}},
-	"getset":                {{"1", "RW access update"}},
-	"hdel":                  {{"1", "RW delete"}},
-	"hexists":               {{"1", "RO"}},
-	"hget":                  {{"1", "RO access"}},
-	"hgetall":               {{"1", "RO access"}},
-	"hincrby":               {{"1", "RW access update"}},
-	"hincrbyfloat":          {{"1", "RW access update"}},
-	"hkeys":                 {{"1", "RO access"}},
-	"hlen":                  {{"1", "RO"}},
-	"hmget":                 {{"1", "RO access"}},
-	"hmset":                 {{"1", "RW update"}},
-	"hrandfield":            {{"1", "RO access"}},
-	"hscan":                 {{"1", "RO access"}},
-	"hset":                  {{"1", "RW update"}},
-	"hsetnx":                {{"1", "RW insert"}},
-	"hstrlen":               {{"1", "RO"}},
-	"hvals":                 {{"1", "RO access"}},
-	"incr":                  {{"1", "RW access update"}},
-	"incrby":                {{"1", "RW access update"}},
-	"incrbyfloat":           {{"1", "RW access update"}},
-	"lcs":                   {{"1", "RO access"}},
-	"lindex":                {{"1", "RO access"}},
-	"linsert":               {{"1", "RW insert"}},
-	"llen":                  {{"1", "RO"}},
-	"lmove":                 {{"1", "RW access delete"}, {"2", "RW insert"}},
-	"lmpop":                 {{"1", "RW access delete"}},
-	"lpop":                  {{"1", "RW access delete"}},
-	"lpos":                  {{"1", "RO access"}},
-	"lpush":                 {{"1", "RW insert"}},
-	"lpushx":                {{"1", "RW insert"}},
-	"lrange":                {{"1", "RO access"}},
-	"lrem":                  {{"1", "RW delete"}},
-	"lset":                  {{"1", "RW update"}},
-	"ltrim":                 {{"1", "RW delete"}},
-	"memory|usage":          {{"2", "RO"}},
-	"mget":                  {{"1", "RO access"}},
-	"migrate":               {{"3", "RW access delete"}, {"@KEYS", "RW access delete incomplete"}},
-	"move":                  {{"1", "RW access update"}},
-	"mset":                  {{"1", "OW update"}},
-	"msetnx":                {{"1", "OW insert"}},
-	"object|encoding":       {{"2", "RO"}},
-	"object|freq":           {{"2", "RO"}},
-	"object|idletime":       {{"2", "RO"}},
-	"object|refcount":       {{"2", "RO"}},
-	"persist":               {{"1", "RW update"}},
-	"pexpire":               {{"1", "RW update"}},
-	"pexpireat":             {{"1", "RW update"}},
-	"pexpiretime":           {{"1", "RO access"}},
-	"pfadd":                 {{"1", "RW insert"}},
-	"pfcount":               {{"1", "RW access"}},
-	"pfdebug":               {{"2", "RW access"}},
-	"pfmerge":               {{"1", "RW access insert"}, {"2", "RO access"}},
-	"psetex":                {{"1", "OW update"}},
-	"pttl":                  {{"1", "RO access"}},
-	"rename":                {{"1", "RW access delete"}, {"2", "OW update"}},
-	"renamenx":              {{"1", "RW access delete"}, {"2", "OW insert"}},
-	"restore":               {{"1", "OW update"}},
-	"restore-asking":        {{"1", "OW update"}},
-	"rpop":                  {{"1", "RW access delete"}},
-	"rpoplpush":             {{"1", "RW access delete"}, {"2", "RW insert"}},
-	"rpush":                 {{"1", "RW insert"}},
-	"rpushx":                {{"1", "RW insert"}},
-	"sadd":                  {{"1", "RW insert"}},
-	"scard":                 {{"1", "RO"}},
-	"sdiff":                 {{"1", "RO access"}},
-	"sdiffstore":            {{"1", "OW update"}, {"2", "RO access"}},
-	"set":                   {{"1", "RW access update variable_flags"}},
-	"setbit":                {{"1", "RW access update"}},
-	"setex":                 {{"1", "OW update"}},
-	"setnx":                 {{"1", "OW insert"}},
-	"setrange":              {{"1", "RW update"}},
-	"sinter":                {{"1", "RO access"}},
-	"sintercard":            {{"1", "RO access"}},
-	"sinterstore":           {{"1", "RW update"}, {"2", "RO access"}},
-	"sismember":             {{"1", "RO"}},
-	"smembers":              {{"1", "RO access"}},
-	"smismember":            {{"1", "RO access"}},
-	"smove":                 {{"1", "RW access delete"}, {"2", "RW insert"}},
-	"sort":                  {{"1", "RO access"}, {"?", "RO access"}, {"?", "OW update"}},
-	"sort_ro":               {{"1", "RO access"}, {"?", "RO access"}},
-	"spop":                  {{"1", "RW access delete"}},
-	"spublish":              {{"1", "not_key"}},
-	"srandmember":           {{"1", "RO access"}},
-	"srem":                  {{"1", "RW delete"}},
-	"sscan":                 {{"1", "RO access"}},
-	"ssubscribe":            {{"1", "not_key"}},
-	"strlen":                {{"1", "RO"}},
-	"substr":                {{"1", "RO access"}},
-	"sunion":                {{"1", "RO access"}},
-	"sunionstore":           {{"1", "OW update"}, {"2", "RO access"}},
-	"sunsubscribe":          {{"1", "not_key"}},
-	"touch":                 {{"1", "RO"}},
-	"ttl":                   {{"1", "RO access"}},
-	"type":                  {{"1", "RO"}},
-	"unlink":                {{"1", "RM delete"}},
-	"watch":                 {{"1", "RO"}},
-	"xack":                  {{"1", "RW update"}},
-	"xadd":                  {{"1", "RW update"}},
-	"xautoclaim":            {{"1", "RW delete"}},
-	"xclaim":                {{"1", "RW update"}},
-	"xdel":                  {{"1", "RW delete"}},
-	"xgroup|create":         {{"2", "RW insert"}},
-	"xgroup|createconsumer": {{"2", "RW insert"}},
-	"xgroup|delconsumer":    {{"2", "RW delete"}},
-	"xgroup|destroy":        {{"2", "RW delete"}},
-	"xgroup|setid":          {{"2", "RW update"}},
-	"xinfo|consumers":       {{"2", "RO access"}},
-	"xinfo|groups":          {{"2", "RO access"}},
-	"xinfo|stream":          {{"2", "RO access"}},
-	"xlen":                  {{"1", "RO"}},
-	"xpending":              {{"1", "RO access"}},
-	"xrange":                {{"1", "RO access"}},
-	"xread":                 {{"@STREAMS", "RO access"}},
-	"xreadgroup":            {{"@STREAMS", "RO access"}},
-	"xrevrange":             {{"1", "RO access"}},
-	"xsetid":                {{"1", "RW update"}},
-	"xtrim":                 {{"1", "RW delete"}},
-	"zadd":                  {{"1", "RW update"}},
-	"zcard":                 {{"1", "RO"}},
-	"zcount":                {{"1", "RO access"}},
-	"zdiff":                 {{"1", "RO access"}},
-	"zdiffstore":            {{"1", "OW update"}, {"2", "RO access"}},
-	"zincrby":               {{"1", "RW access update"}},
-	"zinter":                {{"1", "RO access"}},
-	"zintercard":            {{"1", "RO access"}},
-	"zinterstore":           {{"1", "OW update"}, {"2", "RO access"}},
-	"zlexcount":             {{"1", "RO access"}},
-	"zmpop":                 {{"1", "RW access delete"}},
-	"zmscore":               {{"1", "RO access"}},
-	"zpopmax":               {{"1", "RW access delete"}},
-	"zpopmin":               {{"1", "RW access delete"}},
-	"zrandmember":           {{"1", "RO access"}},
-	"zrange":                {{"1", "RO access"}},
-	"zrangebylex":           {{"1", "RO access"}},
-	"zrangebyscore":         {{"1", "RO access"}},
-	"zrangestore":           {{"1", "OW update"}, {"2", "RO access"}},
-	"zrank":                 {{"1", "RO access"}},
-	"zrem":                  {{"1", "RW delete"}},
-	"zremrangebylex":        {{"1", "RW delete"}},
-	"zremrangebyrank":       {{"1", "RW delete"}},
-	"zremrangebyscore":      {{"1", "RW delete"}},
-	"zrevrange":             {{"1", "RO access"}},
-	"zrevrangebylex":        {{"1", "RO access"}},
-	"zrevrangebyscore":      {{"1", "RO access"}},
-	"zrevrank":              {{"1", "RO access"}},
-	"zscan":                 {{"1", "RO access"}},
-	"zscore":                {{"1", "RO access"}},
-	"zunion":                {{"1", "RO access"}},
-	"zunionstore":           {{"1", "OW update"}, {"2", "RO access"}},
+// keySpec is one of a command's key specifications, as Redis 7 describes
+// them: where the search for its keys begins and how they are found from
+// there, with the flags COMMAND GETKEYSANDFLAGS reports for them.
+type keySpec struct {
+	notes string
+	flags string
+	begin keyBegin
+	find  keyFind
+}
+
+// keyBegin is an argument index, or a keyword searched for from startFrom
+// (negative: from the end), or neither when Redis finds the keys by code.
+type keyBegin struct {
+	index     int
+	keyword   string
+	startFrom int
+}
+
+func beginIndex(i int) keyBegin                  { return keyBegin{index: i} }
+func beginKeyword(kw string, from int) keyBegin  { return keyBegin{keyword: kw, startFrom: from} }
+func beginUnknown() keyBegin                     { return keyBegin{} }
+func (b keyBegin) unknown() bool                 { return b.index == 0 && b.keyword == "" }
+func findRange(last, step, limit int) keyFind    { return keyFind{"range", last, step, limit} }
+func findKeynum(numIdx, first, step int) keyFind { return keyFind{"keynum", numIdx, first, step} }
+func findUnknown() keyFind                       { return keyFind{kind: "unknown"} }
+
+// keyFind is "range" (lastkey, keystep, limit), "keynum" (keynumidx,
+// firstkey, keystep) or "unknown".
+type keyFind struct {
+	kind    string
+	a, b, c int
+}
+
+// keySpecsOf is the key specifications of a command or "parent|sub".
+func keySpecsOf(name string) []keySpec {
+	return redisCommandTable[name].specs
 }
