@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"go/format"
 	"os"
 	"sort"
 	"strings"
@@ -51,7 +52,11 @@ var redisCommandTable = map[string]commandInfo{
 		fmt.Fprintf(&b, "\t%q: %s,\n", n, lines[n])
 	}
 	b.WriteString("}\n")
-	if err := os.WriteFile("command_table_redis.go", []byte(b.String()), 0o644); err != nil {
+	src, err := format.Source([]byte(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile("command_table_redis.go", src, 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
