@@ -9,7 +9,7 @@ import (
 // TestLookupTouchMatchesRedisServer: a key restored with a large idle time
 // keeps it across the lookups Redis makes with LOOKUP_NOTOUCH (TYPE,
 // EXISTS, TTL, PTTL, EXPIRETIME, PEXPIRETIME, OBJECT) and loses it to an
-// ordinary read, on both servers.
+// ordinary read and to TOUCH, on both servers.
 func TestLookupTouchMatchesRedisServer(t *testing.T) {
 	real := dial(t, redistest.Start(t, redistest.Options{Flavor: "redis"}).Addr())
 	eng := dial(t, startServer(t).Addr().String())
@@ -26,6 +26,9 @@ func TestLookupTouchMatchesRedisServer(t *testing.T) {
 		{"OBJECT", "IDLETIME", "k"},
 		{"RESTORE", "k", "0", payload, "IDLETIME", "1000", "REPLACE"},
 		{"GET", "k"},
+		{"OBJECT", "IDLETIME", "k"},
+		{"RESTORE", "k", "0", payload, "IDLETIME", "1000", "REPLACE"},
+		{"TOUCH", "k", "nosuch"},
 		{"OBJECT", "IDLETIME", "k"},
 	})
 }
