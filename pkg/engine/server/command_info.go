@@ -204,15 +204,7 @@ func (c *Client) writeKeySpec(s keySpec) {
 	case s.begin.index > 0:
 		c.writeTypedSpec("index", "index", s.begin.index)
 	case s.begin.keyword != "":
-		c.w.WriteMapLen(2)
-		c.w.WriteBulkString("type")
-		c.w.WriteBulkString("keyword")
-		c.w.WriteBulkString("spec")
-		c.w.WriteMapLen(2)
-		c.w.WriteBulkString("keyword")
-		c.w.WriteBulkString(s.begin.keyword)
-		c.w.WriteBulkString("startfrom")
-		c.w.WriteInt(int64(s.begin.startFrom))
+		c.writeTypedSpec("keyword", "keyword", s.begin.keyword, "startfrom", s.begin.startFrom)
 	default:
 		c.writeTypedSpec("unknown")
 	}
@@ -227,7 +219,8 @@ func (c *Client) writeKeySpec(s keySpec) {
 	}
 }
 
-// writeTypedSpec writes {type: kind, spec: {name: int, ...}}.
+// writeTypedSpec writes {type: kind, spec: {name: value, ...}}, values
+// being ints or strings.
 func (c *Client) writeTypedSpec(kind string, fields ...any) {
 	c.w.WriteMapLen(2)
 	c.w.WriteBulkString("type")
@@ -236,7 +229,12 @@ func (c *Client) writeTypedSpec(kind string, fields ...any) {
 	c.w.WriteMapLen(len(fields) / 2)
 	for i := 0; i+1 < len(fields); i += 2 {
 		c.w.WriteBulkString(fields[i].(string))
-		c.w.WriteInt(int64(fields[i+1].(int)))
+		switch v := fields[i+1].(type) {
+		case int:
+			c.w.WriteInt(int64(v))
+		case string:
+			c.w.WriteBulkString(v)
+		}
 	}
 }
 
