@@ -16,7 +16,11 @@ func cmdCommand(c *Client, args [][]byte) {
 		c.writeAllCommandInfo()
 		return
 	}
-	switch sub := string(lower(args[1])); sub {
+	sub, ok := c.checkSubcommand(args, "COMMAND", subcommandArity()["command"])
+	if !ok {
+		return
+	}
+	switch sub {
 	case "count":
 		c.w.WriteInt(int64(len(commandTable)))
 	case "list":
@@ -38,18 +42,27 @@ func cmdCommand(c *Client, args [][]byte) {
 		// documentation is not shipped; an empty map tells clients "nothing known"
 		c.w.WriteMapLen(0)
 	case "getkeys", "getkeysandflags":
-		if len(args) < 4 {
-			c.w.WriteError("ERR wrong number of arguments for 'command|" + sub + "' command")
-			return
-		}
 		c.getKeys(args[2:], sub == "getkeysandflags")
 	case "help":
 		c.writeHelp("COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
 			"(no subcommand)", "COUNT", "GETKEYS <full-command>", "INFO [<command-name> ...]", "LIST", "DOCS")
-	default:
-		c.w.WriteError(unknownSubcommand(args[1], "COMMAND"))
 	}
 }
+
+// subcommandArity maps each command with subcommands to their arities,
+// as Redis's table gives them.
+var subcommandArity = sync.OnceValue(func() map[string]map[string]int {
+	out := map[string]map[string]int{}
+	for full, info := range redisCommandTable {
+		if parent, sub, ok := strings.Cut(full, "|"); ok {
+			if out[parent] == nil {
+				out[parent] = map[string]int{}
+			}
+			out[parent][sub] = info.arity
+		}
+	}
+	return out
+})
 
 // unservedSubcommands are Redis 7.0 subcommands of commands the engine
 // serves that it answers "unknown subcommand" to, so COMMAND leaves them

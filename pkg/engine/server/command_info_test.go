@@ -42,6 +42,9 @@ func TestCommandInfoMatchesRedisServer(t *testing.T) {
 			t.Errorf("RESP%s COMMAND: redis-server describes %d commands, the engine %d", proto, len(want), len(got))
 		}
 	}
+	compareArgs(t, real, eng, [][]string{{"COMMAND", "COUNT", "x"}, {"COMMAND", "HELP", "x"}, {"COMMAND", "GETKEYS"},
+		{"COMMAND", "GETKEYS", "get"}, {"COMMAND", "GETKEYSANDFLAGS", "get"}, {"COMMAND", "GETKEYS", "nosuch", "x"},
+		{"COMMAND", "NOSUCH"}, {"COMMAND", "DOCS", "nosuch"}})
 	if n := eng.do(t, "COMMAND", "COUNT").Int; n != int64(len(commandTable)) || n-int64(engineOnlyCommands()) != real.do(t, "COMMAND", "COUNT").Int-1 {
 		t.Errorf("COMMAND COUNT %d: the engine serves %d commands, redis-server's one more", n, len(commandTable))
 	}
