@@ -1,17 +1,8 @@
 package server
 
 import (
-	"strconv"
 	"strings"
 )
-
-// keySpec is one of a command's key specifications: where its keys begin
-// (an argument index, "@KEYWORD", or "?" when Redis finds them by code)
-// and the flags COMMAND GETKEYSANDFLAGS reports for them.
-type keySpec struct {
-	begin string
-	flags string
-}
 
 // keySpecFor picks the spec covering the key at argument p of args: one
 // that begins exactly there, else the one after the nearest keyword
@@ -20,10 +11,10 @@ type keySpec struct {
 func keySpecFor(specs []keySpec, args [][]byte, p int) keySpec {
 	best, bestAt := -1, -1
 	for i, s := range specs {
-		if n, err := strconv.Atoi(s.begin); err == nil && n == p {
+		if s.begin.index > 0 && s.begin.index == p {
 			return s
 		}
-		if kw, ok := strings.CutPrefix(s.begin, "@"); ok {
+		if kw := s.begin.keyword; kw != "" {
 			for j := p - 1; j > bestAt && j > 0; j-- {
 				if eq(args[j], kw) {
 					best, bestAt = i, j
@@ -35,12 +26,12 @@ func keySpecFor(specs []keySpec, args [][]byte, p int) keySpec {
 	if best >= 0 {
 		return specs[best]
 	}
-	if p > 1 && specs[len(specs)-1].begin == "?" {
+	if p > 1 && specs[len(specs)-1].begin.unknown() {
 		return specs[len(specs)-1]
 	}
 	chosen := specs[0]
 	for _, s := range specs {
-		if n, err := strconv.Atoi(s.begin); err == nil && n <= p {
+		if s.begin.index > 0 && s.begin.index <= p {
 			chosen = s
 		}
 	}
@@ -55,10 +46,10 @@ func (c *Client) getKeys(target [][]byte, withFlags bool) {
 		c.w.WriteError("ERR Invalid command specified")
 		return
 	}
-	specs := keySpecs[cmd.name]
+	specs := keySpecsOf(cmd.name)
 	hasKeys := len(specs) > 0 || cmd.firstKey > 0 || cmd.movable != nil
 	if containerCommands[cmd.name] && len(target) > 1 { // the subcommand decides
-		specs = keySpecs[cmd.name+"|"+string(lower(target[1]))]
+		specs = keySpecsOf(cmd.name + "|" + string(lower(target[1])))
 		hasKeys = len(specs) > 0
 	}
 	// Redis's order: a command that never has keys, then the arity, then

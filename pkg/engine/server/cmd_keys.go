@@ -14,7 +14,7 @@ func init() {
 	def("del", -2, "write", 1, -1, 1, cmdDel)
 	def("unlink", -2, "write fast", 1, -1, 1, cmdDel)
 	def("exists", -2, "readonly fast", 1, -1, 1, cmdExists)
-	def("touch", -2, "readonly fast", 1, -1, 1, cmdExists)
+	def("touch", -2, "readonly fast", 1, -1, 1, cmdTouch)
 	def("type", 2, "readonly fast", 1, 1, 1, cmdType)
 	def("expire", -3, "write fast", 1, 1, 1, cmdExpire)
 	def("pexpire", -3, "write fast", 1, 1, 1, cmdExpire)
@@ -55,7 +55,19 @@ func cmdDel(c *Client, args [][]byte) {
 func cmdExists(c *Client, args [][]byte) {
 	n := 0
 	for _, k := range args[1:] {
-		if c.srv.DB.Exists(k) {
+		if kind, _ := c.srv.DB.Inspect(k); kind != store.KindNone {
+			n++
+		}
+	}
+	c.w.WriteInt(int64(n))
+}
+
+// cmdTouch counts the keys that exist, as EXISTS does, but is an access
+// to each (Redis's TOUCH resets OBJECT IDLETIME; EXISTS does not).
+func cmdTouch(c *Client, args [][]byte) {
+	n := 0
+	for _, k := range args[1:] {
+		if c.srv.DB.TouchAccess(k) {
 			n++
 		}
 	}
@@ -63,7 +75,8 @@ func cmdExists(c *Client, args [][]byte) {
 }
 
 func cmdType(c *Client, args [][]byte) {
-	c.w.WriteSimple(c.srv.DB.Type(args[1]).String())
+	kind, _ := c.srv.DB.Inspect(args[1])
+	c.w.WriteSimple(kind.String())
 }
 
 func cmdExpire(c *Client, args [][]byte) {
@@ -108,6 +121,10 @@ func cmdExpire(c *Client, args [][]byte) {
 		c.w.WriteError("ERR invalid expire time in '" + name + "' command")
 		return
 	}
+	if !db.TouchAccess(args[1]) { // Redis looks the key up for writing first
+		c.w.WriteInt(0)
+		return
+	}
 	cur := db.Expire(args[1])
 	if cur == -2 {
 		c.w.WriteInt(0)
@@ -123,9 +140,13 @@ func cmdExpire(c *Client, args [][]byte) {
 }
 
 func cmdTTL(c *Client, args [][]byte) {
-	at := c.srv.DB.Expire(args[1])
+	kind, at := c.srv.DB.Inspect(args[1])
+	if kind == store.KindNone {
+		c.w.WriteInt(-2)
+		return
+	}
 	if at < 0 {
-		c.w.WriteInt(at)
+		c.w.WriteInt(-1)
 		return
 	}
 	switch string(lower(args[0])) {

@@ -550,16 +550,12 @@ func nextForm(b []byte) ([][]byte, int, error) {
 	return args, p, nil
 }
 
-// slotMigrationSubcommands describe the atomic migration subcommands for
-// COMMAND INFO "cluster|migrateslots", which is how tools (gocluster
-// reshard --atomic auto) learn that a node supports them.
-var slotMigrationSubcommands = map[string]*command{
-	"cluster|migrateslots":         {name: "cluster|migrateslots", arity: -4, flags: []string{"admin", "stale", "noscript"}},
-	"cluster|getslotmigrations":    {name: "cluster|getslotmigrations", arity: 2, flags: []string{"admin", "stale", "noscript"}},
-	"cluster|cancelslotmigrations": {name: "cluster|cancelslotmigrations", arity: 2, flags: []string{"admin", "stale", "noscript"}},
-	"cluster|syncslots":            {name: "cluster|syncslots", arity: -3, flags: []string{"admin", "stale", "noscript"}},
-}
-
-func slotMigrationSubcommand(name []byte) *command {
-	return slotMigrationSubcommands[strings.ToLower(string(name))]
+// engineSubcommands are the engine's subcommands beyond Redis 7.0's, the
+// atomic slot migration ones: COMMAND INFO "cluster|migrateslots" is how
+// tools (gocluster reshard --atomic auto) learn that a node supports them.
+var engineSubcommands = map[string]commandInfo{
+	"cluster|migrateslots":         {arity: -4, flags: "admin noscript stale"},
+	"cluster|getslotmigrations":    {arity: 2, flags: "admin noscript stale"},
+	"cluster|cancelslotmigrations": {arity: 2, flags: "admin noscript stale"},
+	"cluster|syncslots":            {arity: -3, flags: "admin noscript stale"},
 }

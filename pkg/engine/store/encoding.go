@@ -19,7 +19,7 @@ type EncodingLimits struct {
 // is in (hash.go: converted one way, as Redis does); sets and sorted sets
 // are judged by their present size.
 func (db *DB) Encoding(key []byte, lim EncodingLimits) string {
-	e, _, ok := db.lookup(key)
+	e, _, ok := db.lookupNoTouch(key) // OBJECT ENCODING is no access (LOOKUP_NOTOUCH)
 	if !ok {
 		return ""
 	}

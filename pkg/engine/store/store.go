@@ -122,8 +122,22 @@ func New() *DB {
 	return db
 }
 
-// lookup returns the live entry for key, deleting it first if it expired.
+// lookup returns the live entry for key, deleting it first if it expired,
+// and counts an access (the LRU clock or LFU counter).
 func (db *DB) lookup(key []byte) (entry, *slotData, bool) {
+	e, sd, ok := db.lookupNoTouch(key)
+	if ok {
+		if t, changed := db.touched(e); changed {
+			e = t
+			sd.keys.set(byteString(key), e)
+		}
+	}
+	return e, sd, ok
+}
+
+// lookupNoTouch is lookup without counting an access, as Redis's
+// LOOKUP_NOTOUCH: an expired key is still deleted.
+func (db *DB) lookupNoTouch(key []byte) (entry, *slotData, bool) {
 	sd := &db.slots[KeySlot(key)]
 	e, ok := sd.keys.get(byteString(key))
 	if !ok {
@@ -139,16 +153,27 @@ func (db *DB) lookup(key []byte) (entry, *slotData, bool) {
 			return entry{}, sd, false
 		}
 	}
-	if t, changed := db.touched(e); changed {
-		e = t
-		sd.keys.set(byteString(key), e)
-	}
 	return e, sd, true
 }
 
 // Expiring reports whether the change being reported (OnModified) is a
 // key deleted because its TTL passed, rather than a client's write.
 func (db *DB) Expiring() bool { return db.expiring }
+
+// Inspect is what TYPE, EXISTS and TTL (and its kin) ask about key: its
+// kind (KindNone when missing) and its expiry in Unix ms (-1 for none).
+// Like Redis's LOOKUP_NOTOUCH lookups it leaves the key's access clock
+// alone, so OBJECT IDLETIME is not reset by them.
+func (db *DB) Inspect(key []byte) (Kind, int64) {
+	e, sd, ok := db.lookupNoTouch(key)
+	if !ok {
+		return KindNone, -1
+	}
+	if at, has := sd.expires[string(key)]; has {
+		return e.kind, at
+	}
+	return e.kind, -1
+}
 
 // expired counts a key deleted for its TTL and reports it.
 func (db *DB) expired(key []byte) {
@@ -409,7 +434,7 @@ func (db *DB) SetExpire(key []byte, atMs int64) bool {
 // Expire returns key's absolute expiry in unix ms: -1 without TTL, -2 if
 // the key does not exist.
 func (db *DB) Expire(key []byte) int64 {
-	_, sd, ok := db.lookup(key)
+	_, sd, ok := db.lookupNoTouch(key) // reading a TTL is no access (Redis's getExpire)
 	if !ok {
 		return -2
 	}
