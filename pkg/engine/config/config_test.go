@@ -60,8 +60,8 @@ func TestBadOptionsAreClearErrors(t *testing.T) {
 		t.Error("missing file accepted")
 	}
 	c := Default()
-	if err := c.SetRuntime("port", "1"); err == nil || !strings.Contains(err.Error(), "immutable") {
-		t.Errorf("CONFIG SET port: %v", err)
+	if err := c.SetRuntime("cluster-enabled", "yes"); err == nil || !strings.Contains(err.Error(), "immutable") {
+		t.Errorf("CONFIG SET cluster-enabled: %v", err)
 	}
 }
 

@@ -127,8 +127,8 @@ func TestInfoConfigClientCommand(t *testing.T) {
 	if err := c.ConfigSet(ctx, "cluster-node-timeout", "abc").Err(); err == nil {
 		t.Fatal("CONFIG SET accepted a non-integer timeout")
 	}
-	if err := c.ConfigSet(ctx, "port", "1234").Err(); err == nil || !strings.Contains(err.Error(), "immutable") {
-		t.Fatalf("CONFIG SET port: %v", err)
+	if err := c.ConfigSet(ctx, "cluster-enabled", "no").Err(); err == nil || !strings.Contains(err.Error(), "immutable") {
+		t.Fatalf("CONFIG SET cluster-enabled: %v", err)
 	}
 	c.Do(ctx, "CLIENT", "SETNAME", "tester")
 	if v := c.ClientList(ctx).Val(); !strings.Contains(v, "name=tester") || !strings.Contains(v, "cmd=client") {
