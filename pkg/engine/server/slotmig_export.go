@@ -44,10 +44,16 @@ type exportRun struct {
 
 	conn net.Conn
 
-	mu    sync.Mutex // guards out
+	mu    sync.Mutex // guards out, deferring, deferred
 	out   []byte     // encoded commands not yet written to conn
 	wake  chan struct{}
 	batch []byte // the SYNCSLOTS KEYS batch being built (DB.Mu held)
+
+	// big values are encoded after the hold of DB.Mu that copied them;
+	// meanwhile the writes captured go to deferred, to follow them.
+	big       []bigKey
+	deferring bool
+	deferred  []byte
 
 	sent, replied atomic.Int64 // commands enqueued / replies read
 
@@ -90,7 +96,11 @@ func (e *exportRun) stopped() bool {
 // enqueue adds one encoded command for the target.
 func (e *exportRun) enqueue(cmd []byte) {
 	e.mu.Lock()
-	e.out = append(e.out, cmd...)
+	if e.deferring {
+		e.deferred = append(e.deferred, cmd...)
+	} else {
+		e.out = append(e.out, cmd...)
+	}
 	e.mu.Unlock()
 	e.sent.Add(1)
 	select {
@@ -151,7 +161,13 @@ func (e *exportRun) run() {
 			s.slotMig.capturing.Add(1)
 			keys += 1 + e.snapshotSlot(slot)
 		}
+		if len(e.big) > 0 {
+			e.mu.Lock()
+			e.deferring = true
+			e.mu.Unlock()
+		}
 		s.DB.Mu.Unlock()
+		e.sendBig()
 	}
 	e.enqueue(syncSlots("SNAPSHOT-EOF"))
 	s.setJobState(j, stateReplicating, "")
@@ -278,6 +294,14 @@ func (e *exportRun) connect() (*bufio.Reader, string) {
 func (e *exportRun) snapshotSlot(slot int) int {
 	n := 0
 	e.s.DB.EachInSlot(slot, func(key string, v rdb.Value, expireAt int64) {
+		if bigValue(v) {
+			if v.Kind == rdb.KindString { // SETRANGE and APPEND write in place
+				v.Str = bytes.Clone(v.Str)
+			}
+			e.big = append(e.big, bigKey{key, expireAt, v})
+			n++
+			return
+		}
 		e.batch = appendKeyEntry(e.batch, key, expireAt, v)
 		n++
 		if len(e.batch) >= keyBatchBytes {
@@ -298,6 +322,58 @@ func (e *exportRun) flushBatch() {
 	e.mu.Unlock()
 	e.batch = e.batch[:0]
 	e.sent.Add(1)
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// bigKey is a value copied under DB.Mu, to encode without it.
+type bigKey struct {
+	key      string
+	expireAt int64
+	v        rdb.Value
+}
+
+// bigValue says a value costs enough to encode that it is encoded out of
+// the hold of DB.Mu. Only kinds whose exported form shares no memory that
+// a later write changes in place qualify (the string is copied): hash
+// values and list items are replaced, never rewritten; set members are
+// copied by the export.
+func bigValue(v rdb.Value) bool {
+	const bigBytes, bigCount = 256 << 10, 4096
+	switch v.Kind {
+	case rdb.KindString:
+		return len(v.Str) >= bigBytes
+	case rdb.KindHash:
+		return len(v.Hash) >= bigCount
+	case rdb.KindList:
+		return len(v.List) >= bigCount
+	case rdb.KindSet:
+		return len(v.Set) >= bigCount
+	}
+	return false
+}
+
+// sendBig encodes the big values of the last hold, one SYNCSLOTS KEYS
+// each, and queues them ahead of the writes captured meanwhile.
+func (e *exportRun) sendBig() {
+	if len(e.big) == 0 {
+		return
+	}
+	var cmds []byte
+	for i, b := range e.big {
+		entry := appendKeyEntry(nil, b.key, b.expireAt, b.v)
+		cmds = resp.AppendCommand(cmds, syncSlotsWord, syncSlotsSub, keysWord, entry)
+		e.big[i] = bigKey{}
+	}
+	n := len(e.big)
+	e.big = e.big[:0]
+	e.mu.Lock()
+	e.out = append(append(e.out, cmds...), e.deferred...)
+	e.deferred, e.deferring = nil, false
+	e.mu.Unlock()
+	e.sent.Add(int64(n))
 	select {
 	case e.wake <- struct{}{}:
 	default:

@@ -12,6 +12,10 @@ import (
 // slots, for its replicas to acknowledge everything it imported.
 const replicaCatchUpWait = 2 * time.Second
 
+// replicaSnapshotWait bounds the wait, outside the pause, for the replicas
+// to take the snapshot.
+const replicaSnapshotWait = 20 * time.Second
+
 // cmdSyncSlots: CLUSTER SYNCSLOTS, the messages a source sends its target.
 // ESTABLISH turns this connection into the job's import link: its commands
 // skip routing (they write slots this node does not serve yet) and run
@@ -38,9 +42,7 @@ func (c *Client) cmdSyncSlots(mc slotMigrationCluster, args [][]byte) {
 			c.w.WriteError(errSyntax)
 			return
 		}
-		s.DB.Mu.Lock()
 		n, err := s.applyKeyBatch(args[1])
-		s.DB.Mu.Unlock()
 		if err != nil {
 			c.endSlotImport("Bad key batch: " + err.Error())
 			c.w.WriteError("ERR Bad data format")
@@ -50,6 +52,9 @@ func (c *Client) cmdSyncSlots(mc slotMigrationCluster, args [][]byte) {
 	case "ack":
 		c.w.WriteRaw(okReply)
 	case "snapshot-eof":
+		// Our replicas take the snapshot now, so that the wait for them
+		// inside the source's write pause covers only the last writes.
+		s.waitReplicasCaughtUp(replicaSnapshotWait)
 		s.setJobState(j, stateWaitingPaused, "")
 		c.w.WriteRaw(okReply)
 	case "paused":
@@ -221,11 +226,9 @@ func (s *Server) markImportStart(j *slotJob) {
 // import: key batches, and the markers around them.
 func (s *Server) applyImportStream(args [][]byte) {
 	if eq(args[0], "keys") && len(args) == 2 {
-		s.DB.Mu.Lock()
 		if _, err := s.applyKeyBatch(args[1]); err != nil {
 			s.Logger.Printf("slot migration: a key batch from the master or the AOF: %v", err)
 		}
-		s.DB.Mu.Unlock()
 		return
 	}
 	if eq(args[0], "drop") {

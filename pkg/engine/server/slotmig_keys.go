@@ -6,6 +6,7 @@ import (
 
 	"github.com/gocluster/gocluster/pkg/engine/rdb"
 	"github.com/gocluster/gocluster/pkg/engine/resp"
+	"github.com/gocluster/gocluster/pkg/engine/store"
 )
 
 // The snapshot travels as CLUSTER SYNCSLOTS KEYS <batch>: one command
@@ -61,35 +62,68 @@ func eachKeyEntry(b []byte, fn func(key []byte, expireAt int64, payload []byte) 
 	return nil
 }
 
-// applyKeyBatch stores a batch's keys, replacing existing ones, and feeds
-// the batch as it came to the replicas and the AOF (DB.Mu held). It
-// returns how many keys it stored.
-func (s *Server) applyKeyBatch(batch []byte) (int, error) {
-	db := s.DB
-	now := db.Now()
-	n := 0
+// decodedKey is one entry of a batch, decoded and built into the store's
+// form.
+type decodedKey struct {
+	key      []byte
+	expireAt int64
+	value    store.Prepared
+}
+
+// decodeKeyBatch decodes a batch's payloads and builds their values
+// without DB.Mu: for a big value (a 1M-field hash) this is nearly all of
+// the work, and clients of other slots do not wait for it.
+func (s *Server) decodeKeyBatch(batch []byte) ([]decodedKey, error) {
+	s.DB.Mu.Lock()
+	lim := *s.DB.Limits()
+	s.DB.Mu.Unlock()
+	var out []decodedKey
 	err := eachKeyEntry(batch, func(key []byte, at int64, payload []byte) error {
 		v, err := rdb.DecodeDump(payload)
 		if err != nil {
 			return err
 		}
-		if at > 0 && at <= now {
-			db.Delete(key)
-			return nil
-		}
-		db.Import(key, v)
-		if at > 0 {
-			db.SetExpire(key, at)
-		}
-		if db.Accounting() {
-			db.Resize(key)
-		}
-		n++
+		out = append(out, decodedKey{key: key, expireAt: at, value: store.Prepare(v, &lim)})
 		return nil
 	})
+	return out, err
+}
+
+// storeKeyBatch stores decoded keys, replacing existing ones, and feeds
+// the batch as it came to the replicas and the AOF (DB.Mu held). It
+// returns how many keys it stored.
+func (s *Server) storeKeyBatch(keys []decodedKey, batch []byte) int {
+	db := s.DB
+	now := db.Now()
+	n := 0
+	for _, k := range keys {
+		if k.expireAt > 0 && k.expireAt <= now {
+			db.Delete(k.key)
+			continue
+		}
+		db.ImportPrepared(k.key, k.value)
+		if k.expireAt > 0 {
+			db.SetExpire(k.key, k.expireAt)
+		}
+		if db.Accounting() {
+			db.Resize(k.key)
+		}
+		n++
+	}
 	s.persist.dirty.Add(int64(n))
 	s.feedForms(func(b []byte) []byte {
 		return resp.AppendCommand(b, []byte("CLUSTER"), []byte("SYNCSLOTS"), []byte("KEYS"), batch)
 	})
-	return n, err
+	return n
+}
+
+// applyKeyBatch decodes then stores a batch (without DB.Mu held).
+func (s *Server) applyKeyBatch(batch []byte) (int, error) {
+	keys, err := s.decodeKeyBatch(batch)
+	if err != nil {
+		return 0, err
+	}
+	s.DB.Mu.Lock()
+	defer s.DB.Mu.Unlock()
+	return s.storeKeyBatch(keys, batch), nil
 }
