@@ -3,9 +3,9 @@ package server
 import (
 	"encoding/binary"
 	"errors"
+	"strconv"
 
 	"github.com/gocluster/gocluster/pkg/engine/rdb"
-	"github.com/gocluster/gocluster/pkg/engine/resp"
 	"github.com/gocluster/gocluster/pkg/engine/store"
 )
 
@@ -19,8 +19,11 @@ import (
 //
 // (big-endian). The target decodes every payload as RESTORE would.
 
-// keyBatchBytes is the size at which the source closes a batch.
-const keyBatchBytes = 256 << 10
+// keyBatchBytes is the size at which the source closes a batch. A batch
+// stays under 256 KB, the largest argument buffer a connection keeps from
+// one command to the next (resp.Reader), so the target and its replicas
+// read batch after batch into the same memory.
+const keyBatchBytes = 192 << 10
 
 // appendKeyEntry encodes one key and its value straight into b.
 func appendKeyEntry(b []byte, key string, expireAt int64, v rdb.Value) []byte {
@@ -111,11 +114,28 @@ func (s *Server) storeKeyBatch(keys []decodedKey, batch []byte) int {
 		n++
 	}
 	s.persist.dirty.Add(int64(n))
-	s.feedForms(func(b []byte) []byte {
-		return resp.AppendCommand(b, []byte("CLUSTER"), []byte("SYNCSLOTS"), []byte("KEYS"), batch)
-	})
+	s.feedKeyBatch(batch)
 	return n
 }
+
+// feedKeyBatch gives the replicas and the AOF the batch as one CLUSTER
+// SYNCSLOTS KEYS command, in pieces, sparing a copy of the batch (DB.Mu
+// held). It is no write to a key, so no export captures it.
+func (s *Server) feedKeyBatch(batch []byte) {
+	head := strconv.AppendInt(append([]byte(nil), keysHead...), int64(len(batch)), 10)
+	head = append(head, '\r', '\n')
+	if r := &s.repl; r.backlog != nil && !r.following {
+		s.replFeed(head)
+		s.replFeedRaw(batch)
+		s.replFeedRaw(crlf)
+	}
+	s.aofFeedFunc(func(b []byte) []byte { return append(append(append(b, head...), batch...), crlf...) })
+}
+
+var (
+	keysHead = []byte("*4\r\n$7\r\nCLUSTER\r\n$9\r\nSYNCSLOTS\r\n$4\r\nKEYS\r\n$") // then the batch's length
+	crlf     = []byte("\r\n")
+)
 
 // applyKeyBatch decodes then stores a batch (without DB.Mu held).
 func (s *Server) applyKeyBatch(batch []byte) (int, error) {
