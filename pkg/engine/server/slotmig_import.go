@@ -22,11 +22,20 @@ const replicaSnapshotWait = 20 * time.Second
 // like any write, so they reach this node's replicas.
 func (c *Client) cmdSyncSlots(mc slotMigrationCluster, args [][]byte) {
 	sub := string(lower(args[0]))
-	if sub == "establish" {
+	switch sub {
+	case "establish":
 		c.syncSlotsEstablish(mc, args[1:])
+		return
+	case "request":
+		c.syncSlotsRequest(mc, args[1:])
 		return
 	}
 	j := c.importJob
+	if j != nil && j.cancelReq.Load() {
+		c.endSlotImport("Cancelled due to user request")
+		c.w.WriteError("ERR the import was cancelled")
+		return
+	}
 	if j == nil {
 		c.w.WriteError("ERR CLUSTER SYNCSLOTS " + printable(args[0], 64) + " should only be used by slot migration clients")
 		return
@@ -119,7 +128,7 @@ func (c *Client) syncSlotsEstablish(mc slotMigrationCluster, args [][]byte) {
 				return
 			}
 			for _, sl := range slotsOf(ranges) {
-				if c.srv.slotInActiveJob(sl, false) {
+				if c.srv.slotInActiveJob(sl, false) && c.srv.pendingImport(name, source) == nil {
 					c.w.WriteError("ERR Slot is already being imported on the target by a different migration")
 					return
 				}
@@ -138,16 +147,25 @@ func (c *Client) syncSlotsEstablish(mc slotMigrationCluster, args [][]byte) {
 		c.w.WriteError("ERR Target node does not agree about current slot ownership")
 		return
 	}
-	now := time.Now().Unix()
-	j := &slotJob{name: name, ranges: ranges, slots: slotsOf(ranges), sourceID: source,
-		targetID: c.srv.Cluster.MyID(), created: now, lastUpdate: now, lastAck: now, state: stateReceiving, imp: c}
+	// A CLUSTER MIGRATION IMPORT task waiting for this source becomes the
+	// job; else the job is new.
+	j := c.srv.pendingImport(name, source)
+	if j == nil {
+		now := time.Now()
+		j = &slotJob{name: name, ranges: ranges, slots: slotsOf(ranges), sourceID: source, targetID: c.srv.Cluster.MyID(),
+			created: now.Unix(), createdMs: now.UnixMilli(), lastUpdate: now.Unix(), lastAck: now.Unix(), state: stateReceiving}
+		c.srv.addJob(j)
+	}
+	c.srv.slotMig.mu.Lock()
+	j.imp = c
+	c.srv.slotMig.mu.Unlock()
 	// Leftovers of an earlier attempt would mix with the snapshot.
 	c.srv.DB.Mu.Lock()
 	c.srv.dropSlotKeys(j.slots)
 	c.srv.markImportStart(j)
 	c.srv.DB.Mu.Unlock()
 	c.importJob = j
-	c.srv.addJob(j)
+	c.srv.setJobState(j, stateReceiving, "")
 	c.srv.Logger.Printf("slot migration %s: importing %s from %s", name, j.rangesText(), source)
 	c.w.WriteRaw(okReply)
 }
@@ -177,7 +195,11 @@ func (c *Client) endSlotImport(why string) {
 	n := s.dropSlotKeys(notMine)
 	s.feedImportMarker("FINISH", "NAME", j.name, "STATE", "failed")
 	s.DB.Mu.Unlock()
-	s.setJobState(j, stateFailed, fmt.Sprintf("%s (%d imported keys deleted)", why, n))
+	state := stateFailed
+	if j.cancelReq.Load() {
+		state, why = stateCancelled, "Cancelled due to user request"
+	}
+	s.setJobState(j, state, fmt.Sprintf("%s (%d imported keys deleted)", why, n))
 }
 
 // waitReplicasCaughtUp waits until every replica acknowledged the stream
