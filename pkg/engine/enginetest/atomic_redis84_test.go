@@ -17,23 +17,8 @@ type migrationTask map[string]any
 
 func migrationTasks(t *testing.T, c *redis.Client, args ...any) []migrationTask {
 	t.Helper()
-	v, err := c.Do(context.Background(), append([]any{"CLUSTER", "MIGRATION", "STATUS"}, args...)...).Slice()
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []migrationTask
-	for _, e := range v {
-		m := migrationTask{}
-		switch e := e.(type) {
-		case map[any]any:
-			for k, v := range e {
-				m[fmt.Sprint(k)] = v
-			}
-		case []any:
-			for i := 0; i+1 < len(e); i += 2 {
-				m[fmt.Sprint(e[i])] = e[i+1]
-			}
-		}
+	for _, m := range replyMaps(t, c, append([]any{"CLUSTER", "MIGRATION", "STATUS"}, args...)...) {
 		out = append(out, m)
 	}
 	return out
@@ -42,20 +27,9 @@ func migrationTasks(t *testing.T, c *redis.Client, args ...any) []migrationTask 
 // waitTask polls STATUS ID id on c until the task has ended.
 func waitTask(t *testing.T, c *redis.Client, id string) migrationTask {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		tasks := migrationTasks(t, c, "ID", id)
-		if len(tasks) == 1 {
-			switch tasks[0]["state"] {
-			case "completed", "failed", "canceled":
-				return tasks[0]
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("task %s not finished: %v", id, tasks)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	return waitEnded(t, 30*time.Second, func() []map[string]any {
+		return replyMaps(t, c, "CLUSTER", "MIGRATION", "STATUS", "ID", id)
+	}, "completed", "failed", "canceled")
 }
 
 // TestClusterMigrationImport: Redis 8.4's CLUSTER MIGRATION IMPORT, sent to

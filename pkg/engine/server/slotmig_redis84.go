@@ -208,19 +208,26 @@ func (s *Server) pendingImport(name, source string) *slotJob {
 	return nil
 }
 
+// taskFilter reads STATUS's and CANCEL's "ID id | ALL": the id ("" for
+// all) or the error to answer.
+func taskFilter(args [][]byte) (string, string) {
+	switch {
+	case eq(args[0], "id") && len(args) == 2:
+		return string(args[1]), ""
+	case eq(args[0], "all") && len(args) == 1:
+		return "", ""
+	case eq(args[0], "id") || eq(args[0], "all"):
+		return "", errMigrationArity
+	}
+	return "", "ERR unknown argument"
+}
+
 // migrationStatus: CLUSTER MIGRATION STATUS ID id | ALL: the tasks in
 // progress, then the finished ones, newest first, as Redis 8.4 maps.
 func (c *Client) migrationStatus(args [][]byte) {
-	var id string
-	switch {
-	case eq(args[0], "id") && len(args) == 2:
-		id = string(args[1])
-	case eq(args[0], "all") && len(args) == 1:
-	case eq(args[0], "id") || eq(args[0], "all"):
-		c.w.WriteError(errMigrationArity)
-		return
-	default:
-		c.w.WriteError("ERR unknown argument")
+	id, msg := taskFilter(args)
+	if msg != "" {
+		c.w.WriteError(msg)
 		return
 	}
 	m := &c.srv.slotMig
@@ -309,16 +316,9 @@ func redisTaskState(j *slotJob) string {
 // closes its link (the source then keeps the slots) and deletes what it
 // received. A task already taking over the slots cannot be cancelled.
 func (c *Client) migrationCancel(args [][]byte) {
-	var id string
-	switch {
-	case eq(args[0], "id") && len(args) == 2:
-		id = string(args[1])
-	case eq(args[0], "all") && len(args) == 1:
-	case eq(args[0], "id") || eq(args[0], "all"):
-		c.w.WriteError(errMigrationArity)
-		return
-	default:
-		c.w.WriteError("ERR unknown argument")
+	id, msg := taskFilter(args)
+	if msg != "" {
+		c.w.WriteError(msg)
 		return
 	}
 	s := c.srv
