@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"strconv"
@@ -82,7 +83,7 @@ func (s *Server) decodeKeyBatch(batch []byte) ([]decodedKey, error) {
 	s.DB.Mu.Unlock()
 	var out []decodedKey
 	err := eachKeyEntry(batch, func(key []byte, at int64, payload []byte) error {
-		v, err := rdb.DecodeDump(payload)
+		v, err := decodePayload(payload)
 		if err != nil {
 			return err
 		}
@@ -90,6 +91,21 @@ func (s *Server) decodeKeyBatch(batch []byte) ([]decodedKey, error) {
 		return nil
 	})
 	return out, err
+}
+
+// decodePayload decodes one DUMP payload of a batch. A string, the common
+// case, is decoded in place: the store copies a short one into the key's
+// record when the batch is stored, before the batch's memory is reused;
+// a long one, which the store would keep, is copied here.
+func decodePayload(payload []byte) (rdb.Value, error) {
+	if len(payload) == 0 || payload[0] != rdb.TypeString {
+		return rdb.DecodeDump(payload)
+	}
+	v, err := rdb.DecodeDumpView(payload)
+	if err == nil && v.Kind == rdb.KindString && len(v.Str) > store.InlineStringMax {
+		v.Str = bytes.Clone(v.Str)
+	}
+	return v, err
 }
 
 // storeKeyBatch stores decoded keys, replacing existing ones, and feeds
