@@ -3,6 +3,7 @@ package enginetest
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,13 +19,24 @@ type slotMigration map[string]any
 
 func slotMigrations(t *testing.T, c *redis.Client) []slotMigration {
 	t.Helper()
-	v, err := c.Do(context.Background(), "CLUSTER", "GETSLOTMIGRATIONS").Slice()
+	var out []slotMigration
+	for _, m := range replyMaps(t, c, "CLUSTER", "GETSLOTMIGRATIONS") {
+		out = append(out, m)
+	}
+	return out
+}
+
+// replyMaps runs a command answering an array of maps (RESP2 flat arrays
+// or RESP3 maps) and returns them keyed by field name.
+func replyMaps(t *testing.T, c *redis.Client, args ...any) []map[string]any {
+	t.Helper()
+	v, err := c.Do(context.Background(), args...).Slice()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []slotMigration
+	var out []map[string]any
 	for _, e := range v {
-		m := slotMigration{}
+		m := map[string]any{}
 		switch e := e.(type) {
 		case map[any]any:
 			for k, v := range e {
@@ -44,19 +56,24 @@ func slotMigrations(t *testing.T, c *redis.Client) []slotMigration {
 // returns its final entry.
 func waitMigrationDone(t *testing.T, c *redis.Client, timeout time.Duration) slotMigration {
 	t.Helper()
+	return waitEnded(t, timeout, func() []map[string]any { return replyMaps(t, c, "CLUSTER", "GETSLOTMIGRATIONS") },
+		"success", "failed", "cancelled")
+}
+
+// waitEnded polls list until its first entry's state is one of ended and
+// returns that entry.
+func waitEnded(t *testing.T, timeout time.Duration, list func() []map[string]any, ended ...string) map[string]any {
+	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
-		jobs := slotMigrations(t, c)
-		if len(jobs) > 0 {
-			switch jobs[0]["state"] {
-			case "success", "failed", "cancelled":
-				return jobs[0]
-			}
+		entries := list()
+		if len(entries) > 0 && slices.Contains(ended, fmt.Sprint(entries[0]["state"])) {
+			return entries[0]
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("migration not finished after %v: %v", timeout, jobs)
+			t.Fatalf("not finished after %v: %v", timeout, entries)
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 

@@ -176,3 +176,21 @@ func TestLZFCompressRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// DecodeDumpView decodes what DecodeDump does; a raw string's bytes are
+// those of the payload itself.
+func TestDecodeDumpView(t *testing.T) {
+	for name, v := range benchValues() {
+		p := EncodeDump(v)
+		got, err := DecodeDumpView(p)
+		want, err2 := DecodeDump(p)
+		if err != nil || err2 != nil || !SameDumps(EncodeDump(got), EncodeDump(want)) {
+			t.Fatalf("%s: view %v (%v), copy %v (%v)", name, got, err, want, err2)
+		}
+	}
+	p := EncodeDump(Value{Kind: KindString, Str: []byte("a raw string value")})
+	v, err := DecodeDumpView(p)
+	if err != nil || &v.Str[0] != &p[2] {
+		t.Fatalf("the string was copied or misplaced: %q, %v", v.Str, err)
+	}
+}

@@ -14,7 +14,14 @@ import (
 // and decodes the object in it. Every encoding Redis 7.0 and 7.2 write is
 // understood, plus the older ones (ziplist, zipmap, quicklist 1, ZSET with
 // string scores, Redis 5 streams). Module types are reported as unsupported.
-func DecodeDump(payload []byte) (Value, error) {
+func DecodeDump(payload []byte) (Value, error) { return decodeDump(payload, true) }
+
+// DecodeDumpView is DecodeDump for a caller that is done with the value
+// before it reuses payload: the value's slices may point into payload,
+// which spares a copy of the whole body.
+func DecodeDumpView(payload []byte) (Value, error) { return decodeDump(payload, false) }
+
+func decodeDump(payload []byte, private bool) (Value, error) {
 	if len(payload) < 11 { // type byte + at least 1 byte of object + footer
 		return Value{}, corrupt("DUMP payload too short (%d bytes)", len(payload))
 	}
@@ -29,7 +36,10 @@ func DecodeDump(payload []byte) (Value, error) {
 	}
 	// One private copy of the body backs every returned slice, so the caller
 	// may reuse payload; the copy lives as long as any element of the value.
-	s := &bytesSource{b: bytes.Clone(body)}
+	if private {
+		body = bytes.Clone(body)
+	}
+	s := &bytesSource{b: body}
 	t, err := s.readByte()
 	if err != nil {
 		return Value{}, err

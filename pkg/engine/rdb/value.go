@@ -95,6 +95,9 @@ func corrupt(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrCorrupt, fmt.Sprintf(format, args...))
 }
 
+// TypeString is the type byte that starts a string's DUMP payload.
+const TypeString = typeString
+
 // RDB object type bytes (src/rdb.h).
 const (
 	typeString         = 0

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 )
 
@@ -107,6 +108,11 @@ func readReply(br *bufio.Reader, depth int) (Reply, error) {
 
 // AppendCommand appends args encoded as a RESP multibulk command to b.
 func AppendCommand(b []byte, args ...[]byte) []byte {
+	need := 16
+	for _, a := range args {
+		need += len(a) + 16
+	}
+	b = slices.Grow(b, need) // one growth, not one per big argument
 	b = append(b, '*')
 	b = strconv.AppendInt(b, int64(len(args)), 10)
 	b = append(b, '\r', '\n')

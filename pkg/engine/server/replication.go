@@ -165,6 +165,10 @@ func (s *Server) replOffset() int64 {
 // bus gossips and failover ranks replicas by).
 func (s *Server) ReplicationOffset() int64 { return s.replOffset() }
 
+// maxSpareReplicaBuffer bounds the output buffer a replica link keeps
+// between writes (a bigger one is left to the collector).
+const maxSpareReplicaBuffer = 4 << 20
+
 // replicaLink is the master's side of one connected replica.
 type replicaLink struct {
 	addr       string // the replica's announced ip:port
@@ -257,10 +261,12 @@ func (c *Client) serveReplica(port string, preamble func() []byte) {
 		c.conn.Close()
 		<-gone
 	}()
+	var spare []byte // the last buffer written, reused for the next pushes
 	for {
 		link.mu.Lock()
 		out, overflowed := link.buf, link.overflowed
-		link.buf, link.inFlight = nil, len(out) > 0
+		link.buf, link.inFlight = spare[:0], len(out) > 0
+		spare = nil
 		link.mu.Unlock()
 		if overflowed {
 			return
@@ -274,6 +280,9 @@ func (c *Client) serveReplica(port string, preamble func() []byte) {
 			link.mu.Unlock()
 			if err != nil {
 				return
+			}
+			if cap(out) <= maxSpareReplicaBuffer {
+				spare = out
 			}
 			if !link.online.Swap(true) {
 				db.Mu.Lock()

@@ -58,19 +58,26 @@ const slotMigrationLogLen = 1000
 // slotJob is one migration as seen from this node: an export (we are the
 // source) or an import (we are the target).
 type slotJob struct {
-	name     string
-	export   bool
-	ranges   [][2]int
-	slots    []int
-	sourceID string
-	targetID string
-	created  int64
+	name      string
+	export    bool
+	ranges    [][2]int
+	slots     []int
+	sourceID  string
+	targetID  string
+	created   int64 // unix seconds
+	createdMs int64
 
 	// guarded by slotMigrations.mu
 	state      string
 	message    string
 	lastUpdate int64
 	lastAck    int64
+	// unix milliseconds, for CLUSTER MIGRATION STATUS: when the data
+	// started to move, when the writes paused, when the job ended (0: not yet)
+	startMs, pausedMs, endMs int64
+
+	// cancelReq: CLUSTER MIGRATION CANCEL asked this import to stop
+	cancelReq atomic.Bool
 
 	exp *exportRun // source side only
 	imp *Client    // target side: the source's connection, until the job ends
@@ -129,7 +136,16 @@ func (s *Server) setJobState(j *slotJob, state, message string) {
 	if message != "" {
 		j.message = message
 	}
-	j.lastUpdate = time.Now().Unix()
+	now := time.Now()
+	j.lastUpdate = now.Unix()
+	switch {
+	case state == stateSnapshotting || state == stateReceiving:
+		j.startMs = now.UnixMilli()
+	case state == stateFailoverPaused:
+		j.pausedMs = now.UnixMilli()
+	case j.finished():
+		j.endMs = now.UnixMilli()
+	}
 	s.slotMig.mu.Unlock()
 	s.Logger.Printf("slot migration %s (%s %s): %s %s", j.name, map[bool]string{true: "export", false: "import"}[j.export], j.rangesText(), state, message)
 }
@@ -183,7 +199,7 @@ func (s *Server) slotInActiveJob(slot int, export bool) bool {
 func (c *Client) clusterSlotMigration(args [][]byte) bool {
 	sub := strings.ToLower(string(args[1]))
 	switch sub {
-	case "migrateslots", "getslotmigrations", "cancelslotmigrations", "syncslots":
+	case "migrateslots", "getslotmigrations", "cancelslotmigrations", "syncslots", "migration":
 	default:
 		return false
 	}
@@ -192,6 +208,8 @@ func (c *Client) clusterSlotMigration(args [][]byte) bool {
 		return false
 	}
 	switch sub {
+	case "migration":
+		c.cmdClusterMigration(mc, args)
 	case "migrateslots":
 		if len(args) < 3 {
 			c.w.WriteError("ERR wrong number of arguments for 'cluster|migrateslots' command")
@@ -323,15 +341,9 @@ func (c *Client) cmdMigrateSlots(mc slotMigrationCluster, args [][]byte) {
 			return
 		}
 		i += used
-		if owner != myID {
-			c.w.WriteError("ERR Slots are not served by this node.")
+		if msg := c.srv.canExport(ranges, owner); msg != "" {
+			c.w.WriteError(msg)
 			return
-		}
-		for _, sl := range slotsOf(ranges) {
-			if c.srv.slotInActiveJob(sl, true) {
-				c.w.WriteError(fmt.Sprintf("ERR I am already migrating slot %d.", sl))
-				return
-			}
 		}
 		for _, j := range jobs {
 			for _, a := range j.ranges {
@@ -349,26 +361,50 @@ func (c *Client) cmdMigrateSlots(mc slotMigrationCluster, args [][]byte) {
 		}
 		target := string(args[i+1])
 		i += 2
-		switch {
-		case len(target) != 40:
-			c.w.WriteError("ERR Invalid node name: " + target)
-			return
-		case !mc.KnowsNode(target):
-			c.w.WriteError("ERR Unknown node name: " + target)
-			return
-		case target == myID:
-			c.w.WriteError("ERR Target node can not be this node.")
+		if msg := checkExportTarget(mc, target, myID); msg != "" {
+			c.w.WriteError(msg)
 			return
 		}
-		now := time.Now().Unix()
-		jobs = append(jobs, &slotJob{name: newJobName(), export: true, ranges: ranges, slots: slotsOf(ranges),
-			sourceID: myID, targetID: target, created: now, lastUpdate: now, lastAck: now, state: stateConnecting})
+		jobs = append(jobs, newExportJob(newJobName(), ranges, myID, target))
 	}
 	for _, j := range jobs {
 		c.srv.addJob(j)
 		c.srv.startExport(mc, j)
 	}
 	c.w.WriteRaw(okReply)
+}
+
+// canExport is Valkey's check of slots an export would take: this node
+// serves them and exports none of them yet.
+func (s *Server) canExport(ranges [][2]int, owner string) string {
+	if owner != s.Cluster.MyID() {
+		return "ERR Slots are not served by this node."
+	}
+	for _, sl := range slotsOf(ranges) {
+		if s.slotInActiveJob(sl, true) {
+			return fmt.Sprintf("ERR I am already migrating slot %d.", sl)
+		}
+	}
+	return ""
+}
+
+// checkExportTarget is Valkey's check of an export's target node id.
+func checkExportTarget(mc slotMigrationCluster, target, myID string) string {
+	switch {
+	case len(target) != 40:
+		return "ERR Invalid node name: " + target
+	case !mc.KnowsNode(target):
+		return "ERR Unknown node name: " + target
+	case target == myID:
+		return "ERR Target node can not be this node."
+	}
+	return ""
+}
+
+func newExportJob(name string, ranges [][2]int, source, target string) *slotJob {
+	now := time.Now()
+	return &slotJob{name: name, export: true, ranges: ranges, slots: slotsOf(ranges), sourceID: source, targetID: target,
+		created: now.Unix(), createdMs: now.UnixMilli(), lastUpdate: now.Unix(), lastAck: now.Unix(), state: stateConnecting}
 }
 
 // writeSlotMigrations: CLUSTER GETSLOTMIGRATIONS, one map per job.
@@ -551,11 +587,13 @@ func nextForm(b []byte) ([][]byte, int, error) {
 }
 
 // engineSubcommands are the engine's subcommands beyond Redis 7.0's, the
-// atomic slot migration ones: COMMAND INFO "cluster|migrateslots" is how
-// tools (gocluster reshard --atomic auto) learn that a node supports them.
+// atomic slot migration ones (Valkey 9's and Redis 8.4's): COMMAND INFO
+// "cluster|migrateslots" is how tools (gocluster reshard --atomic auto)
+// learn that a node supports them.
 var engineSubcommands = map[string]commandInfo{
 	"cluster|migrateslots":         {arity: -4, flags: "admin noscript stale"},
 	"cluster|getslotmigrations":    {arity: 2, flags: "admin noscript stale"},
 	"cluster|cancelslotmigrations": {arity: 2, flags: "admin noscript stale"},
 	"cluster|syncslots":            {arity: -3, flags: "admin noscript stale"},
+	"cluster|migration":            {arity: -4, flags: "admin noscript stale"},
 }

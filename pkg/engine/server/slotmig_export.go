@@ -44,10 +44,10 @@ type exportRun struct {
 
 	conn net.Conn
 
-	mu    sync.Mutex // guards out
-	out   []byte     // encoded commands not yet written to conn
+	q     *sendQueue
 	wake  chan struct{}
-	batch []byte // the SYNCSLOTS KEYS batch being built (DB.Mu held)
+	batch []byte   // the SYNCSLOTS KEYS batch being built (DB.Mu held)
+	big   []bigKey // values to encode once DB.Mu is released
 
 	sent, replied atomic.Int64 // commands enqueued / replies read
 
@@ -60,7 +60,7 @@ type exportRun struct {
 }
 
 func (s *Server) startExport(mc slotMigrationCluster, j *slotJob) {
-	e := &exportRun{s: s, job: j, mc: mc, wake: make(chan struct{}, 1), stop: make(chan struct{}),
+	e := &exportRun{s: s, job: j, mc: mc, q: newSendQueue(), wake: make(chan struct{}, 1), stop: make(chan struct{}),
 		claimed: make(chan struct{}, 1), done: make(chan struct{})}
 	j.exp = e
 	go e.run()
@@ -89,20 +89,17 @@ func (e *exportRun) stopped() bool {
 
 // enqueue adds one encoded command for the target.
 func (e *exportRun) enqueue(cmd []byte) {
-	e.mu.Lock()
-	e.out = append(e.out, cmd...)
-	e.mu.Unlock()
+	e.q.addCopy(cmd)
 	e.sent.Add(1)
+	e.poke()
+}
+
+// poke wakes the writer.
+func (e *exportRun) poke() {
 	select {
 	case e.wake <- struct{}{}:
 	default:
 	}
-}
-
-func (e *exportRun) buffered() int {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return len(e.out)
 }
 
 func (s *Server) activeExportRuns() []*exportRun {
@@ -134,7 +131,7 @@ func (e *exportRun) run() {
 	go e.reader(br)
 
 	for i := 0; i < len(j.slots); {
-		for e.buffered() > exportMaxBuffered && !e.stopped() {
+		for e.q.buffered() > exportMaxBuffered && !e.stopped() {
 			time.Sleep(time.Millisecond)
 		}
 		if e.stopped() {
@@ -151,7 +148,12 @@ func (e *exportRun) run() {
 			s.slotMig.capturing.Add(1)
 			keys += 1 + e.snapshotSlot(slot)
 		}
+		e.flushBatch() // before the lock goes: ahead of any write captured after
+		if len(e.big) > 0 {
+			e.q.deferFrom()
+		}
 		s.DB.Mu.Unlock()
+		e.sendBig()
 	}
 	e.enqueue(syncSlots("SNAPSHOT-EOF"))
 	s.setJobState(j, stateReplicating, "")
@@ -278,13 +280,20 @@ func (e *exportRun) connect() (*bufio.Reader, string) {
 func (e *exportRun) snapshotSlot(slot int) int {
 	n := 0
 	e.s.DB.EachInSlot(slot, func(key string, v rdb.Value, expireAt int64) {
+		if bigValue(v) {
+			if v.Kind == rdb.KindString { // SETRANGE and APPEND write in place
+				v.Str = bytes.Clone(v.Str)
+			}
+			e.big = append(e.big, bigKey{key, expireAt, v})
+			n++
+			return
+		}
 		e.batch = appendKeyEntry(e.batch, key, expireAt, v)
 		n++
 		if len(e.batch) >= keyBatchBytes {
 			e.flushBatch()
 		}
 	})
-	e.flushBatch()
 	return n
 }
 
@@ -293,22 +302,69 @@ func (e *exportRun) flushBatch() {
 	if len(e.batch) == 0 {
 		return
 	}
-	e.mu.Lock()
-	e.out = resp.AppendCommand(e.out, syncSlotsWord, syncSlotsSub, keysWord, e.batch)
-	e.mu.Unlock()
-	e.batch = e.batch[:0]
-	e.sent.Add(1)
-	select {
-	case e.wake <- struct{}{}:
-	default:
+	head := strconv.AppendInt(append([]byte(nil), keysHead...), int64(len(e.batch)), 10)
+	head = append(head, crlf...)
+	if len(e.batch) < keyBatchBytes/4 { // a slot's last keys: copied, the buffer kept
+		e.q.addCopy(append(append(head, e.batch...), crlf...))
+		e.batch = e.batch[:0]
+	} else {
+		e.q.addCommand(head, e.batch, crlf)
+		e.batch = e.q.batchBuffer()
 	}
+	e.sent.Add(1)
+	e.poke()
+}
+
+// bigKey is a value copied under DB.Mu, to encode without it.
+type bigKey struct {
+	key      string
+	expireAt int64
+	v        rdb.Value
+}
+
+// bigValue says a value costs enough to encode that it is encoded out of
+// the hold of DB.Mu. Only kinds whose exported form shares no memory that
+// a later write changes in place qualify (the string is copied): hash
+// values and list items are replaced, never rewritten; set members are
+// copied by the export.
+func bigValue(v rdb.Value) bool {
+	const bigBytes, bigCount = 256 << 10, 4096
+	switch v.Kind {
+	case rdb.KindString:
+		return len(v.Str) >= bigBytes
+	case rdb.KindHash:
+		return len(v.Hash) >= bigCount
+	case rdb.KindList:
+		return len(v.List) >= bigCount
+	case rdb.KindSet:
+		return len(v.Set) >= bigCount
+	}
+	return false
+}
+
+// sendBig encodes the big values of the last hold, one SYNCSLOTS KEYS
+// each, and queues them ahead of the writes captured meanwhile.
+func (e *exportRun) sendBig() {
+	if len(e.big) == 0 {
+		return
+	}
+	var cmds []byte
+	for i, b := range e.big {
+		entry := appendKeyEntry(nil, b.key, b.expireAt, b.v)
+		cmds = resp.AppendCommand(cmds, syncSlotsWord, syncSlotsSub, keysWord, entry)
+		e.big[i] = bigKey{}
+	}
+	n := len(e.big)
+	e.big = e.big[:0]
+	e.q.endDefer(cmds)
+	e.sent.Add(int64(n))
+	e.poke()
 }
 
 var syncSlotsWord, syncSlotsSub, keysWord = []byte("CLUSTER"), []byte("SYNCSLOTS"), []byte("KEYS")
 
 // writer moves queued commands to the socket.
 func (e *exportRun) writer() {
-	var spare []byte
 	for {
 		select {
 		case <-e.wake:
@@ -318,20 +374,17 @@ func (e *exportRun) writer() {
 			return
 		}
 		for {
-			e.mu.Lock()
-			buf := e.out
-			e.out = spare[:0]
-			e.mu.Unlock()
-			if len(buf) == 0 {
-				spare = buf
+			bufs := e.q.take()
+			if len(bufs) == 0 {
 				break
 			}
+			written := append(net.Buffers(nil), bufs...) // WriteTo consumes bufs
 			e.conn.SetWriteDeadline(time.Now().Add(exportIOTimeout))
-			if _, err := e.conn.Write(buf); err != nil {
+			if _, err := bufs.WriteTo(e.conn); err != nil {
 				e.fail("Connection lost to target. Check CLUSTER GETSLOTMIGRATIONS on the target node for more information.")
 				return
 			}
-			spare = buf
+			e.q.recycle(written)
 		}
 	}
 }

@@ -12,17 +12,30 @@ import (
 // slots, for its replicas to acknowledge everything it imported.
 const replicaCatchUpWait = 2 * time.Second
 
+// replicaSnapshotWait bounds the wait, outside the pause, for the replicas
+// to take the snapshot.
+const replicaSnapshotWait = 20 * time.Second
+
 // cmdSyncSlots: CLUSTER SYNCSLOTS, the messages a source sends its target.
 // ESTABLISH turns this connection into the job's import link: its commands
 // skip routing (they write slots this node does not serve yet) and run
 // like any write, so they reach this node's replicas.
 func (c *Client) cmdSyncSlots(mc slotMigrationCluster, args [][]byte) {
 	sub := string(lower(args[0]))
-	if sub == "establish" {
+	switch sub {
+	case "establish":
 		c.syncSlotsEstablish(mc, args[1:])
+		return
+	case "request":
+		c.syncSlotsRequest(mc, args[1:])
 		return
 	}
 	j := c.importJob
+	if j != nil && j.cancelReq.Load() {
+		c.endSlotImport("Cancelled due to user request")
+		c.w.WriteError("ERR the import was cancelled")
+		return
+	}
 	if j == nil {
 		c.w.WriteError("ERR CLUSTER SYNCSLOTS " + printable(args[0], 64) + " should only be used by slot migration clients")
 		return
@@ -38,9 +51,7 @@ func (c *Client) cmdSyncSlots(mc slotMigrationCluster, args [][]byte) {
 			c.w.WriteError(errSyntax)
 			return
 		}
-		s.DB.Mu.Lock()
 		n, err := s.applyKeyBatch(args[1])
-		s.DB.Mu.Unlock()
 		if err != nil {
 			c.endSlotImport("Bad key batch: " + err.Error())
 			c.w.WriteError("ERR Bad data format")
@@ -50,6 +61,9 @@ func (c *Client) cmdSyncSlots(mc slotMigrationCluster, args [][]byte) {
 	case "ack":
 		c.w.WriteRaw(okReply)
 	case "snapshot-eof":
+		// Our replicas take the snapshot now, so that the wait for them
+		// inside the source's write pause covers only the last writes.
+		s.waitReplicasCaughtUp(replicaSnapshotWait)
 		s.setJobState(j, stateWaitingPaused, "")
 		c.w.WriteRaw(okReply)
 	case "paused":
@@ -114,7 +128,7 @@ func (c *Client) syncSlotsEstablish(mc slotMigrationCluster, args [][]byte) {
 				return
 			}
 			for _, sl := range slotsOf(ranges) {
-				if c.srv.slotInActiveJob(sl, false) {
+				if c.srv.slotInActiveJob(sl, false) && c.srv.pendingImport(name, source) == nil {
 					c.w.WriteError("ERR Slot is already being imported on the target by a different migration")
 					return
 				}
@@ -133,16 +147,25 @@ func (c *Client) syncSlotsEstablish(mc slotMigrationCluster, args [][]byte) {
 		c.w.WriteError("ERR Target node does not agree about current slot ownership")
 		return
 	}
-	now := time.Now().Unix()
-	j := &slotJob{name: name, ranges: ranges, slots: slotsOf(ranges), sourceID: source,
-		targetID: c.srv.Cluster.MyID(), created: now, lastUpdate: now, lastAck: now, state: stateReceiving, imp: c}
+	// A CLUSTER MIGRATION IMPORT task waiting for this source becomes the
+	// job; else the job is new.
+	j := c.srv.pendingImport(name, source)
+	if j == nil {
+		now := time.Now()
+		j = &slotJob{name: name, ranges: ranges, slots: slotsOf(ranges), sourceID: source, targetID: c.srv.Cluster.MyID(),
+			created: now.Unix(), createdMs: now.UnixMilli(), lastUpdate: now.Unix(), lastAck: now.Unix(), state: stateReceiving}
+		c.srv.addJob(j)
+	}
+	c.srv.slotMig.mu.Lock()
+	j.imp = c
+	c.srv.slotMig.mu.Unlock()
 	// Leftovers of an earlier attempt would mix with the snapshot.
 	c.srv.DB.Mu.Lock()
 	c.srv.dropSlotKeys(j.slots)
 	c.srv.markImportStart(j)
 	c.srv.DB.Mu.Unlock()
 	c.importJob = j
-	c.srv.addJob(j)
+	c.srv.setJobState(j, stateReceiving, "")
 	c.srv.Logger.Printf("slot migration %s: importing %s from %s", name, j.rangesText(), source)
 	c.w.WriteRaw(okReply)
 }
@@ -172,7 +195,11 @@ func (c *Client) endSlotImport(why string) {
 	n := s.dropSlotKeys(notMine)
 	s.feedImportMarker("FINISH", "NAME", j.name, "STATE", "failed")
 	s.DB.Mu.Unlock()
-	s.setJobState(j, stateFailed, fmt.Sprintf("%s (%d imported keys deleted)", why, n))
+	state := stateFailed
+	if j.cancelReq.Load() {
+		state, why = stateCancelled, "Cancelled due to user request"
+	}
+	s.setJobState(j, state, fmt.Sprintf("%s (%d imported keys deleted)", why, n))
 }
 
 // waitReplicasCaughtUp waits until every replica acknowledged the stream
@@ -221,11 +248,9 @@ func (s *Server) markImportStart(j *slotJob) {
 // import: key batches, and the markers around them.
 func (s *Server) applyImportStream(args [][]byte) {
 	if eq(args[0], "keys") && len(args) == 2 {
-		s.DB.Mu.Lock()
 		if _, err := s.applyKeyBatch(args[1]); err != nil {
 			s.Logger.Printf("slot migration: a key batch from the master or the AOF: %v", err)
 		}
-		s.DB.Mu.Unlock()
 		return
 	}
 	if eq(args[0], "drop") {

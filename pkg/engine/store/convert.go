@@ -56,7 +56,8 @@ func exportEntry(e entry, copyStr bool) rdb.Value {
 		h := e.hash()
 		v := rdb.Value{Kind: rdb.KindHash, Hash: make([]rdb.Field, 0, h.Len()), Compact: h.Compact()}
 		for f, val := range h.All() {
-			v.Hash = append(v.Hash, rdb.Field{Name: []byte(f), Value: val})
+			// a field name is never written in place (see Hash): a view
+			v.Hash = append(v.Hash, rdb.Field{Name: unsafe.Slice(unsafe.StringData(f), len(f)), Value: val})
 		}
 		return v
 	case KindSet:
@@ -82,37 +83,53 @@ func exportEntry(e entry, copyStr bool) rdb.Value {
 // Import stores v at key, replacing any value and clearing any TTL. The
 // value's slices are kept, so callers pass freshly decoded data.
 func (db *DB) Import(key []byte, v rdb.Value) {
-	db.Delete(key)
-	sd := &db.slots[KeySlot(key)]
+	db.ImportPrepared(key, Prepare(v, &db.limits))
+}
+
+// Prepared is a decoded value already built into the store's form, so
+// that a big value costs its holder of Mu only the insertion.
+type Prepared struct {
+	e     entry
+	empty bool // an empty collection, which is no value
+}
+
+// Prepare builds v's stored form under the encoding limits lim. It
+// touches no database, so it runs without Mu (with a copy of Limits).
+// The value's slices are kept.
+func Prepare(v rdb.Value, lim *EncodingLimits) Prepared {
 	switch v.Kind {
 	case rdb.KindString:
-		db.put(sd, key, stringEntry(v.Str))
-		return
+		return Prepared{e: stringEntry(v.Str)}
 	case rdb.KindList:
 		l := &List{}
 		l.Replace(v.List)
-		db.put(sd, key, entry{kind: KindList, ptr: unsafe.Pointer(l)})
+		return Prepared{e: entry{kind: KindList, ptr: unsafe.Pointer(l)}, empty: len(v.List) == 0}
 	case rdb.KindHash:
-		h := db.newHash()
-		for _, f := range v.Hash {
-			h.Set(f.Name, f.Value, &db.limits)
-		}
-		db.put(sd, key, entry{kind: KindHash, ptr: unsafe.Pointer(h)})
+		return Prepared{e: entry{kind: KindHash, ptr: unsafe.Pointer(importHash(v.Hash, lim))}, empty: len(v.Hash) == 0}
 	case rdb.KindSet:
 		s := make(Set, len(v.Set))
 		for _, m := range v.Set {
 			s[string(m)] = struct{}{}
 		}
-		db.put(sd, key, entry{kind: KindSet, ptr: unsafe.Pointer(&s)})
+		return Prepared{e: entry{kind: KindSet, ptr: unsafe.Pointer(&s)}, empty: len(s) == 0}
 	case rdb.KindZSet:
 		z := NewZSet()
 		for _, m := range v.ZSet {
 			z.Add(m.Member, m.Score)
 		}
-		db.put(sd, key, entry{kind: KindZSet, ptr: unsafe.Pointer(z)})
+		return Prepared{e: entry{kind: KindZSet, ptr: unsafe.Pointer(z)}, empty: z.Len() == 0}
 	case rdb.KindStream:
-		db.put(sd, key, entry{kind: KindStream, ptr: unsafe.Pointer(importStream(v.Stream))})
-		return // an empty stream is a value
+		return Prepared{e: entry{kind: KindStream, ptr: unsafe.Pointer(importStream(v.Stream))}}
 	}
-	db.DeleteIfEmpty(key)
+	return Prepared{empty: true}
+}
+
+// ImportPrepared stores p at key, replacing any value and clearing any TTL
+// (Mu held).
+func (db *DB) ImportPrepared(key []byte, p Prepared) {
+	db.Delete(key)
+	if p.empty {
+		return
+	}
+	db.put(&db.slots[KeySlot(key)], key, p.e)
 }

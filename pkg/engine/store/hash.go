@@ -6,6 +6,8 @@ import (
 	"math/bits"
 	"math/rand/v2"
 	"unsafe"
+
+	"github.com/gocluster/gocluster/pkg/engine/rdb"
 )
 
 // Hash is a hash value. While it has at most hash-max-listpack-entries
@@ -141,6 +143,28 @@ func (h *Hash) Delete(field []byte) bool {
 	buf := make([]byte, 0, len(h.buf)-(end-start))
 	h.buf = append(append(buf, h.buf[:start]...), h.buf[end:]...)
 	return true
+}
+
+// importHash builds a hash from decoded fields (distinct, as DecodeDump
+// checks), keeping their values. A hash past the compact limits is built
+// as a map at once, sized for its fields, not converted as it grows.
+func importHash(fields []rdb.Field, lim *EncodingLimits) *Hash {
+	h := &Hash{}
+	big := len(fields) > lim.HashEntries
+	for _, f := range fields {
+		big = big || len(f.Name) > lim.HashValue || len(f.Value) > lim.HashValue
+	}
+	if !big {
+		for _, f := range fields {
+			h.Set(f.Name, f.Value, lim)
+		}
+		return h
+	}
+	h.table = make(map[string][]byte, len(fields))
+	for _, f := range fields {
+		h.table[string(f.Name)] = f.Value
+	}
+	return h
 }
 
 func (h *Hash) convert() {

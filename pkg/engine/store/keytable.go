@@ -87,6 +87,10 @@ func readUvarint(p unsafe.Pointer, off int) (v uint64, n int) {
 
 func inlineRecord(p unsafe.Pointer) bool { return Kind(*(*uint8)(p)) == KindString }
 
+// InlineStringMax is the longest string the store copies into a key's
+// record; a longer one it keeps as given.
+const InlineStringMax = inlineMax
+
 func inlineEntry(e entry) bool { return e.kind == KindString && e.n <= inlineMax }
 
 func recordEntry(p unsafe.Pointer) entry {
