@@ -153,7 +153,7 @@ func (s *Server) collectionLen(key []byte) int {
 		return h.Len()
 	}
 	if set, err := db.Set(key, false); err == nil && set != nil {
-		return len(set)
+		return set.Len()
 	}
 	if z, err := db.ZSet(key, false); err == nil && z != nil {
 		return z.Len()

@@ -61,8 +61,8 @@ func exportEntry(e entry, copyStr bool) rdb.Value {
 		return v
 	case KindSet:
 		s := e.set()
-		v := rdb.Value{Kind: rdb.KindSet, Set: make([][]byte, 0, len(s))}
-		for m := range s {
+		v := rdb.Value{Kind: rdb.KindSet, Set: make([][]byte, 0, s.Len())}
+		for m := range s.All() {
 			v.Set = append(v.Set, []byte(m))
 		}
 		return v
@@ -99,11 +99,11 @@ func (db *DB) Import(key []byte, v rdb.Value) {
 		}
 		db.put(sd, key, entry{kind: KindHash, ptr: unsafe.Pointer(h)})
 	case rdb.KindSet:
-		s := make(Set, len(v.Set))
+		s := &Set{}
 		for _, m := range v.Set {
-			s[string(m)] = struct{}{}
+			s.Add(m, &db.limits)
 		}
-		db.put(sd, key, entry{kind: KindSet, ptr: unsafe.Pointer(&s)})
+		db.put(sd, key, entry{kind: KindSet, ptr: unsafe.Pointer(s)})
 	case rdb.KindZSet:
 		z := NewZSet()
 		for _, m := range v.ZSet {

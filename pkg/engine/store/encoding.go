@@ -41,16 +41,10 @@ func (db *DB) Encoding(key []byte, lim EncodingLimits) string {
 		}
 		return "hashtable"
 	case KindSet:
-		s := e.set()
-		if len(s) > lim.SetIntsetEntries {
-			return "hashtable"
+		if e.set().Intset() {
+			return "intset"
 		}
-		for m := range s {
-			if !isCanonicalInt([]byte(m)) {
-				return "hashtable"
-			}
-		}
-		return "intset"
+		return "hashtable"
 	case KindZSet:
 		z := e.zset()
 		if z.Len() > lim.ZSetEntries {

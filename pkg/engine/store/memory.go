@@ -128,8 +128,11 @@ func estimateSampled(e entry, samples int) uint32 {
 		}
 	case KindSet:
 		s := e.set()
-		count = len(s)
-		for m := range s {
+		if s.Intset() {
+			return uint32(collectionBase + len(s.ints.bytes()))
+		}
+		count = s.Len()
+		for m := range s.All() {
 			if sampled == samples {
 				break
 			}

@@ -37,9 +37,6 @@ func (k Kind) String() string {
 // ErrWrongType is Redis's WRONGTYPE error.
 var ErrWrongType = errors.New("WRONGTYPE Operation against a key holding the wrong kind of value")
 
-// Set is a plain map; a List, Hash and ZSet have their own types.
-type Set map[string]struct{}
-
 // entry is one key's value as lookups hand it out; the slot tables keep it
 // packed in a record (keytable.go). ptr is the string's bytes for
 // KindString, else a *List, *Hash, *Set or *ZSet.
@@ -66,7 +63,7 @@ func (e entry) bytes() []byte {
 
 func (e entry) list() *List { return (*List)(e.ptr) }
 func (e entry) hash() *Hash { return (*Hash)(e.ptr) }
-func (e entry) set() Set    { return *(*Set)(e.ptr) }
+func (e entry) set() *Set   { return (*Set)(e.ptr) }
 func (e entry) zset() *ZSet { return (*ZSet)(e.ptr) }
 
 type slotData struct {
@@ -340,16 +337,13 @@ func (db *DB) Limits() *EncodingLimits { return &db.limits }
 func (db *DB) SetEncodingLimits(lim EncodingLimits) { db.limits = lim }
 
 // Set returns the set at key (nil if missing and !create).
-func (db *DB) Set(key []byte, create bool) (Set, error) {
+func (db *DB) Set(key []byte, create bool) (*Set, error) {
 	var mk func() unsafe.Pointer
 	if create {
-		mk = func() unsafe.Pointer { s := Set{}; return unsafe.Pointer(&s) }
+		mk = func() unsafe.Pointer { return unsafe.Pointer(&Set{}) }
 	}
 	p, err := db.collection(key, KindSet, mk)
-	if p == nil {
-		return nil, err
-	}
-	return *(*Set)(p), nil
+	return (*Set)(p), err
 }
 
 // ZSet returns the sorted set at key (nil if missing and !create).
@@ -376,7 +370,7 @@ func (db *DB) DeleteIfEmpty(key []byte) {
 	case KindHash:
 		empty = e.hash().Len() == 0
 	case KindSet:
-		empty = len(e.set()) == 0
+		empty = e.set().Len() == 0
 	case KindZSet:
 		empty = e.zset().Len() == 0
 	}

@@ -186,7 +186,8 @@ func TestExportImportRoundTrip(t *testing.T) {
 	z, _ := db.ZSet([]byte("z"), true)
 	z.Add([]byte("m"), 2.5)
 	s, _ := db.Set([]byte("s"), true)
-	s["x"], s["y"] = struct{}{}, struct{}{}
+	s.Add([]byte("x"), db.Limits())
+	s.Add([]byte("y"), db.Limits())
 	for _, k := range []string{"h", "z", "s"} {
 		v, ok := db.Export([]byte(k))
 		if !ok {

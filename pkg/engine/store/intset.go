@@ -1,0 +1,133 @@
+package store
+
+import (
+	"encoding/binary"
+	"unsafe"
+)
+
+// intset is a set of int64s kept sorted in one byte allocation, each in
+// the narrowest width (2, 4 or 8 bytes) that holds them all, as Redis's
+// intset: a 5-integer set costs a 24- or 48-byte allocation, not a map.
+// The allocation is width(1) count(uint32) then the values, little-endian;
+// nil is the empty set. Every change builds a new allocation of the exact
+// size (sets in this form are small: set-max-intset-entries).
+type intset struct{ p *byte }
+
+const intsetHeader = 5
+
+func (s intset) width() int {
+	if s.p == nil {
+		return 2
+	}
+	return int(*s.p)
+}
+
+func (s intset) Len() int {
+	if s.p == nil {
+		return 0
+	}
+	return int(binary.LittleEndian.Uint32(unsafe.Slice(s.p, intsetHeader)[1:]))
+}
+
+func (s intset) bytes() []byte {
+	if s.p == nil {
+		return nil
+	}
+	return unsafe.Slice(s.p, intsetHeader+s.Len()*s.width())
+}
+
+// At is the i-th smallest value.
+func (s intset) At(i int) int64 {
+	b := s.bytes()[intsetHeader:]
+	switch w := s.width(); w {
+	case 2:
+		return int64(int16(binary.LittleEndian.Uint16(b[2*i:])))
+	case 4:
+		return int64(int32(binary.LittleEndian.Uint32(b[4*i:])))
+	}
+	return int64(binary.LittleEndian.Uint64(b[8*i:]))
+}
+
+// search is the index of v, or where it would go, and whether it is there.
+func (s intset) search(v int64) (int, bool) {
+	lo, hi := 0, s.Len()
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if s.At(mid) < v {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	return lo, lo < s.Len() && s.At(lo) == v
+}
+
+func (s intset) Has(v int64) bool {
+	_, ok := s.search(v)
+	return ok
+}
+
+func widthOf(v int64) int {
+	switch {
+	case v >= -1<<15 && v < 1<<15:
+		return 2
+	case v >= -1<<31 && v < 1<<31:
+		return 4
+	}
+	return 8
+}
+
+// makeIntset makes an intset of n values of width w, read from at(i).
+func makeIntset(n, w int, at func(i int) int64) intset {
+	if n == 0 {
+		return intset{}
+	}
+	b := make([]byte, intsetHeader+n*w)
+	b[0] = byte(w)
+	binary.LittleEndian.PutUint32(b[1:], uint32(n))
+	out := b[intsetHeader:]
+	for i := range n {
+		v := at(i)
+		switch w {
+		case 2:
+			binary.LittleEndian.PutUint16(out[2*i:], uint16(v))
+		case 4:
+			binary.LittleEndian.PutUint32(out[4*i:], uint32(v))
+		default:
+			binary.LittleEndian.PutUint64(out[8*i:], uint64(v))
+		}
+	}
+	return intset{&b[0]}
+}
+
+// with returns the set plus v, and whether v was new.
+func (s intset) with(v int64) (intset, bool) {
+	at, found := s.search(v)
+	if found {
+		return s, false
+	}
+	return makeIntset(s.Len()+1, max(s.width(), widthOf(v)), func(i int) int64 {
+		switch {
+		case i < at:
+			return s.At(i)
+		case i == at:
+			return v
+		}
+		return s.At(i - 1)
+	}), true
+}
+
+// without returns the set less v, and whether v was there.
+func (s intset) without(v int64) (intset, bool) {
+	at, found := s.search(v)
+	if !found {
+		return s, false
+	}
+	// the width stays, as Redis never narrows an intset
+	return makeIntset(s.Len()-1, s.width(), func(i int) int64 {
+		if i < at {
+			return s.At(i)
+		}
+		return s.At(i + 1)
+	}), true
+}
