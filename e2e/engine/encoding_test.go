@@ -32,6 +32,8 @@ func TestObjectEncodingAsRedis(t *testing.T) {
 		{"HSET", "h3", "a", "1", "b", "2", "c", "3"}, {"HSET", "h9", "f", "123456789"}, {"HSET", "h2", "a", "1", "b", "2"},
 		{"CONFIG", "SET", "set-max-intset-entries", "2"},
 		{"SADD", "s3", "1", "2", "3"}, {"SADD", "s2", "1", "2"},
+		{"SREM", "s3", "3"}, {"SMEMBERS", "s2"}, {"SREM", "smixed", "a"}, {"SADD", "s2", "x"}, {"SREM", "s2", "x"},
+		{"SINTERSTORE", "sinter", "s2", "s3"}, {"SUNIONSTORE", "sunion", "s2", "smixed"}, {"SMOVE", "sints", "smoved", "-3"},
 		{"CONFIG", "SET", "zset-max-ziplist-entries", "1"}, {"CONFIG", "SET", "zset-max-ziplist-value", "4"},
 		{"ZADD", "z2", "1", "a", "2", "b"}, {"ZADD", "z1long", "1", "abcde"}, {"ZADD", "z1", "1", "abcd"},
 		{"CONFIG", "SET", "list-max-ziplist-size", "4"}, {"CONFIG", "SET", "list-compress-depth", "1"},
@@ -43,8 +45,8 @@ func TestObjectEncodingAsRedis(t *testing.T) {
 		"zset-max-ziplist-value", "zset-max-listpack-value", "list-max-ziplist-size", "list-max-listpack-size", "list-compress-depth"} {
 		script = append(script, []any{"CONFIG", "GET", name})
 	}
-	// Each key's encoding is asked right after it is written: Redis picks it
-	// then (and converts one way only), the engine from the present value.
+	// Each key's encoding is asked right after it is written, also after a
+	// value shrank again (Redis converts one way only).
 	var withEncodings [][]any
 	for _, cmd := range script {
 		withEncodings = append(withEncodings, cmd)
