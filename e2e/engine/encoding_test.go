@@ -25,6 +25,12 @@ func TestObjectEncodingAsRedis(t *testing.T) {
 		{"SET", "big", "123456789012345678901"}, {"SET", "short", "hello"},
 		{"SET", "s44", strings.Repeat("a", 44)}, {"SET", "s45", strings.Repeat("a", 45)},
 		{"RPUSH", "list", "a", "b"},
+		{"SET", "app", "12"}, {"APPEND", "app", "3"}, {"APPEND", "newapp", "5"}, {"SET", "app", "x"},
+		{"SETRANGE", "sr", "0", "ab"}, {"SET", "i2", "1234"}, {"SETRANGE", "i2", "0", ""}, {"SETRANGE", "i2", "0", "2"},
+		{"SETBIT", "bits", "0", "1"}, {"SET", "sb", "1"}, {"SETBIT", "sb", "6", "1"}, {"COPY", "sb", "sbcopy"},
+		{"RENAME", "sbcopy", "sbrenamed"}, {"BITOP", "OR", "bo", "sb"}, {"SET", "sb", "1"}, {"SETBIT", "sb", "7", "1"},
+		{"BITFIELD", "bf", "SET", "i5", "0", "0"}, {"SET", "bf2", "abc"}, {"BITFIELD", "bf2", "GET", "u8", "0"},
+		{"PFADD", "hll", "a"}, {"INCRBY", "counter", "5"}, {"SET", "app", "a"}, {"GETSET", "app", "7"},
 		{"HSET", "hsmall", "f", "v"}, {"HSET", "hlongvalue", "f", long}, {"HSET", "hlongfield", long, "v"},
 		{"SADD", "sints", "1", "2", "-3"}, {"SADD", "smixed", "1", "a"}, {"SADD", "snoncanon", "01"},
 		{"ZADD", "zsmall", "1", "a"}, {"ZADD", "zlong", "1", long},
@@ -50,7 +56,11 @@ func TestObjectEncodingAsRedis(t *testing.T) {
 	var withEncodings [][]any
 	for _, cmd := range script {
 		withEncodings = append(withEncodings, cmd)
-		if name := fmt.Sprint(cmd[0]); name != "CONFIG" {
+		switch name := fmt.Sprint(cmd[0]); name {
+		case "CONFIG":
+		case "COPY", "RENAME", "BITOP": // the key written is the second
+			withEncodings = append(withEncodings, []any{"OBJECT", "ENCODING", cmd[2]})
+		default:
 			withEncodings = append(withEncodings, []any{"OBJECT", "ENCODING", cmd[1]})
 		}
 	}

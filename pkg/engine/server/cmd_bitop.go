@@ -56,7 +56,8 @@ func cmdBitOp(c *Client, args [][]byte) {
 			res[i] = op(res[i], b)
 		}
 	}
-	c.srv.DB.SetString(args[2], res, false)
+	c.srv.DB.Delete(args[2]) // a new value: no TTL
+	c.srv.DB.SetRawString(args[2], res)
 	c.w.WriteInt(int64(maxLen))
 }
 

@@ -30,7 +30,7 @@ func cmdSetBit(c *Client, args [][]byte) {
 		c.w.WriteError("ERR bit is not an integer or out of range")
 		return
 	}
-	v, _, good := c.getString(args[1])
+	v, found, good := c.getString(args[1])
 	if !good {
 		return
 	}
@@ -47,7 +47,12 @@ func cmdSetBit(c *Client, args [][]byte) {
 	} else {
 		nv[byteIdx] &^= mask
 	}
-	c.srv.DB.SetString(args[1], nv, true)
+	// as Redis, the value turns raw even when the bit was already so, but
+	// only a new key, a longer value or a flipped bit counts as a change
+	c.srv.DB.SetRawString(args[1], nv)
+	if found && len(nv) == len(v) && old == int(args[3][0]-'0') {
+		c.changes = 0
+	}
 	c.w.WriteInt(int64(old))
 }
 

@@ -386,7 +386,11 @@ func cmdAppend(c *Client, args [][]byte) {
 		copy(nv, v)
 	}
 	nv = append(nv, args[2]...)
-	c.srv.DB.SetString(args[1], nv, true)
+	if found { // edited in place in Redis: raw from now on
+		c.srv.DB.SetRawString(args[1], nv)
+	} else {
+		c.srv.DB.SetString(args[1], nv, true)
+	}
 	c.w.WriteInt(int64(len(nv)))
 }
 
@@ -455,7 +459,7 @@ func cmdSetRange(c *Client, args [][]byte) {
 		copy(nv, v)
 	}
 	copy(nv[off:], val)
-	c.srv.DB.SetString(args[1], nv, true)
+	c.srv.DB.SetRawString(args[1], nv)
 	c.w.WriteInt(size)
 }
 

@@ -25,6 +25,9 @@ func (db *DB) Encoding(key []byte, lim EncodingLimits) string {
 	}
 	switch e.kind {
 	case KindString:
+		if e.raw {
+			return "raw"
+		}
 		b := e.bytes()
 		if len(b) <= 20 && isCanonicalInt(b) {
 			return "int"

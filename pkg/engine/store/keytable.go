@@ -24,7 +24,8 @@ import (
 // keeps without copying, as a 512 MB SETBIT must not be copied again), is
 // a collRecord, whose ptr the GC must see. Both start with a kind byte,
 // and a collRecord's string kind carries outOfLine, so a record's first
-// byte says which it is.
+// byte says which it is. A string's kind byte also carries rawString when
+// the value was edited in place (entry.raw).
 type keyTable struct {
 	recs []unsafe.Pointer
 	tags []uint8 // per position: tagEmpty, tagDeleted, or a byte of the key's hash
@@ -44,6 +45,7 @@ type collRecord struct {
 const (
 	inlineMax  = 256
 	outOfLine  = 0x80
+	rawString  = 0x40
 	tagEmpty   = 0
 	tagDeleted = 1
 	minTable   = 8
@@ -85,19 +87,20 @@ func readUvarint(p unsafe.Pointer, off int) (v uint64, n int) {
 	}
 }
 
-func inlineRecord(p unsafe.Pointer) bool { return Kind(*(*uint8)(p)) == KindString }
+func inlineRecord(p unsafe.Pointer) bool { return Kind(*(*uint8)(p)&^rawString) == KindString }
 
 func inlineEntry(e entry) bool { return e.kind == KindString && e.n <= inlineMax }
 
 func recordEntry(p unsafe.Pointer) entry {
 	if !inlineRecord(p) {
 		r := (*collRecord)(p)
-		return entry{ptr: r.ptr, n: r.n, kind: r.kind &^ outOfLine, freq: r.freq, clock: r.clock}
+		return entry{ptr: r.ptr, n: r.n, kind: r.kind &^ (outOfLine | rawString), freq: r.freq, clock: r.clock,
+			raw: r.kind&rawString != 0}
 	}
 	b := unsafe.Slice((*byte)(p), 4)
 	kl, n1 := readUvarint(p, 4)
 	vl, n2 := readUvarint(p, 4+n1)
-	e := entry{n: uint32(vl), kind: KindString, freq: b[1], clock: uint16(b[2]) | uint16(b[3])<<8}
+	e := entry{n: uint32(vl), kind: KindString, freq: b[1], clock: uint16(b[2]) | uint16(b[3])<<8, raw: b[0]&rawString != 0}
 	if vl > 0 {
 		e.ptr = unsafe.Add(p, 4+n1+n2+int(kl))
 	}
@@ -108,14 +111,11 @@ func recordEntry(p unsafe.Pointer) entry {
 // view of memory it reuses) and a short string's value bytes.
 func newRecord(key string, e entry) unsafe.Pointer {
 	if !inlineEntry(e) {
-		r := &collRecord{kind: e.kind, freq: e.freq, clock: e.clock, n: e.n, ptr: e.ptr, key: strings.Clone(key)}
-		if e.kind == KindString {
-			r.kind |= outOfLine
-		}
+		r := &collRecord{kind: recordKind(e), freq: e.freq, clock: e.clock, n: e.n, ptr: e.ptr, key: strings.Clone(key)}
 		return unsafe.Pointer(r)
 	}
 	var hdr [4 + 2*binary.MaxVarintLen32]byte
-	hdr[0], hdr[1], hdr[2], hdr[3] = byte(KindString), e.freq, byte(e.clock), byte(e.clock>>8)
+	hdr[0], hdr[1], hdr[2], hdr[3] = byte(recordKind(e)), e.freq, byte(e.clock), byte(e.clock>>8)
 	h := 4 + binary.PutUvarint(hdr[4:], uint64(len(key)))
 	h += binary.PutUvarint(hdr[h:], uint64(e.n))
 	b := make([]byte, h+len(key)+int(e.n))
@@ -134,10 +134,7 @@ func updateRecord(p unsafe.Pointer, e entry) bool {
 	}
 	if !inlineRecord(p) {
 		r := (*collRecord)(p)
-		r.kind, r.freq, r.clock, r.n, r.ptr = e.kind, e.freq, e.clock, e.n, e.ptr
-		if e.kind == KindString {
-			r.kind |= outOfLine
-		}
+		r.kind, r.freq, r.clock, r.n, r.ptr = recordKind(e), e.freq, e.clock, e.n, e.ptr
 		return true
 	}
 	cur := recordEntry(p)
@@ -145,8 +142,20 @@ func updateRecord(p unsafe.Pointer, e entry) bool {
 		return false
 	}
 	b := unsafe.Slice((*byte)(p), 4)
-	b[1], b[2], b[3] = e.freq, byte(e.clock), byte(e.clock>>8)
+	b[0], b[1], b[2], b[3] = byte(recordKind(e)), e.freq, byte(e.clock), byte(e.clock>>8)
 	return true
+}
+
+// recordKind is the kind byte of e's record, with its flags.
+func recordKind(e entry) Kind {
+	k := e.kind
+	if e.raw {
+		k |= rawString
+	}
+	if e.kind == KindString && !inlineEntry(e) {
+		k |= outOfLine
+	}
+	return k
 }
 
 // find returns key's position, or -1.

@@ -48,6 +48,9 @@ type entry struct {
 	// counter in freq and its last decay minute in clock
 	freq  uint8
 	clock uint16
+	// raw: a string edited in place (APPEND, SETRANGE, SETBIT...), which
+	// Redis keeps in its raw encoding whatever it holds
+	raw bool
 }
 
 func stringEntry(b []byte) entry {
@@ -268,12 +271,20 @@ func (db *DB) SetString(key, val []byte, keepTTL bool) {
 	db.put(sd, key, stringEntry(val))
 }
 
+// SetRawString is SetString (keeping any TTL) for a value edited in place,
+// which OBJECT ENCODING then reports as raw, as Redis does.
+func (db *DB) SetRawString(key, val []byte) {
+	e := stringEntry(val)
+	e.raw = true
+	db.put(&db.slots[KeySlot(key)], key, e)
+}
+
 // SetStringCopy is SetString for a value the caller does not own; it
 // overwrites an existing string of the same length in place (no allocation, no table write: the common
 // SET-overwrite case).
 func (db *DB) SetStringCopy(key, val []byte, keepTTL bool) {
 	sd := &db.slots[KeySlot(key)]
-	if e, ok := sd.keys.get(byteString(key)); ok && e.kind == KindString && int(e.n) == len(val) && e.ptr != nil {
+	if e, ok := sd.keys.get(byteString(key)); ok && e.kind == KindString && int(e.n) == len(val) && e.ptr != nil && !e.raw {
 		if !keepTTL && len(sd.expires) > 0 {
 			if _, has := sd.expires[string(key)]; has {
 				delete(sd.expires, string(key))
@@ -457,6 +468,9 @@ func (db *DB) Copy(src, dst []byte) bool {
 	at := db.Expire(src)
 	db.Delete(dst)
 	db.Import(dst, v)
+	if e, ok := db.peek(src); ok && e.raw { // Redis's copy keeps the encoding
+		db.SetRawString(dst, v.Str)
+	}
 	if at > 0 {
 		db.SetExpire(dst, at)
 	}
