@@ -109,7 +109,7 @@ func cmdZSetOp(c *Client, args [][]byte) {
 	if len(members) > 0 {
 		z, _ := db.ZSet(args[1], true)
 		for _, m := range members {
-			z.Add(m.Member, m.Score)
+			z.Add(m.Member, m.Score, db.Limits())
 		}
 	}
 	c.w.WriteInt(int64(len(members)))

@@ -105,9 +105,9 @@ func (db *DB) Import(key []byte, v rdb.Value) {
 		}
 		db.put(sd, key, entry{kind: KindSet, ptr: unsafe.Pointer(s)})
 	case rdb.KindZSet:
-		z := NewZSet()
+		z := &ZSet{}
 		for _, m := range v.ZSet {
-			z.Add(m.Member, m.Score)
+			z.Add(m.Member, m.Score, &db.limits)
 		}
 		db.put(sd, key, entry{kind: KindZSet, ptr: unsafe.Pointer(z)})
 	case rdb.KindStream:

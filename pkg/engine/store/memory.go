@@ -148,6 +148,9 @@ func estimateSampled(e entry, samples int) uint32 {
 		}
 	case KindZSet:
 		z := e.zset()
+		if z.Compact() {
+			return uint32(collectionBase + z.pack.size())
+		}
 		count = z.Len()
 		for m := range z.All() {
 			if sampled == samples {

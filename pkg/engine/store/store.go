@@ -361,7 +361,7 @@ func (db *DB) Set(key []byte, create bool) (*Set, error) {
 func (db *DB) ZSet(key []byte, create bool) (*ZSet, error) {
 	var mk func() unsafe.Pointer
 	if create {
-		mk = func() unsafe.Pointer { return unsafe.Pointer(NewZSet()) }
+		mk = func() unsafe.Pointer { return unsafe.Pointer(&ZSet{}) }
 	}
 	p, err := db.collection(key, KindZSet, mk)
 	return (*ZSet)(p), err

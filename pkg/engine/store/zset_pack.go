@@ -1,0 +1,180 @@
+package store
+
+import (
+	"encoding/binary"
+	"math"
+	"unsafe"
+)
+
+// zpack is a small sorted set in one byte allocation, ordered by (score,
+// member) as Redis's listpack form of a sorted set: a 5-member set costs
+// one allocation of a few dozen bytes instead of a map and a tree. Like
+// Redis, a score that is an integer is kept as one (a varint), others as
+// 8 bytes. The allocation is
+//
+//	uvarint(count) uvarint(len body) body
+//
+// and the body, per member, uvarint(len member << 1 | float) member score.
+// nil is the empty set. It is never written after it is built: every
+// change makes a new one (of the exact size), so members handed out stay
+// valid.
+type zpack struct{ p *byte }
+
+// header decodes the count and the body's length and offset.
+func (z zpack) header() (count, bodyLen, off int) {
+	if z.p == nil {
+		return 0, 0, 0
+	}
+	c, n1 := readUvarint(unsafe.Pointer(z.p), 0)
+	l, n2 := readUvarint(unsafe.Pointer(z.p), n1)
+	return int(c), int(l), n1 + n2
+}
+
+func (z zpack) Len() int {
+	c, _, _ := z.header()
+	return c
+}
+
+func (z zpack) body() []byte {
+	_, l, off := z.header()
+	if l == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(z.p), off)), l)
+}
+
+// size is the allocation's length, for memory accounting.
+func (z zpack) size() int {
+	_, l, off := z.header()
+	return off + l
+}
+
+// decode reads the member at off and returns it and the offset past it.
+func decodeZMember(b []byte, off int) (ZMember, int) {
+	h, k := binary.Uvarint(b[off:])
+	off += k
+	ml := int(h >> 1)
+	m := ZMember{Member: b[off : off+ml : off+ml]}
+	off += ml
+	if h&1 != 0 {
+		m.Score = math.Float64frombits(binary.LittleEndian.Uint64(b[off:]))
+		return m, off + 8
+	}
+	v, k := binary.Varint(b[off:])
+	m.Score = float64(v)
+	return m, off + k
+}
+
+// integral reports whether s is kept as an integer: exact as an int64.
+func integral(s float64) bool { return s == math.Trunc(s) && math.Abs(s) < 1<<53 }
+
+func appendZMember(b []byte, m ZMember) []byte {
+	if integral(m.Score) {
+		b = binary.AppendUvarint(b, uint64(len(m.Member))<<1)
+		b = append(b, m.Member...)
+		return binary.AppendVarint(b, int64(m.Score))
+	}
+	b = binary.AppendUvarint(b, uint64(len(m.Member))<<1|1)
+	b = append(b, m.Member...)
+	return binary.LittleEndian.AppendUint64(b, math.Float64bits(m.Score))
+}
+
+func zMemberSize(m ZMember) int {
+	n := uvarintLen(len(m.Member)<<1) + len(m.Member)
+	if integral(m.Score) {
+		var buf [binary.MaxVarintLen64]byte
+		return n + binary.PutVarint(buf[:], int64(m.Score))
+	}
+	return n + 8
+}
+
+// each yields every member in order with its rank and its body offsets.
+func (z zpack) each(yield func(rank int, m ZMember, off, end int) bool) {
+	b := z.body()
+	for off, r := 0, 0; off < len(b); r++ {
+		m, end := decodeZMember(b, off)
+		if !yield(r, m, off, end) {
+			return
+		}
+		off = end
+	}
+}
+
+// find is member's rank, entry and offsets, or rank -1.
+func (z zpack) find(member []byte) (rank int, m ZMember, off, end int) {
+	rank = -1
+	z.each(func(r int, x ZMember, o, e int) bool {
+		if string(x.Member) == string(member) {
+			rank, m, off, end = r, x, o, e
+			return false
+		}
+		return true
+	})
+	return rank, m, off, end
+}
+
+// firstWhere is the rank of the first member pred holds for (pred is
+// false then true along the order), Len() when none.
+func (z zpack) firstWhere(pred func(*ZMember) bool) int {
+	at := z.Len()
+	z.each(func(r int, m ZMember, _, _ int) bool {
+		if pred(&m) {
+			at = r
+			return false
+		}
+		return true
+	})
+	return at
+}
+
+// build makes a zpack of count members from the body parts given.
+func buildZPack(count int, parts ...[]byte) zpack {
+	l := 0
+	for _, p := range parts {
+		l += len(p)
+	}
+	if count == 0 {
+		return zpack{}
+	}
+	b := make([]byte, 0, uvarintLen(count)+uvarintLen(l)+l)
+	b = binary.AppendUvarint(b, uint64(count))
+	b = binary.AppendUvarint(b, uint64(l))
+	for _, p := range parts {
+		b = append(b, p...)
+	}
+	return zpack{&b[0]}
+}
+
+// without returns the set less the body bytes [off, end) of n members.
+func (z zpack) without(off, end, n int) zpack {
+	b := z.body()
+	return buildZPack(z.Len()-n, b[:off], b[end:])
+}
+
+// with returns the set plus m, which must not be in it.
+func (z zpack) with(m ZMember) zpack {
+	b := z.body()
+	at := len(b)
+	z.each(func(_ int, x ZMember, off, _ int) bool {
+		if zcmp(x.Score, x.Member, m.Score, m.Member) > 0 {
+			at = off
+			return false
+		}
+		return true
+	})
+	entry := appendZMember(make([]byte, 0, zMemberSize(m)), m)
+	return buildZPack(z.Len()+1, b[:at], entry, b[at:])
+}
+
+// offsetOf is the body offset of rank r (the body's length for Len()).
+func (z zpack) offsetOf(r int) int {
+	at := len(z.body())
+	z.each(func(rank int, _ ZMember, off, _ int) bool {
+		if rank == r {
+			at = off
+			return false
+		}
+		return true
+	})
+	return at
+}
