@@ -2,44 +2,49 @@ package store
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"unsafe"
 )
 
 // intset is a set of int64s kept sorted in one byte allocation, each in
 // the narrowest width (2, 4 or 8 bytes) that holds them all, as Redis's
-// intset: a 5-integer set costs a 24- or 48-byte allocation, not a map.
-// The allocation is width(1) count(uint32) then the values, little-endian;
-// nil is the empty set. Every change builds a new allocation of the exact
-// size (sets in this form are small: set-max-intset-entries).
+// intset: five 4-byte integers cost a 24-byte allocation, not a map. The
+// allocation is uvarint(count << 2 | log2(width)) then the values,
+// little-endian; nil is the empty set. Every change builds a new
+// allocation of the exact size (sets in this form are small:
+// set-max-intset-entries).
 type intset struct{ p *byte }
 
-const intsetHeader = 5
+// header decodes the count, the width and the header's length.
+func (s intset) header() (count, width, n int) {
+	if s.p == nil {
+		return 0, 2, 0
+	}
+	h, n := readUvarint(unsafe.Pointer(s.p), 0)
+	return int(h >> 2), 1 << (h & 3), n
+}
 
 func (s intset) width() int {
-	if s.p == nil {
-		return 2
-	}
-	return int(*s.p)
+	_, w, _ := s.header()
+	return w
 }
 
 func (s intset) Len() int {
-	if s.p == nil {
-		return 0
-	}
-	return int(binary.LittleEndian.Uint32(unsafe.Slice(s.p, intsetHeader)[1:]))
+	c, _, _ := s.header()
+	return c
 }
 
-func (s intset) bytes() []byte {
-	if s.p == nil {
-		return nil
-	}
-	return unsafe.Slice(s.p, intsetHeader+s.Len()*s.width())
+// size is the allocation's length, for memory accounting.
+func (s intset) size() int {
+	c, w, n := s.header()
+	return n + c*w
 }
 
 // At is the i-th smallest value.
 func (s intset) At(i int) int64 {
-	b := s.bytes()[intsetHeader:]
-	switch w := s.width(); w {
+	_, w, n := s.header()
+	b := unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(s.p), n)), (i+1)*w)
+	switch w {
 	case 2:
 		return int64(int16(binary.LittleEndian.Uint16(b[2*i:])))
 	case 4:
@@ -82,10 +87,9 @@ func makeIntset(n, w int, at func(i int) int64) intset {
 	if n == 0 {
 		return intset{}
 	}
-	b := make([]byte, intsetHeader+n*w)
-	b[0] = byte(w)
-	binary.LittleEndian.PutUint32(b[1:], uint32(n))
-	out := b[intsetHeader:]
+	h := uint64(n)<<2 | uint64(bits.TrailingZeros(uint(w)))
+	b := make([]byte, uvarintLen(int(h))+n*w)
+	out := b[binary.PutUvarint(b, h):]
 	for i := range n {
 		v := at(i)
 		switch w {

@@ -129,7 +129,7 @@ func estimateSampled(e entry, samples int) uint32 {
 	case KindSet:
 		s := e.set()
 		if s.Intset() {
-			return uint32(collectionBase + len(s.ints.bytes()))
+			return uint32(collectionBase + s.ints.size())
 		}
 		count = s.Len()
 		for m := range s.All() {

@@ -9,12 +9,13 @@ import (
 // zpack is a small sorted set in one byte allocation, ordered by (score,
 // member) as Redis's listpack form of a sorted set: a 5-member set costs
 // one allocation of a few dozen bytes instead of a map and a tree. Like
-// Redis, a score that is an integer is kept as one (a varint), others as
-// 8 bytes. The allocation is
+// Redis, a score that is an integer is kept as one (a varint); others as
+// a float32 when that is exact, else a float64. The allocation is
 //
 //	uvarint(count) uvarint(len body) body
 //
-// and the body, per member, uvarint(len member << 1 | float) member score.
+// and the body, per member, uvarint(len member << 2 | score form) member
+// score.
 // nil is the empty set. It is never written after it is built: every
 // change makes a new one (of the exact size), so members handed out stay
 // valid.
@@ -53,10 +54,14 @@ func (z zpack) size() int {
 func decodeZMember(b []byte, off int) (ZMember, int) {
 	h, k := binary.Uvarint(b[off:])
 	off += k
-	ml := int(h >> 1)
+	ml := int(h >> 2)
 	m := ZMember{Member: b[off : off+ml : off+ml]}
 	off += ml
-	if h&1 != 0 {
+	switch h & 3 {
+	case scoreFloat32:
+		m.Score = float64(math.Float32frombits(binary.LittleEndian.Uint32(b[off:])))
+		return m, off + 4
+	case scoreFloat64:
 		m.Score = math.Float64frombits(binary.LittleEndian.Uint64(b[off:]))
 		return m, off + 8
 	}
@@ -65,27 +70,34 @@ func decodeZMember(b []byte, off int) (ZMember, int) {
 	return m, off + k
 }
 
-// integral reports whether s is kept as an integer: exact as an int64.
-func integral(s float64) bool { return s == math.Trunc(s) && math.Abs(s) < 1<<53 }
+// The forms of a score in a zpack.
+const (
+	scoreInt = iota
+	scoreFloat32
+	scoreFloat64
+)
 
-func appendZMember(b []byte, m ZMember) []byte {
-	if integral(m.Score) {
-		b = binary.AppendUvarint(b, uint64(len(m.Member))<<1)
-		b = append(b, m.Member...)
-		return binary.AppendVarint(b, int64(m.Score))
+func scoreForm(s float64) uint64 {
+	switch {
+	case s == math.Trunc(s) && math.Abs(s) < 1<<53:
+		return scoreInt
+	case float64(float32(s)) == s:
+		return scoreFloat32
 	}
-	b = binary.AppendUvarint(b, uint64(len(m.Member))<<1|1)
-	b = append(b, m.Member...)
-	return binary.LittleEndian.AppendUint64(b, math.Float64bits(m.Score))
+	return scoreFloat64
 }
 
-func zMemberSize(m ZMember) int {
-	n := uvarintLen(len(m.Member)<<1) + len(m.Member)
-	if integral(m.Score) {
-		var buf [binary.MaxVarintLen64]byte
-		return n + binary.PutVarint(buf[:], int64(m.Score))
+func appendZMember(b []byte, m ZMember) []byte {
+	form := scoreForm(m.Score)
+	b = binary.AppendUvarint(b, uint64(len(m.Member))<<2|form)
+	b = append(b, m.Member...)
+	switch form {
+	case scoreInt:
+		return binary.AppendVarint(b, int64(m.Score))
+	case scoreFloat32:
+		return binary.LittleEndian.AppendUint32(b, math.Float32bits(float32(m.Score)))
 	}
-	return n + 8
+	return binary.LittleEndian.AppendUint64(b, math.Float64bits(m.Score))
 }
 
 // each yields every member in order with its rank and its body offsets.
@@ -162,7 +174,8 @@ func (z zpack) with(m ZMember) zpack {
 		}
 		return true
 	})
-	entry := appendZMember(make([]byte, 0, zMemberSize(m)), m)
+	var buf [64]byte
+	entry := appendZMember(buf[:0], m)
 	return buildZPack(z.Len()+1, b[:at], entry, b[at:])
 }
 

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -159,7 +160,19 @@ func (c zsetModelCase) run(t *testing.T, seed uint64) {
 	z, model := c.mk(), &zModel{}
 	pool := c.pool
 	member := func() []byte { return fmt.Appendf(nil, "m%d", rng.IntN(pool)) }
-	score := func() float64 { return float64(rng.IntN(50)-25) / 2 } // many ties, and -0
+	score := func() float64 {
+		if c.lim != nil { // every form a zpack keeps a score in
+			switch rng.IntN(8) {
+			case 0:
+				return rng.Float64() * 1e3
+			case 1:
+				return math.Inf(rng.IntN(2)*2 - 1)
+			case 2:
+				return float64(rng.Int64())
+			}
+		}
+		return float64(rng.IntN(50)-25) / 2 // many ties, and -0
+	}
 	hot, maxLen := 0, 0
 	for step := range c.steps {
 		if step%3000 == 0 {
