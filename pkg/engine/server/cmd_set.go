@@ -129,14 +129,7 @@ func cmdSAdd(c *Client, args [][]byte) {
 	if !ok {
 		return
 	}
-	n := 0
-	lim := c.srv.DB.Limits()
-	for _, m := range args[2:] {
-		if s.Add(m, lim) {
-			n++
-		}
-	}
-	c.w.WriteInt(int64(n))
+	c.w.WriteInt(int64(s.AddAll(args[2:], c.srv.DB.Limits())))
 }
 
 func cmdSRem(c *Client, args [][]byte) {

@@ -100,9 +100,7 @@ func (db *DB) Import(key []byte, v rdb.Value) {
 		db.put(sd, key, entry{kind: KindHash, ptr: unsafe.Pointer(h)})
 	case rdb.KindSet:
 		s := &Set{}
-		for _, m := range v.Set {
-			s.Add(m, &db.limits)
-		}
+		s.AddAll(v.Set, &db.limits)
 		db.put(sd, key, entry{kind: KindSet, ptr: unsafe.Pointer(s)})
 	case rdb.KindZSet:
 		z := &ZSet{}

@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/binary"
 	"math/bits"
+	"slices"
 	"unsafe"
 )
 
@@ -82,7 +83,8 @@ func widthOf(v int64) int {
 	return 8
 }
 
-// makeIntset makes an intset of n values of width w, read from at(i).
+// makeIntset makes an intset of n values of width w, read from at(i) for
+// i = 0, 1, ... in turn.
 func makeIntset(n, w int, at func(i int) int64) intset {
 	if n == 0 {
 		return intset{}
@@ -134,4 +136,32 @@ func (s intset) without(v int64) (intset, bool) {
 		}
 		return s.At(i + 1)
 	}), true
+}
+
+// union returns the set plus vals, and how many of them were new, in one
+// new allocation.
+func (s intset) union(vals []int64) (intset, int) {
+	slices.Sort(vals)
+	vals = slices.Compact(vals)
+	fresh := vals[:0:0]
+	w := s.width()
+	for _, v := range vals {
+		if !s.Has(v) {
+			fresh = append(fresh, v)
+			w = max(w, widthOf(v))
+		}
+	}
+	if len(fresh) == 0 {
+		return s, 0
+	}
+	n := s.Len()
+	i, j := 0, 0 // merge s and fresh, both sorted
+	return makeIntset(n+len(fresh), w, func(int) int64 {
+		if j == len(fresh) || i < n && s.At(i) < fresh[j] {
+			i++
+			return s.At(i - 1)
+		}
+		j++
+		return fresh[j-1]
+	}), len(fresh)
 }

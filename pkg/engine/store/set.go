@@ -80,6 +80,41 @@ func (s *Set) Add(m []byte, lim *EncodingLimits) bool {
 	return true
 }
 
+// AddAll is Add for each member, in order, and counts the new ones; an
+// intset is rebuilt once for all of them, not once per member.
+func (s *Set) AddAll(members [][]byte, lim *EncodingLimits) int {
+	if s.table != nil {
+		n := 0
+		for _, m := range members {
+			if s.Add(m, lim) {
+				n++
+			}
+		}
+		return n
+	}
+	vals := make([]int64, 0, len(members))
+	rest := members[len(members):]
+	for i, m := range members {
+		v, ok := setInt(m)
+		if !ok { // the set turns into a map here: the rest one by one
+			rest = members[i:]
+			break
+		}
+		vals = append(vals, v)
+	}
+	var n int
+	s.ints, n = s.ints.union(vals)
+	if s.ints.Len() > min(lim.SetIntsetEntries, 1<<30) {
+		s.convert()
+	}
+	for _, m := range rest {
+		if s.Add(m, lim) {
+			n++
+		}
+	}
+	return n
+}
+
 // Remove deletes m and reports whether it was a member.
 func (s *Set) Remove(m []byte) bool {
 	if s == nil {

@@ -21,19 +21,32 @@ func TestSetAgainstModel(t *testing.T) {
 	for step := range 5000 {
 		v := values[rng.IntN(len(values))] + int64(rng.IntN(300)) - 150
 		m := []byte(strconv.FormatInt(v, 10))
+		op := rng.IntN(6)
 		if step == 4000 {
-			m = []byte("not-a-number")
+			m, op = []byte("not-a-number"), 3
 		}
-		if rng.IntN(3) == 0 {
+		if op < 2 {
 			if got := s.Remove(m); got != model[string(m)] {
 				t.Fatalf("Remove(%s) = %v", m, got)
 			}
 			delete(model, string(m))
-		} else {
+		} else if op < 4 {
 			if got := s.Add(m, lim); got == model[string(m)] {
 				t.Fatalf("Add(%s) = %v", m, got)
 			}
 			model[string(m)] = true
+		} else { // a batch, with m twice
+			batch := [][]byte{m, []byte(strconv.Itoa(rng.IntN(70000) - 35000)), m}
+			want := 0
+			for _, b := range batch {
+				if !model[string(b)] {
+					model[string(b)] = true
+					want++
+				}
+			}
+			if got := s.AddAll(batch, lim); got != want {
+				t.Fatalf("AddAll(%q) = %d, want %d", batch, got, want)
+			}
 		}
 		if s.Len() != len(model) || !s.Has(m) == model[string(m)] {
 			t.Fatalf("step %d: Len %d, model %d", step, s.Len(), len(model))
