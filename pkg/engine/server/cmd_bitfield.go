@@ -1,6 +1,10 @@
 package server
 
-import "math"
+import (
+	"math"
+
+	"github.com/gocluster/gocluster/pkg/engine/store"
+)
 
 func init() {
 	def("bitfield", -2, "write denyoom", 1, 1, 1, cmdBitField)
@@ -205,7 +209,7 @@ func cmdBitField(c *Client, args [][]byte) {
 		}
 	}
 	if buf != nil { // a write made the value raw, as Redis, changed or not
-		c.srv.DB.SetRawString(args[1], buf)
+		c.srv.DB.SetStringForm(args[1], buf, store.FormRaw)
 		if changes > 0 {
 			c.srv.DB.Touch(args[1])
 		}

@@ -1,5 +1,7 @@
 package server
 
+import "github.com/gocluster/gocluster/pkg/engine/store"
+
 func init() {
 	def("bitop", -4, "write denyoom", 2, -1, 1, cmdBitOp)
 	def("bitpos", -3, "readonly", 1, 1, 1, cmdBitPos)
@@ -57,7 +59,7 @@ func cmdBitOp(c *Client, args [][]byte) {
 		}
 	}
 	c.srv.DB.Delete(args[2]) // a new value: no TTL
-	c.srv.DB.SetRawString(args[2], res)
+	c.srv.DB.SetStringForm(args[2], res, store.FormRaw)
 	c.w.WriteInt(int64(maxLen))
 }
 

@@ -1,6 +1,10 @@
 package server
 
-import "math/bits"
+import (
+	"math/bits"
+
+	"github.com/gocluster/gocluster/pkg/engine/store"
+)
 
 func init() {
 	def("setbit", 4, "write denyoom", 1, 1, 1, cmdSetBit)
@@ -49,7 +53,7 @@ func cmdSetBit(c *Client, args [][]byte) {
 	}
 	// as Redis, the value turns raw even when the bit was already so, but
 	// only a new key, a longer value or a flipped bit counts as a change
-	c.srv.DB.SetRawString(args[1], nv)
+	c.srv.DB.SetStringForm(args[1], nv, store.FormRaw)
 	if found && len(nv) == len(v) && old == int(args[3][0]-'0') {
 		c.changes = 0
 	}

@@ -25,11 +25,11 @@ func (db *DB) Encoding(key []byte) string {
 	}
 	switch e.kind {
 	case KindString:
-		if e.raw {
+		if e.form == FormRaw {
 			return "raw"
 		}
 		b := e.bytes()
-		if len(b) <= 20 && isCanonicalInt(b) {
+		if e.form == FormAuto && len(b) <= 20 && isCanonicalInt(b) {
 			return "int"
 		}
 		if len(b) <= 44 { // Redis' OBJ_ENCODING_EMBSTR_SIZE_LIMIT

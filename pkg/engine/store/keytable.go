@@ -26,8 +26,8 @@ import (
 // and a collRecord's string kind carries outOfLine, so a record's first
 // byte says which it is. A collRecord of a short key holds the key itself
 // (collKey16...: one allocation, 16 bytes less per key than a separate
-// string), which inlineKey in its kind byte says. A string's kind byte also carries rawString when
-// the value was edited in place (entry.raw).
+// string), which inlineKey in its kind byte says. A string's kind byte also carries its
+// StringForm (rawString, textString).
 type keyTable struct {
 	recs []unsafe.Pointer
 	tags []uint8 // per position: tagEmpty, tagDeleted, or a byte of the key's hash
@@ -95,6 +95,7 @@ const (
 	inlineMax  = 256
 	outOfLine  = 0x80
 	rawString  = 0x40
+	textString = 0x10
 	inlineKey  = 0x20
 	tagEmpty   = 0
 	tagDeleted = 1
@@ -141,20 +142,22 @@ func readUvarint(p unsafe.Pointer, off int) (v uint64, n int) {
 	}
 }
 
-func inlineRecord(p unsafe.Pointer) bool { return Kind(*(*uint8)(p)&^rawString) == KindString }
+func inlineRecord(p unsafe.Pointer) bool {
+	return Kind(*(*uint8)(p)&^(rawString|textString)) == KindString
+}
 
 func inlineEntry(e entry) bool { return e.kind == KindString && e.n <= inlineMax }
 
 func recordEntry(p unsafe.Pointer) entry {
 	if !inlineRecord(p) {
 		r := (*collHead)(p)
-		return entry{ptr: r.ptr, n: r.n, kind: r.kind &^ (outOfLine | rawString | inlineKey), freq: r.freq, clock: r.clock,
-			raw: r.kind&rawString != 0}
+		return entry{ptr: r.ptr, n: r.n, kind: r.kind &^ (outOfLine | rawString | textString | inlineKey), freq: r.freq,
+			clock: r.clock, form: formOf(r.kind)}
 	}
 	b := unsafe.Slice((*byte)(p), 4)
 	kl, n1 := readUvarint(p, 4)
 	vl, n2 := readUvarint(p, 4+n1)
-	e := entry{n: uint32(vl), kind: KindString, freq: b[1], clock: uint16(b[2]) | uint16(b[3])<<8, raw: b[0]&rawString != 0}
+	e := entry{n: uint32(vl), kind: KindString, freq: b[1], clock: uint16(b[2]) | uint16(b[3])<<8, form: formOf(Kind(b[0]))}
 	if vl > 0 {
 		e.ptr = unsafe.Add(p, 4+n1+n2+int(kl))
 	}
@@ -199,11 +202,25 @@ func updateRecord(p unsafe.Pointer, e entry) bool {
 	return true
 }
 
+// formOf reads a string's form off its record's kind byte.
+func formOf(k Kind) StringForm {
+	switch {
+	case k&rawString != 0:
+		return FormRaw
+	case k&textString != 0:
+		return FormText
+	}
+	return FormAuto
+}
+
 // recordKind is the kind byte of e's record, with its flags.
 func recordKind(e entry) Kind {
 	k := e.kind
-	if e.raw {
+	switch e.form {
+	case FormRaw:
 		k |= rawString
+	case FormText:
+		k |= textString
 	}
 	if e.kind == KindString && !inlineEntry(e) {
 		k |= outOfLine

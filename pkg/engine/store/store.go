@@ -48,9 +48,7 @@ type entry struct {
 	// counter in freq and its last decay minute in clock
 	freq  uint8
 	clock uint16
-	// raw: a string edited in place (APPEND, SETRANGE, SETBIT...), which
-	// Redis keeps in its raw encoding whatever it holds
-	raw bool
+	form  StringForm // a string's, for OBJECT ENCODING
 }
 
 func stringEntry(b []byte) entry {
@@ -271,11 +269,22 @@ func (db *DB) SetString(key, val []byte, keepTTL bool) {
 	db.put(sd, key, stringEntry(val))
 }
 
-// SetRawString is SetString (keeping any TTL) for a value edited in place,
-// which OBJECT ENCODING then reports as raw, as Redis does.
-func (db *DB) SetRawString(key, val []byte) {
+// StringForm is how Redis made a string value, which its OBJECT ENCODING
+// shows.
+type StringForm uint8
+
+// String forms.
+const (
+	FormAuto StringForm = iota // judged by what it holds: int, embstr or raw (SET and the like)
+	FormRaw                    // edited in place (APPEND, SETRANGE, SETBIT...): raw whatever it holds
+	FormText                   // made as text (INCRBYFLOAT): never int
+)
+
+// SetStringForm is SetString, keeping any TTL, for a value of the given
+// form.
+func (db *DB) SetStringForm(key, val []byte, form StringForm) {
 	e := stringEntry(val)
-	e.raw = true
+	e.form = form
 	db.put(&db.slots[KeySlot(key)], key, e)
 }
 
@@ -284,7 +293,7 @@ func (db *DB) SetRawString(key, val []byte) {
 // SET-overwrite case).
 func (db *DB) SetStringCopy(key, val []byte, keepTTL bool) {
 	sd := &db.slots[KeySlot(key)]
-	if e, ok := sd.keys.get(byteString(key)); ok && e.kind == KindString && int(e.n) == len(val) && e.ptr != nil && !e.raw {
+	if e, ok := sd.keys.get(byteString(key)); ok && e.kind == KindString && int(e.n) == len(val) && e.ptr != nil && e.form == FormAuto {
 		if !keepTTL && len(sd.expires) > 0 {
 			if _, has := sd.expires[string(key)]; has {
 				delete(sd.expires, string(key))
@@ -468,8 +477,8 @@ func (db *DB) Copy(src, dst []byte) bool {
 	at := db.Expire(src)
 	db.Delete(dst)
 	db.Import(dst, v)
-	if e, ok := db.peek(src); ok && e.raw { // Redis's copy keeps the encoding
-		db.SetRawString(dst, v.Str)
+	if e, ok := db.peek(src); ok && e.form != FormAuto { // Redis's copy keeps the encoding
+		db.SetStringForm(dst, v.Str, e.form)
 	}
 	if at > 0 {
 		db.SetExpire(dst, at)
