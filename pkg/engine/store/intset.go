@@ -2,50 +2,28 @@ package store
 
 import (
 	"encoding/binary"
-	"math/bits"
 	"slices"
-	"unsafe"
 )
 
-// intset is a set of int64s kept sorted in one byte allocation, each in
+// intset is a set of int64s kept sorted in one packed allocation, each in
 // the narrowest width (2, 4 or 8 bytes) that holds them all, as Redis's
 // intset: five 4-byte integers cost a 24-byte allocation, not a map. The
-// allocation is uvarint(count << 2 | log2(width)) then the values,
-// little-endian; nil is the empty set. Every change builds a new
-// allocation of the exact size (sets in this form are small:
-// set-max-intset-entries).
-type intset struct{ p *byte }
-
-// header decodes the count, the width and the header's length.
-func (s intset) header() (count, width, n int) {
-	if s.p == nil {
-		return 0, 2, 0
-	}
-	h, n := readUvarint(unsafe.Pointer(s.p), 0)
-	return int(h >> 2), 1 << (h & 3), n
-}
+// body is the values, little-endian (the width is its length over the
+// count). Sets in this form are small (set-max-intset-entries), so every
+// change builds a new one.
+type intset struct{ packed }
 
 func (s intset) width() int {
-	_, w, _ := s.header()
-	return w
-}
-
-func (s intset) Len() int {
-	c, _, _ := s.header()
-	return c
-}
-
-// size is the allocation's length, for memory accounting.
-func (s intset) size() int {
-	c, w, n := s.header()
-	return n + c*w
+	if c, l, _ := s.header(); c > 0 {
+		return l / c
+	}
+	return 2
 }
 
 // At is the i-th smallest value.
 func (s intset) At(i int) int64 {
-	_, w, n := s.header()
-	b := unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(s.p), n)), (i+1)*w)
-	switch w {
+	b := s.body()
+	switch w := len(b) / s.Len(); w {
 	case 2:
 		return int64(int16(binary.LittleEndian.Uint16(b[2*i:])))
 	case 4:
@@ -86,12 +64,7 @@ func widthOf(v int64) int {
 // makeIntset makes an intset of n values of width w, read from at(i) for
 // i = 0, 1, ... in turn.
 func makeIntset(n, w int, at func(i int) int64) intset {
-	if n == 0 {
-		return intset{}
-	}
-	h := uint64(n)<<2 | uint64(bits.TrailingZeros(uint(w)))
-	b := make([]byte, uvarintLen(int(h))+n*w)
-	out := b[binary.PutUvarint(b, h):]
+	p, out := newPacked(n, n*w)
 	for i := range n {
 		v := at(i)
 		switch w {
@@ -103,7 +76,7 @@ func makeIntset(n, w int, at func(i int) int64) intset {
 			binary.LittleEndian.PutUint64(out[8*i:], uint64(v))
 		}
 	}
-	return intset{&b[0]}
+	return intset{p}
 }
 
 // with returns the set plus v, and whether v was new.

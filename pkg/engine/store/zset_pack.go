@@ -3,52 +3,16 @@ package store
 import (
 	"encoding/binary"
 	"math"
-	"unsafe"
 )
 
-// zpack is a small sorted set in one byte allocation, ordered by (score,
-// member) as Redis's listpack form of a sorted set: a 5-member set costs
-// one allocation of a few dozen bytes instead of a map and a tree. Like
-// Redis, a score that is an integer is kept as one (a varint); others as
-// a float32 when that is exact, else a float64. The allocation is
+// zpack is a small sorted set in one packed allocation, ordered by
+// (score, member) as Redis's listpack form of a sorted set: a 5-member set
+// costs one allocation of a few dozen bytes instead of a map and a tree.
+// Like Redis, a score that is an integer is kept as one (a varint); others
+// as a float32 when that is exact, else a float64. The body is, per member,
 //
-//	uvarint(count) uvarint(len body) body
-//
-// and the body, per member, uvarint(len member << 2 | score form) member
-// score.
-// nil is the empty set. It is never written after it is built: every
-// change makes a new one (of the exact size), so members handed out stay
-// valid.
-type zpack struct{ p *byte }
-
-// header decodes the count and the body's length and offset.
-func (z zpack) header() (count, bodyLen, off int) {
-	if z.p == nil {
-		return 0, 0, 0
-	}
-	c, n1 := readUvarint(unsafe.Pointer(z.p), 0)
-	l, n2 := readUvarint(unsafe.Pointer(z.p), n1)
-	return int(c), int(l), n1 + n2
-}
-
-func (z zpack) Len() int {
-	c, _, _ := z.header()
-	return c
-}
-
-func (z zpack) body() []byte {
-	_, l, off := z.header()
-	if l == 0 {
-		return nil
-	}
-	return unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(z.p), off)), l)
-}
-
-// size is the allocation's length, for memory accounting.
-func (z zpack) size() int {
-	_, l, off := z.header()
-	return off + l
-}
+//	uvarint(len member << 2 | score form) member score
+type zpack struct{ packed }
 
 // decode reads the member at off and returns it and the offset past it.
 func decodeZMember(b []byte, off int) (ZMember, int) {
@@ -139,22 +103,17 @@ func (z zpack) firstWhere(pred func(*ZMember) bool) int {
 	return at
 }
 
-// build makes a zpack of count members from the body parts given.
+// buildZPack makes a zpack of count members from the body parts given.
 func buildZPack(count int, parts ...[]byte) zpack {
 	l := 0
 	for _, p := range parts {
 		l += len(p)
 	}
-	if count == 0 {
-		return zpack{}
+	p, body := newPacked(count, l)
+	for _, part := range parts {
+		body = body[copy(body, part):]
 	}
-	b := make([]byte, 0, uvarintLen(count)+uvarintLen(l)+l)
-	b = binary.AppendUvarint(b, uint64(count))
-	b = binary.AppendUvarint(b, uint64(l))
-	for _, p := range parts {
-		b = append(b, p...)
-	}
-	return zpack{&b[0]}
+	return zpack{p}
 }
 
 // without returns the set less the body bytes [off, end) of n members.
