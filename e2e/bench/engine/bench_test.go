@@ -80,8 +80,22 @@ func BenchmarkEngineVsRedisServer(b *testing.B) {
 		mem[i] = loadMillionKeys(b, tg.addr, fillMillionKeys)
 	}
 	reportMemory(b, "1M keys", "1Mkeys", targets, mem)
-	// Small collections, each kind on a fresh pair of servers so that
-	// memory the previous load left behind does not count.
+	smallCollectionsMemory(b)
+}
+
+// BenchmarkSmallCollectionsMemory is the collections part of
+// BenchmarkEngineVsRedisServer alone: 1M small hashes, sets and sorted
+// sets, used_memory and RSS against redis-server.
+func BenchmarkSmallCollectionsMemory(b *testing.B) {
+	for range b.N {
+		smallCollectionsMemory(b)
+	}
+}
+
+// smallCollectionsMemory loads each kind on a fresh pair of servers, so
+// that memory the previous load left behind does not count: hashes of 4
+// short fields, sets of 5 integers, sorted sets of 5 short members.
+func smallCollectionsMemory(b *testing.B) {
 	for _, d := range []struct {
 		name, metric string
 		add          func(p redis.Pipeliner, key string, i int)
@@ -90,15 +104,16 @@ func BenchmarkEngineVsRedisServer(b *testing.B) {
 			p.HSet(context.Background(), key, "name", "user:"+strconv.Itoa(i), "age", i%100, "city", "c"+strconv.Itoa(i%50), "visits", i)
 		}},
 		{"1M sets", "1Msets", func(p redis.Pipeliner, key string, i int) {
-			p.SAdd(context.Background(), key, i, i+1, i+2, i+3)
+			p.SAdd(context.Background(), key, i, i+1, i+2, i+3, i+4)
 		}},
 		{"1M zsets", "1Mzsets", func(p redis.Pipeliner, key string, i int) {
 			p.ZAdd(context.Background(), key, redis.Z{Score: 1, Member: "a"}, redis.Z{Score: 2, Member: "b"},
-				redis.Z{Score: float64(i), Member: "c"}, redis.Z{Score: 4, Member: "d"})
+				redis.Z{Score: float64(i), Member: "c"}, redis.Z{Score: 4, Member: "d"}, redis.Z{Score: 5.5, Member: "e"})
 		}},
 	} {
 		fresh := []target{{"engine", enginee2e.Start(b, enginee2e.Options{}).Addr()}, {"redis-server", redistest.Start(b, redistest.Options{}).Addr()}}
 		fill := func(b *testing.B, c *redis.Client) { fillMillion(b, c, d.add) }
+		var mem [2]memory
 		for i, tg := range fresh {
 			mem[i] = loadMillionKeys(b, tg.addr, fill)
 		}
@@ -106,20 +121,27 @@ func BenchmarkEngineVsRedisServer(b *testing.B) {
 	}
 }
 
-// reportMemory prints and reports one dataset's memory on both servers.
+// reportMemory prints and reports one dataset's memory on both servers:
+// right after loading, and after MEMORY PURGE (on the engine a full GC that
+// returns free memory to the OS, so garbage the load left is gone; on
+// redis-server jemalloc's purge).
 func reportMemory(b *testing.B, name, metric string, targets []target, mem [2]memory) {
 	for i, tg := range targets {
-		fmt.Printf("%-10s %-12s used_memory %7.1f MB   VmRSS %7.1f MB (%.1f MB before load)   %.0f B/key by RSS\n",
-			name, tg.name, mem[i].used/1e6, mem[i].rss/1e6, mem[i].rssBefore/1e6, (mem[i].rss-mem[i].rssBefore)/1e6)
+		fmt.Printf("%-10s %-12s used_memory %7.1f MB   VmRSS %7.1f MB (%.1f MB before load)   %.0f B/key by RSS;  after MEMORY PURGE: used_memory %7.1f MB   VmRSS %7.1f MB\n",
+			name, tg.name, mem[i].used/1e6, mem[i].rss/1e6, mem[i].rssBefore/1e6, (mem[i].rss-mem[i].rssBefore)/1e6,
+			mem[i].usedPurged/1e6, mem[i].rssPurged/1e6)
 	}
-	fmt.Printf("%-10s engine/redis-server: used_memory %.2fx, VmRSS %.2fx\n", name, mem[0].used/mem[1].used, mem[0].rss/mem[1].rss)
+	fmt.Printf("%-10s engine/redis-server: used_memory %.2fx, VmRSS %.2fx;  after MEMORY PURGE: used_memory %.2fx, VmRSS %.2fx\n", name,
+		mem[0].used/mem[1].used, mem[0].rss/mem[1].rss, mem[0].usedPurged/mem[1].usedPurged, mem[0].rssPurged/mem[1].rssPurged)
 	b.ReportMetric(mem[0].rss/1e6, "engine-"+metric+"-rss-MB")
 	b.ReportMetric(mem[0].rss/mem[1].rss, metric+"-rss-ratio")
 	b.ReportMetric(mem[0].used/mem[1].used, metric+"-used_memory-ratio")
+	b.ReportMetric(mem[0].rssPurged/mem[1].rssPurged, metric+"-purged-rss-ratio")
+	b.ReportMetric(mem[0].usedPurged/mem[1].usedPurged, metric+"-purged-used_memory-ratio")
 }
 
 // memory is what a server reports and what the kernel sees, in bytes.
-type memory struct{ used, rss, rssBefore float64 }
+type memory struct{ used, rss, rssBefore, usedPurged, rssPurged float64 }
 
 // loadMillionKeys fills the server with fill and measures INFO
 // used_memory and the process's VmRSS (found through INFO's process_id).
@@ -145,6 +167,14 @@ func loadMillionKeys(b *testing.B, addr string, fill func(*testing.B, *redis.Cli
 		b.Fatal(err)
 	}
 	m.rss = float64(rss)
+	if err := c.Do(ctx, "MEMORY", "PURGE").Err(); err != nil {
+		b.Fatalf("MEMORY PURGE on %s: %v", addr, err)
+	}
+	m.usedPurged, _ = strconv.ParseFloat(infoField(b, c, "memory", "used_memory"), 64)
+	if rss, err = enginee2e.ProcRSS(pid); err != nil {
+		b.Fatal(err)
+	}
+	m.rssPurged = float64(rss)
 	c.FlushAll(ctx)
 	return m
 }

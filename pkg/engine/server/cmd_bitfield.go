@@ -1,6 +1,10 @@
 package server
 
-import "math"
+import (
+	"math"
+
+	"github.com/gocluster/gocluster/pkg/engine/store"
+)
 
 func init() {
 	def("bitfield", -2, "write denyoom", 1, 1, 1, cmdBitField)
@@ -104,7 +108,7 @@ func cmdBitField(c *Client, args [][]byte) {
 			j += 3
 		}
 	}
-	v, _, good := c.getString(args[1])
+	v, found, good := c.getString(args[1])
 	if !good {
 		return
 	}
@@ -123,7 +127,10 @@ func cmdBitField(c *Client, args [][]byte) {
 		copy(buf, v)
 	}
 	c.w.WriteArrayLen(len(ops))
-	changed := false
+	// as Redis counts them: each write, when the key is new or grew, or
+	// the bits it wrote differ
+	changes := 0
+	grew := !found || len(buf) != len(v)
 	for _, op := range ops {
 		if op.op == 'g' {
 			src := v
@@ -168,7 +175,9 @@ func cmdBitField(c *Client, args [][]byte) {
 			}
 			c.w.WriteInt(ret)
 			setBits(buf, op.offset, op.bits, uint64(newv))
-			changed = true
+			if grew || newv != old {
+				changes++
+			}
 		} else {
 			old := getBits(buf, op.offset, op.bits)
 			var newv, ret, wrapped uint64
@@ -194,14 +203,17 @@ func cmdBitField(c *Client, args [][]byte) {
 			}
 			c.w.WriteInt(int64(ret))
 			setBits(buf, op.offset, op.bits, newv)
-			changed = true
+			if grew || newv != old {
+				changes++
+			}
 		}
 	}
-	if buf != nil && (changed || len(buf) != len(v)) {
-		c.srv.DB.SetString(args[1], buf, true)
-		if changed {
+	if buf != nil { // a write made the value raw, as Redis, changed or not
+		c.srv.DB.SetStringForm(args[1], buf, store.FormRaw)
+		if changes > 0 {
 			c.srv.DB.Touch(args[1])
 		}
+		c.changes = changes
 	}
 }
 

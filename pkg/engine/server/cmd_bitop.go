@@ -1,5 +1,7 @@
 package server
 
+import "github.com/gocluster/gocluster/pkg/engine/store"
+
 func init() {
 	def("bitop", -4, "write denyoom", 2, -1, 1, cmdBitOp)
 	def("bitpos", -3, "readonly", 1, 1, 1, cmdBitPos)
@@ -56,7 +58,8 @@ func cmdBitOp(c *Client, args [][]byte) {
 			res[i] = op(res[i], b)
 		}
 	}
-	c.srv.DB.SetString(args[2], res, false)
+	c.srv.DB.Delete(args[2]) // a new value: no TTL
+	c.srv.DB.SetStringForm(args[2], res, store.FormRaw)
 	c.w.WriteInt(int64(maxLen))
 }
 

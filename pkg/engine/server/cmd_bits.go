@@ -1,6 +1,10 @@
 package server
 
-import "math/bits"
+import (
+	"math/bits"
+
+	"github.com/gocluster/gocluster/pkg/engine/store"
+)
 
 func init() {
 	def("setbit", 4, "write denyoom", 1, 1, 1, cmdSetBit)
@@ -30,7 +34,7 @@ func cmdSetBit(c *Client, args [][]byte) {
 		c.w.WriteError("ERR bit is not an integer or out of range")
 		return
 	}
-	v, _, good := c.getString(args[1])
+	v, found, good := c.getString(args[1])
 	if !good {
 		return
 	}
@@ -47,7 +51,12 @@ func cmdSetBit(c *Client, args [][]byte) {
 	} else {
 		nv[byteIdx] &^= mask
 	}
-	c.srv.DB.SetString(args[1], nv, true)
+	// as Redis, the value turns raw even when the bit was already so, but
+	// only a new key, a longer value or a flipped bit counts as a change
+	c.srv.DB.SetStringForm(args[1], nv, store.FormRaw)
+	if found && len(nv) == len(v) && old == int(args[3][0]-'0') {
+		c.changes = 0
+	}
 	c.w.WriteInt(int64(old))
 }
 

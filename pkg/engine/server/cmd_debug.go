@@ -391,7 +391,7 @@ func (c *Client) debugObject(key []byte) {
 		c.w.WriteError(errNoSuchKey)
 		return
 	}
-	enc := db.Encoding(key, c.encodingLimits())
+	enc := db.Encoding(key)
 	if enc == "" { // expired but not yet deleted: Encoding does not see it
 		enc = storedKindEncoding(v)
 	}
@@ -403,8 +403,6 @@ func (c *Client) debugObject(key []byte) {
 		debugAddress(key), enc, rdb.SerializedLen(v, enc == "listpack"),
 		db.StoredLRUClock(key), db.StoredIdleSeconds(key), extra))
 }
-
-func (c *Client) encodingLimits() store.EncodingLimits { return c.srv.encodingLimits() }
 
 func (s *Server) encodingLimits() store.EncodingLimits {
 	cfg := s.Cfg

@@ -181,7 +181,7 @@ func cmdGeoAdd(c *Client, args [][]byte) {
 			if exists && nx || !exists && xx {
 				continue
 			}
-			if z.Add(member, score) {
+			if z.Add(member, score, c.srv.DB.Limits()) {
 				added++
 			} else if exists && old != score {
 				updated++

@@ -286,7 +286,7 @@ func (c *Client) geoStore(q *geoQuery, points []geo.Point) {
 	if len(entries) > 0 {
 		z, _ := db.ZSet(q.storeKey, true)
 		for _, e := range entries {
-			z.Add(e.member, e.score)
+			z.Add(e.member, e.score, db.Limits())
 		}
 	}
 	c.w.WriteInt(int64(len(entries)))

@@ -45,7 +45,7 @@ func (c *Client) hllSparseMax() int {
 // storeHLL saves a new HLL value for key, keeping its TTL, and tells
 // watchers.
 func (c *Client) storeHLL(key, v []byte) {
-	c.srv.DB.SetString(key, v, true)
+	c.srv.DB.SetStringForm(key, v, store.FormRaw) // Redis's HLLs are raw strings
 	c.srv.DB.Touch(key)
 }
 

@@ -433,12 +433,7 @@ func cmdObject(c *Client, args [][]byte) {
 	}
 	switch sub {
 	case "encoding":
-		cfg := c.srv.Cfg
-		c.w.WriteBulkString(c.srv.DB.Encoding(args[2], store.EncodingLimits{
-			HashEntries: cfg.Int("hash-max-listpack-entries"), HashValue: cfg.Int("hash-max-listpack-value"),
-			SetIntsetEntries: cfg.Int("set-max-intset-entries"),
-			ZSetEntries:      cfg.Int("zset-max-listpack-entries"), ZSetValue: cfg.Int("zset-max-listpack-value"),
-		}))
+		c.w.WriteBulkString(c.srv.DB.Encoding(args[2]))
 	case "refcount":
 		c.w.WriteInt(c.refCount(args[2]))
 	case "idletime", "freq":

@@ -1,7 +1,7 @@
 package server
 
 import (
-	"sort"
+	"slices"
 
 	"github.com/gocluster/gocluster/pkg/engine/store"
 )
@@ -68,24 +68,13 @@ func cmdSInterCard(c *Client, args [][]byte) {
 		c.w.WriteError(errSyntax)
 		return
 	}
-	sets := make([]store.Set, n)
-	for i, k := range args[2 : 2+n] {
-		s, good := c.set(k, false)
-		if !good {
-			return
-		}
-		sets[i] = s
+	sets, ok := c.sets(args[2 : 2+n])
+	if !ok {
+		return
 	}
 	count := int64(0)
-	for m := range sets[0] {
-		in := true
-		for _, s := range sets[1:] {
-			if _, ok := s[m]; !ok {
-				in = false
-				break
-			}
-		}
-		if in {
+	for m := range sets[0].All() {
+		if inAll(m, sets[1:]) {
 			count++
 			if limit > 0 && count >= limit {
 				break
@@ -95,7 +84,17 @@ func cmdSInterCard(c *Client, args [][]byte) {
 	c.w.WriteInt(count)
 }
 
-func (c *Client) set(key []byte, create bool) (store.Set, bool) {
+// inAll reports whether m is a member of every set.
+func inAll(m string, sets []*store.Set) bool {
+	for _, s := range sets {
+		if !s.Has([]byte(m)) {
+			return false
+		}
+	}
+	return true
+}
+
+func (c *Client) set(key []byte, create bool) (*store.Set, bool) {
 	s, err := c.srv.DB.Set(key, create)
 	if err != nil {
 		c.w.WriteError(errWrongType)
@@ -104,28 +103,18 @@ func (c *Client) set(key []byte, create bool) (store.Set, bool) {
 	return s, true
 }
 
-// sortedMembers lists a set in a stable order: numerically when every
-// member is an integer (the order Redis's intset encoding replies in),
-// else bytewise.
-func sortedMembers(s store.Set) []string {
-	out := make([]string, 0, len(s))
-	allInts := true
-	for m := range s {
-		out = append(out, m)
-		if allInts {
-			_, allInts = parseInt([]byte(m))
+// sets reads the sets at keys (nil for a missing one), or writes
+// WRONGTYPE.
+func (c *Client) sets(keys [][]byte) ([]*store.Set, bool) {
+	out := make([]*store.Set, len(keys))
+	for i, k := range keys {
+		s, ok := c.set(k, false)
+		if !ok {
+			return nil, false
 		}
+		out[i] = s
 	}
-	if allInts {
-		sort.Slice(out, func(i, j int) bool {
-			a, _ := parseInt([]byte(out[i]))
-			b, _ := parseInt([]byte(out[j]))
-			return a < b
-		})
-		return out
-	}
-	sort.Strings(out)
-	return out
+	return out, true
 }
 
 func (c *Client) writeMembers(members []string) {
@@ -140,14 +129,7 @@ func cmdSAdd(c *Client, args [][]byte) {
 	if !ok {
 		return
 	}
-	n := 0
-	for _, m := range args[2:] {
-		if _, exists := s[string(m)]; !exists {
-			s[string(m)] = struct{}{}
-			n++
-		}
-	}
-	c.w.WriteInt(int64(n))
+	c.w.WriteInt(int64(s.AddAll(args[2:], c.srv.DB.Limits())))
 }
 
 func cmdSRem(c *Client, args [][]byte) {
@@ -157,8 +139,7 @@ func cmdSRem(c *Client, args [][]byte) {
 	}
 	n := 0
 	for _, m := range args[2:] {
-		if _, exists := s[string(m)]; exists {
-			delete(s, string(m))
+		if s.Remove(m) {
 			n++
 		}
 	}
@@ -168,14 +149,13 @@ func cmdSRem(c *Client, args [][]byte) {
 
 func cmdSMembers(c *Client, args [][]byte) {
 	if s, ok := c.set(args[1], false); ok {
-		c.writeMembers(sortedMembers(s))
+		c.writeMembers(s.Members())
 	}
 }
 
 func cmdSIsMember(c *Client, args [][]byte) {
 	if s, ok := c.set(args[1], false); ok {
-		_, exists := s[string(args[2])]
-		c.w.WriteInt(map[bool]int64{true: 1}[exists])
+		c.w.WriteInt(int64(boolInt(s.Has(args[2]))))
 	}
 }
 
@@ -183,15 +163,14 @@ func cmdSMIsMember(c *Client, args [][]byte) {
 	if s, ok := c.set(args[1], false); ok {
 		c.w.WriteArrayLen(len(args) - 2)
 		for _, m := range args[2:] {
-			_, exists := s[string(m)]
-			c.w.WriteInt(map[bool]int64{true: 1}[exists])
+			c.w.WriteInt(int64(boolInt(s.Has(m))))
 		}
 	}
 }
 
 func cmdSCard(c *Client, args [][]byte) {
 	if s, ok := c.set(args[1], false); ok {
-		c.w.WriteInt(int64(len(s)))
+		c.w.WriteInt(int64(s.Len()))
 	}
 }
 
@@ -210,19 +189,19 @@ func cmdSPop(c *Client, args [][]byte) {
 		return
 	}
 	if count < 0 {
-		if len(s) == 0 {
+		if s.Len() == 0 {
 			c.w.WriteNull()
 			return
 		}
-		m := randomKey(s)
-		delete(s, m)
+		m := s.Random()
+		s.Remove([]byte(m))
 		c.srv.DB.DeleteIfEmpty(args[1])
 		c.w.WriteBulkString(m)
 		return
 	}
-	picked := randomPick(keysOf(s), count)
+	picked := randomPick(slices.Collect(s.All()), count)
 	for _, m := range picked {
-		delete(s, m)
+		s.Remove([]byte(m))
 	}
 	c.srv.DB.DeleteIfEmpty(args[1])
 	c.writeMembers(picked)
@@ -245,14 +224,14 @@ func cmdSRandMember(c *Client, args [][]byte) {
 		return
 	}
 	if len(args) == 2 {
-		if len(s) == 0 {
+		if s.Len() == 0 {
 			c.w.WriteNull()
 			return
 		}
-		c.w.WriteBulkString(randomKey(s))
+		c.w.WriteBulkString(s.Random())
 		return
 	}
-	picked := randomPick(keysOf(s), count)
+	picked := randomPick(slices.Collect(s.All()), count)
 	c.w.WriteArrayLen(len(picked))
 	for _, m := range picked {
 		c.w.WriteBulkString(m)
@@ -272,13 +251,12 @@ func cmdSMove(c *Client, args [][]byte) {
 		c.w.WriteError(errWrongType)
 		return
 	}
-	if _, exists := src[string(args[3])]; !exists {
+	if !src.Remove(args[3]) {
 		c.w.WriteInt(0)
 		return
 	}
-	delete(src, string(args[3]))
 	dst, _ := c.srv.DB.Set(args[2], true)
-	dst[string(args[3])] = struct{}{}
+	dst.Add(args[3], c.srv.DB.Limits())
 	c.srv.DB.DeleteIfEmpty(args[1])
 	c.w.WriteInt(1)
 }
@@ -290,66 +268,58 @@ func cmdSetOp(c *Client, args [][]byte) {
 	if storeTo {
 		keys = args[2:]
 	}
-	sets := make([]store.Set, len(keys))
-	for i, k := range keys {
-		s, ok := c.set(k, false)
-		if !ok {
-			return
-		}
-		sets[i] = s
+	sets, ok := c.sets(keys)
+	if !ok {
+		return
 	}
-	result := store.Set{}
+	db := c.srv.DB
+	// built as Redis builds it (an intset while it can be one), so a
+	// stored result has Redis's encoding
+	result := &store.Set{}
+	add := func(m string) { result.Add([]byte(m), db.Limits()) }
 	switch name[:5] {
 	case "sinte":
-		for m := range sets[0] {
-			in := true
-			for _, s := range sets[1:] {
-				if _, ok := s[m]; !ok {
-					in = false
-					break
-				}
-			}
-			if in {
-				result[m] = struct{}{}
+		for m := range sets[0].All() {
+			if inAll(m, sets[1:]) {
+				add(m)
 			}
 		}
 	case "sunio":
 		for _, s := range sets {
-			for m := range s {
-				result[m] = struct{}{}
+			for m := range s.All() {
+				add(m)
 			}
 		}
 	default:
-		for m := range sets[0] {
-			in := false
-			for _, s := range sets[1:] {
-				if _, ok := s[m]; ok {
-					in = true
-					break
-				}
-			}
-			if !in {
-				result[m] = struct{}{}
+		for m := range sets[0].All() {
+			if !inAny(m, sets[1:]) {
+				add(m)
 			}
 		}
 	}
 	if !storeTo {
-		c.writeMembers(sortedMembers(result))
+		c.writeMembers(result.Members())
 		return
 	}
-	db := c.srv.DB
 	db.Delete(args[1])
-	if len(result) > 0 {
-		dst, _ := db.Set(args[1], true)
-		for m := range result {
-			dst[m] = struct{}{}
+	if result.Len() > 0 {
+		db.PutSet(args[1], result)
+	}
+	c.w.WriteInt(int64(result.Len()))
+}
+
+// inAny reports whether m is a member of one of the sets.
+func inAny(m string, sets []*store.Set) bool {
+	for _, s := range sets {
+		if s.Has([]byte(m)) {
+			return true
 		}
 	}
-	c.w.WriteInt(int64(len(result)))
+	return false
 }
 
 func cmdSScan(c *Client, args [][]byte) {
 	if s, ok := c.set(args[1], false); ok {
-		c.scanCollection(args, sortedMembers(s), nil)
+		c.scanCollection(args, s.Members(), nil)
 	}
 }

@@ -112,7 +112,7 @@ func cmdSort(c *Client, args [][]byte) {
 		elems = l.Items()
 	case store.KindSet:
 		s, _ := db.Set(args[1], false)
-		for _, m := range sortedMembers(s) {
+		for _, m := range s.Members() {
 			elems = append(elems, []byte(m))
 		}
 	case store.KindZSet:

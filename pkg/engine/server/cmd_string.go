@@ -368,7 +368,7 @@ func cmdIncrByFloat(c *Client, args [][]byte) {
 		c.w.WriteError("ERR increment would produce NaN or Infinity")
 		return
 	}
-	c.srv.DB.SetString(args[1], out, true)
+	c.srv.DB.SetStringForm(args[1], out, store.FormText) // Redis makes it as text: never int
 	c.w.WriteBulk(out)
 }
 
@@ -386,7 +386,11 @@ func cmdAppend(c *Client, args [][]byte) {
 		copy(nv, v)
 	}
 	nv = append(nv, args[2]...)
-	c.srv.DB.SetString(args[1], nv, true)
+	if found { // edited in place in Redis: raw from now on
+		c.srv.DB.SetStringForm(args[1], nv, store.FormRaw)
+	} else {
+		c.srv.DB.SetString(args[1], nv, true)
+	}
 	c.w.WriteInt(int64(len(nv)))
 }
 
@@ -455,7 +459,7 @@ func cmdSetRange(c *Client, args [][]byte) {
 		copy(nv, v)
 	}
 	copy(nv[off:], val)
-	c.srv.DB.SetString(args[1], nv, true)
+	c.srv.DB.SetStringForm(args[1], nv, store.FormRaw)
 	c.w.WriteInt(size)
 }
 

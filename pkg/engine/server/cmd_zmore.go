@@ -140,7 +140,7 @@ func cmdZRangeStore(c *Client, args [][]byte) {
 	db.Delete(dst)
 	z, _ := db.ZSet(dst, true)
 	for _, m := range members {
-		z.Add(copyBytes(m.Member), m.Score)
+		z.Add(copyBytes(m.Member), m.Score, db.Limits())
 	}
 	c.w.WriteInt(int64(len(members)))
 }

@@ -125,7 +125,7 @@ pairs:
 			continue
 		}
 		last = score
-		if z.Add(member, score) {
+		if z.Add(member, score, c.srv.DB.Limits()) {
 			added++
 		} else if exists && old != score {
 			changed++
@@ -167,7 +167,7 @@ func cmdZIncrBy(c *Client, args [][]byte) {
 		c.w.WriteError("ERR resulting score is not a number (NaN)")
 		return
 	}
-	z.Add(args[3], score)
+	z.Add(args[3], score, c.srv.DB.Limits())
 	c.w.WriteDouble(score)
 }
 

@@ -109,7 +109,7 @@ func cmdZSetOp(c *Client, args [][]byte) {
 	if len(members) > 0 {
 		z, _ := db.ZSet(args[1], true)
 		for _, m := range members {
-			z.Add(m.Member, m.Score)
+			z.Add(m.Member, m.Score, db.Limits())
 		}
 	}
 	c.w.WriteInt(int64(len(members)))
@@ -124,8 +124,8 @@ func (c *Client) zsetOrSetScores(key []byte) (map[string]float64, bool) {
 		return nil, true
 	case store.KindSet:
 		s, _ := db.Set(key, false)
-		out := make(map[string]float64, len(s))
-		for m := range s {
+		out := make(map[string]float64, s.Len())
+		for m := range s.All() {
 			out[m] = 1
 		}
 		return out, true

@@ -330,6 +330,7 @@ func (c *Client) callLocked(cmd *command, args [][]byte) {
 	if cmd.readonly && !cmd.write {
 		c.srv.stats.countLookups(c, cmd, args)
 	}
+	c.changes = -1
 	if cmd.write && (c.srv.notifyFlags.Load() != 0 || c.srv.DB.Watching() || tracking) {
 		c.callNotifying(cmd, args)
 	} else {
@@ -340,8 +341,11 @@ func (c *Client) callLocked(cmd *command, args [][]byte) {
 	}
 	if cmd.write {
 		reply, _ := c.w.Since(mark)
-		if noEffect(cmd, reply) {
+		if c.changes == 0 || noEffect(cmd, reply) {
 			return
+		}
+		if c.changes > 1 {
+			c.srv.persist.dirty.Add(int64(c.changes - 1))
 		}
 		c.srv.propReply = reply
 		if c.srv.DB.Accounting() {

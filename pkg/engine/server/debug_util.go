@@ -134,7 +134,7 @@ func quicklistFields(items [][]byte, fill, compressDepth int) string {
 // prints the structure on its stdout; the engine has none to print and
 // says what Redis says after printing.
 func (c *Client) debugEncodingDump(sub string, key []byte) {
-	enc := c.srv.DB.Encoding(key, c.encodingLimits())
+	enc := c.srv.DB.Encoding(key)
 	switch {
 	case enc == "":
 		c.w.WriteError(errNoSuchKey)
@@ -157,7 +157,7 @@ func (c *Client) debugSDSLen(key []byte) {
 		c.w.WriteError(errNoSuchKey)
 		return
 	}
-	enc := c.srv.DB.Encoding(key, c.encodingLimits())
+	enc := c.srv.DB.Encoding(key)
 	if v.Kind != rdb.KindString || enc == "int" {
 		c.w.WriteError("ERR Not an sds encoded string.")
 		return

@@ -35,14 +35,13 @@ type lazyFreer struct {
 // Called under the store lock.
 func (s *Server) freeEffort(key []byte) int {
 	db := s.DB
-	lim := s.encodingLimits()
 	switch db.TypeNoTouch(key) {
 	case store.KindList:
 		if l, err := db.List(key, false); err == nil && l != nil {
 			return quicklistNodes(l.Items(), s.Cfg.Int("list-max-listpack-size"))
 		}
 	case store.KindHash, store.KindSet, store.KindZSet:
-		switch db.Encoding(key, lim) {
+		switch db.Encoding(key) {
 		case "hashtable", "skiplist":
 			return s.collectionLen(key)
 		}
@@ -153,7 +152,7 @@ func (s *Server) collectionLen(key []byte) int {
 		return h.Len()
 	}
 	if set, err := db.Set(key, false); err == nil && set != nil {
-		return len(set)
+		return set.Len()
 	}
 	if z, err := db.ZSet(key, false); err == nil && z != nil {
 		return z.Len()

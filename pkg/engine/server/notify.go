@@ -87,7 +87,7 @@ func (c *Client) callNotifying(cmd *command, args [][]byte) {
 	c.keyChanged = false
 	cmd.fn(c, args)
 	reply, _ := c.w.Since(mark)
-	if len(reply) > 0 && reply[0] == '-' {
+	if len(reply) > 0 && reply[0] == '-' || c.changes == 0 {
 		return
 	}
 	exists := make([]bool, len(idx))

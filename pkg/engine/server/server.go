@@ -425,6 +425,11 @@ type Client struct {
 	readonly bool
 	created  time.Time
 	lastCmd  atomic.Pointer[command]
+	// changes, when a write handler sets it (>= 0), is how many changes
+	// the command made, as Redis's server.dirty counts them: 0 keeps a
+	// write that changed nothing out of the dirty count and replication
+	// (SETBIT of a bit already so), more than 1 counts more (BITFIELD).
+	changes  int
 	commands atomic.Int64 // processed by this client, summed into INFO stats
 	lastIO   atomic.Int64
 	multi    *[][][]byte // queued commands inside MULTI, nil outside

@@ -62,8 +62,8 @@ func exportEntry(e entry, copyStr bool) rdb.Value {
 		return v
 	case KindSet:
 		s := e.set()
-		v := rdb.Value{Kind: rdb.KindSet, Set: make([][]byte, 0, len(s))}
-		for m := range s {
+		v := rdb.Value{Kind: rdb.KindSet, Set: make([][]byte, 0, s.Len())}
+		for m := range s.All() {
 			v.Set = append(v.Set, []byte(m))
 		}
 		return v
@@ -107,15 +107,13 @@ func Prepare(v rdb.Value, lim *EncodingLimits) Prepared {
 	case rdb.KindHash:
 		return Prepared{e: entry{kind: KindHash, ptr: unsafe.Pointer(importHash(v.Hash, lim))}, empty: len(v.Hash) == 0}
 	case rdb.KindSet:
-		s := make(Set, len(v.Set))
-		for _, m := range v.Set {
-			s[string(m)] = struct{}{}
-		}
-		return Prepared{e: entry{kind: KindSet, ptr: unsafe.Pointer(&s)}, empty: len(s) == 0}
+		s := &Set{}
+		s.AddAll(v.Set, lim)
+		return Prepared{e: entry{kind: KindSet, ptr: unsafe.Pointer(s)}, empty: s.Len() == 0}
 	case rdb.KindZSet:
-		z := NewZSet()
+		z := &ZSet{}
 		for _, m := range v.ZSet {
-			z.Add(m.Member, m.Score)
+			z.Add(m.Member, m.Score, lim)
 		}
 		return Prepared{e: entry{kind: KindZSet, ptr: unsafe.Pointer(z)}, empty: z.Len() == 0}
 	case rdb.KindStream:

@@ -15,18 +15,21 @@ type EncodingLimits struct {
 // (OBJECT ENCODING), from the value as it is now: "int", "embstr" or "raw"
 // for strings, "quicklist" for lists, "listpack" or "hashtable" for
 // hashes, "intset" or "hashtable" for sets, "listpack" or "skiplist" for
-// sorted sets; "" when the key does not exist. A hash reports the form it
-// is in (hash.go: converted one way, as Redis does); sets and sorted sets
-// are judged by their present size.
-func (db *DB) Encoding(key []byte, lim EncodingLimits) string {
+// sorted sets; "" when the key does not exist. Collections report the form
+// they are in (converted one way, as Redis does); a string is raw when it
+// was edited in place, else judged by what it holds.
+func (db *DB) Encoding(key []byte) string {
 	e, _, ok := db.lookupNoTouch(key) // OBJECT ENCODING is no access (LOOKUP_NOTOUCH)
 	if !ok {
 		return ""
 	}
 	switch e.kind {
 	case KindString:
+		if e.form == FormRaw {
+			return "raw"
+		}
 		b := e.bytes()
-		if len(b) <= 20 && isCanonicalInt(b) {
+		if e.form == FormAuto && len(b) <= 20 && isCanonicalInt(b) {
 			return "int"
 		}
 		if len(b) <= 44 { // Redis' OBJ_ENCODING_EMBSTR_SIZE_LIMIT
@@ -41,27 +44,15 @@ func (db *DB) Encoding(key []byte, lim EncodingLimits) string {
 		}
 		return "hashtable"
 	case KindSet:
-		s := e.set()
-		if len(s) > lim.SetIntsetEntries {
-			return "hashtable"
+		if e.set().Intset() {
+			return "intset"
 		}
-		for m := range s {
-			if !isCanonicalInt([]byte(m)) {
-				return "hashtable"
-			}
-		}
-		return "intset"
+		return "hashtable"
 	case KindZSet:
-		z := e.zset()
-		if z.Len() > lim.ZSetEntries {
-			return "skiplist"
+		if e.zset().Compact() {
+			return "listpack"
 		}
-		for m := range z.All() {
-			if len(m.Member) > lim.ZSetValue {
-				return "skiplist"
-			}
-		}
-		return "listpack"
+		return "skiplist"
 	case KindStream:
 		return "stream"
 	}

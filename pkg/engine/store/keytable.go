@@ -24,7 +24,10 @@ import (
 // keeps without copying, as a 512 MB SETBIT must not be copied again), is
 // a collRecord, whose ptr the GC must see. Both start with a kind byte,
 // and a collRecord's string kind carries outOfLine, so a record's first
-// byte says which it is.
+// byte says which it is. A collRecord of a short key holds the key itself
+// (collKey16...: one allocation, 16 bytes less per key than a separate
+// string), which inlineKey in its kind byte says. A string's kind byte also carries its
+// StringForm (rawString, textString).
 type keyTable struct {
 	recs []unsafe.Pointer
 	tags []uint8 // per position: tagEmpty, tagDeleted, or a byte of the key's hash
@@ -32,18 +35,68 @@ type keyTable struct {
 	used int32   // positions not empty (live + deleted)
 }
 
-type collRecord struct {
+type collHead struct {
 	kind  Kind
 	freq  uint8
 	clock uint16
 	n     uint32
 	ptr   unsafe.Pointer
-	key   string
+}
+
+type collRecord struct {
+	collHead
+	key string
+}
+
+// Records with the key inline: its length, then its bytes. The sizes fill
+// Go's 32-, 48- and 64-byte size classes.
+type (
+	collKey16 struct {
+		collHead
+		klen uint8
+		key  [15]byte
+	}
+	collKey32 struct {
+		collHead
+		klen uint8
+		key  [31]byte
+	}
+	collKey48 struct {
+		collHead
+		klen uint8
+		key  [47]byte
+	}
+)
+
+// newCollRecord makes the record of a collection (or long string) entry.
+func newCollRecord(key string, head collHead) unsafe.Pointer {
+	var p unsafe.Pointer
+	switch n := len(key); {
+	case n <= 15:
+		r := &collKey16{collHead: head, klen: uint8(n)}
+		copy(r.key[:], key)
+		p = unsafe.Pointer(r)
+	case n <= 31:
+		r := &collKey32{collHead: head, klen: uint8(n)}
+		copy(r.key[:], key)
+		p = unsafe.Pointer(r)
+	case n <= 47:
+		r := &collKey48{collHead: head, klen: uint8(n)}
+		copy(r.key[:], key)
+		p = unsafe.Pointer(r)
+	default:
+		return unsafe.Pointer(&collRecord{collHead: head, key: strings.Clone(key)})
+	}
+	(*collHead)(p).kind |= inlineKey
+	return p
 }
 
 const (
 	inlineMax  = 256
 	outOfLine  = 0x80
+	rawString  = 0x40
+	textString = 0x10
+	inlineKey  = 0x20
 	tagEmpty   = 0
 	tagDeleted = 1
 	minTable   = 8
@@ -65,6 +118,10 @@ func (t *keyTable) len() int { return int(t.live) }
 // recordKey and recordEntry decode a record.
 func recordKey(p unsafe.Pointer) string {
 	if !inlineRecord(p) {
+		if (*collHead)(p).kind&inlineKey != 0 {
+			return unsafe.String((*byte)(unsafe.Add(p, unsafe.Sizeof(collHead{})+1)),
+				*(*uint8)(unsafe.Add(p, unsafe.Sizeof(collHead{}))))
+		}
 		return (*collRecord)(p).key
 	}
 	kl, n1 := readUvarint(p, 4)
@@ -85,7 +142,9 @@ func readUvarint(p unsafe.Pointer, off int) (v uint64, n int) {
 	}
 }
 
-func inlineRecord(p unsafe.Pointer) bool { return Kind(*(*uint8)(p)) == KindString }
+func inlineRecord(p unsafe.Pointer) bool {
+	return Kind(*(*uint8)(p)&^(rawString|textString)) == KindString
+}
 
 // InlineStringMax is the longest string the store copies into a key's
 // record; a longer one it keeps as given.
@@ -95,13 +154,14 @@ func inlineEntry(e entry) bool { return e.kind == KindString && e.n <= inlineMax
 
 func recordEntry(p unsafe.Pointer) entry {
 	if !inlineRecord(p) {
-		r := (*collRecord)(p)
-		return entry{ptr: r.ptr, n: r.n, kind: r.kind &^ outOfLine, freq: r.freq, clock: r.clock}
+		r := (*collHead)(p)
+		return entry{ptr: r.ptr, n: r.n, kind: r.kind &^ (outOfLine | rawString | textString | inlineKey), freq: r.freq,
+			clock: r.clock, form: formOf(r.kind)}
 	}
 	b := unsafe.Slice((*byte)(p), 4)
 	kl, n1 := readUvarint(p, 4)
 	vl, n2 := readUvarint(p, 4+n1)
-	e := entry{n: uint32(vl), kind: KindString, freq: b[1], clock: uint16(b[2]) | uint16(b[3])<<8}
+	e := entry{n: uint32(vl), kind: KindString, freq: b[1], clock: uint16(b[2]) | uint16(b[3])<<8, form: formOf(Kind(b[0]))}
 	if vl > 0 {
 		e.ptr = unsafe.Add(p, 4+n1+n2+int(kl))
 	}
@@ -112,14 +172,10 @@ func recordEntry(p unsafe.Pointer) entry {
 // view of memory it reuses) and a short string's value bytes.
 func newRecord(key string, e entry) unsafe.Pointer {
 	if !inlineEntry(e) {
-		r := &collRecord{kind: e.kind, freq: e.freq, clock: e.clock, n: e.n, ptr: e.ptr, key: strings.Clone(key)}
-		if e.kind == KindString {
-			r.kind |= outOfLine
-		}
-		return unsafe.Pointer(r)
+		return newCollRecord(key, collHead{kind: recordKind(e), freq: e.freq, clock: e.clock, n: e.n, ptr: e.ptr})
 	}
 	var hdr [4 + 2*binary.MaxVarintLen32]byte
-	hdr[0], hdr[1], hdr[2], hdr[3] = byte(KindString), e.freq, byte(e.clock), byte(e.clock>>8)
+	hdr[0], hdr[1], hdr[2], hdr[3] = byte(recordKind(e)), e.freq, byte(e.clock), byte(e.clock>>8)
 	h := 4 + binary.PutUvarint(hdr[4:], uint64(len(key)))
 	h += binary.PutUvarint(hdr[h:], uint64(e.n))
 	b := make([]byte, h+len(key)+int(e.n))
@@ -137,11 +193,8 @@ func updateRecord(p unsafe.Pointer, e entry) bool {
 		return false
 	}
 	if !inlineRecord(p) {
-		r := (*collRecord)(p)
-		r.kind, r.freq, r.clock, r.n, r.ptr = e.kind, e.freq, e.clock, e.n, e.ptr
-		if e.kind == KindString {
-			r.kind |= outOfLine
-		}
+		r := (*collHead)(p)
+		r.kind, r.freq, r.clock, r.n, r.ptr = recordKind(e)|r.kind&inlineKey, e.freq, e.clock, e.n, e.ptr
 		return true
 	}
 	cur := recordEntry(p)
@@ -149,8 +202,34 @@ func updateRecord(p unsafe.Pointer, e entry) bool {
 		return false
 	}
 	b := unsafe.Slice((*byte)(p), 4)
-	b[1], b[2], b[3] = e.freq, byte(e.clock), byte(e.clock>>8)
+	b[0], b[1], b[2], b[3] = byte(recordKind(e)), e.freq, byte(e.clock), byte(e.clock>>8)
 	return true
+}
+
+// formOf reads a string's form off its record's kind byte.
+func formOf(k Kind) StringForm {
+	switch {
+	case k&rawString != 0:
+		return FormRaw
+	case k&textString != 0:
+		return FormText
+	}
+	return FormAuto
+}
+
+// recordKind is the kind byte of e's record, with its flags.
+func recordKind(e entry) Kind {
+	k := e.kind
+	switch e.form {
+	case FormRaw:
+		k |= rawString
+	case FormText:
+		k |= textString
+	}
+	if e.kind == KindString && !inlineEntry(e) {
+		k |= outOfLine
+	}
+	return k
 }
 
 // find returns key's position, or -1.

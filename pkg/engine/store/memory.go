@@ -128,8 +128,11 @@ func estimateSampled(e entry, samples int) uint32 {
 		}
 	case KindSet:
 		s := e.set()
-		count = len(s)
-		for m := range s {
+		if s.Intset() {
+			return uint32(collectionBase + s.ints.size())
+		}
+		count = s.Len()
+		for m := range s.All() {
 			if sampled == samples {
 				break
 			}
@@ -145,6 +148,9 @@ func estimateSampled(e entry, samples int) uint32 {
 		}
 	case KindZSet:
 		z := e.zset()
+		if z.Compact() {
+			return uint32(collectionBase + z.pack.size())
+		}
 		count = z.Len()
 		for m := range z.All() {
 			if sampled == samples {

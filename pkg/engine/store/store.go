@@ -37,9 +37,6 @@ func (k Kind) String() string {
 // ErrWrongType is Redis's WRONGTYPE error.
 var ErrWrongType = errors.New("WRONGTYPE Operation against a key holding the wrong kind of value")
 
-// Set is a plain map; a List, Hash and ZSet have their own types.
-type Set map[string]struct{}
-
 // entry is one key's value as lookups hand it out; the slot tables keep it
 // packed in a record (keytable.go). ptr is the string's bytes for
 // KindString, else a *List, *Hash, *Set or *ZSet.
@@ -51,6 +48,7 @@ type entry struct {
 	// counter in freq and its last decay minute in clock
 	freq  uint8
 	clock uint16
+	form  StringForm // a string's, for OBJECT ENCODING
 }
 
 func stringEntry(b []byte) entry {
@@ -66,7 +64,7 @@ func (e entry) bytes() []byte {
 
 func (e entry) list() *List { return (*List)(e.ptr) }
 func (e entry) hash() *Hash { return (*Hash)(e.ptr) }
-func (e entry) set() Set    { return *(*Set)(e.ptr) }
+func (e entry) set() *Set   { return (*Set)(e.ptr) }
 func (e entry) zset() *ZSet { return (*ZSet)(e.ptr) }
 
 type slotData struct {
@@ -296,12 +294,31 @@ func (db *DB) SetString(key, val []byte, keepTTL bool) {
 	db.put(sd, key, stringEntry(val))
 }
 
+// StringForm is how Redis made a string value, which its OBJECT ENCODING
+// shows.
+type StringForm uint8
+
+// String forms.
+const (
+	FormAuto StringForm = iota // judged by what it holds: int, embstr or raw (SET and the like)
+	FormRaw                    // edited in place (APPEND, SETRANGE, SETBIT...): raw whatever it holds
+	FormText                   // made as text (INCRBYFLOAT): never int
+)
+
+// SetStringForm is SetString, keeping any TTL, for a value of the given
+// form.
+func (db *DB) SetStringForm(key, val []byte, form StringForm) {
+	e := stringEntry(val)
+	e.form = form
+	db.put(&db.slots[KeySlot(key)], key, e)
+}
+
 // SetStringCopy is SetString for a value the caller does not own; it
 // overwrites an existing string of the same length in place (no allocation, no table write: the common
 // SET-overwrite case).
 func (db *DB) SetStringCopy(key, val []byte, keepTTL bool) {
 	sd := &db.slots[KeySlot(key)]
-	if e, ok := sd.keys.get(byteString(key)); ok && e.kind == KindString && int(e.n) == len(val) && e.ptr != nil {
+	if e, ok := sd.keys.get(byteString(key)); ok && e.kind == KindString && int(e.n) == len(val) && e.ptr != nil && e.form == FormAuto {
 		if !keepTTL && len(sd.expires) > 0 {
 			if _, has := sd.expires[string(key)]; has {
 				delete(sd.expires, string(key))
@@ -365,23 +382,20 @@ func (db *DB) Limits() *EncodingLimits { return &db.limits }
 func (db *DB) SetEncodingLimits(lim EncodingLimits) { db.limits = lim }
 
 // Set returns the set at key (nil if missing and !create).
-func (db *DB) Set(key []byte, create bool) (Set, error) {
+func (db *DB) Set(key []byte, create bool) (*Set, error) {
 	var mk func() unsafe.Pointer
 	if create {
-		mk = func() unsafe.Pointer { s := Set{}; return unsafe.Pointer(&s) }
+		mk = func() unsafe.Pointer { return unsafe.Pointer(&Set{}) }
 	}
 	p, err := db.collection(key, KindSet, mk)
-	if p == nil {
-		return nil, err
-	}
-	return *(*Set)(p), nil
+	return (*Set)(p), err
 }
 
 // ZSet returns the sorted set at key (nil if missing and !create).
 func (db *DB) ZSet(key []byte, create bool) (*ZSet, error) {
 	var mk func() unsafe.Pointer
 	if create {
-		mk = func() unsafe.Pointer { return unsafe.Pointer(NewZSet()) }
+		mk = func() unsafe.Pointer { return unsafe.Pointer(&ZSet{}) }
 	}
 	p, err := db.collection(key, KindZSet, mk)
 	return (*ZSet)(p), err
@@ -401,7 +415,7 @@ func (db *DB) DeleteIfEmpty(key []byte) {
 	case KindHash:
 		empty = e.hash().Len() == 0
 	case KindSet:
-		empty = len(e.set()) == 0
+		empty = e.set().Len() == 0
 	case KindZSet:
 		empty = e.zset().Len() == 0
 	}
@@ -488,6 +502,9 @@ func (db *DB) Copy(src, dst []byte) bool {
 	at := db.Expire(src)
 	db.Delete(dst)
 	db.Import(dst, v)
+	if e, ok := db.peek(src); ok && e.form != FormAuto { // Redis's copy keeps the encoding
+		db.SetStringForm(dst, v.Str, e.form)
+	}
 	if at > 0 {
 		db.SetExpire(dst, at)
 	}

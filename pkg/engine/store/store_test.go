@@ -153,10 +153,10 @@ func TestListDeque(t *testing.T) {
 
 func TestZSetOrderAndRanges(t *testing.T) {
 	z := NewZSet()
-	z.Add([]byte("c"), 3)
-	z.Add([]byte("a"), 1)
-	z.Add([]byte("b"), 1)
-	if z.Add([]byte("a"), 5) { // update, not new
+	z.Add([]byte("c"), 3, nil)
+	z.Add([]byte("a"), 1, nil)
+	z.Add([]byte("b"), 1, nil)
+	if z.Add([]byte("a"), 5, nil) { // update, not new
 		t.Fatal("update reported as new")
 	}
 	var order []string
@@ -184,9 +184,10 @@ func TestExportImportRoundTrip(t *testing.T) {
 	h, _ := db.Hash([]byte("h"), true)
 	h.Set([]byte("f"), []byte("v"), db.Limits())
 	z, _ := db.ZSet([]byte("z"), true)
-	z.Add([]byte("m"), 2.5)
+	z.Add([]byte("m"), 2.5, nil)
 	s, _ := db.Set([]byte("s"), true)
-	s["x"], s["y"] = struct{}{}, struct{}{}
+	s.Add([]byte("x"), db.Limits())
+	s.Add([]byte("y"), db.Limits())
 	for _, k := range []string{"h", "z", "s"} {
 		v, ok := db.Export([]byte(k))
 		if !ok {

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"iter"
+	"slices"
 	"unsafe"
 )
 
@@ -12,46 +13,95 @@ type ZMember struct {
 	Score  float64
 }
 
-// ZSet is a sorted set: a member->score map plus a zTree ordering the
-// members by (score, member), which answers rank and range queries in
-// O(log n). The map key and the tree entry share the member's bytes.
+// ZSet is a sorted set. While it has at most zset-max-listpack-entries
+// members, none longer than zset-max-listpack-value, it is a zpack (one
+// byte buffer, zset_pack.go), as Redis keeps it in a listpack; past a
+// limit it becomes a member->score map plus a zTree ordering the members by
+// (score, member), which answers rank and range queries in O(log n), one
+// way: it stays so after shrinking, as Redis's skiplist encoding does.
 type ZSet struct {
-	scores map[string]float64
+	pack zpack
+	big  *zBig // nil while compact
+}
+
+type zBig struct {
+	scores map[string]float64 // the map key and the tree entry share the member's bytes
 	tree   zTree
 }
 
-// NewZSet returns an empty sorted set.
-func NewZSet() *ZSet { return &ZSet{scores: map[string]float64{}} }
+// NewZSet returns an empty sorted set in its tree form (a compact one is
+// &ZSet{}, which Add keeps within the limits it is given).
+func NewZSet() *ZSet { return &ZSet{big: &zBig{scores: map[string]float64{}}} }
+
+// Compact reports whether z is in its listpack-like form.
+func (z *ZSet) Compact() bool { return z.big == nil }
 
 // Len is the number of members.
-func (z *ZSet) Len() int { return z.tree.n }
+func (z *ZSet) Len() int {
+	if z.big != nil {
+		return z.big.tree.n
+	}
+	return z.pack.Len()
+}
 
 // Score returns member's score.
 func (z *ZSet) Score(member []byte) (float64, bool) {
-	s, ok := z.scores[string(member)]
-	return s, ok
+	if z.big != nil {
+		s, ok := z.big.scores[string(member)]
+		return s, ok
+	}
+	r, m, _, _ := z.pack.find(member)
+	return m.Score, r >= 0
 }
 
-// Add sets member's score and reports whether the member is new.
-func (z *ZSet) Add(member []byte, score float64) bool {
+// Add sets member's score and reports whether the member is new. As
+// Redis's zsetAdd, a new member that would pass lim (nil: no compact form)
+// turns the set into its tree form first.
+func (z *ZSet) Add(member []byte, score float64, lim *EncodingLimits) bool {
 	if score == 0 {
 		// a stored -0 reads back as 0 in Redis (its compact encoding keeps
 		// scores as text), though the reply of ZINCRBY -0 itself is "-0"
 		score = 0
 	}
-	old, exists := z.scores[string(member)]
+	if z.big == nil {
+		r, old, off, end := z.pack.find(member)
+		if r >= 0 {
+			if old.Score != score {
+				z.pack = z.pack.without(off, end, 1).with(ZMember{Member: member, Score: score})
+			}
+			return false
+		}
+		if lim != nil && z.pack.Len() < lim.ZSetEntries && len(member) <= lim.ZSetValue {
+			z.pack = z.pack.with(ZMember{Member: member, Score: score})
+			return true
+		}
+		z.convert()
+	}
+	return z.big.add(member, score)
+}
+
+func (z *ZSet) convert() {
+	big := &zBig{scores: make(map[string]float64, z.pack.Len()+1)}
+	for m := range z.All() {
+		big.add(m.Member, m.Score)
+	}
+	z.big, z.pack = big, zpack{}
+}
+
+func (b *zBig) add(member []byte, score float64) bool {
+	old, exists := b.scores[string(member)]
 	if exists {
 		if old == score {
 			return false
 		}
-		m, _ := z.tree.delete(old, member)
-		z.scores[string(member)] = score
-		z.tree.insert(ZMember{Member: m.Member, Score: score})
+		m, _ := b.tree.delete(old, member)
+		b.scores[string(member)] = score
+		b.tree.insert(ZMember{Member: m.Member, Score: score})
 		return false
 	}
 	key := string(member)
-	z.scores[key] = score
-	z.tree.insert(ZMember{Member: stringBytes(key), Score: score})
+	b.scores[key] = score
+	b.tree.insert(ZMember{Member: stringBytes(key), Score: score})
 	return true
 }
 
@@ -66,32 +116,53 @@ func stringBytes(s string) []byte {
 
 // Remove deletes member and reports whether it was present.
 func (z *ZSet) Remove(member []byte) bool {
-	s, ok := z.scores[string(member)]
+	if z.big == nil {
+		r, _, off, end := z.pack.find(member)
+		if r >= 0 {
+			z.pack = z.pack.without(off, end, 1)
+		}
+		return r >= 0
+	}
+	s, ok := z.big.scores[string(member)]
 	if !ok {
 		return false
 	}
-	delete(z.scores, string(member))
-	z.tree.delete(s, member)
+	delete(z.big.scores, string(member))
+	z.big.tree.delete(s, member)
 	return true
 }
 
 // Rank returns member's 0-based rank in ascending order.
 func (z *ZSet) Rank(member []byte) (int, bool) {
-	s, ok := z.scores[string(member)]
+	if z.big == nil {
+		r, _, _, _ := z.pack.find(member)
+		return max(r, 0), r >= 0
+	}
+	s, ok := z.big.scores[string(member)]
 	if !ok {
 		return 0, false
 	}
-	return z.tree.rank(s, member), true
+	return z.big.tree.rank(s, member), true
 }
 
 // At returns the member of rank r (0 <= r < Len()).
-func (z *ZSet) At(r int) ZMember { return z.tree.at(r) }
+func (z *ZSet) At(r int) ZMember {
+	if z.big != nil {
+		return z.big.tree.at(r)
+	}
+	m, _ := decodeZMember(z.pack.body(), z.pack.offsetOf(r))
+	return m
+}
 
 // Ascend yields the members from rank from (0 <= from) upwards.
 func (z *ZSet) Ascend(from int) iter.Seq[ZMember] {
 	return func(yield func(ZMember) bool) {
-		if from < z.tree.n {
-			z.tree.root.ascend(from, yield)
+		if z.big == nil {
+			z.pack.each(func(r int, m ZMember, _, _ int) bool { return r < from || yield(m) })
+			return
+		}
+		if from < z.big.tree.n {
+			z.big.tree.root.ascend(from, yield)
 		}
 	}
 }
@@ -99,9 +170,19 @@ func (z *ZSet) Ascend(from int) iter.Seq[ZMember] {
 // Descend yields the members from rank from (< Len()) downwards.
 func (z *ZSet) Descend(from int) iter.Seq[ZMember] {
 	return func(yield func(ZMember) bool) {
-		if from >= 0 && z.tree.n > 0 {
-			z.tree.root.descend(min(from, z.tree.n-1), yield)
+		if from < 0 || z.Len() == 0 {
+			return
 		}
+		if z.big == nil {
+			all := slices.Collect(z.Ascend(0)) // small: within the listpack limits
+			for r := min(from, len(all)-1); r >= 0; r-- {
+				if !yield(all[r]) {
+					return
+				}
+			}
+			return
+		}
+		z.big.tree.root.descend(min(from, z.big.tree.n-1), yield)
 	}
 }
 
@@ -128,6 +209,14 @@ func (z *ZSet) Slice(from, to int, rev bool) []ZMember {
 	return out
 }
 
+// firstWhere is the rank of the first member pred holds for.
+func (z *ZSet) firstWhere(pred func(*ZMember) bool) int {
+	if z.big == nil {
+		return z.pack.firstWhere(pred)
+	}
+	return z.big.tree.firstWhere(pred)
+}
+
 // ScoreBound is one end of a score interval; Exclusive for "(" bounds.
 type ScoreBound struct {
 	Value     float64
@@ -137,17 +226,17 @@ type ScoreBound struct {
 // FirstAbove is the rank of the first member with score above (or at) min.
 func (z *ZSet) FirstAbove(min ScoreBound) int {
 	if min.Exclusive {
-		return z.tree.firstWhere(func(m *ZMember) bool { return m.Score > min.Value })
+		return z.firstWhere(func(m *ZMember) bool { return m.Score > min.Value })
 	}
-	return z.tree.firstWhere(func(m *ZMember) bool { return m.Score >= min.Value })
+	return z.firstWhere(func(m *ZMember) bool { return m.Score >= min.Value })
 }
 
 // LastBelow is one past the rank of the last member with score below (or at) max.
 func (z *ZSet) LastBelow(max ScoreBound) int {
 	if max.Exclusive {
-		return z.tree.firstWhere(func(m *ZMember) bool { return m.Score >= max.Value })
+		return z.firstWhere(func(m *ZMember) bool { return m.Score >= max.Value })
 	}
-	return z.tree.firstWhere(func(m *ZMember) bool { return m.Score > max.Value })
+	return z.firstWhere(func(m *ZMember) bool { return m.Score > max.Value })
 }
 
 // LexBound is one end of a lexicographic interval: "-" / "+" are infinite.
@@ -160,7 +249,7 @@ type LexBound struct {
 // LexRange returns the rank interval [from, to) of members within the lex
 // bounds; meaningful when all members share one score, as in Redis.
 func (z *ZSet) LexRange(lo, hi LexBound) (int, int) {
-	from := z.tree.firstWhere(func(m *ZMember) bool {
+	from := z.firstWhere(func(m *ZMember) bool {
 		switch lo.Inf {
 		case -1:
 			return true
@@ -170,7 +259,7 @@ func (z *ZSet) LexRange(lo, hi LexBound) (int, int) {
 		c := bytes.Compare(m.Member, lo.Value)
 		return c > 0 || c == 0 && !lo.Exclusive
 	})
-	to := z.tree.firstWhere(func(m *ZMember) bool {
+	to := z.firstWhere(func(m *ZMember) bool {
 		switch hi.Inf {
 		case -1:
 			return true
@@ -185,11 +274,18 @@ func (z *ZSet) LexRange(lo, hi LexBound) (int, int) {
 
 // RemoveRange deletes members with rank in [from, to), a leaf at a time.
 func (z *ZSet) RemoveRange(from, to int) int {
-	to = min(to, z.tree.n)
+	to = min(to, z.Len())
+	if from >= to {
+		return 0
+	}
+	if z.big == nil {
+		z.pack = z.pack.without(z.pack.offsetOf(from), z.pack.offsetOf(to), to-from)
+		return to - from
+	}
 	removed := 0
 	for removed < to-from {
-		removed += z.tree.removeRun(from, to-from-removed, func(m ZMember) {
-			delete(z.scores, unsafe.String(unsafe.SliceData(m.Member), len(m.Member)))
+		removed += z.big.tree.removeRun(from, to-from-removed, func(m ZMember) {
+			delete(z.big.scores, unsafe.String(unsafe.SliceData(m.Member), len(m.Member)))
 		})
 	}
 	return removed

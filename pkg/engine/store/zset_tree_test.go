@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -136,134 +137,170 @@ func sameMembers(t *testing.T, what string, got, want []ZMember) {
 
 // TestZSetAgainstModel runs random operations on a ZSet and on the sorted
 // slice model and compares every answer, for sets that grow past several
-// tree levels and shrink back to nothing.
+// tree levels and shrink back to nothing, and for compact sets (zpack)
+// that stay within their limits.
 func TestZSetAgainstModel(t *testing.T) {
+	tree := zsetModelCase{mk: NewZSet, pool: 20000, steps: 120000, growing: 70000, peak: 10000}
+	compact := zsetModelCase{mk: func() *ZSet { return &ZSet{} }, lim: &EncodingLimits{ZSetEntries: 1000, ZSetValue: 64},
+		pool: 400, steps: 30000, growing: 15000, peak: 150}
 	for _, seed := range []uint64{1, 2, 3} {
-		t.Run(fmt.Sprint(seed), func(t *testing.T) {
-			rng := rand.New(rand.NewPCG(seed, 99))
-			z, model := NewZSet(), &zModel{}
-			pool := 20000
-			member := func() []byte { return fmt.Appendf(nil, "m%d", rng.IntN(pool)) }
-			score := func() float64 { return float64(rng.IntN(50)-25) / 2 } // many ties, and -0
-			hot, maxLen := 0, 0
-			for step := range 120000 {
-				if step%3000 == 0 {
-					hot = rng.IntN(pool)
-				}
-				// grow for a while, then mostly shrink
-				growing := step < 70000
-				op := rng.IntN(100)
-				if growing && op >= 55 && op < 78 && rng.IntN(5) > 0 {
-					op = 0 // most deletes become inserts while growing
-				}
-				switch {
-				case op < 55 && growing || op < 20:
-					m, s := member(), score()
-					isNew := model.find(m) < 0
-					if got := z.Add(m, s); got != isNew {
-						t.Fatalf("Add(%s) new=%v, want %v", m, got, isNew)
-					}
-					model.add(m, s)
-				case op < 62:
-					// deletes clustered around one rank drain a few nodes
-					// while their neighbours stay full, so nodes borrow
-					if len(model.sorted) > 0 {
-						i := hot % len(model.sorted)
-						if !z.Remove(model.sorted[i].Member) {
-							t.Fatalf("Remove(%s) missed", model.sorted[i].Member)
-						}
-						model.remove(i)
-					}
-				case op < 70:
-					m := member()
-					i := model.find(m)
-					if got := z.Remove(m); got != (i >= 0) {
-						t.Fatalf("Remove(%s) = %v", m, got)
-					}
-					if i >= 0 {
-						model.remove(i)
-					}
-				case op < 75 && len(model.sorted) > 0:
-					from := rng.IntN(len(model.sorted))
-					to := min(len(model.sorted), from+rng.IntN(20))
-					if got := z.RemoveRange(from, to); got != to-from {
-						t.Fatalf("RemoveRange(%d, %d) = %d", from, to, got)
-					}
-					model.removeRange(from, to)
-				case op < 78:
-					n, lowest := rng.IntN(10), rng.IntN(2) == 0
-					n = min(n, len(model.sorted))
-					want := slices.Clone(model.sorted[:n])
-					if !lowest {
-						want = slices.Clone(model.sorted[len(model.sorted)-n:])
-						slices.Reverse(want)
-					}
-					sameMembers(t, "PopEnd", z.PopEnd(n, lowest), want)
-					if lowest {
-						model.removeRange(0, n)
-					} else {
-						model.removeRange(len(model.sorted)-n, len(model.sorted))
-					}
-				case op < 88:
-					m := member()
-					i := model.find(m)
-					if r, ok := z.Rank(m); ok != (i >= 0) || ok && r != i {
-						t.Fatalf("Rank(%s) = %d %v, want %d", m, r, ok, i)
-					}
-					if s, ok := z.Score(m); ok && s != model.sorted[i].Score {
-						t.Fatalf("Score(%s) = %v", m, s)
-					}
-					if len(model.sorted) > 0 {
-						r := rng.IntN(len(model.sorted))
-						sameMembers(t, "At", []ZMember{z.At(r)}, model.sorted[r:r+1])
-					}
-				case op < 94:
-					lo := ScoreBound{Value: score(), Exclusive: rng.IntN(2) == 0}
-					hi := ScoreBound{Value: score(), Exclusive: rng.IntN(2) == 0}
-					from, to := z.FirstAbove(lo), z.LastBelow(hi)
-					wantFrom := model.firstWhere(func(m *ZMember) bool {
-						return m.Score > lo.Value || !lo.Exclusive && m.Score == lo.Value
-					})
-					wantTo := model.firstWhere(func(m *ZMember) bool {
-						return m.Score > hi.Value || hi.Exclusive && m.Score == hi.Value
-					})
-					if from != wantFrom || to != wantTo {
-						t.Fatalf("score range %v..%v = [%d, %d), want [%d, %d)", lo, hi, from, to, wantFrom, wantTo)
-					}
-				default:
-					if len(model.sorted) == 0 {
-						continue
-					}
-					from, n := rng.IntN(len(model.sorted)), rng.IntN(300)
-					to := min(len(model.sorted), from+n)
-					sameMembers(t, "Slice", z.Slice(from, to, false), model.sorted[from:to])
-					rev := slices.Clone(model.sorted[from:to])
-					slices.Reverse(rev)
-					sameMembers(t, "Slice rev", z.Slice(from, to, true), rev)
-				}
-				if z.Len() != len(model.sorted) {
-					t.Fatalf("step %d: Len %d, model %d", step, z.Len(), len(model.sorted))
-				}
-				maxLen = max(maxLen, z.Len())
-				if step%5000 == 0 {
-					checkTree(t, &z.tree)
-					sameMembers(t, "All", slices.Collect(z.All()), model.sorted)
-				}
+		t.Run(fmt.Sprint("tree ", seed), func(t *testing.T) { tree.run(t, seed) })
+		t.Run(fmt.Sprint("compact ", seed), func(t *testing.T) { compact.run(t, seed) })
+	}
+}
+
+type zsetModelCase struct {
+	mk                         func() *ZSet
+	lim                        *EncodingLimits
+	pool, steps, growing, peak int
+}
+
+func (c zsetModelCase) run(t *testing.T, seed uint64) {
+	rng := rand.New(rand.NewPCG(seed, 99))
+	z, model := c.mk(), &zModel{}
+	pool := c.pool
+	member := func() []byte { return fmt.Appendf(nil, "m%d", rng.IntN(pool)) }
+	score := func() float64 {
+		if c.lim != nil { // every form a zpack keeps a score in
+			switch rng.IntN(8) {
+			case 0:
+				return rng.Float64() * 1e3
+			case 1:
+				return math.Inf(rng.IntN(2)*2 - 1)
+			case 2:
+				return float64(rng.Int64())
 			}
-			if maxLen < 10000 {
-				t.Fatalf("the set peaked at %d members: too few for a deep tree", maxLen)
+		}
+		return float64(rng.IntN(50)-25) / 2 // many ties, and -0
+	}
+	hot, maxLen := 0, 0
+	for step := range c.steps {
+		if step%3000 == 0 {
+			hot = rng.IntN(pool)
+		}
+		// grow for a while, then mostly shrink
+		growing := step < c.growing
+		op := rng.IntN(100)
+		if growing && op >= 55 && op < 78 && rng.IntN(5) > 0 {
+			op = 0 // most deletes become inserts while growing
+		}
+		switch {
+		case op < 55 && growing || op < 20:
+			m, s := member(), score()
+			isNew := model.find(m) < 0
+			if got := z.Add(m, s, c.lim); got != isNew {
+				t.Fatalf("Add(%s) new=%v, want %v", m, got, isNew)
 			}
-			checkTree(t, &z.tree)
-			sameMembers(t, "All", slices.Collect(z.All()), model.sorted)
-			if len(z.scores) != len(model.sorted) {
-				t.Fatalf("score map holds %d members, model %d", len(z.scores), len(model.sorted))
+			model.add(m, s)
+		case op < 62:
+			// deletes clustered around one rank drain a few nodes
+			// while their neighbours stay full, so nodes borrow
+			if len(model.sorted) > 0 {
+				i := hot % len(model.sorted)
+				if !z.Remove(model.sorted[i].Member) {
+					t.Fatalf("Remove(%s) missed", model.sorted[i].Member)
+				}
+				model.remove(i)
 			}
-			z.RemoveRange(0, z.Len())
-			if z.Len() != 0 || len(z.scores) != 0 {
-				t.Fatalf("after clearing: Len %d, map %d", z.Len(), len(z.scores))
+		case op < 70:
+			m := member()
+			i := model.find(m)
+			if got := z.Remove(m); got != (i >= 0) {
+				t.Fatalf("Remove(%s) = %v", m, got)
 			}
-			checkTree(t, &z.tree)
-		})
+			if i >= 0 {
+				model.remove(i)
+			}
+		case op < 75 && len(model.sorted) > 0:
+			from := rng.IntN(len(model.sorted))
+			to := min(len(model.sorted), from+rng.IntN(20))
+			if got := z.RemoveRange(from, to); got != to-from {
+				t.Fatalf("RemoveRange(%d, %d) = %d", from, to, got)
+			}
+			model.removeRange(from, to)
+		case op < 78:
+			n, lowest := rng.IntN(10), rng.IntN(2) == 0
+			n = min(n, len(model.sorted))
+			want := slices.Clone(model.sorted[:n])
+			if !lowest {
+				want = slices.Clone(model.sorted[len(model.sorted)-n:])
+				slices.Reverse(want)
+			}
+			sameMembers(t, "PopEnd", z.PopEnd(n, lowest), want)
+			if lowest {
+				model.removeRange(0, n)
+			} else {
+				model.removeRange(len(model.sorted)-n, len(model.sorted))
+			}
+		case op < 88:
+			m := member()
+			i := model.find(m)
+			if r, ok := z.Rank(m); ok != (i >= 0) || ok && r != i {
+				t.Fatalf("Rank(%s) = %d %v, want %d", m, r, ok, i)
+			}
+			if s, ok := z.Score(m); ok && s != model.sorted[i].Score {
+				t.Fatalf("Score(%s) = %v", m, s)
+			}
+			if len(model.sorted) > 0 {
+				r := rng.IntN(len(model.sorted))
+				sameMembers(t, "At", []ZMember{z.At(r)}, model.sorted[r:r+1])
+			}
+		case op < 94:
+			lo := ScoreBound{Value: score(), Exclusive: rng.IntN(2) == 0}
+			hi := ScoreBound{Value: score(), Exclusive: rng.IntN(2) == 0}
+			from, to := z.FirstAbove(lo), z.LastBelow(hi)
+			wantFrom := model.firstWhere(func(m *ZMember) bool {
+				return m.Score > lo.Value || !lo.Exclusive && m.Score == lo.Value
+			})
+			wantTo := model.firstWhere(func(m *ZMember) bool {
+				return m.Score > hi.Value || hi.Exclusive && m.Score == hi.Value
+			})
+			if from != wantFrom || to != wantTo {
+				t.Fatalf("score range %v..%v = [%d, %d), want [%d, %d)", lo, hi, from, to, wantFrom, wantTo)
+			}
+		default:
+			if len(model.sorted) == 0 {
+				continue
+			}
+			from, n := rng.IntN(len(model.sorted)), rng.IntN(300)
+			to := min(len(model.sorted), from+n)
+			sameMembers(t, "Slice", z.Slice(from, to, false), model.sorted[from:to])
+			rev := slices.Clone(model.sorted[from:to])
+			slices.Reverse(rev)
+			sameMembers(t, "Slice rev", z.Slice(from, to, true), rev)
+		}
+		if z.Len() != len(model.sorted) {
+			t.Fatalf("step %d: Len %d, model %d", step, z.Len(), len(model.sorted))
+		}
+		maxLen = max(maxLen, z.Len())
+		if step%5000 == 0 {
+			c.check(t, z, model)
+		}
+	}
+	if maxLen < c.peak {
+		t.Fatalf("the set peaked at %d members, below %d", maxLen, c.peak)
+	}
+	c.check(t, z, model)
+	z.RemoveRange(0, z.Len())
+	if z.Len() != 0 {
+		t.Fatalf("after clearing: Len %d", z.Len())
+	}
+	c.check(t, z, &zModel{})
+}
+
+// check compares the whole set with the model, and the form it is in.
+func (c zsetModelCase) check(t *testing.T, z *ZSet, model *zModel) {
+	t.Helper()
+	sameMembers(t, "All", slices.Collect(z.All()), model.sorted)
+	if c.lim != nil {
+		if !z.Compact() {
+			t.Fatal("a set within its limits left its compact form")
+		}
+		return
+	}
+	checkTree(t, &z.big.tree)
+	if len(z.big.scores) != len(model.sorted) {
+		t.Fatalf("score map holds %d members, model %d", len(z.big.scores), len(model.sorted))
 	}
 }
 
@@ -284,7 +321,7 @@ func TestZSetLexRangeAgainstModel(t *testing.T) {
 		if rng.IntN(4) == 0 {
 			m = fmt.Appendf(m, "%d", rng.IntN(1000))
 		}
-		z.Add(m, 0)
+		z.Add(m, 0, nil)
 		model.add(m, 0)
 	}
 	bound := func() LexBound {
@@ -320,9 +357,9 @@ func TestZSetIterators(t *testing.T) {
 	z := NewZSet()
 	const n = 1000
 	for i := range n {
-		z.Add(fmt.Appendf(nil, "%04d", i), float64(i/3))
+		z.Add(fmt.Appendf(nil, "%04d", i), float64(i/3), nil)
 	}
-	z.Add([]byte("neg"), -1*0.0)
+	z.Add([]byte("neg"), -1*0.0, nil)
 	if s, _ := z.Score([]byte("neg")); s != 0 || 1/s < 0 {
 		t.Fatalf("-0 stored as %v", s)
 	}
@@ -361,7 +398,7 @@ func TestZTreeBorrows(t *testing.T) {
 	z, model := NewZSet(), &zModel{}
 	add := func(i int) {
 		m := fmt.Appendf(nil, "%06d", i)
-		z.Add(m, 1)
+		z.Add(m, 1, nil)
 		model.add(m, 1)
 	}
 	const n = 40000
@@ -373,7 +410,7 @@ func TestZTreeBorrows(t *testing.T) {
 			add(i)
 		}
 	}
-	checkTree(t, &z.tree)
+	checkTree(t, &z.big.tree)
 	rng := rand.New(rand.NewPCG(5, 5))
 	for round := range 4 {
 		hot := rng.IntN(len(model.sorted))
@@ -388,7 +425,7 @@ func TestZTreeBorrows(t *testing.T) {
 			z.RemoveRange(from, to)
 			model.removeRange(from, to)
 		}
-		checkTree(t, &z.tree)
+		checkTree(t, &z.big.tree)
 		sameMembers(t, fmt.Sprint("round ", round), slices.Collect(z.All()), model.sorted)
 	}
 }
@@ -403,13 +440,13 @@ func TestZTreeInnerBorrows(t *testing.T) {
 		z, model := NewZSet(), &zModel{}
 		add := func(score float64) {
 			m := fmt.Appendf(nil, "m%v", score)
-			z.Add(m, score)
+			z.Add(m, score, nil)
 			model.add(m, score)
 		}
 		for i := range 5000 { // in order: leaves of 32, inner nodes of 32 leaves
 			add(float64(i * 1000))
 		}
-		root := z.tree.root
+		root := z.big.tree.root
 		full, drained := 2, 1
 		if lastDrained {
 			full, drained = len(root.kids)-2, len(root.kids)-1
@@ -428,19 +465,19 @@ func TestZTreeInnerBorrows(t *testing.T) {
 		}
 		// drain until the node's width grows back: it borrowed
 		for prev := 64; ; {
-			width := len(z.tree.root.kids[drained].kids)
+			width := len(z.big.tree.root.kids[drained].kids)
 			if width > prev {
 				break
 			}
 			prev = width
 			from := 0
-			for _, s := range z.tree.root.sizes[:drained] {
+			for _, s := range z.big.tree.root.sizes[:drained] {
 				from += s
 			}
 			z.RemoveRange(from, from+20)
 			model.removeRange(from, from+20)
 		}
-		checkTree(t, &z.tree)
+		checkTree(t, &z.big.tree)
 		sameMembers(t, "after borrowing", slices.Collect(z.All()), model.sorted)
 	}
 }
