@@ -37,11 +37,23 @@ type Reader struct {
 	arena []byte // bytes of the current command's arguments
 	offs  []int  // end offset of each argument in arena
 	args  [][]byte
+	// The query buffer's upkeep (querybuf.go); src is nil for a reader
+	// made by NewReaderFrom.
+	src        *source
+	qb         queryBuf
+	atBoundary bool // reading a command's first byte
+	peak       int  // the largest arena since the last Tidy
 }
 
-// NewReader returns a command reader on r.
+// NewReader returns a command reader on r. If r has SetReadDeadline, Tidy
+// can free an idle client's buffers.
 func NewReader(r io.Reader) *Reader {
-	return &Reader{br: bufio.NewReaderSize(r, 32*1024)}
+	rd := &Reader{}
+	rd.src = &source{in: r, r: rd, pending: -1}
+	rd.src.dl, _ = r.(readDeadliner)
+	rd.br = bufio.NewReaderSize(rd.src, ioBufLen)
+	rd.qb.free = ioBufLen
+	return rd
 }
 
 // NewReaderFrom returns a command reader on an existing buffered reader
@@ -70,9 +82,8 @@ func (r *Reader) Buffered() int { return r.br.Buffered() }
 func (r *Reader) ReadCommand() ([][]byte, error) {
 	for {
 		// The previous command's arguments are done with: do not pin the
-		// memory of a huge one while the client idles (Redis frees argv
-		// after every command and trims an idle client's query buffer).
-		if cap(r.arena) > 256<<10 {
+		// memory of a huge one (Tidy trims the arena of a NewReader's).
+		if r.src == nil && cap(r.arena) > 256<<10 {
 			r.arena = nil
 		}
 		if cap(r.offs) > 4096 {
@@ -80,7 +91,12 @@ func (r *Reader) ReadCommand() ([][]byte, error) {
 		}
 		r.arena = r.arena[:0]
 		r.offs = r.offs[:0]
+		r.atBoundary = true
 		c, err := r.br.ReadByte()
+		r.atBoundary = false
+		if err == errIdle {
+			c, err = r.wake()
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -96,6 +112,7 @@ func (r *Reader) ReadCommand() ([][]byte, error) {
 		if len(r.offs) == 0 {
 			continue
 		}
+		r.peak = max(r.peak, len(r.arena))
 		r.args = r.args[:0]
 		start := 0
 		for _, end := range r.offs {
@@ -180,18 +197,26 @@ func (r *Reader) readBulkBody(size int) error {
 			copy(grown, r.arena)
 			r.arena = grown
 		}
-		n, err := io.ReadFull(r.br, r.arena[len(r.arena):len(r.arena)+step])
+		// Read by read, so that the arena's length counts what arrived
+		// (the query buffer of a client that sent part of a value).
+		n, err := r.br.Read(r.arena[len(r.arena) : len(r.arena)+step])
 		r.arena = r.arena[:len(r.arena)+n]
 		if err != nil {
 			return unexpectedEOF(err)
 		}
-		remaining -= step
+		remaining -= n
 	}
-	var crlf [2]byte
-	if _, err := io.ReadFull(r.br, crlf[:]); err != nil {
+	// Byte by byte: a [2]byte handed to io.ReadFull would be allocated on
+	// the heap, three times per SET.
+	cr, err := r.br.ReadByte()
+	if err != nil {
 		return unexpectedEOF(err)
 	}
-	if crlf != [2]byte{'\r', '\n'} {
+	lf, err := r.br.ReadByte()
+	if err != nil {
+		return unexpectedEOF(err)
+	}
+	if cr != '\r' || lf != '\n' {
 		return protoErr("invalid bulk format")
 	}
 	r.offs = append(r.offs, len(r.arena))

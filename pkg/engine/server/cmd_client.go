@@ -88,12 +88,40 @@ func cmdClient(c *Client, args [][]byte) {
 	}
 }
 
+// idleSeconds is how long the client has sent nothing (CLIENT LIST's idle).
+func (c *Client) idleSeconds() int64 {
+	last := c.lastIO.Load()
+	if last == 0 {
+		return int64(time.Since(c.created).Seconds())
+	}
+	return time.Now().Unix() - last
+}
+
+// tidyQueryBuffers is Redis's clientsCron query buffer upkeep: a buffer
+// grown by a big command shrinks, an idle client's is freed.
+func (s *Server) tidyQueryBuffers() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.clients {
+		c.r.Tidy(c.idleSeconds() > 2)
+	}
+}
+
+// queryBufferBytes is the memory of every client's query buffer.
+func (s *Server) queryBufferBytes() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var n int
+	for _, c := range s.clients {
+		used, free, argv := c.r.QueryBuf()
+		n += used + free + argv
+	}
+	return uint64(n)
+}
+
 // describe is one CLIENT LIST line.
 func (c *Client) describe(self bool) string {
-	idle := time.Now().Unix() - c.lastIO.Load()
-	if c.lastIO.Load() == 0 {
-		idle = int64(time.Since(c.created).Seconds())
-	}
+	idle := c.idleSeconds()
 	c.infoMu.Lock()
 	defer c.infoMu.Unlock()
 	flags, redir := c.trackingListFlags()
@@ -110,9 +138,13 @@ func (c *Client) describe(self bool) string {
 	if last := c.lastName.Load(); last != nil {
 		lastName = *last
 	}
-	qbuf := 0
+	qbuf, qbufFree, argvMem := c.r.QueryBuf()
 	if self {
-		qbuf = len(resp.AppendCommand(nil, c.curArgs...))
+		qbuf, qbufFree = c.r.OwnQueryBuf(len(resp.AppendCommand(nil, c.curArgs...)))
+		argvMem = 0
+		for _, a := range c.curArgs {
+			argvMem += len(a)
+		}
 	}
 	multi := -1
 	if c.inMulti {
@@ -125,7 +157,7 @@ func (c *Client) describe(self bool) string {
 		" age=" + strconv.Itoa(int(time.Since(c.created).Seconds())) +
 		" idle=" + strconv.FormatInt(idle, 10) +
 		" flags=" + flags + " db=0 sub=0 psub=0 ssub=0 multi=" + strconv.Itoa(multi) +
-		" qbuf=" + strconv.Itoa(qbuf) + " qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r" +
+		" qbuf=" + strconv.Itoa(qbuf) + " qbuf-free=" + strconv.Itoa(qbufFree) + " argv-mem=" + strconv.Itoa(argvMem) + " multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r" +
 		" cmd=" + lastName +
 		" user=" + c.user + " redir=" + strconv.FormatInt(redir, 10) + " resp=" + strconv.Itoa(c.w.Proto()) +
 		" lib-name=" + c.libName + " lib-ver=" + c.libVer + "\n"

@@ -57,9 +57,9 @@ func (s *Server) notePeakMemory() {
 	s.memPeak.note(liveHeapBytes())
 }
 
-// Per-client buffers the engine allocates for every connection: the
-// command reader's and the reply writer's (resp.NewReader, resp.NewWriter).
-const clientBufferBytes = 32<<10 + 16<<10
+// replyBufferBytes is the reply buffer every connection has
+// (resp.NewWriter); query buffers are measured (resp.Reader.QueryBuf).
+const replyBufferBytes = 16 << 10
 
 // memoryFigures is one measurement of the server's memory.
 type memoryFigures struct {
@@ -92,8 +92,8 @@ func (s *Server) measureMemory() memoryFigures {
 	if l := s.aof.log.Load(); l != nil {
 		f.aofBuf = uint64(l.Pending())
 	}
-	f.clients = uint64(max(s.clientCount()-replicas, 0)) * clientBufferBytes
-	f.replicaClients = uint64(replicas)*clientBufferBytes + f.replicaBufs
+	f.clients = uint64(max(s.clientCount()-replicas, 0))*replyBufferBytes + s.queryBufferBytes()
+	f.replicaClients = uint64(replicas)*replyBufferBytes + f.replicaBufs
 	f.scripts = s.scriptMemory()
 	f.overhead = f.startup + f.backlog + f.clients + f.replicaClients + f.aofBuf + uint64(f.scripts.evalBytes)
 	if f.used > f.overhead {

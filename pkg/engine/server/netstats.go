@@ -37,6 +37,15 @@ func (c countedReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// SetReadDeadline lets the command reader interrupt an idle client's read
+// to free its buffers (resp.Reader.Tidy).
+func (c countedReader) SetReadDeadline(t time.Time) error {
+	if d, ok := c.r.(interface{ SetReadDeadline(time.Time) error }); ok {
+		return d.SetReadDeadline(t)
+	}
+	return nil
+}
+
 // metricSamples is how many 100 ms samples a rate averages, as Redis.
 const metricSamples = 16
 

@@ -346,6 +346,7 @@ func (s *Server) cron() {
 		case <-t.C:
 			s.sampleRates()
 			s.notePeakMemory()
+			s.tidyQueryBuffers()
 			if s.activeExpireOff() { // DEBUG SET-ACTIVE-EXPIRE 0, PAUSE-CRON 1
 				s.DB.Mu.Lock()
 				s.DB.SetClock(s.DB.Now())
@@ -545,6 +546,7 @@ func (c *Client) serve() {
 				c.wmu.Unlock()
 				return
 			}
+			c.r.Settled()
 			if err := c.w.Flush(); err != nil {
 				c.wmu.Unlock()
 				return
