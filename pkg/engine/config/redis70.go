@@ -193,7 +193,10 @@ func canonicalPercentiles(v string) (string, error) {
 	var out []string
 	for _, w := range strings.Fields(v) {
 		f, err := strconv.ParseFloat(w, 64)
-		if err != nil || f < 0 || f > 100 {
+		if err != nil || math.IsNaN(f) {
+			return "", fmt.Errorf("Invalid latency-tracking-info-percentiles parameters")
+		}
+		if f < 0 || f > 100 {
 			return "", fmt.Errorf("latency-tracking-info-percentiles parameters should sit between [0.0,100.0]")
 		}
 		out = append(out, strconv.FormatFloat(f, 'f', -1, 64))

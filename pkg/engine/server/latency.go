@@ -389,45 +389,88 @@ func (s *Server) writeLatencyHistogram(c *Client, names [][]byte) {
 	}
 }
 
-// latencyGraph draws an event's samples as columns of '#', oldest left,
-// scaled between the lowest and highest sample.
+// latencyGraph draws an event's samples as redis-server does: a header, a
+// rule, then per sample (oldest left, 80 to a block) a column four rows
+// high whose fill ('_', 'o', '#', and '|' below the top) says where it
+// lies between the lowest and highest sample, and under a blank row its
+// age ("12s", "3m", "1h", "2d") written downwards.
 func latencyGraph(name string, e *latencyEvent) string {
 	lo, hi := e.samples[0].ms, e.samples[0].ms
 	for _, smp := range e.samples {
 		lo, hi = min(lo, smp.ms), max(hi, smp.ms)
 	}
-	const rows = 4
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s - high %d ms, low %d ms (all time high %d ms)\n", name, hi, lo, e.max)
-	b.WriteString(strings.Repeat("-", 80) + "\n")
-	for r := rows; r >= 1; r-- {
-		for _, smp := range e.samples {
-			level := rows
-			if hi > lo {
-				level = 1 + int((smp.ms-lo)*(rows-1)/(hi-lo))
-			}
-			if level >= r {
-				b.WriteByte('#')
-			} else {
-				b.WriteByte(' ')
+	b.WriteString(strings.Repeat("-", latencyGraphCols) + "\n")
+	now := time.Now().Unix()
+	for from := 0; from < len(e.samples); from += latencyGraphCols {
+		if from > 0 {
+			b.WriteByte('\n')
+		}
+		drawSamples(&b, e.samples[from:min(from+latencyGraphCols, len(e.samples))], lo, hi, now)
+	}
+	return b.String()
+}
+
+const (
+	latencyGraphCols = 80
+	latencyGraphRows = 4
+	levelsPerRow     = 3 // '_', 'o', '#'
+)
+
+func drawSamples(b *strings.Builder, samples []latencySample, lo, hi, now int64) {
+	span := float64(hi - lo)
+	if span == 0 {
+		span = 1
+	}
+	steps := latencyGraphRows * levelsPerRow
+	line := make([]byte, len(samples))
+	for row := range latencyGraphRows {
+		for i, smp := range samples {
+			step := int(float64(int(float64(smp.ms-lo)*float64(steps))) / span)
+			step = min(max(step, 0), steps-1)
+			switch level := step - (latencyGraphRows-row-1)*levelsPerRow; {
+			case level < 0:
+				line[i] = ' '
+			case level < levelsPerRow:
+				line[i] = "_o#"[level]
+			default:
+				line[i] = '|'
 			}
 		}
+		b.Write(line)
 		b.WriteByte('\n')
 	}
-	now := time.Now().Unix()
-	for _, smp := range e.samples {
-		age := now - smp.at
-		switch {
-		case age < 60:
-			b.WriteByte('s')
-		case age < 3600:
-			b.WriteByte('m')
-		default:
-			b.WriteByte('h')
-		}
+	labels := make([]string, len(samples))
+	longest := 0
+	for i, smp := range samples {
+		labels[i] = sampleAge(now - smp.at)
+		longest = max(longest, len(labels[i]))
 	}
-	b.WriteString("\n(s: sample seconds ago, m: minutes, h: hours)\n")
-	return b.String()
+	b.WriteString(strings.Repeat(" ", len(samples)) + "\n")
+	for k := range longest {
+		for i, l := range labels {
+			line[i] = ' '
+			if k < len(l) {
+				line[i] = l[k]
+			}
+		}
+		b.Write(line)
+		b.WriteByte('\n')
+	}
+}
+
+// sampleAge is how long ago a sample was taken, in its largest unit.
+func sampleAge(secs int64) string {
+	switch {
+	case secs < 60:
+		return strconv.FormatInt(secs, 10) + "s"
+	case secs < 3600:
+		return strconv.FormatInt(secs/60, 10) + "m"
+	case secs < 86400:
+		return strconv.FormatInt(secs/3600, 10) + "h"
+	}
+	return strconv.FormatInt(secs/86400, 10) + "d"
 }
 
 // latencyDoctor reports, in words, what the monitor saw.

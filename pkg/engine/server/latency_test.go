@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gocluster/gocluster/internal/redistest"
 	"github.com/gocluster/gocluster/pkg/engine/resp"
@@ -19,6 +20,9 @@ func TestLatencyMatchesRedisServer(t *testing.T) {
 		{"LATENCY"}, {"LATENCY", "bogus"}, {"LATENCY", "HELP", "xxx"}, {"LATENCY", "LATEST", "x"},
 		{"LATENCY", "HISTORY"}, {"LATENCY", "HISTORY", "nope"}, {"LATENCY", "GRAPH", "nope"},
 		{"LATENCY", "RESET"}, {"LATENCY", "RESET", "nope"}, {"LATENCY", "LATEST"},
+		{"CONFIG", "SET", "latency-tracking-info-percentiles", "1 2 abc"},
+		{"CONFIG", "SET", "latency-tracking-info-percentiles", "nan"},
+		{"CONFIG", "SET", "latency-tracking-info-percentiles", "101"},
 		{"CONFIG", "SET", "latency-monitor-threshold", "50"},
 	})
 	for _, c := range []*rawConn{real, eng} {
@@ -79,5 +83,29 @@ func TestLatencyMatchesRedisServer(t *testing.T) {
 	}
 	if want, got := names(real), names(eng); want != got {
 		t.Errorf("INFO latencystats:\nredis:\n%s\nengine:\n%s", want, got)
+	}
+}
+
+// LATENCY GRAPH draws the same picture as redis-server 7.0.15 for the same
+// samples: a low one and, a second later, a high one (the milliseconds and
+// ages, which depend on timing, are left out).
+func TestLatencyGraphMatchesRedisServer(t *testing.T) {
+	real := dial(t, redistest.Start(t, redistest.Options{Flavor: "redis", Args: []string{"--enable-debug-command", "yes"}}).Addr())
+	eng := dial(t, startServerArgs(t, "--enable-debug-command", "yes").Addr().String())
+	both := []*rawConn{real, eng}
+	for _, c := range both {
+		c.do(t, "CONFIG", "SET", "latency-monitor-threshold", "10")
+		c.do(t, "DEBUG", "SLEEP", "0.02")
+	}
+	time.Sleep(1100 * time.Millisecond)
+	for _, c := range both {
+		c.do(t, "DEBUG", "SLEEP", "0.08")
+	}
+	digits := regexp.MustCompile(`\d+`)
+	graph := func(c *rawConn) string {
+		return digits.ReplaceAllString(string(c.do(t, "LATENCY", "GRAPH", "command").Str), "N")
+	}
+	if want, got := graph(real), graph(eng); want != got {
+		t.Errorf("LATENCY GRAPH command:\nredis:\n%s\nengine:\n%s", want, got)
 	}
 }
