@@ -107,6 +107,7 @@ func (c *Client) block(timeout time.Duration, try func(retry bool) (done bool)) 
 	s.waiters = append(s.waiters, w)
 	s.blocked.Add(1)
 	db.Mu.Unlock()
+	waitFrom := time.Now()
 	select {
 	case <-w.served:
 	case <-w.unblocked:
@@ -114,11 +115,13 @@ func (c *Client) block(timeout time.Duration, try func(retry bool) (done bool)) 
 	case <-gone:
 	case <-s.done:
 	}
+	c.blockedFor += time.Since(waitFrom)
 	db.Mu.Lock()
 	if !w.done {
 		s.dropWaiter(w)
 	}
 	how := w.unblock
+	c.unserved = !w.done
 	db.Mu.Unlock()
 	c.stopWatching(gone)
 	if how == unblockError && !w.done {
@@ -142,10 +145,12 @@ func (s *Server) serveBlocked() {
 				continue
 			default:
 			}
+			start := time.Now()
 			if !w.try(true) {
 				i++
 				continue
 			}
+			s.noteLatency("command-unblocking", time.Since(start)) // the reply's making
 			w.done = true
 			s.waiters = append(s.waiters[:i], s.waiters[i+1:]...)
 			s.blocked.Add(-1)

@@ -329,7 +329,7 @@ func (c *Client) execOne(cmd *command, args [][]byte) {
 	defer func(start time.Time) {
 		took := time.Since(start)
 		c.noteSlow(cmd, args, took)
-		c.srv.noteCommandLatency(cmd, args, took)
+		c.srv.noteCommandLatency(cmd, args, took, true)
 	}(time.Now())
 	if cmd.noLock {
 		db := c.srv.DB

@@ -245,7 +245,9 @@ func (c *Client) dispatch(cmd *command, args [][]byte) {
 	c.monitorBefore(cmd, args)
 	started := time.Now()
 	c.call(cmd, args)
-	c.noteSlow(cmd, args, time.Since(started))
+	if !c.unserved {
+		c.noteSlow(cmd, args, time.Since(started)-c.blockedFor)
+	}
 	c.monitorAfter(cmd, args)
 	if wait := c.afterCall; wait != nil {
 		c.afterCall = nil

@@ -96,8 +96,10 @@ func trackedName(cmd *command, args [][]byte) string {
 	return name
 }
 
-// noteCommandLatency is told of every command that ran and how long.
-func (s *Server) noteCommandLatency(cmd *command, args [][]byte, d time.Duration) {
+// noteCommandLatency is told of every command that ran and how long (its
+// blocked wait left out); histogram is false for a blocking command that
+// was not served, which Redis leaves out of LATENCY HISTOGRAM.
+func (s *Server) noteCommandLatency(cmd *command, args [][]byte, d time.Duration, histogram bool) {
 	if s.latency.threshold.Load() > 0 {
 		if cmd.fast {
 			s.noteLatency("fast-command", d)
@@ -105,7 +107,7 @@ func (s *Server) noteCommandLatency(cmd *command, args [][]byte, d time.Duration
 			s.noteLatency("command", d)
 		}
 	}
-	if !s.latency.tracking.Load() {
+	if !histogram || !s.latency.tracking.Load() {
 		return
 	}
 	var key any = cmd // a pointer hashes faster than a name, on every command

@@ -3,6 +3,7 @@ package server
 import (
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -107,5 +108,44 @@ func TestLatencyGraphMatchesRedisServer(t *testing.T) {
 	}
 	if want, got := graph(real), graph(eng); want != got {
 		t.Errorf("LATENCY GRAPH command:\nredis:\n%s\nengine:\n%s", want, got)
+	}
+}
+
+// A blocking command's wait is no run time, as on redis-server 7.0.15: no
+// latency event, no slowlog entry, commandstats without it, and only a
+// served one in LATENCY HISTOGRAM.
+func TestBlockedWaitIsNotLatency(t *testing.T) {
+	for name, addr := range map[string]string{
+		"redis":  redistest.Start(t, redistest.Options{Flavor: "redis"}).Addr(),
+		"engine": startServer(t).Addr().String(),
+	} {
+		c, pusher := dial(t, addr), dial(t, addr)
+		c.do(t, "CONFIG", "SET", "latency-monitor-threshold", "100")
+		c.do(t, "CONFIG", "SET", "slowlog-log-slower-than", "100000")
+		c.do(t, "BLPOP", "nokey", "0.3")
+		go func() {
+			time.Sleep(300 * time.Millisecond)
+			pusher.conn.Write([]byte("RPUSH k v\r\n"))
+		}()
+		c.do(t, "BLPOP", "k", "2")
+		c.do(t, "WAIT", "1", "200")
+		if r := show(c.do(t, "LATENCY", "LATEST")); r != "*[]" {
+			t.Errorf("%s: LATENCY LATEST after blocking: %s", name, r)
+		}
+		if r := show(c.do(t, "SLOWLOG", "GET")); r != "*[]" {
+			t.Errorf("%s: SLOWLOG GET after blocking: %s", name, r)
+		}
+		h := c.do(t, "LATENCY", "HISTOGRAM", "blpop", "wait")
+		if len(h.Elems) != 2 || show(h.Elems[0]) != `$"blpop"` || h.Elems[1].Elems[1].Int != 1 {
+			t.Errorf("%s: LATENCY HISTOGRAM blpop wait: %s", name, show(h))
+		}
+		stats := string(c.do(t, "INFO", "commandstats").Str)
+		for _, line := range strings.Split(stats, "\r\n") {
+			if m := regexp.MustCompile(`^cmdstat_(blpop|wait):.*,usec=(\d+),`).FindStringSubmatch(line); m != nil {
+				if us, _ := strconv.Atoi(m[2]); us >= 100000 {
+					t.Errorf("%s: %s", name, line)
+				}
+			}
+		}
 	}
 }

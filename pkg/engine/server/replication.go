@@ -850,6 +850,13 @@ func cmdWait(c *Client, args [][]byte) {
 	defer func() { c.stopWatching(gone) }()
 	tick := time.NewTicker(2 * time.Millisecond)
 	defer tick.Stop()
+	waitFrom := time.Now()
+	defer func() {
+		if gone != nil { // it waited: Redis's stats leave WAIT out then
+			c.blockedFor += time.Since(waitFrom)
+			c.unserved = true
+		}
+	}()
 	for {
 		n := s.ackedReplicas(target)
 		if int64(n) >= want || c.inExec || c.r == nil || timeout != 0 && time.Now().After(deadline) {

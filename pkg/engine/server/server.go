@@ -471,14 +471,21 @@ type Client struct {
 	ran         bool
 	ranAt       time.Time
 	innerErrors [][]byte
-	replPort    int           // REPLCONF listening-port of a replica
-	woff        int64         // replication offset after this client's last write (WAIT)
-	aofLog      *aof.Log      // the AOF this client's last write went to, until its reply leaves
-	aofOff      int64         // where that write ends in it
-	rdbOnly     bool          // REPLCONF rdb-only 1: SYNC sends the snapshot and ends
-	watchDone   chan struct{} // the disconnect watcher of a blocked command ended
-	afterCall   func()        // runs once the command is done and the store unlocked (a stream read that blocks)
-	watch       store.Watcher // WATCHed keys (guarded by DB.Mu)
+	// blockedFor is how long the running command waited blocked (BLPOP,
+	// XREAD BLOCK, WAIT), which Redis leaves out of its run time;
+	// unserved says the wait ended without the command being served
+	// (timeout, CLIENT UNBLOCK, WAIT): Redis then keeps it out of the
+	// slowlog and the latency histogram.
+	blockedFor time.Duration
+	unserved   bool
+	replPort   int           // REPLCONF listening-port of a replica
+	woff       int64         // replication offset after this client's last write (WAIT)
+	aofLog     *aof.Log      // the AOF this client's last write went to, until its reply leaves
+	aofOff     int64         // where that write ends in it
+	rdbOnly    bool          // REPLCONF rdb-only 1: SYNC sends the snapshot and ends
+	watchDone  chan struct{} // the disconnect watcher of a blocked command ended
+	afterCall  func()        // runs once the command is done and the store unlocked (a stream read that blocks)
+	watch      store.Watcher // WATCHed keys (guarded by DB.Mu)
 	// keyChanged is set by a write whose reply does not tell whether it
 	// changed its key (GEOADD without CH), for keyspace events and WATCH.
 	keyChanged bool

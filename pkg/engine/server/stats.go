@@ -167,6 +167,8 @@ func (c *Client) accountCommand(cmd *command, args [][]byte, reply []byte) {
 		st.countError(reply)
 	}
 	c.innerErrors = c.innerErrors[:0]
+	blockedFor, unserved := c.blockedFor, c.unserved
+	c.blockedFor, c.unserved = 0, false
 	if cmd == nil {
 		return
 	}
@@ -181,10 +183,10 @@ func (c *Client) accountCommand(cmd *command, args [][]byte, reply []byte) {
 		return
 	}
 	c.ran = false
-	took := time.Since(c.ranAt)
+	took := time.Since(c.ranAt) - blockedFor
 	s.calls.Add(1)
 	s.usec.Add(took.Microseconds())
-	c.srv.noteCommandLatency(cmd, args, took)
+	c.srv.noteCommandLatency(cmd, args, took, !unserved)
 	if isErr {
 		s.failed.Add(1)
 	}
