@@ -36,7 +36,11 @@ type queryBuf struct {
 	interrupted bool // Tidy set a read deadline to free the buffers
 	released    bool // the buffers are given up until the next command
 	used, free  int  // as of the last read
-	argv        int  // the arguments of a command read so far
+	waits       int  // how many waits between commands began
+	// the wait Tidy last saw, and when it first saw it
+	seenWait   int
+	seenWaitAt time.Time
+	argv       int // the arguments of a command read so far
 }
 
 // source is what a Reader's buffered reader reads from: the connection,
@@ -57,6 +61,9 @@ func (s *source) Read(p []byte) (int, error) {
 	r, q := s.r, &s.r.qb
 	q.mu.Lock()
 	q.waiting = r.atBoundary
+	if q.waiting {
+		q.waits++
+	}
 	r.publishLocked()
 	q.mu.Unlock()
 	n, err := s.in.Read(p)
@@ -120,17 +127,25 @@ func (r *Reader) OwnQueryBuf(cmdLen int) (used, free int) {
 	return cmdLen + buffered, max(r.br.Size()-buffered-cmdLen, 0)
 }
 
+// idleAfter is how long a client waits between commands before its
+// buffers go (Redis: idle for more than 2 whole seconds).
+const idleAfter = 2 * time.Second
+
 // Tidy is Redis's query buffer upkeep (clientsCronResizeQueryBuffer), for
-// a server to call about ten times a second per client; idle says the
-// client sent nothing for more than two seconds. Only a reader waiting
-// between commands is touched.
-func (r *Reader) Tidy(idle bool) {
+// a server to call about ten times a second per client. Only a reader
+// waiting between commands is touched; it is idle once Tidy has seen it
+// in the same wait for idleAfter.
+func (r *Reader) Tidy(now time.Time) {
 	q := &r.qb
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if !q.waiting || q.released || q.interrupted {
 		return
 	}
+	if q.waits != q.seenWait {
+		q.seenWait, q.seenWaitAt = q.waits, now
+	}
+	idle := now.Sub(q.seenWaitAt) > idleAfter
 	if q.free > wasteWorthFreeing {
 		switch {
 		case idle && r.src.dl != nil:

@@ -64,6 +64,12 @@ func waitWaiting(t *testing.T, r *Reader) {
 	}
 }
 
+// tidyIdle tidies r as if it had waited long enough to be idle.
+func tidyIdle(r *Reader) {
+	r.Tidy(time.Now())
+	r.Tidy(time.Now().Add(idleAfter + time.Second))
+}
+
 func expectCommand(t *testing.T, cmds chan string, want string) {
 	t.Helper()
 	select {
@@ -83,7 +89,7 @@ func TestTidyFreesAndShrinksTheQueryBuffer(t *testing.T) {
 	r, conn, cmds := readerOnPipe(t)
 	for _, inline := range []bool{false, true} {
 		waitWaiting(t, r)
-		r.Tidy(true)
+		tidyIdle(r)
 		waitQueryBuf(t, r, "released", func(used, free int) bool { return used == 0 && free == 0 })
 		if inline {
 			conn.Write([]byte("ECHO hello\r\n"))
@@ -97,14 +103,14 @@ func TestTidyFreesAndShrinksTheQueryBuffer(t *testing.T) {
 	conn.Write(AppendCommand(nil, []byte("SET"), []byte("k"), []byte(big)))
 	expectCommand(t, cmds, "SET k "+big)
 	waitWaiting(t, r)
-	r.Tidy(false) // the peak is the big command's: nothing shrinks yet
+	r.Tidy(time.Now()) // the peak is the big command's: nothing shrinks yet
 	if _, free, _ := r.QueryBuf(); free <= 100000 {
 		t.Fatalf("shrunk at once: free=%d", free)
 	}
 	conn.Write(AppendCommand(nil, []byte("GET"), []byte("k")))
 	expectCommand(t, cmds, "GET k")
 	waitWaiting(t, r)
-	r.Tidy(false)
+	r.Tidy(time.Now())
 	if _, free, _ := r.QueryBuf(); free > ioBufLen+100 {
 		t.Fatalf("not shrunk: free=%d", free)
 	}
@@ -121,7 +127,7 @@ func TestTidyLeavesAPartialCommand(t *testing.T) {
 	if _, _, argv := r.QueryBuf(); argv != 4 {
 		t.Fatalf("argv=%d, want 4", argv)
 	}
-	r.Tidy(true)
+	tidyIdle(r)
 	conn.Write([]byte("llo\r\n"))
 	expectCommand(t, cmds, "ECHO hello")
 }

@@ -100,10 +100,11 @@ func (c *Client) idleSeconds() int64 {
 // tidyQueryBuffers is Redis's clientsCron query buffer upkeep: a buffer
 // grown by a big command shrinks, an idle client's is freed.
 func (s *Server) tidyQueryBuffers() {
+	now := time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, c := range s.clients {
-		c.r.Tidy(c.idleSeconds() > 2)
+		c.r.Tidy(now)
 	}
 }
 
