@@ -6,7 +6,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 func TestManifestRoundTripAndErrors(t *testing.T) {
@@ -129,6 +131,32 @@ func TestLogCommitWritesBeforeAcknowledging(t *testing.T) {
 		if string(a) != "hello world" || string(b) != "after" || l.Size() != 5 {
 			t.Fatalf("policy %d: files %q %q size %d", p, a, b, l.Size())
 		}
+	}
+}
+
+// Each write, and each fsync of appendfsync always, is reported under the
+// latency monitor's event names.
+func TestLogReportsWriteAndFsyncLatency(t *testing.T) {
+	f, err := os.OpenFile(filepath.Join(t.TempDir(), "incr.aof"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := Open(f, 0, FsyncAlways)
+	defer l.Close()
+	var mu sync.Mutex
+	var events []string
+	l.OnLatency(func(event string, _ time.Duration) {
+		mu.Lock()
+		events = append(events, event)
+		mu.Unlock()
+	})
+	if err := l.Commit(l.Append([]byte("hello"))); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if got := strings.Join(events, " "); got != "aof-write-alone aof-write aof-fsync-always" {
+		t.Errorf("events: %s", got)
 	}
 }
 

@@ -52,6 +52,26 @@ type Log struct {
 
 	stop chan struct{}
 	done chan struct{}
+
+	// onLatency, when set, is told how long each write and each fsync of
+	// appendfsync always took, under Redis's latency event names.
+	onLatency atomic.Pointer[func(event string, d time.Duration)]
+	fsyncing  atomic.Bool // the everysec fsync is running
+}
+
+// OnLatency sets the function told of slow writes and fsyncs (the
+// latency monitor's aof-write, aof-write-alone, aof-write-pending-fsync
+// and aof-fsync-always events).
+func (l *Log) OnLatency(f func(event string, d time.Duration)) { l.onLatency.Store(&f) }
+
+// noteLatency reports how long the write or fsync begun at start took.
+func (l *Log) noteLatency(start time.Time, events ...string) {
+	if f := l.onLatency.Load(); f != nil {
+		d := time.Since(start)
+		for _, e := range events {
+			(*f)(e, d)
+		}
+	}
 }
 
 // Open appends to f (positioned at its end, holding size bytes).
@@ -135,7 +155,9 @@ func (l *Log) Commit(off int64) error {
 		l.writeLocked()
 	}
 	if always && l.synced.Load() < off && l.err == nil {
+		start := time.Now()
 		l.syncLocked()
+		l.noteLatency(start, "aof-fsync-always")
 	}
 	return l.err
 }
@@ -158,7 +180,13 @@ func (l *Log) writeLocked() {
 		l.mu.Unlock()
 		return
 	}
+	start := time.Now()
 	n, err := l.f.Write(p)
+	if l.fsyncing.Load() {
+		l.noteLatency(start, "aof-write-pending-fsync", "aof-write")
+	} else {
+		l.noteLatency(start, "aof-write-alone", "aof-write")
+	}
 	l.size.Add(int64(n))
 	if err != nil {
 		l.setErr(err)
@@ -204,7 +232,10 @@ func (l *Log) everySec() {
 		l.writeLocked()
 		f, upto := l.f, l.written.Load()
 		l.fmu.Unlock()
-		if err := f.Sync(); err != nil && !errors.Is(err, os.ErrClosed) {
+		l.fsyncing.Store(true)
+		err := f.Sync()
+		l.fsyncing.Store(false)
+		if err != nil && !errors.Is(err, os.ErrClosed) {
 			l.fmu.Lock()
 			l.setErr(err)
 			l.fmu.Unlock()

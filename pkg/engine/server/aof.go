@@ -283,8 +283,15 @@ func (s *Server) openAOF(m *aof.Manifest) error {
 	s.aof.fixedSize.Store(fixed)
 	s.aof.baseSize.Store(fixed + st.Size())
 	s.aof.end = 0
-	s.aof.log.Store(aof.Open(f, st.Size(), aof.ParsePolicy(s.Cfg.Get("appendfsync"))))
+	s.aof.log.Store(s.openAOFLog(f, st.Size()))
 	return nil
+}
+
+// openAOFLog appends to f, telling the latency monitor of slow writes.
+func (s *Server) openAOFLog(f *os.File, size int64) *aof.Log {
+	l := aof.Open(f, size, aof.ParsePolicy(s.Cfg.Get("appendfsync")))
+	l.OnLatency(s.noteLatency)
+	return l
 }
 
 func (s *Server) aofFilesSize(m *aof.Manifest) int64 {
@@ -399,7 +406,7 @@ func (s *Server) startRewrite() (func() error, error) {
 		err = log.Rotate(incr)
 	case incr != nil:
 		s.aof.end = 0 // offsets start over in a new Log
-		s.aof.log.Store(aof.Open(incr, 0, aof.ParsePolicy(s.Cfg.Get("appendfsync"))))
+		s.aof.log.Store(s.openAOFLog(incr, 0))
 	}
 	s.aof.selected = false
 	s.DB.Mu.Unlock()

@@ -92,6 +92,7 @@ func (s *Server) outOfMemory() bool {
 	db := s.DB
 	db.Mu.Lock()
 	defer db.Mu.Unlock()
+	defer func(start time.Time) { s.noteLatency("eviction-cycle", time.Since(start)) }(time.Now())
 	policy := s.memory.policy.Load()
 	for n := 0; s.usedMemory() > max; n++ {
 		if policy < 0 {
@@ -100,10 +101,12 @@ func (s *Server) outOfMemory() bool {
 		if n == evictionsPerCommand {
 			return false // still evicting: Redis lets the command run too
 		}
+		start := time.Now()
 		key := db.EvictOne(store.EvictionPolicy(policy), int(s.memory.samples.Load()))
 		if key == nil {
 			return true
 		}
+		s.noteLatency("eviction-del", time.Since(start))
 		s.memory.evicted.Add(1)
 		s.notifyKeyspace(config.NotifyEvicted, "evicted", key)
 		if s.propagating() {
