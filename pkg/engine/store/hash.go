@@ -12,19 +12,17 @@ import (
 
 // Hash is a hash value. While it has at most hash-max-listpack-entries
 // fields and no field or value longer than hash-max-listpack-value, it is
-// one byte buffer of field/value pairs in insertion order, as Redis's
-// listpack (so HGETALL answers in redis-server's order, and a small hash
-// costs about what it does there). Past a limit it becomes a map, one way:
-// it stays one after shrinking, as Redis's hashtable encoding does.
+// its field/value pairs in insertion order in one packed allocation
+// (packed.go), as Redis's listpack (so HGETALL answers in redis-server's
+// order, and a small hash costs about what it does there). Past a limit it
+// becomes a map, one way: it stays one after shrinking, as Redis's
+// hashtable encoding does.
 //
-// The buffer is uvarint(len field) field uvarint(len value) value, per
-// pair. It is only appended to in place; any other change builds a new
-// one, so values handed out by Get or All stay as they were.
-//
-// At 32 bytes plus the buffer (which grows to the exact size, as Redis
-// reallocates a listpack), a 4-field hash costs about what it does there.
+// The packed body is uvarint(len field) field uvarint(len value) value,
+// per pair. Every change builds a new one, so values handed out by Get or
+// All stay as they were.
 type Hash struct {
-	buf   []byte
+	pairs packed
 	table map[string][]byte // nil while compact
 }
 
@@ -41,29 +39,27 @@ func (h *Hash) Len() int {
 	if h.table != nil {
 		return len(h.table)
 	}
-	n := 0
-	for off := 0; off < len(h.buf); n++ {
-		_, _, off = h.pair(off)
-	}
-	return n
+	return h.pairs.Len()
 }
 
-// pair decodes the pair at off: field, value and the offset past them.
-func (h *Hash) pair(off int) (field, value []byte, next int) {
-	fl, k := binary.Uvarint(h.buf[off:])
+// hashPair decodes the pair at off of a packed body: field, value and the
+// offset past them.
+func hashPair(b []byte, off int) (field, value []byte, next int) {
+	fl, k := binary.Uvarint(b[off:])
 	off += k
-	field = h.buf[off : off+int(fl) : off+int(fl)]
+	field = b[off : off+int(fl) : off+int(fl)]
 	off += int(fl)
-	vl, k := binary.Uvarint(h.buf[off:])
+	vl, k := binary.Uvarint(b[off:])
 	off += k
-	value = h.buf[off : off+int(vl) : off+int(vl)]
+	value = b[off : off+int(vl) : off+int(vl)]
 	return field, value, off + int(vl)
 }
 
-// find returns the offsets where field's pair starts and ends, or -1.
-func (h *Hash) find(field []byte) (start, end int) {
-	for off := 0; off < len(h.buf); {
-		f, _, next := h.pair(off)
+// findPair returns the offsets in body where field's pair starts and ends, or
+// -1.
+func findPair(body, field []byte) (start, end int) {
+	for off := 0; off < len(body); {
+		f, _, next := hashPair(body, off)
 		if string(f) == string(field) {
 			return off, next
 		}
@@ -81,8 +77,9 @@ func (h *Hash) Get(field []byte) ([]byte, bool) {
 		v, ok := h.table[string(field)]
 		return v, ok
 	}
-	if start, _ := h.find(field); start >= 0 {
-		_, v, _ := h.pair(start)
+	body := h.pairs.body()
+	if start, _ := findPair(body, field); start >= 0 {
+		_, v, _ := hashPair(body, start)
 		return v, true
 	}
 	return nil, false
@@ -91,9 +88,6 @@ func (h *Hash) Get(field []byte) ([]byte, bool) {
 func uvarintLen(n int) int { return (bits.Len64(uint64(n)|1) + 6) / 7 }
 
 func appendPair(buf, field, value []byte) []byte {
-	if need := len(buf) + uvarintLen(len(field)) + len(field) + uvarintLen(len(value)) + len(value); need > cap(buf) {
-		buf = append(make([]byte, 0, need), buf...) // exact, not append's doubling
-	}
 	buf = binary.AppendUvarint(buf, uint64(len(field)))
 	buf = append(buf, field...)
 	buf = binary.AppendUvarint(buf, uint64(len(value)))
@@ -113,14 +107,15 @@ func (h *Hash) Set(field, value []byte, lim *EncodingLimits) bool {
 		h.table[string(field)] = append([]byte(nil), value...)
 		return !had
 	}
-	if start, end := h.find(field); start >= 0 { // the pair keeps its place
-		buf := make([]byte, 0, len(h.buf)-(end-start)+len(field)+len(value)+2*binary.MaxVarintLen32)
-		buf = appendPair(append(buf, h.buf[:start]...), field, value)
-		h.buf = append(buf, h.buf[end:]...)
+	body, n := h.pairs.body(), h.pairs.Len()
+	var tmp [128]byte // a short pair is encoded on the stack
+	p := appendPair(tmp[:0], field, value)
+	if start, end := findPair(body, field); start >= 0 { // the pair keeps its place
+		h.pairs = buildPacked(n, body[:start], p, body[end:])
 		return false
 	}
-	h.buf = appendPair(h.buf, field, value)
-	if h.Len() > lim.HashEntries {
+	h.pairs = buildPacked(n+1, body, p)
+	if n+1 > lim.HashEntries {
 		h.convert()
 	}
 	return true
@@ -136,12 +131,12 @@ func (h *Hash) Delete(field []byte) bool {
 		delete(h.table, string(field))
 		return had
 	}
-	start, end := h.find(field)
+	body := h.pairs.body()
+	start, end := findPair(body, field)
 	if start < 0 {
 		return false
 	}
-	buf := make([]byte, 0, len(h.buf)-(end-start))
-	h.buf = append(append(buf, h.buf[:start]...), h.buf[end:]...)
+	h.pairs = buildPacked(h.pairs.Len()-1, body[:start], body[end:])
 	return true
 }
 
@@ -169,12 +164,13 @@ func importHash(fields []rdb.Field, lim *EncodingLimits) *Hash {
 
 func (h *Hash) convert() {
 	h.table = make(map[string][]byte, h.Len())
-	for off := 0; off < len(h.buf); {
-		f, v, next := h.pair(off)
-		h.table[string(f)] = v // the buffer is never written again
+	body := h.pairs.body()
+	for off := 0; off < len(body); {
+		f, v, next := hashPair(body, off)
+		h.table[string(f)] = v // the body is never written again
 		off = next
 	}
-	h.buf = nil
+	h.pairs = packed{}
 }
 
 // All yields every field and value: in insertion order while compact.
@@ -191,8 +187,9 @@ func (h *Hash) All() iter.Seq2[string, []byte] {
 			}
 			return
 		}
-		for off := 0; off < len(h.buf); {
-			f, v, next := h.pair(off)
+		body := h.pairs.body()
+		for off := 0; off < len(body); {
+			f, v, next := hashPair(body, off)
 			// the bytes are never overwritten (see Hash): a view is safe
 			if !yield(unsafe.String(unsafe.SliceData(f), len(f)), v) {
 				return

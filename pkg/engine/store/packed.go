@@ -54,3 +54,17 @@ func newPacked(count, bodyLen int) (packed, []byte) {
 	off += binary.PutUvarint(b[off:], uint64(bodyLen))
 	return packed{&b[0]}, b[off:]
 }
+
+// buildPacked makes a packed of count elements whose body is parts, in
+// order.
+func buildPacked(count int, parts ...[]byte) packed {
+	l := 0
+	for _, part := range parts {
+		l += len(part)
+	}
+	p, body := newPacked(count, l)
+	for _, part := range parts {
+		body = body[copy(body, part):]
+	}
+	return p
+}

@@ -103,23 +103,10 @@ func (z zpack) firstWhere(pred func(*ZMember) bool) int {
 	return at
 }
 
-// buildZPack makes a zpack of count members from the body parts given.
-func buildZPack(count int, parts ...[]byte) zpack {
-	l := 0
-	for _, p := range parts {
-		l += len(p)
-	}
-	p, body := newPacked(count, l)
-	for _, part := range parts {
-		body = body[copy(body, part):]
-	}
-	return zpack{p}
-}
-
 // without returns the set less the body bytes [off, end) of n members.
 func (z zpack) without(off, end, n int) zpack {
 	b := z.body()
-	return buildZPack(z.Len()-n, b[:off], b[end:])
+	return zpack{buildPacked(z.Len()-n, b[:off], b[end:])}
 }
 
 // with returns the set plus m, which must not be in it.
@@ -135,7 +122,7 @@ func (z zpack) with(m ZMember) zpack {
 	})
 	var buf [64]byte
 	entry := appendZMember(buf[:0], m)
-	return buildZPack(z.Len()+1, b[:at], entry, b[at:])
+	return zpack{buildPacked(z.Len()+1, b[:at], entry, b[at:])}
 }
 
 // offsetOf is the body offset of rank r (the body's length for Len()).
