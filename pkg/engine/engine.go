@@ -58,7 +58,7 @@ func Start(cfg *config.Config) (*Node, error) {
 	}
 	n := &Node{Server: srv, DB: db, Config: cfg, logOut: closer}
 	if cfg.ClusterEnabled() {
-		cl, err := cluster.New(clusterConfig(cfg, srv.Port(), logger), keyspace{db})
+		cl, err := cluster.New(clusterConfig(cfg, srv.Port(), logger), keyspace{db, srv})
 		if err != nil {
 			srv.Close()
 			n.closeLog()
@@ -76,10 +76,10 @@ func Start(cfg *config.Config) (*Node, error) {
 		cl.OnRoleChange(func(rc cluster.RoleChange) {
 			repl.Poke()
 			if !rc.Replica {
-				srv.CleanupTrackedImports() // a promoted replica drops unfinished imports
+				srv.CleanupTrackedMigrations() // a promoted replica drops what unfinished migrations left
 			}
 		})
-		srv.CleanupTrackedImports() // a restart from an AOF with an unfinished import
+		srv.CleanupTrackedMigrations() // a restart from an AOF with an unfinished migration
 		repl.OnOffset(cl.SetReplicationOffset)
 		connectPubSub(srv.PubSub, cl)
 	}
@@ -234,7 +234,10 @@ func Run(ctx context.Context, cfg *config.Config) error {
 
 // keyspace adapts the store to cluster.Keyspace, taking the store lock
 // (the cluster never calls it while the server holds that lock).
-type keyspace struct{ db *store.DB }
+type keyspace struct {
+	db  *store.DB
+	srv *server.Server
+}
 
 func (k keyspace) CountKeysInSlot(slot int) int {
 	k.db.Mu.Lock()
@@ -260,8 +263,9 @@ func (k keyspace) FlushAll() {
 	k.db.Flush()
 }
 
+// DeleteKeysInSlot runs when another master took over a slot of ours that
+// still had keys: the deletion reaches our replicas and AOF too (as Redis
+// 7.2 does; 7.0 left the replicas with the keys).
 func (k keyspace) DeleteKeysInSlot(slot int) int {
-	k.db.Mu.Lock()
-	defer k.db.Mu.Unlock()
-	return k.db.DeleteKeysInSlot(slot)
+	return k.srv.DropSlotKeys(slot)
 }

@@ -32,6 +32,10 @@ type debugState struct {
 	// import links stop reading: a test's way to hold a migration in
 	// progress while the node still answers everyone else.
 	stallImports atomic.Bool
+	// dropDelayMs (SLOT-MIGRATION-DELAY-DROP ms, engine only): a source
+	// waits this long after the target's claim before it drops its copies,
+	// so a test can kill it in that window.
+	dropDelayMs atomic.Int64
 }
 
 // debugStates holds each server's debugState, beside the Server struct
@@ -216,6 +220,9 @@ func cmdDebug(c *Client, args [][]byte) {
 		c.w.WriteRaw(okReply)
 	case sub == "slot-migration-stall-imports" && n == 3:
 		st.stallImports.Store(cAtoi(args[2]) != 0)
+		c.w.WriteRaw(okReply)
+	case sub == "slot-migration-delay-drop" && n == 3:
+		st.dropDelayMs.Store(max(int64(cAtoi(args[2])), 0))
 		c.w.WriteRaw(okReply)
 	case (sub == "set-skip-checksum-validation" || sub == "aof-flush-sleep" ||
 		sub == "set-disable-deny-scripts" || sub == "drop-cluster-packet-filter") && n == 3:

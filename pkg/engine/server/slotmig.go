@@ -116,6 +116,9 @@ type slotMigrations struct {
 	// tracked: imports seen as ESTABLISH markers in our master's stream
 	// or our AOF and not FINISHed, by name -> slots (guarded by mu).
 	tracked map[string][]int
+	// handoffs: exports seen as HANDOFF markers (the source paused the
+	// slots for the target's claim) and not FINISHed (guarded by mu).
+	handoffs map[string][]int
 }
 
 func (s *Server) migCluster() (slotMigrationCluster, bool) {

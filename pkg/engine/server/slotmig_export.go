@@ -30,6 +30,9 @@ const (
 	// exportKeysPerHold bounds the keys snapshotted per hold of the store
 	// lock.
 	exportKeysPerHold = 2000
+	// handoffReplicaWait bounds the wait, writes paused, for our replicas
+	// to acknowledge the HANDOFF marker (a loopback round trip when well).
+	handoffReplicaWait = 500 * time.Millisecond
 )
 
 // claimedReply is the target's answer to SYNCSLOTS PAUSED once it owns the
@@ -172,7 +175,9 @@ func (e *exportRun) run() {
 	}
 
 	// The pause: from here no write reaches these slots here, and PAUSED
-	// follows the last forwarded one in the stream.
+	// follows the last forwarded one in the stream. Our replicas learn of
+	// the hand-off first: one promoted after the target's claim but before
+	// our DROP reached it deletes its stale copies (CleanupTrackedMigrations).
 	e.mc.ExpectHandOver(j.slots, true)
 	pause := make(chan struct{})
 	s.DB.Mu.Lock()
@@ -180,8 +185,10 @@ func (e *exportRun) run() {
 		s.slotMig.paused[slot] = pause
 	}
 	s.slotMig.pausing.Add(int32(len(j.slots)))
-	e.enqueue(syncSlots("PAUSED"))
+	s.feedJobMarker("HANDOFF", j)
 	s.DB.Mu.Unlock()
+	s.waitReplicasCaughtUp(handoffReplicaWait)
+	e.enqueue(syncSlots("PAUSED"))
 	s.setJobState(j, stateFailoverPaused, "")
 
 	if e.awaitClaim() {
@@ -450,9 +457,13 @@ func (e *exportRun) complete(pause chan struct{}) {
 	if err := e.mc.HandOverSlots(j.slots, j.targetID); err != nil {
 		s.Logger.Printf("slot migration %s: recording the hand-over: %v", j.name, err)
 	}
+	if d := s.debugState().dropDelayMs.Load(); d > 0 {
+		time.Sleep(time.Duration(d) * time.Millisecond)
+	}
 	s.DB.Mu.Lock()
 	e.clearMarks(pause)
 	s.dropSlotKeys(j.slots)
+	s.feedImportMarker("FINISH", "NAME", j.name, "STATE", "success")
 	s.DB.Mu.Unlock()
 	close(pause)
 	e.mc.ExpectHandOver(j.slots, false)
@@ -466,6 +477,7 @@ func (e *exportRun) release(pause chan struct{}) {
 	s := e.s
 	s.DB.Mu.Lock()
 	e.clearMarks(pause)
+	s.feedImportMarker("FINISH", "NAME", e.job.name, "STATE", "failed")
 	s.DB.Mu.Unlock()
 	close(pause)
 	e.mc.ExpectHandOver(e.job.slots, false)
@@ -503,6 +515,14 @@ func (e *exportRun) clearMarks(pause chan struct{}) {
 
 func (e *exportRun) finish(state, msg string) {
 	e.s.setJobState(e.job, state, msg)
+}
+
+// DropSlotKeys deletes the keys of slot, replicated and logged as
+// dropSlotKeys does.
+func (s *Server) DropSlotKeys(slot int) int {
+	s.DB.Mu.Lock()
+	defer s.DB.Mu.Unlock()
+	return s.dropSlotKeys([]int{slot})
 }
 
 // dropSlotKeys deletes every key of slots and feeds one CLUSTER SYNCSLOTS

@@ -226,7 +226,7 @@ func (s *Server) waitReplicasCaughtUp(limit time.Duration) {
 // first imported key and CLUSTER SYNCSLOTS FINISH NAME n STATE s after the
 // flip or the cleanup. A replica promoted, or a node restarted from its
 // AOF, with an import still open deletes the keys of its slots that it
-// does not own: the import never completed (CleanupTrackedImports).
+// does not own: the import never completed (CleanupTrackedMigrations).
 
 func (s *Server) feedImportMarker(words ...string) {
 	args := [][]byte{[]byte("CLUSTER"), []byte("SYNCSLOTS")}
@@ -236,8 +236,11 @@ func (s *Server) feedImportMarker(words ...string) {
 	s.feedForms(func(b []byte) []byte { return resp.AppendCommand(b, args...) })
 }
 
-func (s *Server) markImportStart(j *slotJob) {
-	words := []string{"ESTABLISH", "NAME", j.name, "SLOTSRANGE"}
+func (s *Server) markImportStart(j *slotJob) { s.feedJobMarker("ESTABLISH", j) }
+
+// feedJobMarker feeds CLUSTER SYNCSLOTS <what> NAME n SLOTSRANGE ... for j.
+func (s *Server) feedJobMarker(what string, j *slotJob) {
+	words := []string{what, "NAME", j.name, "SLOTSRANGE"}
 	for _, r := range j.ranges {
 		words = append(words, strconv.Itoa(r[0]), strconv.Itoa(r[1]))
 	}
@@ -305,37 +308,59 @@ func (s *Server) trackImportMarker(args [][]byte) {
 			m.tracked = map[string][]int{}
 		}
 		m.tracked[name] = slotsOf(ranges)
+	case eq(args[0], "handoff"):
+		if m.handoffs == nil {
+			m.handoffs = map[string][]int{}
+		}
+		m.handoffs[name] = slotsOf(ranges)
 	case eq(args[0], "finish"):
 		delete(m.tracked, name)
+		delete(m.handoffs, name)
 	}
 }
 
-// CleanupTrackedImports runs when this node is (or becomes) a master: the
-// keys of imports that never finished are deleted from the slots it does
-// not own, with the deletions replicated.
-func (s *Server) CleanupTrackedImports() {
+// CleanupTrackedMigrations runs when this node is (or becomes) a master,
+// promoted or restarted from its AOF, and deletes (replicating the
+// deletion) what unfinished migrations left in slots it does not own:
+//   - an import that never completed: its keys;
+//   - a hand-off whose target claimed the slots before the old master
+//     dropped its copies (it died first, or its DROP never reached us):
+//     the stale copies, which the target holds newer. Slots we still own
+//     keep their keys: the claim never happened, or gossip will bring it
+//     and take the keys with the slot.
+func (s *Server) CleanupTrackedMigrations() {
 	mc, ok := s.migCluster()
 	if !ok || !mc.IsPrimary() {
 		return
 	}
 	m := &s.slotMig
 	m.mu.Lock()
-	tracked := m.tracked
-	m.tracked = nil
+	imports, handoffs := m.tracked, m.handoffs
+	m.tracked, m.handoffs = nil, nil
 	m.mu.Unlock()
 	myID := s.Cluster.MyID()
-	for name, slots := range tracked {
-		var notMine []int
+	ownedElsewhere := func(slots []int, unassignedToo bool) []int {
+		var out []int
 		for _, sl := range slots {
-			if mc.SlotOwnerID(sl) != myID {
-				notMine = append(notMine, sl)
+			if owner := mc.SlotOwnerID(sl); owner != myID && (owner != "" || unassignedToo) {
+				out = append(out, sl)
 			}
 		}
+		return out
+	}
+	for name, slots := range imports {
 		s.DB.Mu.Lock()
-		n := s.dropSlotKeys(notMine)
+		n := s.dropSlotKeys(ownedElsewhere(slots, true))
 		s.feedImportMarker("FINISH", "NAME", name, "STATE", "failed")
 		s.DB.Mu.Unlock()
 		s.Logger.Printf("slot migration %s: unfinished import cleaned up, %d keys deleted", name, n)
+	}
+	for name, slots := range handoffs {
+		s.DB.Mu.Lock()
+		n := s.dropSlotKeys(ownedElsewhere(slots, false))
+		s.feedImportMarker("FINISH", "NAME", name, "STATE", "failed")
+		s.DB.Mu.Unlock()
+		s.Logger.Printf("slot migration %s: unfinished hand-off cleaned up, %d stale keys deleted", name, n)
 	}
 }
 
