@@ -6,8 +6,8 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/gocluster/gocluster/e2e/harness"
 	"github.com/gocluster/gocluster/e2e/engine"
+	"github.com/gocluster/gocluster/e2e/harness"
 )
 
 // TestAtomicHandOverSurvivesSourceDeath: the source dies after the target
