@@ -4,7 +4,7 @@ package server
 // COMMAND DOCS reply; DO NOT EDIT. Structural facts about Redis's interface
 // only (group, versions, argument trees, big-O expressions), like a reply
 // format; summaries and history notes are the project's own, in
-// command_docs_text.go.
+// command_docs_summaries.go and command_docs_text.go.
 
 // redisCommandDocs is every redis-server 7.0 command and subcommand
 // ("parent|sub") as COMMAND DOCS structures it.
