@@ -39,8 +39,7 @@ func cmdCommand(c *Client, args [][]byte) {
 			}
 		}
 	case "docs":
-		// documentation is not shipped; an empty map tells clients "nothing known"
-		c.w.WriteMapLen(0)
+		c.commandDocs(args[2:])
 	case "getkeys", "getkeysandflags":
 		c.getKeys(args[2:], sub == "getkeysandflags")
 	case "help":
