@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 )
 
 // autoFlushSize is where Write* calls flush early when auto-flush is on.
@@ -30,6 +31,10 @@ type Writer struct {
 	chunks      net.Buffers // WriteChunks's scratch: writing consumes it
 	// sentBytes and sentCalls, when set, count what reached the writer.
 	sentBytes, sentCalls *atomic.Int64
+	// rbSize and rbPeak: the reply buffer's size and peak use (replybuf.go);
+	// peakResetAt is the cron's own.
+	rbSize, rbPeak atomic.Int64
+	peakResetAt    time.Time
 }
 
 // CountInto makes the writer add the bytes it writes, and its write calls,
@@ -46,7 +51,9 @@ func (w *Writer) count(n int64) {
 
 // NewWriter returns a RESP2 writer on w.
 func NewWriter(w io.Writer) *Writer {
-	return &Writer{w: w, buf: make([]byte, 0, 16*1024), proto: 2}
+	wr := &Writer{w: w, buf: make([]byte, 0, replyChunkBytes), proto: 2}
+	wr.rbSize.Store(replyChunkBytes)
+	return wr
 }
 
 // SetProto selects RESP2 (2) or RESP3 (3).
@@ -109,12 +116,15 @@ func (w *Writer) Flush() error {
 			return err
 		}
 	}
+	w.notePeak()
 	n, err := w.w.Write(w.buf)
 	w.err = err
 	w.count(int64(n))
 	w.flushes++
-	if cap(w.buf) > 1<<20 { // do not keep a huge buffer alive for an idle client
-		w.buf = make([]byte, 0, 16*1024)
+	// A buffer grown by a big reply is not kept beyond twice the reply
+	// buffer's size (Redis frees such replies once written).
+	if size := int(w.rbSize.Load()); cap(w.buf) > 2*size && cap(w.buf) > replyChunkBytes {
+		w.buf = make([]byte, 0, size)
 	} else {
 		w.buf = w.buf[:0]
 	}

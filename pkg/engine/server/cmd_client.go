@@ -108,6 +108,37 @@ func (s *Server) tidyQueryBuffers() {
 	}
 }
 
+// defaultReplyPeakReset is Redis's REPLY_BUFFER_DEFAULT_PEAK_RESET_TIME.
+const defaultReplyPeakReset = 5 * time.Second
+
+// tidyReplyBuffers is Redis's clientsCron reply buffer upkeep
+// (clientsCronResizeOutputBuffer), counted in INFO's reply_buffer_shrinks
+// and reply_buffer_expands.
+func (s *Server) tidyReplyBuffers() {
+	now := time.Now()
+	st := s.debugState()
+	every := defaultReplyPeakReset
+	switch ms := st.replyPeakResetMs.Load(); {
+	case ms == -1:
+		every = -1
+	case ms == -2:
+		every = 0
+	case ms > 0:
+		every = time.Duration(ms) * time.Millisecond
+	}
+	resizing := !st.replyResizeOff.Load()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.clients {
+		switch c.w.TidyReplyBuffer(now, resizing, every) {
+		case resp.Shrunk:
+			s.replyBufShrinks.Add(1)
+		case resp.Expanded:
+			s.replyBufExpands.Add(1)
+		}
+	}
+}
+
 // queryBufferBytes is the memory of every client's query buffer.
 func (s *Server) queryBufferBytes() uint64 {
 	s.mu.Lock()
@@ -140,6 +171,7 @@ func (c *Client) describe(self bool) string {
 		lastName = *last
 	}
 	qbuf, qbufFree, argvMem := c.r.QueryBuf()
+	rbs, rbp := c.w.ReplyBuffer()
 	if self {
 		qbuf, qbufFree = c.r.OwnQueryBuf(len(resp.AppendCommand(nil, c.curArgs...)))
 		argvMem = 0
@@ -158,7 +190,7 @@ func (c *Client) describe(self bool) string {
 		" age=" + strconv.Itoa(int(time.Since(c.created).Seconds())) +
 		" idle=" + strconv.FormatInt(idle, 10) +
 		" flags=" + flags + " db=0 sub=0 psub=0 ssub=0 multi=" + strconv.Itoa(multi) +
-		" qbuf=" + strconv.Itoa(qbuf) + " qbuf-free=" + strconv.Itoa(qbufFree) + " argv-mem=" + strconv.Itoa(argvMem) + " multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r" +
+		" qbuf=" + strconv.Itoa(qbuf) + " qbuf-free=" + strconv.Itoa(qbufFree) + " argv-mem=" + strconv.Itoa(argvMem) + " multi-mem=0 rbs=" + strconv.Itoa(rbs) + " rbp=" + strconv.Itoa(rbp) + " obl=0 oll=0 omem=0 tot-mem=0 events=r" +
 		" cmd=" + lastName +
 		" user=" + c.user + " redir=" + strconv.FormatInt(redir, 10) + " resp=" + strconv.Itoa(c.w.Proto()) +
 		" lib-name=" + c.libName + " lib-ver=" + c.libVer + "\n"

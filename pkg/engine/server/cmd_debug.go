@@ -36,6 +36,10 @@ type debugState struct {
 	// waits this long after the target's claim before it drops its copies,
 	// so a test can kill it in that window.
 	dropDelayMs atomic.Int64
+	// replyPeakResetMs (REPLYBUFFER PEAK-RESET-TIME): 0 is the default
+	// (5 s), -1 never, -2 zero; replyResizeOff: REPLYBUFFER RESIZING 0.
+	replyPeakResetMs atomic.Int64
+	replyResizeOff   atomic.Bool
 }
 
 // debugStates holds each server's debugState, beside the Server struct
@@ -303,15 +307,27 @@ func (c *Client) debugSleep(arg []byte) {
 }
 
 func (c *Client) debugReplyBuffer(args [][]byte) {
+	st := c.srv.debugState()
 	switch opt := strings.ToLower(string(args[2])); opt {
 	case "peak-reset-time":
-		if !eq(args[3], "never") && !eq(args[3], "reset") {
-			if _, ok := parseInt(args[3]); !ok {
+		switch {
+		case eq(args[3], "never"):
+			st.replyPeakResetMs.Store(-1)
+		case eq(args[3], "reset"):
+			st.replyPeakResetMs.Store(0)
+		default:
+			ms, ok := parseInt(args[3])
+			if !ok {
 				c.w.WriteError(errNotInt)
 				return
 			}
+			if ms == 0 {
+				ms = -2 // zero itself: reset at every cron run
+			}
+			st.replyPeakResetMs.Store(ms)
 		}
 	case "resizing":
+		st.replyResizeOff.Store(cAtoi(args[3]) == 0)
 	default:
 		c.w.WriteError(debugSyntaxError(args[1]))
 		return

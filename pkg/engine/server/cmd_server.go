@@ -383,6 +383,8 @@ func cmdConfig(c *Client, args [][]byte) {
 		c.srv.stats.reset()
 		c.srv.totalConns.Store(0)
 		c.srv.rejectedConns.Store(0)
+		c.srv.replyBufShrinks.Store(0)
+		c.srv.replyBufExpands.Store(0)
 		c.srv.resetTrafficAndFreeStats()
 		c.srv.resetLatencyHistograms()
 		c.w.WriteRaw(okReply)

@@ -171,8 +171,8 @@ func (s *Server) infoSection(name string) string {
 		line("total_writes_processed", t.out.calls.Load()+t.replOut.calls.Load())
 		line("io_threaded_reads_processed", 0)
 		line("io_threaded_writes_processed", 0)
-		line("reply_buffer_shrinks", 0)
-		line("reply_buffer_expands", 0)
+		line("reply_buffer_shrinks", s.replyBufShrinks.Load())
+		line("reply_buffer_expands", s.replyBufExpands.Load())
 	case "replication":
 		s.replicationInfo(&b)
 	case "cpu":

@@ -15,22 +15,30 @@ import (
 // CLIENT LIST.
 func queryBufOf(t *testing.T, c *rawConn, name string) (qbuf, free, argv int) {
 	t.Helper()
+	f := clientListFields(t, c, name, "qbuf", "qbuf-free", "argv-mem")
+	return f[0], f[1], f[2]
+}
+
+// clientListFields reads numeric fields of the client named name from
+// CLIENT LIST.
+func clientListFields(t *testing.T, c *rawConn, name string, keys ...string) []int {
+	t.Helper()
 	for _, line := range strings.Split(string(c.do(t, "CLIENT", "LIST").Str), "\n") {
 		if !strings.Contains(line, " name="+name+" ") {
 			continue
 		}
-		field := func(k string) int {
+		out := make([]int, len(keys))
+		for i, k := range keys {
 			m := regexp.MustCompile(` ` + k + `=(\d+) `).FindStringSubmatch(line)
 			if m == nil {
 				t.Fatalf("no %s in %q", k, line)
 			}
-			n, _ := strconv.Atoi(m[1])
-			return n
+			out[i], _ = strconv.Atoi(m[1])
 		}
-		return field("qbuf"), field("qbuf-free"), field("argv-mem")
+		return out
 	}
 	t.Fatalf("no client %s", name)
-	return
+	return nil
 }
 
 // The query buffer of an idle client, as unit/querybuf checks it, compared

@@ -57,6 +57,8 @@ type Server struct {
 
 	mu      sync.Mutex // guards clients
 	clients map[int64]*Client
+	// reply buffer resizes by the clients cron (INFO stats)
+	replyBufShrinks, replyBufExpands atomic.Int64
 	wg      sync.WaitGroup
 	closing atomic.Bool
 	done    chan struct{}
@@ -347,6 +349,7 @@ func (s *Server) cron() {
 			s.sampleRates()
 			s.notePeakMemory()
 			s.tidyQueryBuffers()
+			s.tidyReplyBuffers()
 			if s.activeExpireOff() { // DEBUG SET-ACTIVE-EXPIRE 0, PAUSE-CRON 1
 				s.DB.Mu.Lock()
 				s.DB.SetClock(s.DB.Now())
