@@ -59,9 +59,9 @@ type Server struct {
 	clients map[int64]*Client
 	// reply buffer resizes by the clients cron (INFO stats)
 	replyBufShrinks, replyBufExpands atomic.Int64
-	wg      sync.WaitGroup
-	closing atomic.Bool
-	done    chan struct{}
+	wg                               sync.WaitGroup
+	closing                          atomic.Bool
+	done                             chan struct{}
 
 	nextClientID  atomic.Int64
 	totalConns    atomic.Int64
