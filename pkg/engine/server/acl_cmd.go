@@ -201,4 +201,3 @@ func aclDryRun(c *Client, args [][]byte) {
 		c.w.WriteBulkString("This user has no permissions to access the '" + string(cargs[pos]) + "' channel")
 	}
 }
-
