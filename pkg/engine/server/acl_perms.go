@@ -168,3 +168,32 @@ func (c *Client) execACLRecheck(cmd *command, args [][]byte) string {
 	}[reason]
 	return "NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: " + why
 }
+
+// readsAnyKey: may the client's user run args with read access to every
+// key (SORT's BY and GET patterns name keys the ACL cannot see)? One
+// selector must allow the command and read "*".
+func (c *Client) readsAnyKey(args [][]byte) bool {
+	p := c.aclUser.permissions()
+	if p.all {
+		return true
+	}
+	cmd := lookupCommand(args[0])
+	for _, s := range p.selectors {
+		if r, _ := s.check(cmd, args); r == aclAllowed && s.readsAllKeys() {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *aclSelector) readsAllKeys() bool {
+	if s.allKeys {
+		return true
+	}
+	for _, k := range s.keys {
+		if k.read && string(k.pattern) == "*" {
+			return true
+		}
+	}
+	return false
+}
