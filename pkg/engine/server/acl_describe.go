@@ -1,6 +1,9 @@
 package server
 
-import "strings"
+import (
+	"strings"
+	"sync"
+)
 
 // How ACL LIST, ACL SAVE and ACL GETUSER describe a user: Redis 7.0
 // regenerates the rules from the permissions rather than keeping them as
@@ -88,9 +91,22 @@ func (s *aclSelector) describe() string {
 	return b.String()
 }
 
+// describedTree is Redis's commands, the ones descriptions name: the
+// engine's own test commands follow the categories but are left out, so
+// that a user reads as it does on redis-server.
+var describedTree = sync.OnceValue(func() aclCommandTree {
+	t := aclCommandTree{subs: aclTree().subs}
+	for _, p := range aclTree().parents {
+		if _, ok := redisACLCategories[p]; ok {
+			t.parents = append(t.parents, p)
+		}
+	}
+	return t
+})
+
 // categoryCounts is how many of cat's commands s allows and denies.
 func (s *aclSelector) categoryCounts(cat string) (on, off int) {
-	for name := range aclCommandNames() {
+	for name := range redisACLCategories {
 		if inCategory(name, cat) {
 			if s.commands[name] {
 				on++
@@ -145,7 +161,7 @@ func (s *aclSelector) describeCommands() string {
 		}
 		applied[best] = true
 	}
-	t := aclTree()
+	t := describedTree()
 	single := func(name string) {
 		if user := s.commands[name]; user != fake.commands[name] {
 			sign := "-"

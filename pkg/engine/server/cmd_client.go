@@ -126,6 +126,9 @@ func (c *Client) describe(self bool) string {
 	c.infoMu.Lock()
 	defer c.infoMu.Unlock()
 	flags, redir := c.trackingListFlags()
+	if c.inMulti {
+		flags = "x" + flags // Redis lists MULTI before the tracking flags
+	}
 	if c.readonly {
 		flags += "r"
 	}
