@@ -189,6 +189,16 @@ type Config struct {
 	values map[string]string
 	// File is the config file it was loaded from ("" if none), for CONFIG REWRITE.
 	File string
+	// users are the "user <name> <rules...>" directives, in order: ACL
+	// users to create at startup (not a CONFIG GET parameter, as in Redis).
+	users [][]string
+}
+
+// Users returns the "user" directives' words (name first).
+func (c *Config) Users() [][]string {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return append([][]string(nil), c.users...)
 }
 
 // Default returns the configuration redis-server uses with no options.
@@ -273,6 +283,15 @@ func (c *Config) parse(text, source string) error {
 
 // Set validates and stores one option from its words.
 func (c *Config) Set(name string, words []string) error {
+	if strings.EqualFold(name, "user") {
+		if len(words) == 0 {
+			return fmt.Errorf("Bad directive or wrong number of arguments")
+		}
+		c.mu.Lock()
+		c.users = append(c.users, append([]string(nil), words...))
+		c.mu.Unlock()
+		return nil
+	}
 	o := lookup(name)
 	if o == nil {
 		return fmt.Errorf("Bad directive or wrong number of arguments")

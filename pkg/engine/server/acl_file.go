@@ -21,9 +21,17 @@ func (s *Server) aclFilePath() string {
 	return filepath.Join(s.Cfg.Dir(), name) // Redis opens it from its dir
 }
 
-// LoadACLFile loads the configured aclfile at startup (nothing when none
-// is configured).
+// LoadACLFile creates the users of the config's "user" directives, or
+// loads the configured aclfile, at startup; both at once is refused, as
+// redis-server refuses it.
 func (s *Server) LoadACLFile() error {
+	users := s.Cfg.Users()
+	if s.Cfg.Get("aclfile") != "" && len(users) > 0 {
+		return errors.New("users are defined both in the config file (user directives) and in an aclfile: use one or the other")
+	}
+	if len(users) > 0 {
+		return s.acl.loadConfigUsers(users)
+	}
 	if s.Cfg.Get("aclfile") == "" {
 		return nil
 	}
@@ -141,6 +149,45 @@ func (s *Server) saveACLFile() error {
 	if err := os.Rename(tmp, path); err != nil {
 		os.Remove(tmp)
 		return err
+	}
+	return nil
+}
+
+// loadConfigUsers creates the users of "user" directives: the default
+// user is reset first, another name may appear once.
+func (a *aclUsers) loadConfigUsers(lines [][]string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	seen := map[string]bool{}
+	for _, words := range lines {
+		name := words[0]
+		if hasSpaces(name) {
+			return errors.New("Spaces not allowed in ACL usernames")
+		}
+		if seen[name] {
+			return fmt.Errorf("Error in user declaration '%s': %s", name, aclErrDuplicateUser)
+		}
+		seen[name] = true
+		rules, bad := mergeSelectorArgs(words[1:])
+		if bad >= 0 {
+			return fmt.Errorf("Unmatched parenthesis in acl selector starting at '%s'", words[1+bad])
+		}
+		staged := a.newUser(name)
+		if name == "default" {
+			staged = a.users["default"].clone()
+			staged.apply("reset", a.pubsubAllChannels())
+		}
+		for _, r := range rules {
+			if err := staged.apply(r, a.pubsubAllChannels()); err != aclOK {
+				return fmt.Errorf("Error loading ACL rule '%s' for the user named '%s': %s", r, name, err)
+			}
+		}
+		u := a.users[name]
+		if u == nil {
+			u = &aclUser{name: name}
+			a.users[name] = u
+		}
+		u.install(staged)
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gocluster/gocluster/internal/redistest"
 	"github.com/gocluster/gocluster/pkg/engine/resp"
@@ -299,4 +300,49 @@ func TestACLFileMatchesRedisServer(t *testing.T) {
 	// without an aclfile
 	real2, eng2 := dialPairs(t, redistest.Start(t, redistest.Options{Flavor: "redis"}).Addr(), startServer(t).Addr().String(), 1)
 	runACLSteps(t, real2, eng2, []aclStep{{0, []string{"ACL", "LOAD"}}, {0, []string{"ACL", "SAVE"}}, {0, []string{"ACL", "LOAD", "x"}}})
+}
+
+// TestACLConfigUsersMatchRedisServer: "user" directives create users at
+// startup as on redis-server (the default user reset first).
+func TestACLConfigUsersMatchRedisServer(t *testing.T) {
+	args := []string{"--user", "alice", "on", ">pw", "+@all", "~*", "--user", "default", "on", "nopass", "~*", "&*", "+@all", "-flushdb",
+		"--user", "bob", "(+get", "~b*)", "%R~x"}
+	realSrv := redistest.Start(t, redistest.Options{Flavor: "redis", Args: args})
+	engSrv := startServerArgs(t, args...)
+	if err := engSrv.LoadACLFile(); err != nil {
+		t.Fatal(err)
+	}
+	real, eng := dialPairs(t, realSrv.Addr(), engSrv.Addr().String(), 1)
+	runACLSteps(t, real, eng, []aclStep{{0, []string{"ACL", "LIST"}}, {0, []string{"FLUSHDB"}}})
+}
+
+// TestACLClosesConnectionsLikeRedisServer: deleting a user closes its
+// connections (the caller's own after the reply), and so does taking
+// away a channel a subscriber listens to.
+func TestACLClosesConnectionsLikeRedisServer(t *testing.T) {
+	real, eng := dialPairs(t, redistest.Start(t, redistest.Options{Flavor: "redis"}).Addr(), startServer(t).Addr().String(), 3)
+	runACLSteps(t, real, eng, []aclStep{
+		{0, []string{"ACL", "SETUSER", "gone", "on", "nopass", "+@all", "~*", "&news*"}},
+		{1, []string{"AUTH", "gone", "x"}},
+		{2, []string{"AUTH", "gone", "x"}},
+		{2, []string{"SUBSCRIBE", "news1"}},
+		{0, []string{"ACL", "SETUSER", "gone", "&other"}}, // keeps news*: nothing closed
+		{1, []string{"PING"}},
+		{0, []string{"ACL", "SETUSER", "gone", "resetchannels", "&other"}},
+		{1, []string{"PING"}}, // not subscribed: stays
+		{1, []string{"ACL", "DELUSER", "gone"}},
+	})
+	for _, side := range []struct {
+		name string
+		c    []*rawConn
+	}{{"redis", real}, {"engine", eng}} {
+		for _, i := range []int{1, 2} {
+			c := side.c[i]
+			c.conn.SetDeadline(time.Now().Add(2 * time.Second))
+			c.conn.Write(resp.AppendCommand(nil, []byte("PING")))
+			if r, err := resp.ReadReply(c.br); err == nil {
+				t.Errorf("%s: connection %d still open (PING answered %s)", side.name, i, show(r))
+			}
+		}
+	}
 }
