@@ -146,11 +146,9 @@ func (u *aclUser) apply(op string, allChannels bool) aclErr {
 	case lop == "resetpass":
 		u.nopass, u.passwords = false, nil
 	case op[0] == '>' || op[0] == '#':
-		h := op[1:]
-		if op[0] == '>' {
-			h = hashPassword(h)
-		} else if !validHash(h) {
-			return aclErrBadHash
+		h, err := passwordRuleHash(op)
+		if err != aclOK {
+			return err
 		}
 		found := false
 		for _, p := range u.passwords {
@@ -161,11 +159,9 @@ func (u *aclUser) apply(op string, allChannels bool) aclErr {
 		}
 		u.nopass = false
 	case op[0] == '<' || op[0] == '!':
-		h := op[1:]
-		if op[0] == '<' {
-			h = hashPassword(h)
-		} else if !validHash(h) {
-			return aclErrBadHash
+		h, err := passwordRuleHash(op)
+		if err != aclOK {
+			return err
 		}
 		i := indexOf(u.passwords, h)
 		if i < 0 {
@@ -193,6 +189,18 @@ func (u *aclUser) apply(op string, allChannels bool) aclErr {
 		return u.selectors[0].apply(op)
 	}
 	return aclOK
+}
+
+// passwordRuleHash is the hash a password rule names: ">pw" and "<pw"
+// give the password, "#hash" and "!hash" its hash.
+func passwordRuleHash(op string) (string, aclErr) {
+	if op[0] == '>' || op[0] == '<' {
+		return hashPassword(op[1:]), aclOK
+	}
+	if !validHash(op[1:]) {
+		return "", aclErrBadHash
+	}
+	return op[1:], aclOK
 }
 
 func indexOf(list []string, s string) int {

@@ -273,6 +273,7 @@ func (s *aclSelector) addKeyPattern(op string) aclErr {
 	if op[0] == '%' {
 		read, write = false, false
 		i := 1
+	flags:
 		for ; i < len(op); i++ {
 			switch {
 			case (op[i] == 'R' || op[i] == 'r') && !read:
@@ -281,12 +282,11 @@ func (s *aclSelector) addKeyPattern(op string) aclErr {
 				write = true
 			case op[i] == '~':
 				i++
-				goto done
+				break flags
 			default:
 				return aclErrSyntax
 			}
 		}
-	done:
 		pattern = op[min(i, len(op)):]
 		if !read && !write {
 			return aclErrSyntax
