@@ -320,9 +320,17 @@ func (a *aclUsers) names() []string {
 	return out
 }
 
-// describe renders a user the way ACL LIST does.
-func (a *aclUsers) describe(name string) string {
+// list renders every user the way ACL LIST does, in name order.
+func (a *aclUsers) list() []string {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return "user " + name + " " + a.users[name].describe()
+	names := make([]string, 0, len(a.users))
+	for n := range a.users {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for i, n := range names {
+		names[i] = "user " + n + " " + a.users[n].describe()
+	}
+	return names
 }

@@ -18,10 +18,10 @@ func cmdACL(c *Client, args [][]byte) {
 	case sub == "whoami" && len(args) == 2:
 		c.w.WriteBulkString(c.userName())
 	case sub == "list" && len(args) == 2:
-		names := acl.names()
-		c.w.WriteArrayLen(len(names))
-		for _, n := range names {
-			c.w.WriteBulkString(acl.describe(n))
+		lines := acl.list()
+		c.w.WriteArrayLen(len(lines))
+		for _, l := range lines {
+			c.w.WriteBulkString(l)
 		}
 	case sub == "users" && len(args) == 2:
 		names := acl.names()

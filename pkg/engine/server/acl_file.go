@@ -137,8 +137,8 @@ func errnoText(err error) string {
 // temporary file renamed over the aclfile.
 func (s *Server) saveACLFile() error {
 	var b strings.Builder
-	for _, name := range s.acl.names() {
-		b.WriteString(s.acl.describe(name) + "\n")
+	for _, line := range s.acl.list() {
+		b.WriteString(line + "\n")
 	}
 	path := s.aclFilePath()
 	tmp := path + ".tmp-" + strconv.Itoa(os.Getpid())
@@ -190,4 +190,13 @@ func (a *aclUsers) loadConfigUsers(lines [][]string) error {
 		u.install(staged)
 	}
 	return nil
+}
+
+// aclUserLines are the "user" lines CONFIG REWRITE writes: every user
+// (as ACL LIST shows it), or none when an aclfile keeps them.
+func (s *Server) aclUserLines() []string {
+	if s.Cfg.Get("aclfile") != "" {
+		return []string{}
+	}
+	return s.acl.list()
 }

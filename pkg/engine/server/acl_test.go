@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/gocluster/gocluster/internal/redistest"
+	"github.com/gocluster/gocluster/pkg/engine/config"
 	"github.com/gocluster/gocluster/pkg/engine/resp"
+	"github.com/gocluster/gocluster/pkg/engine/store"
 )
 
 // aclRulesCanon sorts each run of single-command rules ("+get -set") in
@@ -344,5 +346,50 @@ func TestACLClosesConnectionsLikeRedisServer(t *testing.T) {
 				t.Errorf("%s: connection %d still open (PING answered %s)", side.name, i, show(r))
 			}
 		}
+	}
+}
+
+// TestACLConfigRewriteMatchesRedisServer: CONFIG REWRITE writes every
+// ACL user as a "user" line, as redis-server does.
+func TestACLConfigRewriteMatchesRedisServer(t *testing.T) {
+	args := []string{"--user", "alice", "on", ">pw", "+@all", "~*"}
+	realSrv := redistest.Start(t, redistest.Options{Flavor: "redis", Args: args})
+	engFile := filepath.Join(t.TempDir(), "redis.conf")
+	if err := os.WriteFile(engFile, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(engFile, append([]string{"--port", "0", "--bind", "127.0.0.1"}, args...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	engSrv := New(cfg, store.New(), nil)
+	if err := engSrv.LoadACLFile(); err != nil {
+		t.Fatal(err)
+	}
+	if err := engSrv.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	engSrv.Serve()
+	t.Cleanup(func() { engSrv.Close() })
+	real, eng := dialPairs(t, realSrv.Addr(), engSrv.Addr().String(), 1)
+	runACLSteps(t, real, eng, []aclStep{
+		{0, []string{"ACL", "SETUSER", "carol", "on", "(+get ~c*)"}},
+		{0, []string{"CONFIG", "REWRITE"}},
+	})
+	userLines := func(path string) string {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "user ") {
+				out = append(out, aclRulesCanon(l))
+			}
+		}
+		return strings.Join(out, "\n")
+	}
+	if a, b := userLines(filepath.Join(realSrv.Dir, "redis.conf")), userLines(engFile); a != b {
+		t.Errorf("user lines after CONFIG REWRITE:\n  redis:  %q\n  engine: %q", a, b)
 	}
 }
