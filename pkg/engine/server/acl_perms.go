@@ -74,13 +74,7 @@ func (p *aclPerms) commandAllowed(cmd *command, args [][]byte) bool {
 	return false
 }
 
-// aclDenied is why the user may not run args: "" when allowed, else
-// "cmd", "key" or "channel", with the command's rule name.
-func (p *aclPerms) aclDenied(cmd *command, args [][]byte) (why, name string) {
-	reason, _ := p.check(cmd, args)
-	return reasonWord(reason), commandName(cmd, args)
-}
-
+// reasonWord names a refusal for noPermError and scriptNoPermError.
 func reasonWord(reason int) string {
 	switch reason {
 	case aclDeniedCommand:

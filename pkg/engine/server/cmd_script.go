@@ -66,8 +66,8 @@ func (h *scriptHost) Log(level int, msg string) {
 	h.srv.Logger.Printf("%s", msg)
 }
 
-// ACLCheck implements script.Host. The engine's users have passwords but
-// no command rules, so every known command is allowed.
+// ACLCheck implements script.Host (redis.acl_check_cmd): the caller's
+// permissions, as for the script's own calls.
 func (h *scriptHost) ACLCheck(args [][]byte) (known, allowed bool) {
 	cmd := lookupCommand(args[0])
 	if cmd == nil {
@@ -80,8 +80,8 @@ func (h *scriptHost) ACLCheck(args [][]byte) (known, allowed bool) {
 	if cmd.arity > 0 && len(args) != cmd.arity || cmd.arity < 0 && len(args) < -cmd.arity {
 		return true, perms.commandAllowed(cmd, args) // no keys to look at
 	}
-	why, _ := perms.aclDenied(cmd, args)
-	return true, why == ""
+	reason, _ := perms.check(cmd, args)
+	return true, reason == aclAllowed
 }
 
 // scriptAllowedNoLock are lock-free commands a script may run (it already
