@@ -43,6 +43,12 @@ func Start(cfg *config.Config) (*Node, error) {
 	db := store.New()
 	srv := server.New(cfg, db, nil)
 	srv.Logger = logger
+	if err := srv.LoadACLFile(); err != nil {
+		if closer != nil {
+			closer.Close()
+		}
+		return nil, fmt.Errorf("aclfile: %w", err)
+	}
 	if err := listen(srv, cfg); err != nil {
 		if closer != nil {
 			closer.Close()

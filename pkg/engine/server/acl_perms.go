@@ -2,145 +2,29 @@ package server
 
 import (
 	"strings"
-	"sync"
 
 	"github.com/gocluster/gocluster/pkg/engine/store"
 )
 
-// ACL permissions as Redis 7.0 enforces them: commands and subcommands
-// (+cmd, -cmd, +cmd|sub, +@category, -@category, allcommands, nocommands),
-// keys (~pattern, %R~, %W~, %RW~, allkeys, resetkeys) and pub/sub channels
-// (&pattern, allchannels, resetchannels), applied in the order given.
-
-// aclPerms is a user's compiled permissions; all is the default user's
-// "+@all ~* &*", which needs no check at all.
+// aclPerms is a user's permissions as its connections read them on every
+// command: its selectors (root first), never changed once built; all is
+// the default user's "+@all ~* &*", which needs no check at all.
 type aclPerms struct {
-	all         bool
-	commands    map[string]bool // "cmd" and "cmd|sub" -> allowed
-	keys        []keyPerm
-	allChannels bool
-	channels    [][]byte
-}
-
-type keyPerm struct {
-	pattern     []byte
-	read, write bool
+	all       bool
+	selectors []*aclSelector
 }
 
 var allPerms = &aclPerms{all: true}
 
-// aclCommandNames is every command and subcommand name rules can name,
-// with its categories: Redis's table plus the engine's own commands.
-var aclCommandNames = sync.OnceValue(func() map[string][]string {
-	out := map[string][]string{}
-	for name, cats := range redisACLCategories {
-		out[name] = strings.Fields(cats)
-	}
-	for name, cmd := range commandTable {
-		if _, ok := out[name]; !ok {
-			var cats []string
-			for _, c := range aclCategories(cmd) {
-				cats = append(cats, strings.TrimPrefix(c, "@"))
-			}
-			out[name] = cats
-		}
-	}
-	return out
-})
+// denyAllPerms is what a deleted user's connections are left with.
+var denyAllPerms = &aclPerms{selectors: []*aclSelector{newSelector(false)}}
 
-// compilePerms applies rules in order; it returns the permissions or
-// Redis's error for the first bad rule.
-func compilePerms(rules []string) (*aclPerms, string) {
-	names := aclCommandNames()
-	p := &aclPerms{commands: map[string]bool{}}
-	setCommand := func(name string, allowed bool) {
-		p.commands[name] = allowed
-		if !strings.Contains(name, "|") {
-			for full := range names { // +config also allows config|get...
-				if strings.HasPrefix(full, name+"|") {
-					p.commands[full] = allowed
-				}
-			}
-		}
+func permsOf(selectors []*aclSelector) *aclPerms {
+	root := selectors[0]
+	if root.allCommands && root.allKeys && root.allChannels {
+		return allPerms
 	}
-	setCategory := func(cat string, allowed bool) bool {
-		found := cat == "all"
-		for name, cats := range names {
-			for _, c := range cats {
-				if c == cat || cat == "all" {
-					p.commands[name] = allowed
-					found = true
-					break
-				}
-			}
-		}
-		return found
-	}
-	for _, r := range rules {
-		lr := strings.ToLower(r)
-		bad := false
-		switch {
-		case lr == "allcommands":
-			setCategory("all", true)
-		case lr == "nocommands":
-			setCategory("all", false)
-		case strings.HasPrefix(lr, "+@") || strings.HasPrefix(lr, "-@"):
-			bad = !setCategory(lr[2:], lr[0] == '+')
-		case strings.HasPrefix(lr, "+") || strings.HasPrefix(lr, "-"):
-			if _, ok := names[lr[1:]]; !ok {
-				bad = true
-			} else {
-				setCommand(lr[1:], lr[0] == '+')
-			}
-		case lr == "allkeys":
-			p.keys = append(p.keys, keyPerm{pattern: []byte("*"), read: true, write: true})
-		case lr == "resetkeys":
-			p.keys = nil
-		case strings.HasPrefix(r, "~"):
-			p.keys = append(p.keys, keyPerm{pattern: []byte(r[1:]), read: true, write: true})
-		case strings.HasPrefix(r, "%"):
-			access, pattern, ok := strings.Cut(r[1:], "~")
-			access = strings.ToUpper(access)
-			if !ok || access == "" || strings.Trim(access, "RW") != "" {
-				return nil, "ERR Error in ACL SETUSER modifier '" + r + "': Syntax error"
-			}
-			p.keys = append(p.keys, keyPerm{pattern: []byte(pattern), read: strings.Contains(access, "R"), write: strings.Contains(access, "W")})
-		case lr == "allchannels":
-			p.allChannels, p.channels = true, nil
-		case lr == "resetchannels":
-			p.allChannels, p.channels = false, nil
-		case strings.HasPrefix(r, "&"):
-			if r == "&*" {
-				p.allChannels = true
-			}
-			p.channels = append(p.channels, []byte(r[1:]))
-		}
-		if bad {
-			return nil, "ERR Error in ACL SETUSER modifier '" + r + "': Unknown command or category name in ACL"
-		}
-	}
-	if p.allChannels && p.allCommands() && p.allKeysRW() {
-		return allPerms, ""
-	}
-	return p, ""
-}
-
-func (p *aclPerms) allCommands() bool {
-	for name := range aclCommandNames() {
-		if !p.commands[name] {
-			return false
-		}
-	}
-	return true
-}
-
-func (p *aclPerms) allKeysRW() bool {
-	for _, k := range p.keys {
-		if string(k.pattern) == "*" && k.read && k.write {
-			return true
-		}
-	}
-	return false
+	return &aclPerms{selectors: selectors}
 }
 
 // commandName is the name rules use for cmd with these arguments:
@@ -155,33 +39,59 @@ func commandName(cmd *command, args [][]byte) string {
 	return cmd.name
 }
 
-// aclDenied is why the user may not run args: "" when allowed, else
-// "cmd", "key" or "channel", with the command's rule name.
-func (p *aclPerms) aclDenied(cmd *command, args [][]byte) (why, name string) {
+// check is Redis's verdict over all selectors: allowed when one allows;
+// else the refusal that got furthest (command < key < channel, then the
+// later argument), with that argument's index.
+func (p *aclPerms) check(cmd *command, args [][]byte) (reason, pos int) {
 	if p.all {
-		return "", ""
+		return aclAllowed, 0
 	}
-	name = commandName(cmd, args)
-	if !p.commands[name] {
-		return "cmd", name
-	}
-	for _, i := range cmd.keyIndexes(args, nil) {
-		if !p.keyAllowed(args[i], cmd.write, !cmd.write || cmd.readonly) {
-			return "key", name
+	reason = aclDeniedCommand
+	for _, s := range p.selectors {
+		r, i := s.check(cmd, args)
+		if r == aclAllowed {
+			return aclAllowed, 0
+		}
+		if r > reason || r == reason && i > pos {
+			reason, pos = r, i
 		}
 	}
-	if chans := channelArgs(cmd, args); chans != nil && !p.allChannels {
-		for _, ch := range chans {
-			if !p.channelAllowed(ch, cmd.name == "psubscribe" || cmd.name == "punsubscribe") {
-				return "channel", name
-			}
-		}
-	}
-	return "", name
+	return reason, pos
 }
 
-func (p *aclPerms) keyAllowed(key []byte, write, read bool) bool {
-	for _, k := range p.keys {
+// commandAllowed is whether some selector lets the user run the command
+// at all, keys and channels aside.
+func (p *aclPerms) commandAllowed(cmd *command, args [][]byte) bool {
+	if p.all || cmd.noAuth {
+		return true
+	}
+	name := commandName(cmd, args)
+	for _, s := range p.selectors {
+		if s.allCommands || s.commands[name] || s.firstArgAllowed(name, args) {
+			return true
+		}
+	}
+	return false
+}
+
+// reasonWord names a refusal for noPermError and scriptNoPermError.
+func reasonWord(reason int) string {
+	switch reason {
+	case aclDeniedCommand:
+		return "cmd"
+	case aclDeniedKey:
+		return "key"
+	case aclDeniedChannel:
+		return "channel"
+	}
+	return ""
+}
+
+func (s *aclSelector) keyAllowed(key []byte, write, read bool) bool {
+	if s.allKeys {
+		return true
+	}
+	for _, k := range s.keys {
 		if (!write || k.write) && (!read || k.read) && store.Match(k.pattern, key) {
 			return true
 		}
@@ -191,24 +101,28 @@ func (p *aclPerms) keyAllowed(key []byte, write, read bool) bool {
 
 // channelAllowed: a channel must match a pattern; a PSUBSCRIBE pattern
 // must be one of the patterns, literally, as in Redis.
-func (p *aclPerms) channelAllowed(ch []byte, isPattern bool) bool {
-	for _, pat := range p.channels {
-		if isPattern && string(pat) == string(ch) || !isPattern && store.Match(pat, ch) {
+func (s *aclSelector) channelAllowed(ch []byte, isPattern bool) bool {
+	if s.allChannels {
+		return true
+	}
+	for _, pat := range s.channels {
+		if isPattern && pat == string(ch) || !isPattern && store.Match([]byte(pat), ch) {
 			return true
 		}
 	}
 	return false
 }
 
-// channelArgs are the channels a pub/sub command names (nil for others).
-func channelArgs(cmd *command, args [][]byte) [][]byte {
+// channelArgs are the channels a pub/sub command names (nil for others),
+// and the index of the first.
+func channelArgs(cmd *command, args [][]byte) (int, [][]byte) {
 	switch cmd.name {
 	case "subscribe", "psubscribe", "ssubscribe":
-		return args[1:]
+		return 1, args[1:]
 	case "publish", "spublish":
-		return args[1:2]
+		return 1, args[1:2]
 	}
-	return nil
+	return 0, nil
 }
 
 // noPermError is the reply to a command the user may not run.
@@ -231,4 +145,49 @@ func scriptNoPermError(why string) string {
 		return "ERR The user executing the script can't publish to the channel mentioned in the command"
 	}
 	return "ERR The user executing the script can't run this command or subcommand"
+}
+
+// execACLRecheck refuses a queued command the user may no longer run
+// when EXEC comes (its rules changed after it was queued), as Redis does.
+func (c *Client) execACLRecheck(cmd *command, args [][]byte) string {
+	reason, pos := c.aclUser.permissions().check(cmd, args)
+	if reason == aclAllowed {
+		return ""
+	}
+	c.srv.acl.log.addDenial(c, reason, aclContextMulti, cmd, args, pos, c.srv.aclLogMaxLen())
+	why := map[int]string{
+		aclDeniedCommand: "no permission to execute the command or subcommand",
+		aclDeniedKey:     "no permission to touch the specified keys",
+		aclDeniedChannel: "no permission to access one of the channels used as arguments",
+	}[reason]
+	return "NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: " + why
+}
+
+// readsAnyKey: may the client's user run args with read access to every
+// key (SORT's BY and GET patterns name keys the ACL cannot see)? One
+// selector must allow the command and read "*".
+func (c *Client) readsAnyKey(args [][]byte) bool {
+	p := c.aclUser.permissions()
+	if p.all {
+		return true
+	}
+	cmd := lookupCommand(args[0])
+	for _, s := range p.selectors {
+		if r, _ := s.check(cmd, args); r == aclAllowed && s.readsAllKeys() {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *aclSelector) readsAllKeys() bool {
+	if s.allKeys {
+		return true
+	}
+	for _, k := range s.keys {
+		if k.read && string(k.pattern) == "*" {
+			return true
+		}
+	}
+	return false
 }

@@ -157,6 +157,9 @@ func (c *Client) describe(self bool) string {
 	c.infoMu.Lock()
 	defer c.infoMu.Unlock()
 	flags, redir := c.trackingListFlags()
+	if c.inMulti {
+		flags = "x" + flags // Redis lists MULTI before the tracking flags
+	}
 	if c.readonly {
 		flags += "r"
 	}
@@ -194,49 +197,4 @@ func (c *Client) describe(self bool) string {
 		" cmd=" + lastName +
 		" user=" + c.user + " redir=" + strconv.FormatInt(redir, 10) + " resp=" + strconv.Itoa(c.w.Proto()) +
 		" lib-name=" + c.libName + " lib-ver=" + c.libVer + "\n"
-}
-
-func cmdACL(c *Client, args [][]byte) {
-	acl := c.srv.acl
-	switch sub := string(lower(args[1])); {
-	case sub == "whoami" && len(args) == 2:
-		c.w.WriteBulkString(c.user)
-	case sub == "list" && len(args) == 2:
-		names := acl.names()
-		c.w.WriteArrayLen(len(names))
-		for _, n := range names {
-			c.w.WriteBulkString(acl.describe(n))
-		}
-	case sub == "users" && len(args) == 2:
-		names := acl.names()
-		c.w.WriteArrayLen(len(names))
-		for _, n := range names {
-			c.w.WriteBulkString(n)
-		}
-	case sub == "setuser" && len(args) >= 3:
-		var rules []string
-		for _, r := range args[3:] {
-			rules = append(rules, string(r))
-		}
-		if msg := acl.setUser(string(args[2]), rules); msg != "" {
-			c.w.WriteError(msg)
-			return
-		}
-		c.w.WriteRaw(okReply)
-	case sub == "deluser" && len(args) >= 3:
-		n := 0
-		for _, u := range args[2:] {
-			if acl.delUser(string(u)) {
-				n++
-			}
-		}
-		c.w.WriteInt(int64(n))
-	case sub == "cat" && len(args) == 2:
-		c.writeHelp("keyspace", "read", "write", "set", "sortedset", "list", "hash", "string", "admin", "fast", "slow", "connection")
-	case sub == "help":
-		c.writeHelp("ACL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-			"WHOAMI", "LIST", "USERS", "SETUSER <username> [<property> ...]", "DELUSER <username> [...]", "CAT")
-	default:
-		c.w.WriteError(unknownSubcommand(args[1], "ACL"))
-	}
 }

@@ -66,8 +66,8 @@ func (h *scriptHost) Log(level int, msg string) {
 	h.srv.Logger.Printf("%s", msg)
 }
 
-// ACLCheck implements script.Host. The engine's users have passwords but
-// no command rules, so every known command is allowed.
+// ACLCheck implements script.Host (redis.acl_check_cmd): the caller's
+// permissions, as for the script's own calls.
 func (h *scriptHost) ACLCheck(args [][]byte) (known, allowed bool) {
 	cmd := lookupCommand(args[0])
 	if cmd == nil {
@@ -78,10 +78,10 @@ func (h *scriptHost) ACLCheck(args [][]byte) (known, allowed bool) {
 	}
 	perms := h.caller.aclUser.permissions()
 	if cmd.arity > 0 && len(args) != cmd.arity || cmd.arity < 0 && len(args) < -cmd.arity {
-		return true, perms.all || perms.commands[commandName(cmd, args)] // no keys to look at
+		return true, perms.commandAllowed(cmd, args) // no keys to look at
 	}
-	why, _ := perms.aclDenied(cmd, args)
-	return true, why == ""
+	reason, _ := perms.check(cmd, args)
+	return true, reason == aclAllowed
 }
 
 // scriptAllowedNoLock are lock-free commands a script may run (it already
@@ -124,8 +124,9 @@ func (h *scriptHost) call(args [][]byte, proto int) (cmd *command, ran bool, rep
 		return refuse("-ERR Write commands are not allowed from read-only scripts.\r\n")
 	}
 	if h.caller != nil {
-		if why, _ := h.caller.aclUser.permissions().aclDenied(cmd, args); why != "" {
-			return refuse("-" + scriptNoPermError(why) + "\r\n")
+		if reason, pos := h.caller.aclUser.permissions().check(cmd, args); reason != aclAllowed {
+			h.srv.acl.log.addDenial(h.caller, reason, aclContextLua, cmd, args, pos, h.srv.aclLogMaxLen())
+			return refuse("-" + scriptNoPermError(reasonWord(reason)) + "\r\n")
 		}
 	}
 	if refused := h.scriptCommandGate(cmd); refused != nil {

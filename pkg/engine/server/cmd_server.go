@@ -80,6 +80,7 @@ func cmdAuth(c *Client, args [][]byte) {
 		return
 	}
 	if !c.srv.acl.check(user, pass) {
+		c.srv.acl.log.addAuthFailure(c, args, user, c.srv.aclLogMaxLen())
 		c.w.WriteError("WRONGPASS invalid username-password pair or user is disabled.")
 		return
 	}
@@ -107,6 +108,7 @@ func cmdHello(c *Client, args [][]byte) {
 		switch {
 		case eq(args[i], "auth") && i+2 < len(args):
 			if !c.srv.acl.check(string(args[i+1]), string(args[i+2])) {
+				c.srv.acl.log.addAuthFailure(c, args, string(args[i+1]), c.srv.aclLogMaxLen())
 				c.w.WriteError("WRONGPASS invalid username-password pair or user is disabled.")
 				return
 			}
@@ -311,7 +313,12 @@ func cmdExec(c *Client, _ [][]byte) {
 	defer func() { c.inExec = false }()
 	c.srv.beginUnit()
 	for _, args := range queued {
-		c.execOne(lookupCommand(args[0]), args)
+		cmd := lookupCommand(args[0])
+		if msg := c.execACLRecheck(cmd, args); msg != "" {
+			c.w.WriteError(msg)
+			continue
+		}
+		c.execOne(cmd, args)
 	}
 	c.srv.endUnit()
 	c.srv.serveBlocked()

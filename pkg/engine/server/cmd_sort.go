@@ -80,11 +80,18 @@ func cmdSort(c *Client, args [][]byte) {
 			} else if cluster {
 				c.w.WriteError("ERR BY option of SORT denied in Cluster mode.")
 				return
+			} else if !c.readsAnyKey(args) {
+				c.w.WriteError("ERR BY option of SORT denied due to insufficient ACL permissions.")
+				return
 			}
 			j++
 		case eq(args[j], "get") && left >= 1:
 			if cluster {
 				c.w.WriteError("ERR GET option of SORT denied in Cluster mode.")
+				return
+			}
+			if !c.readsAnyKey(args) {
+				c.w.WriteError("ERR GET option of SORT denied due to insufficient ACL permissions.")
 				return
 			}
 			gets = append(gets, args[j+1])

@@ -66,10 +66,7 @@ var subcommandArity = sync.OnceValue(func() map[string]map[string]int {
 // unservedSubcommands are Redis 7.0 subcommands of commands the engine
 // serves that it answers "unknown subcommand" to, so COMMAND leaves them
 // out (TestUnservedSubcommandsAreUnknown probes each).
-var unservedSubcommands = map[string]bool{
-	"acl|dryrun": true, "acl|genpass": true, "acl|getuser": true, "acl|load": true,
-	"acl|log": true, "acl|save": true,
-}
+var unservedSubcommands = map[string]bool{}
 
 // servedSubcommands maps each served command to its served subcommands'
 // full names, sorted.

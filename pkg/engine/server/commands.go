@@ -153,8 +153,13 @@ func (c *Client) dispatch(cmd *command, args [][]byte) {
 		return
 	}
 	if perms := c.aclUser.permissions(); !perms.all && !cmd.noAuth {
-		if why, name := perms.aclDenied(cmd, args); why != "" {
-			c.reject(cmd, noPermError(why, name))
+		if reason, pos := perms.check(cmd, args); reason != aclAllowed {
+			context := aclContextToplevel
+			if c.multi != nil {
+				context = aclContextMulti
+			}
+			c.srv.acl.log.addDenial(c, reason, context, cmd, args, pos, c.srv.aclLogMaxLen())
+			c.reject(cmd, noPermError(reasonWord(reason), commandName(cmd, args)))
 			return
 		}
 	}

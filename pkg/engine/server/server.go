@@ -127,6 +127,8 @@ func New(cfg *config.Config, db *store.DB, cluster Cluster) *Server {
 		PubSub:      pubsub.NewHub(),
 	}
 	s.acl = newACL(cfg.RequirePass())
+	s.acl.pubsubAllChannels = func() bool { return s.Cfg.Get("acl-pubsub-default") == "allchannels" }
+	cfg.UserLines = s.aclUserLines
 	s.persist.lastTime.Store(time.Now().Unix())
 	s.persist.bgLast.Store(-1)
 	s.memPeak.startup.Store(liveHeapBytes())
