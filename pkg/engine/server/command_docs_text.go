@@ -41,6 +41,8 @@ var complexityWords = map[string]string{
 // historyNotes says, keyed "name version", what changed when no argument
 // appeared in that version (historyNote derives the others).
 var historyNotes = map[string]string{
+	"acl|getuser 6.2.0":       "The reply shows channel patterns.",
+	"acl|getuser 7.0.0":       "The reply shows selectors, and key patterns with their read/write marks.",
 	"acl|setuser 6.2.0":       "Rules for pub/sub channel patterns.",
 	"acl|setuser 7.0.0":       "Selectors, and read/write permissions per key pattern.",
 	"blpop 6.0.0":             "The timeout may have a fractional part.",
