@@ -1,0 +1,180 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gocluster/gocluster/e2e/engine"
+	"github.com/gocluster/gocluster/e2e/harness"
+	"github.com/gocluster/gocluster/pkg/migrate"
+)
+
+// redis84Only makes engine nodes present only Redis 8.4's atomic slot
+// migration commands (CLUSTER MIGRATION IMPORT|STATUS|CANCEL).
+var redis84Only = []string{"--engine-atomic-surface", "redis84"}
+
+// TestAtomic84ReshardAndRebalanceUnderLoad: on nodes that serve only Redis
+// 8.4's commands, `reshard --atomic always` and `rebalance --atomic
+// always` pick the Redis 8.4 mover and move the slots under live go-redis
+// load with no client error, no lost key and no stray copy.
+func TestAtomic84ReshardAndRebalanceUnderLoad(t *testing.T) {
+	e := startEngineCluster(t, redis84Only...)
+	const preN = 20000
+	harness.Preload(t, e.cc, preN)
+	load := harness.StartLoad(t, e.cc, preN, 2, 2)
+	load.AddMultiKeyWriters(2)
+	time.Sleep(200 * time.Millisecond)
+
+	to := e.masters(t)[2]
+	r := harness.Run(t, "reshard", e.seed(), "--from", "all", "--to", to.Addr(), "--slots", "3000", "--atomic", "always", "--yes", "--json")
+	if r.Code != 0 {
+		t.Fatalf("reshard --atomic always: exit %d\n%s", r.Code, r.Output())
+	}
+	if d := doneLine(t, r.Stdout); d["mover"] != migrate.MoverAtomic84 || d["moved_slots"] != float64(3000) || d["ok"] != true {
+		t.Fatalf("reshard summary: %v", d)
+	}
+	if !strings.Contains(r.Stdout, `"event":"slot-moved"`) {
+		t.Fatalf("reshard --json reported no slot-moved progress:\n%s", r.Stdout)
+	}
+	r = harness.Run(t, "rebalance", e.seed(), "--atomic", "always", "--yes", "--json")
+	if r.Code != 0 {
+		t.Fatalf("rebalance --atomic always: exit %d\n%s", r.Code, r.Output())
+	}
+	if d := doneLine(t, r.Stdout); d["mover"] != migrate.MoverAtomic84 || d["moved_slots"].(float64) < 1000 {
+		t.Fatalf("rebalance summary: %v", d)
+	}
+	time.Sleep(200 * time.Millisecond)
+	load.Finish(t)
+	settled(t, e)
+	if n := e.totalKeys(t); n < preN {
+		t.Fatalf("the masters hold %d keys, want at least %d", n, preN)
+	}
+}
+
+// importInProgress waits until a master reports a Redis 8.4 import
+// receiving its slots and returns it, or nil when the reshard ended first.
+func importInProgress(t *testing.T, e *engineCluster, done chan struct{}) *engine.Node {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-done:
+			return nil
+		default:
+		}
+		for _, m := range e.masters(t) {
+			tasks, err := migrate.MigrationTasks(context.Background(), m.Client(), "ALL")
+			if err != nil {
+				continue
+			}
+			for _, tk := range tasks {
+				if tk.Import() && tk.State == "accumulate-buffer" {
+					return m
+				}
+			}
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatal("no Redis 8.4 import seen in progress")
+	return nil
+}
+
+// TestAtomic84ReshardInterrupted: Ctrl-C during a reshard on the Redis 8.4
+// surface cancels the task in flight (CLUSTER MIGRATION CANCEL), reports
+// what moved and how to resume; no task stays in progress and every key
+// is in one place.
+func TestAtomic84ReshardInterrupted(t *testing.T) {
+	e := startEngineCluster(t, redis84Only...)
+	const preN = 150000
+	harness.Preload(t, e.cc, preN)
+	cmd, done, out := startReshard(t, e, e.masters(t)[2], 6000)
+	if importInProgress(t, e, done) == nil {
+		t.Skipf("the reshard ended before an import could be caught in progress:\n%s", out.String())
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	if cmd.ProcessState.ExitCode() == 0 || !strings.Contains(out.String(), "Interrupted after moving") ||
+		!strings.Contains(out.String(), "Resume with: gocluster reshard") {
+		t.Fatalf("interrupted reshard: exit %d\n%s", cmd.ProcessState.ExitCode(), out.String())
+	}
+	canceled := false
+	for _, m := range e.masters(t) {
+		tasks, err := migrate.MigrationTasks(context.Background(), m.Client(), "ALL")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tk := range tasks {
+			if tk.InProgress() {
+				t.Fatalf("%s still runs task %+v after the interrupted reshard", m.Addr(), tk)
+			}
+			canceled = canceled || tk.Import() && tk.State == "canceled"
+		}
+	}
+	if !canceled {
+		t.Fatalf("no import task was cancelled:\n%s", out.String())
+	}
+	settled(t, e)
+	harness.VerifyPreload(t, e.cc, preN)
+	if n := e.totalKeys(t); n != preN {
+		t.Fatalf("the masters hold %d keys, want %d", n, preN)
+	}
+}
+
+// TestCheckAndFixStuckImport84: a Redis 8.4 import whose destination
+// stopped reading its link is reported by check on the destination and
+// cancelled by fix (CLUSTER MIGRATION CANCEL ALL); the source keeps its
+// slots and every key.
+func TestCheckAndFixStuckImport84(t *testing.T) {
+	e := startEngineCluster(t, append([]string{"--enable-debug-command", "yes"}, redis84Only...)...)
+	const preN = 5000
+	harness.Preload(t, e.cc, preN)
+	ms := e.masters(t)
+	source, target := ms[0], ms[1]
+	ctx := context.Background()
+	if err := target.Client().Do(ctx, "DEBUG", "SLOT-MIGRATION-STALL-IMPORTS", 1).Err(); err != nil {
+		t.Fatal(err)
+	}
+	slots, err := source.Client().ClusterSlots(ctx).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine := myID(t, source)
+	var start int
+	for _, s := range slots {
+		if s.Nodes[0].ID == mine {
+			start = int(s.Start)
+		}
+	}
+	id, err := target.Client().Do(ctx, "CLUSTER", "MIGRATION", "IMPORT", start, start+99).Text()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := harness.Run(t, "check", source.Addr())
+	want := fmt.Sprintf("[WARNING] Node %s has an atomic slot import in progress: slots %d-%d from %s (task %s",
+		target.Addr(), start, start+99, source.Addr(), id)
+	if r.Code == 0 || !strings.Contains(r.Stdout, want) {
+		t.Fatalf("check does not report the stuck import (want %q):\n%s", want, r.Output())
+	}
+	r = harness.Run(t, "fix", source.Addr(), "--yes")
+	if r.Code != 0 || !strings.Contains(r.Stdout, "CLUSTER MIGRATION CANCEL ALL on "+target.Addr()) {
+		t.Fatalf("fix did not cancel the import: exit %d\n%s", r.Code, r.Output())
+	}
+	tasks, err := migrate.MigrationTasks(ctx, target.Client(), "ID", id)
+	if err != nil || len(tasks) != 1 || tasks[0].State != "canceled" {
+		t.Fatalf("after fix the destination's task is %+v (%v)", tasks, err)
+	}
+	if err := target.Client().Do(ctx, "DEBUG", "SLOT-MIGRATION-STALL-IMPORTS", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	settled(t, e)
+	harness.VerifyPreload(t, e.cc, preN)
+	if n := e.totalKeys(t); n != preN {
+		t.Fatalf("the masters hold %d keys, want %d", n, preN)
+	}
+}
