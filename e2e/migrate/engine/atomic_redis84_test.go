@@ -178,3 +178,45 @@ func TestCheckAndFixStuckImport84(t *testing.T) {
 		t.Fatalf("the masters hold %d keys, want %d", n, preN)
 	}
 }
+
+// TestAtomic84RetriesFailedTask: a task the nodes give up (here its
+// source cancels its side while the destination stalls) is started again,
+// with a warning, and the reshard completes with every key in one place.
+func TestAtomic84RetriesFailedTask(t *testing.T) {
+	e := startEngineCluster(t, append([]string{"--enable-debug-command", "yes"}, redis84Only...)...)
+	const preN = 5000
+	harness.Preload(t, e.cc, preN)
+	ctx := context.Background()
+	target := e.masters(t)[2]
+	if err := target.Client().Do(ctx, "DEBUG", "SLOT-MIGRATION-STALL-IMPORTS", 1).Err(); err != nil {
+		t.Fatal(err)
+	}
+	cmd, done, out := startReshard(t, e, target, 100)
+	if importInProgress(t, e, done) == nil {
+		t.Fatalf("the reshard ended before its import could stall:\n%s", out.String())
+	}
+	tasks, err := migrate.MigrationTasks(ctx, target.Client(), "ALL")
+	if err != nil || len(tasks) == 0 {
+		t.Fatalf("the destination's tasks: %v, %v", tasks, err)
+	}
+	source := nodeByID(t, e, tasks[0].Source)
+	if n, err := source.Client().Do(ctx, "CLUSTER", "MIGRATION", "CANCEL", "ALL").Int(); err != nil || n != 1 {
+		t.Fatalf("CANCEL ALL on the source: %d, %v", n, err)
+	}
+	if err := target.Client().Do(ctx, "DEBUG", "SLOT-MIGRATION-STALL-IMPORTS", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("the reshard did not end:\n%s", out.String())
+	}
+	if s := out.String(); cmd.ProcessState.ExitCode() != 0 || !strings.Contains(s, "starting it again (retry 1 of 2)") {
+		t.Fatalf("the failed task was not retried to success (exit %d):\n%s", cmd.ProcessState.ExitCode(), s)
+	}
+	settled(t, e)
+	harness.VerifyPreload(t, e.cc, preN)
+	if n := e.totalKeys(t); n != preN {
+		t.Fatalf("the masters hold %d keys, want %d", n, preN)
+	}
+}
