@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -22,65 +23,19 @@ var redis84Only = []string{"--engine-atomic-surface", "redis84"}
 // always` pick the Redis 8.4 mover and move the slots under live go-redis
 // load with no client error, no lost key and no stray copy.
 func TestAtomic84ReshardAndRebalanceUnderLoad(t *testing.T) {
-	e := startEngineCluster(t, redis84Only...)
-	const preN = 20000
-	harness.Preload(t, e.cc, preN)
-	load := harness.StartLoad(t, e.cc, preN, 2, 2)
-	load.AddMultiKeyWriters(2)
-	time.Sleep(200 * time.Millisecond)
-
-	to := e.masters(t)[2]
-	r := harness.Run(t, "reshard", e.seed(), "--from", "all", "--to", to.Addr(), "--slots", "3000", "--atomic", "always", "--yes", "--json")
-	if r.Code != 0 {
-		t.Fatalf("reshard --atomic always: exit %d\n%s", r.Code, r.Output())
-	}
-	if d := doneLine(t, r.Stdout); d["mover"] != migrate.MoverAtomic84 || d["moved_slots"] != float64(3000) || d["ok"] != true {
-		t.Fatalf("reshard summary: %v", d)
-	}
-	if !strings.Contains(r.Stdout, `"event":"slot-moved"`) {
-		t.Fatalf("reshard --json reported no slot-moved progress:\n%s", r.Stdout)
-	}
-	r = harness.Run(t, "rebalance", e.seed(), "--atomic", "always", "--yes", "--json")
-	if r.Code != 0 {
-		t.Fatalf("rebalance --atomic always: exit %d\n%s", r.Code, r.Output())
-	}
-	if d := doneLine(t, r.Stdout); d["mover"] != migrate.MoverAtomic84 || d["moved_slots"].(float64) < 1000 {
-		t.Fatalf("rebalance summary: %v", d)
-	}
-	time.Sleep(200 * time.Millisecond)
-	load.Finish(t)
-	settled(t, e)
-	if n := e.totalKeys(t); n < preN {
-		t.Fatalf("the masters hold %d keys, want at least %d", n, preN)
-	}
+	reshardAndRebalanceUnderLoad(t, migrate.MoverAtomic84, redis84Only...)
 }
 
 // importInProgress waits until a master reports a Redis 8.4 import
 // receiving its slots and returns it, or nil when the reshard ended first.
 func importInProgress(t *testing.T, e *engineCluster, done chan struct{}) *engine.Node {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-done:
-			return nil
-		default:
-		}
-		for _, m := range e.masters(t) {
-			tasks, err := migrate.MigrationTasks(context.Background(), m.Client(), "ALL")
-			if err != nil {
-				continue
-			}
-			for _, tk := range tasks {
-				if tk.Import() && tk.State == "accumulate-buffer" {
-					return m
-				}
-			}
-		}
-		time.Sleep(time.Millisecond)
-	}
-	t.Fatal("no Redis 8.4 import seen in progress")
-	return nil
+	return masterWhere(t, e, done, "Redis 8.4 import in progress", func(m *engine.Node) bool {
+		tasks, _ := migrate.MigrationTasks(context.Background(), m.Client(), "ALL")
+		return slices.ContainsFunc(tasks, func(tk migrate.MigrationTask) bool {
+			return tk.Import() && tk.State == "accumulate-buffer"
+		})
+	})
 }
 
 // TestAtomic84ReshardInterrupted: Ctrl-C during a reshard on the Redis 8.4
@@ -119,11 +74,7 @@ func TestAtomic84ReshardInterrupted(t *testing.T) {
 	if !canceled {
 		t.Fatalf("no import task was cancelled:\n%s", out.String())
 	}
-	settled(t, e)
-	harness.VerifyPreload(t, e.cc, preN)
-	if n := e.totalKeys(t); n != preN {
-		t.Fatalf("the masters hold %d keys, want %d", n, preN)
-	}
+	settledWithKeys(t, e, preN)
 }
 
 // TestCheckAndFixStuckImport84: a Redis 8.4 import whose destination
@@ -134,23 +85,8 @@ func TestCheckAndFixStuckImport84(t *testing.T) {
 	e := startEngineCluster(t, append([]string{"--enable-debug-command", "yes"}, redis84Only...)...)
 	const preN = 5000
 	harness.Preload(t, e.cc, preN)
-	ms := e.masters(t)
-	source, target := ms[0], ms[1]
+	source, target, start := stalledPair(t, e)
 	ctx := context.Background()
-	if err := target.Client().Do(ctx, "DEBUG", "SLOT-MIGRATION-STALL-IMPORTS", 1).Err(); err != nil {
-		t.Fatal(err)
-	}
-	slots, err := source.Client().ClusterSlots(ctx).Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	mine := myID(t, source)
-	var start int
-	for _, s := range slots {
-		if s.Nodes[0].ID == mine {
-			start = int(s.Start)
-		}
-	}
 	id, err := target.Client().Do(ctx, "CLUSTER", "MIGRATION", "IMPORT", start, start+99).Text()
 	if err != nil {
 		t.Fatal(err)
@@ -172,11 +108,7 @@ func TestCheckAndFixStuckImport84(t *testing.T) {
 	if err := target.Client().Do(ctx, "DEBUG", "SLOT-MIGRATION-STALL-IMPORTS", 0).Err(); err != nil {
 		t.Fatal(err)
 	}
-	settled(t, e)
-	harness.VerifyPreload(t, e.cc, preN)
-	if n := e.totalKeys(t); n != preN {
-		t.Fatalf("the masters hold %d keys, want %d", n, preN)
-	}
+	settledWithKeys(t, e, preN)
 }
 
 // TestAtomic84RetriesFailedTask: a task the nodes give up (here its
@@ -214,9 +146,5 @@ func TestAtomic84RetriesFailedTask(t *testing.T) {
 	if s := out.String(); cmd.ProcessState.ExitCode() != 0 || !strings.Contains(s, "starting it again (retry 1 of 2)") {
 		t.Fatalf("the failed task was not retried to success (exit %d):\n%s", cmd.ProcessState.ExitCode(), s)
 	}
-	settled(t, e)
-	harness.VerifyPreload(t, e.cc, preN)
-	if n := e.totalKeys(t); n != preN {
-		t.Fatalf("the masters hold %d keys, want %d", n, preN)
-	}
+	settledWithKeys(t, e, preN)
 }
