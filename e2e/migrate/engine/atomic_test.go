@@ -117,9 +117,11 @@ func reshardAndRebalanceUnderLoad(t *testing.T, wantMover string, nodeArgs ...st
 	if r.Code != 0 {
 		t.Fatalf("reshard --atomic always: exit %d\n%s", r.Code, r.Output())
 	}
-	if d := doneLine(t, r.Stdout); d["mover"] != wantMover || d["moved_slots"] != float64(3000) || d["ok"] != true {
+	d := doneLine(t, r.Stdout)
+	if d["mover"] != wantMover || d["moved_slots"] != float64(3000) || d["ok"] != true {
 		t.Fatalf("reshard summary: %v", d)
 	}
+	t.Logf("reshard with %s: %v slots, %v keys in %.2f s", wantMover, d["moved_slots"], d["keys"], d["seconds"])
 	if !strings.Contains(r.Stdout, `"event":"slot-moved"`) {
 		t.Fatalf("reshard --json reported no slot-moved progress:\n%s", r.Stdout)
 	}
@@ -127,9 +129,10 @@ func reshardAndRebalanceUnderLoad(t *testing.T, wantMover string, nodeArgs ...st
 	if r.Code != 0 {
 		t.Fatalf("rebalance --atomic always: exit %d\n%s", r.Code, r.Output())
 	}
-	if d := doneLine(t, r.Stdout); d["mover"] != wantMover || d["moved_slots"].(float64) < 1000 {
+	if d = doneLine(t, r.Stdout); d["mover"] != wantMover || d["moved_slots"].(float64) < 1000 {
 		t.Fatalf("rebalance summary: %v", d)
 	}
+	t.Logf("rebalance with %s: %v slots, %v keys in %.2f s", wantMover, d["moved_slots"], d["keys"], d["seconds"])
 	time.Sleep(200 * time.Millisecond)
 	load.Finish(t)
 	harness.VerifyPreload(t, e.cc, preN)
