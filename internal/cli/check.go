@@ -144,6 +144,7 @@ func printCheck(p *printer, res *admin.CheckResult) {
 	p.Info(">>> Check for open slots...")
 	show(topology.KindOpenSlot)
 	show(topology.KindAtomicMigration)
+	show(topology.KindAtomicImport)
 	p.Info(">>> Check slots coverage...")
 	if r.CoveredSlots == slots.Count {
 		p.OK("[OK] All %d slots covered.", slots.Count)

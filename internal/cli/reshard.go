@@ -40,8 +40,9 @@ Ctrl-C finishes the slots in flight, leaves no slot open and prints the
 command that resumes.
 
 With --atomic auto (the default), when every source and target supports
-atomic slot migration (Valkey 9.0+, gocluster engine nodes), whole slots move
-with CLUSTER MIGRATESLOTS instead: the nodes stream the slots and flip their
+atomic slot migration (Valkey 9.0+, Redis 8.4+, gocluster engine nodes), whole
+slots move with CLUSTER MIGRATESLOTS (Valkey) or CLUSTER MIGRATION IMPORT
+(Redis 8.4) instead: the nodes stream the slots and flip their
 ownership in one step, with no ASK redirection. Ctrl-C then cancels the
 migrations in flight; their slots stay with their sources.`,
 		Example: `  gocluster reshard 127.0.0.1:7000 --from all --to 127.0.0.1:7003 --slots 1000 --yes
@@ -240,7 +241,7 @@ func (m *migrateFlags) register(f *pflag.FlagSet) {
 	f.BoolVar(&m.replace, "replace", false, "overwrite keys that already exist on the target with different values")
 	f.BoolVar(&m.dryRun, "dry-run", false, "print the plan and stop")
 	f.StringVar(&m.atomic, "atomic", string(migrate.AtomicAuto),
-		"atomic slot migration (CLUSTER MIGRATESLOTS): auto (when every source and target supports it), always, never (MIGRATE)")
+		"atomic slot migration (Valkey's CLUSTER MIGRATESLOTS or Redis 8.4's CLUSTER MIGRATION IMPORT): auto (when every source and target supports one), always, never (MIGRATE)")
 }
 
 func (m *migrateFlags) validate() error {
@@ -268,9 +269,12 @@ func (m *migrateFlags) chooseMover(cmd *cobra.Command, g *globals, pool *conn.Po
 		return "", err
 	}
 	if !g.json {
-		if mover == migrate.MoverAtomic {
+		switch mover {
+		case migrate.MoverAtomic:
 			g.printer().Info(">>> Moving slots with atomic slot migration (CLUSTER MIGRATESLOTS)")
-		} else {
+		case migrate.MoverAtomic84:
+			g.printer().Info(">>> Moving slots with atomic slot migration (CLUSTER MIGRATION IMPORT)")
+		default:
 			g.printer().Info(">>> Moving slots with MIGRATE (SETSLOT, GETKEYSINSLOT, MIGRATE)")
 		}
 	}

@@ -12,53 +12,73 @@ import (
 	"github.com/gocluster/gocluster/pkg/topology"
 )
 
-// atomicMigrationProblems lists the atomic slot migrations in progress
-// (CLUSTER GETSLOTMIGRATIONS) on every reachable master whose server has
-// them, one problem per migration, named by its source. A migration is
-// normally over in seconds: one that check keeps seeing is stuck, and fix
-// cancels it (the source keeps its slots and keys).
+// nodeMigrations is what one master says of its atomic slot migrations:
+// Valkey's jobs (CLUSTER GETSLOTMIGRATIONS) or, on a node without them,
+// Redis 8.4's tasks (CLUSTER MIGRATION STATUS ALL).
+type nodeMigrations struct {
+	jobs  []migrate.SlotMigration
+	tasks []migrate.MigrationTask
+}
+
+// atomicMigrationProblems lists the atomic slot migrations in progress on
+// every reachable master whose server may have them, one problem per
+// migration: a Valkey job named by its source, a Redis 8.4 task by its
+// destination (each is where the migration is driven and cancelled). A
+// migration is normally over in seconds: one that check keeps seeing is
+// stuck, and fix cancels it (the source keeps its slots and keys).
 func atomicMigrationProblems(ctx context.Context, pool *conn.Pool, c *topology.Cluster) []topology.Problem {
 	masters := c.Masters()
-	found := make([][]migrate.SlotMigration, len(masters))
+	found := make([]nodeMigrations, len(masters))
 	var wg sync.WaitGroup
 	for i, m := range masters {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			srv, err := pool.Server(ctx, m.Addr())
 			if err != nil || !srv.MayMigrateSlotsAtomically() {
 				return
 			}
-			jobs, err := migrate.SlotMigrations(ctx, pool.Get(m.Addr()))
-			if err != nil {
-				return // a server without the command: nothing in progress there
+			cl := pool.Get(m.Addr())
+			if jobs, err := migrate.SlotMigrations(ctx, cl); err == nil {
+				found[i].jobs = jobs
+				return
 			}
-			found[i] = jobs
-		}()
+			// A server without either command has nothing in progress.
+			found[i].tasks, _ = migrate.MigrationTasks(ctx, cl, "ALL")
+		})
 	}
 	wg.Wait()
-	// Exports only: the source drives a migration and is where it is
-	// cancelled; the target's entry mirrors it and ends with the link.
+	addrOf := func(id string) string {
+		if n := c.ByID(id); n != nil {
+			return n.Addr()
+		}
+		return id
+	}
 	var out []topology.Problem
 	for i, m := range masters {
-		for _, j := range found[i] {
+		// Exports only: the target's entry mirrors the source's.
+		for _, j := range found[i].jobs {
 			if !j.InProgress() || !j.Export() {
 				continue
-			}
-			target := j.TargetNode
-			if n := c.ByID(j.TargetNode); n != nil {
-				target = n.Addr()
 			}
 			out = append(out, topology.Problem{Kind: topology.KindAtomicMigration, Severity: topology.SevWarning,
 				Node: m.Addr(), Slots: rangeSlots(j.SlotRanges),
 				Message: fmt.Sprintf("Node %s has an atomic slot migration in progress: slots %s to %s (state %s).",
-					m.Addr(), j.SlotRanges, target, j.State)})
+					m.Addr(), j.SlotRanges, addrOf(j.TargetNode), j.State)})
+		}
+		// Imports only: the source's entry mirrors the destination's.
+		for _, t := range found[i].tasks {
+			if !t.InProgress() || !t.Import() {
+				continue
+			}
+			out = append(out, topology.Problem{Kind: topology.KindAtomicImport, Severity: topology.SevWarning,
+				Node: m.Addr(), Slots: rangeSlots(t.Slots),
+				Message: fmt.Sprintf("Node %s has an atomic slot import in progress: slots %s from %s (task %s, state %s).",
+					m.Addr(), t.Slots, addrOf(t.Source), t.ID, t.State)})
 		}
 	}
 	return out
 }
 
-// rangeSlots reads GETSLOTMIGRATIONS' "0-99 200-299".
+// rangeSlots reads "0-99 200-299" (GETSLOTMIGRATIONS, MIGRATION STATUS).
 func rangeSlots(text string) []int {
 	set := slots.SetOf()
 	for _, f := range strings.Fields(text) {
@@ -70,17 +90,21 @@ func rangeSlots(text string) []int {
 }
 
 // planAtomicMigrations cancels, first, every atomic migration check found
-// in progress: one CANCELSLOTMIGRATIONS per source.
+// in progress: one CANCELSLOTMIGRATIONS per Valkey source, one CLUSTER
+// MIGRATION CANCEL ALL per Redis 8.4 destination.
 func planAtomicMigrations(plan *FixPlan, s *FixSurvey) {
 	if s.Check == nil {
 		return
 	}
+	ops := map[string]string{topology.KindAtomicMigration: OpCancelAtomic, topology.KindAtomicImport: OpCancelAtomicImport}
 	steps := map[string]int{}
 	for _, pr := range s.Check.Report.Problems {
-		if pr.Kind != topology.KindAtomicMigration {
+		op, ok := ops[pr.Kind]
+		if !ok {
 			continue
 		}
-		if i, ok := steps[pr.Node]; ok {
+		key := pr.Kind + " " + pr.Node
+		if i, ok := steps[key]; ok {
 			st := &plan.Steps[i]
 			st.Slots = append(st.Slots, pr.Slots...)
 			st.Actions[0].Slots = st.Slots
@@ -91,8 +115,8 @@ func planAtomicMigrations(plan *FixPlan, s *FixSurvey) {
 		if n := s.Cluster.ByAddr(pr.Node); n != nil {
 			id = n.ID
 		}
-		steps[pr.Node] = len(plan.Steps)
-		plan.Steps = append(plan.Steps, FixStep{Kind: topology.KindAtomicMigration, Slots: pr.Slots, Message: pr.Message,
-			Actions: []FixAction{{Op: OpCancelAtomic, Node: pr.Node, NodeID: id, Slots: pr.Slots}}})
+		steps[key] = len(plan.Steps)
+		plan.Steps = append(plan.Steps, FixStep{Kind: pr.Kind, Slots: pr.Slots, Message: pr.Message,
+			Actions: []FixAction{{Op: op, Node: pr.Node, NodeID: id, Slots: pr.Slots}}})
 	}
 }

@@ -203,6 +203,9 @@ const (
 	// OpCancelAtomic: CLUSTER CANCELSLOTMIGRATIONS on a source whose
 	// atomic migration is stuck; it keeps its slots and keys.
 	OpCancelAtomic = "cancel-atomic-migration"
+	// OpCancelAtomicImport: CLUSTER MIGRATION CANCEL ALL on a Redis 8.4
+	// destination whose import is stuck; the source keeps the slots.
+	OpCancelAtomicImport = "cancel-atomic-import"
 )
 
 // FixAction is one command (or one key move) on one node.
@@ -240,6 +243,8 @@ func (a FixAction) String() string {
 		return fmt.Sprintf("move the keys of slot %s from %s to %s (MIGRATE)", s, a.Node, a.Peer)
 	case OpCancelAtomic:
 		return fmt.Sprintf("CLUSTER CANCELSLOTMIGRATIONS on %s (slots %s stay there)", a.Node, s)
+	case OpCancelAtomicImport:
+		return fmt.Sprintf("CLUSTER MIGRATION CANCEL ALL on %s (slots %s stay on their source)", a.Node, s)
 	}
 	return a.Op
 }

@@ -339,12 +339,14 @@ func TestPlanFixCancelsAtomicMigrations(t *testing.T) {
 		{Kind: topology.KindAtomicMigration, Node: "127.0.0.1:7000", Slots: []int{0, 1, 2}, Message: "m1"},
 		{Kind: topology.KindAtomicMigration, Node: "127.0.0.1:7000", Slots: []int{10}, Message: "m2"},
 		{Kind: topology.KindAtomicMigration, Node: "127.0.0.1:7001", Slots: []int{6000}, Message: "m3"},
+		{Kind: topology.KindAtomicImport, Node: "127.0.0.1:7002", Slots: []int{100, 101}, Message: "m4"},
+		{Kind: topology.KindAtomicImport, Node: "127.0.0.1:7002", Slots: []int{200}, Message: "m5"},
 	}}}
 	p, err := PlanFix(s, FixOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := ops(p), "cancel-atomic-migration@7000 0-2,10, cancel-atomic-migration@7001 6000"; got != want {
+	if got, want := ops(p), "cancel-atomic-migration@7000 0-2,10, cancel-atomic-migration@7001 6000, cancel-atomic-import@7002 100-101,200"; got != want {
 		t.Fatalf("plan %q, want %q", got, want)
 	}
 	if p.Steps[0].Actions[0].NodeID != idA {

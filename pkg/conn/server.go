@@ -19,11 +19,12 @@ type Server struct {
 // String is what an operator would call it: "valkey 8.0.1".
 func (s Server) String() string { return s.Flavor + " " + s.Version }
 
-// MayMigrateSlotsAtomically reports whether the server's version has
-// Valkey 9.0's atomic slot migration (CLUSTER MIGRATESLOTS); the command
-// table has the last word (migrate.AtomicSupport).
+// MayMigrateSlotsAtomically reports whether the server's version may
+// have atomic slot migration: Valkey 9.0's (CLUSTER MIGRATESLOTS) or
+// Redis 8.4's (CLUSTER MIGRATION IMPORT); the engine may serve either.
+// The command table has the last word on which (migrate.AtomicSupport).
 func (s Server) MayMigrateSlotsAtomically() bool {
-	return s.Engine || s.Flavor == "valkey" && s.AtLeast(9, 0)
+	return s.Engine || s.Flavor == "valkey" && s.AtLeast(9, 0) || s.Flavor == "redis" && s.AtLeast(8, 4)
 }
 
 // AtLeast reports whether the version is major.minor or newer.

@@ -14,7 +14,8 @@ func TestParseServer(t *testing.T) {
 		{"# Server\r\nredis_version:7.2.4\r\nserver_name:valkey\r\nvalkey_version:8.0.1\r\n", Server{Flavor: "valkey", Version: "8.0.1"}, true, false},
 		{"redis_version:7.2.4\nvalkey_version:7.2.5\n", Server{Flavor: "valkey", Version: "7.2.5"}, false, false},
 		{"redis_version:7.2.4\nvalkey_version:9.0.0\n", Server{Flavor: "valkey", Version: "9.0.0"}, true, true},
-		{"redis_version:8.4.0\n", Server{Flavor: "redis", Version: "8.4.0"}, false, false},
+		{"redis_version:8.2.3\n", Server{Flavor: "redis", Version: "8.2.3"}, false, false},
+		{"redis_version:8.4.0\n", Server{Flavor: "redis", Version: "8.4.0"}, false, true},
 	} {
 		got, err := ParseServer(tc.info)
 		if err != nil || got != tc.want {

@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
-	"github.com/gocluster/gocluster/pkg/conn"
 	"github.com/gocluster/gocluster/pkg/slots"
 	"github.com/redis/go-redis/v9"
 )
@@ -36,86 +36,86 @@ func ParseAtomicMode(s string) (AtomicMode, error) {
 
 // Mover names how slots are moved.
 const (
-	MoverMigrate = "migrate" // SETSLOT, GETKEYSINSLOT, MIGRATE
-	MoverAtomic  = "atomic"  // CLUSTER MIGRATESLOTS
+	MoverMigrate  = "migrate"        // SETSLOT, GETKEYSINSLOT, MIGRATE
+	MoverAtomic   = "atomic"         // CLUSTER MIGRATESLOTS (Valkey 9.0)
+	MoverAtomic84 = "atomic-redis84" // CLUSTER MIGRATION IMPORT (Redis 8.4)
 )
 
 // mover moves the slots of one source->target pair, recording the outcome
 // in the runner's result. The MIGRATE pipeline (runner.runPair) and
-// atomic slot migration (atomicMover) are the two.
+// atomic slot migration (atomicMover, over either server family's
+// commands) are the two.
 type mover interface {
 	movePair(ctx context.Context, p *pair)
 }
 
 func (r *runner) movePair(ctx context.Context, p *pair) { r.runPair(ctx, p) }
 
-// AtomicSupport tells whether addr supports atomic slot migration: its
-// version must have it and COMMAND INFO must list CLUSTER|MIGRATESLOTS.
-// why explains a "no" for an operator.
-func AtomicSupport(ctx context.Context, pool *conn.Pool, addr string) (ok bool, why string, err error) {
-	srv, err := pool.Server(ctx, addr)
-	if err != nil {
-		return false, "", err
+// newMover returns the mover ChooseMover named.
+func (r *runner) newMover(name string) mover {
+	switch name {
+	case MoverAtomic:
+		return &atomicMover{runner: r, surface: valkeySurface{r.pool}}
+	case MoverAtomic84:
+		return &atomicMover{runner: r, surface: redis84Surface{r.pool}, locks: map[string]*sync.Mutex{}}
 	}
-	if !srv.MayMigrateSlotsAtomically() {
-		return false, fmt.Sprintf("%s runs %s, which has no atomic slot migration (Valkey 9.0+ or the gocluster engine)", addr, srv), nil
-	}
-	info, err := pool.Get(addr).Do(ctx, "COMMAND", "INFO", "cluster|migrateslots").Slice()
-	if err != nil {
-		return false, "", conn.NodeError(addr, "COMMAND INFO cluster|migrateslots", err)
-	}
-	if len(info) != 1 || info[0] == nil {
-		return false, fmt.Sprintf("%s (%s) does not list CLUSTER MIGRATESLOTS in COMMAND INFO", addr, srv), nil
-	}
-	return true, "", nil
+	return r
 }
 
-// ChooseMover decides, before anything changes, how the job's slots will
-// move under mode: MoverAtomic when every source and target supports it
-// (mode auto or always), else MoverMigrate; with AtomicAlways a node
-// without support is an error naming it.
-func ChooseMover(ctx context.Context, pool *conn.Pool, job Job, mode AtomicMode) (string, error) {
-	if mode == AtomicNever || len(job.Moves) == 0 {
-		return MoverMigrate, nil
-	}
-	seen := map[string]bool{}
-	for _, m := range job.Moves {
-		for _, addr := range []string{m.Source.Addr, m.Target.Addr} {
-			if seen[addr] {
-				continue
-			}
-			seen[addr] = true
-			ok, why, err := AtomicSupport(ctx, pool, addr)
-			if err != nil {
-				return "", err
-			}
-			if !ok {
-				if mode == AtomicAlways {
-					return "", fmt.Errorf("--atomic always: %s; nothing was changed (use --atomic auto to fall back to MIGRATE)", why)
-				}
-				return MoverMigrate, nil
-			}
-		}
-	}
-	return MoverAtomic, nil
+// atomicSurface starts migration tasks with one server family's commands.
+type atomicSurface interface {
+	// start begins moving p's slots in ranges, and returns the task.
+	start(ctx context.Context, p *pair, ranges []slots.Range) (atomicTask, error)
 }
+
+// atomicTask is one migration task in progress on the nodes.
+type atomicTask interface {
+	// poll reads the task's state; message explains a failure.
+	poll(ctx context.Context) (state taskState, message string, err error)
+	// cancel asks the nodes to stop the task; one past its point of no
+	// return completes anyway.
+	cancel(ctx context.Context) error
+}
+
+type taskState int
+
+const (
+	taskRunning taskState = iota
+	taskDone
+	taskCancelled
+	taskFailed
+)
 
 // atomicPoll is how often a running migration's state is read.
 const atomicPoll = 5 * time.Millisecond
 
-// atomicBatchSlots is how many slots one MIGRATESLOTS job moves: each job
-// costs a pause, an epoch bump and two nodes.conf fsyncs, so jobs are
-// large; progress is reported per job.
+// atomicBatchSlots is how many slots one migration task moves: each task
+// costs a pause, an epoch bump and two nodes.conf fsyncs, so tasks are
+// large; progress is reported per task.
 const atomicBatchSlots = 2048
 
-// atomicMover moves a pair with CLUSTER MIGRATESLOTS on the source, one
-// batch of slots per migration job, and follows the job with CLUSTER
-// GETSLOTMIGRATIONS. The nodes do the work: gocluster dying mid-job
-// changes nothing, and a failed or cancelled job leaves every key and slot
-// on the source.
-type atomicMover struct{ *runner }
+// atomicRetries is how many times a task that failed (the target
+// restarted, a link broke) is started again; a failed task leaves every
+// key and slot on the source, so starting over is safe.
+const atomicRetries = 2
 
-func (a atomicMover) movePair(ctx context.Context, p *pair) {
+// atomicRetryPause is the wait before the first retry (then doubled).
+const atomicRetryPause = 500 * time.Millisecond
+
+// atomicMover moves a pair one batch of slots per migration task, and
+// follows the task until it ends. The nodes do the work: gocluster dying
+// mid-task changes nothing, and a failed or cancelled task leaves every
+// key and slot on the source.
+type atomicMover struct {
+	*runner
+	surface atomicSurface
+	// locks, when set, runs one task at a time per node (Redis 8.4 runs
+	// one migration per node): a task holds its source's and target's.
+	locksMu sync.Mutex
+	locks   map[string]*sync.Mutex
+}
+
+func (a *atomicMover) movePair(ctx context.Context, p *pair) {
 	src := a.pool.Get(p.source.Addr)
 	for start := 0; start < len(p.slots); start += atomicBatchSlots {
 		batch := p.slots[start:min(start+atomicBatchSlots, len(p.slots))]
@@ -125,7 +125,7 @@ func (a atomicMover) movePair(ctx context.Context, p *pair) {
 		}
 		keys, err := countKeys(ctx, src, batch)
 		if err == nil {
-			err = a.migrateBatch(ctx, src, p, batch)
+			err = a.migrateBatch(ctx, p, batch)
 		}
 		var cancelled errCancelled
 		switch {
@@ -141,7 +141,7 @@ func (a atomicMover) movePair(ctx context.Context, p *pair) {
 	}
 }
 
-func (a atomicMover) remain(p *pair, rest []int) {
+func (a *atomicMover) remain(p *pair, rest []int) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for _, s := range rest {
@@ -149,10 +149,16 @@ func (a atomicMover) remain(p *pair, rest []int) {
 	}
 }
 
-// errCancelled: the context ended and the source cancelled the job.
+// errCancelled: the context ended and the task was cancelled (or never
+// started): the batch's slots stay on the source.
 type errCancelled struct{}
 
 func (errCancelled) Error() string { return "cancelled" }
+
+// errTaskFailed: the nodes gave the task up; the slots stay on the source.
+type errTaskFailed struct{ msg string }
+
+func (e errTaskFailed) Error() string { return e.msg }
 
 // countKeys asks the source how many keys each slot holds (for progress).
 func countKeys(ctx context.Context, src *redis.Client, batch []int) (map[int]int, error) {
@@ -171,96 +177,110 @@ func countKeys(ctx context.Context, src *redis.Client, batch []int) (map[int]int
 	return out, nil
 }
 
-// migrateBatch runs one CLUSTER MIGRATESLOTS job and waits for its end.
-// When ctx ends first, the job is cancelled on the source; if it had
-// already passed the point of no return it completes, and counts.
-func (a atomicMover) migrateBatch(ctx context.Context, src *redis.Client, p *pair, batch []int) error {
-	work := context.WithoutCancel(ctx)
-	before, err := SlotMigrations(work, src)
-	if err != nil {
-		return fmt.Errorf("%s: CLUSTER GETSLOTMIGRATIONS: %w", p.source.Addr, err)
-	}
-	known := map[string]bool{}
-	for _, m := range before {
-		known[m.Name] = true
-	}
+// migrateBatch moves one batch with one task, starting it again up to
+// atomicRetries times when the nodes give it up.
+func (a *atomicMover) migrateBatch(ctx context.Context, p *pair, batch []int) error {
 	ranges := slots.SetOf(batch...).Ranges()
-	args := []any{"CLUSTER", "MIGRATESLOTS", "SLOTSRANGE"}
-	var text []string
-	for _, r := range ranges {
-		args = append(args, r.Start, r.End)
-		text = append(text, fmt.Sprintf("%d-%d", r.Start, r.End))
+	pause := atomicRetryPause
+	for attempt := 0; ; attempt++ {
+		err := a.runTask(ctx, p, ranges)
+		var failed errTaskFailed
+		if !errors.As(err, &failed) || attempt == atomicRetries || ctx.Err() != nil {
+			return err
+		}
+		a.warn(p, batch[0], fmt.Sprintf("%v; starting it again (retry %d of %d)", err, attempt+1, atomicRetries))
+		select {
+		case <-ctx.Done():
+			return errCancelled{}
+		case <-time.After(pause):
+		}
+		pause *= 2
 	}
-	args = append(args, "NODE", p.target.ID)
-	if err := src.Do(work, args...).Err(); err != nil {
-		return fmt.Errorf("%s: CLUSTER MIGRATESLOTS %s NODE %s: %w", p.source.Addr, strings.Join(text, " "), p.target.ID, err)
+}
+
+// runTask runs one task and waits for its end. When ctx ends first, the
+// task is cancelled; if it had already passed the point of no return it
+// completes, and counts.
+func (a *atomicMover) runTask(ctx context.Context, p *pair, ranges []slots.Range) error {
+	defer a.lockNodes(p)()
+	if ctx.Err() != nil { // while waiting for the nodes
+		return errCancelled{}
 	}
-	want := strings.Join(text, " ")
+	work := context.WithoutCancel(ctx)
+	task, err := a.surface.start(ctx, p, ranges)
+	if err != nil {
+		return err
+	}
+	what := fmt.Sprintf("atomic migration of slots %s from %s to %s", rangesText(ranges), p.source.Addr, p.target.Addr)
 	cancelSent := false
 	tick := time.NewTicker(atomicPoll)
 	defer tick.Stop()
 	for {
-		jobs, err := SlotMigrations(work, src)
+		state, msg, err := task.poll(work)
 		if err != nil {
-			return fmt.Errorf("%s: CLUSTER GETSLOTMIGRATIONS: %w", p.source.Addr, err)
+			return err
 		}
-		i := slices.IndexFunc(jobs, func(m SlotMigration) bool {
-			return !known[m.Name] && m.Export() && m.SlotRanges == want && m.TargetNode == p.target.ID
-		})
-		if i < 0 {
-			return fmt.Errorf("%s: the migration of %s does not appear in CLUSTER GETSLOTMIGRATIONS", p.source.Addr, want)
-		}
-		switch m := jobs[i]; m.State {
-		case "success":
+		switch state {
+		case taskDone:
 			return nil
-		case "cancelled":
+		case taskCancelled:
 			return errCancelled{}
-		case "failed":
+		case taskFailed:
 			if cancelSent {
 				return errCancelled{}
 			}
-			return fmt.Errorf("atomic migration of slots %s from %s to %s failed: %s", want, p.source.Addr, p.target.Addr, m.Message)
+			return errTaskFailed{fmt.Sprintf("%s failed: %s", what, msg)}
 		}
 		if ctx.Err() != nil && !cancelSent {
 			cancelSent = true
-			if err := src.Do(work, "CLUSTER", "CANCELSLOTMIGRATIONS").Err(); err != nil && !strings.Contains(err.Error(), "No migrations ongoing") {
-				return fmt.Errorf("%s: CLUSTER CANCELSLOTMIGRATIONS: %w", p.source.Addr, err)
+			if err := task.cancel(work); err != nil {
+				return err
 			}
 		}
 		<-tick.C
 	}
 }
 
-// SlotMigration is one entry of CLUSTER GETSLOTMIGRATIONS.
-type SlotMigration struct {
-	Name       string
-	Operation  string // EXPORT or IMPORT
-	SlotRanges string // "0-99 200-299"
-	SourceNode string
-	TargetNode string
-	State      string
-	Message    string
+// lockNodes takes the pair's nodes' locks, in address order, and returns
+// their release; without locks it does nothing.
+func (a *atomicMover) lockNodes(p *pair) func() {
+	if a.locks == nil {
+		return func() {}
+	}
+	addrs := []string{p.source.Addr, p.target.Addr}
+	slices.Sort(addrs)
+	held := make([]*sync.Mutex, 0, 2)
+	for _, addr := range addrs {
+		a.locksMu.Lock()
+		l := a.locks[addr]
+		if l == nil {
+			l = &sync.Mutex{}
+			a.locks[addr] = l
+		}
+		a.locksMu.Unlock()
+		l.Lock()
+		held = append(held, l)
+	}
+	return func() {
+		for _, l := range held {
+			l.Unlock()
+		}
+	}
 }
 
-// Export reports whether this node is the source of the migration.
-func (m SlotMigration) Export() bool { return strings.EqualFold(m.Operation, "export") }
-
-// InProgress reports whether the migration has not finished.
-func (m SlotMigration) InProgress() bool {
-	switch m.State {
-	case "success", "failed", "cancelled":
-		return false
+// rangesText writes ranges as both families do: "0-99 200-299".
+func rangesText(ranges []slots.Range) string {
+	text := make([]string, len(ranges))
+	for i, r := range ranges {
+		text[i] = fmt.Sprintf("%d-%d", r.Start, r.End)
 	}
-	return true
+	return strings.Join(text, " ")
 }
 
-// SlotMigrations reads CLUSTER GETSLOTMIGRATIONS (RESP2 or RESP3 maps).
-func SlotMigrations(ctx context.Context, c *redis.Client) ([]SlotMigration, error) {
-	v, err := c.Do(ctx, "CLUSTER", "GETSLOTMIGRATIONS").Slice()
-	if err != nil {
-		return nil, err
-	}
-	out := make([]SlotMigration, 0, len(v))
+// replyMaps reads an array of maps (RESP3) or of flat field/value arrays
+// (RESP2), values as text.
+func replyMaps(v []any) []map[string]string {
+	out := make([]map[string]string, 0, len(v))
 	for _, e := range v {
 		fields := map[string]string{}
 		switch e := e.(type) {
@@ -273,8 +293,7 @@ func SlotMigrations(ctx context.Context, c *redis.Client) ([]SlotMigration, erro
 				fields[fmt.Sprint(e[i])] = fmt.Sprint(e[i+1])
 			}
 		}
-		out = append(out, SlotMigration{Name: fields["name"], Operation: fields["operation"], SlotRanges: fields["slot_ranges"],
-			SourceNode: fields["source_node"], TargetNode: fields["target_node"], State: fields["state"], Message: fields["message"]})
+		out = append(out, fields)
 	}
-	return out, nil
+	return out
 }

@@ -36,7 +36,7 @@ type Job struct {
 
 // Result says what a Run did.
 type Result struct {
-	Mover string // MoverMigrate or MoverAtomic
+	Mover string // MoverMigrate, MoverAtomic or MoverAtomic84
 	Moved []Move // moves completed: drained and assigned to their target
 	Keys  int    // keys moved
 	// Failed lists the slots that could not be moved. Such a slot may be
@@ -111,10 +111,7 @@ func Run(ctx context.Context, pool *conn.Pool, job Job, opts Options) (*Result, 
 	if err != nil {
 		return nil, err
 	}
-	var m mover = r
-	if r.res.Mover == MoverAtomic {
-		m = atomicMover{r}
-	}
+	m := r.newMover(r.res.Mover)
 	var wg sync.WaitGroup
 	for _, p := range pairs {
 		wg.Add(1)

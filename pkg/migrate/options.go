@@ -35,8 +35,9 @@ type Options struct {
 	// Retries is how many times a MIGRATE that failed with an I/O error or
 	// a timeout is retried, each time with a longer timeout.
 	Retries int
-	// Atomic says when to move slots with atomic slot migration (CLUSTER
-	// MIGRATESLOTS) instead of MIGRATE; the zero value is AtomicNever.
+	// Atomic says when to move slots with atomic slot migration (Valkey
+	// 9.0's CLUSTER MIGRATESLOTS or Redis 8.4's CLUSTER MIGRATION IMPORT)
+	// instead of MIGRATE; the zero value is AtomicNever.
 	Atomic AtomicMode
 	// Report receives progress; it must be safe for concurrent use. Nil
 	// discards events.

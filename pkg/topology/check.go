@@ -34,6 +34,10 @@ const (
 	// KindAtomicMigration: an atomic slot migration (CLUSTER MIGRATESLOTS)
 	// in progress; found by pkg/admin, which asks the nodes.
 	KindAtomicMigration = "atomic-migration"
+	// KindAtomicImport: a Redis 8.4 atomic slot migration task (CLUSTER
+	// MIGRATION IMPORT) in progress, named by its destination, which
+	// drives it.
+	KindAtomicImport = "atomic-import"
 )
 
 // Problem is one finding of a check.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -95,7 +96,16 @@ func doneLine(t *testing.T, out string) map[string]any {
 // redirection loop, no TRYAGAIN), no lost key, no stray copy, and both
 // gocluster check and redis-cli --cluster check pass.
 func TestAtomicReshardAndRebalanceUnderLoad(t *testing.T) {
-	e := startEngineCluster(t)
+	reshardAndRebalanceUnderLoad(t, migrate.MoverAtomic)
+}
+
+// reshardAndRebalanceUnderLoad runs `reshard --atomic always` and
+// `rebalance --atomic always` under live load on engine nodes started
+// with nodeArgs, and checks that they moved the slots with wantMover,
+// reporting progress, with no client error and no key lost or doubled.
+func reshardAndRebalanceUnderLoad(t *testing.T, wantMover string, nodeArgs ...string) {
+	t.Helper()
+	e := startEngineCluster(t, nodeArgs...)
 	const preN = 20000
 	harness.Preload(t, e.cc, preN)
 	load := harness.StartLoad(t, e.cc, preN, 2, 2)
@@ -107,16 +117,22 @@ func TestAtomicReshardAndRebalanceUnderLoad(t *testing.T) {
 	if r.Code != 0 {
 		t.Fatalf("reshard --atomic always: exit %d\n%s", r.Code, r.Output())
 	}
-	if d := doneLine(t, r.Stdout); d["mover"] != migrate.MoverAtomic || d["moved_slots"] != float64(3000) || d["ok"] != true {
+	d := doneLine(t, r.Stdout)
+	if d["mover"] != wantMover || d["moved_slots"] != float64(3000) || d["ok"] != true {
 		t.Fatalf("reshard summary: %v", d)
+	}
+	t.Logf("reshard with %s: %v slots, %v keys in %.2f s", wantMover, d["moved_slots"], d["keys"], d["seconds"])
+	if !strings.Contains(r.Stdout, `"event":"slot-moved"`) {
+		t.Fatalf("reshard --json reported no slot-moved progress:\n%s", r.Stdout)
 	}
 	r = harness.Run(t, "rebalance", e.seed(), "--atomic", "always", "--yes", "--json")
 	if r.Code != 0 {
 		t.Fatalf("rebalance --atomic always: exit %d\n%s", r.Code, r.Output())
 	}
-	if d := doneLine(t, r.Stdout); d["mover"] != migrate.MoverAtomic || d["moved_slots"].(float64) < 1000 {
+	if d = doneLine(t, r.Stdout); d["mover"] != wantMover || d["moved_slots"].(float64) < 1000 {
 		t.Fatalf("rebalance summary: %v", d)
 	}
+	t.Logf("rebalance with %s: %v slots, %v keys in %.2f s", wantMover, d["moved_slots"], d["keys"], d["seconds"])
 	time.Sleep(200 * time.Millisecond)
 	load.Finish(t)
 	harness.VerifyPreload(t, e.cc, preN)
@@ -149,6 +165,40 @@ func settled(t *testing.T, e *engineCluster) {
 	}
 }
 
+// settledWithKeys is settled, then every preloaded key is there, once.
+func settledWithKeys(t *testing.T, e *engineCluster, preN int) {
+	t.Helper()
+	settled(t, e)
+	harness.VerifyPreload(t, e.cc, preN)
+	if n := e.totalKeys(t); n != int64(preN) {
+		t.Fatalf("the masters hold %d keys, want %d", n, preN)
+	}
+}
+
+// stalledPair picks two masters, makes the target stop reading its import
+// links (DEBUG SLOT-MIGRATION-STALL-IMPORTS) and returns them with the
+// first slot of the source's last range.
+func stalledPair(t *testing.T, e *engineCluster) (source, target *engine.Node, start int) {
+	t.Helper()
+	ms := e.masters(t)
+	source, target = ms[0], ms[1]
+	ctx := context.Background()
+	if err := target.Client().Do(ctx, "DEBUG", "SLOT-MIGRATION-STALL-IMPORTS", 1).Err(); err != nil {
+		t.Fatal(err)
+	}
+	slots, err := source.Client().ClusterSlots(ctx).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine := myID(t, source)
+	for _, s := range slots {
+		if s.Nodes[0].ID == mine {
+			start = int(s.Start)
+		}
+	}
+	return source, target, start
+}
+
 // startReshard runs `gocluster reshard --atomic always` in the background.
 func startReshard(t *testing.T, e *engineCluster, to *engine.Node, slots int) (*exec.Cmd, chan struct{}, *strings.Builder) {
 	t.Helper()
@@ -170,6 +220,18 @@ func startReshard(t *testing.T, e *engineCluster, to *engine.Node, slots int) (*
 // ended first (a fast run on a quiet machine).
 func exportInProgress(t *testing.T, e *engineCluster, done chan struct{}) *engine.Node {
 	t.Helper()
+	return masterWhere(t, e, done, "atomic export in progress", func(m *engine.Node) bool {
+		jobs, _ := migrate.SlotMigrations(context.Background(), m.Client())
+		return slices.ContainsFunc(jobs, func(j migrate.SlotMigration) bool {
+			return j.Export() && (j.State == "snapshotting" || j.State == "replicating")
+		})
+	})
+}
+
+// masterWhere polls the masters until one satisfies cond and returns it,
+// or nil when done closes first.
+func masterWhere(t *testing.T, e *engineCluster, done chan struct{}, what string, cond func(*engine.Node) bool) *engine.Node {
+	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
@@ -178,19 +240,13 @@ func exportInProgress(t *testing.T, e *engineCluster, done chan struct{}) *engin
 		default:
 		}
 		for _, m := range e.masters(t) {
-			jobs, err := migrate.SlotMigrations(context.Background(), m.Client())
-			if err != nil {
-				continue
-			}
-			for _, j := range jobs {
-				if j.Export() && (j.State == "snapshotting" || j.State == "replicating") {
-					return m
-				}
+			if cond(m) {
+				return m
 			}
 		}
 		time.Sleep(time.Millisecond)
 	}
-	t.Fatal("no atomic export seen in progress")
+	t.Fatalf("no %s seen", what)
 	return nil
 }
 
@@ -315,23 +371,8 @@ func TestCheckAndFixStuckAtomicMigration(t *testing.T) {
 	e := startEngineCluster(t, "--enable-debug-command", "yes")
 	const preN = 5000
 	harness.Preload(t, e.cc, preN)
-	ms := e.masters(t)
-	source, target := ms[0], ms[1]
+	source, target, start := stalledPair(t, e)
 	ctx := context.Background()
-	if err := target.Client().Do(ctx, "DEBUG", "SLOT-MIGRATION-STALL-IMPORTS", 1).Err(); err != nil {
-		t.Fatal(err)
-	}
-	slots, err := source.Client().ClusterSlots(ctx).Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	mine := myID(t, source)
-	var start int
-	for _, s := range slots {
-		if s.Nodes[0].ID == mine {
-			start = s.Start
-		}
-	}
 	if err := source.Client().Do(ctx, "CLUSTER", "MIGRATESLOTS", "SLOTSRANGE", start, start+99, "NODE", myID(t, target)).Err(); err != nil {
 		t.Fatal(err)
 	}
@@ -351,11 +392,7 @@ func TestCheckAndFixStuckAtomicMigration(t *testing.T) {
 	if err := target.Client().Do(ctx, "DEBUG", "SLOT-MIGRATION-STALL-IMPORTS", 0).Err(); err != nil {
 		t.Fatal(err)
 	}
-	settled(t, e)
-	harness.VerifyPreload(t, e.cc, preN)
-	if n := e.totalKeys(t); n != preN {
-		t.Fatalf("the masters hold %d keys, want %d", n, preN)
-	}
+	settledWithKeys(t, e, preN)
 }
 
 // TestAtomicReshardInterrupted: Ctrl-C (SIGINT) during an atomic reshard
@@ -375,9 +412,5 @@ func TestAtomicReshardInterrupted(t *testing.T) {
 		!strings.Contains(out.String(), "Resume with: gocluster reshard") {
 		t.Fatalf("interrupted reshard: exit %d\n%s", cmd.ProcessState.ExitCode(), out.String())
 	}
-	settled(t, e)
-	harness.VerifyPreload(t, e.cc, preN)
-	if n := e.totalKeys(t); n != preN {
-		t.Fatalf("the masters hold %d keys, want %d", n, preN)
-	}
+	settledWithKeys(t, e, preN)
 }

@@ -148,6 +148,10 @@ var options = []option{
 	{name: "stream-node-max-bytes", kind: kindMemory, def: "4096"},
 	{name: "stream-node-max-entries", kind: kindInt, def: "100", min: 0, max: math.MaxInt64},
 	{name: "list-compress-depth", kind: kindInt, def: "0", min: 0, max: math.MaxInt32},
+	// The engine's own test knob: which atomic slot migration commands it
+	// serves (Valkey 9.0's, Redis 8.4's or both), hidden from CONFIG GET
+	// patterns as Redis hides its debugging knobs.
+	{name: "engine-atomic-surface", kind: kindEnum, def: "both", enum: []string{"both", "valkey", "redis84"}, hidden: true},
 }
 
 // aliases map old or alternative names to the canonical one, as Redis does.

@@ -50,7 +50,7 @@ func (c *Client) commandDocs(names [][]byte) {
 		out = sortedCommandNames()
 	}
 	for _, n := range names {
-		if name := string(lower(n)); servedCommand(name) {
+		if name := string(lower(n)); c.srv.serves(name) {
 			out = append(out, name)
 		}
 	}
@@ -65,7 +65,7 @@ func (c *Client) commandDocs(names [][]byte) {
 func (c *Client) writeCommandDoc(name string) {
 	d := commandDocOf(name)
 	summary := commandSummaries[name]
-	subs, container := servedSubcommands()[name]
+	subs, container := c.srv.subcommandsOf(name)
 	fields := 1 // group
 	for _, present := range []bool{summary != "", d.since != "", d.complexity != "" || complexityWords[name] != "",
 		d.docFlags != "", d.deprecated != "", d.replacedBy != "", len(d.history) > 0, len(d.args) > 0, container} {

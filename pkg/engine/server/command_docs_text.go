@@ -93,6 +93,10 @@ var historyNotes = map[string]string{
 	"zrevrangebyscore 2.1.6":  "Score bounds may be exclusive.",
 }
 
+// migrationTaskArgs: CLUSTER MIGRATION CANCEL's and STATUS's ID id | ALL.
+var migrationTaskArgs = []docArg{{name: "which", typ: "oneof", keySpec: -1, args: []docArg{
+	{name: "task-id", typ: "string", keySpec: -1, token: "ID"}, {name: "all", typ: "pure-token", keySpec: -1, token: "ALL"}}}}
+
 // engineCommandDocs documents the engine's own subcommands, the atomic
 // slot migration ones (engineSubcommands).
 var engineCommandDocs = map[string]commandDoc{
@@ -105,5 +109,12 @@ var engineCommandDocs = map[string]commandDoc{
 	"cluster|getslotmigrations":    {group: "cluster", complexity: "O(N)"},
 	"cluster|cancelslotmigrations": {group: "cluster", complexity: "O(N)"},
 	"cluster|syncslots":            {group: "cluster", complexity: "O(1)", docFlags: "syscmd"},
-	"cluster|migration":            {group: "cluster", complexity: "O(N)"},
+	"cluster|migration": {group: "cluster", complexity: "O(N)", args: []docArg{
+		{name: "subcommand", typ: "oneof", keySpec: -1, args: []docArg{
+			{name: "import", typ: "block", keySpec: -1, token: "IMPORT", args: []docArg{
+				{name: "range", typ: "block", keySpec: -1, flags: "multiple", args: []docArg{
+					{name: "start-slot", typ: "integer", keySpec: -1}, {name: "end-slot", typ: "integer", keySpec: -1}}}}},
+			{name: "cancel", typ: "block", keySpec: -1, token: "CANCEL", args: migrationTaskArgs},
+			{name: "status", typ: "block", keySpec: -1, token: "STATUS", args: migrationTaskArgs}}},
+	}},
 }

@@ -32,7 +32,7 @@ func cmdCommand(c *Client, args [][]byte) {
 		}
 		c.w.WriteArrayLen(len(args) - 2)
 		for _, n := range args[2:] {
-			if name := string(lower(n)); servedCommand(name) {
+			if name := string(lower(n)); c.srv.serves(name) {
 				c.writeCommandInfo(name)
 			} else {
 				c.w.WriteNull()
@@ -178,7 +178,7 @@ func (c *Client) writeCommandInfo(name string) {
 	for _, s := range info.specs {
 		c.writeKeySpec(s)
 	}
-	subs, container := servedSubcommands()[name]
+	subs, container := c.srv.subcommandsOf(name)
 	if !container {
 		c.w.WriteSetLen(0) // as Redis answers for a command without subcommands
 		return
@@ -278,7 +278,8 @@ func (c *Client) commandList(opts [][]byte) {
 	}
 	var out []string
 	for _, n := range sortedCommandNames() {
-		for _, name := range append([]string{n}, servedSubcommands()[n]...) {
+		subs, _ := c.srv.subcommandsOf(n)
+		for _, name := range append([]string{n}, subs...) {
 			if keep(name) {
 				out = append(out, name)
 			}

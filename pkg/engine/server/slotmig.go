@@ -203,6 +203,9 @@ func (c *Client) clusterSlotMigration(args [][]byte) bool {
 	sub := strings.ToLower(string(args[1]))
 	switch sub {
 	case "migrateslots", "getslotmigrations", "cancelslotmigrations", "syncslots", "migration":
+		if !c.srv.presents("cluster|" + sub) {
+			return false // answered as Redis 7.0 answers an unknown subcommand
+		}
 	default:
 		return false
 	}

@@ -1,0 +1,131 @@
+package migrate
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gocluster/gocluster/pkg/conn"
+	"github.com/gocluster/gocluster/pkg/slots"
+	"github.com/redis/go-redis/v9"
+)
+
+// redis84Surface is Redis 8.4's atomic slot migration: CLUSTER MIGRATION
+// IMPORT start end [start end ...] on the destination starts a task and
+// answers its id; CLUSTER MIGRATION STATUS ID id and CANCEL ID id, on the
+// destination, follow and stop it. A node runs one task at a time.
+type redis84Surface struct{ pool *conn.Pool }
+
+// redis84Busy is how long start waits for a node's previous task (often
+// the source's side of the task just completed, still dropping its keys).
+const redis84Busy = 30 * time.Second
+
+// redis84Unreachable is how long the destination may not answer STATUS
+// (it restarted, the network blinked) before the task counts as failed.
+const redis84Unreachable = 5 * time.Second
+
+// redis84Task is one IMPORT task, followed on its destination.
+type redis84Task struct {
+	dst      *redis.Client
+	p        *pair
+	id       string
+	lostFrom time.Time // when STATUS first went unanswered, zero when it answers
+}
+
+func (r redis84Surface) start(ctx context.Context, p *pair, ranges []slots.Range) (atomicTask, error) {
+	work := context.WithoutCancel(ctx)
+	dst := r.pool.Get(p.target.Addr)
+	args := []any{"CLUSTER", "MIGRATION", "IMPORT"}
+	for _, rg := range ranges {
+		args = append(args, rg.Start, rg.End)
+	}
+	deadline := time.Now().Add(redis84Busy)
+	for {
+		id, err := dst.Do(work, args...).Text()
+		if err == nil {
+			return &redis84Task{dst: dst, p: p, id: id}, nil
+		}
+		if !strings.Contains(err.Error(), "another ASM task is already in progress") || time.Now().After(deadline) {
+			return nil, fmt.Errorf("%s: CLUSTER MIGRATION IMPORT %s: %w", p.target.Addr, rangesText(ranges), err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, errCancelled{}
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+func (t *redis84Task) poll(ctx context.Context) (taskState, string, error) {
+	tasks, err := MigrationTasks(ctx, t.dst, "ID", t.id)
+	if err != nil {
+		if t.lostFrom.IsZero() {
+			t.lostFrom = time.Now()
+		}
+		if time.Since(t.lostFrom) < redis84Unreachable {
+			return taskRunning, "", nil
+		}
+		return taskFailed, fmt.Sprintf("%s does not answer CLUSTER MIGRATION STATUS: %v", t.p.target.Addr, err), nil
+	}
+	t.lostFrom = time.Time{}
+	if len(tasks) == 0 {
+		// The destination restarted and lost the task with its link.
+		return taskFailed, fmt.Sprintf("task %s no longer appears in CLUSTER MIGRATION STATUS on %s", t.id, t.p.target.Addr), nil
+	}
+	switch m := tasks[0]; m.State {
+	case "completed":
+		return taskDone, "", nil
+	case "canceled":
+		return taskCancelled, "", nil
+	case "failed":
+		return taskFailed, m.LastError, nil
+	}
+	return taskRunning, "", nil
+}
+
+func (t *redis84Task) cancel(ctx context.Context) error {
+	// 0 cancelled: the task is past its point of no return, or over.
+	if err := t.dst.Do(ctx, "CLUSTER", "MIGRATION", "CANCEL", "ID", t.id).Err(); err != nil {
+		return fmt.Errorf("%s: CLUSTER MIGRATION CANCEL ID %s: %w", t.p.target.Addr, t.id, err)
+	}
+	return nil
+}
+
+// MigrationTask is one entry of Redis 8.4's CLUSTER MIGRATION STATUS.
+type MigrationTask struct {
+	ID        string
+	Slots     string // "0-99 200-299"
+	Source    string // node id
+	Dest      string // node id
+	Operation string // "import" on the destination, "migrate" on the source
+	State     string
+	LastError string
+}
+
+// Import reports whether this node is the destination of the task.
+func (m MigrationTask) Import() bool { return strings.EqualFold(m.Operation, "import") }
+
+// InProgress reports whether the task has not finished.
+func (m MigrationTask) InProgress() bool {
+	switch m.State {
+	case "completed", "failed", "canceled":
+		return false
+	}
+	return true
+}
+
+// MigrationTasks reads CLUSTER MIGRATION STATUS with which ("ALL", or
+// "ID", id), RESP2 or RESP3.
+func MigrationTasks(ctx context.Context, c *redis.Client, which ...any) ([]MigrationTask, error) {
+	v, err := c.Do(ctx, append([]any{"CLUSTER", "MIGRATION", "STATUS"}, which...)...).Slice()
+	if err != nil {
+		return nil, err
+	}
+	var out []MigrationTask
+	for _, f := range replyMaps(v) {
+		out = append(out, MigrationTask{ID: f["id"], Slots: f["slots"], Source: f["source"], Dest: f["dest"],
+			Operation: f["operation"], State: f["state"], LastError: f["last_error"]})
+	}
+	return out, nil
+}
