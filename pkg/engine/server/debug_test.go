@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -192,7 +193,7 @@ func TestDebugProtocolMatchesRedisServer(t *testing.T) {
 func TestDebugSubcommandsMatchRedisServer(t *testing.T) {
 	real, eng, _ := startDebugPair(t)
 	for _, cmd := range [][]string{
-		{"DEBUG"}, {"DEBUG", "HELP"}, {"DEBUG", "help", "x"}, {"DEBUG", "nosuch"}, {"DEBUG", "nosuch", "a", "b"},
+		{"DEBUG"}, {"DEBUG", "help", "x"}, {"DEBUG", "nosuch"}, {"DEBUG", "nosuch", "a", "b"},
 		{"DEBUG", "JMAP"}, {"DEBUG", "STRINGMATCH-LEN"}, {"DEBUG", "DICT-RESIZING", "1"},
 		{"DEBUG", "ERROR", "OOPS something\r\nbad"}, {"DEBUG", "ERROR", "plain"}, {"DEBUG", "ERROR"},
 		{"DEBUG", "LOG", "hello from the test"}, {"DEBUG", "LOG"},
@@ -222,6 +223,20 @@ func TestDebugSubcommandsMatchRedisServer(t *testing.T) {
 		{"EVAL", "return redis.call('debug', 'digest')", "0"},
 	} {
 		both(t, real, eng, cmd...)
+	}
+	// DEBUG HELP lists redis-server's subcommands with their syntax, in its
+	// order, then the engine's own; the descriptions are the engine's words.
+	syntax := func(r *rawConn) []string {
+		var out []string
+		for _, line := range r.do(t, "DEBUG", "HELP").Elems {
+			if l := string(line.Str); !strings.HasPrefix(l, " ") && !strings.HasPrefix(l, "SLOT-MIGRATION-") {
+				out = append(out, l)
+			}
+		}
+		return out
+	}
+	if want, got := syntax(real), syntax(eng); !slices.Equal(want, got) {
+		t.Errorf("DEBUG HELP subcommands:\n redis:  %q\n engine: %q", want, got)
 	}
 	// redis-server's STRINGMATCH-TEST fuzzes for seconds; the engine's
 	// matcher is fuzzed by its own tests
