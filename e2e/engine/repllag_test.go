@@ -36,6 +36,12 @@ func startEnginePair(t *testing.T, args ...string) replPair {
 	return replPair{master: m.Addr(), replica: r.Addr(), kill: func() { m.Signal(9) }, stopReplica: func() { r.Signal(9) }}
 }
 
+// replPairs are the two kinds of pair each test runs on, redis-server first.
+var replPairs = []struct {
+	name  string
+	start func(*testing.T, ...string) replPair
+}{{"redis", startRedisPair}, {"engine", startEnginePair}}
+
 func startRedisPair(t *testing.T, args ...string) replPair {
 	m := redistest.Start(t, redistest.Options{Flavor: "redis", Args: args})
 	r := redistest.Start(t, redistest.Options{Flavor: "redis",
@@ -206,10 +212,7 @@ func TestReplicaKeepsAcknowledgedWritesAtMasterCrash(t *testing.T) {
 		t.Skip("starts and kills server pairs")
 	}
 	const writers = 8
-	for _, tc := range []struct {
-		name  string
-		start func(*testing.T, ...string) replPair
-	}{{"redis", startRedisPair}, {"engine", startEnginePair}} {
+	for _, tc := range replPairs {
 		t.Run(tc.name, func(t *testing.T) {
 			args := strings.Fields(os.Getenv("REPLLAG_ARGS")) // e.g. the fault campaign's persistence
 			total, worst, worstWriter, allAcked := 0, 0, 0, 0
@@ -234,10 +237,7 @@ func TestReplicationLagUnderLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts server pairs")
 	}
-	for _, tc := range []struct {
-		name  string
-		start func(*testing.T, ...string) replPair
-	}{{"redis", startRedisPair}, {"engine", startEnginePair}} {
+	for _, tc := range replPairs {
 		t.Run(tc.name, func(t *testing.T) {
 			p := tc.start(t)
 			waitLinked(t, p)

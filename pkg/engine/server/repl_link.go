@@ -189,8 +189,12 @@ func (l *replicaLink) writeLoop(s *Server, gone <-chan struct{}) {
 			return
 		}
 		if len(out) > 0 {
+			// A replica that reads nothing for a minute is dropped. The
+			// deadline is lifted after the write: the clients' writes
+			// (sendNow) would fail at once on a deadline gone by.
 			c.conn.SetWriteDeadline(time.Now().Add(60 * time.Second))
 			n, err := c.conn.Write(out)
+			c.conn.SetWriteDeadline(time.Time{})
 			s.traffic.replOut.add(n)
 			if err == nil {
 				l.wrote(out)
