@@ -296,3 +296,94 @@ func pct(xs []float64, p float64) float64 {
 	i := int(float64(len(s)-1) * p / 100)
 	return s[i]
 }
+
+// startSource starts a lone server of the pair's kind to MIGRATE from.
+func startSource(t *testing.T, kind string, args ...string) string {
+	if kind == "redis" {
+		return redistest.Start(t, redistest.Options{Flavor: "redis", Args: args}).Addr()
+	}
+	return Start(t, Options{Args: args}).Addr()
+}
+
+// TestReplicaKeepsMigratedKeysAtTargetCrash: keys MIGRATEd to a master
+// (the target acknowledged them, the source deleted them) must be on the
+// target's replica when the target is SIGKILLed, but for the batch in
+// flight of each migrating client.
+func TestReplicaKeepsMigratedKeysAtTargetCrash(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts and kills servers")
+	}
+	const movers, batch = 4, 10
+	for _, tc := range replPairs {
+		t.Run(tc.name, func(t *testing.T) {
+			args := strings.Fields(os.Getenv("REPLLAG_ARGS"))
+			for trial := range replLagTrials() {
+				p := tc.start(t, args...)
+				waitLinked(t, p)
+				src := startSource(t, tc.name, args...)
+				ctx := context.Background()
+				sc := clientFor(src)
+				for m := range movers {
+					pipe := sc.Pipeline()
+					for i := range 20000 {
+						pipe.Set(ctx, "m:"+strconv.Itoa(m)+":"+strconv.Itoa(i), i, 0)
+					}
+					if _, err := pipe.Exec(ctx); err != nil {
+						t.Fatal(err)
+					}
+				}
+				sc.Close()
+				host, port, _ := strings.Cut(p.master, ":")
+				moved := make([][]string, movers)
+				var wg sync.WaitGroup
+				for m := range movers {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						c := clientFor(src)
+						defer c.Close()
+						for i := 0; i+batch <= 20000; i += batch {
+							cmd := []any{"MIGRATE", host, port, "", 0, 5000, "KEYS"}
+							var keys []string
+							for k := i; k < i+batch; k++ {
+								keys = append(keys, "m:"+strconv.Itoa(m)+":"+strconv.Itoa(k))
+								cmd = append(cmd, keys[len(keys)-1])
+							}
+							if err := c.Do(ctx, cmd...).Err(); err != nil {
+								return
+							}
+							moved[m] = append(moved[m], keys...)
+						}
+					}()
+				}
+				time.Sleep(200*time.Millisecond + rand.N(200*time.Millisecond))
+				p.kill()
+				wg.Wait()
+				rc := clientFor(p.replica)
+				for rc.Ping(ctx).Err() != nil {
+					time.Sleep(10 * time.Millisecond)
+				}
+				for deadline := time.Now().Add(10 * time.Second); replInfo(ctx, rc, "master_link_status") != "down" && time.Now().Before(deadline); {
+					time.Sleep(10 * time.Millisecond)
+				}
+				time.Sleep(100 * time.Millisecond)
+				lost, worst, total := 0, 0, 0
+				for m := range movers {
+					missing := 0
+					for _, k := range moved[m] {
+						if n, _ := rc.Exists(ctx, k).Result(); n == 0 {
+							missing++
+						}
+					}
+					lost, worst, total = lost+missing, max(worst, missing), total+len(moved[m])
+				}
+				rc.Close()
+				p.stopReplica()
+				t.Logf("%s trial %d: %d keys migrated, %d missing on the replica (worst client %d)", tc.name, trial, total, lost, worst)
+				if worst > batch {
+					t.Errorf("%s: the replica lacks %d keys one client had migrated (bound %d)", tc.name, worst, batch)
+				}
+			}
+		})
+	}
+}
