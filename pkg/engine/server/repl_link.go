@@ -1,10 +1,13 @@
 package server
 
 import (
+	"errors"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // The master's side of one replica connection. A write's replication
@@ -29,6 +32,7 @@ type replicaLink struct {
 	buf        []byte
 	overflowed bool
 	pending    atomic.Int64 // len(buf), for a look without mu
+	full       atomic.Bool  // the socket refused bytes: only the link goroutine writes until it has room
 	wmu        sync.Mutex   // one writer on the socket at a time, so the stream stays in order
 	spare      []byte       // the last buffer written, reused (guarded by wmu)
 	wake       chan struct{}
@@ -91,59 +95,101 @@ func (l *replicaLink) wrote(out []byte) {
 	}
 }
 
-// sendNow writes what is queued without waiting: what the socket does not
-// take now goes back to the front of the queue for the link goroutine. A
-// writer already at work (wmu taken) sends these bytes too, since every
-// writer looks at the queue again after letting go of wmu.
+// sendNow writes what is queued, from a client's goroutine, without
+// waiting for room in the socket: what it does not take stays first in the
+// queue for the link goroutine. Whoever holds wmu only ever makes such a
+// write, so waiting for wmu is short; once we have it, our bytes are on
+// the socket or queued behind a full one.
 func (l *replicaLink) sendNow(s *Server) {
-	if l.raw == nil || !l.online.Load() {
-		return // the goroutine writes the snapshot, and everything on TLS links
+	if l.raw == nil || !l.online.Load() || l.full.Load() {
+		return // the goroutine writes the snapshot, everything on TLS links, and behind a full socket
 	}
-	for l.pending.Load() > 0 {
-		if !l.wmu.TryLock() {
-			return
-		}
-		out, overflowed := l.take()
-		if overflowed {
-			l.wmu.Unlock()
-			l.signal()
-			return
-		}
-		n := writeNoWait(l.raw, out)
-		s.traffic.replOut.add(n)
-		if n < len(out) {
-			l.mu.Lock()
-			l.buf = append(append(make([]byte, 0, len(out)-n+len(l.buf)), out[n:]...), l.buf...)
-			l.pending.Store(int64(len(l.buf)))
-			l.mu.Unlock()
-			l.wmu.Unlock()
-			l.signal()
-			return
-		}
-		l.wrote(out)
-		l.wmu.Unlock()
+	l.wmu.Lock()
+	if l.pending.Load() > 0 {
+		l.writeQueued(s)
 	}
+	l.wmu.Unlock()
 }
 
-// writeNoWait is one write(2) of p that does not wait for room in the
-// socket: it returns how much the kernel took (an error counts as none;
-// the link goroutine's blocking write meets it again and ends the link).
-func writeNoWait(raw syscall.RawConn, p []byte) int {
+// writeQueued makes one write of the queue that does not wait (wmu held)
+// and reports whether the queue is now empty; what the socket refused goes
+// back to the front, and the link goroutine is told. err is the socket's.
+func (l *replicaLink) writeQueued(s *Server) (drained bool, err error) {
+	out, overflowed := l.take()
+	if overflowed {
+		l.signal()
+		return false, errReplicaOverflow
+	}
+	n, err := writeNoWait(l.raw, out)
+	s.traffic.replOut.add(n)
+	if n == len(out) {
+		l.wrote(out)
+		return true, nil
+	}
+	l.mu.Lock()
+	l.buf = append(append(make([]byte, 0, len(out)-n+len(l.buf)), out[n:]...), l.buf...)
+	l.pending.Store(int64(len(l.buf)))
+	l.mu.Unlock()
+	l.full.Store(true)
+	l.signal()
+	return false, err
+}
+
+var errReplicaOverflow = errors.New("replica output buffer overflow")
+
+// writeNoWait is write(2) of p that does not wait for room in the socket:
+// how much the kernel took, and the error unless it was only that the
+// socket is full.
+func writeNoWait(raw syscall.RawConn, p []byte) (int, error) {
 	n := 0
+	var werr error
 	err := raw.Write(func(fd uintptr) bool {
 		for n < len(p) {
 			m, err := syscall.Write(int(fd), p[n:])
-			if m <= 0 || err != nil {
+			if err == syscall.EINTR {
+				continue
+			}
+			if err != nil || m <= 0 {
+				if err != syscall.EAGAIN {
+					werr = err
+				}
 				return true
 			}
 			n += m
 		}
 		return true
 	})
-	if err != nil && n == 0 {
-		return 0
+	if err != nil {
+		return n, err
 	}
-	return n
+	return n, werr
+}
+
+// waitWritable waits until the socket has room again (or failed), in
+// slices of a second so that a replica that left or a server stopping
+// ends the wait; false after limit.
+func (l *replicaLink) waitWritable(s *Server, gone <-chan struct{}, limit time.Duration) bool {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		select {
+		case <-gone:
+			return false
+		case <-s.done:
+			return false
+		default:
+		}
+		ready := false
+		l.raw.Control(func(fd uintptr) { // not the write lock: clients keep writing meanwhile
+			fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
+			n, err := unix.Poll(fds, 1000)
+			ready = err == nil && n > 0
+		})
+		if ready {
+			l.full.Store(false)
+			return true
+		}
+	}
+	return false
 }
 
 // sendReplication puts every queued replication byte on the replicas'
@@ -169,11 +215,10 @@ func (s *Server) setReplicas(links []*replicaLink) {
 	s.replLinks.Store(&cp)
 }
 
-// writeLoop is the link goroutine: it writes, blocking, whatever the
-// clients' writes left queued (the snapshot first), until the replica
-// leaves, overflows, or the server stops.
+// writeLoop is the link goroutine: it writes whatever the clients' writes
+// left queued (the snapshot first), until the replica leaves, overflows,
+// stops reading for replicaWriteTimeout, or the server stops.
 func (l *replicaLink) writeLoop(s *Server, gone <-chan struct{}) {
-	c := l.client
 	for {
 		if l.hold != nil {
 			select {
@@ -182,35 +227,36 @@ func (l *replicaLink) writeLoop(s *Server, gone <-chan struct{}) {
 				return
 			}
 		}
+		var drained bool
+		var err error
 		l.wmu.Lock()
-		out, overflowed := l.take()
-		if overflowed {
-			l.wmu.Unlock()
-			return
-		}
-		if len(out) > 0 {
-			// A replica that reads nothing for a minute is dropped. The
-			// deadline is lifted after the write: the clients' writes
-			// (sendNow) would fail at once on a deadline gone by.
-			c.conn.SetWriteDeadline(time.Now().Add(60 * time.Second))
-			n, err := c.conn.Write(out)
-			c.conn.SetWriteDeadline(time.Time{})
-			s.traffic.replOut.add(n)
-			if err == nil {
-				l.wrote(out)
+		if l.pending.Load() > 0 || l.overflowedNow() {
+			if l.raw != nil {
+				drained, err = l.writeQueued(s)
+			} else {
+				drained, err = l.writeBlocking(s)
 			}
-			l.wmu.Unlock()
-			if err != nil {
-				return
-			}
-			if !l.online.Swap(true) {
-				s.DB.Mu.Lock()
-				s.refreshGoodReplicas()
-				s.DB.Mu.Unlock()
-			}
-			continue
+		} else {
+			drained = true
 		}
 		l.wmu.Unlock()
+		switch {
+		case err != nil:
+			return
+		case !drained:
+			if !l.waitWritable(s, gone, replicaWriteTimeout) {
+				return
+			}
+			continue
+		case !l.online.Load(): // the first write took the whole snapshot
+			l.online.Store(true)
+			s.DB.Mu.Lock()
+			s.refreshGoodReplicas()
+			s.DB.Mu.Unlock()
+		}
+		if l.pending.Load() > 0 {
+			continue
+		}
 		select {
 		case <-l.wake:
 		case <-gone:
@@ -219,4 +265,32 @@ func (l *replicaLink) writeLoop(s *Server, gone <-chan struct{}) {
 			return
 		}
 	}
+}
+
+// replicaWriteTimeout is how long a replica may take nothing before it is
+// dropped.
+const replicaWriteTimeout = 60 * time.Second
+
+func (l *replicaLink) overflowedNow() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.overflowed
+}
+
+// writeBlocking writes the queue with a blocking write, for links without
+// a raw socket (TLS); wmu held.
+func (l *replicaLink) writeBlocking(s *Server) (bool, error) {
+	out, overflowed := l.take()
+	if overflowed {
+		return false, errReplicaOverflow
+	}
+	c := l.client
+	c.conn.SetWriteDeadline(time.Now().Add(replicaWriteTimeout))
+	n, err := c.conn.Write(out)
+	s.traffic.replOut.add(n)
+	if err != nil {
+		return false, err
+	}
+	l.wrote(out)
+	return true, nil
 }

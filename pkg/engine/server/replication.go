@@ -179,6 +179,7 @@ func (c *Client) serveReplica(port string, preamble func() []byte) {
 		db.Mu.Unlock()
 		return
 	}
+	link.pending.Store(int64(len(link.buf)))
 	s.setReplicas(append(s.replicas, link))
 	db.Mu.Unlock()
 	s.Logger.Printf("replica %s connected", link.addr)
