@@ -165,65 +165,22 @@ func (s *Server) replOffset() int64 {
 // bus gossips and failover ranks replicas by).
 func (s *Server) ReplicationOffset() int64 { return s.replOffset() }
 
-// maxSpareReplicaBuffer bounds the output buffer a replica link keeps
-// between writes (a bigger one is left to the collector).
-const maxSpareReplicaBuffer = 4 << 20
-
-// replicaLink is the master's side of one connected replica.
-type replicaLink struct {
-	addr       string // the replica's announced ip:port
-	client     *Client
-	mu         sync.Mutex
-	buf        []byte
-	inFlight   bool // a write to the socket is in progress
-	overflowed bool
-	wake       chan struct{}
-	online     atomic.Bool  // the snapshot (or backlog) went out
-	ackOff     atomic.Int64 // last REPLCONF ACK offset
-	ackTime    atomic.Int64 // unix seconds of the last ACK
-}
-
-func (l *replicaLink) push(b []byte) {
-	l.mu.Lock()
-	if len(l.buf)+len(b) > maxReplicaBuffer {
-		l.overflowed = true
-	} else {
-		l.buf = append(l.buf, b...)
-	}
-	l.mu.Unlock()
-	select {
-	case l.wake <- struct{}{}:
-	default:
-	}
-}
-
-// drop ends the link (a replica whose history changed must resync).
-func (l *replicaLink) drop() {
-	l.mu.Lock()
-	l.overflowed = true
-	l.mu.Unlock()
-	select {
-	case l.wake <- struct{}{}:
-	default:
-	}
-}
-
 // serveReplica turns this connection into a replication stream: preamble
 // (built under the store lock, when the replica is registered, so the
 // stream continues exactly where it ends; nil refuses), then every write.
 func (c *Client) serveReplica(port string, preamble func() []byte) {
 	host, _, _ := net.SplitHostPort(c.conn.RemoteAddr().String())
-	link := &replicaLink{addr: net.JoinHostPort(host, port), client: c, wake: make(chan struct{}, 1)}
-	link.ackTime.Store(time.Now().Unix())
+	link := newReplicaLink(c, net.JoinHostPort(host, port))
 	s := c.srv
 	db := s.DB
 	db.Mu.Lock()
-	link.buf = preamble()
+	link.buf, link.hold = preamble(), s.replWriterHold
 	if link.buf == nil {
 		db.Mu.Unlock()
 		return
 	}
-	s.replicas = append(s.replicas, link)
+	link.pending.Store(int64(len(link.buf)))
+	s.setReplicas(append(s.replicas, link))
 	db.Mu.Unlock()
 	s.Logger.Printf("replica %s connected", link.addr)
 
@@ -231,7 +188,7 @@ func (c *Client) serveReplica(port string, preamble func() []byte) {
 		db.Mu.Lock()
 		for i, l := range s.replicas {
 			if l == link {
-				s.replicas = append(s.replicas[:i], s.replicas[i+1:]...)
+				s.setReplicas(append(s.replicas[:i:i], s.replicas[i+1:]...))
 				break
 			}
 		}
@@ -261,44 +218,7 @@ func (c *Client) serveReplica(port string, preamble func() []byte) {
 		c.conn.Close()
 		<-gone
 	}()
-	var spare []byte // the last buffer written, reused for the next pushes
-	for {
-		link.mu.Lock()
-		out, overflowed := link.buf, link.overflowed
-		link.buf, link.inFlight = spare[:0], len(out) > 0
-		spare = nil
-		link.mu.Unlock()
-		if overflowed {
-			return
-		}
-		if len(out) > 0 {
-			c.conn.SetWriteDeadline(time.Now().Add(60 * time.Second))
-			n, err := c.conn.Write(out)
-			s.traffic.replOut.add(n)
-			link.mu.Lock()
-			link.inFlight = false
-			link.mu.Unlock()
-			if err != nil {
-				return
-			}
-			if cap(out) <= maxSpareReplicaBuffer {
-				spare = out
-			}
-			if !link.online.Swap(true) {
-				db.Mu.Lock()
-				s.refreshGoodReplicas()
-				db.Mu.Unlock()
-			}
-			continue
-		}
-		select {
-		case <-link.wake:
-		case <-gone:
-			return
-		case <-s.done:
-			return
-		}
-	}
+	link.writeLoop(s, gone)
 }
 
 // appendKeyState encodes "this key now holds exactly this value (or
@@ -721,6 +641,9 @@ func (r *replicaClient) stream(s *Server, br *bufio.Reader) error {
 		s.DB.Mu.Lock()
 		s.replFeedRaw(raw)
 		s.DB.Mu.Unlock()
+		if br.Buffered() == 0 { // relayed on to this node's replicas before reading on
+			s.sendReplication()
+		}
 	}
 }
 

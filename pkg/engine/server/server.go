@@ -15,6 +15,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -81,7 +82,12 @@ type Server struct {
 	propReply    []byte      // the reply of the write being propagated (SPOP's members)
 	streams      streamState // what the running stream write propagates and notifies (stream_prop.go)
 	replicaCount atomic.Int64
-	replManager  *ReplicaManager
+	replLinks    atomic.Pointer[[]*replicaLink] // s.replicas, read without the store lock
+	// replWriterHold, set by tests before replicas attach (under the
+	// store lock), makes replica link goroutines wait for a token before
+	// each write.
+	replWriterHold chan struct{}
+	replManager    *ReplicaManager
 
 	// waiters are the clients blocked in BLPOP and friends, in the order
 	// they blocked; blockedReady says a write may have served some
@@ -270,6 +276,18 @@ func (s *Server) Serve() {
 	}
 	s.wg.Add(1)
 	go s.cron()
+	s.followConfiguredMaster()
+}
+
+// followConfiguredMaster starts replicating from the replicaof option
+// ("host port"), as Redis does at startup; cluster nodes take their role
+// from the cluster instead.
+func (s *Server) followConfiguredMaster() {
+	f := strings.Fields(s.Cfg.Get("replicaof"))
+	if s.Cluster != nil || len(f) != 2 {
+		return
+	}
+	s.follow(net.JoinHostPort(f[0], f[1]), "replicaof option")
 }
 
 // ShutdownRequested is closed when a client sent SHUTDOWN.
@@ -559,6 +577,7 @@ func (c *Client) serve() {
 				return
 			}
 			c.r.Settled()
+			c.srv.sendReplication() // replicas get a write before its reply leaves, as on Redis
 			if err := c.w.Flush(); err != nil {
 				c.wmu.Unlock()
 				return
