@@ -115,7 +115,7 @@ func checkOutcome(t *testing.T, args []string, r harness.Result, code int, want 
 // cluster-node-timeout.
 func snapshot(t *testing.T, nodes []*redistest.Server) map[string]string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	out := make(map[string]string, len(nodes))
 	for _, s := range nodes {
@@ -137,6 +137,7 @@ func snapshot(t *testing.T, nodes []*redistest.Server) map[string]string {
 			lines = append(lines, l)
 		}
 		slices.Sort(lines)
+		waitReplicaSynced(t, ctx, c, s.Addr())
 		keys, err := c.DBSize(ctx).Result()
 		if err != nil {
 			c.Close()
@@ -150,6 +151,32 @@ func snapshot(t *testing.T, nodes []*redistest.Server) map[string]string {
 		out[s.Addr()] = fmt.Sprintf("%s\nkeys=%d node-timeout=%s", strings.Join(lines, "\n"), keys, timeout["cluster-node-timeout"])
 	}
 	return out
+}
+
+// waitReplicaSynced returns once a replica's link to its master is up
+// and no full sync is loading (at once for a master): a replica that
+// resyncs, say after its link timed out on a busy machine, empties its
+// dataset while loading, and its key count would look like a change the
+// command under test made.
+func waitReplicaSynced(t *testing.T, ctx context.Context, c *redis.Client, addr string) {
+	t.Helper()
+	var info string
+	for {
+		var err error
+		info, err = c.Info(ctx, "replication", "persistence").Result()
+		if err != nil {
+			t.Fatalf("INFO on %s: %v", addr, err)
+		}
+		if !strings.Contains(info, "role:slave") ||
+			strings.Contains(info, "master_link_status:up") && strings.Contains(info, "master_sync_in_progress:0") && strings.Contains(info, "\nloading:0") {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("replica %s is not in sync with its master:\n%s", addr, info)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // settle waits until every node has the same view of the cluster, with
