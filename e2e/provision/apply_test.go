@@ -257,6 +257,7 @@ func TestApplyAfterSIGKILL(t *testing.T) {
 	// next one continues; three runs must be enough.
 	for run := 1; ; run++ {
 		r := harness.Run(t, append(append([]string{"apply"}, eight...), "--replicas", "1", "--fix")...)
+		t.Logf("apply --fix after SIGKILL, run %d:\n%s", run, r.Output())
 		if r.Code == 0 {
 			break
 		}

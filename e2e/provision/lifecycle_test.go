@@ -9,6 +9,7 @@ import (
 
 	"github.com/gocluster/gocluster/e2e/harness"
 	"github.com/gocluster/gocluster/internal/redistest"
+	"github.com/gocluster/gocluster/pkg/slots"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -196,10 +197,15 @@ func countKeys(t *testing.T, seed string, n int) {
 	c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{seed}})
 	defer c.Close()
 	ctx := context.Background()
+	var wrong []string
 	for i := range n {
-		if v, err := c.Get(ctx, fmt.Sprintf("key:%d", i)).Int(); err != nil || v != i {
-			t.Fatalf("key:%d = %d, %v after resharding", i, v, err)
+		key := fmt.Sprintf("key:%d", i)
+		if v, err := c.Get(ctx, key).Int(); err != nil || v != i {
+			wrong = append(wrong, fmt.Sprintf("%s (slot %d) = %d, %v", key, slots.Slot(key), v, err))
 		}
+	}
+	if len(wrong) > 0 {
+		t.Fatalf("%d of %d keys wrong after resharding: %s", len(wrong), n, strings.Join(wrong[:min(len(wrong), 20)], "; "))
 	}
 }
 

@@ -159,7 +159,7 @@ func divergence(addrs []string, views [][]*topology.Node, o ConvergeOptions) str
 			if i == 0 {
 				firstSig = sig
 			} else if sig != firstSig {
-				return fmt.Sprintf("%s and %s disagree about slots", addrs[0], addrs[i])
+				return fmt.Sprintf("%s and %s disagree about slots (%s)", addrs[0], addrs[i], firstSlotDifference(addrs[0], views[0], addrs[i], v))
 			}
 		}
 		if o.SameReplicas {
@@ -180,6 +180,36 @@ func divergence(addrs []string, views [][]*topology.Node, o ConvergeOptions) str
 		}
 	}
 	return ""
+}
+
+// firstSlotDifference names the first slot two views give to different
+// owners, so that a cluster that never converges says where to look.
+func firstSlotDifference(addrA string, a []*topology.Node, addrB string, b []*topology.Node) string {
+	ownerA, ownerB := slotOwners(a), slotOwners(b)
+	for sl := range slots.Count {
+		if ownerA[sl] == nil && ownerB[sl] == nil || ownerA[sl] != nil && ownerB[sl] != nil && ownerA[sl].ID == ownerB[sl].ID {
+			continue
+		}
+		return fmt.Sprintf("slot %d: %s says %s, %s says %s", sl, addrA, describeOwner(ownerA[sl]), addrB, describeOwner(ownerB[sl]))
+	}
+	return "same owners"
+}
+
+func slotOwners(view []*topology.Node) *[slots.Count]*topology.Node {
+	var out [slots.Count]*topology.Node
+	for _, n := range view {
+		for _, sl := range n.Slots.Slots() {
+			out[sl] = n
+		}
+	}
+	return &out
+}
+
+func describeOwner(n *topology.Node) string {
+	if n == nil {
+		return "nobody"
+	}
+	return fmt.Sprintf("%s (%.8s, config epoch %d)", n.Addr(), n.ID, n.ConfigEpoch)
 }
 
 // epochSignature lists every node's config epoch as one view shows it.

@@ -255,6 +255,7 @@ func (m *fixModel) planOpenSlot(plan *FixPlan, slot int) {
 		cands := append(append(slices.Clone(migrating), importing...), m.masters...)
 		owner = m.mostKeys(cands, slot)
 		notes = append(notes, fmt.Sprintf("no single clear owner: %s has the most keys (%d) and becomes the owner", owner.Addr(), m.count(slot, owner.ID)))
+		step.Actions = append(step.Actions, m.releaseBeforeClaim(owners, owner, slot)...)
 		step.Actions = append(step.Actions, act(OpStable, owner, nil, slot), act(OpClaim, owner, nil, slot))
 		m.claims[owner.ID].Add(slot)
 		migrating, importing = removeNode(migrating, owner), removeNode(importing, owner)
@@ -269,8 +270,7 @@ func (m *fixModel) planOpenSlot(plan *FixPlan, slot int) {
 			if n == owner {
 				continue
 			}
-			step.Actions = append(step.Actions, act(OpDelSlot, n, nil, slot), act(OpNode, n, owner, slot), act(OpImporting, n, owner, slot))
-			m.claims[n.ID].Remove(slot)
+			step.Actions = append(step.Actions, act(OpNode, n, owner, slot), act(OpImporting, n, owner, slot))
 			importing = append(removeNode(importing, n), n)
 			migrating = removeNode(migrating, n)
 			delete(m.mig[slot], n.ID)
@@ -353,6 +353,22 @@ func (m *fixModel) planOpenSlot(plan *FixPlan, slot int) {
 	}
 	step.Message = fmt.Sprintf("Fixing open slot %d (%s): %s", slot, desc, strings.Join(notes, "; "))
 	plan.Steps = append(plan.Steps, step)
+}
+
+// releaseBeforeClaim makes every node of holders but owner give up its
+// claim on slot (CLUSTER DELSLOTS; its keys stay), to run before owner
+// claims it with a new epoch: a master that still owns a slot with keys
+// when a newer claim reaches it deletes those keys, Redis's rule for a
+// slot lost to a newer configuration, before fix could move them.
+func (m *fixModel) releaseBeforeClaim(holders []*topology.Node, owner *topology.Node, slot int) []FixAction {
+	var out []FixAction
+	for _, n := range holders {
+		if n != owner {
+			out = append(out, act(OpDelSlot, n, nil, slot))
+			m.claims[n.ID].Remove(slot)
+		}
+	}
+	return out
 }
 
 // planReplicaStates clears importing/migrating states that a replica holds
@@ -566,13 +582,17 @@ func (m *fixModel) planMultipleOwners(plan *FixPlan, slot int) {
 	owner := m.mostKeys(owners, slot)
 	step := FixStep{Kind: topology.KindMultipleOwners, Slots: []int{slot},
 		Message: fmt.Sprintf("Fixing multiple owners of slot %d (%s): %s keeps it", slot, m.addrs(owners), owner.Addr())}
+	var claimers []*topology.Node
+	for _, n := range owners {
+		if m.claims[n.ID].Has(slot) {
+			claimers = append(claimers, n)
+		}
+	}
+	step.Actions = append(step.Actions, m.releaseBeforeClaim(claimers, owner, slot)...)
 	step.Actions = append(step.Actions, act(OpClaim, owner, nil, slot))
 	for _, n := range m.masters {
 		if n == owner {
 			continue
-		}
-		if m.claims[n.ID].Has(slot) {
-			step.Actions = append(step.Actions, act(OpDelSlot, n, nil, slot))
 		}
 		step.Actions = append(step.Actions, act(OpNode, n, owner, slot))
 		if m.count(slot, n.ID) > 0 {

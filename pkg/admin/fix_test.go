@@ -78,14 +78,14 @@ func TestPlanFixOpenSlots(t *testing.T) {
 		name: "open slot, keys on a third node too: redis-cli's multiple owners path",
 		a:    "0-5460 " + mig, b: "5461-10922 " + imp, c: "10923-16383",
 		counts: map[int]map[string]int64{100: {idA: 5, idB: 3, idC: 1}},
-		want: "stable@7000 100, claim@7000 100, delslot@7002 100, node@7002>7000 100, importing@7002>7000 100, " +
+		want: "delslot@7002 100, stable@7000 100, claim@7000 100, node@7002>7000 100, importing@7002>7000 100, " +
 			"move-keys@7001>7000 100, stable@7001 100, move-keys@7002>7000 100, stable@7002 100, node@7001>7000 100, node@7002>7000 100",
 		message: "no single clear owner",
 	}, {
 		name: "case 2: importing only, keys there go back to the owner",
 		a:    "0-5460", b: "5461-10922 " + imp, c: "10923-16383",
 		counts: map[int]map[string]int64{100: {idA: 5, idB: 2}},
-		want: "stable@7000 100, claim@7000 100, delslot@7001 100, node@7001>7000 100, importing@7001>7000 100, " +
+		want: "delslot@7001 100, stable@7000 100, claim@7000 100, node@7001>7000 100, importing@7001>7000 100, " +
 			"move-keys@7001>7000 100, stable@7001 100, node@7001>7000 100, node@7002>7000 100",
 		message: "case 2",
 	}, {
@@ -193,8 +193,8 @@ func TestPlanFixMultipleOwners(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Slot 42: A claims it without keys, C holds keys: C (most keys) keeps it.
-	want := "claim@7002 42, delslot@7000 42, node@7000>7002 42, node@7001>7002 42, " +
-		"claim@7001 5460, delslot@7000 5460, node@7000>7001 5460, importing@7000>7001 5460, move-keys@7000>7001 5460, stable@7000 5460, node@7002>7001 5460"
+	want := "delslot@7000 42, claim@7002 42, node@7000>7002 42, node@7001>7002 42, " +
+		"delslot@7000 5460, claim@7001 5460, node@7000>7001 5460, importing@7000>7001 5460, move-keys@7000>7001 5460, stable@7000 5460, node@7002>7001 5460"
 	if got := ops(p); got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
