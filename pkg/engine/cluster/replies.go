@@ -214,16 +214,44 @@ func (c *Cluster) writeLinks(w *resp.Writer) {
 	}
 }
 
+// helpLines is CLUSTER HELP: redis-server 7.0.15's header and syntax
+// lines in its order (clients match on them), described in the engine's
+// own words.
 var helpLines = []string{
 	"CLUSTER <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-	"ADDSLOTS <slot> [<slot> ...]", "ADDSLOTSRANGE <start slot> <end slot> [<start slot> <end slot> ...]",
-	"BUMPEPOCH", "COUNT-FAILURE-REPORTS <node-id>", "COUNTKEYSINSLOT <slot>",
-	"DELSLOTS <slot> [<slot> ...]", "DELSLOTSRANGE <start slot> <end slot> [<start slot> <end slot> ...]",
-	"FAILOVER [FORCE|TAKEOVER]", "FORGET <node-id>", "FLUSHSLOTS", "GETKEYSINSLOT <slot> <count>",
-	"INFO", "KEYSLOT <key>", "LINKS", "MEET <ip> <port> [<bus-port>]", "MYID", "NODES",
-	"REPLICATE <node-id>", "REPLICAS <node-id>", "RESET [HARD|SOFT]", "SAVECONFIG",
-	"SET-CONFIG-EPOCH <epoch>", "SETSLOT <slot> (IMPORTING <node-id>|MIGRATING <node-id>|STABLE|NODE <node-id>)",
-	"SHARDS", "SLAVES <node-id>", "SLOTS", "HELP",
+	"ADDSLOTS <slot> [<slot> ...]", "    Claim the slots for this node.",
+	"ADDSLOTSRANGE <start slot> <end slot> [<start slot> <end slot> ...]",
+	"    Claim every slot of each inclusive range for this node.",
+	"BUMPEPOCH", "    Give this node a new config epoch, above every other.",
+	"COUNT-FAILURE-REPORTS <node-id>", "    How many nodes currently report <node-id> as failing.",
+	"COUNTKEYSINSLOT <slot>", "    How many keys this node holds in <slot>.",
+	"DELSLOTS <slot> [<slot> ...]", "    Forget who serves the slots, as far as this node knows.",
+	"DELSLOTSRANGE <start slot> <end slot> [<start slot> <end slot> ...]", "    DELSLOTS for each inclusive range.",
+	"FAILOVER [FORCE|TAKEOVER]",
+	"    On a replica: take over its master's slots. FORCE goes ahead without the",
+	"    master, TAKEOVER without the other masters' votes.",
+	"FORGET <node-id>", "    Drop <node-id> from this node's table (and keep it out for a minute).",
+	"GETKEYSINSLOT <slot> <count>", "    Up to <count> names of keys in <slot>.",
+	"FLUSHSLOTS", "    Give up every slot of this node (it must hold no keys).",
+	"INFO", "    Cluster state, slot counts, epochs and bus message counters.",
+	"KEYSLOT <key>", "    The slot <key> hashes to (hash tags honoured).",
+	"MEET <ip> <port> [<bus-port>]", "    Introduce another node, so that the two join one cluster.",
+	"MYID", "    This node's 40 character id.",
+	"NODES",
+	"    The cluster table, a line per node: id, address, flags, master, ping sent,",
+	"    pong received, config epoch, link state, then its slots.",
+	"REPLICATE <node-id>", "    Make this node a replica of <node-id>.",
+	"RESET [HARD|SOFT]", "    Forget other nodes and slots; HARD also takes a new id and zeroes the epochs.",
+	"SET-CONFIG-EPOCH <epoch>", "    Give a fresh node its first config epoch.",
+	"SETSLOT <slot> (IMPORTING <node-id>|MIGRATING <node-id>|STABLE|NODE <node-id>)",
+	"    Mark a slot as moving in or out, clear that mark, or assign the slot to a node.",
+	"REPLICAS <node-id>", "    The NODES lines of <node-id>'s replicas.",
+	"SAVECONFIG", "    Write nodes.conf now.",
+	"SLOTS", "    Each slot range with the address and id of its master, then of its replicas.",
+	"SHARDS", "    Each shard: its slot ranges, then the details of every node in it.",
+	"LINKS",
+	"    A map per cluster bus link: direction, peer id, age, events and buffer sizes.",
+	"HELP", "    This text.",
 }
 
 func writeHelp(w *resp.Writer) {

@@ -128,20 +128,7 @@ func cmdACL(c *Client, args [][]byte) {
 		}
 		c.w.WriteRaw(okReply)
 	case sub == "help" && len(args) == 2:
-		c.writeHelp("ACL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-			"CAT [<category>]", "    The categories, or the commands in one.",
-			"DELUSER <username> [<username> ...]", "    Remove users.",
-			"DRYRUN <username> <command> [<arg> ...]", "    Would the user be allowed to run this command?",
-			"GETUSER <username>", "    A user's flags, passwords and permissions.",
-			"GENPASS [<bits>]", "    A random password (256 bits unless told).",
-			"LIST", "    Every user, as rules.",
-			"LOAD", "    Replace the users with the ACL file's.",
-			"LOG [<count> | RESET]", "    Refused commands and logins.",
-			"SAVE", "    Write the users to the ACL file.",
-			"SETUSER <username> <attribute> [<attribute> ...]", "    Create or change a user.",
-			"USERS", "    The user names.",
-			"WHOAMI", "    This connection's user.",
-			"HELP", "    This text.")
+		c.writeHelp("ACL", aclHelp)
 	case known:
 		c.w.WriteError("ERR unknown subcommand or wrong number of arguments for '" + printable(args[1], 128) + "'. Try ACL HELP.")
 	default:

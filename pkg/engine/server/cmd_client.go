@@ -81,8 +81,7 @@ func cmdClient(c *Client, args [][]byte) {
 	case sub == "no-touch":
 		c.w.WriteRaw(okReply)
 	case sub == "help":
-		c.writeHelp("CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-			"ID", "INFO", "LIST", "GETNAME", "SETNAME <name>", "SETINFO <LIB-NAME|LIB-VER> <value>", "KILL <ip:port>|ID <id>")
+		c.writeHelp("CLIENT", clientHelp)
 	default:
 		c.w.WriteError(unknownSubcommand(args[1], "CLIENT"))
 	}

@@ -93,7 +93,6 @@ func (c *Client) isLocal() bool {
 }
 
 var debugHelp = []string{
-	"DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
 	"AOF-FLUSH-SLEEP <microsec>",
 	"    Delays each AOF flush (for tests).",
 	"ASSERT",
@@ -176,8 +175,6 @@ var debugHelp = []string{
 	"    Engine only: 1 makes atomic slot migration imports stop reading (tests).",
 	"SLOT-MIGRATION-DELAY-DROP <milliseconds>",
 	"    Engine only: a migration's source waits this long after the target's claim before dropping its keys (tests).",
-	"HELP",
-	"    This text.",
 }
 
 func cmdDebug(c *Client, args [][]byte) {
@@ -186,7 +183,7 @@ func cmdDebug(c *Client, args [][]byte) {
 	st := c.srv.debugState()
 	switch {
 	case sub == "help" && n == 2:
-		c.writeHelp(debugHelp...)
+		c.writeHelp("DEBUG", debugHelp)
 	case sub == "segfault" || sub == "panic" || sub == "assert" || sub == "oom" ||
 		sub == "restart" || sub == "crash-and-recover" || sub == "leak":
 		c.w.WriteError("ERR DEBUG " + strings.ToUpper(sub) + " is not supported: the engine does not crash, restart or leak memory on request")

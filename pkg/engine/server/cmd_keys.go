@@ -412,8 +412,7 @@ func validDumpFooter(p []byte) bool {
 func cmdObject(c *Client, args [][]byte) {
 	sub := string(lower(args[1]))
 	if sub == "help" && len(args) == 2 {
-		c.w.WriteArrayLen(1)
-		c.w.WriteSimple("OBJECT <subcommand> [<arg> ...]. Subcommands: ENCODING, FREQ, IDLETIME, REFCOUNT.")
+		c.writeHelp("OBJECT", objectHelp)
 		return
 	}
 	switch sub {

@@ -24,10 +24,7 @@ func cmdModule(c *Client, args [][]byte) {
 	case sub == "unload" && len(args) == 3:
 		c.w.WriteError("ERR Error unloading module: no such module with that name")
 	case sub == "help" && len(args) == 2:
-		c.writeHelp("MODULE <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-			"LIST", "    The engine loads no modules: always empty.",
-			"LOAD <path> [<arg> ...]", "LOADEX <path> [CONFIG <name> <value> ...] [ARGS <arg> ...]",
-			"UNLOAD <name>", "    Refused: the engine loads no modules.", "HELP", "    Print this help.")
+		c.writeHelp("MODULE", moduleHelp)
 	default:
 		c.w.WriteError(unknownSubcommand(args[1], "MODULE"))
 	}

@@ -207,20 +207,7 @@ func cmdPubsub(c *Client, args [][]byte) {
 	sub := strings.ToLower(string(args[1]))
 	switch {
 	case sub == "help" && len(args) == 2:
-		c.writeHelp("PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-			"CHANNELS [<pattern>]",
-			"    Return the currently active channels matching a <pattern> (default: '*').",
-			"NUMPAT",
-			"    Return number of subscriptions to patterns.",
-			"NUMSUB [<channel> ...]",
-			"    Return the number of subscribers for the specified channels, excluding",
-			"    pattern subscriptions(default: no channels).",
-			"SHARDCHANNELS [<pattern>]",
-			"    Return the currently active shard level channels matching a <pattern> (default: '*').",
-			"SHARDNUMSUB [<shardchannel> ...]",
-			"    Return the number of subscribers for the specified shard level channel(s)",
-			"HELP",
-			"    Prints this help.")
+		c.writeHelp("PUBSUB", pubsubHelp)
 	case (sub == "channels" || sub == "shardchannels") && len(args) <= 3:
 		kind := pubsub.Channel
 		if sub == "shardchannels" {

@@ -396,8 +396,7 @@ func cmdConfig(c *Client, args [][]byte) {
 		c.srv.resetLatencyHistograms()
 		c.w.WriteRaw(okReply)
 	case sub == "help":
-		c.writeHelp("CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-			"GET <pattern>", "SET <directive> <value>", "RESETSTAT", "REWRITE", "HELP")
+		c.writeHelp("CONFIG", configHelp)
 	case sub == "get" || sub == "set" || sub == "rewrite" || sub == "resetstat":
 		c.w.WriteError("ERR wrong number of arguments for 'config|" + sub + "' command")
 	default:
@@ -480,11 +479,4 @@ func (s *Server) applyConfig(name string) error {
 		}
 	}
 	return nil
-}
-
-func (c *Client) writeHelp(lines ...string) {
-	c.w.WriteArrayLen(len(lines))
-	for _, l := range lines {
-		c.w.WriteSimple(l)
-	}
 }

@@ -91,16 +91,7 @@ func cmdSlowlog(c *Client, args [][]byte) {
 	l := c.srv.slowlog()
 	switch sub := string(lower(args[1])); {
 	case sub == "help" && len(args) == 2:
-		c.writeHelp("SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-			"GET [<count>]",
-			"    The newest <count> slow commands (10 by default, -1 for all): id, unix time,",
-			"    microseconds taken, arguments, client address and client name.",
-			"LEN",
-			"    How many slow commands are logged.",
-			"RESET",
-			"    Forget every logged slow command.",
-			"HELP",
-			"    Print this help.")
+		c.writeHelp("SLOWLOG", slowlogHelp)
 	case sub == "reset" && len(args) == 2:
 		l.mu.Lock()
 		l.entries = nil

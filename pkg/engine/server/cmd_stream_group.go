@@ -58,23 +58,7 @@ func cmdXGroup(c *Client, args [][]byte) {
 		return
 	}
 	if sub == "help" {
-		c.writeHelp(string(upper(args[0]))+" <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-			"CREATE <key> <groupname> <id|$> [option]",
-			"    Create a new consumer group. Options are:",
-			"    * MKSTREAM",
-			"      Create the empty stream if it does not exist.",
-			"    * ENTRIESREAD entries_read",
-			"      Set the group's entries_read counter (internal use).",
-			"CREATECONSUMER <key> <groupname> <consumer>",
-			"    Create a new consumer in the specified group.",
-			"DELCONSUMER <key> <groupname> <consumer>",
-			"    Remove the specified consumer.",
-			"DESTROY <key> <groupname>",
-			"    Remove the specified group.",
-			"SETID <key> <groupname> <id|$> [ENTRIESREAD entries_read]",
-			"    Set the current group ID and entries_read counter.",
-			"HELP",
-			"    Prints this help.")
+		c.writeHelp("XGROUP", xgroupHelp)
 		return
 	}
 	mkstream := false

@@ -18,15 +18,7 @@ func cmdXInfo(c *Client, args [][]byte) {
 		return
 	}
 	if sub == "help" {
-		c.writeHelp(string(upper(args[0]))+" <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-			"CONSUMERS <key> <groupname>",
-			"    Show consumers of <groupname>.",
-			"GROUPS <key>",
-			"    Show the stream consumer groups.",
-			"STREAM <key> [FULL [COUNT <count>]",
-			"    Show information about the stream.",
-			"HELP",
-			"    Prints this help.")
+		c.writeHelp("XINFO", xinfoHelp)
 		return
 	}
 	key := args[2]

@@ -43,8 +43,7 @@ func cmdCommand(c *Client, args [][]byte) {
 	case "getkeys", "getkeysandflags":
 		c.getKeys(args[2:], sub == "getkeysandflags")
 	case "help":
-		c.writeHelp("COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-			"(no subcommand)", "COUNT", "GETKEYS <full-command>", "INFO [<command-name> ...]", "LIST", "DOCS")
+		c.writeHelp("COMMAND", commandHelp)
 	}
 }
 

@@ -281,20 +281,7 @@ func cmdMemory(c *Client, args [][]byte) {
 	case sub == "malloc-stats" && len(args) == 2:
 		c.w.WriteVerbatim(goMallocStats())
 	case sub == "help" && len(args) == 2:
-		c.writeHelp("MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-			"DOCTOR",
-			"    Return memory problems reports.",
-			"MALLOC-STATS",
-			"    Return internal statistics report from the memory allocator.",
-			"PURGE",
-			"    Attempt to purge dirty pages for reclamation by the allocator.",
-			"STATS",
-			"    Return information about the memory usage of the server.",
-			"USAGE <key> [SAMPLES <count>]",
-			"    Return memory in bytes used by <key> and its value. Nested values are",
-			"    sampled up to <count> times (default: 5, 0 means sample all).",
-			"HELP",
-			"    Prints this help.")
+		c.writeHelp("MEMORY", memoryHelp)
 	case sub == "stats" || sub == "doctor" || sub == "malloc-stats" || sub == "purge" || sub == "help":
 		c.w.WriteError("ERR wrong number of arguments for 'memory|" + sub + "' command")
 	default:

@@ -301,23 +301,7 @@ func cmdLatency(c *Client, args [][]byte) {
 	case sub == "histogram":
 		s.writeLatencyHistogram(c, args[2:])
 	case sub == "help" && len(args) == 2:
-		c.writeHelp("LATENCY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-			"DOCTOR",
-			"    Return a human readable latency analysis report.",
-			"GRAPH <event>",
-			"    Return an ASCII latency graph for the <event> class.",
-			"HISTORY <event>",
-			"    Return time-latency samples for the <event> class.",
-			"LATEST",
-			"    Return the latest latency samples for all events.",
-			"RESET [<event> ...]",
-			"    Reset latency data of one or more <event> classes.",
-			"    (default: reset all data for all event classes)",
-			"HISTOGRAM [COMMAND ...]",
-			"    Return a cumulative distribution of latencies in the format of a histogram for the specified command names.",
-			"    If no commands are specified then all histograms are replied.",
-			"HELP",
-			"    Print this help.")
+		c.writeHelp("LATENCY", latencyHelp)
 	case sub == "latest" || sub == "history" || sub == "graph" || sub == "doctor" || sub == "help":
 		c.w.WriteError("ERR wrong number of arguments for 'latency|" + sub + "' command")
 	default:
