@@ -2,6 +2,7 @@ package provision
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -262,13 +263,26 @@ func TestApplyAfterSIGKILL(t *testing.T) {
 			break
 		}
 		if run == 3 || !strings.Contains(r.Stderr, "run apply again") {
-			t.Fatalf("apply --fix after SIGKILL, run %d: exit %d\n%s", run, r.Code, r.Output())
+			t.Fatalf("apply --fix after SIGKILL, run %d: exit %d\n%s\nthe nodes' views:\n%s", run, r.Code, r.Output(), clusterNodesOfAll(nodes))
 		}
 		t.Logf("apply --fix after SIGKILL, run %d: exit %d, running it again:\n%s", run, r.Code, r.Stderr)
 	}
 	settledCheck(t, seed)
 	wantShape(t, nodes[0], 4, 1)
 	countKeys(t, seed, 3000)
+}
+
+// clusterNodesOfAll is every node's CLUSTER NODES, to explain a cluster
+// that does not converge.
+func clusterNodesOfAll(nodes []*redistest.Server) string {
+	var b strings.Builder
+	for _, s := range nodes {
+		c := s.Client()
+		text, err := c.ClusterNodes(context.Background()).Result()
+		c.Close()
+		fmt.Fprintf(&b, "--- %s (%v)\n%s", s.Addr(), err, text)
+	}
+	return b.String()
 }
 
 // TestApplyOnEngineNodes: the same convergence on `gocluster server` nodes:

@@ -58,9 +58,12 @@ func TestFixAfterSourceFailedOver(t *testing.T) {
 }
 
 // servesItself says whether node i claims slot in its own CLUSTER SLOTS.
-func (e *fixEnv) servesItself(i, slot int) bool {
-	for _, r := range e.node(i).ClusterSlots(context.Background()).Val() {
-		if slot >= int(r.Start) && slot <= int(r.End) && r.Nodes[0].Addr == e.c.Nodes[i].Addr() {
+func (e *fixEnv) servesItself(i, slot int) bool { return e.servesAt(i, i, slot) }
+
+// servesAt says whether node viewer's CLUSTER SLOTS gives slot to node owner.
+func (e *fixEnv) servesAt(viewer, owner, slot int) bool {
+	for _, r := range e.node(viewer).ClusterSlots(context.Background()).Val() {
+		if slot >= int(r.Start) && slot <= int(r.End) && r.Nodes[0].Addr == e.c.Nodes[owner].Addr() {
 			return true
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gocluster/gocluster/e2e/harness"
 	"github.com/gocluster/gocluster/pkg/slots"
@@ -304,6 +305,39 @@ func TestFixBrokenStates(t *testing.T) {
 				t.Fatalf("node %d still holds %d keys of slot %d", other, c, slot)
 			}
 		}
+	})
+
+	t.Run("slot bound to a master that does not claim it", func(t *testing.T) {
+		// B takes the slot with a newer epoch, then hands it back to A
+		// with SETSLOT NODE, which A never learns: no master claims the
+		// slot in its own line, A's view gives it to B, B's to A, and no
+		// newer claim ever comes to settle it (an interrupted apply left
+		// this on Valkey 8). fix waits to see it last, then covers it.
+		slot := 800
+		a := e.ownerOf(slot)
+		b := (a + 1) % 3
+		e.do(b, "CLUSTER", "DELSLOTS", slot)
+		e.do(b, "CLUSTER", "ADDSLOTS", slot)
+		e.do(b, "CLUSTER", "BUMPEPOCH")
+		waitFor(t, 10*time.Second, "every node to give the slot to B", func() bool {
+			for i := range e.c.Nodes {
+				if !e.servesAt(i, b, slot) {
+					return false
+				}
+			}
+			return true
+		})
+		e.do(b, "CLUSTER", "SETSLOT", slot, "NODE", e.id(a))
+		if rc := e.c.RedisCheck(t); !strings.Contains(rc.Stdout, "[ERR] Nodes don't agree about configuration!") {
+			t.Fatalf("the views agree:\n%s", rc.Stdout)
+		}
+		r := e.mustFix()
+		want(t, r.Stdout, "no master claims")
+		if o := e.ownerOf(slot); o != b {
+			t.Errorf("slot %d went to node %d, want %d (most views)", slot, o, b)
+		}
+		e.write(slot, 3)
+		e.healthyAndComplete()
 	})
 
 	t.Run("unreachable master: refused without the flag", func(t *testing.T) {

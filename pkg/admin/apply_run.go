@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/gocluster/gocluster/pkg/conn"
@@ -142,6 +143,11 @@ func runApplyStep(ctx context.Context, pool *conn.Pool, spec *ClusterSpec, o App
 		}
 		if !r.OK() {
 			return fmt.Errorf("fix left %d conflict(s) and %d failed step(s): see 'gocluster fix %s'", len(r.Conflicts), len(r.Failures), *seed)
+		}
+		if len(p.Unfixable) > 0 {
+			// Rebalancing on top of them would only time out waiting for
+			// the nodes to agree.
+			return fmt.Errorf("fix cannot repair everything yet: %s", strings.Join(p.Unfixable, "; "))
 		}
 	case StepRemove:
 		p, err := PrepareDelNode(ctx, pool, *seed, step.Node, DelNodeOptions{})

@@ -47,12 +47,16 @@ type FixSurvey struct {
 	// Servers says what the primaries of replicas holding an open slot
 	// run (by address): only one that replicates SETSLOT can clear it.
 	Servers map[string]conn.Server
+	// Stranded maps slots no master claims while the views give them, for
+	// longer than strandedSettle, to a reachable master (see strandedSlots)
+	// to that master's ID: fix covers them.
+	Stranded map[int]string
 }
 
 // SurveyFix loads the cluster from seed, checks it and counts keys in the
 // slots that may need repair, on every reachable master in parallel.
 func SurveyFix(ctx context.Context, pool *conn.Pool, seed string, o FixOptions) (*FixSurvey, error) {
-	c, err := loadAgreeingRoles(ctx, pool, seed, rolesSettleWait)
+	c, stranded, err := loadSettledStranded(ctx, pool, seed)
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +64,7 @@ func SurveyFix(ctx context.Context, pool *conn.Pool, seed string, o FixOptions) 
 	if err != nil {
 		return nil, err
 	}
-	s := &FixSurvey{Cluster: c, Check: check, Counts: map[int]map[string]int64{}}
+	s := &FixSurvey{Cluster: c, Check: check, Counts: map[int]map[string]int64{}, Stranded: stranded}
 	for _, u := range c.Unreachable {
 		if u.Node.IsMaster() && u.Node.Slots.Len() > 0 {
 			s.UnreachableMasters = append(s.UnreachableMasters, u.Node.Addr())

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -23,12 +24,13 @@ type fixModel struct {
 	// viewOwner[slot] is a reachable master that some node's view gives
 	// the slot to (see viewOwners).
 	viewOwner map[int]*topology.Node
+	stranded  map[int]string // FixSurvey.Stranded
 }
 
 func newFixModel(s *FixSurvey) *fixModel {
 	m := &fixModel{masters: s.Cluster.Masters(), byID: map[string]*topology.Node{}, claims: map[string]*slots.Set{},
 		counts: map[int]map[string]int64{}, mig: map[int]map[string]string{}, imp: map[int]map[string]string{},
-		unfixable: map[int]bool{}}
+		unfixable: map[int]bool{}, stranded: s.Stranded}
 	for _, n := range m.masters {
 		m.byID[n.ID] = n
 		set := &slots.Set{}
@@ -136,7 +138,63 @@ func PlanFix(s *FixSurvey, o FixOptions) (*FixPlan, error) {
 			m.planMultipleOwners(plan, sl)
 		}
 	}
+	hoistReleases(plan)
 	return plan, nil
+}
+
+// hoistReleases moves every DELSLOTS that gives up a double claim, then
+// the claims of the slots released, into two steps before the first claim
+// of the plan. A claim ends with BUMPEPOCH, which makes every slot its node
+// claims win over the other claimers, not only the slot being repaired; a
+// master that loses a slot with keys to a newer claim deletes them (the
+// dirty-slot rule), so a claim for slot 0 could delete the keys of slot
+// 243 on the master fix meant to keep it (seen after apply was killed
+// mid-rebalance on Valkey: 95 keys). The claims follow the releases at
+// once: a released slot has no owner, and a cluster with uncovered slots
+// answers CLUSTERDOWN, MIGRATE included.
+func hoistReleases(plan *FixPlan) {
+	first := slices.IndexFunc(plan.Steps, func(st FixStep) bool {
+		return slices.ContainsFunc(st.Actions, func(a FixAction) bool { return a.Op == OpClaim })
+	})
+	if first < 0 {
+		return
+	}
+	release := FixStep{Kind: topology.KindOpenSlot}
+	claim := FixStep{Kind: topology.KindOpenSlot}
+	for i := first; i < len(plan.Steps); i++ {
+		st := &plan.Steps[i]
+		if !slices.ContainsFunc(st.Actions, func(a FixAction) bool { return a.Op == OpDelSlot }) {
+			continue
+		}
+		var rest []FixAction
+		for j, a := range st.Actions {
+			next := FixAction{}
+			if j+1 < len(st.Actions) {
+				next = st.Actions[j+1]
+			}
+			switch {
+			case a.Op == OpDelSlot:
+				release.Actions = append(release.Actions, a)
+				release.Slots = append(release.Slots, a.Slots...)
+			case a.Op == OpClaim, a.Op == OpStable && next.Op == OpClaim && next.NodeID == a.NodeID:
+				claim.Actions = append(claim.Actions, a)
+				claim.Slots = append(claim.Slots, a.Slots...)
+			default:
+				rest = append(rest, a)
+			}
+		}
+		st.Actions = rest
+	}
+	if len(release.Actions) == 0 {
+		return
+	}
+	for _, st := range []*FixStep{&release, &claim} {
+		slices.Sort(st.Slots)
+		st.Slots = slices.Compact(st.Slots)
+	}
+	release.Message = fmt.Sprintf("Releasing slot(s) %s on the masters that will not keep them, before any new owner claims a slot", slotList(release.Slots))
+	claim.Message = fmt.Sprintf("Claiming slot(s) %s on their new owners", slotList(claim.Slots))
+	plan.Steps = slices.Insert(plan.Steps, first, release, claim)
 }
 
 func (m *fixModel) addrs(nodes []*topology.Node) string {
@@ -251,8 +309,17 @@ func (m *fixModel) planOpenSlot(plan *FixPlan, slot int) {
 	}
 	desc := fmt.Sprintf("migrating in %q, importing in %q", m.addrs(migrating), m.addrs(importing))
 	if owner == nil {
-		// Prefer the nodes taking part in the migration on a tie.
-		cands := append(append(slices.Clone(migrating), importing...), m.masters...)
+		// On a tie prefer the claimer with the newest config epoch, the
+		// one gossip settles a double claim on (a target that bumped its
+		// epoch to take the slot), then the nodes in the migration.
+		var claimers []*topology.Node
+		for _, n := range owners {
+			if m.claims[n.ID].Has(slot) {
+				claimers = append(claimers, n)
+			}
+		}
+		slices.SortStableFunc(claimers, func(a, b *topology.Node) int { return cmp.Compare(b.ConfigEpoch, a.ConfigEpoch) })
+		cands := slices.Concat(claimers, migrating, importing, m.masters)
 		owner = m.mostKeys(cands, slot)
 		notes = append(notes, fmt.Sprintf("no single clear owner: %s has the most keys (%d) and becomes the owner", owner.Addr(), m.count(slot, owner.ID)))
 		step.Actions = append(step.Actions, m.releaseBeforeClaim(owners, owner, slot)...)
@@ -446,125 +513,6 @@ func (m *fixModel) warmMove(slot int, src, dst *topology.Node) []FixAction {
 		}
 	}
 	return out
-}
-
-// viewOwners maps each slot to a reachable node that some loaded view
-// lists as its owner.
-func viewOwners(c *topology.Cluster) map[int]*topology.Node {
-	reachable := map[string]*topology.Node{}
-	for _, n := range c.Nodes {
-		reachable[n.ID] = n
-	}
-	out := map[int]*topology.Node{}
-	for _, view := range c.Views {
-		for _, n := range view {
-			r := reachable[n.ID]
-			if r == nil || !n.IsMaster() {
-				continue
-			}
-			for _, sl := range n.Slots.Slots() {
-				out[sl] = r
-			}
-		}
-	}
-	return out
-}
-
-// planCoverage follows clusterManagerFixSlotsCoverage: uncovered slots
-// with no keys go to the master with the fewest slots, slots with keys on
-// one master to that master, slots with keys on several to the one with
-// the most keys. Every claim comes first, told to every master at once,
-// so the cluster is whole again (no CLUSTERDOWN) before keys move.
-func (m *fixModel) planCoverage(plan *FixPlan) {
-	claimed := map[string][]int{}
-	var order []string
-	type multi struct {
-		slot     int
-		owner    *topology.Node
-		withKeys []*topology.Node
-	}
-	var multis []multi
-	withKeysOnly := map[string]int{}
-	blocked := map[string][]int{}
-	var blockedOrder []*topology.Node
-	defer func() {
-		for _, o := range blockedOrder {
-			plan.Unfixable = append(plan.Unfixable, fmt.Sprintf("slots %s: no master claims them in its own line, but a node's view gives them to %s: a failover may be in progress; run fix again once the nodes agree", slotList(blocked[o.ID]), o.Addr()))
-		}
-	}()
-	for sl := range slots.Count {
-		covered := false
-		var withKeys []*topology.Node
-		for _, n := range m.masters {
-			covered = covered || m.claims[n.ID].Has(sl)
-			if m.count(sl, n.ID) > 0 {
-				withKeys = append(withKeys, n)
-			}
-		}
-		if covered || m.unfixable[sl] {
-			continue
-		}
-		if o := m.viewOwner[sl]; o != nil {
-			// The nodes' own lines were read at different moments, e.g.
-			// a replica before its failover and its old master after:
-			// covering the slot would hand it to a master without its keys.
-			if blocked[o.ID] == nil {
-				blockedOrder = append(blockedOrder, o)
-			}
-			blocked[o.ID] = append(blocked[o.ID], sl)
-			m.unfixable[sl] = true
-			continue
-		}
-		var owner *topology.Node
-		switch len(withKeys) {
-		case 0:
-			owner = m.masters[0]
-			for _, n := range m.masters[1:] {
-				if m.claims[n.ID].Len() < m.claims[owner.ID].Len() {
-					owner = n
-				}
-			}
-		case 1:
-			owner = withKeys[0]
-			withKeysOnly[owner.ID]++
-		default:
-			owner = m.mostKeys(withKeys, sl)
-			multis = append(multis, multi{sl, owner, withKeys})
-		}
-		if claimed[owner.ID] == nil {
-			order = append(order, owner.ID)
-		}
-		claimed[owner.ID] = append(claimed[owner.ID], sl)
-		m.claims[owner.ID].Add(sl)
-	}
-	for _, id := range order {
-		n := m.byID[id]
-		ss := claimed[id]
-		step := FixStep{Kind: topology.KindUncovered, Slots: ss,
-			Message: fmt.Sprintf("Covering %d uncovered slot(s) %s with %s", len(ss), slotList(ss), n.Addr())}
-		if k := withKeysOnly[id]; k > 0 {
-			step.Message += fmt.Sprintf(" (%d of them have keys only there)", k)
-		}
-		step.Actions = append(step.Actions, FixAction{Op: OpClaim, Node: n.Addr(), NodeID: id, Slots: ss, Clear: true})
-		for _, o := range m.masters {
-			if o != n {
-				step.Actions = append(step.Actions, FixAction{Op: OpNode, Node: o.Addr(), NodeID: o.ID, Peer: n.Addr(), PeerID: id, Slots: ss})
-			}
-		}
-		plan.Steps = append(plan.Steps, step)
-	}
-	for _, mu := range multis {
-		step := FixStep{Kind: topology.KindUncovered, Slots: []int{mu.slot},
-			Message: fmt.Sprintf("Slot %d has keys on %s: moving them to %s (most keys)", mu.slot, m.addrs(mu.withKeys), mu.owner.Addr())}
-		for _, n := range mu.withKeys {
-			if n != mu.owner {
-				step.Actions = append(step.Actions, act(OpImporting, n, mu.owner, mu.slot),
-					act(OpMoveKeys, n, mu.owner, mu.slot), act(OpStable, n, nil, mu.slot))
-			}
-		}
-		plan.Steps = append(plan.Steps, step)
-		m.settle(mu.slot, mu.owner)
-	}
 }
 
 // planMultipleOwners follows clusterManagerFixMultipleSlotOwners: the

@@ -121,7 +121,7 @@ func TestPlanFixOpenSlots(t *testing.T) {
 			if got := ops(p); got != tc.want {
 				t.Errorf("actions:\n got %s\nwant %s", got, tc.want)
 			}
-			if len(p.Steps) == 0 || !strings.Contains(p.Steps[0].Message, tc.message) {
+			if len(p.Steps) == 0 || !strings.Contains(p.Steps[len(p.Steps)-1].Message, tc.message) {
 				t.Errorf("message %+v does not mention %q", p.Steps, tc.message)
 			}
 			if len(p.Unfixable) > 0 {
@@ -193,8 +193,8 @@ func TestPlanFixMultipleOwners(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Slot 42: A claims it without keys, C holds keys: C (most keys) keeps it.
-	want := "delslot@7000 42, claim@7002 42, node@7000>7002 42, node@7001>7002 42, " +
-		"delslot@7000 5460, claim@7001 5460, node@7000>7001 5460, importing@7000>7001 5460, move-keys@7000>7001 5460, stable@7000 5460, node@7002>7001 5460"
+	want := "delslot@7000 42, delslot@7000 5460, claim@7002 42, claim@7001 5460, node@7000>7002 42, node@7001>7002 42, " +
+		"node@7000>7001 5460, importing@7000>7001 5460, move-keys@7000>7001 5460, stable@7000 5460, node@7002>7001 5460"
 	if got := ops(p); got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
@@ -376,5 +376,30 @@ func TestRoleDisagreement(t *testing.T) {
 	c.Views[idA][1] = line(idB, 7001, "master", "-", "")
 	if got := roleDisagreement(c); got != "" {
 		t.Errorf("agreeing views reported as %q", got)
+	}
+}
+
+// TestPlanFixReleasesBeforeAnyClaim: apply killed mid-rebalance on Valkey
+// left a batch of slots claimed by both the source A (still migrating) and
+// the target B, which had bumped its epoch to take them. Slot 100's key is
+// on B; slot 101 has none. Every DELSLOTS must come before the first claim:
+// a claim's BUMPEPOCH on A for slot 101 would otherwise make A's claim on
+// slot 100 win too, and B would delete slot 100's key before it moved.
+// On a tie the claimer with the newer epoch (B) keeps the slot.
+func TestPlanFixReleasesBeforeAnyClaim(t *testing.T) {
+	a := fmt.Sprintf("0-5460 [100->-%s] [101->-%s]", idB, idB)
+	s := survey(t, a, "100-101 5461-10922", "10923-16383", map[int]map[string]int64{100: {idB: 1}})
+	s.Cluster.Nodes[1].ConfigEpoch = 9
+	p, err := PlanFix(s, FixOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := ops(p)
+	firstClaim := strings.Index(got, "claim@")
+	if last := strings.LastIndex(got, "delslot@"); firstClaim < 0 || last > firstClaim {
+		t.Errorf("a DELSLOTS follows a claim: %s", got)
+	}
+	if strings.Contains(got, "claim@7000") || !strings.Contains(got, "delslot@7000 100") || !strings.Contains(got, "delslot@7000 101") {
+		t.Errorf("the target (newer epoch, the key) must keep both slots: %s", got)
 	}
 }
