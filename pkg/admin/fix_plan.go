@@ -322,7 +322,7 @@ func (m *fixModel) planOpenSlot(plan *FixPlan, slot int) {
 		cands := slices.Concat(claimers, migrating, importing, m.masters)
 		owner = m.mostKeys(cands, slot)
 		notes = append(notes, fmt.Sprintf("no single clear owner: %s has the most keys (%d) and becomes the owner", owner.Addr(), m.count(slot, owner.ID)))
-		step.Actions = append(step.Actions, m.releaseBeforeClaim(owners, owner, slot)...)
+		step.Actions = append(step.Actions, m.releaseBeforeClaim(claimers, owner, slot)...)
 		step.Actions = append(step.Actions, act(OpStable, owner, nil, slot), act(OpClaim, owner, nil, slot))
 		m.claims[owner.ID].Add(slot)
 		migrating, importing = removeNode(migrating, owner), removeNode(importing, owner)
@@ -422,14 +422,14 @@ func (m *fixModel) planOpenSlot(plan *FixPlan, slot int) {
 	plan.Steps = append(plan.Steps, step)
 }
 
-// releaseBeforeClaim makes every node of holders but owner give up its
+// releaseBeforeClaim makes every node of claimers but owner give up its
 // claim on slot (CLUSTER DELSLOTS; its keys stay), to run before owner
 // claims it with a new epoch: a master that still owns a slot with keys
 // when a newer claim reaches it deletes those keys, Redis's rule for a
 // slot lost to a newer configuration, before fix could move them.
-func (m *fixModel) releaseBeforeClaim(holders []*topology.Node, owner *topology.Node, slot int) []FixAction {
+func (m *fixModel) releaseBeforeClaim(claimers []*topology.Node, owner *topology.Node, slot int) []FixAction {
 	var out []FixAction
-	for _, n := range holders {
+	for _, n := range claimers {
 		if n != owner {
 			out = append(out, act(OpDelSlot, n, nil, slot))
 			m.claims[n.ID].Remove(slot)

@@ -78,14 +78,14 @@ func TestPlanFixOpenSlots(t *testing.T) {
 		name: "open slot, keys on a third node too: redis-cli's multiple owners path",
 		a:    "0-5460 " + mig, b: "5461-10922 " + imp, c: "10923-16383",
 		counts: map[int]map[string]int64{100: {idA: 5, idB: 3, idC: 1}},
-		want: "delslot@7002 100, stable@7000 100, claim@7000 100, node@7002>7000 100, importing@7002>7000 100, " +
+		want: "stable@7000 100, claim@7000 100, node@7002>7000 100, importing@7002>7000 100, " +
 			"move-keys@7001>7000 100, stable@7001 100, move-keys@7002>7000 100, stable@7002 100, node@7001>7000 100, node@7002>7000 100",
 		message: "no single clear owner",
 	}, {
 		name: "case 2: importing only, keys there go back to the owner",
 		a:    "0-5460", b: "5461-10922 " + imp, c: "10923-16383",
 		counts: map[int]map[string]int64{100: {idA: 5, idB: 2}},
-		want: "delslot@7001 100, stable@7000 100, claim@7000 100, node@7001>7000 100, importing@7001>7000 100, " +
+		want: "stable@7000 100, claim@7000 100, node@7001>7000 100, importing@7001>7000 100, " +
 			"move-keys@7001>7000 100, stable@7001 100, node@7001>7000 100, node@7002>7000 100",
 		message: "case 2",
 	}, {
