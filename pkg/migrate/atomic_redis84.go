@@ -25,12 +25,18 @@ const redis84Busy = 30 * time.Second
 // (it restarted, the network blinked) before the task counts as failed.
 const redis84Unreachable = 5 * time.Second
 
+// redis84SourceSettle bounds how long a cancelled or failed task waits for
+// its source side to end too: the source learns of the destination's
+// cancel a moment later, and may still hold the slots' writes paused.
+const redis84SourceSettle = 5 * time.Second
+
 // redis84Task is one IMPORT task, followed on its destination.
 type redis84Task struct {
-	dst      *redis.Client
+	dst, src *redis.Client
 	p        *pair
 	id       string
 	lostFrom time.Time // when STATUS first went unanswered, zero when it answers
+	endedAt  time.Time // when the destination's side was first seen cancelled or failed
 }
 
 func (r redis84Surface) start(ctx context.Context, p *pair, ranges []slots.Range) (atomicTask, error) {
@@ -44,7 +50,7 @@ func (r redis84Surface) start(ctx context.Context, p *pair, ranges []slots.Range
 	for {
 		id, err := dst.Do(work, args...).Text()
 		if err == nil {
-			return &redis84Task{dst: dst, p: p, id: id}, nil
+			return &redis84Task{dst: dst, src: r.pool.Get(p.source.Addr), p: p, id: id}, nil
 		}
 		if !strings.Contains(err.Error(), "another ASM task is already in progress") || time.Now().After(deadline) {
 			return nil, fmt.Errorf("%s: CLUSTER MIGRATION IMPORT %s: %w", p.target.Addr, rangesText(ranges), err)
@@ -77,11 +83,31 @@ func (t *redis84Task) poll(ctx context.Context) (taskState, string, error) {
 	case "completed":
 		return taskDone, "", nil
 	case "canceled":
+		if t.sourceBusy(ctx) {
+			return taskRunning, "", nil
+		}
 		return taskCancelled, "", nil
 	case "failed":
+		if t.sourceBusy(ctx) {
+			return taskRunning, "", nil
+		}
 		return taskFailed, m.LastError, nil
 	}
 	return taskRunning, "", nil
+}
+
+// sourceBusy reports whether the source's side of a task the destination
+// ended is still in progress, for at most redis84SourceSettle: gocluster
+// reports the task over only once neither side runs it.
+func (t *redis84Task) sourceBusy(ctx context.Context) bool {
+	if t.endedAt.IsZero() {
+		t.endedAt = time.Now()
+	}
+	if time.Since(t.endedAt) > redis84SourceSettle {
+		return false
+	}
+	tasks, err := MigrationTasks(ctx, t.src, "ID", t.id)
+	return err == nil && len(tasks) > 0 && tasks[0].InProgress()
 }
 
 func (t *redis84Task) cancel(ctx context.Context) error {
