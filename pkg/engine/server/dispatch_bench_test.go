@@ -12,20 +12,27 @@ import (
 	"github.com/gocluster/gocluster/pkg/engine/store"
 )
 
-// scriptedConn feeds one command per Read, as a redis-benchmark client
-// without pipelining sends it, n times, then io.EOF; replies are dropped.
+// scriptedConn feeds one command per Read (the rest of it on the next
+// Reads when it does not fit), as a redis-benchmark client without
+// pipelining sends it, n commands, then io.EOF; replies are dropped.
 type scriptedConn struct {
 	net.Conn // nil: only what serve touches is implemented
 	next     func(i int) []byte
 	i, n     int
+	rest     []byte
 }
 
 func (c *scriptedConn) Read(p []byte) (int, error) {
-	if c.i == c.n {
-		return 0, io.EOF
+	if len(c.rest) == 0 {
+		if c.i == c.n {
+			return 0, io.EOF
+		}
+		c.i++
+		c.rest = c.next(c.i)
 	}
-	c.i++
-	return copy(p, c.next(c.i)), nil
+	k := copy(p, c.rest)
+	c.rest = c.rest[k:]
+	return k, nil
 }
 
 func (c *scriptedConn) Write(p []byte) (int, error)      { return len(p), nil }
@@ -52,6 +59,9 @@ func benchServe(b *testing.B, fill [][]string, next func(i int) []byte) {
 	for _, args := range fill {
 		c := s.newClient(&scriptedConn{next: func(int) []byte { return encodeCommand(args...) }, n: 1})
 		c.serve()
+	}
+	if s.DB.DBSize() == 0 && len(fill) > 0 {
+		b.Fatal("the fill left the keyspace empty")
 	}
 	c := s.newClient(&scriptedConn{next: next, n: b.N})
 	b.ReportAllocs()
