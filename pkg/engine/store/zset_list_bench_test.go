@@ -40,22 +40,19 @@ func BenchmarkZSetPopMinOnly(b *testing.B) {
 	}
 }
 
-// BenchmarkListPushFront: LPUSH onto one long list.
-func BenchmarkListPushFront(b *testing.B) {
-	var l List
-	v := []byte("xxx")
-	b.ReportAllocs()
-	for range b.N {
-		l.PushFront(v)
-	}
-}
-
-// BenchmarkListPushBack: RPUSH onto one long list.
-func BenchmarkListPushBack(b *testing.B) {
-	var l List
-	v := []byte("xxx")
-	b.ReportAllocs()
-	for range b.N {
-		l.PushBack(v)
+// BenchmarkListPush: LPUSH or RPUSH onto one long list.
+func BenchmarkListPush(b *testing.B) {
+	for _, end := range []struct {
+		name string
+		push func(*List, []byte)
+	}{{"front", (*List).PushFront}, {"back", (*List).PushBack}} {
+		b.Run(end.name, func(b *testing.B) {
+			var l List
+			v := []byte("xxx")
+			b.ReportAllocs()
+			for range b.N {
+				end.push(&l, v)
+			}
+		})
 	}
 }
