@@ -3,6 +3,7 @@ package server
 import (
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -25,6 +26,9 @@ type pauseState struct {
 	// failover is FAILOVER's own pause of writes: it lasts until the
 	// failover ends, whatever CLIENT PAUSE and UNPAUSE do.
 	failover bool
+	// on is mode != pauseOff || failover, for the check every command
+	// makes without taking mu (a pause that ran out is found under mu)
+	on atomic.Bool
 }
 
 // current is the pause in force, ending it when its time has passed.
@@ -54,6 +58,7 @@ func (p *pauseState) setFailover(on bool) {
 
 func (p *pauseState) setLocked(mode int, end time.Time) {
 	p.mode, p.end = mode, end
+	p.on.Store(mode != pauseOff || p.failover)
 	if p.changed != nil {
 		close(p.changed)
 	}
@@ -62,6 +67,9 @@ func (p *pauseState) setLocked(mode int, end time.Time) {
 
 // writesPaused tells whether writes (and expiry) are paused now.
 func (s *Server) writesPaused() bool {
+	if !s.pause.on.Load() {
+		return false
+	}
 	mode, _, _ := s.pause.current()
 	return mode != pauseOff
 }
@@ -94,6 +102,9 @@ func (c *Client) mayReplicate(cmd *command, args [][]byte) bool {
 // it counts as a blocked client meanwhile. False: the client was killed.
 func (c *Client) waitWhilePaused(cmd *command, args [][]byte) bool {
 	s := c.srv
+	if !s.pause.on.Load() {
+		return true
+	}
 	counted := false
 	defer func() {
 		if counted {

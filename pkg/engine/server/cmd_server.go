@@ -463,7 +463,7 @@ func (s *Server) applyConfig(name string) error {
 			}
 			return fmt.Errorf("CONFIG SET failed (possibly related to argument '%s') - %s (%v)", name, msg, err)
 		}
-	case "latency-monitor-threshold", "latency-tracking":
+	case "latency-monitor-threshold", "latency-tracking", "slowlog-log-slower-than":
 		s.applyLatencyConfig()
 	case "tracking-table-max-keys":
 		s.tracking.maxKeys.Store(int64(s.Cfg.Int(name)))

@@ -47,7 +47,7 @@ func (s *Server) slowlog() *slowlog {
 // noteSlow logs a command c ran, if it was slow enough.
 func (c *Client) noteSlow(cmd *command, args [][]byte, took time.Duration) {
 	s := c.srv
-	threshold := int64(s.Cfg.Int("slowlog-log-slower-than"))
+	threshold := s.latency.slowlogThreshold.Load()
 	us := took.Microseconds()
 	if threshold < 0 || us < threshold || cmd.name == "exec" {
 		return

@@ -248,16 +248,18 @@ func (c *Client) dispatch(cmd *command, args [][]byte) {
 		}
 	}
 	c.monitorBefore(cmd, args)
-	started := time.Now()
-	c.call(cmd, args)
+	c.call(cmd, args) // sets ranAt as it starts (commandRan)
+	took := time.Since(c.ranAt)
 	if !c.unserved {
-		c.noteSlow(cmd, args, time.Since(started)-c.blockedFor)
+		c.noteSlow(cmd, args, took-c.blockedFor)
 	}
 	c.monitorAfter(cmd, args)
 	if wait := c.afterCall; wait != nil {
 		c.afterCall = nil
 		wait()
+		took = time.Since(c.ranAt) // the stats count the wait, less blockedFor
 	}
+	c.ranFor = took
 	if cmd.name != "asking" {
 		c.asking = false
 	}

@@ -38,14 +38,18 @@ type latencyEvent struct {
 type latencyState struct {
 	threshold atomic.Int64 // latency-monitor-threshold in ms, 0 = off
 	tracking  atomic.Bool  // latency-tracking
-	mu        sync.Mutex
-	events    map[string]*latencyEvent
-	hists     sync.Map // *command or subcommand name ("client|id") -> *latencyHist
+	// slowlogThreshold is slowlog-log-slower-than in µs (< 0: off), read
+	// by every command, so not through the config's lock and map
+	slowlogThreshold atomic.Int64
+	mu               sync.Mutex
+	events           map[string]*latencyEvent
+	hists            sync.Map // *command or subcommand name ("client|id") -> *latencyHist
 }
 
 func (s *Server) applyLatencyConfig() {
 	s.latency.threshold.Store(int64(s.Cfg.Int("latency-monitor-threshold")))
 	s.latency.tracking.Store(s.Cfg.Bool("latency-tracking"))
+	s.latency.slowlogThreshold.Store(int64(s.Cfg.Int("slowlog-log-slower-than")))
 }
 
 // noteLatency records an event's duration when it reaches the threshold;

@@ -40,7 +40,8 @@ func (c *Client) noteCommandName(cmd *command, args [][]byte) {
 	}
 	v, ok := commandNames.Load(name)
 	if !ok {
-		v, _ = commandNames.LoadOrStore(name, &name)
+		stored := name // a copy: taking name's address would move it to the heap on every call
+		v, _ = commandNames.LoadOrStore(name, &stored)
 	}
 	c.lastName.Store(v.(*string))
 }

@@ -490,9 +490,13 @@ type Client struct {
 	unwatchLater bool     // a refused EXEC could not drop the watch (settleUnwatch)
 	oomAtStart   bool     // over maxmemory when the running command began (scripts check it)
 	// ran, ranAt: the dispatched command started running (not refused);
+	// ranFor: how long it ran, read off the clock once for the slowlog and
+	// the stats; doneAt: when the last command finished (CLIENT LIST idle);
 	// innerErrors: errors its script's commands answered (stats.go)
 	ran         bool
 	ranAt       time.Time
+	ranFor      time.Duration
+	doneAt      time.Time
 	innerErrors [][]byte
 	// blockedFor is how long the running command waited blocked (BLPOP,
 	// XREAD BLOCK, WAIT), which Redis leaves out of its run time;
@@ -582,7 +586,7 @@ func (c *Client) serve() {
 				c.wmu.Unlock()
 				return
 			}
-			c.lastIO.Store(time.Now().Unix())
+			c.lastIO.Store(c.doneAt.Unix())
 		}
 		c.wmu.Unlock()
 	}

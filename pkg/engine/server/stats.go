@@ -169,21 +169,20 @@ func (c *Client) accountCommand(cmd *command, args [][]byte, reply []byte) {
 	c.innerErrors = c.innerErrors[:0]
 	blockedFor, unserved := c.blockedFor, c.unserved
 	c.blockedFor, c.unserved = 0, false
-	if cmd == nil {
-		return
-	}
-	s := st.of(cmd)
-	if s == nil {
-		return
-	}
 	if !c.ran {
-		if isErr {
+		c.doneAt = time.Now()
+		if s := st.of(cmd); s != nil && isErr {
 			s.rejected.Add(1)
 		}
 		return
 	}
 	c.ran = false
-	took := time.Since(c.ranAt) - blockedFor
+	c.doneAt = c.ranAt.Add(c.ranFor)
+	s := st.of(cmd)
+	if s == nil {
+		return
+	}
+	took := c.ranFor - blockedFor
 	s.calls.Add(1)
 	s.usec.Add(took.Microseconds())
 	c.srv.noteCommandLatency(cmd, args, took, !unserved)

@@ -282,25 +282,49 @@ func (z *ZSet) RemoveRange(from, to int) int {
 		z.pack = z.pack.without(z.pack.offsetOf(from), z.pack.offsetOf(to), to-from)
 		return to - from
 	}
+	var buf [zNodeMax]ZMember // one leaf's worth: removeRun stays within a leaf
 	removed := 0
 	for removed < to-from {
-		removed += z.big.tree.removeRun(from, to-from-removed, func(m ZMember) {
-			delete(z.big.scores, unsafe.String(unsafe.SliceData(m.Member), len(m.Member)))
-		})
+		run := z.big.tree.removeRun(from, to-from-removed, buf[:0])
+		z.big.forget(run)
+		removed += len(run)
 	}
 	return removed
+}
+
+// forget drops removed tree entries from the member map.
+func (b *zBig) forget(removed []ZMember) {
+	for _, m := range removed {
+		delete(b.scores, unsafe.String(unsafe.SliceData(m.Member), len(m.Member)))
+	}
 }
 
 // PopEnd removes and returns the n lowest members (lowest set) or the n
 // highest, in the order they are popped.
 func (z *ZSet) PopEnd(n int, lowest bool) []ZMember {
 	n = min(n, z.Len())
-	if lowest {
-		out := z.Slice(0, n, false)
-		z.RemoveRange(0, n)
+	if n <= 0 {
+		return nil
+	}
+	from := 0
+	if !lowest {
+		from = z.Len() - n
+	}
+	if z.big == nil {
+		out := z.Slice(from, from+n, !lowest)
+		z.RemoveRange(from, from+n)
 		return out
 	}
-	out := z.Slice(z.Len()-n, z.Len(), true)
-	z.RemoveRange(z.Len()-n, z.Len())
+	// the tree hands the removed entries over in ascending order, a leaf
+	// at a time, with no copy of the rest and no callback
+	out := make([]ZMember, 0, n)
+	for len(out) < n {
+		k := len(out)
+		out = z.big.tree.removeRun(from, n-k, out)
+		z.big.forget(out[k:])
+	}
+	if !lowest {
+		slices.Reverse(out)
+	}
 	return out
 }

@@ -193,28 +193,28 @@ func (n *zNode) delete(score float64, member []byte) (ZMember, bool) {
 }
 
 // removeRun deletes up to count members from rank r on, all from one leaf,
-// calls gone for each, and returns how many it removed.
-func (t *zTree) removeRun(r, count int, gone func(ZMember)) int {
-	k := t.root.removeRun(r, count, gone)
-	t.n -= k
+// and returns into with them appended (so at most zNodeMax at a time).
+func (t *zTree) removeRun(r, count int, into []ZMember) []ZMember {
+	before := len(into)
+	into = t.root.removeRun(r, count, into)
+	t.n -= len(into) - before
 	t.shrink()
-	return k
+	return into
 }
 
-func (n *zNode) removeRun(r, count int, gone func(ZMember)) int {
+func (n *zNode) removeRun(r, count int, into []ZMember) []ZMember {
 	if n.leaf() {
 		end := min(len(n.items), r+count)
-		for _, m := range n.items[r:end] {
-			gone(m)
-		}
+		into = append(into, n.items[r:end]...)
 		n.items = slices.Delete(n.items, r, end)
-		return end - r
+		return into
 	}
 	i, before := n.childAt(r)
-	k := n.kids[i].removeRun(r-before, count, gone)
-	n.sizes[i] -= k
+	k := len(into)
+	into = n.kids[i].removeRun(r-before, count, into)
+	n.sizes[i] -= len(into) - k
 	n.rebalance(i)
-	return k
+	return into
 }
 
 // shrink drops a root left with a single child.
