@@ -48,7 +48,7 @@ func TestAtomic84ReshardInterrupted(t *testing.T) {
 	harness.Preload(t, e.cc, preN)
 	cmd, done, out := startReshard(t, e, e.masters(t)[2], 6000)
 	if importInProgress(t, e, done) == nil {
-		t.Skipf("the reshard ended before an import could be caught in progress:\n%s", out.String())
+		t.Fatalf("the reshard ended before an import could be caught in progress:\n%s", out.String())
 	}
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
