@@ -147,7 +147,11 @@ func runAction(ctx context.Context, pool *conn.Pool, a FixAction) error {
 	}
 	if a.Op == OpCancelAtomicImport {
 		// Answers how many tasks it cancelled: none when they ended meanwhile.
-		return conn.NodeError(a.Node, "CLUSTER MIGRATION CANCEL ALL", cl.Do(ctx, "CLUSTER", "MIGRATION", "CANCEL", "ALL").Err())
+		if err := cl.Do(ctx, "CLUSTER", "MIGRATION", "CANCEL", "ALL").Err(); err != nil {
+			return conn.NodeError(a.Node, "CLUSTER MIGRATION CANCEL ALL", err)
+		}
+		waitImportsEnded(ctx, cl)
+		return nil
 	}
 	slot := a.Slots[0]
 	do := func(cmd string, args ...any) error {
@@ -177,6 +181,29 @@ func runAction(ctx context.Context, pool *conn.Pool, a FixAction) error {
 		return claimSlots(ctx, cl, srv, a)
 	}
 	return fmt.Errorf("unknown fix action %q", a.Op)
+}
+
+// importsEndWait bounds how long fix waits for cancelled Redis 8.4 tasks
+// to leave their in-progress states before it checks the cluster again.
+const importsEndWait = 5 * time.Second
+
+// waitImportsEnded returns once the node lists no Redis 8.4 task in
+// progress, or after importsEndWait: a cancelled task that was stalled
+// ends a moment after CANCEL answers, and the check after the repairs
+// would report it still running.
+func waitImportsEnded(ctx context.Context, cl *redis.Client) {
+	deadline := time.Now().Add(importsEndWait)
+	for time.Now().Before(deadline) {
+		tasks, err := migrate.MigrationTasks(ctx, cl, "ALL")
+		if err != nil || !slices.ContainsFunc(tasks, migrate.MigrationTask.InProgress) {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // setSlotsNode sends SETSLOT <slot> NODE <peer> for every slot of the
