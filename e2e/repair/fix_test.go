@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gocluster/gocluster/e2e/harness"
+	"github.com/gocluster/gocluster/pkg/admin"
 	"github.com/gocluster/gocluster/pkg/slots"
 	"github.com/redis/go-redis/v9"
 )
@@ -154,6 +155,34 @@ func (e *fixEnv) mustFix(args ...string) harness.Result {
 	return r
 }
 
+// fixSaved runs fix --json --yes, which must leave the cluster healthy, and
+// returns the keys whose two copies it kept.
+func (e *fixEnv) fixSaved(args ...string) []admin.SavedConflict {
+	e.t.Helper()
+	r := e.fix(append(args, "--json", "--yes")...)
+	var doc struct {
+		OK     bool `json:"ok"`
+		Result struct {
+			Saved []admin.SavedConflict `json:"saved_conflicts"`
+		} `json:"result"`
+	}
+	if err := json.Unmarshal([]byte(r.Stdout), &doc); err != nil || r.Code != 0 || !doc.OK {
+		e.t.Fatalf("fix --json exit %d, %v:\n%s", r.Code, err, r.Output())
+	}
+	return doc.Result.Saved
+}
+
+// savedInSlot asserts a saved copy stays in the key's slot, on its owner.
+func (e *fixEnv) savedInSlot(s admin.SavedConflict, slot, owner int) {
+	e.t.Helper()
+	if got := slots.Slot(s.SavedAs); got != slot {
+		e.t.Fatalf("saved copy %q is in slot %d, want %d", s.SavedAs, got, slot)
+	}
+	if n := e.node(owner).Exists(context.Background(), s.SavedAs).Val(); n != 1 {
+		e.t.Fatalf("saved copy %q is not on the owner (node %d)", s.SavedAs, owner)
+	}
+}
+
 func want(t *testing.T, out string, lines ...string) {
 	t.Helper()
 	for _, l := range lines {
@@ -264,29 +293,56 @@ func TestFixBrokenStates(t *testing.T) {
 		}
 	})
 
-	t.Run("same key with different values on both sides: reported, owner's copy kept, then --replace", func(t *testing.T) {
+	t.Run("same key with different values on both sides: both copies kept, the migration's under the key's name", func(t *testing.T) {
 		slot := 500
 		ks := e.write(slot, 4)
 		owner := e.ownerOf(slot)
 		other := (owner + 1) % 3
-		e.plant(other, slot, ks[0], "stale-copy")
+		ownersCopy := e.written[ks[0]]
+		e.plant(other, slot, ks[0], "migrated-copy")
 		e.plant(other, slot, key(slot, 50), "only-here")
 		e.written[key(slot, 50)] = "only-here"
+		// The source's replica took over without the migration's state:
+		// the slot is importing on the target only (fix's case 2).
 		e.do(other, "CLUSTER", "SETSLOT", slot, "IMPORTING", e.id(owner))
 
-		r := e.fix("--yes")
-		if r.Code != 1 {
-			t.Fatalf("fix with a conflicting key must exit 1, got %d:\n%s", r.Code, r.Output())
+		saved := e.fixSaved()
+		if len(saved) != 1 || saved[0].Key != ks[0] || saved[0].Kept != e.c.Nodes[other].Addr() || saved[0].From != e.c.Nodes[owner].Addr() {
+			t.Fatalf("saved conflicts %+v, want %s kept from node %d and saved from the owner", saved, ks[0], other)
 		}
-		want(t, r.Stdout, "key(s) exist on both", ks[0], "--replace")
-		if v := e.cc.Get(ctx, ks[0]).Val(); v != e.written[ks[0]] {
-			t.Fatalf("the owner's copy was overwritten: %q", v)
+		e.written[ks[0]] = "migrated-copy"
+		e.written[saved[0].SavedAs] = ownersCopy
+		e.savedInSlot(saved[0], slot, owner)
+		e.healthyAndComplete()
+	})
+
+	t.Run("--replace overwrites the owner's different copy", func(t *testing.T) {
+		slot := 510
+		ks := e.write(slot, 2)
+		owner := e.ownerOf(slot)
+		other := (owner + 1) % 3
+		e.plant(other, slot, ks[0], "replacing-copy")
+		e.do(other, "CLUSTER", "SETSLOT", slot, "IMPORTING", e.id(owner))
+		e.written[ks[0]] = "replacing-copy"
+		r := e.mustFix("--replace")
+		if strings.Contains(r.Stdout, "gocluster-conflict") {
+			t.Fatalf("--replace saved a copy:\n%s", r.Stdout)
 		}
-		if v := e.cc.Get(ctx, key(slot, 50)).Val(); v != "only-here" {
-			t.Fatalf("the non-conflicting key was not moved: %q", v)
+	})
+
+	t.Run("different copies on two owners: the owner's kept, the other saved", func(t *testing.T) {
+		slot := 520
+		ks := e.write(slot, 3)
+		owner := e.ownerOf(slot)
+		other := (owner + 2) % 3
+		e.plant(other, slot, ks[1], "foreign-copy")
+		saved := e.fixSaved("--search-multiple-owners")
+		if len(saved) != 1 || saved[0].Key != ks[1] || saved[0].Kept != e.c.Nodes[owner].Addr() {
+			t.Fatalf("saved conflicts %+v, want %s kept on the owner (node %d)", saved, ks[1], owner)
 		}
-		e.written[ks[0]] = "stale-copy" // --replace makes the moved copy win
-		e.mustFix("--replace")
+		e.written[saved[0].SavedAs] = "foreign-copy"
+		e.savedInSlot(saved[0], slot, owner)
+		e.healthyAndComplete()
 	})
 
 	t.Run("multiple owners", func(t *testing.T) {

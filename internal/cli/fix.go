@@ -27,9 +27,14 @@ migration (the owner migrating, the other node importing, keys on both) is
 finished towards the importing node, so clients are served all along, where
 redis-cli moves the keys back to the node with the most while they answer nil.
 
-Keys are moved with MIGRATE and never overwrite the owner's copy: a key that
-exists on both sides with the same value is merged, one with different values
-is left where it is and reported, and its slot stays open, unless --replace.
+Keys are moved with MIGRATE and no copy is ever dropped: a key that exists on
+both sides with the same value is merged; one with different values keeps both
+copies on the owner, one under the key's name and the other renamed to
+<key>:gocluster-conflict:<node>:<time> in the same slot, and fix names both.
+In an open slot the copy kept under the key's name is the migration's (the
+node being emptied got it by MIGRATE or by writes after ASK, so it is newer
+than a promoted replica's); elsewhere it is the owner's. --replace overwrites
+the owner's copy instead of saving it.
 While a master is unreachable fix refuses to run unless
 --fix-with-unreachable-masters (its slots would be reassigned). Ctrl-C
 finishes the repair in flight, then stops and says how to go on (exit 130).
@@ -138,7 +143,7 @@ Exit status 0 when the cluster is healthy afterwards, 1 otherwise.`,
 	f := cmd.Flags()
 	f.BoolVar(&opts.SearchMultipleOwners, "search-multiple-owners", false, "also repair slots claimed by, or holding keys on, several masters")
 	f.BoolVar(&opts.FixWithUnreachableMasters, "fix-with-unreachable-masters", false, "repair even while masters are unreachable (their slots are reassigned)")
-	f.BoolVar(&opts.Replace, "replace", false, "let moved keys overwrite the owner's different copy")
+	f.BoolVar(&opts.Replace, "replace", false, "let moved keys overwrite the owner's different copy instead of saving it under a new name")
 	f.IntVar(&opts.Pipeline, "pipeline", admin.DefaultFixPipeline, "keys per MIGRATE")
 	opts.Timeout = admin.DefaultFixTimeout
 	f.Var((*msDuration)(&opts.Timeout), "timeout", "MIGRATE I/O timeout: milliseconds as redis-cli, or a duration like 90s")
@@ -179,6 +184,9 @@ func printFixResult(p *printer, r *admin.FixResult) {
 		p.Err("[ERR] Slot %d: %d key(s) exist on both %s and the owner %s with different values; left on %s: %s%s",
 			c.Slot, len(c.Keys), c.Node, c.Owner, c.Node, strings.Join(keys, ", "), extra)
 		p.Err("      Fix them by hand, or rerun with --replace to overwrite the owner's copy.")
+	}
+	if len(r.Saved) > 0 {
+		p.Warn("[WARNING] %d key(s) had two different copies, both kept (listed above); compare each with its saved copy, merge if needed, then delete the saved one.", len(r.Saved))
 	}
 	for _, f := range r.Failures {
 		p.Err("[ERR] Repair of slot(s) %s failed: %s", fmtSlots(f.Slots), f.Error)

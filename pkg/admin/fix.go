@@ -21,9 +21,9 @@ type FixOptions struct {
 	// FixWithUnreachableMasters allows repairs while some masters cannot
 	// be reached: their slots are treated as uncovered (data loss risk).
 	FixWithUnreachableMasters bool
-	// Replace lets a moved key overwrite the copy that already exists on
-	// the slot's owner. Without it such keys are left where they are and
-	// reported.
+	// Replace lets a moved key overwrite the different copy that already
+	// exists on the slot's owner. Without it both copies are kept, one
+	// renamed (see saveConflicts).
 	Replace bool
 	// Pipeline is how many keys one MIGRATE moves (default 100).
 	Pipeline int

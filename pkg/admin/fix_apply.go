@@ -39,9 +39,11 @@ type FixResult struct {
 	StepsDone int           `json:"steps_done"`
 	KeysMoved int64         `json:"keys_moved"`
 	Conflicts []KeyConflict `json:"conflicts"`
-	Failures  []StepFailure `json:"failures"`
-	Converged string        `json:"not_converged,omitempty"` // why the nodes did not agree in time
-	After     *CheckResult  `json:"-"`
+	// Saved are keys whose two different copies both stay, one renamed.
+	Saved     []SavedConflict `json:"saved_conflicts"`
+	Failures  []StepFailure   `json:"failures"`
+	Converged string          `json:"not_converged,omitempty"` // why the nodes did not agree in time
+	After     *CheckResult    `json:"-"`
 }
 
 // OK reports that every step completed with no key left behind.
@@ -60,7 +62,7 @@ func ApplyFix(ctx context.Context, pool *conn.Pool, plan *FixPlan, o FixOptions,
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultFixTimeout
 	}
-	res := &FixResult{Conflicts: []KeyConflict{}, Failures: []StepFailure{}}
+	res := &FixResult{Conflicts: []KeyConflict{}, Saved: []SavedConflict{}, Failures: []StepFailure{}}
 	failed := map[int]bool{}
 	for _, step := range plan.Steps {
 		if err := ctx.Err(); err != nil {
@@ -116,6 +118,16 @@ func runStep(ctx context.Context, pool *conn.Pool, step FixStep, failed map[int]
 		if a.Op == OpMoveKeys {
 			moved, conflicts, err := moveKeys(ctx, pool, a, o, rep)
 			res.KeysMoved += moved
+			for round := 0; err == nil && len(conflicts) > 0 && !o.Replace && round < conflictRounds; round++ {
+				var saved []SavedConflict
+				saved, err = saveConflicts(ctx, pool, a, conflicts, keepMovedCopy(step))
+				res.Saved = append(res.Saved, saved...)
+				reportSaved(rep, saved)
+				if err == nil {
+					moved, conflicts, err = moveKeys(ctx, pool, a, o, rep)
+					res.KeysMoved += moved
+				}
+			}
 			if err != nil {
 				return err
 			}
