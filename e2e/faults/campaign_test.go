@@ -68,8 +68,8 @@ func TestFaultCampaign(t *testing.T) {
 			}()
 			tr.run()
 			o := tr.outcome
-			t.Logf("fault after %v, command ran %v (landed mid-command %v); %d acknowledged writes checked, %d lost, %d lost at failover (Redis), %d retry duplicates; recovered in %v; node errors %v; client errors %v",
-				o.delay.Round(time.Millisecond), o.ran.Round(time.Millisecond), o.landed, o.checked, o.lost, o.failover, o.retryDup, o.recovery.Round(time.Millisecond), o.seen, o.appErrs)
+			t.Logf("fault after %v, command ran %v (landed mid-command %v); %d acknowledged writes checked, %d lost, %d lost at failover (Redis), %d retry duplicates, %d in copies fix saved; recovered in %v; node errors %v; client errors %v",
+				o.delay.Round(time.Millisecond), o.ran.Round(time.Millisecond), o.landed, o.checked, o.lost, o.failover, o.retryDup, o.saved, o.recovery.Round(time.Millisecond), o.seen, o.appErrs)
 			t.Logf("steps: %s", strings.Join(o.steps, " | "))
 			if o.failure != "" {
 				t.Errorf("%s\nreproduce: FAULTS_SEED=%d FAULTS_TRIALS=1 make faults", o.failure, tr.seed)
@@ -97,9 +97,9 @@ func writeReport(t *testing.T, outcomes []outcome) {
 // renderReport sums the outcomes into Markdown tables.
 func renderReport(outs []outcome) string {
 	type cell struct {
-		trials, landed, recovered, checked, lost, failover, dup int
-		recovery                                                []time.Duration
-		seen, app                                               map[string]int64
+		trials, landed, recovered, checked, lost, failover, dup, saved int
+		recovery                                                       []time.Duration
+		seen, app                                                      map[string]int64
 	}
 	cells := map[string]*cell{}
 	key := func(o outcome) string { return o.backend + "|" + o.command + "|" + o.fault }
@@ -124,6 +124,7 @@ func renderReport(outs []outcome) string {
 			c.lost += o.lost
 			c.failover += o.failover
 			c.dup += o.retryDup
+			c.saved += o.saved
 			for k, v := range o.seen {
 				c.seen[k] += v
 			}
@@ -153,16 +154,16 @@ func renderReport(outs []outcome) string {
 		return fmt.Sprintf("%.1f s / %.1f s", ds[len(ds)/2].Seconds(), ds[len(ds)-1].Seconds())
 	}
 	var b strings.Builder
-	b.WriteString("| server | command | fault | trials | mid-command | recovered | writes checked | lost | lost at failover | retry dup | recovery median / max | errors nodes returned | errors clients saw |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| server | command | fault | trials | mid-command | recovered | writes checked | lost | lost at failover | retry dup | in saved copies | recovery median / max | errors nodes returned | errors clients saw |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	keys := make([]string, 0, len(cells))
 	for k := range cells {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	row := func(name string, c *cell) {
-		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %d | %d | %d | %s | %s | %s |\n", name, c.trials, c.landed, c.recovered,
-			c.checked, c.lost, c.failover, c.dup, median(c.recovery), errs(c.seen), errs(c.app))
+		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %d | %d | %d | %d | %s | %s | %s |\n", name, c.trials, c.landed, c.recovered,
+			c.checked, c.lost, c.failover, c.dup, c.saved, median(c.recovery), errs(c.seen), errs(c.app))
 	}
 	for _, k := range keys {
 		row(strings.ReplaceAll(k, "|", " | "), cells[k])

@@ -48,6 +48,7 @@ type outcome struct {
 	failure                 string        // "" when the cluster recovered and no write was lost
 	checked, lost, failover int
 	retryDup                int
+	saved                   int           // missing under the key, found in the copy fix saved
 	recovery                time.Duration // fault to `check` OK
 	seen, appErrs           map[string]int64
 	steps                   []string // what happened when, for the log
@@ -390,6 +391,10 @@ func (tr *trial) run() {
 		return
 	}
 	tr.outcome.checked, tr.outcome.lost, tr.outcome.failover, tr.outcome.retryDup = v.checked, len(v.lost), len(v.failover), v.retryDup
+	tr.outcome.saved = len(v.saved)
+	if len(v.saved) > 0 {
+		tr.step(fmt.Sprintf("in copies fix saved, e.g. %s", strings.Join(v.saved[:min(3, len(v.saved))], "; ")))
+	}
 	if len(v.failover) > 0 {
 		tr.step(fmt.Sprintf("lost at failover, e.g. %s", strings.Join(v.failover[:min(3, len(v.failover))], "; ")))
 	}
