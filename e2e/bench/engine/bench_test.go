@@ -127,21 +127,33 @@ func smallCollectionsMemory(b *testing.B) {
 // redis-server jemalloc's purge).
 func reportMemory(b *testing.B, name, metric string, targets []target, mem [2]memory) {
 	for i, tg := range targets {
-		fmt.Printf("%-10s %-12s used_memory %7.1f MB   VmRSS %7.1f MB (%.1f MB before load)   %.0f B/key by RSS;  after MEMORY PURGE: used_memory %7.1f MB   VmRSS %7.1f MB\n",
+		fmt.Printf("%-10s %-12s used_memory %7.1f MB   VmRSS %7.1f MB (%.1f MB before load)   %.0f B/key by RSS;  quiet %v: used_memory %7.1f MB   VmRSS %7.1f MB;  after MEMORY PURGE: used_memory %7.1f MB   VmRSS %7.1f MB\n",
 			name, tg.name, mem[i].used/1e6, mem[i].rss/1e6, mem[i].rssBefore/1e6, (mem[i].rss-mem[i].rssBefore)/1e6,
-			mem[i].usedPurged/1e6, mem[i].rssPurged/1e6)
+			quietWait, mem[i].usedQuiet/1e6, mem[i].rssQuiet/1e6, mem[i].usedPurged/1e6, mem[i].rssPurged/1e6)
 	}
-	fmt.Printf("%-10s engine/redis-server: used_memory %.2fx, VmRSS %.2fx;  after MEMORY PURGE: used_memory %.2fx, VmRSS %.2fx\n", name,
-		mem[0].used/mem[1].used, mem[0].rss/mem[1].rss, mem[0].usedPurged/mem[1].usedPurged, mem[0].rssPurged/mem[1].rssPurged)
+	fmt.Printf("%-10s engine/redis-server: used_memory %.2fx, VmRSS %.2fx;  quiet %v: used_memory %.2fx, VmRSS %.2fx;  after MEMORY PURGE: used_memory %.2fx, VmRSS %.2fx\n", name,
+		mem[0].used/mem[1].used, mem[0].rss/mem[1].rss, quietWait, mem[0].usedQuiet/mem[1].usedQuiet, mem[0].rssQuiet/mem[1].rssQuiet,
+		mem[0].usedPurged/mem[1].usedPurged, mem[0].rssPurged/mem[1].rssPurged)
 	b.ReportMetric(mem[0].rss/1e6, "engine-"+metric+"-rss-MB")
 	b.ReportMetric(mem[0].rss/mem[1].rss, metric+"-rss-ratio")
 	b.ReportMetric(mem[0].used/mem[1].used, metric+"-used_memory-ratio")
+	b.ReportMetric(mem[0].rssQuiet/mem[1].rssQuiet, metric+"-quiet-rss-ratio")
+	b.ReportMetric(mem[0].usedQuiet/mem[1].usedQuiet, metric+"-quiet-used_memory-ratio")
 	b.ReportMetric(mem[0].rssPurged/mem[1].rssPurged, metric+"-purged-rss-ratio")
 	b.ReportMetric(mem[0].usedPurged/mem[1].usedPurged, metric+"-purged-used_memory-ratio")
 }
 
 // memory is what a server reports and what the kernel sees, in bytes.
-type memory struct{ used, rss, rssBefore, usedPurged, rssPurged float64 }
+type memory struct {
+	used, rss, rssBefore  float64 // right after the load
+	usedQuiet, rssQuiet   float64 // after quietWait with no command
+	usedPurged, rssPurged float64 // after MEMORY PURGE
+}
+
+// quietWait is how long both servers sit idle before the second reading:
+// the engine runs a full collection once quiet for 0.5 s (idlegc.go),
+// redis-server finishes its incremental rehashing in its cron.
+const quietWait = 1500 * time.Millisecond
 
 // loadMillionKeys fills the server with fill and measures INFO
 // used_memory and the process's VmRSS (found through INFO's process_id).
@@ -167,6 +179,12 @@ func loadMillionKeys(b *testing.B, addr string, fill func(*testing.B, *redis.Cli
 		b.Fatal(err)
 	}
 	m.rss = float64(rss)
+	time.Sleep(quietWait)
+	m.usedQuiet, _ = strconv.ParseFloat(infoField(b, c, "memory", "used_memory"), 64)
+	if rss, err = enginee2e.ProcRSS(pid); err != nil {
+		b.Fatal(err)
+	}
+	m.rssQuiet = float64(rss)
 	if err := c.Do(ctx, "MEMORY", "PURGE").Err(); err != nil {
 		b.Fatalf("MEMORY PURGE on %s: %v", addr, err)
 	}

@@ -67,6 +67,7 @@ type memoryFigures struct {
 	backlog, replicaBufs, aofBuf               uint64
 	clients, replicaClients, overhead, dataset uint64
 	allocated, active, heldFromOS, system      uint64
+	notCountedForEvict                         uint64
 	keys                                       int
 	scripts                                    scriptStats
 }
@@ -88,9 +89,19 @@ func (s *Server) measureMemory() memoryFigures {
 	}
 	replicas := len(s.replicas)
 	f.keys = s.DB.DBSize()
+	accounted := uint64(s.usedMemory())
 	s.DB.Mu.Unlock()
 	if l := s.aof.log.Load(); l != nil {
 		f.aofBuf = uint64(l.Pending())
+	}
+	// Eviction compares maxmemory with the engine's account of its data,
+	// not with the Go heap that used_memory shows while maxmemory is 0: the
+	// rest of that heap is memory not counted for eviction, so that
+	// used_memory - mem_not_counted_for_evict is what eviction sees, as
+	// tools (and Redis's tests) compute it before setting a maxmemory.
+	f.notCountedForEvict = f.aofBuf + f.replicaBufs
+	if f.used > accounted+f.notCountedForEvict {
+		f.notCountedForEvict = f.used - accounted
 	}
 	f.clients = uint64(max(s.clientCount()-replicas, 0))*replyBufferBytes + s.queryBufferBytes()
 	f.replicaClients = uint64(replicas)*replyBufferBytes + f.replicaBufs
@@ -162,7 +173,7 @@ func (s *Server) memoryInfo(line func(string, any)) {
 	line("rss_overhead_bytes", diff(f.resident, f.heldFromOS))
 	line("mem_fragmentation_ratio", ratio(f.resident, f.used))
 	line("mem_fragmentation_bytes", diff(f.resident, f.used))
-	line("mem_not_counted_for_evict", f.aofBuf+f.replicaBufs)
+	line("mem_not_counted_for_evict", f.notCountedForEvict)
 	line("mem_replication_backlog", f.backlog)
 	line("mem_total_replication_buffers", f.backlog+f.replicaBufs)
 	line("mem_clients_slaves", f.replicaClients)

@@ -108,6 +108,7 @@ type Server struct {
 	traffic  trafficStats  // INFO's byte counts and rates (netstats.go)
 	lazyfree lazyFreer     // UNLINK and FLUSH ASYNC's background freeing (lazyfree.go)
 	memPeak  memoryPeak    // used_memory_peak and _startup (meminfo.go)
+	idleGC   idleGC        // the cron's full collection once quiet (idlegc.go)
 	latency  latencyState  // LATENCY and INFO latencystats (latency.go)
 	// expireCycleNs is the time the cron spent expiring keys
 	// (expire_cycle_cpu_milliseconds).
@@ -368,6 +369,7 @@ func (s *Server) cron() {
 		case <-t.C:
 			s.sampleRates()
 			s.notePeakMemory()
+			s.collectWhenIdle()
 			s.tidyQueryBuffers()
 			s.tidyReplyBuffers()
 			if s.activeExpireOff() { // DEBUG SET-ACTIVE-EXPIRE 0, PAUSE-CRON 1
