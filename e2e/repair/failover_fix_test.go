@@ -1,8 +1,12 @@
 package repair
 
 import (
+	"bufio"
 	"context"
+	"os"
+	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -79,4 +83,63 @@ func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// TestFixSecondPassAfterFailoverDuringFix: the source of open slots
+// freezes while fix repairs them, for longer than the node timeout, so its
+// replica takes over in the middle of the repairs and the steps planned
+// for the old master fail ("Please use SETSLOT only with masters", MOVED).
+// One fix run must still end with a healthy cluster and every key: it
+// looks at the cluster again and runs a new plan (fault campaign seed
+// 4086, where fix exited 1 and the cluster stayed down until fix ran
+// again).
+func TestFixSecondPassAfterFailoverDuringFix(t *testing.T) {
+	c := harness.NewCluster(t, harness.ClusterOptions{Masters: 3, Replicas: 1, Args: []string{"--cluster-node-timeout", "1000"}})
+	e := &fixEnv{t: t, c: c, cc: c.ClusterClient(t), written: map[string]string{}}
+	src, dst := e.ownerOf(0), e.ownerOf(16383)
+	srcID, dstID := e.id(src), e.id(dst)
+	for slot := range 8 {
+		keys := e.write(slot, 60)
+		e.do(dst, "CLUSTER", "SETSLOT", slot, "IMPORTING", srcID)
+		e.do(src, "CLUSTER", "SETSLOT", slot, "MIGRATING", dstID)
+		e.migrateRaw(src, dst, keys[:30]...)
+	}
+	time.Sleep(200 * time.Millisecond) // the replica has every write
+
+	cmd := exec.Command(harness.Binary(t), append(append([]string{"fix", c.Nodes[(src+1)%len(c.Nodes)].Addr()}, authArgs(c)...), "--yes", "--pipeline", "1")...)
+	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	frozen := false
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		out.WriteString(sc.Text() + "\n")
+		if !frozen && strings.HasPrefix(sc.Text(), ">>> Fixing open slot") {
+			frozen = true
+			if err := c.Nodes[src].Signal(syscall.SIGSTOP); err != nil {
+				t.Fatal(err)
+			}
+			time.AfterFunc(3500*time.Millisecond, func() { c.Nodes[src].Signal(syscall.SIGCONT) })
+		}
+	}
+	err = cmd.Wait()
+	t.Logf("fix output:\n%s%s", out.String(), stderr.String())
+	if !frozen {
+		t.Fatal("fix never started a repair")
+	}
+	if err != nil {
+		t.Fatalf("fix with a failover in the middle: %v", err)
+	}
+	if !strings.Contains(out.String(), "looking at it again") {
+		t.Log("no repair failed this time (the failover came between two steps' commands)")
+	}
+	e.healthyAndComplete()
 }

@@ -1,11 +1,13 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/gocluster/gocluster/pkg/admin"
+	"github.com/gocluster/gocluster/pkg/conn"
 	"github.com/spf13/cobra"
 )
 
@@ -38,6 +40,8 @@ the owner's copy instead of saving it.
 While a master is unreachable fix refuses to run unless
 --fix-with-unreachable-masters (its slots would be reassigned). Ctrl-C
 finishes the repair in flight, then stops and says how to go on (exit 130).
+When repairs fail because the cluster changed under fix (a failover made a
+node a replica), fix looks at the cluster again and runs a second plan.
 Exit status 0 when the cluster is healthy afterwards, 1 otherwise.`,
 		Example: `  gocluster fix 127.0.0.1:7000 --dry-run
   gocluster fix 127.0.0.1:7000 --yes
@@ -56,88 +60,13 @@ Exit status 0 when the cluster is healthy afterwards, 1 otherwise.`,
 				return usageErr(err)
 			}
 			defer pool.Close()
-			ctx := cmd.Context()
-			p := g.printer()
-			survey, err := admin.SurveyFix(ctx, pool, seed, opts)
-			if err != nil {
-				return err
-			}
-			if !g.json {
-				printInfo(p, survey.Check.Info)
-				printCheck(p, survey.Check)
-			}
-			plan, err := admin.PlanFix(survey, opts)
-			if err != nil {
-				if g.json {
-					writeJSON(g.stdout, map[string]any{"ok": false, "error": err.Error()})
-					return exitError{ExitProblem}
+			for pass := 1; ; pass++ {
+				again, err := fixPass(cmd.Context(), g, pool, seed, opts, dryRun, pass)
+				if !again {
+					return err
 				}
-				// Run prints redis-cli's line for scripts, then the error on stderr.
-				return fmt.Errorf("nothing changed: %w", err)
+				g.printer().Info(">>> Some repairs failed, as when the cluster changes under fix (a failover): looking at it again for a new plan")
 			}
-			if g.json && (dryRun || plan.Empty()) {
-				writeJSON(g.stdout, map[string]any{"ok": survey.Check.OK(), "dry_run": dryRun, "plan": plan})
-				return fixExit(survey.Check.OK() && len(plan.Unfixable) == 0)
-			}
-			if !g.json {
-				printFixPlan(p, plan)
-			}
-			if plan.Empty() {
-				if survey.Check.OK() {
-					p.OK("[OK] Nothing to fix.")
-					return nil
-				}
-				p.Warn("[WARNING] No automatic repair for the problems above.")
-				return errors.New("no automatic repair for the cluster's problems (listed above): nothing changed")
-			}
-			if dryRun {
-				p.Plain("Dry run: nothing changed.")
-				return nil
-			}
-			ok, err := confirm(g, fmt.Sprintf("Apply these %d repairs? (type 'yes' to accept): ", len(plan.Steps)))
-			if err != nil {
-				return err
-			}
-			if !ok {
-				p.Plain("Nothing changed.")
-				return exitError{ExitProblem}
-			}
-			var rep admin.Reporter = admin.Discard
-			if !g.json {
-				rep = newEventRenderer(g, 0)
-			}
-			res, err := admin.ApplyFix(ctx, pool, plan, opts, rep)
-			if ctx.Err() != nil && res != nil && !g.json {
-				p.Warn("[WARNING] Interrupted after %d of %d repairs (%d keys moved); the repair in flight was finished.",
-					res.StepsDone, len(plan.Steps), res.KeysMoved)
-				p.Plain("The slots not repaired yet are as fix found them: no key lost.")
-				p.Plain("Run 'gocluster fix %s' again to repair the rest.", seed)
-				return exitError{ExitSignal}
-			}
-			if g.json {
-				doc := map[string]any{"plan": plan, "result": res}
-				if res != nil && res.After != nil {
-					doc["after"] = checkJSON(res.After)
-					doc["ok"] = res.OK() && res.After.OK()
-				}
-				if err != nil {
-					doc["error"] = err.Error()
-				}
-				writeJSON(g.stdout, doc)
-				if err != nil {
-					return exitError{exitCode(err)}
-				}
-				return fixExit(res.OK() && res.After.OK())
-			}
-			if err != nil {
-				return err
-			}
-			printFixResult(p, res)
-			if res.OK() && res.After.OK() && len(plan.Unfixable) == 0 {
-				return nil
-			}
-			return fmt.Errorf("the cluster still has problems (details above): %d repair(s) failed, %d slot(s) with conflicting keys, %d with no automatic repair; run gocluster fix %s again once their cause is fixed",
-				len(res.Failures), len(res.Conflicts), len(plan.Unfixable), seed)
 		},
 	}
 	f := cmd.Flags()
@@ -149,6 +78,102 @@ Exit status 0 when the cluster is healthy afterwards, 1 otherwise.`,
 	f.Var((*msDuration)(&opts.Timeout), "timeout", "MIGRATE I/O timeout: milliseconds as redis-cli, or a duration like 90s")
 	f.BoolVar(&dryRun, "dry-run", false, "print the repairs and stop")
 	return cmd
+}
+
+// fixPass surveys, plans and repairs the cluster once. It reports again
+// when some repairs failed on the first pass and the cluster still has
+// problems: a failover during fix makes steps fail (a node became a
+// replica, a slot moved), and a plan made from the cluster as it is now
+// repairs what they left.
+func fixPass(ctx context.Context, g *globals, pool *conn.Pool, seed string, opts admin.FixOptions, dryRun bool, pass int) (again bool, err error) {
+	p := g.printer()
+	survey, err := admin.SurveyFix(ctx, pool, seed, opts)
+	if err != nil {
+		return false, err
+	}
+	if !g.json {
+		printInfo(p, survey.Check.Info)
+		printCheck(p, survey.Check)
+	}
+	plan, err := admin.PlanFix(survey, opts)
+	if err != nil {
+		if g.json {
+			writeJSON(g.stdout, map[string]any{"ok": false, "error": err.Error()})
+			return false, exitError{ExitProblem}
+		}
+		// Run prints redis-cli's line for scripts, then the error on stderr.
+		return false, fmt.Errorf("nothing changed: %w", err)
+	}
+	if g.json && (dryRun || plan.Empty()) {
+		writeJSON(g.stdout, map[string]any{"ok": survey.Check.OK(), "dry_run": dryRun, "plan": plan})
+		return false, fixExit(survey.Check.OK() && len(plan.Unfixable) == 0)
+	}
+	if !g.json {
+		printFixPlan(p, plan)
+	}
+	if plan.Empty() {
+		if survey.Check.OK() {
+			p.OK("[OK] Nothing to fix.")
+			return false, nil
+		}
+		p.Warn("[WARNING] No automatic repair for the problems above.")
+		return false, errors.New("no automatic repair for the cluster's problems (listed above): nothing changed")
+	}
+	if dryRun {
+		p.Plain("Dry run: nothing changed.")
+		return false, nil
+	}
+	ok, err := confirm(g, fmt.Sprintf("Apply these %d repairs? (type 'yes' to accept): ", len(plan.Steps)))
+	if err != nil {
+		return false, err
+	}
+	if !ok {
+		p.Plain("Nothing changed.")
+		return false, exitError{ExitProblem}
+	}
+	var rep admin.Reporter = admin.Discard
+	if !g.json {
+		rep = newEventRenderer(g, 0)
+	}
+	res, err := admin.ApplyFix(ctx, pool, plan, opts, rep)
+	if ctx.Err() != nil && res != nil && !g.json {
+		p.Warn("[WARNING] Interrupted after %d of %d repairs (%d keys moved); the repair in flight was finished.",
+			res.StepsDone, len(plan.Steps), res.KeysMoved)
+		p.Plain("The slots not repaired yet are as fix found them: no key lost.")
+		p.Plain("Run 'gocluster fix %s' again to repair the rest.", seed)
+		return false, exitError{ExitSignal}
+	}
+	retry := err == nil && pass == 1 && len(res.Failures) > 0 && !res.After.OK()
+	if g.json && retry {
+		return true, nil
+	}
+	if g.json {
+		doc := map[string]any{"plan": plan, "result": res, "passes": pass}
+		if res != nil && res.After != nil {
+			doc["after"] = checkJSON(res.After)
+			doc["ok"] = res.OK() && res.After.OK()
+		}
+		if err != nil {
+			doc["error"] = err.Error()
+		}
+		writeJSON(g.stdout, doc)
+		if err != nil {
+			return false, exitError{exitCode(err)}
+		}
+		return false, fixExit(res.OK() && res.After.OK())
+	}
+	if err != nil {
+		return false, err
+	}
+	printFixResult(p, res)
+	if res.OK() && res.After.OK() && len(plan.Unfixable) == 0 {
+		return false, nil
+	}
+	if retry {
+		return true, nil
+	}
+	return false, fmt.Errorf("the cluster still has problems (details above): %d repair(s) failed, %d slot(s) with conflicting keys, %d with no automatic repair; run gocluster fix %s again once their cause is fixed",
+		len(res.Failures), len(res.Conflicts), len(plan.Unfixable), seed)
 }
 
 func fixExit(ok bool) error {

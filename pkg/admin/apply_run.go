@@ -129,17 +129,22 @@ func runApplyStep(ctx context.Context, pool *conn.Pool, spec *ClusterSpec, o App
 		}
 	case StepFix:
 		fo := FixOptions{}
-		s, err := SurveyFix(ctx, pool, *seed, fo)
-		if err != nil {
-			return err
-		}
-		p, err := PlanFix(s, fo)
-		if err != nil {
-			return err
-		}
-		r, err := ApplyFix(ctx, pool, p, fo, rep)
-		if err != nil {
-			return err
+		var p *FixPlan
+		var r *FixResult
+		for pass := 1; pass <= 2; pass++ { // a second plan when the cluster changed under the first
+			s, err := SurveyFix(ctx, pool, *seed, fo)
+			if err != nil {
+				return err
+			}
+			if p, err = PlanFix(s, fo); err != nil {
+				return err
+			}
+			if r, err = ApplyFix(ctx, pool, p, fo, rep); err != nil {
+				return err
+			}
+			if len(r.Failures) == 0 || r.After.OK() {
+				break
+			}
 		}
 		if !r.OK() {
 			return fmt.Errorf("fix left %d conflict(s) and %d failed step(s): see 'gocluster fix %s'", len(r.Conflicts), len(r.Failures), *seed)

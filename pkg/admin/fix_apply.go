@@ -90,7 +90,14 @@ func ApplyFix(ctx context.Context, pool *conn.Pool, plan *FixPlan, o FixOptions,
 	}
 	if len(plan.Steps) > 0 {
 		rep.Report(Event{Kind: EventInfo, Message: "Waiting for the nodes to agree about the slots..."})
-		if err := WaitConverged(ctx, pool, plan.Nodes, ConvergeOptions{SameSlots: true, Timeout: 30 * time.Second}); err != nil {
+		wait := 30 * time.Second
+		if len(res.Failures) > 0 {
+			// What the failed repairs left may keep the views apart until a
+			// new plan repairs it (a node importing a slot ignores the new
+			// owner's claims): do not wait for an agreement that will not come.
+			wait = 5 * time.Second
+		}
+		if err := WaitConverged(ctx, pool, plan.Nodes, ConvergeOptions{SameSlots: true, Timeout: wait}); err != nil {
 			if ctx.Err() != nil {
 				return res, ctx.Err()
 			}
