@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gocluster/gocluster/pkg/conn"
 	"github.com/gocluster/gocluster/pkg/migrate"
+	"github.com/gocluster/gocluster/pkg/topology"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -49,12 +52,13 @@ type FixResult struct {
 // OK reports that every step completed with no key left behind.
 func (r *FixResult) OK() bool { return len(r.Conflicts) == 0 && len(r.Failures) == 0 }
 
-// ApplyFix runs the plan step by step. A step whose action fails (or that
-// leaves conflicting keys behind) stops there, and later steps touching
-// its slots are skipped; other slots are still repaired. Afterwards it
-// waits for the nodes to agree and checks the cluster again. When ctx is
-// cancelled, the step in flight is finished (a slot is never left half
-// repaired by fix itself) and ApplyFix returns ctx.Err() with what was done.
+// ApplyFix runs the plan step by step, up to fixParallel open-slot repairs
+// at once. A step whose action fails (or that leaves conflicting keys
+// behind) stops there, and later steps touching its slots are skipped;
+// other slots are still repaired. Afterwards it waits for the nodes to
+// agree and checks the cluster again. When ctx is cancelled, the steps in
+// flight are finished (a slot is never left half repaired by fix itself)
+// and ApplyFix returns ctx.Err() with what was done.
 func ApplyFix(ctx context.Context, pool *conn.Pool, plan *FixPlan, o FixOptions, rep Reporter) (*FixResult, error) {
 	if o.Pipeline <= 0 {
 		o.Pipeline = DefaultFixPipeline
@@ -63,30 +67,28 @@ func ApplyFix(ctx context.Context, pool *conn.Pool, plan *FixPlan, o FixOptions,
 		o.Timeout = DefaultFixTimeout
 	}
 	res := &FixResult{Conflicts: []KeyConflict{}, Saved: []SavedConflict{}, Failures: []StepFailure{}}
-	failed := map[int]bool{}
-	for _, step := range plan.Steps {
+	r := &fixRun{pool: pool, o: o, rep: rep, res: res, failed: map[int]bool{}}
+	for i := 0; i < len(plan.Steps); {
 		if err := ctx.Err(); err != nil {
 			return res, err
 		}
-		if skipped := slices.ContainsFunc(step.Slots, func(s int) bool { return failed[s] }); skipped && len(step.Slots) == 1 {
-			rep.Report(Event{Kind: EventWarning, Slot: step.Slots[0], Message: fmt.Sprintf("Skipping slot %d: an earlier repair of it did not complete", step.Slots[0])})
-			continue
+		n := 1
+		for n < fixParallel && i+n < len(plan.Steps) && parallelSafe(plan.Steps[i]) && parallelSafe(plan.Steps[i+n]) {
+			n++
 		}
-		rep.Report(Event{Kind: EventInfo, Message: step.Message})
-		if err := runStep(context.WithoutCancel(ctx), pool, step, failed, o, rep, res); err != nil {
-			for _, s := range step.Slots {
-				failed[s] = true
-			}
-			if !errors.Is(err, errConflicts) {
-				res.Failures = append(res.Failures, StepFailure{Slots: step.Slots, Error: err.Error()})
-				rep.Report(Event{Kind: EventNodeFailed, Message: err.Error()})
-			}
-			if ctx.Err() != nil {
-				return res, ctx.Err()
-			}
-			continue
+		var wg sync.WaitGroup
+		for _, step := range plan.Steps[i : i+n] {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r.step(ctx, step)
+			}()
 		}
-		res.StepsDone++
+		wg.Wait()
+		i += n
+	}
+	if err := ctx.Err(); err != nil {
+		return res, err
 	}
 	if len(plan.Steps) > 0 {
 		rep.Report(Event{Kind: EventInfo, Message: "Waiting for the nodes to agree about the slots..."})
@@ -113,6 +115,69 @@ func ApplyFix(ctx context.Context, pool *conn.Pool, plan *FixPlan, o FixOptions,
 }
 
 var errConflicts = errors.New("keys left behind")
+
+// fixParallel is how many open-slot repairs run at once: each waits on
+// round trips (Valkey 8 makes every SETSLOT wait for the replicas), and
+// repairs of different open slots do not touch each other.
+const fixParallel = 8
+
+// parallelSafe says whether a step may run beside others: an open-slot
+// repair that claims, releases or cancels nothing (claims bump epochs and
+// must keep the plan's order).
+func parallelSafe(step FixStep) bool {
+	if step.Kind != topology.KindOpenSlot {
+		return false
+	}
+	return !slices.ContainsFunc(step.Actions, func(a FixAction) bool {
+		switch a.Op {
+		case OpClaim, OpDelSlot, OpCancelAtomic, OpCancelAtomicImport:
+			return true
+		}
+		return false
+	})
+}
+
+// fixRun is ApplyFix's state, shared by the steps that run at once.
+type fixRun struct {
+	pool   *conn.Pool
+	o      FixOptions
+	rep    Reporter
+	mu     sync.Mutex
+	res    *FixResult
+	failed map[int]bool // slots whose repair did not complete
+}
+
+// step runs one step unless an earlier repair of its slot failed, and
+// records its outcome. Steps run to their end even when ctx is cancelled.
+func (r *fixRun) step(ctx context.Context, step FixStep) {
+	r.mu.Lock()
+	skipped := slices.ContainsFunc(step.Slots, func(s int) bool { return r.failed[s] }) && len(step.Slots) == 1
+	failed := maps.Clone(r.failed)
+	r.mu.Unlock()
+	if skipped {
+		r.rep.Report(Event{Kind: EventWarning, Slot: step.Slots[0], Message: fmt.Sprintf("Skipping slot %d: an earlier repair of it did not complete", step.Slots[0])})
+		return
+	}
+	r.rep.Report(Event{Kind: EventInfo, Message: step.Message})
+	own := &FixResult{}
+	err := runStep(context.WithoutCancel(ctx), r.pool, step, failed, r.o, r.rep, own)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.res.KeysMoved += own.KeysMoved
+	r.res.Conflicts = append(r.res.Conflicts, own.Conflicts...)
+	r.res.Saved = append(r.res.Saved, own.Saved...)
+	if err == nil {
+		r.res.StepsDone++
+		return
+	}
+	for _, s := range step.Slots {
+		r.failed[s] = true
+	}
+	if !errors.Is(err, errConflicts) {
+		r.res.Failures = append(r.res.Failures, StepFailure{Slots: step.Slots, Error: err.Error()})
+		r.rep.Report(Event{Kind: EventNodeFailed, Message: err.Error()})
+	}
+}
 
 func runStep(ctx context.Context, pool *conn.Pool, step FixStep, failed map[int]bool, o FixOptions, rep Reporter, res *FixResult) error {
 	for _, a := range step.Actions {
