@@ -139,17 +139,29 @@ func SurveyFix(ctx context.Context, pool *conn.Pool, seed string, o FixOptions) 
 // is a master: right after a failover some views still list the old roles.
 const rolesSettleWait = 10 * time.Second
 
+// slotsSettleWait bounds how long fix waits for the views to hold the
+// same slot map: the new owner's claims reach every node by gossip within
+// about a second of a failover, while a disagreement that lasts (a node
+// importing a slot ignores claims on it) is for fix to repair.
+const slotsSettleWait = 3 * time.Second
+
 // loadAgreeingRoles loads the cluster, reloading for at most wait while
 // some node's view gives another reachable node a role that node does not
 // claim for itself: a failover is still spreading, and repairs planned on
-// it fail ("Target node is not a master") or undo the failover. After wait
-// it returns the last load as it is.
+// it fail ("Target node is not a master") or undo the failover. It also
+// reloads for at most slotsSettleWait while the views' slot maps differ,
+// which fix cannot repair when nothing else is wrong. After that it
+// returns the last load as it is.
 func loadAgreeingRoles(ctx context.Context, pool *conn.Pool, seed string, wait time.Duration) (*topology.Cluster, error) {
-	deadline := time.Now().Add(wait)
+	start := time.Now()
+	deadline := start.Add(wait)
 	for {
 		c, err := topology.Load(ctx, pool, seed)
-		if err != nil || roleDisagreement(c) == "" || time.Now().After(deadline) {
+		if err != nil || time.Now().After(deadline) {
 			return c, err
+		}
+		if roleDisagreement(c) == "" && (topology.Consistent(c) || time.Since(start) > slotsSettleWait) {
+			return c, nil
 		}
 		select {
 		case <-ctx.Done():
