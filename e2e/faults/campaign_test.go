@@ -71,6 +71,9 @@ func TestFaultCampaign(t *testing.T) {
 			t.Logf("fault after %v, command ran %v (landed mid-command %v); %d acknowledged writes checked, %d lost, %d lost at failover (Redis), %d retry duplicates, %d in copies fix saved; recovered in %v; node errors %v; client errors %v",
 				o.delay.Round(time.Millisecond), o.ran.Round(time.Millisecond), o.landed, o.checked, o.lost, o.failover, o.retryDup, o.saved, o.recovery.Round(time.Millisecond), o.seen, o.appErrs)
 			t.Logf("steps: %s", strings.Join(o.steps, " | "))
+			if o.serverFault != "" {
+				t.Logf("not gocluster's: %s\nreproduce: FAULTS_SEED=%d FAULTS_TRIALS=1 make faults", o.serverFault, tr.seed)
+			}
 			if o.failure != "" {
 				t.Errorf("%s\nreproduce: FAULTS_SEED=%d FAULTS_TRIALS=1 make faults", o.failure, tr.seed)
 			}
@@ -103,7 +106,7 @@ func renderReport(outs []outcome) string {
 	}
 	cells := map[string]*cell{}
 	key := func(o outcome) string { return o.backend + "|" + o.command + "|" + o.fault }
-	var failed []string
+	var failed, serverFaults []string
 	total := &cell{seen: map[string]int64{}, app: map[string]int64{}}
 	for _, o := range outs {
 		c := cells[key(o)]
@@ -116,7 +119,7 @@ func renderReport(outs []outcome) string {
 			if o.landed {
 				c.landed++
 			}
-			if o.failure == "" {
+			if o.failure == "" && o.serverFault == "" {
 				c.recovered++
 				c.recovery = append(c.recovery, o.recovery)
 			}
@@ -131,6 +134,10 @@ func renderReport(outs []outcome) string {
 			for k, v := range o.appErrs {
 				c.app[k] += v
 			}
+		}
+		if o.serverFault != "" {
+			first, _, _ := strings.Cut(o.serverFault, "\n")
+			serverFaults = append(serverFaults, fmt.Sprintf("- seed %d (%s %s %s): %s", o.seed, o.backend, o.command, o.fault, first))
 		}
 		if o.failure != "" {
 			first, _, _ := strings.Cut(o.failure, "\n")
@@ -171,6 +178,9 @@ func renderReport(outs []outcome) string {
 	row("**all** | | ", total)
 	if len(failed) > 0 {
 		b.WriteString("\nFailed trials:\n" + strings.Join(failed, "\n") + "\n")
+	}
+	if len(serverFaults) > 0 {
+		b.WriteString("\nTrials ended by a server that could not start again from its own files (not recovered, not gocluster's):\n" + strings.Join(serverFaults, "\n") + "\n")
 	}
 	return b.String()
 }

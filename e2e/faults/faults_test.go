@@ -72,7 +72,7 @@ func (f *fault) inject(tr *trial, p *process) {
 		}()
 	case "restart-node":
 		if err := f.victim.restart(); err != nil {
-			tr.fail("restart %s: %v", f.victim.Addr(), err)
+			tr.restartFailed(f.victim, err)
 		}
 	}
 }
@@ -90,7 +90,7 @@ func (f *fault) heal(tr *trial) {
 	case "kill-source", "kill-target":
 		wait()
 		if err := f.victim.restart(); err != nil {
-			tr.fail("restart %s: %v", f.victim.Addr(), err)
+			tr.restartFailed(f.victim, err)
 		}
 	case "stop-node":
 		if err := <-f.thawed; err != nil {

@@ -46,6 +46,7 @@ type outcome struct {
 	landed                  bool          // the fault hit while the command ran
 	delay, ran              time.Duration // fault after the start; how long the command ran
 	failure                 string        // "" when the cluster recovered and no write was lost
+	serverFault             string        // a server that could not start again from its own files
 	checked, lost, failover int
 	retryDup                int
 	saved                   int           // missing under the key, found in the copy fix saved
@@ -372,6 +373,11 @@ func (tr *trial) run() {
 		return
 	}
 	f.heal(tr)
+	if tr.outcome.serverFault != "" {
+		tr.chk.halt()
+		tr.chk.cc.Close()
+		return
+	}
 	tr.step("healed")
 	replaced := f.replacedSlots(tr)
 	tr.step(fmt.Sprintf("%d slots replaced by a replica", len(replaced)))
@@ -514,6 +520,24 @@ func (tr *trial) step(what string) {
 func lastLine(out string) string {
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	return lines[len(lines)-1]
+}
+
+// serverOwnFailures are what a server says when it cannot start again
+// from its own files after SIGKILL: Valkey 8.0.1 truncating nodes.conf
+// (seeds 2064, 20645), redis-server 7.0.15 crashing on its AOF (12923).
+var serverOwnFailures = []string{"corrupted cluster config file", "Bad file format reading the append only file", "Unrecoverable error"}
+
+// restartFailed records a victim that did not start again: the server's
+// own failure (the trial ends, reported apart) or, for anything else, the
+// trial's failure.
+func (tr *trial) restartFailed(n node, err error) {
+	for _, s := range serverOwnFailures {
+		if strings.Contains(err.Error(), s) {
+			tr.outcome.serverFault = fmt.Sprintf("restart %s: %v", n.Addr(), err)
+			return
+		}
+	}
+	tr.fail("restart %s: %v", n.Addr(), err)
 }
 
 func (tr *trial) fail(format string, args ...any) {
