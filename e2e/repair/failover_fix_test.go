@@ -24,16 +24,8 @@ import (
 // the fault campaign, e2e/faults seed 12).
 func TestFixAfterSourceFailedOver(t *testing.T) {
 	ctx := context.Background()
-	c := harness.NewCluster(t, harness.ClusterOptions{Masters: 3, Replicas: 1, Args: []string{"--cluster-node-timeout", "1000"}})
-	e := &fixEnv{t: t, c: c, cc: c.ClusterClient(t), written: map[string]string{}}
-	src, dst := e.ownerOf(0), e.ownerOf(16383)
-	srcID, dstID := e.id(src), e.id(dst)
-	for slot := range 4 {
-		keys := e.write(slot, 40)
-		e.do(dst, "CLUSTER", "SETSLOT", slot, "IMPORTING", srcID)
-		e.do(src, "CLUSTER", "SETSLOT", slot, "MIGRATING", dstID)
-		e.migrateRaw(src, dst, keys[:20]...)
-	}
+	e, src, dst := openSlotsWithReplicas(t, 4, 40)
+	c := e.c
 	// Let the replica of src receive every write before src dies.
 	time.Sleep(200 * time.Millisecond)
 	c.Nodes[src].Kill()
@@ -94,16 +86,8 @@ func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
 // 4086, where fix exited 1 and the cluster stayed down until fix ran
 // again).
 func TestFixSecondPassAfterFailoverDuringFix(t *testing.T) {
-	c := harness.NewCluster(t, harness.ClusterOptions{Masters: 3, Replicas: 1, Args: []string{"--cluster-node-timeout", "1000"}})
-	e := &fixEnv{t: t, c: c, cc: c.ClusterClient(t), written: map[string]string{}}
-	src, dst := e.ownerOf(0), e.ownerOf(16383)
-	srcID, dstID := e.id(src), e.id(dst)
-	for slot := range 8 {
-		keys := e.write(slot, 60)
-		e.do(dst, "CLUSTER", "SETSLOT", slot, "IMPORTING", srcID)
-		e.do(src, "CLUSTER", "SETSLOT", slot, "MIGRATING", dstID)
-		e.migrateRaw(src, dst, keys[:30]...)
-	}
+	e, src, _ := openSlotsWithReplicas(t, 8, 60)
+	c := e.c
 	time.Sleep(200 * time.Millisecond) // the replica has every write
 
 	cmd := exec.Command(harness.Binary(t), append(append([]string{"fix", c.Nodes[(src+1)%len(c.Nodes)].Addr()}, authArgs(c)...), "--yes", "--pipeline", "1")...)
@@ -142,4 +126,22 @@ func TestFixSecondPassAfterFailoverDuringFix(t *testing.T) {
 		t.Log("no repair failed this time (the failover came between two steps' commands)")
 	}
 	e.healthyAndComplete()
+}
+
+// openSlotsWithReplicas starts 3 masters with a replica each
+// (cluster-node-timeout 1000) and leaves slots 0 to count-1 open from the
+// owner of slot 0 (src) towards the owner of slot 16383 (dst), each with
+// keys written and half of them moved by MIGRATE.
+func openSlotsWithReplicas(t *testing.T, count, keysPerSlot int) (e *fixEnv, src, dst int) {
+	c := harness.NewCluster(t, harness.ClusterOptions{Masters: 3, Replicas: 1, Args: []string{"--cluster-node-timeout", "1000"}})
+	e = &fixEnv{t: t, c: c, cc: c.ClusterClient(t), written: map[string]string{}}
+	src, dst = e.ownerOf(0), e.ownerOf(16383)
+	srcID, dstID := e.id(src), e.id(dst)
+	for slot := range count {
+		keys := e.write(slot, keysPerSlot)
+		e.do(dst, "CLUSTER", "SETSLOT", slot, "IMPORTING", srcID)
+		e.do(src, "CLUSTER", "SETSLOT", slot, "MIGRATING", dstID)
+		e.migrateRaw(src, dst, keys[:keysPerSlot/2]...)
+	}
+	return e, src, dst
 }
