@@ -28,6 +28,7 @@ type node interface {
 	restart() error // start again on the same port and data directory
 	pause() error   // SIGSTOP
 	resume() error  // SIGCONT
+	exited() bool   // the process ended (del-node shuts the removed node down)
 	client() *redis.Client
 }
 
@@ -38,6 +39,7 @@ func (n serverNode) kill()                 { n.s.Kill() }
 func (n serverNode) restart() error        { return n.s.Restart() }
 func (n serverNode) pause() error          { return n.s.Signal(syscall.SIGSTOP) }
 func (n serverNode) resume() error         { return n.s.Signal(syscall.SIGCONT) }
+func (n serverNode) exited() bool          { return !n.s.Alive() }
 func (n serverNode) client() *redis.Client { return n.s.Client() }
 
 type engineNode struct{ n *enginee2e.Node }
@@ -51,6 +53,7 @@ func (n engineNode) kill() {
 func (n engineNode) restart() error        { n.kill(); n.n.Restart(); return nil }
 func (n engineNode) pause() error          { return n.signal(syscall.SIGSTOP) }
 func (n engineNode) resume() error         { return n.signal(syscall.SIGCONT) }
+func (n engineNode) exited() bool          { return n.n.Exited() }
 func (n engineNode) client() *redis.Client { return n.n.Client() }
 
 // signal sends sig without waiting for an exit, as Node.Signal does.

@@ -2,6 +2,9 @@ package faults
 
 import (
 	"context"
+	"errors"
+	"os"
+	"syscall"
 	"time"
 )
 
@@ -62,10 +65,16 @@ func (f *fault) inject(tr *trial, p *process) {
 	case "stop-node":
 		// Thawed on time whether or not the command still runs, as a
 		// stalled host or a healed partition would be.
-		if err := f.victim.pause(); err != nil {
-			tr.fail("SIGSTOP %s: %v", f.victim.Addr(), err)
-		}
 		f.thawed = make(chan error, 1)
+		if err := f.victim.pause(); err != nil || f.victim.exited() {
+			if f.victim.exited() || errors.Is(err, os.ErrProcessDone) || errors.Is(err, syscall.ESRCH) {
+				tr.step("nothing to freeze: the victim had exited (del-node shuts the removed node down)")
+			} else {
+				tr.fail("SIGSTOP %s: %v", f.victim.Addr(), err)
+			}
+			f.thawed <- nil
+			return
+		}
 		go func() {
 			time.Sleep(stopFor)
 			f.thawed <- f.victim.resume()
