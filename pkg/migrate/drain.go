@@ -44,6 +44,11 @@ type drainer struct {
 	targetHost     string
 	targetPort     string
 	opts           Options
+	// refusedSince is when the cluster began answering CLUSTERDOWN or
+	// TRYAGAIN without a MIGRATE succeeding since: the settleWait budget
+	// is the drainer's, not each slot's, or a batch of slots against a
+	// target that stays down would wait settleWait once per slot.
+	refusedSince time.Time
 }
 
 func newDrainer(pool *conn.Pool, source, target string, opts Options) (*drainer, error) {
@@ -116,7 +121,7 @@ const (
 
 // settleWait bounds how long a drain waits for a cluster answering
 // CLUSTERDOWN or TRYAGAIN (e.g. right after a fix reassigned slots).
-const settleWait = 15 * time.Second
+var settleWait = 15 * time.Second // a var for tests
 
 func classify(err error) errorClass {
 	if err == nil {
@@ -148,7 +153,6 @@ func (d *drainer) drainOne(ctx context.Context, slot int, timeout time.Duration)
 	var lastFirst *string // first key of the last successful MIGRATE
 	var conflicts []string
 	skip := map[string]bool{}
-	var settleBy time.Time
 	for {
 		keys, err := d.pool.Get(d.source).ClusterGetKeysInSlot(ctx, slot, d.opts.Pipeline+len(skip)).Result()
 		if err != nil {
@@ -169,6 +173,7 @@ func (d *drainer) drainOne(ctx context.Context, slot int, timeout time.Duration)
 		case errNone:
 			moved += len(keys)
 			lastFirst = &keys[0]
+			d.refusedSince = time.Time{}
 			d.reportKeys(slot, len(keys))
 		case errBusy:
 			differ, err := d.resolveBusy(ctx, slot, keys, timeout)
@@ -182,10 +187,10 @@ func (d *drainer) drainOne(ctx context.Context, slot int, timeout time.Duration)
 			}
 			conflicts = append(conflicts, differ...)
 		case errSettle:
-			if settleBy.IsZero() {
-				settleBy = time.Now().Add(settleWait)
+			if d.refusedSince.IsZero() {
+				d.refusedSince = time.Now()
 			}
-			if time.Now().After(settleBy) {
+			if time.Since(d.refusedSince) > settleWait {
 				return moved, conn.NodeError(d.source, "MIGRATE", fmt.Errorf("slot %d: %w (for %s)", slot, err, settleWait))
 			}
 			select {
@@ -268,6 +273,7 @@ func (d *drainer) drainMany(ctx context.Context, slotList []int) (map[int]int, m
 				switch class {
 				case errNone:
 					moved[s] += sent
+					d.refusedSince = time.Time{}
 					left, err := confirms[i].Result()
 					switch {
 					case err != nil:

@@ -434,3 +434,55 @@ func TestDrainWaitsOutTargetClusterDown(t *testing.T) {
 	}
 	tc.assertOwned(t, []int{slot}, dst)
 }
+
+// TestDrainGivesUpOnATargetThatStaysDown: when the target keeps answering
+// CLUSTERDOWN, the wait for it is one budget for the whole move, not one
+// per slot: a batch of slots must fail after about settleWait, where it
+// used to wait settleWait for each slot in turn (fault campaign seed
+// 34042: a rebalance stuck past 90 s).
+func TestDrainGivesUpOnATargetThatStaysDown(t *testing.T) {
+	old := settleWait
+	settleWait = time.Second
+	t.Cleanup(func() { settleWait = old })
+	tc := newTestCluster(t)
+	ctx := context.Background()
+	src, other, dst := tc.masters[0], tc.masters[1], tc.masters[2]
+	moving := src.Slots.Slots()[10:16]
+	for _, slot := range moving {
+		for _, k := range keysIn(slot, 3) {
+			if err := tc.pool.Get(src.Addr()).Set(ctx, k, "v", 0).Err(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// dst requires full coverage: an unassigned slot keeps it in state fail.
+	hole := other.Slots.Slots()[0]
+	if err := tc.pool.Get(src.Addr()).ConfigSet(ctx, "cluster-require-full-coverage", "no").Err(); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range tc.masters {
+		if err := tc.pool.Get(n.Addr()).ClusterDelSlots(ctx, hole).Err(); err != nil {
+			t.Fatalf("DELSLOTS on %s: %v", n.Addr(), err)
+		}
+	}
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(tc.pool.Get(dst.Addr()).ClusterInfo(ctx).Val(), "cluster_state:fail"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never entered cluster_state:fail", dst.Addr())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	start := time.Now()
+	res, err := Run(ctx, tc.pool, tc.job(moving, src, dst), Options{})
+	took := time.Since(start)
+	if err == nil && res.Err() == nil {
+		t.Fatal("Run against a target that stays down succeeded")
+	}
+	if took > time.Duration(len(moving)-2)*settleWait {
+		t.Fatalf("Run took %v to give up on %d slots: the wait for the target was paid per slot (settleWait %v)", took, len(moving), settleWait)
+	}
+	for _, slot := range moving {
+		if n := tc.pool.Get(src.Addr()).ClusterCountKeysInSlot(ctx, slot).Val(); n != 3 {
+			t.Fatalf("slot %d: %d keys left on the source, want 3 (nothing moved)", slot, n)
+		}
+	}
+}
