@@ -49,6 +49,10 @@ type drainer struct {
 	// is the drainer's, not each slot's, or a batch of slots against a
 	// target that stays down would wait settleWait once per slot.
 	refusedSince time.Time
+	// gaveUp is the error of a slot whose MIGRATE timed out through every
+	// retry: the pair's later slots fail with it at once, rather than each
+	// paying the timeout and its retries against a node that is gone.
+	gaveUp error
 }
 
 func newDrainer(pool *conn.Pool, source, target string, opts Options) (*drainer, error) {
@@ -200,7 +204,8 @@ func (d *drainer) drainOne(ctx context.Context, slot int, timeout time.Duration)
 			}
 		case errRetryable:
 			if retries >= d.opts.Retries {
-				return moved, conn.NodeError(d.source, "MIGRATE", fmt.Errorf("slot %d: %w (after %d retries, last timeout %s)", slot, err, retries, timeout))
+				d.gaveUp = conn.NodeError(d.source, "MIGRATE", fmt.Errorf("slot %d: %w (after %d retries, last timeout %s)", slot, err, retries, timeout))
+				return moved, d.gaveUp
 			}
 			retries++
 			timeout = retryTimeout(timeout)
@@ -232,6 +237,12 @@ func (d *drainer) drainMany(ctx context.Context, slotList []int) (map[int]int, m
 	var prefetched map[int]*redis.StringSliceCmd
 	for start := 0; start < len(slotList); start += d.opts.InFlight {
 		chunk := slotList[start:min(start+d.opts.InFlight, len(slotList))]
+		if d.gaveUp != nil {
+			for _, s := range chunk {
+				failed[s] = d.gaveUp
+			}
+			continue
+		}
 		next := slotList[min(start+d.opts.InFlight, len(slotList)):min(start+2*d.opts.InFlight, len(slotList))]
 		keys, err := d.chunkKeys(ctx, chunk, prefetched)
 		prefetched = nil
@@ -289,6 +300,10 @@ func (d *drainer) drainMany(ctx context.Context, slotList []int) (map[int]int, m
 					continue
 				}
 				// Busy or timed out: handle this slot on its own.
+				if class == errRetryable && d.gaveUp != nil {
+					failed[s] = d.gaveUp
+					continue
+				}
 				timeout := d.opts.Timeout
 				if class == errRetryable {
 					timeout = retryTimeout(timeout)

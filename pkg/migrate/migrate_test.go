@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"syscall"
 	"sync"
 	"testing"
 	"time"
@@ -484,5 +485,39 @@ func TestDrainGivesUpOnATargetThatStaysDown(t *testing.T) {
 		if n := tc.pool.Get(src.Addr()).ClusterCountKeysInSlot(ctx, slot).Val(); n != 3 {
 			t.Fatalf("slot %d: %d keys left on the source, want 3 (nothing moved)", slot, n)
 		}
+	}
+}
+
+// TestDrainGivesUpOnATargetThatNeverAnswers: a target frozen for good
+// times a slot's MIGRATE out through every retry; the pair's other slots
+// must then fail at once instead of each paying the timeout again.
+func TestDrainGivesUpOnATargetThatNeverAnswers(t *testing.T) {
+	tc := newTestCluster(t)
+	ctx := context.Background()
+	src, dst := tc.masters[0], tc.masters[2]
+	moving := src.Slots.Slots()[20:24]
+	for _, slot := range moving {
+		if err := tc.pool.Get(src.Addr()).Set(ctx, keysIn(slot, 1)[0], "v", 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	job := tc.job(moving, src, dst) // built while dst still answers
+	for _, n := range tc.Nodes {
+		if n.Addr() == dst.Addr() {
+			if err := n.Signal(syscall.SIGSTOP); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { n.Signal(syscall.SIGCONT) })
+		}
+	}
+	start := time.Now()
+	res, err := Run(ctx, tc.pool, job, Options{Timeout: 200 * time.Millisecond, Retries: -1})
+	took := time.Since(start)
+	if err == nil && res.Err() == nil {
+		t.Fatal("Run against a frozen target succeeded")
+	}
+	// One slot pays the escalated timeout (retryTimeout: 10 s), the others none.
+	if limit := retryTimeout(200*time.Millisecond) + 5*time.Second; took > limit {
+		t.Fatalf("Run took %v to give up on %d slots (limit %v): every slot waited for the frozen target", took, len(moving), limit)
 	}
 }
