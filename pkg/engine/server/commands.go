@@ -234,8 +234,9 @@ func (c *Client) dispatch(cmd *command, args [][]byte) {
 			return
 		}
 	} else if c.srv.Cluster != nil && !cmd.noRoute && c.importJob == nil {
+		c.routedDrops = c.srv.slotDropMark() // before Route reads the owner
 		if msg := c.route(cmd, args); msg != "" {
-			c.asking, c.recheckRoute = false, false
+			c.asking, c.recheckRoute, c.routedDrops = false, false, 0
 			c.w.WriteError(msg)
 			return
 		}
@@ -295,7 +296,8 @@ func (c *Client) reject(cmd *command, msg string) {
 func (c *Client) call(cmd *command, args [][]byte) {
 	c.commandRan()
 	recheck := c.recheckRoute
-	c.recheckRoute = false
+	routedDrops := c.routedDrops
+	c.recheckRoute, c.routedDrops = false, 0
 	if cmd.noLock {
 		cmd.fn(c, args)
 		return
@@ -307,6 +309,12 @@ func (c *Client) call(cmd *command, args [][]byte) {
 	defer db.Mu.Unlock() // a panicking handler must not leave the store locked
 	c.settleUnwatch()
 	if c.srv.slotMig.pausing.Load() > 0 && c.waitSlotPause(args) && c.importJob == nil {
+		recheck = true
+	}
+	if routedDrops != 0 && routedDrops != c.srv.slotDropMark() {
+		// Slots were given away and emptied between the routing and the
+		// lock (an atomic migration's hand-over): the command may have
+		// been routed here for a slot this node no longer serves.
 		recheck = true
 	}
 	if recheck {

@@ -488,6 +488,10 @@ type Client struct {
 	// keys were here; call looks again under the store lock, since a
 	// MIGRATE may have moved them in between.
 	recheckRoute bool
+	// routedDrops: the slot-drop mark (Server.slotDropMark) taken just
+	// before dispatch routed the command, 0 when it was not routed; call
+	// routes again under the store lock when slots were dropped since.
+	routedDrops  uint64
 	aclUser      *aclUser // whose permissions apply (acl_perms.go)
 	unwatchLater bool     // a refused EXEC could not drop the watch (settleUnwatch)
 	oomAtStart   bool     // over maxmemory when the running command began (scripts check it)

@@ -113,6 +113,14 @@ type slotMigrations struct {
 	capture   [store.SlotCount]*exportRun
 	paused    [store.SlotCount]chan struct{} // closed when the pause ends
 
+	// drops counts dropSlotKeys calls (bumped under DB.Mu). Routing runs
+	// before a command takes DB.Mu, so a command routed while this node
+	// still owned a slot can take the lock after the hand-over emptied it:
+	// a GET would answer nil, a SET would write a key nobody reaches. The
+	// hand-over gives the slots away before it drops them, so a command
+	// that sees the count moved since its routing routes again (call).
+	drops atomic.Uint64
+
 	// tracked: imports seen as ESTABLISH markers in our master's stream
 	// or our AOF and not FINISHed, by name -> slots (guarded by mu).
 	tracked map[string][]int
@@ -120,6 +128,9 @@ type slotMigrations struct {
 	// slots for the target's claim) and not FINISHed (guarded by mu).
 	handoffs map[string][]int
 }
+
+// slotDropMark is a nonzero mark of the slot drops so far (see drops).
+func (s *Server) slotDropMark() uint64 { return s.slotMig.drops.Load() + 1 }
 
 func (s *Server) migCluster() (slotMigrationCluster, bool) {
 	mc, ok := s.Cluster.(slotMigrationCluster)

@@ -529,6 +529,7 @@ func (s *Server) DropSlotKeys(slot int) int {
 // DROP of the slots that had keys to the replicas and the AOF, which do
 // the same (DB.Mu held).
 func (s *Server) dropSlotKeys(slots []int) int {
+	s.slotMig.drops.Add(1) // even with no key: see slotMigrations.drops
 	db := s.DB
 	total := 0
 	drop := [][]byte{[]byte("CLUSTER"), []byte("SYNCSLOTS"), []byte("DROP")}
