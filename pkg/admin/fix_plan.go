@@ -413,6 +413,18 @@ func (m *fixModel) planOpenSlot(plan *FixPlan, slot int) {
 		delete(m.imp, slot)
 	case len(migrating) == 0 && len(importing) == 0 && len(step.Actions) == 0:
 		return // open on replicas only: planReplicaStates
+	case len(migrating) == 0 && len(importing) == 0:
+		// The owner chosen above, with no clear owner before, was the only
+		// node with the slot open (a source whose target took the slot and
+		// failed over before the source or the promoted replica heard of
+		// it): its claim and STABLE close the slot, the others follow.
+		notes = append(notes, fmt.Sprintf("%s claims slot %d and closes it; no other node holds its keys", owner.Addr(), slot))
+		for _, n := range m.masters {
+			if n != owner {
+				step.Actions = append(step.Actions, act(OpNode, n, owner, slot))
+			}
+		}
+		m.settle(slot, owner)
 	default:
 		plan.Unfixable = append(plan.Unfixable, fmt.Sprintf("slot %d: %s, owner %s: this combination cannot be fixed automatically", slot, desc, owner.Addr()))
 		m.unfixable[slot] = true

@@ -403,3 +403,28 @@ func TestPlanFixReleasesBeforeAnyClaim(t *testing.T) {
 		t.Errorf("the target (newer epoch, the key) must keep both slots: %s", got)
 	}
 }
+
+// TestPlanFixOpenSlotNobodyClaims: the target of a migration took the slot
+// (SETSLOT NODE on itself first) and then failed over before the source
+// heard of it; the promoted replica never claimed it, the views dropped it
+// when the target turned replica, and the source still has it migrating
+// towards the old target. No node claims the slot and it holds no keys:
+// the source claims it and closes it (fault campaign seed 32752, where fix
+// called 422 such slots a combination it cannot fix).
+func TestPlanFixOpenSlotNobodyClaims(t *testing.T) {
+	const idGone = "dddddddddddddddddddddddddddddddddddddddd"
+	s := survey(t, fmt.Sprintf("0-515 517-5460 [516->-%s]", idGone), "5461-10922", "10923-16383", nil)
+	plan, err := PlanFix(s, FixOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plan.Unfixable) > 0 {
+		t.Fatalf("unfixable: %q", plan.Unfixable)
+	}
+	got := ops(plan)
+	for _, want := range []string{"stable@7000 516", "claim@7000 516", "node@7001>7000 516", "node@7002>7000 516"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("plan lacks %q:\n%s", want, got)
+		}
+	}
+}
