@@ -208,9 +208,7 @@ const crashPipeline = 10
 const maxLostPerWriter = crashPipeline
 
 func TestReplicaKeepsAcknowledgedWritesAtMasterCrash(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts and kills server pairs")
-	}
+	redistest.SkipIfShort(t, "starts and kills server pairs")
 	const writers = 8
 	for _, tc := range replPairs {
 		t.Run(tc.name, func(t *testing.T) {
@@ -234,9 +232,7 @@ func TestReplicaKeepsAcknowledgedWritesAtMasterCrash(t *testing.T) {
 // by the master takes to be visible on the replica. It reports; it
 // asserts only that the replica keeps up at all.
 func TestReplicationLagUnderLoad(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts server pairs")
-	}
+	redistest.SkipIfShort(t, "starts server pairs")
 	for _, tc := range replPairs {
 		t.Run(tc.name, func(t *testing.T) {
 			p := tc.start(t)
@@ -310,9 +306,7 @@ func startSource(t *testing.T, kind string, args ...string) string {
 // target's replica when the target is SIGKILLed, but for the batch in
 // flight of each migrating client.
 func TestReplicaKeepsMigratedKeysAtTargetCrash(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts and kills servers")
-	}
+	redistest.SkipIfShort(t, "starts and kills servers")
 	const movers, batch = 4, 10
 	for _, tc := range replPairs {
 		t.Run(tc.name, func(t *testing.T) {

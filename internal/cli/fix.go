@@ -81,10 +81,7 @@ Exit status 0 when the cluster is healthy afterwards, 1 otherwise.`,
 }
 
 // fixPass surveys, plans and repairs the cluster once. It reports again
-// when some repairs failed on the first pass and the cluster still has
-// problems: a failover during fix makes steps fail (a node became a
-// replica, a slot moved), and a plan made from the cluster as it is now
-// repairs what they left.
+// when the first pass is worth another (admin.FixResult.WorthAnotherPass).
 func fixPass(ctx context.Context, g *globals, pool *conn.Pool, seed string, opts admin.FixOptions, dryRun bool, pass int) (again bool, err error) {
 	p := g.printer()
 	survey, err := admin.SurveyFix(ctx, pool, seed, opts)
@@ -143,7 +140,7 @@ func fixPass(ctx context.Context, g *globals, pool *conn.Pool, seed string, opts
 		p.Plain("Run 'gocluster fix %s' again to repair the rest.", seed)
 		return false, exitError{ExitSignal}
 	}
-	retry := err == nil && pass == 1 && len(res.Failures) > 0 && !res.After.OK()
+	retry := err == nil && pass == 1 && res.WorthAnotherPass()
 	if g.json && retry {
 		return true, nil
 	}

@@ -142,7 +142,7 @@ func runApplyStep(ctx context.Context, pool *conn.Pool, spec *ClusterSpec, o App
 			if r, err = ApplyFix(ctx, pool, p, fo, rep); err != nil {
 				return err
 			}
-			if len(r.Failures) == 0 || r.After.OK() {
+			if !r.WorthAnotherPass() {
 				break
 			}
 		}

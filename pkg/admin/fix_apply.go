@@ -52,6 +52,14 @@ type FixResult struct {
 // OK reports that every step completed with no key left behind.
 func (r *FixResult) OK() bool { return len(r.Conflicts) == 0 && len(r.Failures) == 0 }
 
+// WorthAnotherPass says whether a new survey and plan may repair what this
+// pass left: repairs failed, as when a failover changes the cluster under
+// fix (a node became a replica, a slot moved), and the cluster still has
+// problems.
+func (r *FixResult) WorthAnotherPass() bool {
+	return len(r.Failures) > 0 && r.After != nil && !r.After.OK()
+}
+
 // ApplyFix runs the plan step by step, up to fixParallel open-slot repairs
 // at once. A step whose action fails (or that leaves conflicting keys
 // behind) stops there, and later steps touching its slots are skipped;

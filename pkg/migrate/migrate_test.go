@@ -385,31 +385,7 @@ func TestDrainWaitsOutTargetClusterDown(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// Leave one of other's slots unassigned everywhere: dst (full coverage
-	// required) goes to state fail, src (coverage not required) stays ok.
-	hole := other.Slots.Slots()[0]
-	if err := tc.pool.Get(src.Addr()).ConfigSet(ctx, "cluster-require-full-coverage", "no").Err(); err != nil {
-		t.Fatal(err)
-	}
-	for _, n := range tc.masters {
-		if err := tc.pool.Get(n.Addr()).ClusterDelSlots(ctx, hole).Err(); err != nil {
-			t.Fatalf("DELSLOTS on %s: %v", n.Addr(), err)
-		}
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		info, err := tc.pool.Get(dst.Addr()).ClusterInfo(ctx).Result()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if strings.Contains(info, "cluster_state:fail") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s never entered cluster_state:fail:\n%s", dst.Addr(), info)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	hole := tc.holdClusterDown(t, src, other, dst)
 	healed := make(chan error, 1)
 	go func() {
 		time.Sleep(700 * time.Millisecond)
@@ -456,22 +432,7 @@ func TestDrainGivesUpOnATargetThatStaysDown(t *testing.T) {
 			}
 		}
 	}
-	// dst requires full coverage: an unassigned slot keeps it in state fail.
-	hole := other.Slots.Slots()[0]
-	if err := tc.pool.Get(src.Addr()).ConfigSet(ctx, "cluster-require-full-coverage", "no").Err(); err != nil {
-		t.Fatal(err)
-	}
-	for _, n := range tc.masters {
-		if err := tc.pool.Get(n.Addr()).ClusterDelSlots(ctx, hole).Err(); err != nil {
-			t.Fatalf("DELSLOTS on %s: %v", n.Addr(), err)
-		}
-	}
-	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(tc.pool.Get(dst.Addr()).ClusterInfo(ctx).Val(), "cluster_state:fail"); {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s never entered cluster_state:fail", dst.Addr())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	tc.holdClusterDown(t, src, other, dst)
 	start := time.Now()
 	res, err := Run(ctx, tc.pool, tc.job(moving, src, dst), Options{})
 	took := time.Since(start)
@@ -519,5 +480,34 @@ func TestDrainGivesUpOnATargetThatNeverAnswers(t *testing.T) {
 	// One slot pays the escalated timeout (retryTimeout: 10 s), the others none.
 	if limit := retryTimeout(200*time.Millisecond) + 5*time.Second; took > limit {
 		t.Fatalf("Run took %v to give up on %d slots (limit %v): every slot waited for the frozen target", took, len(moving), limit)
+	}
+}
+
+// holdClusterDown leaves one of other's slots unassigned everywhere, so
+// that dst (full coverage required) stays in cluster_state:fail while src
+// (coverage not required) stays ok, and returns that slot.
+func (tc *testCluster) holdClusterDown(t *testing.T, src, other, dst *topology.Node) int {
+	t.Helper()
+	ctx := context.Background()
+	hole := other.Slots.Slots()[0]
+	if err := tc.pool.Get(src.Addr()).ConfigSet(ctx, "cluster-require-full-coverage", "no").Err(); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range tc.masters {
+		if err := tc.pool.Get(n.Addr()).ClusterDelSlots(ctx, hole).Err(); err != nil {
+			t.Fatalf("DELSLOTS on %s: %v", n.Addr(), err)
+		}
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		info, err := tc.pool.Get(dst.Addr()).ClusterInfo(ctx).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(info, "cluster_state:fail") {
+			return hole
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never entered cluster_state:fail:\n%s", dst.Addr(), info)
+		}
 	}
 }

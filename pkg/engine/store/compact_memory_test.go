@@ -1,6 +1,7 @@
 package store
 
 import (
+	"github.com/gocluster/gocluster/internal/redistest"
 	"runtime"
 	"strconv"
 	"testing"
@@ -13,9 +14,7 @@ import (
 // per key for the same data (2026-12-04: 137.5, 105.5 and 121.5 MB for 1M
 // keys): the compact forms must keep the engine's data below it.
 func TestSmallCollectionsCostLessThanRedis(t *testing.T) {
-	if testing.Short() {
-		t.Skip("loads 1.5M keys")
-	}
+	redistest.SkipIfShort(t, "loads 1.5M keys")
 	const keys = 500_000
 	for _, c := range []struct {
 		kind     string
