@@ -20,7 +20,9 @@ import (
 // Knobs, from the environment: FAULTS_TRIALS trials (default 3, what
 // `make test` runs), the first with seed FAULTS_SEED, the next ones
 // FAULTS_STEP apart (default seedStep), FAULTS_REPORT a file for the
-// Markdown tables. The default seed is fixed so that `make test` runs the
+// Markdown tables, FAULTS_KEEP a directory that keeps the nodes' logs and
+// nodes.conf of every failed trial (the test's own directories are gone
+// when it ends). The default seed is fixed so that `make test` runs the
 // same three cells (redis rebalance kill-gocluster, valkey add-node
 // kill-source, engine del-node kill-target); `make faults` draws one from
 // the clock.
@@ -75,6 +77,7 @@ func TestFaultCampaign(t *testing.T) {
 				t.Logf("not gocluster's: %s\nreproduce: FAULTS_SEED=%d FAULTS_TRIALS=1 make faults", o.serverFault, tr.seed)
 			}
 			if o.failure != "" {
+				tr.keepFiles()
 				t.Errorf("%s\nreproduce: FAULTS_SEED=%d FAULTS_TRIALS=1 make faults", o.failure, tr.seed)
 			}
 		})

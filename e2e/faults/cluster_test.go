@@ -30,6 +30,7 @@ type node interface {
 	resume() error  // SIGCONT
 	exited() bool   // the process ended (del-node shuts the removed node down)
 	client() *redis.Client
+	dir() string // its data directory: log, nodes.conf, AOF
 }
 
 type serverNode struct{ s *redistest.Server }
@@ -41,6 +42,7 @@ func (n serverNode) pause() error          { return n.s.Signal(syscall.SIGSTOP) 
 func (n serverNode) resume() error         { return n.s.Signal(syscall.SIGCONT) }
 func (n serverNode) exited() bool          { return !n.s.Alive() }
 func (n serverNode) client() *redis.Client { return n.s.Client() }
+func (n serverNode) dir() string           { return n.s.Dir }
 
 type engineNode struct{ n *enginee2e.Node }
 
@@ -55,6 +57,7 @@ func (n engineNode) pause() error          { return n.signal(syscall.SIGSTOP) }
 func (n engineNode) resume() error         { return n.signal(syscall.SIGCONT) }
 func (n engineNode) exited() bool          { return n.n.Exited() }
 func (n engineNode) client() *redis.Client { return n.n.Client() }
+func (n engineNode) dir() string           { return n.n.Dir }
 
 // signal sends sig without waiting for an exit, as Node.Signal does.
 func (n engineNode) signal(sig syscall.Signal) error {

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -357,6 +358,7 @@ func (tr *trial) waitAgreement(nodes []node, limit time.Duration) {
 func (tr *trial) run() {
 	tr.setUp()
 	tr.started = time.Now()
+	tr.step(fmt.Sprintf("source %s, target %s, entry %s", tr.src.Addr(), tr.dst.Addr(), tr.entry.Addr()))
 	tr.chk.start(fmt.Sprint("w", tr.seed))
 	time.Sleep(300 * time.Millisecond) // writes before, during and after
 	f := tr.plan()
@@ -551,4 +553,27 @@ func (p *process) kill() {
 	if p.running() {
 		p.cmd.Process.Signal(syscall.SIGKILL)
 	}
+}
+
+// keepFiles copies every node's log and nodes.conf to
+// $FAULTS_KEEP/seed-<seed>/<port>/, to read a failed trial afterwards.
+func (tr *trial) keepFiles() {
+	root := os.Getenv("FAULTS_KEEP")
+	if root == "" {
+		return
+	}
+	for _, n := range tr.all {
+		_, port, _ := strings.Cut(n.Addr(), ":")
+		to := filepath.Join(root, fmt.Sprintf("seed-%d", tr.seed), port)
+		if err := os.MkdirAll(to, 0o755); err != nil {
+			tr.t.Logf("FAULTS_KEEP: %v", err)
+			return
+		}
+		for _, name := range []string{"redis.log", "engine.log", "nodes.conf"} {
+			if data, err := os.ReadFile(filepath.Join(n.dir(), name)); err == nil {
+				os.WriteFile(filepath.Join(to, name), data, 0o644)
+			}
+		}
+	}
+	tr.t.Logf("nodes' files kept in %s", filepath.Join(root, fmt.Sprintf("seed-%d", tr.seed)))
 }

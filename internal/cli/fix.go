@@ -92,6 +92,10 @@ func fixPass(ctx context.Context, g *globals, pool *conn.Pool, seed string, opts
 		printInfo(p, survey.Check.Info)
 		printCheck(p, survey.Check)
 	}
+	unchanged := "nothing changed"
+	if pass > 1 {
+		unchanged = "nothing more changed (the earlier pass's repairs are above)"
+	}
 	plan, err := admin.PlanFix(survey, opts)
 	if err != nil {
 		if g.json {
@@ -99,7 +103,7 @@ func fixPass(ctx context.Context, g *globals, pool *conn.Pool, seed string, opts
 			return false, exitError{ExitProblem}
 		}
 		// Run prints redis-cli's line for scripts, then the error on stderr.
-		return false, fmt.Errorf("nothing changed: %w", err)
+		return false, fmt.Errorf("%s: %w", unchanged, err)
 	}
 	if g.json && (dryRun || plan.Empty()) {
 		writeJSON(g.stdout, map[string]any{"ok": survey.Check.OK(), "dry_run": dryRun, "plan": plan})
@@ -114,7 +118,7 @@ func fixPass(ctx context.Context, g *globals, pool *conn.Pool, seed string, opts
 			return false, nil
 		}
 		p.Warn("[WARNING] No automatic repair for the problems above.")
-		return false, errors.New("no automatic repair for the cluster's problems (listed above): nothing changed")
+		return false, errors.New("no automatic repair for the cluster's problems (listed above): " + unchanged)
 	}
 	if dryRun {
 		p.Plain("Dry run: nothing changed.")

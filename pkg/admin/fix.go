@@ -51,6 +51,9 @@ type FixSurvey struct {
 	// longer than strandedSettle, to a reachable master (see strandedSlots)
 	// to that master's ID: fix covers them.
 	Stranded map[int]string
+	// DownShardMates maps reachable nodes to a down master of their shard,
+	// on servers where such a master can retake an import (downShardMates).
+	DownShardMates map[string]string
 }
 
 // SurveyFix loads the cluster from seed, checks it and counts keys in the
@@ -71,6 +74,9 @@ func SurveyFix(ctx context.Context, pool *conn.Pool, seed string, o FixOptions) 
 		}
 	}
 	if s.Servers, err = replicaPrimaryServers(ctx, pool, c); err != nil {
+		return nil, err
+	}
+	if s.DownShardMates, err = downShardMates(ctx, pool, c); err != nil {
 		return nil, err
 	}
 	var interest []int

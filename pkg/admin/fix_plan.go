@@ -24,13 +24,14 @@ type fixModel struct {
 	// viewOwner[slot] is a reachable master that some node's view gives
 	// the slot to (see viewOwners).
 	viewOwner map[int]*topology.Node
-	stranded  map[int]string // FixSurvey.Stranded
+	stranded  map[int]string    // FixSurvey.Stranded
+	downMates map[string]string // FixSurvey.DownShardMates
 }
 
 func newFixModel(s *FixSurvey) *fixModel {
 	m := &fixModel{masters: s.Cluster.Masters(), byID: map[string]*topology.Node{}, claims: map[string]*slots.Set{},
 		counts: map[int]map[string]int64{}, mig: map[int]map[string]string{}, imp: map[int]map[string]string{},
-		unfixable: map[int]bool{}, stranded: s.Stranded}
+		unfixable: map[int]bool{}, stranded: s.Stranded, downMates: s.DownShardMates}
 	for _, n := range m.masters {
 		m.byID[n.ID] = n
 		set := &slots.Set{}
@@ -282,6 +283,9 @@ func (m *fixModel) soleClaimer(slot int) *topology.Node {
 // an interrupted migration is finished rather than rolled back cold (see
 // migrationTarget).
 func (m *fixModel) planOpenSlot(plan *FixPlan, slot int) {
+	blocked := m.downMateBlocks(slot)
+	before := m.saveSlot(slot)
+	claimer := m.soleClaimer(slot)
 	step := FixStep{Kind: topology.KindOpenSlot, Slots: []int{slot}}
 	var notes []string
 	var owners []*topology.Node
@@ -427,6 +431,13 @@ func (m *fixModel) planOpenSlot(plan *FixPlan, slot int) {
 		m.settle(slot, owner)
 	default:
 		plan.Unfixable = append(plan.Unfixable, fmt.Sprintf("slot %d: %s, owner %s: this combination cannot be fixed automatically", slot, desc, owner.Addr()))
+		m.unfixable[slot] = true
+		return
+	}
+	if blocked != "" && (claimer == nil || m.soleClaimer(slot) != claimer) {
+		// The step would take the slot from its source: see downShardMates.
+		m.restoreSlot(slot, before)
+		plan.Unfixable = append(plan.Unfixable, blocked)
 		m.unfixable[slot] = true
 		return
 	}

@@ -428,3 +428,27 @@ func TestPlanFixOpenSlotNobodyClaims(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanFixKeepsSlotFromShardWithDownMaster: on Valkey 8+ a down master
+// of the importing node's shard could retake the slot once its source
+// gives it up (bug 17), so that slot stays open; a slot imported by
+// another shard is still finished.
+func TestPlanFixKeepsSlotFromShardWithDownMaster(t *testing.T) {
+	a := fmt.Sprintf("0-5460 [100->-%s] [300->-%s]", idB, idC)
+	s := survey(t, a, fmt.Sprintf("5461-10922 [100-<-%s]", idA), fmt.Sprintf("10923-16383 [300-<-%s]", idA), nil)
+	s.DownShardMates = map[string]string{idB: "127.0.0.1:7009"}
+	plan, err := PlanFix(s, FixOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plan.Unfixable) != 1 || !strings.Contains(plan.Unfixable[0], "slot 100: left open") || !strings.Contains(plan.Unfixable[0], "127.0.0.1:7009") {
+		t.Fatalf("unfixable: %q", plan.Unfixable)
+	}
+	got := ops(plan)
+	if strings.Contains(got, " 100") {
+		t.Errorf("plan touches slot 100:\n%s", got)
+	}
+	if !strings.Contains(got, "node@7002>7002 300") {
+		t.Errorf("plan does not finish slot 300 towards 7002:\n%s", got)
+	}
+}

@@ -1,0 +1,131 @@
+package admin
+
+import (
+	"context"
+	"fmt"
+	"maps"
+
+	"github.com/gocluster/gocluster/pkg/conn"
+	"github.com/gocluster/gocluster/pkg/topology"
+)
+
+// A Valkey 8+ primary that imports a slot takes the slot itself, and bumps
+// its config epoch without a vote, as soon as the slot's source stops
+// claiming it (the "Clear my importing source" rule of
+// clusterUpdateSlotsConfigWith, meant for a replica promoted while its
+// primary was finishing a migration). A primary that was down while its
+// replica took over, and that still had the slot importing in its
+// nodes.conf, does the same when it comes back: with the new epoch it also
+// wins back its whole shard from the promoted replica, which turns replica
+// again and throws away, in a full resync, every write it acknowledged
+// meanwhile (seed 50559 of the fault campaign: a target killed during fix,
+// fix's second pass finishing the migration towards the promoted replica).
+//
+// So fix never finishes an open slot towards a shard with a down master:
+// the source keeps claiming the slot, which the returning node sees before
+// anything else, so it rejoins as a replica; fix finishes the slot then.
+
+// downShardMates maps each reachable node whose shard also holds a master
+// that cannot be reached to that master's address, read from CLUSTER
+// SHARDS on the seed. Only servers with the rule above are asked; others
+// give an empty map.
+func downShardMates(ctx context.Context, pool *conn.Pool, c *topology.Cluster) (map[string]string, error) {
+	down := map[string]string{} // unreachable master ID -> address
+	for _, u := range c.Unreachable {
+		if u.Node.IsMaster() {
+			down[u.Node.ID] = u.Node.Addr()
+		}
+	}
+	out := map[string]string{}
+	if len(down) == 0 {
+		return out, nil
+	}
+	srv, err := pool.Server(ctx, c.Seed)
+	if err != nil {
+		return nil, err
+	}
+	if !takesOverGivenUpImports(srv) {
+		return out, nil
+	}
+	shards, err := pool.Get(c.Seed).ClusterShards(ctx).Result()
+	if err != nil {
+		return nil, conn.NodeError(c.Seed, "CLUSTER SHARDS", err)
+	}
+	for _, sh := range shards {
+		mate := ""
+		for _, n := range sh.Nodes {
+			if addr, ok := down[n.ID]; ok {
+				mate = addr
+			}
+		}
+		if mate == "" {
+			continue
+		}
+		for _, n := range sh.Nodes {
+			if _, isDown := down[n.ID]; !isDown {
+				out[n.ID] = mate
+			}
+		}
+	}
+	return out, nil
+}
+
+// takesOverGivenUpImports reports whether srv has the rule above: it came
+// with replicated SETSLOT in Valkey 8.0.
+func takesOverGivenUpImports(srv conn.Server) bool { return srv.ReplicatesSetslot() }
+
+// downMateBlocks says why slot must stay open, or "": a node importing it
+// shares its shard with a master that is down (see downShardMates).
+func (m *fixModel) downMateBlocks(slot int) string {
+	for _, n := range m.masters {
+		if _, importing := m.imp[slot][n.ID]; !importing {
+			continue
+		}
+		if mate := m.downMates[n.ID]; mate != "" {
+			return fmt.Sprintf("slot %d: left open: %s imports it and %s, a master of its shard, is down; if the source gave the slot up now, Valkey 8+ would let %s retake it and its whole shard with stale data when it returns. Bring %s back (it rejoins as a replica) or remove it with del-node, then run fix again",
+				slot, n.Addr(), mate, mate, mate)
+		}
+	}
+	return ""
+}
+
+// slotModel is one slot's part of a fixModel, to put back a step that is
+// not taken.
+type slotModel struct {
+	claimers []string
+	counts   map[string]int64
+	mig, imp map[string]string
+}
+
+func (m *fixModel) saveSlot(slot int) slotModel {
+	s := slotModel{counts: maps.Clone(m.counts[slot]), mig: maps.Clone(m.mig[slot]), imp: maps.Clone(m.imp[slot])}
+	for _, n := range m.masters {
+		if m.claims[n.ID].Has(slot) {
+			s.claimers = append(s.claimers, n.ID)
+		}
+	}
+	return s
+}
+
+func (m *fixModel) restoreSlot(slot int, s slotModel) {
+	for _, n := range m.masters {
+		m.claims[n.ID].Remove(slot)
+	}
+	for _, id := range s.claimers {
+		m.claims[id].Add(slot)
+	}
+	restore := func(dst map[int]map[string]string, v map[string]string) {
+		if v == nil {
+			delete(dst, slot)
+		} else {
+			dst[slot] = v
+		}
+	}
+	restore(m.mig, s.mig)
+	restore(m.imp, s.imp)
+	if s.counts == nil {
+		delete(m.counts, slot)
+	} else {
+		m.counts[slot] = s.counts
+	}
+}
