@@ -160,7 +160,10 @@ type fixRun struct {
 func (r *fixRun) step(ctx context.Context, step FixStep) {
 	r.mu.Lock()
 	skipped := slices.ContainsFunc(step.Slots, func(s int) bool { return r.failed[s] }) && len(step.Slots) == 1
-	failed := maps.Clone(r.failed)
+	var failed map[int]bool // a copy: other steps add to r.failed meanwhile
+	if len(r.failed) > 0 {
+		failed = maps.Clone(r.failed)
+	}
 	r.mu.Unlock()
 	if skipped {
 		r.rep.Report(Event{Kind: EventWarning, Slot: step.Slots[0], Message: fmt.Sprintf("Skipping slot %d: an earlier repair of it did not complete", step.Slots[0])})
