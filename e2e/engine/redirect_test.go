@@ -19,28 +19,7 @@ import (
 func openSlotTranscript(t *testing.T, addrs []string) []string {
 	t.Helper()
 	ctx := context.Background()
-	clients := map[string]*redis.Client{}
-	for _, a := range addrs {
-		c := redis.NewClient(&redis.Options{Addr: a, MaxRetries: -1})
-		defer c.Close()
-		clients[a] = c
-	}
-	// A owns the slot of {t}, B is another master
-	var a, b string
-	for _, addr := range addrs {
-		err := clients[addr].Get(ctx, "{t}probe").Err()
-		if err != nil && strings.HasPrefix(err.Error(), "MOVED ") {
-			a = strings.Fields(err.Error())[2]
-		}
-	}
-	if a == "" {
-		t.Fatal("no node redirected {t}probe: is this a cluster?")
-	}
-	for _, addr := range addrs {
-		if addr != a && b == "" {
-			b = addr
-		}
-	}
+	clients, a, b := slotOwnerAndOther(t, addrs, "{t}probe", redis.Options{MaxRetries: -1})
 	idA := clients[a].Do(ctx, "CLUSTER", "MYID").Val()
 	idB := clients[b].Do(ctx, "CLUSTER", "MYID").Val()
 	hostB, portB, _ := strings.Cut(b, ":")
@@ -147,21 +126,63 @@ func openSlotTranscript(t *testing.T, addrs []string) []string {
 // missing keys, TRYAGAIN for partial multi-key commands, ASKING applying to
 // one command only, CROSSSLOT, MOVED after the slot is assigned.
 func TestOpenSlotRedirectionsMatchRealRedis(t *testing.T) {
-	engines := StartN(t, 3, Options{Cluster: true})
-	createCluster(t, engines, 0)
-	real := harness.NewCluster(t, harness.ClusterOptions{Masters: 3})
-	var realAddrs []string
-	for _, s := range real.Nodes {
-		realAddrs = append(realAddrs, s.Addr())
-	}
-	got := openSlotTranscript(t, Addrs(engines))
-	want := openSlotTranscript(t, realAddrs)
+	engineAddrs, realAddrs := threeMasterClusters(t)
+	sameTranscripts(t, openSlotTranscript(t, engineAddrs), openSlotTranscript(t, realAddrs))
+}
+
+// sameTranscripts fails the test where the engine's transcript differs
+// from redis-server's.
+func sameTranscripts(t *testing.T, got, want []string) {
+	t.Helper()
 	if len(got) != len(want) {
-		t.Fatalf("transcripts differ in length: %d vs %d", len(got), len(want))
+		t.Fatalf("transcripts differ in length: engine %d, redis-server %d:\n%s", len(got), len(want), strings.Join(got, "\n"))
 	}
 	for i := range want {
 		if got[i] != want[i] {
 			t.Errorf("step %d:\n  engine:       %s\n  redis-server: %s", i+1, got[i], want[i])
 		}
 	}
+}
+
+// slotOwnerAndOther connects to every node (closed at the test's end) and
+// returns the clients, the master that serves key (from the MOVED the
+// others answer) and another master.
+func slotOwnerAndOther(t *testing.T, addrs []string, key string, opts redis.Options) (clients map[string]*redis.Client, owner, other string) {
+	t.Helper()
+	ctx := context.Background()
+	clients = map[string]*redis.Client{}
+	for _, addr := range addrs {
+		o := opts
+		o.Addr = addr
+		c := redis.NewClient(&o)
+		t.Cleanup(func() { c.Close() })
+		clients[addr] = c
+	}
+	for _, addr := range addrs {
+		if err := clients[addr].Get(ctx, key).Err(); err != nil && strings.HasPrefix(err.Error(), "MOVED ") {
+			owner = strings.Fields(err.Error())[2]
+		}
+	}
+	if owner == "" {
+		t.Fatalf("no node redirected %s: is this a cluster?", key)
+	}
+	for _, addr := range addrs {
+		if addr != owner && other == "" {
+			other = addr
+		}
+	}
+	return clients, owner, other
+}
+
+// threeMasterClusters starts two clusters of 3 masters, one of engine
+// nodes and one of redis-servers, for transcripts to compare.
+func threeMasterClusters(t *testing.T) (engineAddrs, realAddrs []string) {
+	t.Helper()
+	engines := StartN(t, 3, Options{Cluster: true})
+	createCluster(t, engines, 0)
+	real := harness.NewCluster(t, harness.ClusterOptions{Masters: 3})
+	for _, s := range real.Nodes {
+		realAddrs = append(realAddrs, s.Addr())
+	}
+	return Addrs(engines), realAddrs
 }

@@ -96,3 +96,28 @@ func (c *Cluster) route(slots []int, asking, readonly, isMigrate bool, keysPrese
 	}
 	return ""
 }
+
+// BlockedRedirect is Redis's clusterRedirectBlockedClientIfNeeded: the
+// error that ends the wait of a client blocked on a key of slot, or "" to
+// let it wait. While the cluster is down: CLUSTERDOWN. When the slot is
+// served by another node and not being imported here: MOVED to it (or
+// CLUSTERDOWN if nobody serves it); a READONLY read on a replica of the
+// owner stays.
+func (c *Cluster) BlockedRedirect(slot int, readonly bool) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.stateOK {
+		return errClusterDown
+	}
+	if slot < 0 || slot >= NumSlots {
+		return ""
+	}
+	owner, me := c.slots[slot], c.myself
+	if owner == me || c.importing[slot] != nil || readonly && me.isSlave() && me.master == owner {
+		return ""
+	}
+	if owner == nil {
+		return errClusterDown
+	}
+	return "MOVED " + strconv.Itoa(slot) + " " + owner.addr()
+}

@@ -421,3 +421,43 @@ func TestMigrateSlotsErrors(t *testing.T) {
 		t.Errorf("refused commands created jobs: %v", jobs)
 	}
 }
+
+// TestAtomicMigrationRedirectsBlockedClients: a client blocked on a key of
+// a slot that CLUSTER MIGRATESLOTS moves is answered MOVED to the target
+// once the target owns it, as the source's blocked clients are after a
+// SETSLOT NODE (e2e/engine TestBlockedClientsRedirectedWhenTheirSlotMoves).
+func TestAtomicMigrationRedirectsBlockedClients(t *testing.T) {
+	nodes := startClusterNodes(t, 3)
+	createCluster(t, nodes, 0)
+	ctx := context.Background()
+	source, target := ownerOf(t, nodes, 0), ownerOf(t, nodes, 16383)
+	srcC := client(t, source.Addr())
+	key := "{06S}list" // slot 0
+	if s := srcC.ClusterKeySlot(ctx, key).Val(); s != 0 {
+		t.Fatalf("%s is in slot %d", key, s)
+	}
+	reply := make(chan error, 1)
+	blocked := client(t, source.Addr())
+	go func() { reply <- blocked.BLPop(ctx, 0, key).Err() }()
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(srcC.Info(ctx, "clients").Val(), "blocked_clients:1") {
+		if time.Now().After(deadline) {
+			t.Fatal("BLPOP did not block")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := srcC.Do(ctx, "CLUSTER", "MIGRATESLOTS", "SLOTSRANGE", 0, 0, "NODE", nodeID(t, target)).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if job := waitMigrationDone(t, srcC, 30*time.Second); job["state"] != "success" {
+		t.Fatalf("migration ended %v", job)
+	}
+	select {
+	case err := <-reply:
+		if want := "MOVED 0 " + target.Addr(); err == nil || err.Error() != want {
+			t.Fatalf("blocked BLPOP answered %v, want %s", err, want)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the blocked BLPOP was not answered after its slot moved")
+	}
+}

@@ -31,14 +31,21 @@ type blockedClient struct {
 	// (both guarded by DB.Mu)
 	unblocked chan struct{}
 	unblock   unblockHow
+	// slot of the command's first key (-1 outside cluster mode), and the
+	// error that ends the wait when the slot is served elsewhere
+	// (unblockRedirect), both for redirectBlocked
+	slot     int
+	readonly bool
+	redirect string
 }
 
 type unblockHow uint8
 
 const (
-	unblockNone    unblockHow = iota
-	unblockTimeout            // answer as the timeout would
-	unblockError              // answer UNBLOCKED
+	unblockNone     unblockHow = iota
+	unblockTimeout             // answer as the timeout would
+	unblockError               // answer UNBLOCKED
+	unblockRedirect            // answer redirect: the slot moved, the cluster is down
 )
 
 func parseBlockTimeout(c *Client, b []byte) (time.Duration, bool) {
@@ -96,7 +103,10 @@ func (c *Client) block(timeout time.Duration, try func(retry bool) (done bool)) 
 		expired = t.C
 	}
 	gone := c.watchDisconnect()
-	w := &blockedClient{c: c, try: try, gone: gone, served: make(chan struct{}), unblocked: make(chan struct{})}
+	w := &blockedClient{c: c, try: try, gone: gone, served: make(chan struct{}), unblocked: make(chan struct{}), slot: c.blockedSlot()}
+	if cmd := c.lastCmd.Load(); cmd != nil {
+		w.readonly = c.readonly && !cmd.write
+	}
 	db.Mu.Lock()
 	if try(true) { // a write came in while the watch started
 		s.serveBlocked()
@@ -120,13 +130,17 @@ func (c *Client) block(timeout time.Duration, try func(retry bool) (done bool)) 
 	if !w.done {
 		s.dropWaiter(w)
 	}
-	how := w.unblock
+	how, redirect := w.unblock, w.redirect
 	c.unserved = !w.done
 	db.Mu.Unlock()
 	c.stopWatching(gone)
 	if how == unblockError && !w.done {
 		c.w.WriteError("UNBLOCKED client unblocked via CLIENT UNBLOCK")
 		return true // answered
+	}
+	if how == unblockRedirect && !w.done {
+		c.w.WriteError(redirect)
+		return true
 	}
 	return w.done
 }

@@ -370,6 +370,7 @@ func (s *Server) cron() {
 			s.sampleRates()
 			s.notePeakMemory()
 			s.collectWhenIdle()
+			s.redirectBlocked()
 			s.tidyQueryBuffers()
 			s.tidyReplyBuffers()
 			if s.activeExpireOff() { // DEBUG SET-ACTIVE-EXPIRE 0, PAUSE-CRON 1
