@@ -10,8 +10,8 @@ import (
 
 // clientArity is the argument count of each CLIENT subcommand (negative:
 // at least that many), checked before the subcommand runs, as Redis does.
-var clientArity = map[string]int{"setname": 3, "getname": 2, "id": 2, "info": 2, "list": -2, "setinfo": 4,
-	"kill": -3, "no-evict": 3, "no-touch": 3, "reply": 3, "help": 2,
+var clientArity = map[string]int{"setname": 3, "getname": 2, "id": 2, "info": 2, "list": -2,
+	"kill": -3, "no-evict": 3, "reply": 3, "help": 2,
 	"tracking": -3, "pause": -3, "unpause": 2, "unblock": -3, "caching": 3, "getredir": 2, "trackinginfo": 2}
 
 func cmdClient(c *Client, args [][]byte) {
@@ -51,19 +51,6 @@ func cmdClient(c *Client, args [][]byte) {
 		}
 		c.srv.mu.Unlock()
 		c.w.WriteVerbatim(b.String())
-	case sub == "setinfo" && len(args) == 4:
-		c.infoMu.Lock()
-		defer c.infoMu.Unlock()
-		switch {
-		case eq(args[2], "lib-name"):
-			c.libName = printable(args[3], 128)
-		case eq(args[2], "lib-ver"):
-			c.libVer = printable(args[3], 128)
-		default:
-			c.w.WriteError("ERR Unrecognized option '" + printable(args[2], 64) + "'")
-			return
-		}
-		c.w.WriteRaw(okReply)
 	case sub == "reply" && len(args) == 3:
 		switch {
 		case eq(args[2], "on"):
@@ -78,8 +65,6 @@ func cmdClient(c *Client, args [][]byte) {
 		default:
 			c.w.WriteError(errSyntax)
 		}
-	case sub == "no-touch":
-		c.w.WriteRaw(okReply)
 	case sub == "help":
 		c.writeHelp("CLIENT", clientHelp)
 	default:
@@ -194,6 +179,5 @@ func (c *Client) describe(self bool) string {
 		" flags=" + flags + " db=0 sub=0 psub=0 ssub=0 multi=" + strconv.Itoa(multi) +
 		" qbuf=" + strconv.Itoa(qbuf) + " qbuf-free=" + strconv.Itoa(qbufFree) + " argv-mem=" + strconv.Itoa(argvMem) + " multi-mem=0 rbs=" + strconv.Itoa(rbs) + " rbp=" + strconv.Itoa(rbp) + " obl=0 oll=0 omem=0 tot-mem=0 events=r" +
 		" cmd=" + lastName +
-		" user=" + c.user + " redir=" + strconv.FormatInt(redir, 10) + " resp=" + strconv.Itoa(c.w.Proto()) +
-		" lib-name=" + c.libName + " lib-ver=" + c.libVer + "\n"
+		" user=" + c.user + " redir=" + strconv.FormatInt(redir, 10) + " resp=" + strconv.Itoa(c.w.Proto()) + "\n"
 }

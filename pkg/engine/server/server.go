@@ -444,8 +444,6 @@ type Client struct {
 	r        *resp.Reader
 	w        *resp.Writer
 	name     string
-	libName  string
-	libVer   string
 	user     string
 	authed   bool
 	asking   bool
@@ -463,7 +461,7 @@ type Client struct {
 	multiErr bool
 	closeNow bool
 	// infoMu guards what CLIENT LIST reads from other connections' goroutines:
-	// name, libName, libVer, readonly, inMulti and the writer's protocol.
+	// name, readonly, inMulti and the writer's protocol.
 	infoMu  sync.Mutex
 	inMulti bool
 
