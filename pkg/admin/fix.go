@@ -156,7 +156,8 @@ const slotsSettleWait = 3 * time.Second
 // claim for itself: a failover is still spreading, and repairs planned on
 // it fail ("Target node is not a master") or undo the failover. It also
 // reloads for at most slotsSettleWait while the views' slot maps differ,
-// which fix cannot repair when nothing else is wrong. After that it
+// which fix cannot repair when nothing else is wrong, and for at most
+// meetSettleWait while a view lists a node in handshake. After that it
 // returns the last load as it is.
 func loadAgreeingRoles(ctx context.Context, pool *conn.Pool, seed string, wait time.Duration) (*topology.Cluster, error) {
 	start := time.Now()
@@ -166,7 +167,9 @@ func loadAgreeingRoles(ctx context.Context, pool *conn.Pool, seed string, wait t
 		if err != nil || time.Now().After(deadline) {
 			return c, err
 		}
-		if roleDisagreement(c) == "" && (topology.Consistent(c) || time.Since(start) > slotsSettleWait) {
+		waited := time.Since(start)
+		if roleDisagreement(c) == "" && (topology.Consistent(c) || waited > slotsSettleWait) &&
+			(meeting(c) == "" || waited > meetSettleWait) {
 			return c, nil
 		}
 		select {
@@ -175,6 +178,24 @@ func loadAgreeingRoles(ctx context.Context, pool *conn.Pool, seed string, wait t
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// meetSettleWait bounds how long fix waits for a node still in handshake
+// in some view to finish it: a node that add-node was meeting when it was
+// interrupted joins within about a second, and until then the views list it
+// under a placeholder ID (it answers as another node) or not at all.
+const meetSettleWait = 5 * time.Second
+
+// meeting names a node some view lists in handshake, or "".
+func meeting(c *topology.Cluster) string {
+	for _, viewer := range c.Nodes {
+		for _, v := range c.Views[viewer.ID] {
+			if v.HasFlag("handshake") {
+				return fmt.Sprintf("%s is still in handshake with %s", viewer.Addr(), v.Addr())
+			}
+		}
+	}
+	return ""
 }
 
 // roleDisagreement names a reachable node that some view calls a master

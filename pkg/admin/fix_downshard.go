@@ -32,7 +32,7 @@ import (
 func downShardMates(ctx context.Context, pool *conn.Pool, c *topology.Cluster) (map[string]string, error) {
 	down := map[string]string{} // unreachable master ID -> address
 	for _, u := range c.Unreachable {
-		if u.Node.IsMaster() {
+		if u.Node.IsMaster() && !u.Node.HasFlag("handshake") { // a joining node has a placeholder ID
 			down[u.Node.ID] = u.Node.Addr()
 		}
 	}

@@ -110,6 +110,12 @@ func Load(ctx context.Context, pool *conn.Pool, seed string) (*Cluster, error) {
 			c.Unreachable = append(c.Unreachable, Unreachable{Node: friends[i], Err: r.err})
 			continue
 		}
+		if r.self.ID != friends[i].ID && friends[i].HasFlag("handshake") {
+			// The seed is still meeting it and knows it by a placeholder ID.
+			c.Unreachable = append(c.Unreachable, Unreachable{Node: friends[i],
+				Err: fmt.Errorf("still in handshake with %s (joining the cluster: try again in a moment)", seed)})
+			continue
+		}
 		if r.self.ID != friends[i].ID {
 			c.Unreachable = append(c.Unreachable, Unreachable{Node: friends[i],
 				Err: fmt.Errorf("answers as node %s, not %s (node was replaced or reset?)", r.self.ID, friends[i].ID)})
