@@ -35,7 +35,6 @@ func aclRulesCanon(s string) string {
 
 var clientInfoVolatile = regexp.MustCompile(`\b(id|addr|laddr|fd|age|idle|qbuf|qbuf-free|argv-mem|multi-mem|rbs|rbp|obl|oll|omem|tot-mem|events)=\S*`)
 
-
 // aclCanon is a reply with what differs between servers for no fault
 // taken out: single-command rule order, ACL LOG ages, and the client
 // info fields that name connections or buffers.
