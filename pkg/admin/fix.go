@@ -157,7 +157,8 @@ const slotsSettleWait = 3 * time.Second
 // it fail ("Target node is not a master") or undo the failover. It also
 // reloads for at most slotsSettleWait while the views' slot maps differ,
 // which fix cannot repair when nothing else is wrong, and for at most
-// meetSettleWait while a view lists a node in handshake. After that it
+// gossipSettleWait while a view lists a node in handshake or flags a
+// reachable node as failing. After that it
 // returns the last load as it is.
 func loadAgreeingRoles(ctx context.Context, pool *conn.Pool, seed string, wait time.Duration) (*topology.Cluster, error) {
 	start := time.Now()
@@ -169,7 +170,7 @@ func loadAgreeingRoles(ctx context.Context, pool *conn.Pool, seed string, wait t
 		}
 		waited := time.Since(start)
 		if roleDisagreement(c) == "" && (topology.Consistent(c) || waited > slotsSettleWait) &&
-			(meeting(c) == "" || waited > meetSettleWait) {
+			(meeting(c) == "" && failFlagged(c) == "" || waited > gossipSettleWait) {
 			return c, nil
 		}
 		select {
@@ -180,11 +181,14 @@ func loadAgreeingRoles(ctx context.Context, pool *conn.Pool, seed string, wait t
 	}
 }
 
-// meetSettleWait bounds how long fix waits for a node still in handshake
-// in some view to finish it: a node that add-node was meeting when it was
-// interrupted joins within about a second, and until then the views list it
-// under a placeholder ID (it answers as another node) or not at all.
-const meetSettleWait = 5 * time.Second
+// gossipSettleWait bounds how long fix waits for news that gossip brings
+// within a second or two: a node still in handshake in some view (one that
+// add-node was meeting when it was interrupted lists under a placeholder
+// ID, while the node answers as another), or a node that is back and that
+// some view still flags as failing (a restarted node clears the flag with
+// its first pings). Either leaves nothing for fix to repair, yet check
+// reports it.
+const gossipSettleWait = 5 * time.Second
 
 // meeting names a node some view lists in handshake, or "".
 func meeting(c *topology.Cluster) string {
@@ -192,6 +196,22 @@ func meeting(c *topology.Cluster) string {
 		for _, v := range c.Views[viewer.ID] {
 			if v.HasFlag("handshake") {
 				return fmt.Sprintf("%s is still in handshake with %s", viewer.Addr(), v.Addr())
+			}
+		}
+	}
+	return ""
+}
+
+// failFlagged names a reachable node that some view flags as failing, or "".
+func failFlagged(c *topology.Cluster) string {
+	reachable := make(map[string]bool, len(c.Nodes))
+	for _, n := range c.Nodes {
+		reachable[n.ID] = true
+	}
+	for _, viewer := range c.Nodes {
+		for _, v := range c.Views[viewer.ID] {
+			if reachable[v.ID] && v.Failing() {
+				return fmt.Sprintf("%s flags %s as failing", viewer.Addr(), v.Addr())
 			}
 		}
 	}
