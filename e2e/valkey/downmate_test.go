@@ -70,6 +70,9 @@ func TestFixLeavesSlotOpenWhileTargetsOldPrimaryIsDown(t *testing.T) {
 			must(t, sc.Set(ctx, k, written[k], 0).Err())
 		}
 	}
+	// Valkey replicates SETSLOT only to replicas online at the time: wait
+	// for D's replica link first (under load it can still be syncing).
+	waitFor(t, "D's replica to be online", func() bool { return dc.Do(ctx, "WAIT", 1, 100).Val() == int64(1) })
 	must(t, dc.Do(ctx, "CLUSTER", "SETSLOT", slot, "IMPORTING", srcID).Err())
 	must(t, sc.Do(ctx, "CLUSTER", "SETSLOT", slot, "MIGRATING", dstID).Err())
 	host, port, _ := strings.Cut(dst.Addr(), ":")

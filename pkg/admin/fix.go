@@ -170,7 +170,7 @@ func loadAgreeingRoles(ctx context.Context, pool *conn.Pool, seed string, wait t
 		}
 		waited := time.Since(start)
 		if roleDisagreement(c) == "" && (topology.Consistent(c) || waited > slotsSettleWait) &&
-			(meeting(c) == "" && failFlagged(c) == "" || waited > gossipSettleWait) {
+			(!gossipUnsettled(c) || waited > gossipSettleWait) {
 			return c, nil
 		}
 		select {
@@ -190,32 +190,21 @@ func loadAgreeingRoles(ctx context.Context, pool *conn.Pool, seed string, wait t
 // reports it.
 const gossipSettleWait = 5 * time.Second
 
-// meeting names a node some view lists in handshake, or "".
-func meeting(c *topology.Cluster) string {
-	for _, viewer := range c.Nodes {
-		for _, v := range c.Views[viewer.ID] {
-			if v.HasFlag("handshake") {
-				return fmt.Sprintf("%s is still in handshake with %s", viewer.Addr(), v.Addr())
-			}
-		}
-	}
-	return ""
-}
-
-// failFlagged names a reachable node that some view flags as failing, or "".
-func failFlagged(c *topology.Cluster) string {
+// gossipUnsettled reports whether some view lists a node in handshake or
+// flags a reachable node as failing (see gossipSettleWait).
+func gossipUnsettled(c *topology.Cluster) bool {
 	reachable := make(map[string]bool, len(c.Nodes))
 	for _, n := range c.Nodes {
 		reachable[n.ID] = true
 	}
 	for _, viewer := range c.Nodes {
 		for _, v := range c.Views[viewer.ID] {
-			if reachable[v.ID] && v.Failing() {
-				return fmt.Sprintf("%s flags %s as failing", viewer.Addr(), v.Addr())
+			if v.HasFlag("handshake") || reachable[v.ID] && v.Failing() {
+				return true
 			}
 		}
 	}
-	return ""
+	return false
 }
 
 // roleDisagreement names a reachable node that some view calls a master

@@ -12,48 +12,45 @@ type blockedRedirecter interface {
 	BlockedRedirect(slot int, readonly bool) string
 }
 
-// blockedSlot is the slot of the running command's first key, or -1
-// outside cluster mode or for a command without keys.
-func (c *Client) blockedSlot() int {
+// blockedRoute is what redirectBlocked needs of the running command: the
+// slot of its first key (-1 outside cluster mode or without keys), and
+// whether it is a READONLY read.
+func (c *Client) blockedRoute() (slot int, readonly bool) {
 	cmd := c.lastCmd.Load()
 	if c.srv.Cluster == nil || cmd == nil {
-		return -1
+		return -1, false
 	}
 	var slotBuf [8]int
 	var keyBuf [8][]byte
 	slots, _ := c.keySlots(cmd, c.curArgs, slotBuf[:0], keyBuf[:0])
 	if len(slots) == 0 {
-		return -1
+		return -1, false
 	}
-	return slots[0]
+	return slots[0], c.readonly && !cmd.write
 }
 
 // redirectBlocked ends, with the redirection Redis sends, the wait of
 // every client blocked on a slot this node no longer serves. The cluster
-// is asked outside the store lock.
+// is asked outside the store lock (a waiter's slot and readonly never
+// change once it waits).
 func (s *Server) redirectBlocked() {
 	r, ok := s.Cluster.(blockedRedirecter)
 	if !ok || s.blocked.Load() == 0 {
 		return
 	}
-	type waiting struct {
-		w        *blockedClient
-		slot     int
-		readonly bool
-	}
-	var ws []waiting
+	var ws []*blockedClient
 	s.DB.Mu.Lock()
 	for _, w := range s.waiters {
 		if w.slot >= 0 {
-			ws = append(ws, waiting{w, w.slot, w.readonly})
+			ws = append(ws, w)
 		}
 	}
 	s.DB.Mu.Unlock()
 	var moved []*blockedClient
 	var why []string
-	for _, x := range ws {
-		if msg := r.BlockedRedirect(x.slot, x.readonly); msg != "" {
-			moved, why = append(moved, x.w), append(why, msg)
+	for _, w := range ws {
+		if msg := r.BlockedRedirect(w.slot, w.readonly); msg != "" {
+			moved, why = append(moved, w), append(why, msg)
 		}
 	}
 	if len(moved) == 0 {

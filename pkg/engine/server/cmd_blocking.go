@@ -103,10 +103,8 @@ func (c *Client) block(timeout time.Duration, try func(retry bool) (done bool)) 
 		expired = t.C
 	}
 	gone := c.watchDisconnect()
-	w := &blockedClient{c: c, try: try, gone: gone, served: make(chan struct{}), unblocked: make(chan struct{}), slot: c.blockedSlot()}
-	if cmd := c.lastCmd.Load(); cmd != nil {
-		w.readonly = c.readonly && !cmd.write
-	}
+	w := &blockedClient{c: c, try: try, gone: gone, served: make(chan struct{}), unblocked: make(chan struct{})}
+	w.slot, w.readonly = c.blockedRoute()
 	db.Mu.Lock()
 	if try(true) { // a write came in while the watch started
 		s.serveBlocked()
