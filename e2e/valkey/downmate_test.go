@@ -24,6 +24,21 @@ import (
 // fix must leave the slot open and name D; once D is back, as a replica
 // of R, fix finishes the slot, and every write is there.
 func TestFixLeavesSlotOpenWhileTargetsOldPrimaryIsDown(t *testing.T) {
+	runTargetsPrimaryDown(t, true)
+}
+
+// TestFixReturnsSlotWhenSourceStillMigratesToDeadPrimary: the same, but A
+// never heard that R took over from D (Valkey 8 retargets A's migration
+// only if it already knew R and D share a shard), so R is no migration
+// target: fix moves R's keys of the slot back to A, which keeps claiming
+// it, so D has nothing to retake when it returns.
+func TestFixReturnsSlotWhenSourceStillMigratesToDeadPrimary(t *testing.T) {
+	runTargetsPrimaryDown(t, false)
+}
+
+// runTargetsPrimaryDown plays the scenario above, with A's migration
+// pointing at R (retarget) or still at dead D.
+func runTargetsPrimaryDown(t *testing.T, retarget bool) {
 	ctx := context.Background()
 	c := newCluster(t, 3, 1)
 	topo := c.Topology(t)
@@ -54,7 +69,8 @@ func TestFixLeavesSlotOpenWhileTargetsOldPrimaryIsDown(t *testing.T) {
 		return nil
 	}
 	src, dst := byID(srcID), byID(dstID)
-	replica := byID(topo.ReplicasOf(dstID)[0].ID)
+	replicaID := topo.ReplicasOf(dstID)[0].ID
+	replica := byID(replicaID)
 	sc, dc, rc := src.Client(), dst.Client(), replica.Client()
 	defer sc.Close()
 	defer dc.Close()
@@ -91,6 +107,13 @@ func TestFixLeavesSlotOpenWhileTargetsOldPrimaryIsDown(t *testing.T) {
 	waitFor(t, "the replica to serve the dead primary's slots in the source's view", func() bool {
 		return ownerAddr(t, sc, dstSlot) == replica.Addr()
 	})
+	// Valkey 8 points A's migration at R when it hears of the takeover,
+	// if it already knows both share a shard; set the state each test
+	// wants rather than race that gossip.
+	want := map[bool]string{true: replicaID, false: dstID}[retarget]
+	if !strings.Contains(myselfLine(t, src), fmt.Sprintf("[%d->-%s]", slot, want)) {
+		must(t, sc.Do(ctx, "CLUSTER", "SETSLOT", slot, "MIGRATING", want).Err())
+	}
 	// Writes the promoted replica acknowledges while D is down.
 	cc := c.ClusterClient(t)
 	for i := 0; len(written) < 60; i++ {
@@ -103,8 +126,19 @@ func TestFixLeavesSlotOpenWhileTargetsOldPrimaryIsDown(t *testing.T) {
 
 	r := harness.Run(t, "fix", src.Addr(), "--yes")
 	t.Logf("fix while %s is down:\n%s", dst.Addr(), r.Output())
-	if r.Code == 0 || !strings.Contains(r.Stdout+r.Stderr, "left open") || !strings.Contains(r.Stdout+r.Stderr, dst.Addr()) {
-		t.Fatalf("fix with the target's old primary down must leave slot %d open and name %s (exit %d):\n%s", slot, dst.Addr(), r.Code, r.Output())
+	if retarget {
+		// Finishing towards the promoted replica would hand D the slot.
+		if r.Code == 0 || !strings.Contains(r.Stdout+r.Stderr, "left open") || !strings.Contains(r.Stdout+r.Stderr, dst.Addr()) {
+			t.Fatalf("fix with the target's old primary down must leave slot %d open and name %s (exit %d):\n%s", slot, dst.Addr(), r.Code, r.Output())
+		}
+	} else {
+		// The promoted replica is no migration target: fix moves its keys
+		// back to the source, which keeps claiming the slot, and closes it.
+		for _, n := range []*redistest.Server{src, replica} {
+			if line := myselfLine(t, n); strings.Contains(line, fmt.Sprintf("[%d-", slot)) {
+				t.Fatalf("slot %d still open on %s after fix: %s\n%s", slot, n.Addr(), line, r.Output())
+			}
+		}
 	}
 	if owner := ownerAddr(t, sc, slot); owner != src.Addr() {
 		t.Fatalf("slot %d is served by %s, want its source %s to keep it", slot, owner, src.Addr())
