@@ -3,10 +3,13 @@ package engine
 import (
 	"context"
 	"fmt"
+	"io"
+	"net"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gocluster/gocluster/internal/redistest"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -112,5 +115,112 @@ func TestBlockedClientsRedirectedWhenTheirSlotMoves(t *testing.T) {
 	sameTranscripts(t, got, want)
 	if !strings.Contains(strings.Join(want, "\n"), "error MOVED") {
 		t.Errorf("redis-server answered no blocked client MOVED:\n%s", strings.Join(want, "\n"))
+	}
+}
+
+// blockedUnboundTranscript: with cluster-require-full-coverage off, a
+// client blocked on a slot its master gives up (CLUSTER DELSLOTS, nobody
+// else claiming it in that master's view) is answered CLUSTERDOWN Hash
+// slot not served.
+func blockedUnboundTranscript(t *testing.T, addrs []string) []string {
+	t.Helper()
+	ctx := context.Background()
+	clients, a, _ := slotOwnerAndOther(t, addrs, "{u}probe", redis.Options{MaxRetries: -1, ReadTimeout: -1})
+	for _, addr := range addrs {
+		if err := clients[addr].ConfigSet(ctx, "cluster-require-full-coverage", "no").Err(); err != nil {
+			t.Fatalf("CONFIG SET on %s: %v", addr, err)
+		}
+	}
+	slot := clients[a].ClusterKeySlot(ctx, "{u}l").Val()
+	reply := make(chan string, 1)
+	go func() {
+		v, err := clients[a].Do(ctx, "BLPOP", "{u}l", 0).Result()
+		reply <- fmt.Sprint(v, " ", err)
+	}()
+	waitFor(t, 5*time.Second, "the BLPOP to block", func() string {
+		if infoOf(t, clients[a], "clients", "blocked_clients") != "1" {
+			return "not blocked yet"
+		}
+		return ""
+	})
+	out := []string{fmt.Sprint("DELSLOTS -> ", clients[a].Do(ctx, "CLUSTER", "DELSLOTS", slot).Err())}
+	select {
+	case r := <-reply:
+		out = append(out, "BLPOP -> "+r)
+	case <-time.After(5 * time.Second):
+		out = append(out, "BLPOP -> still blocked after 5 s")
+	}
+	return out
+}
+
+// TestBlockedClientOnUnservedSlotGetsClusterDown compares the transcript
+// above between engine nodes and redis-server.
+func TestBlockedClientOnUnservedSlotGetsClusterDown(t *testing.T) {
+	engineAddrs, realAddrs := threeMasterClusters(t)
+	want := blockedUnboundTranscript(t, realAddrs)
+	got := blockedUnboundTranscript(t, engineAddrs)
+	t.Logf("redis-server:\n%s", strings.Join(want, "\n"))
+	sameTranscripts(t, got, want)
+	if !strings.Contains(strings.Join(want, "\n"), "Hash slot not served") {
+		t.Errorf("redis-server did not answer CLUSTERDOWN Hash slot not served:\n%s", strings.Join(want, "\n"))
+	}
+}
+
+// demotedTranscript blocks clients on master a (BLPOP, BZPOPMIN, XREAD
+// BLOCK, WAIT for a replica it lacks), makes it a replica of b, and
+// records each client's answer and whether its connection was closed.
+func demotedTranscript(t *testing.T, a, b string) []string {
+	t.Helper()
+	blocked := [][]string{
+		{"BLPOP", "l", "0"},
+		{"BZPOPMIN", "z", "0"},
+		{"XREAD", "BLOCK", "0", "STREAMS", "s", "$"},
+		{"WAIT", "1", "0"},
+	}
+	conns := make([]net.Conn, len(blocked))
+	for i, args := range blocked {
+		c, err := net.DialTimeout("tcp", a, 2*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		if _, err := c.Write(encodeCommand(args)); err != nil {
+			t.Fatal(err)
+		}
+		conns[i] = c
+	}
+	ac := clientFor(a)
+	defer ac.Close()
+	out := []string{}
+	waitFor(t, 5*time.Second, "the clients to block", func() string {
+		if n := infoOf(t, ac, "clients", "blocked_clients"); n != fmt.Sprint(len(blocked)) {
+			return "blocked_clients:" + n
+		}
+		return ""
+	})
+	host, port, _ := net.SplitHostPort(b)
+	out = append(out, fmt.Sprint("REPLICAOF -> ", ac.Do(context.Background(), "REPLICAOF", host, port).Err()))
+	for i, c := range conns {
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		got, err := io.ReadAll(c)
+		closed := err == nil // EOF: the server closed the connection after its answer
+		out = append(out, fmt.Sprintf("%s -> %q closed=%v", blocked[i][0], got, closed))
+	}
+	return out
+}
+
+// TestBlockedClientsDisconnectedWhenMasterTurnsReplica: Redis answers
+// every blocked client UNBLOCKED and closes its connection when the node
+// gets a master; the engine must do the same.
+func TestBlockedClientsDisconnectedWhenMasterTurnsReplica(t *testing.T) {
+	realA := redistest.Start(t, redistest.Options{Flavor: "redis"})
+	realB := redistest.Start(t, redistest.Options{Flavor: "redis"})
+	want := demotedTranscript(t, realA.Addr(), realB.Addr())
+	engA, engB := Start(t, Options{}), Start(t, Options{})
+	got := demotedTranscript(t, engA.Addr(), engB.Addr())
+	t.Logf("redis-server:\n%s", strings.Join(want, "\n"))
+	sameTranscripts(t, got, want)
+	if !strings.Contains(strings.Join(want, "\n"), "UNBLOCKED") {
+		t.Errorf("redis-server answered no blocked client UNBLOCKED:\n%s", strings.Join(want, "\n"))
 	}
 }

@@ -201,6 +201,15 @@ func (c *Cluster) SetNodeTimeout(d time.Duration) {
 	c.mu.Unlock()
 }
 
+// SetRequireFullCoverage changes cluster-require-full-coverage at run
+// time (CONFIG SET); the cluster state follows at once.
+func (c *Cluster) SetRequireFullCoverage(on bool) {
+	c.mu.Lock()
+	c.cfg.RequireFullCoverage = on
+	c.updateState()
+	c.mu.Unlock()
+}
+
 // SetReplicationOffset records this node's replication offset; it is
 // gossiped (CLUSTER SHARDS shows it) and ranks replicas in an election.
 func (c *Cluster) SetReplicationOffset(off int64) {

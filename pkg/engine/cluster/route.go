@@ -100,9 +100,9 @@ func (c *Cluster) route(slots []int, asking, readonly, isMigrate bool, keysPrese
 // BlockedRedirect is Redis's clusterRedirectBlockedClientIfNeeded: the
 // error that ends the wait of a client blocked on a key of slot, or "" to
 // let it wait. While the cluster is down: CLUSTERDOWN. When the slot is
-// served by another node and not being imported here: MOVED to it (or
-// CLUSTERDOWN if nobody serves it); a READONLY read on a replica of the
-// owner stays.
+// served by another node and not being imported here: MOVED to it
+// (CLUSTERDOWN Hash slot not served if nobody serves it); a READONLY read
+// on a replica of the owner stays.
 func (c *Cluster) BlockedRedirect(slot int, readonly bool) string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -117,7 +117,7 @@ func (c *Cluster) BlockedRedirect(slot int, readonly bool) string {
 		return ""
 	}
 	if owner == nil {
-		return errClusterDown
+		return errUnbound
 	}
 	return "MOVED " + strconv.Itoa(slot) + " " + owner.addr()
 }

@@ -1,5 +1,7 @@
 package server
 
+import "slices"
+
 // A client blocked on a key (BLPOP, BZPOPMIN, XREAD BLOCK...) would wait
 // for a write that can no longer come once its slot is served elsewhere
 // (moved by a reshard or an atomic migration, or this master turned
@@ -59,11 +61,23 @@ func (s *Server) redirectBlocked() {
 	s.DB.Mu.Lock()
 	defer s.DB.Mu.Unlock()
 	for i, w := range moved {
-		if w.done || w.unblock != unblockNone {
-			continue // served or unblocked meanwhile
-		}
-		w.unblock, w.redirect = unblockRedirect, why[i]
-		close(w.unblocked)
-		s.dropWaiter(w)
+		s.endWait(w, unblockError, why[i], false) // unless served or unblocked meanwhile
+	}
+}
+
+// errDemoted is what Redis answers every blocked client when the node
+// turns replica or follows another master (disconnectAllBlockedClients in
+// replicationSetMaster), before closing their connections.
+const errDemoted = "UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)"
+
+// disconnectBlocked ends every blocking command (BLPOP and friends, XREAD
+// BLOCK, WAIT) with errDemoted and closes its connection, as Redis does
+// when the node gets a new master; a client held by CLIENT PAUSE is not
+// blocked in that sense, and runs its command once the pause ends.
+// Called under the store lock.
+func (s *Server) disconnectBlocked() {
+	s.demotions.Add(1) // for WAIT, which is no waiter
+	for _, w := range slices.Clone(s.waiters) {
+		s.endWait(w, unblockError, errDemoted, true)
 	}
 }

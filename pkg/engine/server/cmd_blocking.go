@@ -27,26 +27,38 @@ type blockedClient struct {
 	gone   chan struct{} // closed when the client disconnects
 	served chan struct{}
 	done   bool // served (guarded by DB.Mu)
-	// unblocked is closed by CLIENT UNBLOCK, which says how in unblock
-	// (both guarded by DB.Mu)
-	unblocked chan struct{}
-	unblock   unblockHow
-	// slot of the command's first key (-1 outside cluster mode), and the
-	// error that ends the wait when the slot is served elsewhere
-	// (unblockRedirect), both for redirectBlocked
+	// unblocked is closed by endWait, which says how in unblock, with the
+	// error to answer and whether to close the connection after it (all
+	// guarded by DB.Mu)
+	unblocked  chan struct{}
+	unblock    unblockHow
+	errReply   string
+	closeAfter bool
+	// slot of the command's first key (-1 outside cluster mode) and
+	// whether it is a READONLY read, for redirectBlocked
 	slot     int
 	readonly bool
-	redirect string
 }
 
 type unblockHow uint8
 
 const (
-	unblockNone     unblockHow = iota
-	unblockTimeout             // answer as the timeout would
-	unblockError               // answer UNBLOCKED
-	unblockRedirect            // answer redirect: the slot moved, the cluster is down
+	unblockNone    unblockHow = iota
+	unblockTimeout            // answer as the timeout would
+	unblockError              // answer errReply
 )
+
+// endWait ends w's wait as how says, unless it was served or ended
+// already; it reports whether it did. Called under the store lock.
+func (s *Server) endWait(w *blockedClient, how unblockHow, errReply string, closeAfter bool) bool {
+	if w.done || w.unblock != unblockNone {
+		return false
+	}
+	w.unblock, w.errReply, w.closeAfter = how, errReply, closeAfter
+	close(w.unblocked)
+	s.dropWaiter(w) // no write may serve it now
+	return true
+}
 
 func parseBlockTimeout(c *Client, b []byte) (time.Duration, bool) {
 	f, ok := parseFloat(b)
@@ -116,6 +128,7 @@ func (c *Client) block(timeout time.Duration, try func(retry bool) (done bool)) 
 	s.blocked.Add(1)
 	db.Mu.Unlock()
 	waitFrom := time.Now()
+	c.waiting.Store(true)
 	select {
 	case <-w.served:
 	case <-w.unblocked:
@@ -124,21 +137,19 @@ func (c *Client) block(timeout time.Duration, try func(retry bool) (done bool)) 
 	case <-s.done:
 	}
 	c.blockedFor += time.Since(waitFrom)
+	c.waiting.Store(false)
 	db.Mu.Lock()
 	if !w.done {
 		s.dropWaiter(w)
 	}
-	how, redirect := w.unblock, w.redirect
+	how, errReply, closeAfter := w.unblock, w.errReply, w.closeAfter
 	c.unserved = !w.done
 	db.Mu.Unlock()
 	c.stopWatching(gone)
 	if how == unblockError && !w.done {
-		c.w.WriteError("UNBLOCKED client unblocked via CLIENT UNBLOCK")
+		c.w.WriteError(errReply)
+		c.closeNow = c.closeNow || closeAfter
 		return true // answered
-	}
-	if how == unblockRedirect && !w.done {
-		c.w.WriteError(redirect)
-		return true
 	}
 	return w.done
 }

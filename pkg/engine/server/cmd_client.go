@@ -141,8 +141,11 @@ func (c *Client) describe(self bool) string {
 	c.infoMu.Lock()
 	defer c.infoMu.Unlock()
 	flags, redir := c.trackingListFlags()
+	if c.waiting.Load() {
+		flags = "b" + flags // Redis lists MULTI, then blocked, before the tracking flags
+	}
 	if c.inMulti {
-		flags = "x" + flags // Redis lists MULTI before the tracking flags
+		flags = "x" + flags
 	}
 	if c.readonly {
 		flags += "r"

@@ -109,6 +109,7 @@ func (c *Client) waitWhilePaused(cmd *command, args [][]byte) bool {
 	defer func() {
 		if counted {
 			s.blocked.Add(-1)
+			c.waiting.Store(false)
 		}
 	}()
 	for {
@@ -119,6 +120,7 @@ func (c *Client) waitWhilePaused(cmd *command, args [][]byte) bool {
 		if !counted {
 			counted = true
 			s.blocked.Add(1)
+			c.waiting.Store(true)
 		}
 		var timer <-chan time.Time
 		if !end.IsZero() {
@@ -235,13 +237,14 @@ func (c *Client) clientUnblock(args [][]byte) {
 	s.DB.Mu.Lock()
 	defer s.DB.Mu.Unlock()
 	for _, w := range s.waiters {
-		if w.c.id == id && !w.done && w.unblock == unblockNone {
-			w.unblock = unblockTimeout
-			if withErr {
-				w.unblock = unblockError
-			}
-			close(w.unblocked)
-			s.dropWaiter(w) // no write may serve it now
+		if w.c.id != id {
+			continue
+		}
+		how := unblockTimeout
+		if withErr {
+			how = unblockError
+		}
+		if s.endWait(w, how, "UNBLOCKED client unblocked via CLIENT UNBLOCK", false) {
 			c.w.WriteInt(1)
 			return
 		}

@@ -477,6 +477,10 @@ func (s *Server) applyConfig(name string) error {
 		if t, ok := s.Cluster.(interface{ SetNodeTimeout(time.Duration) }); ok {
 			t.SetNodeTimeout(s.Cfg.NodeTimeout())
 		}
+	case "cluster-require-full-coverage":
+		if t, ok := s.Cluster.(interface{ SetRequireFullCoverage(bool) }); ok {
+			t.SetRequireFullCoverage(s.Cfg.Bool(name))
+		}
 	}
 	return nil
 }

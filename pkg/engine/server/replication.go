@@ -252,6 +252,7 @@ func (s *Server) propagateExpired(key []byte) {
 type ReplicaManager struct {
 	srv      *Server
 	role     func() (bool, string)
+	master   string // the master reconcile last saw, "" as a master
 	poke     chan struct{}
 	state    sync.Mutex
 	link     *replicaClient
@@ -308,6 +309,12 @@ func (m *ReplicaManager) reconcile() {
 	_, port := splitHostPort(master)
 	s := m.srv
 	s.DB.Mu.Lock()
+	if replica && master != m.master {
+		s.disconnectBlocked() // a new master: Redis's replicationSetMaster
+	}
+	if m.master = ""; replica {
+		m.master = master
+	}
 	switch {
 	case replica && !s.repl.following:
 		s.repl.following = true
@@ -769,6 +776,7 @@ func cmdWait(c *Client, args [][]byte) {
 	}
 	deadline := time.Now().Add(time.Duration(timeout) * time.Millisecond)
 	target := c.woff
+	demotions := s.demotions.Load()
 	var gone chan struct{}
 	defer func() { c.stopWatching(gone) }()
 	tick := time.NewTicker(2 * time.Millisecond)
@@ -778,6 +786,8 @@ func cmdWait(c *Client, args [][]byte) {
 		if gone != nil { // it waited: Redis's stats leave WAIT out then
 			c.blockedFor += time.Since(waitFrom)
 			c.unserved = true
+			c.waiting.Store(false)
+			s.blocked.Add(-1)
 		}
 	}()
 	for {
@@ -791,9 +801,16 @@ func cmdWait(c *Client, args [][]byte) {
 			s.replFeed(resp.AppendCommand(nil, []byte("REPLCONF"), []byte("GETACK"), []byte("*")))
 			s.DB.Mu.Unlock()
 			gone = c.watchDisconnect()
+			c.waiting.Store(true)
+			s.blocked.Add(1) // Redis counts WAIT in blocked_clients
 		}
 		select {
 		case <-tick.C:
+			if s.demotions.Load() != demotions { // see disconnectBlocked
+				c.w.WriteError(errDemoted)
+				c.closeNow = true
+				return
+			}
 		case <-gone:
 			return
 		case <-s.done:

@@ -62,6 +62,7 @@ type Server struct {
 	replyBufShrinks, replyBufExpands atomic.Int64
 	wg                               sync.WaitGroup
 	closing                          atomic.Bool
+	demotions                        atomic.Int64 // times disconnectBlocked ran, for WAIT
 	done                             chan struct{}
 
 	nextClientID  atomic.Int64
@@ -460,6 +461,7 @@ type Client struct {
 	multi    *[][][]byte // queued commands inside MULTI, nil outside
 	multiErr bool
 	closeNow bool
+	waiting  atomic.Bool // in a blocking command's wait (CLIENT LIST flag b)
 	// infoMu guards what CLIENT LIST reads from other connections' goroutines:
 	// name, readonly, inMulti and the writer's protocol.
 	infoMu  sync.Mutex
