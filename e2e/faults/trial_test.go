@@ -4,16 +4,19 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/gocluster/gocluster/e2e/harness"
+	"github.com/gocluster/gocluster/pkg/slots"
 )
 
 // commands are the gocluster commands a fault interrupts.
@@ -407,8 +410,29 @@ func (tr *trial) run() {
 		tr.step(fmt.Sprintf("lost at failover, e.g. %s", strings.Join(v.failover[:min(3, len(v.failover))], "; ")))
 	}
 	if len(v.lost) > 0 {
+		tr.step("lost keys by slot: " + lostBySlot(v.lost, replaced))
 		tr.fail("%d acknowledged writes lost, e.g. %s", len(v.lost), strings.Join(v.lost[:min(5, len(v.lost))], "; "))
 	}
+}
+
+// lostBySlot counts lost writes ("key: why") by their key's slot, marking
+// with * the slots a replica took over, to tell a loss at one migration
+// from one spread over the keyspace.
+func lostBySlot(lost []string, replaced map[int]bool) string {
+	count := map[int]int{}
+	for _, l := range lost {
+		key, _, _ := strings.Cut(l, ": ")
+		count[slots.KeySlot([]byte(key))]++
+	}
+	var out []string
+	for _, sl := range slices.Sorted(maps.Keys(count)) {
+		mark := ""
+		if replaced[sl] {
+			mark = "*"
+		}
+		out = append(out, fmt.Sprintf("%d%s:%d", sl, mark, count[sl]))
+	}
+	return strings.Join(out, " ")
 }
 
 // recover runs fix, then the command again, then waits for check OK.

@@ -137,6 +137,7 @@ func Start(tb testing.TB, opts Options) *Server {
 		s := &Server{Host: opts.Host, Port: FreePort(tb, opts.Host), Dir: dir, bin: bin, opts: opts, tb: tb}
 		if lastErr = s.launch(bin); lastErr == nil {
 			tb.Cleanup(s.Stop)
+			tb.Cleanup(s.keepLogIfFailed) // runs first: the log is still there
 			return s
 		}
 	}
@@ -218,6 +219,25 @@ func (s *Server) ping() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
 	return c.Ping(ctx).Err()
+}
+
+// KeepLogsEnv names a directory where a failed test's servers leave
+// their logs (<dir>/<test>/<port>.log), to read what the servers did.
+const KeepLogsEnv = "GOCLUSTER_KEEP_LOGS"
+
+func (s *Server) keepLogIfFailed() {
+	root := os.Getenv(KeepLogsEnv)
+	if root == "" || !s.tb.Failed() {
+		return
+	}
+	data, err := os.ReadFile(filepath.Join(s.Dir, "redis.log"))
+	if err != nil {
+		return
+	}
+	dir := filepath.Join(root, strings.ReplaceAll(s.tb.Name(), "/", "_"))
+	if err := os.MkdirAll(dir, 0o755); err == nil {
+		os.WriteFile(filepath.Join(dir, strconv.Itoa(s.Port)+".log"), data, 0o644)
+	}
 }
 
 func (s *Server) logTail() string {

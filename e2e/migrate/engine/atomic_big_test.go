@@ -172,8 +172,12 @@ func TestAtomicReshardBigKeys(t *testing.T) {
 		t.Fatalf("the source holds %d keys, want 0", n)
 	}
 	t0 = time.Now()
-	checkBigKeys(t, target.Client(), tag, load.added)
-	if !bytes.Equal([]byte(target.Client().Get(ctx, tag+":string").Val()), value) {
+	// Reading the big keys back takes seconds on a loaded machine (race
+	// detector, parallel packages): more than a node client's 5 s timeout.
+	patient := redis.NewClient(&redis.Options{Addr: target.Addr(), ReadTimeout: time.Minute, MaxRetries: -1})
+	defer patient.Close()
+	checkBigKeys(t, patient, tag, load.added)
+	if !bytes.Equal([]byte(patient.Get(ctx, tag+":string").Val()), value) {
 		t.Fatal("the 50 MB value differs on the target")
 	}
 	// The target's replica holds the same: same digests, computed there.
