@@ -51,8 +51,9 @@ type FixSurvey struct {
 	// longer than strandedSettle, to a reachable master (see strandedSlots)
 	// to that master's ID: fix covers them.
 	Stranded map[int]string
-	// DownShardMates maps reachable nodes to a down master of their shard,
-	// on servers where such a master can retake an import (downShardMates).
+	// DownShardMates maps the nodes of a shard with a down master (that
+	// master included) to its address, on servers where such a master can
+	// retake an import (downShardMates).
 	DownShardMates map[string]string
 }
 

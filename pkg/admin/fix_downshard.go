@@ -25,9 +25,9 @@ import (
 // the source keeps claiming the slot, which the returning node sees before
 // anything else, so it rejoins as a replica; fix finishes the slot then.
 
-// downShardMates maps each reachable node whose shard also holds a master
-// that cannot be reached to that master's address, read from CLUSTER
-// SHARDS on the seed. Only servers with the rule above are asked; others
+// downShardMates maps each node whose shard holds a master that cannot be
+// reached (that master included) to that master's address, read from
+// CLUSTER SHARDS on the seed. Only servers with the rule above are asked; others
 // give an empty map.
 func downShardMates(ctx context.Context, pool *conn.Pool, c *topology.Cluster) (map[string]string, error) {
 	down := map[string]string{} // unreachable master ID -> address
@@ -62,9 +62,7 @@ func downShardMates(ctx context.Context, pool *conn.Pool, c *topology.Cluster) (
 			continue
 		}
 		for _, n := range sh.Nodes {
-			if _, isDown := down[n.ID]; !isDown {
-				out[n.ID] = mate
-			}
+			out[n.ID] = mate // the down master too: a source may still migrate to it
 		}
 	}
 	return out, nil
@@ -74,19 +72,32 @@ func downShardMates(ctx context.Context, pool *conn.Pool, c *topology.Cluster) (
 // with replicated SETSLOT in Valkey 8.0.
 func takesOverGivenUpImports(srv conn.Server) bool { return srv.ReplicatesSetslot() }
 
-// downMateBlocks says why slot must stay open, or "": a node importing it
-// shares its shard with a master that is down (see downShardMates).
+// downMateBlocks says why slot must not change owner, or "": a node
+// importing it, or the node its source migrates it to, shares its shard
+// with a master that is down, which may have the import in its nodes.conf
+// (see downShardMates).
 func (m *fixModel) downMateBlocks(slot int) string {
 	for _, n := range m.masters {
-		if _, importing := m.imp[slot][n.ID]; !importing {
+		var who, mate string
+		if _, importing := m.imp[slot][n.ID]; importing && m.downMates[n.ID] != "" {
+			who, mate = n.Addr()+" imports it", m.downMates[n.ID]
+		} else if to := m.mig[slot][n.ID]; to != "" && m.downMates[to] != "" {
+			who, mate = n.Addr()+" migrates it to "+m.nodeName(to), m.downMates[to]
+		} else {
 			continue
 		}
-		if mate := m.downMates[n.ID]; mate != "" {
-			return fmt.Sprintf("slot %d: left open: %s imports it and %s, a master of its shard, is down; if the source gave the slot up now, Valkey 8+ would let %s retake it and its whole shard with stale data when it returns. Bring %s back (it rejoins as a replica) or remove it with del-node, then run fix again",
-				slot, n.Addr(), mate, mate, mate)
-		}
+		return fmt.Sprintf("slot %d: left open: %s and %s, a master of that shard, is down; if the source gave the slot up now, Valkey 8+ would let %s retake it and its whole shard with stale data when it returns. Bring %s back (it rejoins as a replica) or remove it with del-node, then run fix again",
+			slot, who, mate, mate, mate)
 	}
 	return ""
+}
+
+// nodeName is a node's address when the model knows it, else its ID.
+func (m *fixModel) nodeName(id string) string {
+	if n := m.byID[id]; n != nil {
+		return n.Addr()
+	}
+	return id
 }
 
 // slotModel is one slot's part of a fixModel, to put back a step that is

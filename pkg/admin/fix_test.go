@@ -433,6 +433,36 @@ func TestPlanFixOpenSlotNobodyClaims(t *testing.T) {
 // of the importing node's shard could retake the slot once its source
 // gives it up (bug 17), so that slot stays open; a slot imported by
 // another shard is still finished.
+// TestPlanFixKeepsSlotMigratingToDownMaster: A migrates slot 100 to D,
+// which is down; B, D's replica promoted, holds most of the slot's keys
+// without importing it (it missed the replicated SETSLOT). Giving the
+// slot to B would make A stop claiming it, and D, importing it in its
+// nodes.conf, would retake it with its whole shard when it returns.
+func TestPlanFixKeepsSlotMigratingToDownMaster(t *testing.T) {
+	const idD, addrD = "dddddddddddddddddddddddddddddddddddddddd", "127.0.0.1:7009"
+	plan := func(mates map[string]string) *FixPlan {
+		s := survey(t, fmt.Sprintf("0-5460 [100->-%s]", idD), "5461-10922", "10923-16383",
+			map[int]map[string]int64{100: {idA: 1, idB: 5}})
+		s.DownShardMates = mates
+		p, err := PlanFix(s, FixOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	// Without the guard fix gives the slot to B (the test's premise).
+	if got := ops(plan(nil)); !strings.Contains(got, "@7001 100") {
+		t.Fatalf("without a down master the plan should give slot 100 to 7001:\n%s", got)
+	}
+	p := plan(map[string]string{idD: addrD, idB: addrD})
+	if len(p.Unfixable) != 1 || !strings.Contains(p.Unfixable[0], "slot 100: left open: 127.0.0.1:7000 migrates it to "+idD) || !strings.Contains(p.Unfixable[0], addrD) {
+		t.Fatalf("unfixable: %q", p.Unfixable)
+	}
+	if got := ops(p); strings.Contains(got, " 100") {
+		t.Errorf("plan touches slot 100:\n%s", got)
+	}
+}
+
 func TestPlanFixKeepsSlotFromShardWithDownMaster(t *testing.T) {
 	a := fmt.Sprintf("0-5460 [100->-%s] [300->-%s]", idB, idC)
 	s := survey(t, a, fmt.Sprintf("5461-10922 [100-<-%s]", idA), fmt.Sprintf("10923-16383 [300-<-%s]", idA), nil)
