@@ -371,7 +371,9 @@ func (s *Server) cron() {
 			s.sampleRates()
 			s.notePeakMemory()
 			s.collectWhenIdle()
-			s.redirectBlocked()
+			if !s.debugState().cronPaused.Load() { // Redis's clients cron stops too
+				s.redirectBlocked()
+			}
 			s.tidyQueryBuffers()
 			s.tidyReplyBuffers()
 			if s.activeExpireOff() { // DEBUG SET-ACTIVE-EXPIRE 0, PAUSE-CRON 1
