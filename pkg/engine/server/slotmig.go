@@ -459,7 +459,9 @@ func (c *Client) writeSlotMigrations() {
 
 // cmdCancelSlotMigrations: CLUSTER CANCELSLOTMIGRATIONS cancels every
 // export of this node. An export already past its pause (the target may be
-// claiming the slots) cannot be called back; the command waits for it.
+// claiming the slots) cannot be called back; the command waits for it, up
+// to 5 s: well within a client's command timeout (gocluster's is 10 s), and
+// CLUSTER GETSLOTMIGRATIONS tells how a job still running ends.
 func (c *Client) cmdCancelSlotMigrations() {
 	jobs := c.srv.activeJobs(true)
 	if len(jobs) == 0 {
@@ -469,7 +471,7 @@ func (c *Client) cmdCancelSlotMigrations() {
 	for _, j := range jobs {
 		j.exp.cancel()
 	}
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(5 * time.Second)
 	for _, j := range jobs {
 		select {
 		case <-j.exp.done:
