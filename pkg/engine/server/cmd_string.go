@@ -149,7 +149,7 @@ func cmdSet(c *Client, args [][]byte) {
 	}
 	db.SetStringCopy(key, args[2], keepTTL)
 	if expireSet {
-		db.SetExpire(key, expireAt)
+		db.SetTTL(key, expireAt)
 	}
 	if get {
 		c.writeMaybeNull(old, oldFound)
@@ -199,7 +199,7 @@ func cmdSetEX(c *Client, args [][]byte) {
 		return
 	}
 	c.srv.DB.SetStringCopy(args[1], args[3], false)
-	c.srv.DB.SetExpire(args[1], at)
+	c.srv.DB.SetTTL(args[1], at)
 	c.w.WriteRaw(okReply)
 }
 

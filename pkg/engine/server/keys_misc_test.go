@@ -40,6 +40,26 @@ func TestScanExpiresWhatItMeets(t *testing.T) {
 	}
 }
 
+// TestSetWithPastExpiryKeepsTheKeyUntilLookup: Redis 7.0's SET (and
+// SETEX) stores a TTL that is already past without deleting the key; the
+// key goes at its next lookup. The engine deleted it in SET when a
+// millisecond went by between reading the clock and setting the TTL, so
+// SET k v PX 1 could lose its key before any lookup.
+func TestSetWithPastExpiryKeepsTheKeyUntilLookup(t *testing.T) {
+	real := dial(t, redistest.Start(t, redistest.Options{Flavor: "redis", Args: []string{"--enable-debug-command", "yes"}}).Addr())
+	eng := dial(t, startServerArgs(t, "--enable-debug-command", "yes").Addr().String())
+	compareArgs(t, real, eng, [][]string{
+		{"DEBUG", "SET-ACTIVE-EXPIRE", "0"},
+		{"SET", "k1", "v", "PXAT", "1"},
+		{"SET", "k2", "v", "EXAT", "1"},
+		{"DBSIZE"},
+		{"GET", "k1"},
+		{"DBSIZE"},
+		{"EXISTS", "k2"},
+		{"DBSIZE"},
+	})
+}
+
 // TestSharedIntegersAndSortKeysMatchRedisServer: OBJECT REFCOUNT reports
 // Redis's shared integers (0-9999), COMMAND GETKEYS of SORT names only the
 // last STORE, and INFO counts MIGRATE's cached sockets.

@@ -425,13 +425,21 @@ func (db *DB) DeleteIfEmpty(key []byte) {
 }
 
 // SetExpire sets key's absolute expiry (unix ms). A time in the past deletes
-// the key. It reports whether the key exists.
-func (db *DB) SetExpire(key []byte, atMs int64) bool {
+// the key (EXPIRE, GETEX). It reports whether the key exists.
+func (db *DB) SetExpire(key []byte, atMs int64) bool { return db.setExpire(key, atMs, true) }
+
+// SetTTL sets key's absolute expiry even when it is already past, as
+// Redis 7.0's SET, SETEX and PSETEX do: the key stays until it is next
+// looked up or met by active expiry (SET k v PX 1 must not lose its key
+// because a millisecond went by between reading the time and setting it).
+func (db *DB) SetTTL(key []byte, atMs int64) bool { return db.setExpire(key, atMs, false) }
+
+func (db *DB) setExpire(key []byte, atMs int64, deletePast bool) bool {
 	_, sd, ok := db.lookup(key)
 	if !ok {
 		return false
 	}
-	if atMs <= db.Now() {
+	if deletePast && atMs <= db.Now() {
 		db.remove(sd, key)
 		return true
 	}
