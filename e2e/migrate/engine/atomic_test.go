@@ -397,17 +397,29 @@ func TestCheckAndFixStuckAtomicMigration(t *testing.T) {
 
 // TestAtomicReshardInterrupted: Ctrl-C (SIGINT) during an atomic reshard
 // cancels the migrations in flight, reports what moved and how to resume;
-// every key stays in one place.
+// every key stays in one place. The target stops reading its import links
+// so that the reshard is surely in flight when the signal comes (a fast
+// machine finished it before the test could interrupt it).
 func TestAtomicReshardInterrupted(t *testing.T) {
-	e := startEngineCluster(t)
+	e := startEngineCluster(t, "--enable-debug-command", "yes")
 	const preN = 150000
 	harness.Preload(t, e.cc, preN)
-	cmd, done, out := startReshard(t, e, e.masters(t)[2], 6000)
-	exportInProgress(t, e, done)
+	target := e.masters(t)[2]
+	ctx := context.Background()
+	if err := target.Client().Do(ctx, "DEBUG", "SLOT-MIGRATION-STALL-IMPORTS", 1).Err(); err != nil {
+		t.Fatal(err)
+	}
+	cmd, done, out := startReshard(t, e, target, 6000)
+	if exportInProgress(t, e, done) == nil {
+		t.Fatalf("the reshard ended before any export was seen in progress:\n%s", out.String())
+	}
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
 	<-done
+	if err := target.Client().Do(ctx, "DEBUG", "SLOT-MIGRATION-STALL-IMPORTS", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
 	if cmd.ProcessState.ExitCode() == 0 || !strings.Contains(out.String(), "Interrupted after moving") ||
 		!strings.Contains(out.String(), "Resume with: gocluster reshard") {
 		t.Fatalf("interrupted reshard: exit %d\n%s", cmd.ProcessState.ExitCode(), out.String())
