@@ -84,7 +84,7 @@ func (s *Server) measureMemory() memoryFigures {
 	}
 	for _, l := range s.replicas {
 		l.mu.Lock()
-		f.replicaBufs += uint64(len(l.buf))
+		f.replicaBufs += uint64(l.unsent + l.queued)
 		l.mu.Unlock()
 	}
 	replicas := len(s.replicas)

@@ -19,22 +19,33 @@ import (
 // writes never wait: what a full socket does not take is left to the
 // link's own goroutine, so a slow replica never stalls clients.
 
-// maxSpareReplicaBuffer bounds the output buffer a replica link keeps
-// between writes (a bigger one is left to the collector).
-const maxSpareReplicaBuffer = 4 << 20
+// The bytes queued for a replica are a list of chunks, not one growing
+// buffer: a replica that falls behind by tens of MB (an atomic slot
+// import, a snapshot) costs no copy of what is already queued, and a
+// partial write only advances through the chunks.
+const (
+	// replChunkBytes is the size of a chunk; a bigger write gets a chunk
+	// of its own size.
+	replChunkBytes = 64 << 10
+	// replSpareChunks bounds the written chunks a link keeps for reuse.
+	replSpareChunks = 16
+)
 
 // replicaLink is the master's side of one connected replica.
 type replicaLink struct {
 	addr       string // the replica's announced ip:port
 	client     *Client
 	raw        syscall.RawConn // for writes that must not wait; nil: only the goroutine writes
-	mu         sync.Mutex      // guards buf and overflowed
-	buf        []byte
+	mu         sync.Mutex      // guards chunks, queued, unsent, spare and overflowed
+	chunks     [][]byte        // queued, in order; the last one may take more
+	queued     int             // bytes in chunks
+	unsent     int             // bytes in rest
+	spare      [][]byte        // written chunks, empty, for reuse
 	overflowed bool
-	pending    atomic.Int64 // len(buf), for a look without mu
+	pending    atomic.Int64 // unsent + queued: bytes not yet on the socket, for a look without mu
 	full       atomic.Bool  // the socket refused bytes: only the link goroutine writes until it has room
 	wmu        sync.Mutex   // one writer on the socket at a time, so the stream stays in order
-	spare      []byte       // the last buffer written, reused (guarded by wmu)
+	rest       [][]byte     // chunks the writer took and has not written in full (guarded by wmu)
 	wake       chan struct{}
 	hold       chan struct{} // tests: the link goroutine waits on it before each write
 	online     atomic.Bool   // the snapshot (or backlog) went out
@@ -51,16 +62,43 @@ func newReplicaLink(c *Client, addr string) *replicaLink {
 	return l
 }
 
+// queueOwned queues b itself, as one chunk (the snapshot or backlog that
+// starts the stream).
+func (l *replicaLink) queueOwned(b []byte) {
+	l.mu.Lock()
+	l.chunks = append(l.chunks, b)
+	l.queued += len(b)
+	l.pending.Store(int64(l.unsent + l.queued))
+	l.mu.Unlock()
+}
+
+// push queues a copy of b.
 func (l *replicaLink) push(b []byte) {
 	l.mu.Lock()
-	if len(l.buf)+len(b) > maxReplicaBuffer {
+	if l.unsent+l.queued+len(b) > maxReplicaBuffer {
 		l.overflowed = true
 	} else {
-		l.buf = append(l.buf, b...)
-		l.pending.Store(int64(len(l.buf)))
+		l.appendChunk(b)
+		l.queued += len(b)
+		l.pending.Store(int64(l.unsent + l.queued))
 	}
 	l.mu.Unlock()
 	l.signal()
+}
+
+// appendChunk copies b into the last chunk, or a new one (mu held).
+func (l *replicaLink) appendChunk(b []byte) {
+	if n := len(l.chunks); n > 0 && cap(l.chunks[n-1])-len(l.chunks[n-1]) >= len(b) {
+		l.chunks[n-1] = append(l.chunks[n-1], b...)
+		return
+	}
+	var c []byte
+	if n := len(l.spare); n > 0 && len(b) <= replChunkBytes {
+		c, l.spare = l.spare[n-1], l.spare[:n-1]
+	} else {
+		c = make([]byte, 0, max(replChunkBytes, len(b)))
+	}
+	l.chunks = append(l.chunks, append(c, b...))
 }
 
 func (l *replicaLink) signal() {
@@ -78,21 +116,43 @@ func (l *replicaLink) drop() {
 	l.signal()
 }
 
-// take hands the queued bytes to the writer holding wmu.
-func (l *replicaLink) take() (out []byte, overflowed bool) {
+// take hands the queued chunks to the writer holding wmu, as rest.
+func (l *replicaLink) take() (overflowed bool) {
 	l.mu.Lock()
-	out, overflowed = l.buf, l.overflowed
-	l.buf, l.spare = l.spare[:0], nil
-	l.pending.Store(0)
+	l.rest, l.chunks = append(l.rest, l.chunks...), l.chunks[:0:0]
+	l.unsent += l.queued
+	l.queued = 0
+	overflowed = l.overflowed
 	l.mu.Unlock()
-	return out, overflowed
+	return overflowed
 }
 
-// wrote recycles a buffer written in full (wmu held).
-func (l *replicaLink) wrote(out []byte) {
-	if cap(out) <= maxSpareReplicaBuffer {
-		l.spare = out
+// sent records that the socket took n more bytes of rest and keeps the
+// chunks written in full for reuse (wmu held).
+func (l *replicaLink) sent(n int) {
+	done := 0
+	for done < len(l.rest) && n >= len(l.rest[done]) {
+		n -= len(l.rest[done])
+		done++
 	}
+	written := l.rest[:done]
+	if done < len(l.rest) {
+		l.rest[done] = l.rest[done][n:]
+	}
+	l.mu.Lock()
+	for _, c := range written {
+		if cap(c) == replChunkBytes && len(l.spare) < replSpareChunks {
+			l.spare = append(l.spare, c[:0])
+		}
+	}
+	l.unsent = 0
+	for _, c := range l.rest[done:] {
+		l.unsent += len(c)
+	}
+	l.pending.Store(int64(l.unsent + l.queued))
+	l.mu.Unlock()
+	clear(written)
+	l.rest = l.rest[done:]
 }
 
 // sendNow writes what is queued, from a client's goroutine, without
@@ -111,25 +171,29 @@ func (l *replicaLink) sendNow(s *Server) {
 	l.wmu.Unlock()
 }
 
-// writeQueued makes one write of the queue that does not wait (wmu held)
-// and reports whether the queue is now empty; what the socket refused goes
-// back to the front, and the link goroutine is told. err is the socket's.
+// writeQueued writes what is queued without waiting for room in the
+// socket (wmu held) and reports whether all of it is written; what the
+// socket refused stays in rest, written first next time, and the link
+// goroutine is told. err is the socket's.
 func (l *replicaLink) writeQueued(s *Server) (drained bool, err error) {
-	out, overflowed := l.take()
-	if overflowed {
+	if l.take() {
 		l.signal()
 		return false, errReplicaOverflow
 	}
-	n, err := writeNoWait(l.raw, out)
+	n := 0
+	for _, c := range l.rest {
+		m, werr := writeNoWait(l.raw, c)
+		n += m
+		if m < len(c) || werr != nil {
+			err = werr
+			break
+		}
+	}
 	s.traffic.replOut.add(n)
-	if n == len(out) {
-		l.wrote(out)
+	l.sent(n)
+	if len(l.rest) == 0 {
 		return true, nil
 	}
-	l.mu.Lock()
-	l.buf = append(append(make([]byte, 0, len(out)-n+len(l.buf)), out[n:]...), l.buf...)
-	l.pending.Store(int64(len(l.buf)))
-	l.mu.Unlock()
 	l.full.Store(true)
 	l.signal()
 	return false, err
@@ -280,17 +344,24 @@ func (l *replicaLink) overflowedNow() bool {
 // writeBlocking writes the queue with a blocking write, for links without
 // a raw socket (TLS); wmu held.
 func (l *replicaLink) writeBlocking(s *Server) (bool, error) {
-	out, overflowed := l.take()
-	if overflowed {
+	if l.take() {
 		return false, errReplicaOverflow
 	}
 	c := l.client
 	c.conn.SetWriteDeadline(time.Now().Add(replicaWriteTimeout))
-	n, err := c.conn.Write(out)
+	n := 0
+	var err error
+	for _, b := range l.rest {
+		var m int
+		m, err = c.conn.Write(b)
+		if n += m; err != nil {
+			break
+		}
+	}
 	s.traffic.replOut.add(n)
+	l.sent(n)
 	if err != nil {
 		return false, err
 	}
-	l.wrote(out)
 	return true, nil
 }

@@ -110,3 +110,48 @@ func TestStalledReplicaDoesNotStallWrites(t *testing.T) {
 		t.Error("the stalled replica's link holds nothing queued: was the stream sent or lost?")
 	}
 }
+
+// A replica that stops reading and then reads again gets the stream
+// whole and in order: writes small and big (above the link's chunk size)
+// queue far more than its socket holds, and the link writes the queue a
+// socket buffer at a time, resuming mid-chunk.
+func TestStalledReplicaGetsTheWholeStreamInOrder(t *testing.T) {
+	s := startServer(t)
+	conn, br := fakeReplica(t, s, func() {})
+	c := dial(t, s.Addr().String())
+	var want []byte
+	for i := range 400 {
+		val := strings.Repeat(string(rune('a'+i%26)), 1+(i*7919)%(3*replChunkBytes))
+		if i%3 == 0 {
+			val = "v" + strconv.Itoa(i)
+		}
+		key := "k" + strconv.Itoa(i)
+		if r := c.do(t, "SET", key, val); string(r.Str) != "OK" {
+			t.Fatalf("SET: %s", show(r))
+		}
+		if i == 0 {
+			want = resp.AppendCommand(want, []byte("SELECT"), []byte("0"))
+		}
+		want = resp.AppendCommand(want, []byte("SET"), []byte(key), []byte(val))
+	}
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	got := make([]byte, len(want))
+	if _, err := io.ReadFull(br, got); err != nil {
+		t.Fatalf("reading the %d bytes of the stream: %v", len(want), err)
+	}
+	if i := firstDifference(got, want); i >= 0 {
+		t.Fatalf("the stream differs at byte %d of %d: got %q, want %q", i, len(want), got[i:min(i+40, len(got))], want[i:min(i+40, len(want))])
+	}
+}
+
+func firstDifference(a, b []byte) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	if len(a) != len(b) {
+		return min(len(a), len(b))
+	}
+	return -1
+}

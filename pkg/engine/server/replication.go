@@ -174,12 +174,13 @@ func (c *Client) serveReplica(port string, preamble func() []byte) {
 	s := c.srv
 	db := s.DB
 	db.Mu.Lock()
-	link.buf, link.hold = preamble(), s.replWriterHold
-	if link.buf == nil {
+	start := preamble()
+	if start == nil {
 		db.Mu.Unlock()
 		return
 	}
-	link.pending.Store(int64(len(link.buf)))
+	link.hold = s.replWriterHold
+	link.queueOwned(start)
 	s.setReplicas(append(s.replicas, link))
 	db.Mu.Unlock()
 	s.Logger.Printf("replica %s connected", link.addr)

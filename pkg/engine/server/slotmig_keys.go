@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"strconv"
+	"sync"
 
 	"github.com/gocluster/gocluster/pkg/engine/rdb"
 	"github.com/gocluster/gocluster/pkg/engine/store"
@@ -76,12 +77,12 @@ type decodedKey struct {
 
 // decodeKeyBatch decodes a batch's payloads and builds their values
 // without DB.Mu: for a big value (a 1M-field hash) this is nearly all of
-// the work, and clients of other slots do not wait for it.
-func (s *Server) decodeKeyBatch(batch []byte) ([]decodedKey, error) {
+// the work, and clients of other slots do not wait for it. It appends to
+// out.
+func (s *Server) decodeKeyBatch(out []decodedKey, batch []byte) ([]decodedKey, error) {
 	s.DB.Mu.Lock()
 	lim := *s.DB.Limits()
 	s.DB.Mu.Unlock()
-	var out []decodedKey
 	err := eachKeyEntry(batch, func(key []byte, at int64, payload []byte) error {
 		v, err := decodePayload(payload)
 		if err != nil {
@@ -92,6 +93,11 @@ func (s *Server) decodeKeyBatch(batch []byte) ([]decodedKey, error) {
 	})
 	return out, err
 }
+
+// decodedKeyLists recycles the lists of decoded keys: a batch holds about
+// a thousand keys, and a new list grown for every batch cost as much as
+// decoding the keys (fresh, zeroed memory each time).
+var decodedKeyLists = sync.Pool{New: func() any { l := make([]decodedKey, 0, 1024); return &l }}
 
 // decodePayload decodes one DUMP payload of a batch. A string, the common
 // case, is decoded in place: the store copies a short one into the key's
@@ -155,7 +161,14 @@ var (
 
 // applyKeyBatch decodes then stores a batch (without DB.Mu held).
 func (s *Server) applyKeyBatch(batch []byte) (int, error) {
-	keys, err := s.decodeKeyBatch(batch)
+	list := decodedKeyLists.Get().(*[]decodedKey)
+	defer func() {
+		clear(*list) // the keys point into batch, which its reader reuses
+		*list = (*list)[:0]
+		decodedKeyLists.Put(list)
+	}()
+	keys, err := s.decodeKeyBatch((*list)[:0], batch)
+	*list = keys
 	if err != nil {
 		return 0, err
 	}
