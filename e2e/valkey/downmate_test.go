@@ -24,7 +24,14 @@ import (
 // fix must leave the slot open and name D; once D is back, as a replica
 // of R, fix finishes the slot, and every write is there.
 func TestFixLeavesSlotOpenWhileTargetsOldPrimaryIsDown(t *testing.T) {
-	runTargetsPrimaryDown(t, true)
+	runTargetsPrimaryDown(t, true, false)
+}
+
+// TestFixLeavesSlotOpenWhenSeedRefusesClusterShards: the same, with fix's
+// seed refusing CLUSTER SHARDS (an ACL): fix reads the shards from
+// another node instead of giving up.
+func TestFixLeavesSlotOpenWhenSeedRefusesClusterShards(t *testing.T) {
+	runTargetsPrimaryDown(t, true, true)
 }
 
 // TestFixReturnsSlotWhenSourceStillMigratesToDeadPrimary: the same, but A
@@ -33,12 +40,13 @@ func TestFixLeavesSlotOpenWhileTargetsOldPrimaryIsDown(t *testing.T) {
 // target: fix moves R's keys of the slot back to A, which keeps claiming
 // it, so D has nothing to retake when it returns.
 func TestFixReturnsSlotWhenSourceStillMigratesToDeadPrimary(t *testing.T) {
-	runTargetsPrimaryDown(t, false)
+	runTargetsPrimaryDown(t, false, false)
 }
 
 // runTargetsPrimaryDown plays the scenario above, with A's migration
-// pointing at R (retarget) or still at dead D.
-func runTargetsPrimaryDown(t *testing.T, retarget bool) {
+// pointing at R (retarget) or still at dead D; with seedNoShards, A (fix's
+// seed) refuses CLUSTER SHARDS during the first fix.
+func runTargetsPrimaryDown(t *testing.T, retarget, seedNoShards bool) {
 	ctx := context.Background()
 	c := newCluster(t, 3, 1)
 	topo := c.Topology(t)
@@ -124,8 +132,17 @@ func runTargetsPrimaryDown(t *testing.T, retarget bool) {
 		}
 	}
 
+	if seedNoShards {
+		must(t, sc.Do(ctx, "ACL", "SETUSER", "default", "-cluster|shards").Err())
+		if err := sc.Do(ctx, "CLUSTER", "SHARDS").Err(); err == nil || !strings.Contains(err.Error(), "NOPERM") {
+			t.Fatalf("the seed still answers CLUSTER SHARDS: %v", err)
+		}
+	}
 	r := harness.Run(t, "fix", src.Addr(), "--yes")
 	t.Logf("fix while %s is down:\n%s", dst.Addr(), r.Output())
+	if seedNoShards {
+		must(t, sc.Do(ctx, "ACL", "SETUSER", "default", "+cluster|shards").Err())
+	}
 	if retarget {
 		// Finishing towards the promoted replica would hand D the slot.
 		if r.Code == 0 || !strings.Contains(r.Stdout+r.Stderr, "left open") || !strings.Contains(r.Stdout+r.Stderr, dst.Addr()) {

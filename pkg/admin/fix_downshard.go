@@ -7,6 +7,7 @@ import (
 
 	"github.com/gocluster/gocluster/pkg/conn"
 	"github.com/gocluster/gocluster/pkg/topology"
+	"github.com/redis/go-redis/v9"
 )
 
 // A Valkey 8+ primary that imports a slot takes the slot itself, and bumps
@@ -27,8 +28,8 @@ import (
 
 // downShardMates maps each node whose shard holds a master that cannot be
 // reached (that master included) to that master's address, read from
-// CLUSTER SHARDS on the seed. Only servers with the rule above are asked; others
-// give an empty map.
+// CLUSTER SHARDS on the first reachable node that has the rule above and
+// answers. A cluster whose nodes lack the rule gives an empty map.
 func downShardMates(ctx context.Context, pool *conn.Pool, c *topology.Cluster) (map[string]string, error) {
 	down := map[string]string{} // unreachable master ID -> address
 	for _, u := range c.Unreachable {
@@ -40,16 +41,26 @@ func downShardMates(ctx context.Context, pool *conn.Pool, c *topology.Cluster) (
 	if len(down) == 0 {
 		return out, nil
 	}
-	srv, err := pool.Server(ctx, c.Seed)
-	if err != nil {
-		return nil, err
+	// The rule is the returning node's, which cannot be asked: any
+	// reachable node with it means the cluster runs servers that have it.
+	// The shards come from the first node that answers.
+	rule, shards, err := false, []redis.ClusterShard(nil), error(nil)
+	for _, n := range c.Nodes {
+		srv, serr := pool.Server(ctx, n.Addr())
+		if serr != nil || !takesOverGivenUpImports(srv) {
+			continue
+		}
+		rule = true
+		if shards, err = pool.Get(n.Addr()).ClusterShards(ctx).Result(); err == nil {
+			break
+		}
+		err = conn.NodeError(n.Addr(), "CLUSTER SHARDS", err)
 	}
-	if !takesOverGivenUpImports(srv) {
+	if !rule {
 		return out, nil
 	}
-	shards, err := pool.Get(c.Seed).ClusterShards(ctx).Result()
-	if err != nil {
-		return nil, conn.NodeError(c.Seed, "CLUSTER SHARDS", err)
+	if shards == nil && err != nil {
+		return nil, err
 	}
 	for _, sh := range shards {
 		mate := ""
