@@ -279,6 +279,17 @@ func (m *fixModel) soleClaimer(slot int) *topology.Node {
 	return owner
 }
 
+// claimersAmong returns the nodes of nodes that claim slot, in order.
+func (m *fixModel) claimersAmong(nodes []*topology.Node, slot int) []*topology.Node {
+	var out []*topology.Node
+	for _, n := range nodes {
+		if m.claims[n.ID].Has(slot) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
 // planOpenSlot follows redis-cli's clusterManagerFixOpenSlot, except that
 // an interrupted migration is finished rather than rolled back cold (see
 // migrationTarget).
@@ -316,12 +327,7 @@ func (m *fixModel) planOpenSlot(plan *FixPlan, slot int) {
 		// On a tie prefer the claimer with the newest config epoch, the
 		// one gossip settles a double claim on (a target that bumped its
 		// epoch to take the slot), then the nodes in the migration.
-		var claimers []*topology.Node
-		for _, n := range owners {
-			if m.claims[n.ID].Has(slot) {
-				claimers = append(claimers, n)
-			}
-		}
+		claimers := m.claimersAmong(owners, slot)
 		slices.SortStableFunc(claimers, func(a, b *topology.Node) int { return cmp.Compare(b.ConfigEpoch, a.ConfigEpoch) })
 		cands := slices.Concat(claimers, migrating, importing, m.masters)
 		owner = m.mostKeys(cands, slot)
@@ -553,13 +559,7 @@ func (m *fixModel) planMultipleOwners(plan *FixPlan, slot int) {
 	owner := m.mostKeys(owners, slot)
 	step := FixStep{Kind: topology.KindMultipleOwners, Slots: []int{slot},
 		Message: fmt.Sprintf("Fixing multiple owners of slot %d (%s): %s keeps it", slot, m.addrs(owners), owner.Addr())}
-	var claimers []*topology.Node
-	for _, n := range owners {
-		if m.claims[n.ID].Has(slot) {
-			claimers = append(claimers, n)
-		}
-	}
-	step.Actions = append(step.Actions, m.releaseBeforeClaim(claimers, owner, slot)...)
+	step.Actions = append(step.Actions, m.releaseBeforeClaim(m.claimersAmong(owners, slot), owner, slot)...)
 	step.Actions = append(step.Actions, act(OpClaim, owner, nil, slot))
 	for _, n := range m.masters {
 		if n == owner {
