@@ -461,3 +461,68 @@ func TestAtomicMigrationRedirectsBlockedClients(t *testing.T) {
 		t.Fatal("the blocked BLPOP was not answered after its slot moved")
 	}
 }
+
+// TestFlushOnTargetFailsTheImport: a FLUSHALL on the target during an
+// atomic import deletes keys it already imported; the import must fail
+// ("Data was flushed", as Valkey), so that the source keeps its slots and
+// every key, rather than hand the slots to a target that lost part of them.
+func TestFlushOnTargetFailsTheImport(t *testing.T) {
+	nodes := startClusterNodes(t, 3, "--enable-debug-command", "yes")
+	createCluster(t, nodes, 0)
+	ctx := context.Background()
+	source, target := ownerOf(t, nodes, 0), ownerOf(t, nodes, 16383)
+	srcC, dstC := client(t, source.Addr()), client(t, target.Addr())
+	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs(nodes)})
+	t.Cleanup(func() { cc.Close() })
+	pipe := cc.Pipeline()
+	for i := range 150000 {
+		pipe.Set(ctx, fmt.Sprint("k:", i), i, 0)
+		if i%10000 == 9999 {
+			if _, err := pipe.Exec(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	before := srcC.DBSize(ctx).Val()
+	if err := srcC.Do(ctx, "CLUSTER", "MIGRATESLOTS", "SLOTSRANGE", 0, 5000, "NODE", nodeID(t, target)).Err(); err != nil {
+		t.Fatal(err)
+	}
+	// Hold the import once some keys have arrived, then flush the target.
+	deadline := time.Now().Add(10 * time.Second)
+	for dstC.DBSize(ctx).Val() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no key reached the target")
+		}
+		time.Sleep(200 * time.Microsecond)
+	}
+	if err := dstC.Do(ctx, "DEBUG", "SLOT-MIGRATION-STALL-IMPORTS", 1).Err(); err != nil {
+		t.Fatal(err)
+	}
+	// The command the import link runs at the stall finishes; the next
+	// waits. The flush must come before the target claims the slots.
+	time.Sleep(100 * time.Millisecond)
+	if s := slotMigrations(t, dstC)[0]["state"]; s != "receiving-snapshot" && s != "waiting-for-paused" {
+		t.Fatalf("the import is %v, past the snapshot, before the test could flush the target (held at %d keys)", s, dstC.DBSize(ctx).Val())
+	}
+	if err := dstC.FlushAll(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	dstC.Do(ctx, "DEBUG", "SLOT-MIGRATION-STALL-IMPORTS", 0)
+	job := waitMigrationDone(t, srcC, 30*time.Second)
+	if job["state"] != "failed" {
+		t.Fatalf("the export after a flush of its target: %v", job)
+	}
+	imp := waitMigrationDone(t, dstC, 30*time.Second)
+	if imp["operation"] != "IMPORT" || imp["state"] != "failed" || !strings.Contains(fmt.Sprint(imp["message"]), "Data was flushed") {
+		t.Fatalf("the target's import: %v", imp)
+	}
+	if got := srcC.DBSize(ctx).Val(); got != before {
+		t.Fatalf("the source holds %d keys, had %d", got, before)
+	}
+	if owner := ownerOf(t, nodes, 0); owner != source {
+		t.Fatalf("slot 0 moved to %s", owner.Addr())
+	}
+	if n := dstC.DBSize(ctx).Val(); n != 0 {
+		t.Fatalf("the target kept %d imported keys", n)
+	}
+}

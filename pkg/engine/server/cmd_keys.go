@@ -306,6 +306,7 @@ func cmdFlush(c *Client, args [][]byte) {
 	async := len(args) == 2 && eq(args[1], "async") || len(args) == 1 && s.Cfg.Bool("lazyfree-lazy-user-flush")
 	keys := s.DB.DBSize()
 	s.DB.Flush()
+	s.failImportsOnFlush()
 	if async && keys > 0 {
 		s.freeLater(int64(keys)) // Redis counts every key of a database flushed in the background
 	}

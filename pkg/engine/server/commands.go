@@ -117,7 +117,7 @@ const (
 
 // dispatch runs args, whose command (nil if unknown) the caller looked up.
 func (c *Client) dispatch(cmd *command, args [][]byte) {
-	for c.importJob != nil && c.srv.debugState().stallImports.Load() && !c.importJob.cancelReq.Load() {
+	for c.importJob != nil && c.srv.debugState().stallImports.Load() && !c.importJob.cancelReq.Load() && !c.importJob.flushed.Load() {
 		time.Sleep(10 * time.Millisecond)
 	}
 	if cmd != nil {

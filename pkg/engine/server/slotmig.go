@@ -78,9 +78,31 @@ type slotJob struct {
 
 	// cancelReq: CLUSTER MIGRATION CANCEL asked this import to stop
 	cancelReq atomic.Bool
+	// flushed: a FLUSHALL or FLUSHDB ran here during this import, which
+	// deleted keys the target must not take the slots without
+	flushed atomic.Bool
 
 	exp *exportRun // source side only
 	imp *Client    // target side: the source's connection, until the job ends
+}
+
+// msgDataFlushed is Valkey's message for a migration that a FLUSHALL or
+// FLUSHDB failed.
+const msgDataFlushed = "Data was flushed"
+
+// failImportsOnFlush fails the imports in progress after a FLUSHALL or
+// FLUSHDB, as Valkey does: the keys they brought are gone, so taking the
+// slots would lose what the source still has; the source keeps them.
+func (s *Server) failImportsOnFlush() {
+	for _, j := range s.activeJobs(false) {
+		j.flushed.Store(true)
+		s.slotMig.mu.Lock()
+		link := j.imp
+		s.slotMig.mu.Unlock()
+		if link != nil {
+			link.conn.Close() // the link's end deletes what is left (endSlotImport)
+		}
+	}
 }
 
 func (j *slotJob) finished() bool {
@@ -553,7 +575,7 @@ func (s *Server) captureForms(forms []byte) {
 		}
 		if cmd.name == "flushall" || cmd.name == "flushdb" {
 			for _, e := range s.activeExportRuns() {
-				e.fail("A FLUSHALL or FLUSHDB ran during the migration")
+				e.fail(msgDataFlushed)
 			}
 			continue
 		}

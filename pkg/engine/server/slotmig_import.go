@@ -36,6 +36,11 @@ func (c *Client) cmdSyncSlots(mc slotMigrationCluster, args [][]byte) {
 		c.w.WriteError("ERR the import was cancelled")
 		return
 	}
+	if j != nil && j.flushed.Load() {
+		c.endSlotImport(msgDataFlushed)
+		c.w.WriteError("ERR " + msgDataFlushed)
+		return
+	}
 	if j == nil {
 		c.w.WriteError("ERR CLUSTER SYNCSLOTS " + printable(args[0], 64) + " should only be used by slot migration clients")
 		return
@@ -71,6 +76,11 @@ func (c *Client) cmdSyncSlots(mc slotMigrationCluster, args [][]byte) {
 		// replicas catch up, then take the slots.
 		s.setJobState(j, stateGranted, "")
 		s.waitReplicasCaughtUp(replicaCatchUpWait)
+		if j.flushed.Load() { // during the wait
+			c.endSlotImport(msgDataFlushed)
+			c.w.WriteError("ERR " + msgDataFlushed)
+			return
+		}
 		epoch, err := mc.ClaimSlots(j.slots, j.sourceID)
 		if err != nil {
 			c.endSlotImport("Could not claim the slots: " + err.Error())
@@ -196,8 +206,11 @@ func (c *Client) endSlotImport(why string) {
 	s.feedImportMarker("FINISH", "NAME", j.name, "STATE", "failed")
 	s.DB.Mu.Unlock()
 	state := stateFailed
-	if j.cancelReq.Load() {
+	switch {
+	case j.cancelReq.Load():
 		state, why = stateCancelled, "Cancelled due to user request"
+	case j.flushed.Load():
+		why = msgDataFlushed
 	}
 	s.setJobState(j, state, fmt.Sprintf("%s (%d imported keys deleted)", why, n))
 }
