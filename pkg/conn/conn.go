@@ -291,7 +291,7 @@ func hint(err error) string {
 	case strings.Contains(msg, "tls: "), strings.Contains(msg, "x509:"):
 		return "TLS handshake failed: " + msg
 	case errors.Is(err, syscall.ECONNRESET), msg == "EOF", strings.HasSuffix(msg, ": EOF"):
-		return "connection closed by the node (TLS required, or not a Redis node?)"
+		return "connection closed by the node (stopped or restarted? TLS required? not a Redis node?)"
 	}
 	return ""
 }
