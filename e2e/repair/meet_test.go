@@ -86,3 +86,71 @@ func TestFixRightAfterANodeIsBack(t *testing.T) {
 		t.Fatalf("fix ended while %s is still flagged failing", victim.Addr())
 	}
 }
+
+// TestAddNodeResumesAHalfJoinedNode: an add-node cut short after its MEETs
+// can leave the new node knowing every member while they dropped it (their
+// handshake with it timed out: fault campaign seed 114816, valkey add-node ×
+// kill-target, where the node was killed and started again). Such a node
+// holds nothing and knows only this cluster's nodes: add-node run again
+// must join it, where redis-cli (and gocluster before) refused it as not
+// empty. A node that knows a node of another cluster stays refused.
+func TestAddNodeResumesAHalfJoinedNode(t *testing.T) {
+	ctx := context.Background()
+	c := harness.NewCluster(t, harness.ClusterOptions{Masters: 3})
+	joining := redistest.Start(t, redistest.Options{Cluster: true})
+	jc := joining.Client()
+	defer jc.Close()
+	host, port, _ := strings.Cut(c.Addr(), ":")
+	if err := jc.Do(ctx, "CLUSTER", "MEET", host, port).Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the joining node to know the members", func() bool {
+		nodes := jc.ClusterNodes(ctx).Val()
+		return strings.Count(nodes, "\n") == 4 && !strings.Contains(nodes, "handshake")
+	})
+	id := jc.ClusterMyID(ctx).Val()
+	// The members drop it, as when their handshake with it times out.
+	for _, n := range c.Nodes {
+		cl := n.Client()
+		waitFor(t, 10*time.Second, "every member to know the joining node", func() bool {
+			return strings.Contains(cl.ClusterNodes(ctx).Val(), id)
+		})
+		cl.Close()
+	}
+	for _, n := range c.Nodes {
+		cl := n.Client()
+		if err := cl.Do(ctx, "CLUSTER", "FORGET", id).Err(); err != nil {
+			t.Fatal(err)
+		}
+		cl.Close()
+	}
+	r := harness.Run(t, "add-node", joining.Addr(), c.Addr())
+	if r.Code != 0 || !strings.Contains(r.Stdout, "half joined") {
+		t.Fatalf("add-node of the half-joined node: exit %d:\n%s", r.Code, r.Output())
+	}
+	for _, n := range c.Nodes {
+		cl := n.Client()
+		if nodes := cl.ClusterNodes(ctx).Val(); !strings.Contains(nodes, id) {
+			t.Fatalf("member %s does not know the added node:\n%s", n.Addr(), nodes)
+		}
+		cl.Close()
+	}
+	if r := harness.Run(t, "check", c.Addr()); r.Code != 0 {
+		t.Fatalf("check after the resumed add-node: exit %d:\n%s", r.Code, r.Output())
+	}
+
+	other := redistest.StartNodes(t, 2, redistest.Options{Cluster: true})
+	oc := other[0].Client()
+	defer oc.Close()
+	host, port, _ = strings.Cut(other[1].Addr(), ":")
+	if err := oc.Do(ctx, "CLUSTER", "MEET", host, port).Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the other cluster's nodes to meet", func() bool {
+		nodes := oc.ClusterNodes(ctx).Val()
+		return strings.Count(nodes, "\n") == 2 && !strings.Contains(nodes, "handshake")
+	})
+	if r := harness.Run(t, "add-node", other[0].Addr(), c.Addr()); r.Code == 0 || !strings.Contains(r.Stderr, "is not empty") {
+		t.Fatalf("add-node of a node of another cluster: exit %d:\n%s", r.Code, r.Output())
+	}
+}

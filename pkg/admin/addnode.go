@@ -34,6 +34,9 @@ type AddNodePlan struct {
 	// CopyFunctions tells that the cluster's functions are copied to the
 	// new master (a replica gets them from its master).
 	CopyFunctions bool
+	// Resumed tells that the node had half joined this cluster before (see
+	// halfJoined): it is met again.
+	Resumed bool
 }
 
 // Addrs lists every member and the new node.
@@ -49,14 +52,15 @@ func (p *AddNodePlan) Addrs() []string {
 // and decides its role. The cluster must be healthy (as redis-cli requires)
 // and fully reachable, since every member must learn the new node.
 func PlanAddNode(c *topology.Cluster, report topology.Report, n NodeFacts, opts AddNodeOptions) (*AddNodePlan, error) {
-	if err := n.emptyError(); err != nil {
-		if member := memberOf(c, n); member != "" {
-			return nil, fmt.Errorf("node %s is already a member of this cluster (%s)", n.Addr, member)
-		}
-		return nil, err
-	}
 	if member := memberOf(c, n); member != "" {
 		return nil, fmt.Errorf("node %s is already a member of this cluster (%s)", n.Addr, member)
+	}
+	resumed := false
+	if err := n.emptyError(); err != nil {
+		if !halfJoined(c, n) {
+			return nil, err
+		}
+		resumed = true
 	}
 	if !report.OK() {
 		var msgs []string
@@ -68,7 +72,7 @@ func PlanAddNode(c *topology.Cluster, report topology.Report, n NodeFacts, opts 
 		return nil, fmt.Errorf("the cluster at %s is not healthy, fix it first (gocluster check / fix): %s",
 			c.Seed, strings.Join(msgs, " "))
 	}
-	p := &AddNodePlan{Seed: c.Seed, New: n, Members: c.Nodes}
+	p := &AddNodePlan{Seed: c.Seed, New: n, Members: c.Nodes, Resumed: resumed}
 	if !opts.Replica && opts.MasterID == "" {
 		p.CopyFunctions = true
 		return p, nil
@@ -89,6 +93,31 @@ func PlanAddNode(c *topology.Cluster, report topology.Report, n NodeFacts, opts 
 		return nil, fmt.Errorf("the cluster at %s has no master to replicate", c.Seed)
 	}
 	return p, nil
+}
+
+// halfJoined reports a node that an add-node interrupted after its MEETs
+// left half joined: it learned the members, but they dropped it when their
+// handshake with it timed out (it was killed, or cut off). It holds no key
+// and no slot, and every node it knows is a member of this cluster; met
+// again, it joins as any new node. Any other node that knows other nodes
+// stays refused, as redis-cli refuses it.
+func halfJoined(c *topology.Cluster, n NodeFacts) bool {
+	if !n.ClusterEnabled || n.Keys > 0 || n.Slots > 0 || len(n.KnownIDs) == 0 {
+		return false
+	}
+	members := map[string]bool{}
+	for _, m := range c.Nodes {
+		members[m.ID] = true
+	}
+	for _, u := range c.Unreachable {
+		members[u.Node.ID] = true
+	}
+	for _, id := range n.KnownIDs {
+		if !members[id] {
+			return false
+		}
+	}
+	return true
 }
 
 // memberOf describes how the cluster already knows node n, or "".
@@ -188,7 +217,7 @@ func PrepareAddNode(ctx context.Context, pool *conn.Pool, newAddr, seed string, 
 	if err != nil {
 		return nil, fmt.Errorf("cannot add node %s, no node was changed: %w", newAddr, err)
 	}
-	if p.CopyFunctions && facts.Functions > 0 {
+	if p.CopyFunctions && facts.Functions > 0 && !p.Resumed { // a resumed join may have them from its first try
 		// redis-cli's words, which scripts and Redis's own tests look for.
 		return nil, fmt.Errorf("New node already contains functions and can not be added to the cluster (%s holds %d function librar(ies)). Use FUNCTION FLUSH and try again.", newAddr, facts.Functions)
 	}
@@ -205,8 +234,11 @@ func ApplyAddNode(ctx context.Context, pool *conn.Pool, p *AddNodePlan, opts Add
 		rep = Discard
 	}
 	info := func(format string, a ...any) { rep.Report(Event{Kind: EventInfo, Message: fmt.Sprintf(format, a...)}) }
+	if p.Resumed {
+		info("Node %s had half joined this cluster (it knows the members, they do not know it): meeting it again.", p.New.Addr)
+	}
 	if p.CopyFunctions {
-		if err := copyFunctions(ctx, pool, p.Seed, p.New.Addr); err != nil {
+		if err := copyFunctions(ctx, pool, p.Seed, p.New.Addr, p.Resumed); err != nil {
 			return fmt.Errorf("cannot add node %s, no node of the cluster was changed: %w", p.New.Addr, err)
 		}
 	}
@@ -262,13 +294,18 @@ func ApplyAddNode(ctx context.Context, pool *conn.Pool, p *AddNodePlan, opts Add
 }
 
 // copyFunctions gives a new master the cluster's functions, as redis-cli
-// does; servers without functions (before Redis 7) are skipped.
-func copyFunctions(ctx context.Context, pool *conn.Pool, from, to string) error {
+// does; servers without functions (before Redis 7) are skipped. replace
+// lets them replace libraries of the same name (a resumed join).
+func copyFunctions(ctx context.Context, pool *conn.Pool, from, to string, replace bool) error {
 	dump, err := pool.Get(from).FunctionDump(ctx).Result()
 	if err != nil {
 		return nil // FUNCTION is unknown before Redis 7: nothing to copy
 	}
-	if err := pool.Get(to).FunctionRestore(ctx, dump).Err(); err != nil {
+	args := []any{"FUNCTION", "RESTORE", dump}
+	if replace {
+		args = append(args, "REPLACE")
+	}
+	if err := pool.Get(to).Do(ctx, args...).Err(); err != nil {
 		return conn.NodeError(to, "FUNCTION RESTORE", err)
 	}
 	return nil

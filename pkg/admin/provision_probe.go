@@ -29,8 +29,10 @@ type NodeFacts struct {
 	ClusterEnabled bool  `json:"cluster_enabled"`
 	Keys           int64 `json:"keys"`
 	KnownNodes     int   `json:"known_nodes"` // CLUSTER NODES lines, 1 when alone
-	Slots          int   `json:"slots"`
-	Functions      int   `json:"functions"` // libraries loaded (FUNCTION LIST), -1 when unsupported
+	// KnownIDs are the IDs of the other nodes it knows.
+	KnownIDs  []string `json:"known_ids,omitempty"`
+	Slots     int      `json:"slots"`
+	Functions int      `json:"functions"` // libraries loaded (FUNCTION LIST), -1 when unsupported
 }
 
 // emptyError explains why the node cannot join a new cluster, or nil when
@@ -104,11 +106,13 @@ func ProbeNode(ctx context.Context, pool *conn.Pool, addr string) (NodeFacts, er
 	}
 	f.KnownNodes = len(view)
 	for _, n := range view {
-		if n.Myself() {
-			f.ID, f.Slots = n.ID, n.Slots.Len()
-			if f.BusPort == 0 && n.BusPort != 0 {
-				f.BusPort = n.BusPort
-			}
+		if !n.Myself() {
+			f.KnownIDs = append(f.KnownIDs, n.ID)
+			continue
+		}
+		f.ID, f.Slots = n.ID, n.Slots.Len()
+		if f.BusPort == 0 && n.BusPort != 0 {
+			f.BusPort = n.BusPort
 		}
 	}
 	if f.ID == "" {
