@@ -250,7 +250,7 @@ func ApplyAddNode(ctx context.Context, pool *conn.Pool, p *AddNodePlan, opts Add
 	// cluster: say how to see and undo that.
 	defer func() {
 		if err != nil && ctx.Err() == nil {
-			err = fmt.Errorf("%w (node %s may have joined in part: see gocluster check %s; to take it out, gocluster del-node %s %s)",
+			err = fmt.Errorf("%w (node %s may have joined in part: see gocluster check %s; run this add-node again to finish, or take it out with gocluster del-node %s %s)",
 				err, p.New.Addr, p.Seed, p.Seed, p.New.ID)
 		}
 	}()
