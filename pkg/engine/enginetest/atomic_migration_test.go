@@ -467,10 +467,8 @@ func TestAtomicMigrationRedirectsBlockedClients(t *testing.T) {
 // ("Data was flushed", as Valkey), so that the source keeps its slots and
 // every key, rather than hand the slots to a target that lost part of them.
 func TestFlushOnTargetFailsTheImport(t *testing.T) {
-	nodes := startClusterNodes(t, 3, "--enable-debug-command", "yes")
-	createCluster(t, nodes, 0)
+	nodes, source, target := debugMasters(t)
 	ctx := context.Background()
-	source, target := ownerOf(t, nodes, 0), ownerOf(t, nodes, 16383)
 	srcC, dstC := client(t, source.Addr()), client(t, target.Addr())
 	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs(nodes)})
 	t.Cleanup(func() { cc.Close() })

@@ -131,11 +131,9 @@ func TestClusterMigrationImport(t *testing.T) {
 // an import in progress: the source keeps its slots and keys, the
 // destination none of them.
 func TestClusterMigrationErrorsAndCancel(t *testing.T) {
-	nodes := startClusterNodes(t, 3, "--enable-debug-command", "yes")
-	createCluster(t, nodes, 0)
+	nodes, source, _ := debugMasters(t)
 	ctx := context.Background()
-	source, dest := ownerOf(t, nodes, 0), ownerOf(t, nodes, 16383)
-	srcC, dstC := client(t, source.Addr()), client(t, dest.Addr())
+	srcC, dstC := client(t, source.Addr()), client(t, ownerOf(t, nodes, 16383).Addr())
 	for _, c := range []struct {
 		args []any
 		want string
@@ -219,4 +217,13 @@ func TestClusterMigrationErrorsAndCancel(t *testing.T) {
 	if owner := ownerOf(t, nodes, 0); owner != source {
 		t.Fatal("the slots changed owner")
 	}
+}
+
+// debugMasters starts 3 masters with DEBUG enabled and returns them with
+// the owners of slot 0 and of slot 16383.
+func debugMasters(t *testing.T) (nodes []*clusterNode, first, last *clusterNode) {
+	t.Helper()
+	nodes = startClusterNodes(t, 3, "--enable-debug-command", "yes")
+	createCluster(t, nodes, 0)
+	return nodes, ownerOf(t, nodes, 0), ownerOf(t, nodes, 16383)
 }
