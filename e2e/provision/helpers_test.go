@@ -97,13 +97,34 @@ func settle(t *testing.T, nodes []*redistest.Server) {
 	last := ""
 	for range 100 {
 		now := strings.Join(states(t, nodes), "|")
-		if now == last && !strings.Contains(now, "handshake") {
+		if now == last && !strings.Contains(now, "handshake") && replicasSynced(t, nodes) {
 			return
 		}
 		last = now
 		time.Sleep(200 * time.Millisecond)
 	}
 	t.Fatalf("nodes did not settle:\n%s", last)
+}
+
+// replicasSynced reports whether every replica among nodes has its
+// master link up and no sync in progress: a replica waiting for its first
+// snapshot holds 0 keys for seconds (a diskless sync waits for more
+// replicas), which looks settled until the keys arrive.
+func replicasSynced(t *testing.T, nodes []*redistest.Server) bool {
+	t.Helper()
+	for _, n := range nodes {
+		c := n.Client()
+		info, err := c.Info(context.Background(), "replication").Result()
+		c.Close()
+		if err != nil {
+			t.Fatalf("INFO replication on %s: %v", n.Addr(), err)
+		}
+		if strings.Contains(info, "role:slave") &&
+			(!strings.Contains(info, "master_link_status:up") || !strings.Contains(info, "master_sync_in_progress:0")) {
+			return false
+		}
+	}
+	return true
 }
 
 func states(t *testing.T, nodes []*redistest.Server) []string {
