@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -41,10 +42,23 @@ func TestCreateRefusesAndTouchesNothing(t *testing.T) {
 	}
 	all := append(append([]*redistest.Server{}, good...), withKey, withSlot, paired[0], paired[1], plain)
 	// The paired masters met with equal config epochs; Redis resolves that
-	// collision by itself within a few pings: wait for it.
+	// collision by itself within a few pings: wait until both see it
+	// resolved (the node that bumped its epoch knows at once, the other at
+	// its next ping from it, up to a second later).
+	epochs := func(s *redistest.Server) map[string]int64 {
+		out := map[string]int64{}
+		for _, n := range view(t, s) {
+			out[n.ID] = int64(n.ConfigEpoch)
+		}
+		return out
+	}
 	for start := time.Now(); ; time.Sleep(100 * time.Millisecond) {
-		v := view(t, paired[1])
-		if len(v) == 2 && v[0].ConfigEpoch != v[1].ConfigEpoch {
+		a, b := epochs(paired[0]), epochs(paired[1])
+		distinct := map[int64]bool{}
+		for _, e := range a {
+			distinct[e] = true
+		}
+		if len(a) == 2 && len(distinct) == 2 && maps.Equal(a, b) {
 			break
 		}
 		if time.Since(start) > 20*time.Second {
