@@ -37,31 +37,34 @@ func downShardMates(ctx context.Context, pool *conn.Pool, c *topology.Cluster) (
 			down[u.Node.ID] = u.Node.Addr()
 		}
 	}
-	out := map[string]string{}
 	if len(down) == 0 {
-		return out, nil
+		return map[string]string{}, nil
 	}
 	// The rule is the returning node's, which cannot be asked: any
 	// reachable node with it means the cluster runs servers that have it.
-	// The shards come from the first node that answers.
-	rule, shards, err := false, []redis.ClusterShard(nil), error(nil)
+	// The shards come from the first of those that answers.
+	var lastErr error
 	for _, n := range c.Nodes {
-		srv, serr := pool.Server(ctx, n.Addr())
-		if serr != nil || !takesOverGivenUpImports(srv) {
+		if srv, err := pool.Server(ctx, n.Addr()); err != nil || !takesOverGivenUpImports(srv) {
 			continue
 		}
-		rule = true
-		if shards, err = pool.Get(n.Addr()).ClusterShards(ctx).Result(); err == nil {
-			break
+		shards, err := pool.Get(n.Addr()).ClusterShards(ctx).Result()
+		if err != nil {
+			lastErr = conn.NodeError(n.Addr(), "CLUSTER SHARDS", err)
+			continue
 		}
-		err = conn.NodeError(n.Addr(), "CLUSTER SHARDS", err)
+		return shardMates(shards, down), nil
 	}
-	if !rule {
-		return out, nil
+	if lastErr != nil {
+		return nil, lastErr
 	}
-	if shards == nil && err != nil {
-		return nil, err
-	}
+	return map[string]string{}, nil // no node has the rule
+}
+
+// shardMates maps each node of a shard that holds a down master (down:
+// ID -> address) to that master's address.
+func shardMates(shards []redis.ClusterShard, down map[string]string) map[string]string {
+	out := map[string]string{}
 	for _, sh := range shards {
 		mate := ""
 		for _, n := range sh.Nodes {
@@ -76,7 +79,7 @@ func downShardMates(ctx context.Context, pool *conn.Pool, c *topology.Cluster) (
 			out[n.ID] = mate // the down master too: a source may still migrate to it
 		}
 	}
-	return out, nil
+	return out
 }
 
 // takesOverGivenUpImports reports whether srv has the rule above: it came

@@ -130,6 +130,9 @@ func (l *replicaLink) take() (overflowed bool) {
 // sent records that the socket took n more bytes of rest and keeps the
 // chunks written in full for reuse (wmu held).
 func (l *replicaLink) sent(n int) {
+	l.mu.Lock()
+	l.unsent -= n
+	l.pending.Store(int64(l.unsent + l.queued))
 	done := 0
 	for done < len(l.rest) && n >= len(l.rest[done]) {
 		n -= len(l.rest[done])
@@ -139,17 +142,11 @@ func (l *replicaLink) sent(n int) {
 	if done < len(l.rest) {
 		l.rest[done] = l.rest[done][n:]
 	}
-	l.mu.Lock()
 	for _, c := range written {
 		if cap(c) == replChunkBytes && len(l.spare) < replSpareChunks {
 			l.spare = append(l.spare, c[:0])
 		}
 	}
-	l.unsent = 0
-	for _, c := range l.rest[done:] {
-		l.unsent += len(c)
-	}
-	l.pending.Store(int64(l.unsent + l.queued))
 	l.mu.Unlock()
 	clear(written)
 	l.rest = l.rest[done:]
