@@ -3,6 +3,7 @@ package valkey
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -110,6 +111,21 @@ func runTargetsPrimaryDown(t *testing.T, retarget, seedNoShards bool) {
 		return strings.Contains(myselfLine(t, replica), fmt.Sprintf("[%d-<-%s]", slot, srcID))
 	})
 
+	// Valkey 8.0.1 refuses its own nodes.conf at restart when it was killed
+	// before its replicas' shard IDs settled (valkey-io/valkey#774): wait
+	// until every shard D lists has its master.
+	waitFor(t, "D's view of the shard IDs to settle", func() bool {
+		shards, err := dc.ClusterShards(ctx).Result()
+		if err != nil {
+			return false
+		}
+		for _, sh := range shards {
+			if !slices.ContainsFunc(sh.Nodes, func(n redis.Node) bool { return n.Role == "master" }) {
+				return false
+			}
+		}
+		return true
+	})
 	dst.Kill()
 	must(t, rc.Do(ctx, "CLUSTER", "FAILOVER", "TAKEOVER").Err())
 	waitFor(t, "the replica to serve the dead primary's slots in the source's view", func() bool {
