@@ -34,7 +34,10 @@ slots it holds, lowest-numbered first, like redis-cli, but always exactly
 
 Sources run in parallel; each opens a batch of slots (IMPORTING on the target,
 then MIGRATING on the source), drains it with pipelined GETKEYSINSLOT and
-MIGRATE, then assigns it (target, source, every other master). On a terminal,
+MIGRATE, then assigns it (target, source, every other master). When the
+target has replicas, keys are copied (MIGRATE COPY under WATCH) and leave the
+source only once those replicas have them, so a failover of the target
+mid-move loses nothing. On a terminal,
 missing --from/--to/--slots are asked for; without one they are required.
 Ctrl-C finishes the slots in flight, leaves no slot open and prints the
 command that resumes.

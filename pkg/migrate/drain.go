@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gocluster/gocluster/pkg/conn"
@@ -29,10 +30,24 @@ import (
 // and timeouts are retried opts.Retries times with a longer timeout;
 // CLUSTERDOWN and TRYAGAIN are waited out for a while. The slot is never
 // assigned: that is the caller's job (CLUSTER SETSLOT ... NODE).
+//
+// When the target has replicas, keys are deleted from the source only
+// once they confirm the copies (see drain_safe.go).
 func DrainSlot(ctx context.Context, pool *conn.Pool, slot int, source, target string, opts Options) (int, error) {
 	d, err := newDrainer(pool, source, target, opts.withDefaults())
 	if err != nil {
 		return 0, err
+	}
+	fenced, err := d.fenced(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if fenced {
+		cl := pool.New(source)
+		defer cl.Close()
+		w := &safeConn{client: cl}
+		defer w.close()
+		return d.drainSafe(ctx, w, slot, nil, nil)
 	}
 	return d.drainOne(ctx, slot, d.opts.Timeout)
 }
@@ -44,6 +59,15 @@ type drainer struct {
 	targetHost     string
 	targetPort     string
 	opts           Options
+
+	mu sync.Mutex // guards the fields below: safe drains run slots in parallel
+	// fence waits for the target's replicas; nil when it has none (read
+	// once, fenceRead).
+	fence     *replicaFence
+	fenceRead bool
+	// groupsOff is set once the source refused copyGroup's delete script:
+	// slots then go one by one.
+	groupsOff bool
 	// refusedSince is when the cluster began answering CLUSTERDOWN or
 	// TRYAGAIN without a MIGRATE succeeding since: the settleWait budget
 	// is the drainer's, not each slot's, or a batch of slots against a
@@ -74,10 +98,13 @@ func (d *drainer) client(timeout time.Duration) *redis.Client {
 	return d.pool.Get(d.source).WithTimeout(timeout + 30*time.Second)
 }
 
-// migrateArgs builds MIGRATE host port "" 0 timeout [REPLACE] [AUTH...] KEYS k...
-func (d *drainer) migrateArgs(keys []string, timeout time.Duration, replace bool) []any {
-	args := make([]any, 0, len(keys)+12)
+// migrateArgs builds MIGRATE host port "" 0 timeout [COPY] [REPLACE] [AUTH...] KEYS k...
+func (d *drainer) migrateArgs(keys []string, timeout time.Duration, keepSource, replace bool) []any {
+	args := make([]any, 0, len(keys)+13)
 	args = append(args, "MIGRATE", d.targetHost, d.targetPort, "", 0, max(timeout.Milliseconds(), 1))
+	if keepSource {
+		args = append(args, "COPY")
+	}
 	if replace {
 		args = append(args, "REPLACE")
 	}
@@ -172,12 +199,12 @@ func (d *drainer) drainOne(ctx context.Context, slot int, timeout time.Duration)
 		if lastFirst != nil && keys[0] == *lastFirst {
 			return moved, stuckError(d.source, slot, keys[0])
 		}
-		err = d.client(timeout).Do(ctx, d.migrateArgs(keys, timeout, d.opts.Replace)...).Err()
+		err = d.client(timeout).Do(ctx, d.migrateArgs(keys, timeout, false, d.opts.Replace)...).Err()
 		switch classify(err) {
 		case errNone:
 			moved += len(keys)
 			lastFirst = &keys[0]
-			d.refusedSince = time.Time{}
+			d.clearRefused()
 			d.reportKeys(slot, len(keys))
 		case errBusy:
 			differ, err := d.resolveBusy(ctx, slot, keys, timeout)
@@ -191,33 +218,78 @@ func (d *drainer) drainOne(ctx context.Context, slot int, timeout time.Duration)
 			}
 			conflicts = append(conflicts, differ...)
 		case errSettle:
-			if d.refusedSince.IsZero() {
-				d.refusedSince = time.Now()
-			}
-			if time.Since(d.refusedSince) > settleWait {
-				return moved, conn.NodeError(d.source, "MIGRATE", fmt.Errorf("slot %d: %w (for %s)", slot, err, settleWait))
-			}
-			select {
-			case <-ctx.Done():
-				return moved, ctx.Err()
-			case <-time.After(100 * time.Millisecond):
+			if err := d.waitSettle(ctx, slot, err); err != nil {
+				return moved, err
 			}
 		case errRetryable:
-			if retries >= d.opts.Retries {
-				d.gaveUp = conn.NodeError(d.source, "MIGRATE", fmt.Errorf("slot %d: %w (after %d retries, last timeout %s)", slot, err, retries, timeout))
-				return moved, d.gaveUp
+			if timeout, err = d.retryLonger(slot, err, &retries, timeout); err != nil {
+				return moved, err
 			}
-			retries++
-			timeout = retryTimeout(timeout)
-			d.opts.Report(Event{Kind: EventWarning, Source: d.source, Target: d.target, Slot: slot,
-				Message: fmt.Sprintf("MIGRATE of slot %d from %s to %s: %v; retrying with timeout %s", slot, d.source, d.target, err, timeout)})
 		default:
 			return moved, conn.NodeError(d.source, "MIGRATE", fmt.Errorf("slot %d: %w", slot, err))
 		}
 	}
 }
 
-func (d *drainer) reportKeys(slot, n int) {
+// retryLonger counts one more retry of slot's MIGRATE after an I/O error
+// or a timeout and returns the longer timeout to use, or the pair's
+// give-up error once d.opts.Retries are spent.
+func (d *drainer) retryLonger(slot int, err error, retries *int, timeout time.Duration) (time.Duration, error) {
+	if *retries >= d.opts.Retries {
+		return timeout, d.giveUp(conn.NodeError(d.source, "MIGRATE", fmt.Errorf("slot %d: %w (after %d retries, last timeout %s)", slot, err, *retries, timeout)))
+	}
+	*retries++
+	timeout = retryTimeout(timeout)
+	d.warnRetry(slot, err, timeout)
+	return timeout, nil
+}
+
+func (d *drainer) warnRetry(slot int, err error, timeout time.Duration) {
+	d.opts.Report(Event{Kind: EventWarning, Source: d.source, Target: d.target, Slot: slot,
+		Message: fmt.Sprintf("MIGRATE of slot %d from %s to %s: %v; retrying with timeout %s", slot, d.source, d.target, err, timeout)})
+}
+
+// waitSettle pauses after a CLUSTERDOWN or TRYAGAIN, or returns the
+// error once the cluster has refused for longer than settleWait.
+func (d *drainer) waitSettle(ctx context.Context, slot int, refusal error) error {
+	d.mu.Lock()
+	if d.refusedSince.IsZero() {
+		d.refusedSince = time.Now()
+	}
+	since := d.refusedSince
+	d.mu.Unlock()
+	if time.Since(since) > settleWait {
+		return conn.NodeError(d.source, "MIGRATE", fmt.Errorf("slot %d: %w (for %s)", slot, refusal, settleWait))
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(100 * time.Millisecond):
+		return nil
+	}
+}
+
+func (d *drainer) clearRefused() {
+	d.mu.Lock()
+	d.refusedSince = time.Time{}
+	d.mu.Unlock()
+}
+
+// giveUp records err as the pair's: its later slots fail with it at once.
+func (d *drainer) giveUp(err error) error {
+	d.mu.Lock()
+	d.gaveUp = err
+	d.mu.Unlock()
+	return err
+}
+
+func (d *drainer) gaveUpErr() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.gaveUp
+}
+
+func (d *drainer) reportKeys(slot int, n int) {
 	if n > 0 {
 		d.opts.Report(Event{Kind: EventKeysMoved, Source: d.source, Target: d.target, Slot: slot, Keys: n})
 	}
@@ -232,14 +304,25 @@ func (d *drainer) reportKeys(slot, n int) {
 // fall back to drainOne. It returns the keys moved per slot and the slots
 // that failed.
 func (d *drainer) drainMany(ctx context.Context, slotList []int) (map[int]int, map[int]error) {
+	fenced, err := d.fenced(ctx)
+	if err != nil {
+		failed := map[int]error{}
+		for _, s := range slotList {
+			failed[s] = err
+		}
+		return nil, failed
+	}
+	if fenced {
+		return d.drainManySafe(ctx, slotList)
+	}
 	moved := map[int]int{}
 	failed := map[int]error{}
 	var prefetched map[int]*redis.StringSliceCmd
 	for start := 0; start < len(slotList); start += d.opts.InFlight {
 		chunk := slotList[start:min(start+d.opts.InFlight, len(slotList))]
-		if d.gaveUp != nil {
+		if err := d.gaveUpErr(); err != nil {
 			for _, s := range chunk {
-				failed[s] = d.gaveUp
+				failed[s] = err
 			}
 			continue
 		}
@@ -266,7 +349,7 @@ func (d *drainer) drainMany(ctx context.Context, slotList []int) (map[int]int, m
 			migrates := make([]*redis.Cmd, len(withKeys))
 			confirms := make([]*redis.StringSliceCmd, len(withKeys))
 			for i, s := range withKeys {
-				migrates[i] = pipe.Do(ctx, d.migrateArgs(keys[s], d.opts.Timeout, d.opts.Replace)...)
+				migrates[i] = pipe.Do(ctx, d.migrateArgs(keys[s], d.opts.Timeout, false, d.opts.Replace)...)
 				confirms[i] = pipe.ClusterGetKeysInSlot(ctx, s, d.opts.Pipeline)
 			}
 			if prefetched == nil && len(next) > 0 {
@@ -284,7 +367,7 @@ func (d *drainer) drainMany(ctx context.Context, slotList []int) (map[int]int, m
 				switch class {
 				case errNone:
 					moved[s] += sent
-					d.refusedSince = time.Time{}
+					d.clearRefused()
 					left, err := confirms[i].Result()
 					switch {
 					case err != nil:
@@ -300,15 +383,14 @@ func (d *drainer) drainMany(ctx context.Context, slotList []int) (map[int]int, m
 					continue
 				}
 				// Busy or timed out: handle this slot on its own.
-				if class == errRetryable && d.gaveUp != nil {
-					failed[s] = d.gaveUp
+				if gaveUp := d.gaveUpErr(); class == errRetryable && gaveUp != nil {
+					failed[s] = gaveUp
 					continue
 				}
 				timeout := d.opts.Timeout
 				if class == errRetryable {
 					timeout = retryTimeout(timeout)
-					d.opts.Report(Event{Kind: EventWarning, Source: d.source, Target: d.target, Slot: s,
-						Message: fmt.Sprintf("MIGRATE of slot %d from %s to %s: %v; retrying with timeout %s", s, d.source, d.target, err, timeout)})
+					d.warnRetry(s, err, timeout)
 				}
 				n, err := d.drainOne(ctx, s, timeout)
 				moved[s] += n
@@ -372,7 +454,7 @@ func (d *drainer) resolveBusy(ctx context.Context, slot int, keys []string, time
 		d.opts.Report(Event{Kind: EventWarning, Source: d.source, Target: d.target, Slot: slot,
 			Message: fmt.Sprintf("slot %d: keys already on target %s hold the same values; replacing them", slot, d.target)})
 	}
-	err := d.client(timeout).Do(ctx, d.migrateArgs(keys, timeout, true)...).Err()
+	err := d.client(timeout).Do(ctx, d.migrateArgs(keys, timeout, false, true)...).Err()
 	if err != nil {
 		return nil, conn.NodeError(d.source, "MIGRATE", fmt.Errorf("slot %d: %w", slot, err))
 	}

@@ -35,6 +35,11 @@ type Options struct {
 	// Retries is how many times a MIGRATE that failed with an I/O error or
 	// a timeout is retried, each time with a longer timeout.
 	Retries int
+	// ReplicaWait bounds how long keys copied to a target with replicas
+	// wait for those replicas before they are deleted from the source
+	// (DefaultReplicaWait when zero); past it the slot fails with its keys
+	// on both nodes.
+	ReplicaWait time.Duration
 	// Atomic says when to move slots with atomic slot migration (Valkey
 	// 9.0's CLUSTER MIGRATESLOTS or Redis 8.4's CLUSTER MIGRATION IMPORT)
 	// instead of MIGRATE; the zero value is AtomicNever.
@@ -61,6 +66,9 @@ func (o Options) withDefaults() Options {
 		o.Retries = 0
 	} else if o.Retries == 0 {
 		o.Retries = DefaultRetries
+	}
+	if o.ReplicaWait <= 0 {
+		o.ReplicaWait = DefaultReplicaWait
 	}
 	if o.Atomic == "" {
 		o.Atomic = AtomicNever

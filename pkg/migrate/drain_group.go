@@ -1,0 +1,134 @@
+package migrate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/gocluster/gocluster/pkg/conn"
+	"github.com/redis/go-redis/v9"
+)
+
+// deleteCopies deletes the keys given as arguments. A transaction may
+// touch one slot only; a script flagged allow-cross-slot-keys inside it
+// may touch several, so one MULTI/EXEC deletes a whole group's keys.
+const deleteCopies = "#!lua flags=allow-cross-slot-keys\nfor _, k in ipairs(ARGV) do redis.call('DEL', k) end\nreturn #ARGV"
+
+// copyGroup moves the listed keys of several slots at once: one pipeline
+// of WATCH and MIGRATE COPY per slot, one fence, then one MULTI/EXEC
+// running deleteCopies, followed by each slot's next listing. It returns
+// the keys moved per slot, and the slots left for drainSafe: those whose
+// WATCH or MIGRATE failed, those with keys left, or all of them when a
+// client wrote a watched key meanwhile (EXEC does not say which). An
+// error means the fence failed: nothing was deleted.
+func (d *drainer) copyGroup(ctx context.Context, c *redis.Conn, group []slotKeys) (map[int]int, []slotKeys, error) {
+	timeout := d.opts.Timeout
+	watches := make([]*redis.Cmd, len(group))
+	copies := make([]*redis.Cmd, len(group))
+	_, _ = c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, g := range group {
+			watches[i] = p.Do(ctx, withKeys([]any{"WATCH"}, g.keys)...)
+			copies[i] = p.Do(ctx, d.migrateArgs(g.keys, timeout, true, d.opts.Replace)...)
+		}
+		return nil
+	})
+	var rest, copied []slotKeys
+	for i, g := range group {
+		err := watches[i].Err()
+		if err == nil {
+			if err = copies[i].Err(); err != nil && strings.HasPrefix(err.Error(), "NOKEY") {
+				err = nil
+			}
+		}
+		if err != nil {
+			rest = append(rest, slotKeys{slot: g.slot}) // drainSafe lists it again and handles the error
+			continue
+		}
+		g.copied = make(map[string]bool, len(g.keys))
+		for _, k := range g.keys {
+			g.copied[k] = true
+		}
+		copied = append(copied, g)
+	}
+	if len(copied) == 0 {
+		unwatch(ctx, c)
+		return nil, rest, nil
+	}
+	if err := d.fence.wait(ctx); err != nil {
+		unwatch(ctx, c)
+		return nil, nil, fmt.Errorf("keys copied to %s stay on the source until its replicas confirm them: %w", d.target, err)
+	}
+	var all []string
+	for _, g := range copied {
+		all = append(all, g.keys...)
+	}
+	var exec *redis.Cmd
+	lists := make([]*redis.StringSliceCmd, len(copied))
+	_, _ = c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.Do(ctx, "MULTI")
+		p.Do(ctx, withKeys([]any{"EVAL", deleteCopies, 0}, all)...)
+		exec = p.Do(ctx, "EXEC")
+		for i, g := range copied {
+			lists[i] = p.ClusterGetKeysInSlot(ctx, g.slot, d.opts.Pipeline)
+		}
+		return nil
+	})
+	deleted, refused, err := execOutcome(exec)
+	if err != nil {
+		return nil, nil, conn.NodeError(d.source, "EXEC (delete of the copied keys)", err)
+	}
+	if refused {
+		d.refuseGroups()
+	}
+	moved := map[int]int{}
+	for i, g := range copied {
+		listed := lists[i].Val()
+		if lists[i].Err() != nil {
+			listed = nil
+		}
+		if !deleted {
+			rest = append(rest, slotKeys{slot: g.slot, keys: listed, copied: g.copied})
+			continue
+		}
+		moved[g.slot] = len(g.keys)
+		d.reportKeys(g.slot, len(g.keys))
+		if len(listed) > 0 {
+			rest = append(rest, slotKeys{slot: g.slot, keys: listed, copied: g.copied})
+		}
+	}
+	if deleted {
+		d.clearRefused()
+	}
+	return moved, rest, nil
+}
+
+// execOutcome reads copyGroup's EXEC: whether the keys were deleted. A
+// watched key written meanwhile (EXEC's nil) deletes nothing, nor does a
+// script the server refused (refused: no shebang flags before Redis 7.0,
+// an ACL without EVAL).
+func execOutcome(exec *redis.Cmd) (deleted, refused bool, err error) {
+	switch err := exec.Err(); {
+	case errors.Is(err, redis.Nil), err != nil && strings.Contains(err.Error(), "EXECABORT"):
+		return false, false, nil
+	case err != nil:
+		return false, false, err
+	}
+	replies, _ := exec.Val().([]any)
+	if len(replies) == 1 {
+		if _, failed := replies[0].(error); !failed {
+			return true, false, nil
+		}
+	}
+	return false, true, nil
+}
+
+// withKeys appends keys to a command's leading arguments.
+func withKeys(prefix []any, keys []string) []any {
+	args := make([]any, 0, len(prefix)+len(keys))
+	args = append(args, prefix...)
+	for _, k := range keys {
+		args = append(args, k)
+	}
+	return args
+}

@@ -1,0 +1,209 @@
+package migrate
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gocluster/gocluster/pkg/conn"
+	"github.com/gocluster/gocluster/pkg/topology"
+)
+
+// DefaultReplicaWait bounds how long a drain waits for a target's replicas
+// to confirm the keys copied to it before it deletes them from the source.
+const DefaultReplicaWait = 10 * time.Second
+
+// replicaFence tells when every replica of a target holds the writes the
+// target had made when wait was called. A key leaves the source only
+// after the fence: MIGRATE alone deletes it as soon as the target master
+// has it, and a failover of the target before its replica got the key
+// would lose it (issue 16's seed 82795).
+//
+// Waits that overlap share one round of checks, which starts after all of
+// them began: a round reads the target's offset once, then each replica's.
+type replicaFence struct {
+	pool   *conn.Pool
+	target string
+	bound  time.Duration
+	// replid is the target's replication ID when the fence was made: a
+	// target that restarted or failed over since may have lost the copies.
+	replid string
+
+	mu       sync.Mutex
+	busy     bool
+	next     *fenceRound
+	replicas []string  // the target's replicas not flagged fail
+	listedAt time.Time // when replicas was read
+}
+
+type fenceRound struct {
+	done chan struct{}
+	err  error
+}
+
+// newReplicaFence reads the target's replication ID and replicas; it
+// returns nil when the target has no replica that could take its place.
+func newReplicaFence(ctx context.Context, pool *conn.Pool, target string, bound time.Duration) (*replicaFence, error) {
+	f := &replicaFence{pool: pool, target: target, bound: bound}
+	replid, _, err := f.targetOffset(ctx)
+	if err != nil {
+		return nil, err
+	}
+	f.replid = replid
+	if err := f.listReplicas(ctx); err != nil {
+		return nil, err
+	}
+	if len(f.replicas) == 0 {
+		return nil, nil
+	}
+	return f, nil
+}
+
+// wait returns once the target's replicas hold everything the target had
+// when wait was called, or why they may not.
+func (f *replicaFence) wait(ctx context.Context) error {
+	f.mu.Lock()
+	if f.next == nil {
+		f.next = &fenceRound{done: make(chan struct{})}
+	}
+	round := f.next
+	if !f.busy {
+		f.startNextLocked()
+	}
+	f.mu.Unlock()
+	select {
+	case <-round.done:
+		return round.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (f *replicaFence) startNextLocked() {
+	round := f.next
+	f.next, f.busy = nil, true
+	go func() {
+		// A round outlives a cancelled waiter: others may share it.
+		ctx, cancel := context.WithTimeout(context.Background(), f.bound+5*time.Second)
+		round.err = f.check(ctx)
+		cancel()
+		close(round.done)
+		f.mu.Lock()
+		f.busy = false
+		if f.next != nil {
+			f.startNextLocked()
+		}
+		f.mu.Unlock()
+	}()
+}
+
+// check reads the target's offset, then waits for each replica to reach it.
+func (f *replicaFence) check(ctx context.Context) error {
+	replid, offset, err := f.targetOffset(ctx)
+	if err != nil {
+		return err
+	}
+	if replid != f.replid {
+		return fmt.Errorf("target %s changed its replication ID since the migration began (restarted or failed over): the keys it was given may be gone, so they stay on the source", f.target)
+	}
+	deadline := time.Now().Add(f.bound)
+	pause := 200 * time.Microsecond
+	for {
+		if time.Since(f.listedAt) > time.Second {
+			if err := f.listReplicas(ctx); err != nil {
+				return err
+			}
+		}
+		behind, why := f.firstBehind(ctx, offset)
+		if behind == "" {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("replica %s of target %s has not confirmed the copied keys within %s (%s); they stay on the source too, so nothing is lost: run `gocluster fix` once the replica catches up or is marked failed", behind, f.target, f.bound, why)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for replica %s of target %s: %w", behind, f.target, ctx.Err())
+		case <-time.After(pause):
+		}
+		pause = min(pause*2, 20*time.Millisecond)
+	}
+}
+
+// firstBehind returns the first replica whose offset is below offset (or
+// that does not answer), and why; "" when all have it.
+func (f *replicaFence) firstBehind(ctx context.Context, offset int64) (string, string) {
+	for _, r := range f.replicas {
+		rctx, cancel := context.WithTimeout(ctx, time.Second)
+		info, err := f.pool.Get(r).Info(rctx, "replication").Result()
+		cancel()
+		if err != nil {
+			return r, err.Error()
+		}
+		fields := infoFields(info)
+		got, _ := strconv.ParseInt(fields["slave_repl_offset"], 10, 64)
+		switch {
+		case fields["role"] != "slave":
+			return r, "it is not a replica any more"
+		case fields["master_replid"] != f.replid:
+			return r, "it follows another replication stream"
+		case got < offset:
+			return r, fmt.Sprintf("at offset %d of %d", got, offset)
+		}
+	}
+	return "", ""
+}
+
+// targetOffset reads the target's replication ID and offset.
+func (f *replicaFence) targetOffset(ctx context.Context) (string, int64, error) {
+	info, err := f.pool.Get(f.target).Info(ctx, "replication").Result()
+	if err != nil {
+		return "", 0, conn.NodeError(f.target, "INFO replication", err)
+	}
+	fields := infoFields(info)
+	offset, err := strconv.ParseInt(fields["master_repl_offset"], 10, 64)
+	if err != nil || fields["master_replid"] == "" {
+		return "", 0, conn.NodeError(f.target, "INFO replication", fmt.Errorf("no master_replid/master_repl_offset in its reply"))
+	}
+	return fields["master_replid"], offset, nil
+}
+
+// listReplicas reads the target's replicas from its own view of the
+// cluster. Replicas flagged fail are left out: the cluster will not elect
+// them, and waiting for one would stall every slot. INFO's list of
+// connected replicas is not enough: one whose link just dropped is still a
+// candidate for failover.
+func (f *replicaFence) listReplicas(ctx context.Context) error {
+	view, err := topology.FetchNodes(ctx, f.pool, f.target)
+	if err != nil {
+		return err
+	}
+	var me string
+	for _, n := range view {
+		if n.Myself() {
+			me = n.ID
+		}
+	}
+	var replicas []string
+	for _, n := range view {
+		if n.IsReplica() && n.MasterID == me && me != "" && !n.HasFlag("fail") && !n.HasFlag("noaddr") && !n.HasFlag("handshake") {
+			replicas = append(replicas, n.Addr())
+		}
+	}
+	f.replicas, f.listedAt = replicas, time.Now()
+	return nil
+}
+
+// infoFields parses an INFO reply's name:value lines.
+func infoFields(info string) map[string]string {
+	out := map[string]string{}
+	for line := range strings.SplitSeq(info, "\n") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(line), ":"); ok {
+			out[k] = v
+		}
+	}
+	return out
+}
