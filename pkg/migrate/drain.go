@@ -38,16 +38,21 @@ func DrainSlot(ctx context.Context, pool *conn.Pool, slot int, source, target st
 	if err != nil {
 		return 0, err
 	}
+	keys, err := pool.Get(source).ClusterGetKeysInSlot(ctx, slot, d.opts.Pipeline).Result()
+	if err != nil {
+		return 0, conn.NodeError(source, "CLUSTER GETKEYSINSLOT", err)
+	}
+	if len(keys) == 0 {
+		return 0, nil
+	}
 	fenced, err := d.fenced(ctx)
 	if err != nil {
 		return 0, err
 	}
 	if fenced {
-		cl := pool.New(source)
-		defer cl.Close()
-		w := &safeConn{client: cl}
+		w := &safeConn{client: pool.Get(source)}
 		defer w.close()
-		return d.drainSafe(ctx, w, slot, nil, nil)
+		return d.drainSafe(ctx, w, slot, keys, nil)
 	}
 	return d.drainOne(ctx, slot, d.opts.Timeout)
 }

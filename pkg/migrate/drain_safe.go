@@ -48,7 +48,7 @@ func (d *drainer) fenced(ctx context.Context) (bool, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if !d.fenceRead {
-		f, err := newReplicaFence(ctx, d.pool, d.target, d.opts.ReplicaWait)
+		f, err := sharedFence(ctx, d.pool, d.target, d.opts.ReplicaWait)
 		if err != nil {
 			return false, err
 		}

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gocluster/gocluster/pkg/conn"
@@ -31,6 +32,9 @@ type replicaFence struct {
 	// replid is the target's replication ID when the fence was made: a
 	// target that restarted or failed over since may have lost the copies.
 	replid string
+
+	// broken is set once a round failed: sharedFence makes a new one.
+	broken atomic.Bool
 
 	mu       sync.Mutex
 	busy     bool
@@ -62,6 +66,53 @@ func newReplicaFence(ctx context.Context, pool *conn.Pool, target string, bound 
 	return f, nil
 }
 
+// fenceReuse is how long sharedFence hands out the same fence: fix drains
+// one slot per call, and each fence costs an INFO and a CLUSTER NODES to
+// make; slots that share a fence also share its rounds.
+const fenceReuse = 5 * time.Second
+
+var fences struct {
+	sync.Mutex
+	m map[fenceKey]cachedFence
+}
+
+type fenceKey struct {
+	pool   *conn.Pool
+	target string
+}
+
+type cachedFence struct {
+	fence *replicaFence // nil: the target had no replica
+	made  time.Time
+}
+
+// sharedFence returns a recent fence for target, or makes one.
+func sharedFence(ctx context.Context, pool *conn.Pool, target string, bound time.Duration) (*replicaFence, error) {
+	key := fenceKey{pool, target}
+	fences.Lock()
+	c, ok := fences.m[key]
+	fences.Unlock()
+	if ok && time.Since(c.made) < fenceReuse && (c.fence == nil || !c.fence.broken.Load()) {
+		return c.fence, nil
+	}
+	f, err := newReplicaFence(ctx, pool, target, bound)
+	if err != nil {
+		return nil, err
+	}
+	fences.Lock()
+	defer fences.Unlock()
+	if fences.m == nil {
+		fences.m = map[fenceKey]cachedFence{}
+	}
+	for k, c := range fences.m {
+		if time.Since(c.made) >= fenceReuse {
+			delete(fences.m, k)
+		}
+	}
+	fences.m[key] = cachedFence{f, time.Now()}
+	return f, nil
+}
+
 // wait returns once the target's replicas hold everything the target had
 // when wait was called, or why they may not.
 func (f *replicaFence) wait(ctx context.Context) error {
@@ -90,6 +141,9 @@ func (f *replicaFence) startNextLocked() {
 		ctx, cancel := context.WithTimeout(context.Background(), f.bound+5*time.Second)
 		round.err = f.check(ctx)
 		cancel()
+		if round.err != nil {
+			f.broken.Store(true)
+		}
 		close(round.done)
 		f.mu.Lock()
 		f.busy = false

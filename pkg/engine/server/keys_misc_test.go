@@ -1,6 +1,7 @@
 package server
 
 import (
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -119,6 +120,43 @@ func TestInfoCountsHitsMissesAndChannels(t *testing.T) {
 	for _, f := range fields {
 		if got[realAddr][f] != got[engAddr][f] {
 			t.Errorf("INFO %s: redis-server %q, engine %q", f, got[realAddr][f], got[engAddr][f])
+		}
+	}
+}
+
+// TestMigrateCopyLeavesAWatchAlone: MIGRATE ... COPY changes nothing on
+// the source, so a WATCH on the copied keys survives it and the EXEC that
+// follows runs, as on redis-server; a plain MIGRATE deletes the keys,
+// which fails the EXEC. gocluster moves keys this way (copy under WATCH,
+// delete in EXEC once the target's replicas have them).
+func TestMigrateCopyLeavesAWatchAlone(t *testing.T) {
+	real := redistest.Start(t, redistest.Options{Flavor: "redis"})
+	realTarget := redistest.Start(t, redistest.Options{Flavor: "redis"})
+	eng := startServer(t)
+	engTarget := startServer(t)
+	for _, tc := range []struct{ name, src, dst string }{
+		{"redis-server", real.Addr(), realTarget.Addr()},
+		{"engine", eng.Addr().String(), engTarget.Addr().String()},
+	} {
+		c := dial(t, tc.src)
+		host, port, _ := net.SplitHostPort(tc.dst)
+		for _, copyKeys := range []bool{true, false} {
+			c.do(t, "SET", "k", "v")
+			c.do(t, "WATCH", "k")
+			args := []string{"MIGRATE", host, port, "", "0", "5000"}
+			if copyKeys {
+				args = append(args, "COPY")
+			}
+			if r := c.do(t, append(args, "REPLACE", "KEYS", "k")...); r.Type != '+' {
+				t.Fatalf("%s %v: %s", tc.name, args, show(r))
+			}
+			c.do(t, "MULTI")
+			c.do(t, "DEL", "k")
+			exec := c.do(t, "EXEC")
+			ran := !exec.Null && len(exec.Elems) == 1 && exec.Elems[0].Int == 1
+			if ran != copyKeys {
+				t.Errorf("%s: EXEC after WATCH and MIGRATE (copy %v) = %s (null %v); want it to run only after a COPY", tc.name, copyKeys, show(exec), exec.Null)
+			}
 		}
 	}
 }

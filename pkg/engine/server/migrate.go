@@ -256,7 +256,11 @@ func cmdMigrate(c *Client, args [][]byte) {
 				continue
 			}
 			if !copyKeys {
+				// Only the keys that left are touched: a COPY changes
+				// nothing here, and a WATCH on the keys must survive it
+				// (gocluster copies under WATCH, then deletes in EXEC).
 				db.Delete(it.key)
+				db.Touch(it.key)
 			}
 		}
 		mc.conn.SetDeadline(time.Time{})

@@ -51,7 +51,7 @@ func (c *Client) unwatchLocked() {
 // every key it names.
 func (c *Client) touchWritten(cmd *command, args [][]byte, idx []int, events []keyedEvent) {
 	db := c.srv.DB
-	if !db.Watching() && !c.srv.tracking.active.Load() || selfTouching[cmd.name] {
+	if !db.Watching() && !c.srv.tracking.active.Load() || selfTouching[cmd.name] || cmd.name == "migrate" {
 		return
 	}
 	if _, known := writeEvents[cmd.name]; known || eventCases[cmd.name] {
