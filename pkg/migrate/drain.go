@@ -222,18 +222,27 @@ func (d *drainer) drainOne(ctx context.Context, slot int, timeout time.Duration)
 				skip[k] = true
 			}
 			conflicts = append(conflicts, differ...)
-		case errSettle:
-			if err := d.waitSettle(ctx, slot, err); err != nil {
-				return moved, err
-			}
-		case errRetryable:
-			if timeout, err = d.retryLonger(slot, err, &retries, timeout); err != nil {
-				return moved, err
-			}
 		default:
-			return moved, conn.NodeError(d.source, "MIGRATE", fmt.Errorf("slot %d: %w", slot, err))
+			if err := d.waitOrRetry(ctx, slot, err, &retries, &timeout); err != nil {
+				return moved, err
+			}
 		}
 	}
+}
+
+// waitOrRetry handles a MIGRATE that failed other than with BUSYKEY: it
+// waits out CLUSTERDOWN and TRYAGAIN, lengthens the timeout after an I/O
+// error or a timeout, or returns the error that ends the slot.
+func (d *drainer) waitOrRetry(ctx context.Context, slot int, err error, retries *int, timeout *time.Duration) error {
+	switch classify(err) {
+	case errSettle:
+		return d.waitSettle(ctx, slot, err)
+	case errRetryable:
+		t, err := d.retryLonger(slot, err, retries, *timeout)
+		*timeout = t
+		return err
+	}
+	return conn.NodeError(d.source, "MIGRATE", fmt.Errorf("slot %d: %w", slot, err))
 }
 
 // retryLonger counts one more retry of slot's MIGRATE after an I/O error

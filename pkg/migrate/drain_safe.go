@@ -277,16 +277,10 @@ func (d *drainer) drainSafe(ctx context.Context, w *safeConn, slot int, listed [
 					d.opts.Report(Event{Kind: EventWarning, Source: d.source, Target: d.target, Slot: slot,
 						Message: fmt.Sprintf("slot %d: keys already on target %s hold the same values; replacing them", slot, d.target)})
 				}
-			case errSettle:
-				if err := d.waitSettle(ctx, slot, err); err != nil {
-					return moved, err
-				}
-			case errRetryable:
-				if timeout, err = d.retryLonger(slot, err, &retries, timeout); err != nil {
-					return moved, err
-				}
 			default:
-				return moved, conn.NodeError(d.source, "MIGRATE", fmt.Errorf("slot %d: %w", slot, err))
+				if err := d.waitOrRetry(ctx, slot, err, &retries, &timeout); err != nil {
+					return moved, err
+				}
 			}
 		}
 	}
