@@ -179,3 +179,32 @@ func startMigrateReshard(t *testing.T, e *fixEnv, src, dst, slots int) (*exec.Cm
 	})
 	return cmd, out, exited
 }
+
+// TestReshardWithoutWatchPermission: an ACL user that may not run WATCH
+// still reshards; its keys move with plain MIGRATE, and gocluster says
+// what that costs. (MULTI it needs anyway: the target takes a batch of
+// slots in one transaction.)
+func TestReshardWithoutWatchPermission(t *testing.T) {
+	ctx := context.Background()
+	c := harness.NewCluster(t, harness.ClusterOptions{Masters: 3, Replicas: 1})
+	e := &fixEnv{t: t, c: c, cc: c.ClusterClient(t), written: map[string]string{}}
+	for i := range c.Nodes {
+		e.do(i, "ACL", "SETUSER", "mover", "on", ">mover-pw", "~*", "&*", "+@all", "-watch")
+	}
+	src, dst := e.ownerOf(0), e.ownerOf(16383)
+	for slot := range 3 {
+		e.write(slot, 30)
+	}
+	r := harness.Run(t, "reshard", c.Addr(), "--user", "mover", "-a", "mover-pw", "--from", e.id(src), "--to", e.id(dst),
+		"--slots", "3", "--yes", "--atomic", "never")
+	if r.Code != 0 {
+		t.Fatalf("reshard exit %d:\n%s", r.Code, r.Output())
+	}
+	want(t, r.Output(), "may not run WATCH or MULTI")
+	for slot := range 3 {
+		if n := e.node(dst).ClusterCountKeysInSlot(ctx, slot).Val(); n != 30 {
+			t.Fatalf("slot %d: target holds %d of 30 keys:\n%s", slot, n, r.Output())
+		}
+	}
+	e.healthyAndComplete()
+}

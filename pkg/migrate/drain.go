@@ -73,6 +73,7 @@ type drainer struct {
 	// groupsOff is set once the source refused copyGroup's delete script:
 	// slots then go one by one.
 	groupsOff bool
+	warned    bool // warnOnce spoke
 	// refusedSince is when the cluster began answering CLUSTERDOWN or
 	// TRYAGAIN without a MIGRATE succeeding since: the settleWait budget
 	// is the drainer's, not each slot's, or a batch of slots against a

@@ -52,9 +52,46 @@ func (d *drainer) fenced(ctx context.Context) (bool, error) {
 		if err != nil {
 			return false, err
 		}
+		if f != nil && !d.mayTransact(ctx) {
+			f = nil
+		}
 		d.fence, d.fenceRead = f, true
 	}
 	return d.fence != nil, nil
+}
+
+// mayTransact checks that the source lets this user open a transaction:
+// were MULTI refused, the DEL sent after it would run at once, unguarded
+// by the WATCH. Called with d.mu held.
+func (d *drainer) mayTransact(ctx context.Context) bool {
+	c := d.pool.Get(d.source).Conn()
+	defer c.Close()
+	var multi *redis.Cmd
+	_, _ = c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		multi = p.Do(ctx, "MULTI")
+		p.Do(ctx, "DISCARD")
+		return nil
+	})
+	if err := multi.Err(); err == nil || !strings.HasPrefix(err.Error(), "NOPERM") {
+		return true
+	}
+	d.warned = true
+	d.opts.Report(Event{Kind: EventWarning, Source: d.source, Target: d.target, Message: noWatchWarning})
+	return false
+}
+
+// noWatchWarning says what moving keys without WATCH or MULTI costs.
+const noWatchWarning = "the ACL user may not run WATCH or MULTI, so keys move with plain MIGRATE: a failover of the target right after a move could lose them (allow WATCH, MULTI, EXEC and EVAL to close that window)"
+
+// warnOnce reports msg once per drainer.
+func (d *drainer) warnOnce(msg string) {
+	d.mu.Lock()
+	said := d.warned
+	d.warned = true
+	d.mu.Unlock()
+	if !said {
+		d.opts.Report(Event{Kind: EventWarning, Source: d.source, Target: d.target, Message: msg})
+	}
 }
 
 func (d *drainer) refuseGroups() {
@@ -291,7 +328,7 @@ type copyOutcome int
 const (
 	copyDone    copyOutcome = iota // copied, confirmed by the replicas, deleted from the source
 	copyChanged                    // a key changed meanwhile: nothing deleted
-	copyUnsafe                     // the source redirects WATCH: drain the slot with plain MIGRATE
+	copyUnsafe                     // the source redirects or refuses WATCH: drain the slot with plain MIGRATE
 	copyFailed                     // MIGRATE failed: the caller classifies the error
 	copyFatal                      // anything else failed: the slot fails
 )
@@ -320,6 +357,9 @@ func (d *drainer) copyFenceDelete(ctx context.Context, c *redis.Conn, slot int, 
 		msg := err.Error()
 		switch {
 		case strings.HasPrefix(msg, "MOVED "):
+			return copyUnsafe, nil, nil
+		case strings.HasPrefix(msg, "NOPERM"):
+			d.warnOnce(noWatchWarning)
 			return copyUnsafe, nil, nil
 		case strings.HasPrefix(msg, "ASK "), strings.HasPrefix(msg, "TRYAGAIN"):
 			return copyChanged, nil, nil // a key was deleted since it was listed
