@@ -316,6 +316,24 @@ func TestFixBrokenStates(t *testing.T) {
 		e.healthyAndComplete()
 	})
 
+	t.Run("a stray copy against a source still migrating the slot: the source's kept under the key's name", func(t *testing.T) {
+		slot := 505
+		ks := e.write(slot, 4)
+		owner := e.ownerOf(slot)
+		stray, gone := (owner+1)%3, (owner+2)%3
+		e.plant(stray, slot, ks[0], "stale-copy")
+		// The owner still migrates the slot towards a target that failed
+		// over; its replica took over holding the copies it had been given.
+		e.do(owner, "CLUSTER", "SETSLOT", slot, "MIGRATING", e.id(gone))
+		saved := e.fixSaved()
+		if len(saved) != 1 || saved[0].Key != ks[0] || saved[0].Kept != e.c.Nodes[owner].Addr() || saved[0].From != e.c.Nodes[stray].Addr() {
+			t.Fatalf("saved conflicts %+v, want %s kept on the owner (node %d) and the stray copy saved", saved, ks[0], owner)
+		}
+		e.written[saved[0].SavedAs] = "stale-copy"
+		e.savedInSlot(saved[0], slot, owner)
+		e.healthyAndComplete()
+	})
+
 	t.Run("--replace overwrites the owner's different copy", func(t *testing.T) {
 		slot := 510
 		ks := e.write(slot, 2)

@@ -317,6 +317,10 @@ type FixStep struct {
 	Slots   []int       `json:"slots"`
 	Message string      `json:"message"`
 	Actions []FixAction `json:"actions"`
+	// OwnerMigrating is set when the node chosen as the slot's owner was
+	// migrating it: its copy of a key is then the newest (see
+	// keepMovedCopy).
+	OwnerMigrating bool `json:"-"`
 }
 
 // FixPlan is every repair, in order, and what cannot be repaired.

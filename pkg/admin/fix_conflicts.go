@@ -32,10 +32,16 @@ const conflictRounds = 3
 // name. In an open slot the node being emptied holds the migration's copy:
 // MIGRATE brought it there from the source (keys leave a migrating source
 // only that way), or clients wrote it there after an ASK redirect, so it is
-// newer than what the source's replica had when it took over. Elsewhere
-// (several owners, uncovered slots) nothing says which copy is newer, and
-// the owner's is kept.
-func keepMovedCopy(step FixStep) bool { return step.Kind == topology.KindOpenSlot }
+// newer than what the source's replica had when it took over. But when the
+// owner is a source still migrating the slot, its copy is the newest: a
+// key it holds was never deleted there, so every write to it went there,
+// and a copy elsewhere is one made from it (gocluster keeps a key on the
+// source until the target's replicas have it, so a target that failed over
+// leaves such copies). Elsewhere (several owners, uncovered slots) nothing
+// says which copy is newer, and the owner's is kept.
+func keepMovedCopy(step FixStep) bool {
+	return step.Kind == topology.KindOpenSlot && !step.OwnerMigrating
+}
 
 // saveConflicts copies one copy of each conflicting key to a new name on
 // the owner and deletes it under the key's name, so the next drain of the

@@ -331,6 +331,7 @@ func (m *fixModel) planOpenSlot(plan *FixPlan, slot int) {
 		slices.SortStableFunc(claimers, func(a, b *topology.Node) int { return cmp.Compare(b.ConfigEpoch, a.ConfigEpoch) })
 		cands := slices.Concat(claimers, migrating, importing, m.masters)
 		owner = m.mostKeys(cands, slot)
+		_, step.OwnerMigrating = m.mig[slot][owner.ID]
 		notes = append(notes, fmt.Sprintf("no single clear owner: %s has the most keys (%d) and becomes the owner", owner.Addr(), m.count(slot, owner.ID)))
 		step.Actions = append(step.Actions, m.releaseBeforeClaim(claimers, owner, slot)...)
 		step.Actions = append(step.Actions, act(OpStable, owner, nil, slot), act(OpClaim, owner, nil, slot))
