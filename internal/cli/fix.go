@@ -35,7 +35,8 @@ copies on the owner, one under the key's name and the other renamed to
 <key>:gocluster-conflict:<node>:<time> in the same slot, and fix names both.
 In an open slot the copy kept under the key's name is the migration's (the
 node being emptied got it by MIGRATE or by writes after ASK, so it is newer
-than a promoted replica's); elsewhere it is the owner's. --replace overwrites
+than a promoted replica's), unless the owner is a source still migrating the
+slot, whose copy is the newest; elsewhere it is the owner's. --replace overwrites
 the owner's copy instead of saving it.
 While a master is unreachable fix refuses to run unless
 --fix-with-unreachable-masters (its slots would be reassigned). Ctrl-C
