@@ -26,13 +26,19 @@ func (d *drainer) copyGroup(ctx context.Context, c *redis.Conn, group []slotKeys
 	timeout := d.opts.Timeout
 	watches := make([]*redis.Cmd, len(group))
 	copies := make([]*redis.Cmd, len(group))
-	_, _ = c.Pipelined(ctx, func(p redis.Pipeliner) error {
+	_, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, g := range group {
 			watches[i] = p.Do(ctx, withKeys([]any{"WATCH"}, g.keys)...)
 			copies[i] = p.Do(ctx, d.migrateArgs(g.keys, timeout, true, d.opts.Replace)...)
 		}
 		return nil
 	})
+	var reply redis.Error
+	if err != nil && !errors.As(err, &reply) {
+		// The connection failed, not a command: nothing was deleted, and
+		// the connection is of no more use.
+		return nil, nil, conn.NodeError(d.source, "WATCH/MIGRATE COPY", err)
+	}
 	var rest, copied []slotKeys
 	for i, g := range group {
 		err := watches[i].Err()
