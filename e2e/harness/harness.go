@@ -246,3 +246,16 @@ func (c *Cluster) ClusterClient(tb testing.TB) *redis.ClusterClient {
 	tb.Cleanup(func() { cc.Close() })
 	return cc
 }
+
+// WaitFor polls cond until it holds, or fails the test after limit,
+// naming what it waited for.
+func WaitFor(tb testing.TB, limit time.Duration, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("waited %v for %s", limit, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

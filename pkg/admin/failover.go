@@ -140,21 +140,11 @@ func replicaOffset(ctx context.Context, pool *conn.Pool, addr string) (int64, er
 	if err != nil {
 		return 0, conn.NodeError(addr, "INFO replication", err)
 	}
-	fields := infoFields(info)
+	fields := conn.InfoFields(info)
 	if fields["master_link_status"] != "up" {
 		return 0, fmt.Errorf("its link to the master is %s", orUnknown(fields["master_link_status"]))
 	}
 	return strconv.ParseInt(fields["slave_repl_offset"], 10, 64)
-}
-
-func infoFields(info string) map[string]string {
-	out := map[string]string{}
-	for _, l := range strings.Split(info, "\r\n") {
-		if k, v, ok := strings.Cut(l, ":"); ok {
-			out[k] = v
-		}
-	}
-	return out
 }
 
 func orUnknown(s string) string {

@@ -3,8 +3,8 @@ package migrate
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,7 +39,12 @@ type replicaFence struct {
 	mu       sync.Mutex
 	busy     bool
 	next     *fenceRound
-	replicas []string  // the target's replicas not flagged fail
+	replicas []string // the target's replicas not flagged fail
+	// ackOnly are connected replicas the target's CLUSTER NODES does not
+	// list yet (just after create or add-node): the fence reads the offset
+	// each acknowledged from the target, since their own address as the
+	// target sees it may not be reachable from here.
+	ackOnly  []string
 	listedAt time.Time // when replicas was read
 }
 
@@ -60,7 +65,7 @@ func newReplicaFence(ctx context.Context, pool *conn.Pool, target string, bound 
 	if err := f.listReplicas(ctx); err != nil {
 		return nil, err
 	}
-	if len(f.replicas) == 0 {
+	if len(f.replicas) == 0 && len(f.ackOnly) == 0 {
 		return nil, nil
 	}
 	return f, nil
@@ -197,7 +202,7 @@ func (f *replicaFence) firstBehind(ctx context.Context, offset int64) (string, s
 		if err != nil {
 			return r, err.Error()
 		}
-		fields := infoFields(info)
+		fields := conn.InfoFields(info)
 		got, _ := strconv.ParseInt(fields["slave_repl_offset"], 10, 64)
 		switch {
 		case fields["role"] != "slave":
@@ -208,7 +213,32 @@ func (f *replicaFence) firstBehind(ctx context.Context, offset int64) (string, s
 			return r, fmt.Sprintf("at offset %d of %d", got, offset)
 		}
 	}
+	if len(f.ackOnly) == 0 {
+		return "", ""
+	}
+	links, err := f.targetLinks(ctx)
+	if err != nil {
+		return f.ackOnly[0], err.Error()
+	}
+	for _, r := range f.ackOnly {
+		i := slices.IndexFunc(links, func(l conn.ReplicaLink) bool { return l.Addr == r })
+		switch {
+		case i < 0:
+			return r, "it is not connected to the target"
+		case links[i].Offset < offset:
+			return r, fmt.Sprintf("acknowledged offset %d of %d", links[i].Offset, offset)
+		}
+	}
 	return "", ""
+}
+
+// targetLinks reads the replicas connected to the target.
+func (f *replicaFence) targetLinks(ctx context.Context) ([]conn.ReplicaLink, error) {
+	info, err := f.pool.Get(f.target).Info(ctx, "replication").Result()
+	if err != nil {
+		return nil, conn.NodeError(f.target, "INFO replication", err)
+	}
+	return conn.ConnectedReplicas(conn.InfoFields(info)), nil
 }
 
 // targetOffset reads the target's replication ID and offset.
@@ -217,7 +247,7 @@ func (f *replicaFence) targetOffset(ctx context.Context) (string, int64, error) 
 	if err != nil {
 		return "", 0, conn.NodeError(f.target, "INFO replication", err)
 	}
-	fields := infoFields(info)
+	fields := conn.InfoFields(info)
 	offset, err := strconv.ParseInt(fields["master_repl_offset"], 10, 64)
 	if err != nil || fields["master_replid"] == "" {
 		return "", 0, conn.NodeError(f.target, "INFO replication", fmt.Errorf("no master_replid/master_repl_offset in its reply"))
@@ -229,9 +259,14 @@ func (f *replicaFence) targetOffset(ctx context.Context) (string, int64, error) 
 // cluster. Replicas flagged fail are left out: the cluster will not elect
 // them, and waiting for one would stall every slot. INFO's list of
 // connected replicas is not enough: one whose link just dropped is still a
-// candidate for failover.
+// candidate for failover. Nor is CLUSTER NODES alone: a replica that just
+// joined may be connected, and electable, before the target's view has it.
 func (f *replicaFence) listReplicas(ctx context.Context) error {
 	view, err := topology.FetchNodes(ctx, f.pool, f.target)
+	if err != nil {
+		return err
+	}
+	links, err := f.targetLinks(ctx)
 	if err != nil {
 		return err
 	}
@@ -241,23 +276,26 @@ func (f *replicaFence) listReplicas(ctx context.Context) error {
 			me = n.ID
 		}
 	}
-	var replicas []string
+	var replicas, listed []string
 	for _, n := range view {
-		if n.IsReplica() && n.MasterID == me && me != "" && !n.HasFlag("fail") && !n.HasFlag("noaddr") && !n.HasFlag("handshake") {
+		if !n.IsReplica() || n.MasterID != me || me == "" {
+			continue
+		}
+		listed = append(listed, n.Addr())
+		if !n.HasFlag("fail") && !n.HasFlag("noaddr") && !n.HasFlag("handshake") {
 			replicas = append(replicas, n.Addr())
 		}
 	}
-	f.replicas, f.listedAt = replicas, time.Now()
-	return nil
-}
-
-// infoFields parses an INFO reply's name:value lines.
-func infoFields(info string) map[string]string {
-	out := map[string]string{}
-	for line := range strings.SplitSeq(info, "\n") {
-		if k, v, ok := strings.Cut(strings.TrimSpace(line), ":"); ok {
-			out[k] = v
+	// Only when the target has more links than listed replicas: an address
+	// the target sees may differ from the one its view announces (NAT).
+	var ackOnly []string
+	if len(links) > len(listed) {
+		for _, l := range links {
+			if !slices.Contains(listed, l.Addr) {
+				ackOnly = append(ackOnly, l.Addr)
+			}
 		}
 	}
-	return out
+	f.replicas, f.ackOnly, f.listedAt = replicas, ackOnly, time.Now()
+	return nil
 }
