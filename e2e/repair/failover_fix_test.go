@@ -29,7 +29,7 @@ func TestFixAfterSourceFailedOver(t *testing.T) {
 	// Let the replica of src receive every write before src dies.
 	time.Sleep(200 * time.Millisecond)
 	c.Nodes[src].Kill()
-	waitFor(t, 20*time.Second, "a replica of the killed master to serve slot 0", func() bool {
+	harness.WaitFor(t, 20*time.Second, "a replica of the killed master to serve slot 0", func() bool {
 		for i := range c.Nodes {
 			if i != src && c.Nodes[i].Alive() && e.servesItself(i, 0) {
 				return true
@@ -46,7 +46,7 @@ func TestFixAfterSourceFailedOver(t *testing.T) {
 		e.mustFix()
 		return
 	}
-	waitFor(t, 10*time.Second, "the target to be cluster-down (the state fix must repair)", func() bool {
+	harness.WaitFor(t, 10*time.Second, "the target to be cluster-down (the state fix must repair)", func() bool {
 		return strings.Contains(e.node(dst).ClusterInfo(ctx).Val(), "cluster_state:fail")
 	})
 	r := e.mustFix()
@@ -64,17 +64,6 @@ func (e *fixEnv) servesAt(viewer, owner, slot int) bool {
 		}
 	}
 	return false
-}
-
-func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited %v for %s", limit, what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }
 
 // TestFixSecondPassAfterFailoverDuringFix: the source of open slots

@@ -393,7 +393,7 @@ func TestFixBrokenStates(t *testing.T) {
 		e.do(b, "CLUSTER", "DELSLOTS", slot)
 		e.do(b, "CLUSTER", "ADDSLOTS", slot)
 		e.do(b, "CLUSTER", "BUMPEPOCH")
-		waitFor(t, 10*time.Second, "every node to give the slot to B", func() bool {
+		harness.WaitFor(t, 10*time.Second, "every node to give the slot to B", func() bool {
 			for i := range e.c.Nodes {
 				if !e.servesAt(i, b, slot) {
 					return false

@@ -68,7 +68,7 @@ func TestFixRightAfterANodeIsBack(t *testing.T) {
 		}
 		return false
 	}
-	waitFor(t, 20*time.Second, "the killed master to be replaced", func() bool {
+	harness.WaitFor(t, 20*time.Second, "the killed master to be replaced", func() bool {
 		for line := range strings.SplitSeq(viewer.ClusterNodes(ctx).Val(), "\n") {
 			if strings.HasPrefix(line, victimID) && strings.Contains(line, "fail") && !strings.Contains(line, "connected 0") && len(strings.Fields(line)) == 8 {
 				return true // flagged failing and no slots left
@@ -109,7 +109,7 @@ func TestAddNodeResumesAHalfJoinedNode(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := jc.ClusterMyID(ctx).Val()
-	waitFor(t, 20*time.Second, "the joining node to know the members and them to drop it", func() bool {
+	harness.WaitFor(t, 20*time.Second, "the joining node to know the members and them to drop it", func() bool {
 		nodes := jc.ClusterNodes(ctx).Val()
 		if strings.Count(nodes, "\n") != 4 || strings.Contains(nodes, "handshake") {
 			return false
@@ -149,7 +149,7 @@ func TestAddNodeResumesAHalfJoinedNode(t *testing.T) {
 	if err := oc.Do(ctx, "CLUSTER", "MEET", host, port).Err(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "the other cluster's nodes to meet", func() bool {
+	harness.WaitFor(t, 10*time.Second, "the other cluster's nodes to meet", func() bool {
 		nodes := oc.ClusterNodes(ctx).Val()
 		return strings.Count(nodes, "\n") == 2 && !strings.Contains(nodes, "handshake")
 	})

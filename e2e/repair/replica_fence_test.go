@@ -32,7 +32,7 @@ func TestReshardKeepsKeysUntilTargetReplicaHasThem(t *testing.T) {
 	time.Sleep(200 * time.Millisecond) // every replica has the writes
 	e.do(replica, "CONFIG", "SET", "masterauth", "not-the-password")
 	e.do(dst, "CLIENT", "KILL", "TYPE", "replica")
-	waitFor(t, 10*time.Second, "the replica's link to be down", func() bool {
+	harness.WaitFor(t, 10*time.Second, "the replica's link to be down", func() bool {
 		return strings.Contains(e.node(replica).Info(ctx, "replication").Val(), "master_link_status:down")
 	})
 
@@ -65,14 +65,14 @@ func TestReshardKeepsKeysUntilTargetReplicaHasThem(t *testing.T) {
 
 	// The target dies; its replica, which never got the keys, takes over.
 	c.Nodes[dst].Kill()
-	waitFor(t, 10*time.Second, "the replica to take over", func() bool {
+	harness.WaitFor(t, 10*time.Second, "the replica to take over", func() bool {
 		if roleIsMaster(e, replica) {
 			return true
 		}
 		e.node(replica).Do(ctx, "CLUSTER", "FAILOVER", "TAKEOVER")
 		return false
 	})
-	waitFor(t, 20*time.Second, "the replica to serve the target's slots", func() bool { return e.servesItself(replica, 16383) })
+	harness.WaitFor(t, 20*time.Second, "the replica to serve the target's slots", func() bool { return e.servesItself(replica, 16383) })
 	select {
 	case err := <-exited:
 		if err == nil {
@@ -113,7 +113,7 @@ func TestReshardRecopiesAKeyWrittenWhileItsCopyWaits(t *testing.T) {
 
 	_, out, exited := startMigrateReshard(t, e, src, dst, 1)
 	// reshard waits up to 15 s for the replica first, then copies.
-	waitFor(t, 40*time.Second, "the target to hold copies of the slot's keys", func() bool {
+	harness.WaitFor(t, 40*time.Second, "the target to hold copies of the slot's keys", func() bool {
 		return e.node(dst).ClusterCountKeysInSlot(ctx, 0).Val() == perSlot
 	})
 	if n := e.node(src).ClusterCountKeysInSlot(ctx, 0).Val(); n != perSlot {
@@ -134,7 +134,7 @@ func TestReshardRecopiesAKeyWrittenWhileItsCopyWaits(t *testing.T) {
 	}
 	e.healthyAndComplete()
 	rc := e.node(replica)
-	waitFor(t, 10*time.Second, "the target's replica to hold the written value", func() bool {
+	harness.WaitFor(t, 10*time.Second, "the target's replica to hold the written value", func() bool {
 		pipe := rc.Pipeline()
 		pipe.ReadOnly(ctx)
 		get := pipe.Get(ctx, keys[0])

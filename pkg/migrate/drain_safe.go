@@ -37,11 +37,6 @@ const groupSlots = 8
 // being written) is copied again before it is moved with a plain MIGRATE.
 const hotKeyTries = 4
 
-// errUnsafeSlot means the slot cannot be drained under WATCH: the source
-// is importing it (a fix moving keys back), where a transaction's commands
-// would be redirected.
-var errUnsafeSlot = errors.New("slot is importing on the source")
-
 // fenced reports whether keys must wait for the target's replicas, making
 // the fence on first use.
 func (d *drainer) fenced(ctx context.Context) (bool, error) {
@@ -60,10 +55,24 @@ func (d *drainer) fenced(ctx context.Context) (bool, error) {
 	return d.fence != nil, nil
 }
 
+// transactRefused holds the (pool, source) pairs whose source refused
+// MULTI: fix makes a drainer per slot, and one warning is enough.
+var transactRefused sync.Map
+
+type sourceKey struct {
+	pool   *conn.Pool
+	source string
+}
+
 // mayTransact checks that the source lets this user open a transaction:
 // were MULTI refused, the DEL sent after it would run at once, unguarded
 // by the WATCH. Called with d.mu held.
 func (d *drainer) mayTransact(ctx context.Context) bool {
+	key := sourceKey{d.pool, d.source}
+	if _, refused := transactRefused.Load(key); refused {
+		d.warned = true
+		return false
+	}
 	c := d.pool.Get(d.source).Conn()
 	defer c.Close()
 	var multi *redis.Cmd
@@ -75,6 +84,7 @@ func (d *drainer) mayTransact(ctx context.Context) bool {
 	if err := multi.Err(); err == nil || !strings.HasPrefix(err.Error(), "NOPERM") {
 		return true
 	}
+	transactRefused.Store(key, true)
 	d.warned = true
 	d.opts.Report(Event{Kind: EventWarning, Source: d.source, Target: d.target, Message: noWatchWarning})
 	return false
