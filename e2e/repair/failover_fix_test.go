@@ -27,7 +27,7 @@ func TestFixAfterSourceFailedOver(t *testing.T) {
 	e, src, dst := openSlotsWithReplicas(t, 4, 40)
 	c := e.c
 	// Let the replica of src receive every write before src dies.
-	time.Sleep(200 * time.Millisecond)
+	replicaCaughtUp(t, e, src)
 	c.Nodes[src].Kill()
 	harness.WaitFor(t, 20*time.Second, "a replica of the killed master to serve slot 0", func() bool {
 		for i := range c.Nodes {
@@ -77,7 +77,7 @@ func (e *fixEnv) servesAt(viewer, owner, slot int) bool {
 func TestFixSecondPassAfterFailoverDuringFix(t *testing.T) {
 	e, src, _ := openSlotsWithReplicas(t, 8, 60)
 	c := e.c
-	time.Sleep(200 * time.Millisecond) // the replica has every write
+	replicaCaughtUp(t, e, src)
 
 	cmd := exec.Command(harness.Binary(t), append(append([]string{"fix", c.Nodes[(src+1)%len(c.Nodes)].Addr()}, authArgs(c)...), "--yes", "--pipeline", "1")...)
 	cmd.Env = append(os.Environ(), "NO_COLOR=1")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -140,9 +141,30 @@ func (e *fixEnv) healthyAndComplete() {
 	for k, v := range e.written {
 		got, err := e.cc.Get(ctx, k).Result()
 		if err != nil || got != v {
-			e.t.Fatalf("after fix, GET %s = %q, %v; want %q", k, got, err, v)
+			e.t.Fatalf("after fix, GET %s = %q, %v; want %q (%s)", k, got, err, v, e.whereIs(k))
 		}
 	}
+}
+
+// whereIs says which nodes hold key, whatever they serve.
+func (e *fixEnv) whereIs(key string) string {
+	ctx := context.Background()
+	var on []string
+	for i, n := range e.c.Nodes {
+		if !n.Alive() {
+			continue
+		}
+		// GETKEYSINSLOT is not redirected: it sees a key in a slot the
+		// node does not serve too.
+		keys := e.node(i).ClusterGetKeysInSlot(ctx, slots.Slot(key), 100000).Val()
+		if slices.Contains(keys, key) {
+			on = append(on, n.Addr())
+		}
+	}
+	if len(on) == 0 {
+		return "on no node"
+	}
+	return "held by " + strings.Join(on, ", ")
 }
 
 func (e *fixEnv) mustFix(args ...string) harness.Result {
@@ -151,6 +173,11 @@ func (e *fixEnv) mustFix(args ...string) harness.Result {
 	if r.Code != 0 {
 		e.t.Fatalf("fix exit %d:\n%s", r.Code, r.Output())
 	}
+	e.t.Cleanup(func() {
+		if e.t.Failed() {
+			e.t.Logf("fix said:\n%s", r.Output())
+		}
+	})
 	e.healthyAndComplete()
 	return r
 }

@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/gocluster/gocluster/e2e/harness"
+	"github.com/gocluster/gocluster/pkg/conn"
 )
 
 // TestReshardKeepsKeysUntilTargetReplicaHasThem: the target's replica
@@ -29,7 +31,7 @@ func TestReshardKeepsKeysUntilTargetReplicaHasThem(t *testing.T) {
 		e.write(slot, perSlot)
 	}
 	replica := replicaOf(t, e, dst)
-	time.Sleep(200 * time.Millisecond) // every replica has the writes
+	replicaCaughtUp(t, e, dst)
 	e.do(replica, "CONFIG", "SET", "masterauth", "not-the-password")
 	e.do(dst, "CLIENT", "KILL", "TYPE", "replica")
 	harness.WaitFor(t, 10*time.Second, "the replica's link to be down", func() bool {
@@ -107,7 +109,7 @@ func TestReshardRecopiesAKeyWrittenWhileItsCopyWaits(t *testing.T) {
 	const perSlot = 20
 	keys := e.write(0, perSlot)
 	replica := replicaOf(t, e, dst)
-	time.Sleep(200 * time.Millisecond)
+	replicaCaughtUp(t, e, dst)
 	e.do(replica, "CONFIG", "SET", "masterauth", "not-the-password")
 	e.do(dst, "CLIENT", "KILL", "TYPE", "replica")
 
@@ -140,6 +142,24 @@ func TestReshardRecopiesAKeyWrittenWhileItsCopyWaits(t *testing.T) {
 		get := pipe.Get(ctx, keys[0])
 		pipe.Exec(ctx)
 		return get.Val() == "written-during-the-copy"
+	})
+}
+
+// replicaCaughtUp waits until master's replica has applied everything
+// the master wrote so far, so that a failover after it loses no write (a
+// fixed sleep is not enough on a loaded machine, nor right after create,
+// while the replica may still be in its first sync).
+func replicaCaughtUp(t *testing.T, e *fixEnv, master int) {
+	t.Helper()
+	ctx := context.Background()
+	replica := replicaOf(t, e, master)
+	harness.WaitFor(t, 20*time.Second, "the replica to have every write of its master", func() bool {
+		m := conn.InfoFields(e.node(master).Info(ctx, "replication").Val())
+		r := conn.InfoFields(e.node(replica).Info(ctx, "replication").Val())
+		want, err1 := strconv.ParseInt(m["master_repl_offset"], 10, 64)
+		got, err2 := strconv.ParseInt(r["slave_repl_offset"], 10, 64)
+		return err1 == nil && err2 == nil && got >= want &&
+			r["master_link_status"] == "up" && r["master_replid"] == m["master_replid"]
 	})
 }
 
