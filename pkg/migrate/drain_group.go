@@ -3,7 +3,6 @@ package migrate
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/gocluster/gocluster/pkg/conn"
@@ -61,25 +60,16 @@ func (d *drainer) copyGroup(ctx context.Context, c *redis.Conn, group []slotKeys
 		unwatch(ctx, c)
 		return nil, rest, nil
 	}
-	if err := d.fence.wait(ctx); err != nil {
-		unwatch(ctx, c)
-		return nil, nil, fmt.Errorf("keys copied to %s stay on the source until its replicas confirm them: %w", d.target, err)
-	}
 	var all []string
-	for _, g := range copied {
+	slotsCopied := make([]int, len(copied))
+	for i, g := range copied {
 		all = append(all, g.keys...)
+		slotsCopied[i] = g.slot
 	}
-	var exec *redis.Cmd
-	lists := make([]*redis.StringSliceCmd, len(copied))
-	_, _ = c.Pipelined(ctx, func(p redis.Pipeliner) error {
-		p.Do(ctx, "MULTI")
-		p.Do(ctx, withKeys([]any{"EVAL", deleteCopies, 0}, all)...)
-		exec = p.Do(ctx, "EXEC")
-		for i, g := range copied {
-			lists[i] = p.ClusterGetKeysInSlot(ctx, g.slot, d.opts.Pipeline)
-		}
-		return nil
-	})
+	exec, lists, err := d.fenceThenDelete(ctx, c, withKeys([]any{"EVAL", deleteCopies, 0}, all), slotsCopied, d.opts.Pipeline)
+	if err != nil {
+		return nil, nil, err
+	}
 	deleted, refused, err := execOutcome(exec)
 	if err != nil {
 		return nil, nil, conn.NodeError(d.source, "EXEC (delete of the copied keys)", err)
@@ -89,10 +79,7 @@ func (d *drainer) copyGroup(ctx context.Context, c *redis.Conn, group []slotKeys
 	}
 	moved := map[int]int{}
 	for i, g := range copied {
-		listed := lists[i].Val()
-		if lists[i].Err() != nil {
-			listed = nil
-		}
+		listed := lists[i]
 		if !deleted {
 			rest = append(rest, slotKeys{slot: g.slot, keys: listed, copied: g.copied})
 			continue

@@ -385,23 +385,11 @@ func (d *drainer) copyFenceDelete(ctx context.Context, c *redis.Conn, slot int, 
 	for _, k := range keys {
 		copied[k] = true
 	}
-	if err := d.fence.wait(ctx); err != nil {
-		unwatch(ctx, c)
-		return copyFatal, nil, fmt.Errorf("keys copied to %s stay on the source until its replicas confirm them: %w", d.target, err)
+	exec, lists, err := d.fenceThenDelete(ctx, c, withKeys([]any{"DEL"}, keys), []int{slot}, count)
+	if err != nil {
+		return copyFatal, nil, err
 	}
-	var exec *redis.Cmd
-	var next *redis.StringSliceCmd
-	_, _ = c.Pipelined(ctx, func(p redis.Pipeliner) error {
-		p.Do(ctx, "MULTI")
-		p.Do(ctx, withKeys([]any{"DEL"}, keys)...) // QUEUED
-		exec = p.Do(ctx, "EXEC")
-		next = p.ClusterGetKeysInSlot(ctx, slot, count)
-		return nil
-	})
-	listed := next.Val()
-	if next.Err() != nil {
-		listed = nil
-	}
+	listed := lists[0]
 	switch err := exec.Err(); {
 	case err == nil:
 		return copyDone, listed, nil
@@ -412,6 +400,35 @@ func (d *drainer) copyFenceDelete(ctx context.Context, c *redis.Conn, slot int, 
 	default:
 		return copyFatal, nil, conn.NodeError(d.source, "EXEC (delete of the copied keys)", err)
 	}
+}
+
+// fenceThenDelete waits for the target's replicas to hold the keys copied
+// under WATCH on c, then runs del in MULTI/EXEC and lists up to count keys
+// of each slot of listSlots (a nil listing when it failed). An error means
+// the fence failed: nothing was deleted.
+func (d *drainer) fenceThenDelete(ctx context.Context, c *redis.Conn, del []any, listSlots []int, count int) (*redis.Cmd, [][]string, error) {
+	if err := d.fence.wait(ctx); err != nil {
+		unwatch(ctx, c)
+		return nil, nil, fmt.Errorf("keys copied to %s stay on the source until its replicas confirm them: %w", d.target, err)
+	}
+	var exec *redis.Cmd
+	next := make([]*redis.StringSliceCmd, len(listSlots))
+	_, _ = c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.Do(ctx, "MULTI")
+		p.Do(ctx, del...) // QUEUED
+		exec = p.Do(ctx, "EXEC")
+		for i, slot := range listSlots {
+			next[i] = p.ClusterGetKeysInSlot(ctx, slot, count)
+		}
+		return nil
+	})
+	lists := make([][]string, len(listSlots))
+	for i, cmd := range next {
+		if cmd.Err() == nil {
+			lists[i] = cmd.Val()
+		}
+	}
+	return exec, lists, nil
 }
 
 // splitCopied separates keys this drain already copied from the others.
