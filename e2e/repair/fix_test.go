@@ -417,9 +417,15 @@ func TestFixBrokenStates(t *testing.T) {
 		slot := 800
 		a := e.ownerOf(slot)
 		b := (a + 1) % 3
-		e.do(b, "CLUSTER", "DELSLOTS", slot)
-		e.do(b, "CLUSTER", "ADDSLOTS", slot)
-		e.do(b, "CLUSTER", "BUMPEPOCH")
+		// One pipeline: between a separate DELSLOTS and ADDSLOTS, a ping
+		// from A could give the unassigned slot back to A ("already busy").
+		pipe := e.node(b).Pipeline()
+		pipe.Do(context.Background(), "CLUSTER", "DELSLOTS", slot)
+		pipe.Do(context.Background(), "CLUSTER", "ADDSLOTS", slot)
+		pipe.Do(context.Background(), "CLUSTER", "BUMPEPOCH")
+		if _, err := pipe.Exec(context.Background()); err != nil {
+			t.Fatalf("node %d takes slot %d: %v", b, slot, err)
+		}
 		harness.WaitFor(t, 10*time.Second, "every node to give the slot to B", func() bool {
 			for i := range e.c.Nodes {
 				if !e.servesAt(i, b, slot) {
