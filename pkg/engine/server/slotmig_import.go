@@ -75,7 +75,14 @@ func (c *Client) cmdSyncSlots(mc slotMigrationCluster, args [][]byte) {
 		// Everything the source wrote to the slots is applied: let our
 		// replicas catch up, then take the slots.
 		s.setJobState(j, stateGranted, "")
-		s.waitReplicasCaughtUp(replicaCatchUpWait)
+		if !s.waitReplicasCaughtUp(replicaCatchUpWait) {
+			// Taking the slots now would let the source drop keys that
+			// only this node holds: were it to fail, its replica would
+			// take over without them. The source keeps them instead.
+			c.endSlotImport(msgReplicasBehind)
+			c.w.WriteError("ERR " + msgReplicasBehind)
+			return
+		}
 		if j.flushed.Load() { // during the wait
 			c.endSlotImport(msgDataFlushed)
 			c.w.WriteError("ERR " + msgDataFlushed)
@@ -216,8 +223,8 @@ func (c *Client) endSlotImport(why string) {
 }
 
 // waitReplicasCaughtUp waits until every replica acknowledged the stream
-// up to now, or the time runs out.
-func (s *Server) waitReplicasCaughtUp(limit time.Duration) {
+// up to now, or the time runs out; it reports whether they all did.
+func (s *Server) waitReplicasCaughtUp(limit time.Duration) bool {
 	s.DB.Mu.Lock()
 	want := len(s.replicas)
 	off := s.repl.off
@@ -226,13 +233,21 @@ func (s *Server) waitReplicasCaughtUp(limit time.Duration) {
 	}
 	s.DB.Mu.Unlock()
 	if want == 0 {
-		return
+		return true
 	}
 	deadline := time.Now().Add(limit)
-	for s.ackedReplicas(off) < want && time.Now().Before(deadline) {
+	for s.ackedReplicas(off) < want {
+		if time.Now().After(deadline) {
+			return false
+		}
 		time.Sleep(2 * time.Millisecond)
 	}
+	return true
 }
+
+// msgReplicasBehind fails an import whose target's replicas did not
+// acknowledge everything it imported within replicaCatchUpWait.
+const msgReplicasBehind = "Replicas of the target did not acknowledge the imported data in time"
 
 // An import is recorded in the replication stream and the AOF between two
 // markers: CLUSTER SYNCSLOTS ESTABLISH NAME n SLOTSRANGE ... before the
