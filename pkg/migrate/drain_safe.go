@@ -64,9 +64,10 @@ type sourceKey struct {
 	source string
 }
 
-// mayTransact checks that the source lets this user open a transaction:
-// were MULTI refused, the DEL sent after it would run at once, unguarded
-// by the WATCH. Called with d.mu held.
+// mayTransact checks that the source lets this user open a transaction
+// and WATCH: were MULTI refused, the DEL sent after it would run at once,
+// unguarded by the WATCH; were WATCH refused, every slot would find out on
+// its own and fall back one by one. Called with d.mu held.
 func (d *drainer) mayTransact(ctx context.Context) bool {
 	key := sourceKey{d.pool, d.source}
 	if _, refused := transactRefused.Load(key); refused {
@@ -75,19 +76,29 @@ func (d *drainer) mayTransact(ctx context.Context) bool {
 	}
 	c := d.pool.Get(d.source).Conn()
 	defer c.Close()
-	var multi *redis.Cmd
+	var multi, watch *redis.Cmd
 	_, _ = c.Pipelined(ctx, func(p redis.Pipeliner) error {
 		multi = p.Do(ctx, "MULTI")
 		p.Do(ctx, "DISCARD")
+		// ACL is checked before the key's slot: any key tells (a MOVED
+		// means WATCH is allowed).
+		watch = p.Do(ctx, "WATCH", "gocluster:watch-probe")
+		p.Do(ctx, "UNWATCH")
 		return nil
 	})
-	if err := multi.Err(); err == nil || !strings.HasPrefix(err.Error(), "NOPERM") {
+	if !refusedCommand(multi.Err(), "multi") && !refusedCommand(watch.Err(), "watch") {
 		return true
 	}
 	transactRefused.Store(key, true)
 	d.warned = true
 	d.opts.Report(Event{Kind: EventWarning, Source: d.source, Target: d.target, Message: noWatchWarning})
 	return false
+}
+
+// refusedCommand reports an ACL refusal of the command itself (not of a
+// key: an ACL key pattern may leave out the probe's key).
+func refusedCommand(err error, name string) bool {
+	return err != nil && strings.HasPrefix(err.Error(), "NOPERM") && strings.Contains(err.Error(), "'"+name+"'")
 }
 
 // noWatchWarning says what moving keys without WATCH or MULTI costs.
