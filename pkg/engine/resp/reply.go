@@ -32,15 +32,34 @@ func ReadReply(br *bufio.Reader) (Reply, error) {
 	return readReply(br, 0)
 }
 
+// maxReplyLine bounds a simple or error reply line. Redis writes an error
+// line as long as what it quotes (XPENDING of a 1 MB group name answers a
+// 1 MB NOGROUP line), longer than any bufio buffer.
+const maxReplyLine = 64 << 20
+
+// readReplyLine reads one reply line, longer than br's buffer if need be.
+func readReplyLine(br *bufio.Reader) ([]byte, error) {
+	line, err := br.ReadSlice('\n')
+	if err != bufio.ErrBufferFull {
+		return line, err
+	}
+	long := append([]byte(nil), line...)
+	for err == bufio.ErrBufferFull {
+		if len(long) > maxReplyLine {
+			return nil, protoErr("reply line too long")
+		}
+		line, err = br.ReadSlice('\n')
+		long = append(long, line...)
+	}
+	return long, err
+}
+
 func readReply(br *bufio.Reader, depth int) (Reply, error) {
 	if depth > 64 {
 		return Reply{}, protoErr("reply nested too deeply")
 	}
-	line, err := br.ReadSlice('\n')
+	line, err := readReplyLine(br)
 	if err != nil {
-		if err == bufio.ErrBufferFull {
-			return Reply{}, protoErr("reply line too long")
-		}
 		return Reply{}, err
 	}
 	if len(line) < 3 || line[len(line)-2] != '\r' {

@@ -196,3 +196,22 @@ func TestBeforeFlushRunsOncePerBatchAndAnErrorDropsReplies(t *testing.T) {
 		t.Fatalf("after a hook failure Flush returned %v; the error must stick", err)
 	}
 }
+
+// TestLongErrorLineReply: Redis quotes what it refuses, so an error line
+// can be longer than the reader's buffer (XPENDING of a 1 MB group name);
+// it is read whole, and the stream stays in step.
+func TestLongErrorLineReply(t *testing.T) {
+	long := "NOGROUP No such key 'k' or consumer group '" + strings.Repeat("g", 1<<20) + "'"
+	br := bufio.NewReaderSize(strings.NewReader("-"+long+"\r\n+PONG\r\n"), 4096)
+	r, err := ReadReply(br)
+	if err != nil || r.Type != '-' || string(r.Str) != long {
+		t.Fatalf("long error line: type %q, %d bytes, %v", r.Type, len(r.Str), err)
+	}
+	if r, err = ReadReply(br); err != nil || string(r.Str) != "PONG" {
+		t.Fatalf("reply after the long line: %q, %v", r.Str, err)
+	}
+	tooLong := bufio.NewReaderSize(strings.NewReader("+"+strings.Repeat("x", maxReplyLine+8192)+"\r\n"), 4096)
+	if _, err := ReadReply(tooLong); err == nil || !strings.Contains(err.Error(), "reply line too long") {
+		t.Fatalf("a line over %d bytes: %v", maxReplyLine, err)
+	}
+}
