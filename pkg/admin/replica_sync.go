@@ -43,7 +43,13 @@ func waitTargetReplicasOnline(ctx context.Context, pool *conn.Pool, c *topology.
 			if err != nil {
 				return conn.NodeError(addr, "INFO replication", err).Error()
 			}
-			if online := strings.Count(info, "state=online"); online < n {
+			online := 0
+			for _, l := range conn.ConnectedReplicas(conn.InfoFields(info)) {
+				if l.State == "online" {
+					online++
+				}
+			}
+			if online < n {
 				behind = append(behind, fmt.Sprintf("%s has %d of its %d replica(s) in sync", addr, online, n))
 			}
 		}

@@ -57,12 +57,14 @@ type fenceRound struct {
 // returns nil when the target has no replica that could take its place.
 func newReplicaFence(ctx context.Context, pool *conn.Pool, target string, bound time.Duration) (*replicaFence, error) {
 	f := &replicaFence{pool: pool, target: target, bound: bound}
-	replid, _, err := f.targetOffset(ctx)
+	fields, err := f.targetInfo(ctx)
 	if err != nil {
 		return nil, err
 	}
-	f.replid = replid
-	if err := f.listReplicas(ctx); err != nil {
+	if f.replid, _, err = f.targetOffset(fields); err != nil {
+		return nil, err
+	}
+	if err := f.listReplicas(ctx, conn.ConnectedReplicas(fields)); err != nil {
 		return nil, err
 	}
 	if len(f.replicas) == 0 && len(f.ackOnly) == 0 {
@@ -161,7 +163,11 @@ func (f *replicaFence) startNextLocked() {
 
 // check reads the target's offset, then waits for each replica to reach it.
 func (f *replicaFence) check(ctx context.Context) error {
-	replid, offset, err := f.targetOffset(ctx)
+	fields, err := f.targetInfo(ctx)
+	if err != nil {
+		return err
+	}
+	replid, offset, err := f.targetOffset(fields)
 	if err != nil {
 		return err
 	}
@@ -172,7 +178,11 @@ func (f *replicaFence) check(ctx context.Context) error {
 	pause := 200 * time.Microsecond
 	for {
 		if time.Since(f.listedAt) > time.Second {
-			if err := f.listReplicas(ctx); err != nil {
+			links, err := f.targetLinks(ctx)
+			if err != nil {
+				return err
+			}
+			if err := f.listReplicas(ctx, links); err != nil {
 				return err
 			}
 		}
@@ -232,22 +242,27 @@ func (f *replicaFence) firstBehind(ctx context.Context, offset int64) (string, s
 	return "", ""
 }
 
-// targetLinks reads the replicas connected to the target.
-func (f *replicaFence) targetLinks(ctx context.Context) ([]conn.ReplicaLink, error) {
+// targetInfo reads the target's INFO replication fields.
+func (f *replicaFence) targetInfo(ctx context.Context) (map[string]string, error) {
 	info, err := f.pool.Get(f.target).Info(ctx, "replication").Result()
 	if err != nil {
 		return nil, conn.NodeError(f.target, "INFO replication", err)
 	}
-	return conn.ConnectedReplicas(conn.InfoFields(info)), nil
+	return conn.InfoFields(info), nil
 }
 
-// targetOffset reads the target's replication ID and offset.
-func (f *replicaFence) targetOffset(ctx context.Context) (string, int64, error) {
-	info, err := f.pool.Get(f.target).Info(ctx, "replication").Result()
+// targetLinks reads the replicas connected to the target.
+func (f *replicaFence) targetLinks(ctx context.Context) ([]conn.ReplicaLink, error) {
+	fields, err := f.targetInfo(ctx)
 	if err != nil {
-		return "", 0, conn.NodeError(f.target, "INFO replication", err)
+		return nil, err
 	}
-	fields := conn.InfoFields(info)
+	return conn.ConnectedReplicas(fields), nil
+}
+
+// targetOffset reads the target's replication ID and offset from its INFO
+// replication fields.
+func (f *replicaFence) targetOffset(fields map[string]string) (string, int64, error) {
 	offset, err := strconv.ParseInt(fields["master_repl_offset"], 10, 64)
 	if err != nil || fields["master_replid"] == "" {
 		return "", 0, conn.NodeError(f.target, "INFO replication", fmt.Errorf("no master_replid/master_repl_offset in its reply"))
@@ -260,13 +275,10 @@ func (f *replicaFence) targetOffset(ctx context.Context) (string, int64, error) 
 // them, and waiting for one would stall every slot. INFO's list of
 // connected replicas is not enough: one whose link just dropped is still a
 // candidate for failover. Nor is CLUSTER NODES alone: a replica that just
-// joined may be connected, and electable, before the target's view has it.
-func (f *replicaFence) listReplicas(ctx context.Context) error {
+// joined may be connected, and electable, before the target's view has it
+// (links: the target's connected replicas, read by the caller).
+func (f *replicaFence) listReplicas(ctx context.Context, links []conn.ReplicaLink) error {
 	view, err := topology.FetchNodes(ctx, f.pool, f.target)
-	if err != nil {
-		return err
-	}
-	links, err := f.targetLinks(ctx)
 	if err != nil {
 		return err
 	}
