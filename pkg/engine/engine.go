@@ -164,6 +164,8 @@ func clusterConfig(cfg *config.Config, port int, logger *log.Logger) cluster.Con
 		AnnounceIP:          cfg.Get("cluster-announce-ip"),
 		NodeTimeout:         cfg.NodeTimeout(),
 		RequireFullCoverage: cfg.Bool("cluster-require-full-coverage"),
+		NoReplicaMigration:  !cfg.Bool("cluster-allow-replica-migration"),
+		MigrationBarrier:    cfg.Int("cluster-migration-barrier"),
 		Password:            cfg.MasterAuth(),
 		Logf:                logger.Printf,
 	}

@@ -52,8 +52,9 @@ func BenchmarkAtomicMigrationEngine(b *testing.B) {
 			}
 		}
 		// Two empty masters join; rebalance --use-empty-masters moves 2/5
-		// of the slots onto them; weights 0 empty them again for the other mover.
-		extra := enginee2e.StartN(b, 2, enginee2e.Options{Cluster: true})
+		// of the slots onto them; weights 0 empty them again for the other
+		// mover (without replica migration, so they stay empty masters).
+		extra := enginee2e.StartN(b, 2, enginee2e.Options{Cluster: true, Args: []string{"--cluster-allow-replica-migration", "no"}})
 		for _, n := range extra {
 			if r := harness.Exec(b, gc, harness.Cmd{Args: []string{"add-node", n.Addr(), c.seed()}}); r.Code != 0 {
 				b.Fatalf("add-node %s: exit %d\n%s", n.Addr(), r.Code, r.Output())

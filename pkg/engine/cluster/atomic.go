@@ -124,6 +124,26 @@ func (c *Cluster) HandOverSlots(slots []int, targetID string) error {
 	return err
 }
 
+// FollowAfterHandOver is called once an atomic migration to targetID has
+// ended and our copies are gone: a master left without slots becomes the
+// target's replica, as one that loses its last slot to a newer epoch does
+// (unless cluster-allow-replica-migration is no). The claim's gossip does
+// not do it on its own, so that the node stays a master until the
+// migration's last step.
+func (c *Cluster) FollowAfterHandOver(targetID string) {
+	c.mu.Lock()
+	me, target := c.myself, c.nodes[targetID]
+	if me.isMaster() && me.numSlots == 0 && !c.cfg.NoReplicaMigration && target != nil && target != me && target.isMaster() {
+		c.logf("cluster: handed over my last slot, becoming a replica of %s", target.id)
+		c.setMyMaster(target)
+		c.configChanged()
+		if err := c.commitLocked(); err != nil {
+			c.logf("cluster: saving the configuration: %v", err)
+		}
+	}
+	c.unlock()
+}
+
 // SlotsOwnedBy reports whether every slot is served by the node id in our
 // view (how a source learns, from gossip, that a target took them).
 func (c *Cluster) SlotsOwnedBy(slots []int, id string) bool {

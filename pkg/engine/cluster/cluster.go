@@ -23,6 +23,13 @@ type Config struct {
 	NodeTimeout         time.Duration // cluster-node-timeout, default 15s
 	RequireFullCoverage bool          // cluster-require-full-coverage
 	Password            string        // masterauth, for replica links
+	// NoReplicaMigration is cluster-allow-replica-migration no: a master
+	// left without slots stays a master, and no replica moves to an
+	// orphaned master.
+	NoReplicaMigration bool
+	// MigrationBarrier is cluster-migration-barrier: the working replicas
+	// a master keeps before one of them may move to an orphaned master.
+	MigrationBarrier int
 
 	// Logf, when set, receives one line per notable cluster event.
 	Logf func(format string, args ...any)
@@ -71,8 +78,8 @@ type Cluster struct {
 	openSlots     int             // non-nil entries in migrating and importing
 	// handOver marks the slots an atomic migration is giving away: when
 	// the target's claim arrives by gossip, the server deletes their keys
-	// (so replicas see it) and this node stays a master even if it is left
-	// with no slot.
+	// (so replicas see it), and a node left with no slot stays a master
+	// until the migration ends (FollowAfterHandOver).
 	handOver slotBitmap
 
 	currentEpoch  uint64
@@ -210,6 +217,15 @@ func (c *Cluster) SetRequireFullCoverage(on bool) {
 	c.mu.Unlock()
 }
 
+// SetReplicaMigration changes cluster-allow-replica-migration and
+// cluster-migration-barrier at run time (CONFIG SET).
+func (c *Cluster) SetReplicaMigration(allow bool, barrier int) {
+	c.mu.Lock()
+	c.cfg.NoReplicaMigration = !allow
+	c.cfg.MigrationBarrier = barrier
+	c.mu.Unlock()
+}
+
 // SetReplicationOffset records this node's replication offset; it is
 // gossiped (CLUSTER SHARDS shows it) and ranks replicas in an election.
 func (c *Cluster) SetReplicationOffset(off int64) {
@@ -278,6 +294,11 @@ func (c *Cluster) addSlot(n *node, slot int) bool {
 	n.slots.set(slot)
 	n.numSlots++
 	c.assignedSlots++
+	// A master serving its first slot is a valid replica migration target
+	// when other masters have replicas, even if it never had one.
+	if n.numSlots == 1 && c.mastersHaveReplicas() {
+		n.flags |= flagMigrateTo
+	}
 	return true
 }
 
@@ -339,6 +360,9 @@ func (c *Cluster) setNodeAsMaster(n *node) {
 	}
 	if n.master != nil {
 		n.master.removeReplica(n)
+		if n != c.myself { // it took over a master that had replicas
+			n.flags |= flagMigrateTo
+		}
 	}
 	n.flags &^= flagSlave
 	n.flags |= flagMaster

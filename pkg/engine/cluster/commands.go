@@ -382,7 +382,7 @@ func (c *Cluster) setSlotCommand(w *resp.Writer, args [][]byte) {
 		wasMine := c.slots[slot] == c.myself
 		c.delSlot(slot)
 		c.addSlot(n, slot)
-		if wasMine && n != c.myself && c.myself.numSlots == 0 {
+		if wasMine && n != c.myself && c.myself.numSlots == 0 && !c.cfg.NoReplicaMigration {
 			c.logf("cluster: gave away my last slot, becoming a replica of %s", n.id)
 			c.setMyMaster(n)
 		}

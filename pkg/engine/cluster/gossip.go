@@ -338,6 +338,7 @@ func (c *Cluster) updateSlotsConfigWith(sender *node, epoch uint64, claimed *slo
 	var newMaster *node
 	var lostWithKeys []int
 	changed := false
+	migratedOurs := 0
 	claimed.eachSetAndNot(&sender.slots, func(j int) bool {
 		owner := c.slots[j]
 		if c.importing[j] != nil || owner != nil && owner.configEpoch >= epoch {
@@ -349,6 +350,7 @@ func (c *Cluster) updateSlotsConfigWith(sender *node, epoch uint64, claimed *slo
 		}
 		if owner == curMaster && !handedOver {
 			newMaster = sender
+			migratedOurs++
 		}
 		c.delSlot(j)
 		c.addSlot(sender, j)
@@ -359,9 +361,18 @@ func (c *Cluster) updateSlotsConfigWith(sender *node, epoch uint64, claimed *slo
 		return false
 	}
 	c.updateState()
-	if newMaster != nil && curMaster.numSlots == 0 {
+	// Without replica migration, follow sender only when it took all of
+	// our shard's slots at once: it is our shard's new master (a failover).
+	follow := !c.cfg.NoReplicaMigration || claimed.count() == migratedOurs
+	if newMaster != nil && curMaster.numSlots == 0 && follow {
 		c.logf("cluster: lost my last slot to %s, becoming its replica", sender.id)
 		c.setMyMaster(sender)
+	} else if me := c.myself; me.master != nil && me.master.master != nil && me.master.master != me {
+		// Our master turned into a replica (it lost its last slot) before
+		// we learnt where its slots went: replicate its master instead of
+		// staying a replica of a replica.
+		c.logf("cluster: I'm a sub-replica, becoming a replica of %s", me.master.master.id)
+		c.setMyMaster(me.master.master)
 	} else if len(lostWithKeys) > 0 {
 		if del, ok := c.ks.(SlotKeyDeleter); ok {
 			c.afterUnlok = append(c.afterUnlok, func() {
@@ -553,6 +564,7 @@ func (c *Cluster) cron() {
 		}
 	}
 	c.failoverCron()
+	c.replicaMigrationCron(now)
 	c.updateState()
 	c.commitLocked() // normally done by the client's reply flush already
 	if changed {

@@ -166,6 +166,9 @@ type node struct {
 	dataRecv  int64 // ms, any packet received
 	failTime  int64 // ms, when FAIL was set
 	votedTime int64 // ms, last vote given for this master's replicas
+	// orphanedSince is when this master was first seen orphaned (slots, no
+	// working replica) by replica migration; 0 when it is not.
+	orphanedSince int64
 
 	failReports map[*node]int64 // reporter -> ms of the last report
 
@@ -188,15 +191,22 @@ func (n *node) addr() string { return n.ip + ":" + strconv.Itoa(n.port) }
 // busAddr is where the node's cluster bus listens.
 func (n *node) busAddr() string { return net.JoinHostPort(n.ip, strconv.Itoa(n.cport)) }
 
+// removeReplica forgets r as n's replica; a master left with none is no
+// longer a target of replica migration (it may never have had one).
 func (n *node) removeReplica(r *node) {
 	for i, x := range n.replicas {
 		if x == r {
 			n.replicas = append(n.replicas[:i], n.replicas[i+1:]...)
+			if len(n.replicas) == 0 {
+				n.flags &^= flagMigrateTo
+			}
 			return
 		}
 	}
 }
 
+// addReplica records r as n's replica; a master that had a replica is a
+// target of replica migration when it loses them all (flagMigrateTo).
 func (n *node) addReplica(r *node) {
 	for _, x := range n.replicas {
 		if x == r {
@@ -204,6 +214,18 @@ func (n *node) addReplica(r *node) {
 		}
 	}
 	n.replicas = append(n.replicas, r)
+	n.flags |= flagMigrateTo
+}
+
+// workingReplicas counts n's replicas not flagged as failing (FAIL).
+func (n *node) workingReplicas() int {
+	ok := 0
+	for _, r := range n.replicas {
+		if !r.failed() {
+			ok++
+		}
+	}
+	return ok
 }
 
 // randomID returns a new 40 hex digit node id.

@@ -481,6 +481,10 @@ func (s *Server) applyConfig(name string) error {
 		if t, ok := s.Cluster.(interface{ SetRequireFullCoverage(bool) }); ok {
 			t.SetRequireFullCoverage(s.Cfg.Bool(name))
 		}
+	case "cluster-allow-replica-migration", "cluster-migration-barrier":
+		if t, ok := s.Cluster.(interface{ SetReplicaMigration(bool, int) }); ok {
+			t.SetReplicaMigration(s.Cfg.Bool("cluster-allow-replica-migration"), s.Cfg.Int("cluster-migration-barrier"))
+		}
 	}
 	return nil
 }

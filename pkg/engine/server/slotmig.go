@@ -36,6 +36,7 @@ type slotMigrationCluster interface {
 	HandOverSlots(slots []int, targetID string) error
 	SlotsOwnedBy(slots []int, id string) bool
 	ExpectHandOver(slots []int, on bool)
+	FollowAfterHandOver(targetID string)
 }
 
 // Job states, named as Valkey names them in CLUSTER GETSLOTMIGRATIONS.

@@ -470,6 +470,9 @@ func (e *exportRun) complete(pause chan struct{}) {
 	e.halt("", false)
 	e.conn.Close()
 	e.finish(stateSuccess, "")
+	if len(s.activeJobs(false)) == 0 { // not also receiving slots
+		e.mc.FollowAfterHandOver(j.targetID)
+	}
 }
 
 // release ends a pause without a hand-over: we keep the slots.
