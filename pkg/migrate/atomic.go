@@ -116,6 +116,10 @@ type atomicMover struct {
 }
 
 func (a *atomicMover) movePair(ctx context.Context, p *pair) {
+	p = a.migrateOccupied(ctx, p)
+	if p == nil {
+		return
+	}
 	src := a.pool.Get(p.source.Addr)
 	for start := 0; start < len(p.slots); start += atomicBatchSlots {
 		batch := p.slots[start:min(start+atomicBatchSlots, len(p.slots))]
@@ -139,6 +143,43 @@ func (a *atomicMover) movePair(ctx context.Context, p *pair) {
 		}
 		a.recordMoved(p, batch, keys)
 	}
+}
+
+// migrateOccupied moves with the MIGRATE pipeline the slots of p in which
+// the target already holds keys (left there by an interrupted move, or
+// written around the cluster), and returns the pair of the other slots,
+// or nil when nothing is left to move. An atomic migration would replace
+// or drop those keys without a word (and crashes a Valkey 9.0-based
+// target); MIGRATE stops on them as redis-cli does, unless --replace.
+func (a *atomicMover) migrateOccupied(ctx context.Context, p *pair) *pair {
+	occupied, err := countKeys(ctx, a.pool.Get(p.target.Addr), p.slots)
+	if err != nil {
+		a.fail(p, p.slots[0], fmt.Errorf("counting the keys %s holds in the slots it is to receive: %w", p.target.Addr, err), false)
+		a.remain(p, p.slots[1:])
+		return nil
+	}
+	var busy, free []int
+	for _, s := range p.slots {
+		if occupied[s] > 0 {
+			busy = append(busy, s)
+		} else {
+			free = append(free, s)
+		}
+	}
+	if len(busy) == 0 {
+		return p
+	}
+	a.warn(p, busy[0], fmt.Sprintf("%s already holds keys in %d of the slots it is to receive (first: slot %d); those move with MIGRATE, which stops on a key the target has unless --replace",
+		p.target.Addr, len(busy), busy[0]))
+	a.runPair(ctx, &pair{source: p.source, target: p.target, slots: busy})
+	if len(free) == 0 {
+		return nil
+	}
+	if a.stopping(ctx) {
+		a.remain(p, free)
+		return nil
+	}
+	return &pair{source: p.source, target: p.target, slots: free}
 }
 
 func (a *atomicMover) remain(p *pair, rest []int) {
