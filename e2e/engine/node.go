@@ -156,6 +156,7 @@ func (n *Node) launch() error {
 	defer log.Close() // the child has its own descriptor
 	cmd := exec.Command(harness.Binary(n.tb), n.Args()...)
 	cmd.Stdout, cmd.Stderr = log, log
+	redistest.DieWithTest(cmd)
 	if err := cmd.Start(); err != nil {
 		return err
 	}

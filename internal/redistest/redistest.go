@@ -202,6 +202,7 @@ func (s *Server) args() []string {
 // spawn starts the process and a waiter that closes done when it exits.
 func (s *Server) spawn(bin string) error {
 	cmd := exec.Command(bin, s.args()...)
+	DieWithTest(cmd)
 	if err := cmd.Start(); err != nil {
 		return err
 	}
