@@ -44,9 +44,15 @@ func TestAtomicImportWaitsForTheTargetsReplica(t *testing.T) {
 	}
 	// The target waits up to 20 s for the replica to take the snapshot,
 	// then up to 2 s inside the source's pause.
+	// Once the target refused the claim, the source must end its write
+	// pause at once, not hold it until the pause's 10 s timeout.
 	var last []migrate.SlotMigration
+	var targetGaveUp time.Time
 	deadline := time.Now().Add(45 * time.Second)
 	for {
+		if imports, _ := migrate.SlotMigrations(ctx, target.Client()); targetGaveUp.IsZero() && len(imports) > 0 && !imports[0].InProgress() {
+			targetGaveUp = time.Now()
+		}
 		last, _ = migrate.SlotMigrations(ctx, source.Client())
 		if len(last) > 0 && !last[0].InProgress() {
 			break
@@ -54,7 +60,12 @@ func TestAtomicImportWaitsForTheTargetsReplica(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("the migration still runs after 45 s: %+v", last)
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !targetGaveUp.IsZero() {
+		if held := time.Since(targetGaveUp); held > 3*time.Second {
+			t.Fatalf("the source kept its write pause %v after the target gave the import up", held.Round(time.Millisecond))
+		}
 	}
 	if last[0].State != "failed" {
 		t.Fatalf("the migration ended %q (%s) while the target's replica was frozen; want failed", last[0].State, last[0].Message)

@@ -53,6 +53,9 @@ type exportRun struct {
 	big   []bigKey // values to encode once DB.Mu is released
 
 	sent, replied atomic.Int64 // commands enqueued / replies read
+	// refused: the target answered an error, after which it claims
+	// nothing (it ended the import), unlike a lost link.
+	refused atomic.Bool
 
 	stopOnce  sync.Once
 	stop      chan struct{} // closed on failure or cancel
@@ -411,6 +414,7 @@ func (e *exportRun) reader(br *bufio.Reader) {
 		e.s.slotMig.mu.Unlock()
 		switch {
 		case r.Type == '-':
+			e.refused.Store(true)
 			e.fail("Target replied with error: " + string(r.Str))
 			return
 		case r.Type == '+' && bytes.HasPrefix(r.Str, []byte(claimedReply)):
@@ -430,6 +434,9 @@ func (e *exportRun) awaitClaim() bool {
 	case <-e.claimed:
 		return true
 	case <-e.stop:
+		if e.refused.Load() { // the target gave the import up: no claim comes
+			return false
+		}
 	case <-deadline:
 		return e.mc.SlotsOwnedBy(e.job.slots, e.job.targetID)
 	}
