@@ -167,8 +167,11 @@ func waitReplicaSynced(t *testing.T, ctx context.Context, c *redis.Client, addr 
 		if err != nil {
 			t.Fatalf("INFO on %s: %v", addr, err)
 		}
-		if !strings.Contains(info, "role:slave") ||
-			strings.Contains(info, "master_link_status:up") && strings.Contains(info, "master_sync_in_progress:0") && strings.Contains(info, "\nloading:0") {
+		if !strings.Contains(info, "role:slave") {
+			return
+		}
+		if strings.Contains(info, "master_link_status:up") && strings.Contains(info, "master_sync_in_progress:0") &&
+			strings.Contains(info, "\nloading:0") && caughtUp(ctx, c, info) {
 			return
 		}
 		select {
@@ -177,6 +180,31 @@ func waitReplicaSynced(t *testing.T, ctx context.Context, c *redis.Client, addr 
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// caughtUp reports whether a replica (its INFO replication) has applied
+// everything its master had written when asked: a replica whose link is
+// up can still be taking writes made before the command under test.
+func caughtUp(ctx context.Context, replica *redis.Client, info string) bool {
+	field := func(text, name string) string {
+		for _, l := range strings.Split(text, "\n") {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(l), name+":"); ok {
+				return v
+			}
+		}
+		return ""
+	}
+	o := replica.Options()
+	m := redis.NewClient(&redis.Options{Addr: net.JoinHostPort(field(info, "master_host"), field(info, "master_port")),
+		Username: o.Username, Password: o.Password, TLSConfig: o.TLSConfig})
+	defer m.Close()
+	mi, err := m.Info(ctx, "replication").Result()
+	if err != nil {
+		return false
+	}
+	want, _ := strconv.ParseInt(field(mi, "master_repl_offset"), 10, 64)
+	got, _ := strconv.ParseInt(field(info, "slave_repl_offset"), 10, 64)
+	return got >= want
 }
 
 // settle waits until every node has the same view of the cluster, with
