@@ -39,7 +39,7 @@ func (c *Cluster) replicaMigrationCron(now int64) {
 			continue
 		}
 		ok := n.workingReplicas()
-		if ok == 0 && n.numSlots > 0 && n.flags&flagMigrateTo != 0 {
+		if orphaned(n) {
 			orphans++
 		}
 		maxReplicas = max(maxReplicas, ok)

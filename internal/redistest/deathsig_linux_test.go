@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -21,9 +20,6 @@ func TestServerDiesWithItsTest(t *testing.T) {
 		s := Start(t, Options{Flavor: "redis"})
 		fmt.Printf("pid %d\n", s.cmd.Process.Pid)
 		os.Exit(3) // no cleanup runs
-	}
-	if runtime.GOOS != "linux" {
-		t.Skip("only Linux ties a child's life to its parent's")
 	}
 	cmd := exec.Command(os.Args[0], "-test.run", "^TestServerDiesWithItsTest$")
 	cmd.Env = append(os.Environ(), "REDISTEST_ORPHAN_CHILD=1")
