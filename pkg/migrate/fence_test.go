@@ -42,6 +42,11 @@ func TestRunFencesAReplicaTheTargetDoesNotList(t *testing.T) {
 	harness.WaitFor(t, 10*time.Second, "the target's replica to be in sync", func() bool {
 		return strings.Contains(target.Info(ctx, "replication").Val(), "state=online")
 	})
+	// Replication can be online before the target's gossip has finished
+	// the handshake with its replica; FORGET needs the node known.
+	harness.WaitFor(t, 10*time.Second, "the target to know its replica", func() bool {
+		return strings.Contains(target.ClusterNodes(ctx).Val(), replicas[0].ID)
+	})
 	must(t, target.Do(ctx, "CLUSTER", "FORGET", replicas[0].ID).Err())
 	// A replica paused for writes still answers, but applies nothing of
 	// its master's stream until unpaused (redis 7 and Valkey 8 alike).
