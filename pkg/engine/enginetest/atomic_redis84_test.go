@@ -35,7 +35,8 @@ func waitTask(t *testing.T, c *redis.Client, id string) migrationTask {
 // TestClusterMigrationImport: Redis 8.4's CLUSTER MIGRATION IMPORT, sent to
 // the destination, moves slots with the engine's atomic migration while a
 // client writes them; both nodes report the task under the id IMPORT
-// answered, in Redis 8.4's STATUS shape.
+// answered, in Redis 8.4's STATUS shape (adjacent ranges joined, as
+// redis-server 8.4 joins them).
 func TestClusterMigrationImport(t *testing.T) {
 	nodes := startClusterNodes(t, 3)
 	createCluster(t, nodes, 0)
@@ -91,7 +92,7 @@ func TestClusterMigrationImport(t *testing.T) {
 		t.Fatalf("client error during the migration: %v", err)
 	}
 	if task["state"] != "completed" || task["operation"] != "import" || task["source"] != nodeID(t, source) ||
-		task["dest"] != nodeID(t, dest) || task["slots"] != "0-499 500-999" || task["last_error"] != "" {
+		task["dest"] != nodeID(t, dest) || task["slots"] != "0-999" || task["last_error"] != "" {
 		t.Fatalf("destination's task: %v", task)
 	}
 	for _, k := range []string{"id", "slots", "source", "dest", "operation", "state", "last_error", "retries",
@@ -141,7 +142,9 @@ func TestClusterMigrationErrorsAndCancel(t *testing.T) {
 		{[]any{"IMPORT", 16000, 16383}, "ERR this node is already the owner of the slot range"},
 		{[]any{"IMPORT", 0, 16383}, "ERR slots belong to different source nodes"},
 		{[]any{"IMPORT", 0}, "ERR wrong number of arguments for 'cluster|migration' command"},
-		{[]any{"IMPORT", 10, 5}, "ERR Start slot number 10 is greater than end slot number 5."},
+		{[]any{"IMPORT", 10, 5}, "ERR start slot number 10 is greater than end slot number 5"},
+		{[]any{"IMPORT", 100, 120, 0, 110}, "ERR Slot 100 specified multiple times"},
+		{[]any{"IMPORT", 0, 16384}, "ERR Invalid or out of range slot"},
 		{[]any{"STATUS"}, "ERR wrong number of arguments for 'cluster|migration' command"},
 		{[]any{"STATUS", "ID"}, "ERR wrong number of arguments for 'cluster|migration' command"},
 		{[]any{"STATUS", "SOME"}, "ERR unknown argument"},
@@ -227,3 +230,96 @@ func debugMasters(t *testing.T) (nodes []*clusterNode, first, last *clusterNode)
 	createCluster(t, nodes, 0)
 	return nodes, ownerOf(t, nodes, 0), ownerOf(t, nodes, 16383)
 }
+
+// TestClusterMigrationImportRetriesItself: as on redis-server 8.4, a
+// failed import task stays among the tasks in progress, its destination
+// starts it again a second later under the same id (retries counts the
+// restarts, last_error says why) until it completes, and a new IMPORT of
+// the same slots is refused meanwhile; CANCEL of a failed task stops its
+// retries.
+func TestClusterMigrationImportRetriesItself(t *testing.T) {
+	nodes, source, _ := debugMasters(t)
+	ctx := context.Background()
+	srcC, dstC := client(t, source.Addr()), client(t, ownerOf(t, nodes, 16383).Addr())
+	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs(nodes)})
+	t.Cleanup(func() { cc.Close() })
+	pipe := cc.Pipeline()
+	for i := range 3000 {
+		pipe.Set(ctx, fmt.Sprint("k:", i), i, 0)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	failImport := func(ranges ...any) string { // the source gives up its side while the destination stalls
+		t.Helper()
+		if err := dstC.Do(ctx, "DEBUG", "SLOT-MIGRATION-STALL-IMPORTS", 1).Err(); err != nil {
+			t.Fatal(err)
+		}
+		id, err := dstC.Do(ctx, append([]any{"CLUSTER", "MIGRATION", "IMPORT"}, ranges...)...).Text()
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 10*time.Second, "the import to reach the destination", func() bool {
+			tasks := migrationTasks(t, dstC, "ID", id)
+			return len(tasks) == 1 && tasks[0]["state"] == "accumulate-buffer"
+		})
+		if n, err := srcC.Do(ctx, "CLUSTER", "MIGRATION", "CANCEL", "ID", id).Int(); err != nil || n != 1 {
+			t.Fatalf("CANCEL ID on the source: %d, %v", n, err)
+		}
+		// The stalled destination notices the lost link once it resumes.
+		if err := dstC.Do(ctx, "DEBUG", "SLOT-MIGRATION-STALL-IMPORTS", 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 10*time.Second, "the destination's task to fail", func() bool {
+			tasks := migrationTasks(t, dstC, "ID", id)
+			return len(tasks) == 1 && tasks[0]["state"] == "failed"
+		})
+		return id
+	}
+
+	id := failImport(0, 999)
+	if err := dstC.Do(ctx, "CLUSTER", "MIGRATION", "IMPORT", 0, 999).Err(); err == nil ||
+		err.Error() != "ERR overlapping import exists for slot range: 0-999" {
+		t.Fatalf("IMPORT of the failed task's slots: %v", err)
+	}
+	if all := migrationTasks(t, dstC, "ALL"); len(all) == 0 || all[0]["id"] != id {
+		t.Fatalf("STATUS ALL does not list the failed task first: %v", all)
+	}
+	var task migrationTask
+	waitFor(t, 30*time.Second, "the failed task to be started again and complete", func() bool {
+		tasks := migrationTasks(t, dstC, "ID", id)
+		task = tasks[0]
+		return task["state"] == "completed" || task["state"] == "canceled"
+	})
+	if task["state"] != "completed" || task["retries"] != int64(1) || task["last_error"] == "" {
+		t.Fatalf("the failed task was not started again to completion: %v", task)
+	}
+	if owner := ownerOf(t, nodes, 999); owner.Addr() != dstC.Options().Addr {
+		t.Fatalf("slot 999 is served by %s after the retried import", owner.Addr())
+	}
+	for i := range 3000 {
+		if v, err := cc.Get(ctx, fmt.Sprint("k:", i)).Int(); err != nil || v != i {
+			t.Fatalf("k:%d = %d (%v)", i, v, err)
+		}
+	}
+
+	id = failImport(1000, 1999)
+	if err := dstC.Do(ctx, "DEBUG", "SLOT-MIGRATION-STALL-IMPORTS", 1).Err(); err != nil { // a retry would stall, not finish
+		t.Fatal(err)
+	}
+	if n, err := dstC.Do(ctx, "CLUSTER", "MIGRATION", "CANCEL", "ID", id).Int(); err != nil || n != 1 {
+		t.Fatalf("CANCEL ID of the failed task: %d, %v", n, err)
+	}
+	dstC.Do(ctx, "DEBUG", "SLOT-MIGRATION-STALL-IMPORTS", 0)
+	cancelled := migrationTasks(t, dstC, "ID", id)[0]
+	time.Sleep(2 * importRetryPeriod)
+	if tasks := migrationTasks(t, dstC, "ID", id); len(tasks) != 1 || tasks[0]["state"] != "canceled" || tasks[0]["retries"] != cancelled["retries"] {
+		t.Fatalf("a cancelled failed task: %v, then %v", cancelled, tasks)
+	}
+	if owner := ownerOf(t, nodes, 1000); owner != source {
+		t.Fatal("slot 1000 changed owner after its failed task was cancelled")
+	}
+}
+
+// importRetryPeriod is how often redis-server 8.4 starts a failed import again.
+const importRetryPeriod = time.Second

@@ -93,28 +93,30 @@ var historyNotes = map[string]string{
 	"zrevrangebyscore 2.1.6":  "Score bounds may be exclusive.",
 }
 
-// migrationTaskArgs: CLUSTER MIGRATION CANCEL's and STATUS's ID id | ALL.
-var migrationTaskArgs = []docArg{{name: "which", typ: "oneof", keySpec: -1, args: []docArg{
-	{name: "task-id", typ: "string", keySpec: -1, token: "ID"}, {name: "all", typ: "pure-token", keySpec: -1, token: "ALL"}}}}
+// migrationTaskArgs: CLUSTER MIGRATION CANCEL's and STATUS's ID id | ALL
+// (optional in STATUS's documentation, as Redis 8.4 has it).
+func migrationTaskArgs(flags string) []docArg {
+	return []docArg{{name: "task-id", typ: "string", keySpec: -1, token: "ID", flags: flags},
+		{name: "all", typ: "pure-token", keySpec: -1, token: "ALL", flags: flags}}
+}
 
 // engineCommandDocs documents the engine's own subcommands, the atomic
 // slot migration ones (engineSubcommands).
 var engineCommandDocs = map[string]commandDoc{
-	"cluster|migrateslots": {group: "cluster", complexity: "O(N)", args: []docArg{
+	"cluster|migrateslots": {since: "9.0.0", group: "cluster", complexity: "O(N)", args: []docArg{
 		{name: "migration", typ: "block", keySpec: -1, flags: "multiple", args: []docArg{
 			{name: "ranges", typ: "block", keySpec: -1, token: "SLOTSRANGE", flags: "multiple", args: []docArg{
 				{name: "start-slot", typ: "integer", keySpec: -1}, {name: "end-slot", typ: "integer", keySpec: -1}}},
 			{name: "node-id", typ: "string", keySpec: -1, token: "NODE"}}},
 	}},
-	"cluster|getslotmigrations":    {group: "cluster", complexity: "O(N)"},
-	"cluster|cancelslotmigrations": {group: "cluster", complexity: "O(N)"},
-	"cluster|syncslots":            {group: "cluster", complexity: "O(1)", docFlags: "syscmd"},
-	"cluster|migration": {group: "cluster", complexity: "O(N)", args: []docArg{
+	"cluster|getslotmigrations":    {since: "9.0.0", group: "cluster", complexity: "O(N)"},
+	"cluster|cancelslotmigrations": {since: "9.0.0", group: "cluster", complexity: "O(N)"},
+	"cluster|syncslots":            {since: "9.0.0", group: "cluster", complexity: "O(1)", docFlags: "syscmd"},
+	"cluster|migration": {since: "8.4.0", group: "cluster", complexity: "O(N)", args: []docArg{
 		{name: "subcommand", typ: "oneof", keySpec: -1, args: []docArg{
-			{name: "import", typ: "block", keySpec: -1, token: "IMPORT", args: []docArg{
-				{name: "range", typ: "block", keySpec: -1, flags: "multiple", args: []docArg{
-					{name: "start-slot", typ: "integer", keySpec: -1}, {name: "end-slot", typ: "integer", keySpec: -1}}}}},
-			{name: "cancel", typ: "block", keySpec: -1, token: "CANCEL", args: migrationTaskArgs},
-			{name: "status", typ: "block", keySpec: -1, token: "STATUS", args: migrationTaskArgs}}},
+			{name: "import", typ: "block", keySpec: -1, token: "IMPORT", flags: "multiple", args: []docArg{
+				{name: "start-slot", typ: "integer", keySpec: -1}, {name: "end-slot", typ: "integer", keySpec: -1}}},
+			{name: "cancel", typ: "oneof", keySpec: -1, token: "CANCEL", args: migrationTaskArgs("")},
+			{name: "status", typ: "oneof", keySpec: -1, token: "STATUS", args: migrationTaskArgs("optional")}}},
 	}},
 }

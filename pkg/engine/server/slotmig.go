@@ -83,6 +83,13 @@ type slotJob struct {
 	// deleted keys the target must not take the slots without
 	flushed atomic.Bool
 
+	// retryable: a CLUSTER MIGRATION IMPORT task, which this node starts
+	// again a second after it fails, as Redis 8.4's destination does,
+	// until it completes or is cancelled; retries counts the restarts
+	// (guarded by slotMigrations.mu)
+	retryable bool
+	retries   int
+
 	exp *exportRun // source side only
 	imp *Client    // target side: the source's connection, until the job ends
 }
@@ -105,6 +112,11 @@ func (s *Server) failImportsOnFlush() {
 		}
 	}
 }
+
+// awaitingRetry reports whether the job failed and this node will start
+// it again (slotMigrations.mu held): Redis 8.4 keeps such a task among
+// the ones in progress.
+func (j *slotJob) awaitingRetry() bool { return j.retryable && j.state == stateFailed }
 
 func (j *slotJob) finished() bool {
 	switch j.state {
@@ -183,7 +195,11 @@ func (s *Server) setJobState(j *slotJob, state, message string) {
 	case j.finished():
 		j.endMs = now.UnixMilli()
 	}
+	retry, attempt := j.awaitingRetry(), j.retries
 	s.slotMig.mu.Unlock()
+	if retry {
+		time.AfterFunc(importRetryDelay, func() { s.retryImport(j, attempt) })
+	}
 	s.Logger.Printf("slot migration %s (%s %s): %s %s", j.name, map[bool]string{true: "export", false: "import"}[j.export], j.rangesText(), state, message)
 }
 
@@ -199,7 +215,7 @@ func (s *Server) addJob(j *slotJob) {
 	defer m.mu.Unlock()
 	m.jobs = append([]*slotJob{j}, m.jobs...)
 	for i := len(m.jobs) - 1; i >= 0 && len(m.jobs) > slotMigrationLogLen; i-- {
-		if m.jobs[i].finished() {
+		if m.jobs[i].finished() && !m.jobs[i].awaitingRetry() {
 			m.jobs = append(m.jobs[:i], m.jobs[i+1:]...)
 		}
 	}
@@ -633,9 +649,9 @@ func nextForm(b []byte) ([][]byte, int, error) {
 // "cluster|migrateslots" is how tools (gocluster reshard --atomic auto)
 // learn that a node supports them.
 var engineSubcommands = map[string]commandInfo{
-	"cluster|migrateslots":         {arity: -4, flags: "admin noscript stale"},
-	"cluster|getslotmigrations":    {arity: 2, flags: "admin noscript stale"},
-	"cluster|cancelslotmigrations": {arity: 2, flags: "admin noscript stale"},
-	"cluster|syncslots":            {arity: -3, flags: "admin noscript stale"},
-	"cluster|migration":            {arity: -4, flags: "admin noscript stale"},
+	"cluster|migrateslots":         {arity: -4, flags: "admin stale no_async_loading"},
+	"cluster|getslotmigrations":    {arity: 2, flags: "admin stale no_async_loading"},
+	"cluster|cancelslotmigrations": {arity: 2, flags: "admin stale no_async_loading"},
+	"cluster|syncslots":            {arity: -3, flags: "admin stale no_async_loading"},
+	"cluster|migration":            {arity: -4, flags: "admin stale no_async_loading"},
 }

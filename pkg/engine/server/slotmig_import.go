@@ -218,6 +218,9 @@ func (c *Client) endSlotImport(why string) {
 		state, why = stateCancelled, "Cancelled due to user request"
 	case j.flushed.Load():
 		why = msgDataFlushed
+		if j.retryable { // Redis 8.4 cancels its tasks on a flush
+			state = stateCancelled
+		}
 	}
 	s.setJobState(j, state, fmt.Sprintf("%s (%d imported keys deleted)", why, n))
 }

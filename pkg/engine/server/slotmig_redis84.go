@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"time"
 
+	"github.com/gocluster/gocluster/pkg/engine/cluster"
 	"github.com/gocluster/gocluster/pkg/engine/resp"
 )
 
@@ -53,11 +55,12 @@ func (c *Client) migrationImport(mc slotMigrationCluster, args [][]byte) {
 			c.w.WriteError("ERR Invalid or out of range slot")
 			return
 		}
-		if start > end {
-			c.w.WriteError(fmt.Sprintf("ERR Start slot number %d is greater than end slot number %d.", start, end))
-			return
-		}
 		ranges = append(ranges, [2]int{start, end})
+	}
+	ranges, msg := normalizeImportRanges(ranges)
+	if msg != "" {
+		c.w.WriteError("ERR " + msg)
+		return
 	}
 	source, msg := c.srv.importSource(mc, ranges)
 	if msg != "" {
@@ -67,10 +70,40 @@ func (c *Client) migrationImport(mc slotMigrationCluster, args [][]byte) {
 	now := time.Now()
 	j := &slotJob{name: newJobName(), ranges: ranges, slots: slotsOf(ranges), sourceID: source,
 		targetID: c.srv.Cluster.MyID(), created: now.Unix(), createdMs: now.UnixMilli(),
-		lastUpdate: now.Unix(), lastAck: now.Unix(), state: stateConnecting}
+		lastUpdate: now.Unix(), lastAck: now.Unix(), state: stateConnecting, retryable: true}
 	c.srv.addJob(j)
 	go c.srv.requestExport(mc, j)
 	c.w.WriteBulkString(j.name)
+}
+
+// normalizeImportRanges orders the ranges by their start and joins
+// adjacent ones, as Redis 8.4 does before it checks them (so STATUS shows
+// "0-10" for IMPORT 5 10 0 4); it returns the reason to refuse reversed
+// or overlapping ranges, in Redis 8.4's words.
+func normalizeImportRanges(ranges [][2]int) ([][2]int, string) {
+	slices.SortStableFunc(ranges, func(a, b [2]int) int { return a[0] - b[0] })
+	merged := ranges[:1]
+	for _, r := range ranges[1:] {
+		last := &merged[len(merged)-1]
+		if last[1]+1 == r[0] {
+			last[1] = r[1]
+			continue
+		}
+		merged = append(merged, r)
+	}
+	var used [cluster.NumSlots]bool
+	for _, r := range merged {
+		if r[0] > r[1] {
+			return nil, fmt.Sprintf("start slot number %d is greater than end slot number %d", r[0], r[1])
+		}
+		for sl := r[0]; sl <= r[1]; sl++ {
+			if used[sl] {
+				return nil, fmt.Sprintf("Slot %d specified multiple times", sl)
+			}
+			used[sl] = true
+		}
+	}
+	return merged, ""
 }
 
 // importSource checks an import as Redis 8.4 does and returns the node
@@ -84,10 +117,8 @@ func (s *Server) importSource(mc slotMigrationCluster, ranges [][2]int) (string,
 	}
 	source := ""
 	for _, r := range ranges {
-		for sl := r[0]; sl <= r[1]; sl++ {
-			if s.slotInActiveJob(sl, false) {
-				return "", fmt.Sprintf("overlapping import exists for slot range: %d-%d", r[0], r[1])
-			}
+		if s.importOverlaps(r) {
+			return "", fmt.Sprintf("overlapping import exists for slot range: %d-%d", r[0], r[1])
 		}
 		for sl := r[0]; sl <= r[1]; sl++ {
 			id := mc.SlotOwnerID(sl)
@@ -104,10 +135,85 @@ func (s *Server) importSource(mc slotMigrationCluster, ranges [][2]int) (string,
 	if source == s.Cluster.MyID() {
 		return "", "this node is already the owner of the slot range"
 	}
-	if len(s.activeJobs(false))+len(s.activeJobs(true)) > 0 {
-		return "", "another ASM task is already in progress"
+	// A failed task waiting to be started again gives way to the new one.
+	var failed []*slotJob
+	for _, j := range s.tasksInProgress() {
+		if !s.awaitsRetry(j) {
+			return "", "another ASM task is already in progress"
+		}
+		failed = append(failed, j)
+	}
+	for _, j := range failed {
+		s.cancelJob(j, "new import requested")
 	}
 	return source, ""
+}
+
+// importRetryDelay is how long a failed CLUSTER MIGRATION IMPORT task
+// waits before its destination starts it again (Redis 8.4: every second).
+const importRetryDelay = time.Second
+
+// retryImport starts a failed import task again under the same id, unless
+// it was cancelled or started again since it failed (attempt is its retry
+// count then). A node that is no longer a primary cancels it instead.
+func (s *Server) retryImport(j *slotJob, attempt int) {
+	mc, ok := s.migCluster()
+	m := &s.slotMig
+	m.mu.Lock()
+	if j.state != stateFailed || j.retries != attempt {
+		m.mu.Unlock()
+		return
+	}
+	if !ok || !mc.IsPrimary() {
+		m.mu.Unlock()
+		s.setJobState(j, stateCancelled, "switching to replica")
+		return
+	}
+	j.retries++
+	j.state = stateConnecting
+	j.startMs, j.pausedMs, j.endMs = 0, 0, 0
+	j.lastUpdate = time.Now().Unix()
+	why := j.message
+	m.mu.Unlock()
+	s.Logger.Printf("slot migration %s (import %s): starting it again (retry %d) after: %s", j.name, j.rangesText(), attempt+1, why)
+	go s.requestExport(mc, j)
+}
+
+// tasksInProgress lists the jobs of either direction that have not ended,
+// counting failed import tasks this node will start again.
+func (s *Server) tasksInProgress() []*slotJob {
+	m := &s.slotMig
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []*slotJob
+	for _, j := range m.jobs {
+		if !j.finished() || j.awaitingRetry() {
+			out = append(out, j)
+		}
+	}
+	return out
+}
+
+func (s *Server) awaitsRetry(j *slotJob) bool {
+	s.slotMig.mu.Lock()
+	defer s.slotMig.mu.Unlock()
+	return j.awaitingRetry()
+}
+
+// importOverlaps reports whether an import in progress, or failed and
+// waiting to start again, holds a slot of r.
+func (s *Server) importOverlaps(r [2]int) bool {
+	for _, j := range s.tasksInProgress() {
+		if j.export {
+			continue
+		}
+		for _, jr := range j.ranges {
+			if jr[0] <= r[1] && r[0] <= jr[1] {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // requestExport asks the source to export the import task's slots to this
@@ -236,7 +342,7 @@ func (c *Client) migrationStatus(args [][]byte) {
 	var list []*slotJob
 	for _, done := range []bool{false, true} {
 		for _, j := range m.jobs {
-			if j.finished() == done && (id == "" || j.name == id) {
+			if (j.finished() && !j.awaitingRetry()) == done && (id == "" || j.name == id) {
 				list = append(list, j)
 			}
 		}
@@ -259,8 +365,8 @@ func (c *Client) writeMigrationTask(j *slotJob) {
 			pause = j.endMs - j.pausedMs
 		}
 	}
-	if j.state == stateFailed || j.state == stateCancelled {
-		errText = j.message
+	if j.state == stateFailed || j.state == stateCancelled || j.retries > 0 {
+		errText = j.message // a task started again shows why it failed
 	}
 	c.w.WriteMapLen(12)
 	for _, kv := range [][2]string{{"id", j.name}, {"slots", j.rangesText()}, {"source", j.sourceID},
@@ -277,7 +383,7 @@ func (c *Client) writeMigrationTask(j *slotJob) {
 	for _, kv := range []struct {
 		k string
 		v int64
-	}{{"retries", 0}, {"create_time", j.createdMs}, {"start_time", orNone(j.startMs)},
+	}{{"retries", int64(j.retries)}, {"create_time", j.createdMs}, {"start_time", orNone(j.startMs)},
 		{"end_time", orNone(j.endMs)}, {"write_pause_ms", pause}} {
 		c.w.WriteBulkString(kv.k)
 		c.w.WriteInt(kv.v)
@@ -321,24 +427,18 @@ func (c *Client) migrationCancel(args [][]byte) {
 		c.w.WriteError(msg)
 		return
 	}
-	s := c.srv
 	n := 0
-	for _, export := range []bool{true, false} {
-		for _, j := range s.activeJobs(export) {
-			if id != "" && j.name != id {
-				continue
-			}
-			if s.cancelJob(j) {
-				n++
-			}
+	for _, j := range c.srv.tasksInProgress() {
+		if (id == "" || j.name == id) && c.srv.cancelJob(j, "Cancelled due to user request") {
+			n++
 		}
 	}
 	c.w.WriteInt(int64(n))
 }
 
-// cancelJob stops a job in progress; it reports false when the job is past
-// the point where it can be stopped.
-func (s *Server) cancelJob(j *slotJob) bool {
+// cancelJob stops a job in progress, for the reason given; it reports
+// false when the job is past the point where it can be stopped.
+func (s *Server) cancelJob(j *slotJob, why string) bool {
 	if j.export {
 		j.exp.cancel()
 		return true
@@ -346,14 +446,15 @@ func (s *Server) cancelJob(j *slotJob) bool {
 	m := &s.slotMig
 	m.mu.Lock()
 	state, link := j.state, j.imp
-	if state == stateConnecting { // the source has not connected yet
+	idle := state == stateConnecting || j.awaitingRetry() // no link to close
+	if idle {
 		j.state = stateCancelled
-		j.message = "Cancelled due to user request"
+		j.message = why
 		j.endMs = time.Now().UnixMilli()
 	}
 	m.mu.Unlock()
 	switch {
-	case state == stateConnecting:
+	case idle:
 		return true
 	case state == stateGranted || link == nil:
 		return false
