@@ -66,13 +66,17 @@ func atomicMigrationProblems(ctx context.Context, pool *conn.Pool, c *topology.C
 		}
 		// Imports only: the source's entry mirrors the destination's.
 		for _, t := range found[i].tasks {
-			if !t.InProgress() || !t.Import() {
+			if !t.Pending() || !t.Import() {
 				continue
+			}
+			state := t.State
+			if t.State == "failed" {
+				state = fmt.Sprintf("failed %d times, started again every second; last error: %s", t.Retries+1, t.LastError)
 			}
 			out = append(out, topology.Problem{Kind: topology.KindAtomicImport, Severity: topology.SevWarning,
 				Node: m.Addr(), Slots: rangeSlots(t.Slots),
 				Message: fmt.Sprintf("Node %s has an atomic slot import in progress: slots %s from %s (task %s, state %s).",
-					m.Addr(), t.Slots, addrOf(t.Source), t.ID, t.State)})
+					m.Addr(), t.Slots, addrOf(t.Source), t.ID, state)})
 		}
 	}
 	return out

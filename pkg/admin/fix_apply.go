@@ -290,7 +290,7 @@ func waitImportsEnded(ctx context.Context, cl *redis.Client) {
 	deadline := time.Now().Add(importsEndWait)
 	for time.Now().Before(deadline) {
 		tasks, err := migrate.MigrationTasks(ctx, cl, "ALL")
-		if err != nil || !slices.ContainsFunc(tasks, migrate.MigrationTask.InProgress) {
+		if err != nil || !slices.ContainsFunc(tasks, migrate.MigrationTask.Pending) {
 			return
 		}
 		select {

@@ -54,6 +54,8 @@ func (s Server) RDBVersion() int {
 		return 11 // Valkey 7.2 and 8.0
 	case s.Flavor == "valkey":
 		return 0
+	case s.AtLeast(8, 6): // later Redis bumps it again (13, 14 on unstable's 255.255.255)
+		return 0
 	case s.AtLeast(7, 4):
 		return 12
 	case s.AtLeast(7, 2):

@@ -53,6 +53,7 @@ func TestRDBVersion(t *testing.T) {
 		{Server{Flavor: "redis", Version: "7.0.15"}, 10}, {Server{Flavor: "redis", Version: "7.2.4"}, 11}, {Server{Flavor: "redis", Version: "7.4.1"}, 12},
 		{Server{Flavor: "redis", Version: "6.2.14"}, 9}, {Server{Flavor: "valkey", Version: "8.0.1"}, 11}, {Server{Flavor: "valkey", Version: "7.2.5"}, 11},
 		{Server{Flavor: "valkey", Version: "9.0.0"}, 0}, {Server{Flavor: "redis", Version: "4.0.0"}, 0},
+		{Server{Flavor: "redis", Version: "8.4.0"}, 12}, {Server{Flavor: "redis", Version: "255.255.255"}, 0},
 	} {
 		if got := tc.s.RDBVersion(); got != tc.want {
 			t.Errorf("%v.RDBVersion() = %d, want %d", tc.s, got, tc.want)

@@ -84,6 +84,12 @@ const (
 	taskDone
 	taskCancelled
 	taskFailed
+	// taskRetrying: an attempt failed and the nodes start the task again
+	// themselves (Redis 8.4); the message says why, and which retry.
+	taskRetrying
+	// taskGaveUp: the nodes' own retries are spent and the task is
+	// stopped; starting it once more would only repeat them.
+	taskGaveUp
 )
 
 // atomicPoll is how often a running migration's state is read.
@@ -136,9 +142,9 @@ func (a *atomicMover) movePair(ctx context.Context, p *pair) {
 		case errors.As(err, &cancelled):
 			a.remain(p, p.slots[start:])
 			return
-		case err != nil:
+		case err != nil: // the batch's other slots did not move either
 			a.fail(p, batch[0], err, false)
-			a.remain(p, p.slots[start+len(batch):])
+			a.remain(p, p.slots[start+1:])
 			return
 		}
 		a.recordMoved(p, batch, keys)
@@ -197,7 +203,11 @@ type errCancelled struct{}
 func (errCancelled) Error() string { return "cancelled" }
 
 // errTaskFailed: the nodes gave the task up; the slots stay on the source.
-type errTaskFailed struct{ msg string }
+// final: the nodes already retried it, so gocluster does not start it again.
+type errTaskFailed struct {
+	msg   string
+	final bool
+}
 
 func (e errTaskFailed) Error() string { return e.msg }
 
@@ -226,7 +236,7 @@ func (a *atomicMover) migrateBatch(ctx context.Context, p *pair, batch []int) er
 	for attempt := 0; ; attempt++ {
 		err := a.runTask(ctx, p, ranges)
 		var failed errTaskFailed
-		if !errors.As(err, &failed) || attempt == atomicRetries || ctx.Err() != nil {
+		if !errors.As(err, &failed) || failed.final || attempt == atomicRetries || ctx.Err() != nil {
 			return err
 		}
 		a.warn(p, batch[0], fmt.Sprintf("%v; starting it again (retry %d of %d)", err, attempt+1, atomicRetries))
@@ -270,7 +280,16 @@ func (a *atomicMover) runTask(ctx context.Context, p *pair, ranges []slots.Range
 			if cancelSent {
 				return errCancelled{}
 			}
-			return errTaskFailed{fmt.Sprintf("%s failed: %s", what, msg)}
+			return errTaskFailed{msg: fmt.Sprintf("%s failed: %s", what, msg)}
+		case taskGaveUp:
+			if cancelSent {
+				return errCancelled{}
+			}
+			return errTaskFailed{msg: fmt.Sprintf("%s failed %d times, last: %s; stopped it", what, atomicRetries+1, msg), final: true}
+		case taskRetrying:
+			if !cancelSent {
+				a.warn(p, ranges[0].Start, fmt.Sprintf("%s failed: %s", what, msg))
+			}
 		}
 		if ctx.Err() != nil && !cancelSent {
 			cancelSent = true

@@ -3,6 +3,7 @@ package migrate
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -37,6 +38,10 @@ type redis84Task struct {
 	id       string
 	lostFrom time.Time // when STATUS first went unanswered, zero when it answers
 	endedAt  time.Time // when the destination's side was first seen cancelled or failed
+	// warned: how many failed attempts were reported; gaveUp: the last
+	// one's error, once gocluster cancelled the task for failing too often
+	warned int
+	gaveUp string
 }
 
 func (r redis84Surface) start(ctx context.Context, p *pair, ranges []slots.Range) (atomicTask, error) {
@@ -86,14 +91,36 @@ func (t *redis84Task) poll(ctx context.Context) (taskState, string, error) {
 		if t.sourceBusy(ctx) {
 			return taskRunning, "", nil
 		}
+		if t.gaveUp != "" {
+			return taskGaveUp, t.gaveUp, nil
+		}
 		return taskCancelled, "", nil
 	case "failed":
-		if t.sourceBusy(ctx) {
-			return taskRunning, "", nil
-		}
-		return taskFailed, m.LastError, nil
+		return t.failed(ctx, m)
 	}
 	return taskRunning, "", nil
+}
+
+// failed follows a task whose attempt failed: Redis 8.4's destination
+// starts it again a second later, on its own and without end, so
+// gocluster reports each failure once and, when the task has failed
+// atomicRetries+1 times, cancels it (the source keeps its slots).
+func (t *redis84Task) failed(ctx context.Context, m MigrationTask) (taskState, string, error) {
+	if t.gaveUp != "" {
+		return taskRunning, "", nil // cancelled; waiting for the nodes to say so
+	}
+	if m.Retries >= atomicRetries {
+		t.gaveUp = m.LastError
+		if err := t.cancel(ctx); err != nil {
+			return taskRunning, "", err
+		}
+		return taskRunning, "", nil
+	}
+	if t.warned > m.Retries {
+		return taskRunning, "", nil
+	}
+	t.warned = m.Retries + 1
+	return taskRetrying, fmt.Sprintf("%s; the destination starts it again (retry %d of %d)", m.LastError, t.warned, atomicRetries), nil
 }
 
 // sourceBusy reports whether the source's side of a task the destination
@@ -127,6 +154,7 @@ type MigrationTask struct {
 	Operation string // "import" on the destination, "migrate" on the source
 	State     string
 	LastError string
+	Retries   int // how many times the destination started it again
 }
 
 // Import reports whether this node is the destination of the task.
@@ -141,6 +169,16 @@ func (m MigrationTask) InProgress() bool {
 	return true
 }
 
+func atoiOr0(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
+}
+
+// Pending reports whether the task still holds its slots: in progress, or
+// an import that failed, which a Redis 8.4 destination starts again every
+// second until it completes or is cancelled.
+func (m MigrationTask) Pending() bool { return m.InProgress() || m.Import() && m.State == "failed" }
+
 // MigrationTasks reads CLUSTER MIGRATION STATUS with which ("ALL", or
 // "ID", id), RESP2 or RESP3.
 func MigrationTasks(ctx context.Context, c *redis.Client, which ...any) ([]MigrationTask, error) {
@@ -151,7 +189,7 @@ func MigrationTasks(ctx context.Context, c *redis.Client, which ...any) ([]Migra
 	var out []MigrationTask
 	for _, f := range replyMaps(v) {
 		out = append(out, MigrationTask{ID: f["id"], Slots: f["slots"], Source: f["source"], Dest: f["dest"],
-			Operation: f["operation"], State: f["state"], LastError: f["last_error"]})
+			Operation: f["operation"], State: f["state"], LastError: f["last_error"], Retries: atoiOr0(f["retries"])})
 	}
 	return out, nil
 }

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"syscall"
@@ -111,9 +112,66 @@ func TestCheckAndFixStuckImport84(t *testing.T) {
 	settledWithKeys(t, e, preN)
 }
 
-// TestAtomic84RetriesFailedTask: a task the nodes give up (here its
-// source cancels its side while the destination stalls) is started again,
-// with a warning, and the reshard completes with every key in one place.
+// TestCheckAndFixFailingImport84: a Redis 8.4 import left failing on every
+// attempt (its source refuses exports while one of its slots is open), as
+// a killed gocluster or an operator's own IMPORT would leave it: check
+// reports it although its state says failed, since its destination starts
+// it again every second, and fix cancels it; the retries stop and every
+// key stays in one place.
+func TestCheckAndFixFailingImport84(t *testing.T) {
+	e := startEngineCluster(t, redis84Only...)
+	const preN = 5000
+	harness.Preload(t, e.cc, preN)
+	ctx := context.Background()
+	m := e.masters(t)
+	source, target := m[0], m[2]
+	first := -1
+	for s := 0; s < 16384 && first < 0; s++ {
+		if ownerOf(t, source, s) == myID(t, source) {
+			first = s
+		}
+	}
+	open := first + 1000
+	if err := source.Client().Do(ctx, "CLUSTER", "SETSLOT", open, "MIGRATING", myID(t, target)).Err(); err != nil {
+		t.Fatal(err)
+	}
+	id, err := target.Client().Do(ctx, "CLUSTER", "MIGRATION", "IMPORT", first, first+99).Text()
+	if err != nil {
+		t.Fatal(err)
+	}
+	harness.WaitFor(t, 10*time.Second, "the import to fail and be started again", func() bool {
+		tasks, err := migrate.MigrationTasks(ctx, target.Client(), "ID", id)
+		return err == nil && len(tasks) == 1 && tasks[0].Retries >= 1 && tasks[0].State == "failed"
+	})
+	r := harness.Run(t, "check", source.Addr())
+	want := fmt.Sprintf("[WARNING] Node %s has an atomic slot import in progress: slots %d-%d from %s (task %s, state failed ",
+		target.Addr(), first, first+99, source.Addr(), id)
+	if r.Code == 0 || !strings.Contains(r.Stdout, want) || !strings.Contains(r.Stdout, "started again every second; last error: ") {
+		t.Fatalf("check does not report the failing import (want %q):\n%s", want, r.Output())
+	}
+	r = harness.Run(t, "fix", source.Addr(), "--yes")
+	if r.Code != 0 || !strings.Contains(r.Stdout, "CLUSTER MIGRATION CANCEL ALL on "+target.Addr()) {
+		t.Fatalf("fix did not cancel the import: exit %d\n%s", r.Code, r.Output())
+	}
+	tasks, err := migrate.MigrationTasks(ctx, target.Client(), "ID", id)
+	if err != nil || len(tasks) != 1 || tasks[0].State != "canceled" {
+		t.Fatalf("after fix the destination's task is %+v (%v)", tasks, err)
+	}
+	time.Sleep(2500 * time.Millisecond) // two retry periods
+	if again, _ := migrate.MigrationTasks(ctx, target.Client(), "ID", id); len(again) != 1 || again[0] != tasks[0] {
+		t.Fatalf("the cancelled task changed: %+v, then %+v", tasks[0], again)
+	}
+	if owner := ownerOf(t, target, first); owner != myID(t, source) {
+		t.Fatalf("slot %d is served by %s after fix, want its source", first, owner)
+	}
+	settledWithKeys(t, e, preN)
+}
+
+// TestAtomic84RetriesFailedTask: a task that fails (here its source
+// cancels its side while the destination stalls) is started again by its
+// destination, as redis-server 8.4 does; gocluster warns, sends no second
+// IMPORT (redis-server 8.4 would refuse it), and the reshard completes with
+// every key in one place.
 func TestAtomic84RetriesFailedTask(t *testing.T) {
 	e := startEngineCluster(t, append([]string{"--enable-debug-command", "yes"}, redis84Only...)...)
 	const preN = 5000
@@ -143,8 +201,115 @@ func TestAtomic84RetriesFailedTask(t *testing.T) {
 	case <-time.After(60 * time.Second):
 		t.Fatalf("the reshard did not end:\n%s", out.String())
 	}
-	if s := out.String(); cmd.ProcessState.ExitCode() != 0 || !strings.Contains(s, "starting it again (retry 1 of 2)") {
+	if s := out.String(); cmd.ProcessState.ExitCode() != 0 || !strings.Contains(s, "the destination starts it again (retry 1 of 2)") {
 		t.Fatalf("the failed task was not retried to success (exit %d):\n%s", cmd.ProcessState.ExitCode(), s)
 	}
+	after, err := migrate.MigrationTasks(ctx, target.Client(), "ALL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, task := range after {
+		retried := task.ID == tasks[0].ID
+		if task.Slots == tasks[0].Slots && (!retried || task.State != "completed" || task.Retries != 1) {
+			t.Fatalf("the destination's tasks after the reshard: %+v; want %s alone for slots %s, completed after 1 retry", after, tasks[0].ID, tasks[0].Slots)
+		}
+	}
 	settledWithKeys(t, e, preN)
+}
+
+// TestAtomic84GivesUpAfterTheNodesRetries: a task that keeps failing (its
+// source refuses every new export while one of its slots is open) is
+// started again by its destination until atomicRetries restarts have
+// failed; gocluster then cancels it, since redis-server 8.4 would start it
+// again every second without end, and reports the failure. The slots and
+// keys stay on the source and no task stays in progress.
+func TestAtomic84GivesUpAfterTheNodesRetries(t *testing.T) {
+	e := startEngineCluster(t, append([]string{"--enable-debug-command", "yes"}, redis84Only...)...)
+	const preN = 5000
+	harness.Preload(t, e.cc, preN)
+	ctx := context.Background()
+	target := e.masters(t)[2]
+	if err := target.Client().Do(ctx, "DEBUG", "SLOT-MIGRATION-STALL-IMPORTS", 1).Err(); err != nil {
+		t.Fatal(err)
+	}
+	cmd, done, out := startReshard(t, e, target, 100)
+	if importInProgress(t, e, done) == nil {
+		t.Fatalf("the reshard ended before its import could stall:\n%s", out.String())
+	}
+	tasks, err := migrate.MigrationTasks(ctx, target.Client(), "ALL")
+	if err != nil || len(tasks) == 0 {
+		t.Fatalf("the destination's tasks: %v, %v", tasks, err)
+	}
+	failing := tasks[0]
+	source := nodeByID(t, e, failing.Source)
+	var first, last int
+	if _, err := fmt.Sscanf(failing.Slots, "%d-%d", &first, &last); err != nil {
+		t.Fatalf("task slots %q: %v", failing.Slots, err)
+	}
+	open := last + 1000 // a slot of the same source that does not move
+	if err := source.Client().Do(ctx, "CLUSTER", "SETSLOT", open, "MIGRATING", myID(t, target)).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := source.Client().Do(ctx, "CLUSTER", "MIGRATION", "CANCEL", "ALL").Int(); err != nil || n != 1 {
+		t.Fatalf("CANCEL ALL on the source: %d, %v", n, err)
+	}
+	if err := target.Client().Do(ctx, "DEBUG", "SLOT-MIGRATION-STALL-IMPORTS", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("the reshard did not end:\n%s", out.String())
+	}
+	s := out.String()
+	if cmd.ProcessState.ExitCode() == 0 || !strings.Contains(s, "the destination starts it again (retry 2 of 2)") ||
+		!strings.Contains(s, "failed 3 times, last: ") || !strings.Contains(s, "stopped it") ||
+		!strings.Contains(s, fmt.Sprintf("1 slots failed, %d not moved", last-first)) {
+		t.Fatalf("a task failing on every retry: exit %d\n%s", cmd.ProcessState.ExitCode(), s)
+	}
+	ended, err := migrate.MigrationTasks(ctx, target.Client(), "ID", failing.ID)
+	if err != nil || len(ended) != 1 || ended[0].State != "canceled" || ended[0].Retries != 2 {
+		t.Fatalf("the task gocluster gave up: %+v (%v); want canceled after 2 retries", ended, err)
+	}
+	time.Sleep(2500 * time.Millisecond) // redis-server 8.4 would have started a failed task again twice by now
+	if again, _ := migrate.MigrationTasks(ctx, target.Client(), "ID", failing.ID); len(again) != 1 || again[0] != ended[0] {
+		t.Fatalf("the cancelled task changed: %+v, then %+v", ended[0], again)
+	}
+	if owner := ownerOf(t, target, first); owner != failing.Source {
+		t.Fatalf("slot %d is served by %s, want its source %s", first, owner, failing.Source)
+	}
+	if err := source.Client().Do(ctx, "CLUSTER", "SETSLOT", open, "STABLE").Err(); err != nil {
+		t.Fatal(err)
+	}
+	settledWithKeys(t, e, preN)
+
+	// With the cause fixed, the printed command moves what did not move.
+	resume := regexp.MustCompile(`resume with: gocluster (reshard .*--slots (\d+) .*)`).FindStringSubmatch(s)
+	if resume == nil || resume[2] != fmt.Sprint(last-first+1) {
+		t.Fatalf("no resume command for the %d slots that did not move:\n%s", last-first+1, s)
+	}
+	if r := harness.Run(t, strings.Fields(resume[1])...); r.Code != 0 {
+		t.Fatalf("resume exit %d:\n%s", r.Code, r.Output())
+	}
+	if n := slotsOf(t, target); n != 5461+100 {
+		t.Fatalf("after the resume the target serves %d slots, want %d", n, 5461+100)
+	}
+	settledWithKeys(t, e, preN)
+}
+
+// slotsOf counts the slots n serves, as n sees it.
+func slotsOf(t *testing.T, n *engine.Node) int {
+	t.Helper()
+	ranges, err := n.Client().ClusterSlots(context.Background()).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	me := myID(t, n)
+	count := 0
+	for _, r := range ranges {
+		if r.Nodes[0].ID == me {
+			count += int(r.End-r.Start) + 1
+		}
+	}
+	return count
 }
