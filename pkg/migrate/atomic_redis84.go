@@ -3,6 +3,7 @@ package migrate
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -38,10 +39,12 @@ type redis84Task struct {
 	id       string
 	lostFrom time.Time // when STATUS first went unanswered, zero when it answers
 	endedAt  time.Time // when the destination's side was first seen cancelled or failed
-	// warned: how many failed attempts were reported; gaveUp: the last
-	// one's error, once gocluster cancelled the task for failing too often
-	warned int
-	gaveUp string
+	started  time.Time // when IMPORT answered
+	// seen: failed attempts looked at; failures: those that count against
+	// atomicRetries; gaveUp: the last error, once gocluster cancelled the
+	// task for failing too often
+	seen, failures int
+	gaveUp         string
 }
 
 func (r redis84Surface) start(ctx context.Context, p *pair, ranges []slots.Range) (atomicTask, error) {
@@ -51,21 +54,45 @@ func (r redis84Surface) start(ctx context.Context, p *pair, ranges []slots.Range
 	for _, rg := range ranges {
 		args = append(args, rg.Start, rg.End)
 	}
+	src := r.pool.Get(p.source.Addr)
 	deadline := time.Now().Add(redis84Busy)
 	for {
+		// The source refuses a new task while it still ends an earlier one
+		// (cancelled by a Ctrl-C, say), which would fail this one at once.
+		busy, err := hasTaskInProgress(work, src)
+		if err == nil && busy && time.Now().Before(deadline) {
+			if !sleepCtx(ctx, 10*time.Millisecond) {
+				return nil, errCancelled{}
+			}
+			continue
+		}
 		id, err := dst.Do(work, args...).Text()
 		if err == nil {
-			return &redis84Task{dst: dst, src: r.pool.Get(p.source.Addr), p: p, id: id}, nil
+			return &redis84Task{dst: dst, src: src, p: p, id: id, started: time.Now()}, nil
 		}
 		if !strings.Contains(err.Error(), "another ASM task is already in progress") || time.Now().After(deadline) {
 			return nil, fmt.Errorf("%s: CLUSTER MIGRATION IMPORT %s: %w", p.target.Addr, rangesText(ranges), err)
 		}
-		select {
-		case <-ctx.Done():
+		if !sleepCtx(ctx, 10*time.Millisecond) {
 			return nil, errCancelled{}
-		case <-time.After(10 * time.Millisecond):
 		}
 	}
+}
+
+// sleepCtx waits d, or reports false at once when ctx ends first.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(d):
+		return true
+	}
+}
+
+// hasTaskInProgress reports whether the node runs a task of either side.
+func hasTaskInProgress(ctx context.Context, c *redis.Client) (bool, error) {
+	tasks, err := MigrationTasks(ctx, c, "ALL")
+	return slices.ContainsFunc(tasks, MigrationTask.InProgress), err
 }
 
 func (t *redis84Task) poll(ctx context.Context) (taskState, string, error) {
@@ -106,21 +133,28 @@ func (t *redis84Task) poll(ctx context.Context) (taskState, string, error) {
 // gocluster reports each failure once and, when the task has failed
 // atomicRetries+1 times, cancels it (the source keeps its slots).
 func (t *redis84Task) failed(ctx context.Context, m MigrationTask) (taskState, string, error) {
-	if t.gaveUp != "" {
-		return taskRunning, "", nil // cancelled; waiting for the nodes to say so
+	if t.gaveUp != "" || m.Retries < t.seen {
+		return taskRunning, "", nil // cancelled, or this attempt was looked at
 	}
-	if m.Retries >= atomicRetries {
+	t.seen = m.Retries + 1
+	if nodeStillBusy(m.LastError) && time.Since(t.started) < redis84Busy {
+		return taskRunning, "", nil // an earlier task or its trim is ending: not this task's fault
+	}
+	t.failures++
+	if t.failures > atomicRetries {
 		t.gaveUp = m.LastError
-		if err := t.cancel(ctx); err != nil {
-			return taskRunning, "", err
-		}
-		return taskRunning, "", nil
+		return taskRunning, "", t.cancel(ctx)
 	}
-	if t.warned > m.Retries {
-		return taskRunning, "", nil
-	}
-	t.warned = m.Retries + 1
-	return taskRetrying, fmt.Sprintf("%s; the destination starts it again (retry %d of %d)", m.LastError, t.warned, atomicRetries), nil
+	return taskRetrying, fmt.Sprintf("%s; the destination starts it again (retry %d of %d)", m.LastError, t.failures, atomicRetries), nil
+}
+
+// nodeStillBusy reports whether a failed attempt's error says a node was
+// still ending an earlier task, or trimming slots one gave away: Redis
+// 8.4 refuses to start a task then, and the next attempt a second later
+// usually goes through.
+func nodeStillBusy(lastError string) bool {
+	return strings.Contains(lastError, "Another ASM task is already in progress") ||
+		strings.Contains(lastError, "Trim job in progress")
 }
 
 // sourceBusy reports whether the source's side of a task the destination

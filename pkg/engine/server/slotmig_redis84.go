@@ -286,6 +286,9 @@ func (c *Client) syncSlotsRequest(mc slotMigrationCluster, args [][]byte) {
 	if msg == "" {
 		msg = c.srv.canExport(ranges, owner)
 	}
+	if msg == "" && len(c.srv.tasksInProgress()) > 0 { // one task per node, as in Redis 8.4
+		msg = "ERR Another ASM task is already in progress"
+	}
 	myID := c.srv.Cluster.MyID()
 	if msg == "" {
 		msg = checkExportTarget(mc, string(args[3]), myID)
