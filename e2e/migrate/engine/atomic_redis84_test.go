@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"os/exec"
 	"regexp"
 	"slices"
 	"strings"
@@ -92,24 +93,34 @@ func TestCheckAndFixStuckImport84(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkAndFixImport84(t, source, target, id, fmt.Sprintf("[WARNING] Node %s has an atomic slot import in progress: slots %d-%d from %s (task %s",
+		target.Addr(), start, start+99, source.Addr(), id))
+	if err := target.Client().Do(ctx, "DEBUG", "SLOT-MIGRATION-STALL-IMPORTS", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	settledWithKeys(t, e, preN)
+}
+
+// checkAndFixImport84 runs check, which must report the import task id
+// with every line of want, then fix, which must cancel it on target; it
+// returns the task as the target then lists it.
+func checkAndFixImport84(t *testing.T, source, target *engine.Node, id string, want ...string) []migrate.MigrationTask {
+	t.Helper()
 	r := harness.Run(t, "check", source.Addr())
-	want := fmt.Sprintf("[WARNING] Node %s has an atomic slot import in progress: slots %d-%d from %s (task %s",
-		target.Addr(), start, start+99, source.Addr(), id)
-	if r.Code == 0 || !strings.Contains(r.Stdout, want) {
-		t.Fatalf("check does not report the stuck import (want %q):\n%s", want, r.Output())
+	for _, w := range want {
+		if r.Code == 0 || !strings.Contains(r.Stdout, w) {
+			t.Fatalf("check does not report the import (want %q):\n%s", w, r.Output())
+		}
 	}
 	r = harness.Run(t, "fix", source.Addr(), "--yes")
 	if r.Code != 0 || !strings.Contains(r.Stdout, "CLUSTER MIGRATION CANCEL ALL on "+target.Addr()) {
 		t.Fatalf("fix did not cancel the import: exit %d\n%s", r.Code, r.Output())
 	}
-	tasks, err := migrate.MigrationTasks(ctx, target.Client(), "ID", id)
+	tasks, err := migrate.MigrationTasks(context.Background(), target.Client(), "ID", id)
 	if err != nil || len(tasks) != 1 || tasks[0].State != "canceled" {
 		t.Fatalf("after fix the destination's task is %+v (%v)", tasks, err)
 	}
-	if err := target.Client().Do(ctx, "DEBUG", "SLOT-MIGRATION-STALL-IMPORTS", 0).Err(); err != nil {
-		t.Fatal(err)
-	}
-	settledWithKeys(t, e, preN)
+	return tasks
 }
 
 // TestCheckAndFixFailingImport84: a Redis 8.4 import left failing on every
@@ -143,20 +154,8 @@ func TestCheckAndFixFailingImport84(t *testing.T) {
 		tasks, err := migrate.MigrationTasks(ctx, target.Client(), "ID", id)
 		return err == nil && len(tasks) == 1 && tasks[0].Retries >= 1 && tasks[0].State == "failed"
 	})
-	r := harness.Run(t, "check", source.Addr())
-	want := fmt.Sprintf("[WARNING] Node %s has an atomic slot import in progress: slots %d-%d from %s (task %s, state failed ",
-		target.Addr(), first, first+99, source.Addr(), id)
-	if r.Code == 0 || !strings.Contains(r.Stdout, want) || !strings.Contains(r.Stdout, "started again every second; last error: ") {
-		t.Fatalf("check does not report the failing import (want %q):\n%s", want, r.Output())
-	}
-	r = harness.Run(t, "fix", source.Addr(), "--yes")
-	if r.Code != 0 || !strings.Contains(r.Stdout, "CLUSTER MIGRATION CANCEL ALL on "+target.Addr()) {
-		t.Fatalf("fix did not cancel the import: exit %d\n%s", r.Code, r.Output())
-	}
-	tasks, err := migrate.MigrationTasks(ctx, target.Client(), "ID", id)
-	if err != nil || len(tasks) != 1 || tasks[0].State != "canceled" {
-		t.Fatalf("after fix the destination's task is %+v (%v)", tasks, err)
-	}
+	tasks := checkAndFixImport84(t, source, target, id, fmt.Sprintf("[WARNING] Node %s has an atomic slot import in progress: slots %d-%d from %s (task %s, state failed ",
+		target.Addr(), first, first+99, source.Addr(), id), "started again every second; last error: ")
 	time.Sleep(2500 * time.Millisecond) // two retry periods
 	if again, _ := migrate.MigrationTasks(ctx, target.Client(), "ID", id); len(again) != 1 || again[0] != tasks[0] {
 		t.Fatalf("the cancelled task changed: %+v, then %+v", tasks[0], again)
@@ -173,48 +172,89 @@ func TestCheckAndFixFailingImport84(t *testing.T) {
 // IMPORT (redis-server 8.4 would refuse it), and the reshard completes with
 // every key in one place.
 func TestAtomic84RetriesFailedTask(t *testing.T) {
-	e := startEngineCluster(t, append([]string{"--enable-debug-command", "yes"}, redis84Only...)...)
-	const preN = 5000
-	harness.Preload(t, e.cc, preN)
-	ctx := context.Background()
-	target := e.masters(t)[2]
-	if err := target.Client().Do(ctx, "DEBUG", "SLOT-MIGRATION-STALL-IMPORTS", 1).Err(); err != nil {
-		t.Fatal(err)
+	r := startStalledReshard84(t)
+	r.failAttempt(t)
+	r.wait(t)
+	if s := r.out.String(); r.cmd.ProcessState.ExitCode() != 0 || !strings.Contains(s, "the destination starts it again (retry 1 of 2)") {
+		t.Fatalf("the failed task was not retried to success (exit %d):\n%s", r.cmd.ProcessState.ExitCode(), s)
 	}
-	cmd, done, out := startReshard(t, e, target, 100)
-	if importInProgress(t, e, done) == nil {
-		t.Fatalf("the reshard ended before its import could stall:\n%s", out.String())
-	}
-	tasks, err := migrate.MigrationTasks(ctx, target.Client(), "ALL")
-	if err != nil || len(tasks) == 0 {
-		t.Fatalf("the destination's tasks: %v, %v", tasks, err)
-	}
-	source := nodeByID(t, e, tasks[0].Source)
-	if n, err := source.Client().Do(ctx, "CLUSTER", "MIGRATION", "CANCEL", "ALL").Int(); err != nil || n != 1 {
-		t.Fatalf("CANCEL ALL on the source: %d, %v", n, err)
-	}
-	if err := target.Client().Do(ctx, "DEBUG", "SLOT-MIGRATION-STALL-IMPORTS", 0).Err(); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-done:
-	case <-time.After(60 * time.Second):
-		t.Fatalf("the reshard did not end:\n%s", out.String())
-	}
-	if s := out.String(); cmd.ProcessState.ExitCode() != 0 || !strings.Contains(s, "the destination starts it again (retry 1 of 2)") {
-		t.Fatalf("the failed task was not retried to success (exit %d):\n%s", cmd.ProcessState.ExitCode(), s)
-	}
-	after, err := migrate.MigrationTasks(ctx, target.Client(), "ALL")
+	after, err := migrate.MigrationTasks(context.Background(), r.target.Client(), "ALL")
 	if err != nil {
 		t.Fatal(err)
 	}
+	retried := false
 	for _, task := range after {
-		retried := task.ID == tasks[0].ID
-		if task.Slots == tasks[0].Slots && (!retried || task.State != "completed" || task.Retries != 1) {
-			t.Fatalf("the destination's tasks after the reshard: %+v; want %s alone for slots %s, completed after 1 retry", after, tasks[0].ID, tasks[0].Slots)
+		if task.Slots != r.task.Slots {
+			continue
 		}
+		if task.ID != r.task.ID || task.State != "completed" || task.Retries != 1 {
+			t.Fatalf("the destination's tasks after the reshard: %+v; want %s alone for slots %s, completed after 1 retry", after, r.task.ID, r.task.Slots)
+		}
+		retried = true
 	}
-	settledWithKeys(t, e, preN)
+	if !retried {
+		t.Fatalf("the destination no longer lists task %s: %+v", r.task.ID, after)
+	}
+	settledWithKeys(t, r.e, r.preN)
+}
+
+// stalledReshard84 is a 100-slot reshard onto the third master of an
+// engine cluster serving Redis 8.4's commands, whose first task is held
+// in progress by a destination that stopped reading its import link.
+type stalledReshard84 struct {
+	e              *engineCluster
+	preN           int
+	target, source *engine.Node
+	task           migrate.MigrationTask // the destination's first task
+	cmd            *exec.Cmd
+	done           chan struct{}
+	out            *strings.Builder
+}
+
+func startStalledReshard84(t *testing.T) *stalledReshard84 {
+	t.Helper()
+	r := &stalledReshard84{e: startEngineCluster(t, append([]string{"--enable-debug-command", "yes"}, redis84Only...)...), preN: 5000}
+	harness.Preload(t, r.e.cc, r.preN)
+	r.target = r.e.masters(t)[2]
+	r.stall(t, 1)
+	r.cmd, r.done, r.out = startReshard(t, r.e, r.target, 100)
+	if importInProgress(t, r.e, r.done) == nil {
+		t.Fatalf("the reshard ended before its import could stall:\n%s", r.out.String())
+	}
+	tasks, err := migrate.MigrationTasks(context.Background(), r.target.Client(), "ALL")
+	if err != nil || len(tasks) == 0 {
+		t.Fatalf("the destination's tasks: %v, %v", tasks, err)
+	}
+	r.task, r.source = tasks[0], nodeByID(t, r.e, tasks[0].Source)
+	return r
+}
+
+// stall makes the destination stop (1) or resume (0) reading import links.
+func (r *stalledReshard84) stall(t *testing.T, on int) {
+	t.Helper()
+	if err := r.target.Client().Do(context.Background(), "DEBUG", "SLOT-MIGRATION-STALL-IMPORTS", on).Err(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// failAttempt ends the task's attempt in progress: its source cancels its
+// side, and the destination, resumed, finds its link gone.
+func (r *stalledReshard84) failAttempt(t *testing.T) {
+	t.Helper()
+	if n, err := r.source.Client().Do(context.Background(), "CLUSTER", "MIGRATION", "CANCEL", "ALL").Int(); err != nil || n != 1 {
+		t.Fatalf("CANCEL ALL on the source: %d, %v", n, err)
+	}
+	r.stall(t, 0)
+}
+
+// wait waits for the reshard to end.
+func (r *stalledReshard84) wait(t *testing.T) {
+	t.Helper()
+	select {
+	case <-r.done:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("the reshard did not end:\n%s", r.out.String())
+	}
 }
 
 // TestAtomic84GivesUpAfterTheNodesRetries: a task that keeps failing (its
@@ -224,24 +264,9 @@ func TestAtomic84RetriesFailedTask(t *testing.T) {
 // again every second without end, and reports the failure. The slots and
 // keys stay on the source and no task stays in progress.
 func TestAtomic84GivesUpAfterTheNodesRetries(t *testing.T) {
-	e := startEngineCluster(t, append([]string{"--enable-debug-command", "yes"}, redis84Only...)...)
-	const preN = 5000
-	harness.Preload(t, e.cc, preN)
+	r := startStalledReshard84(t)
 	ctx := context.Background()
-	target := e.masters(t)[2]
-	if err := target.Client().Do(ctx, "DEBUG", "SLOT-MIGRATION-STALL-IMPORTS", 1).Err(); err != nil {
-		t.Fatal(err)
-	}
-	cmd, done, out := startReshard(t, e, target, 100)
-	if importInProgress(t, e, done) == nil {
-		t.Fatalf("the reshard ended before its import could stall:\n%s", out.String())
-	}
-	tasks, err := migrate.MigrationTasks(ctx, target.Client(), "ALL")
-	if err != nil || len(tasks) == 0 {
-		t.Fatalf("the destination's tasks: %v, %v", tasks, err)
-	}
-	failing := tasks[0]
-	source := nodeByID(t, e, failing.Source)
+	e, target, source, failing := r.e, r.target, r.source, r.task
 	var first, last int
 	if _, err := fmt.Sscanf(failing.Slots, "%d-%d", &first, &last); err != nil {
 		t.Fatalf("task slots %q: %v", failing.Slots, err)
@@ -250,22 +275,13 @@ func TestAtomic84GivesUpAfterTheNodesRetries(t *testing.T) {
 	if err := source.Client().Do(ctx, "CLUSTER", "SETSLOT", open, "MIGRATING", myID(t, target)).Err(); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := source.Client().Do(ctx, "CLUSTER", "MIGRATION", "CANCEL", "ALL").Int(); err != nil || n != 1 {
-		t.Fatalf("CANCEL ALL on the source: %d, %v", n, err)
-	}
-	if err := target.Client().Do(ctx, "DEBUG", "SLOT-MIGRATION-STALL-IMPORTS", 0).Err(); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-done:
-	case <-time.After(60 * time.Second):
-		t.Fatalf("the reshard did not end:\n%s", out.String())
-	}
-	s := out.String()
-	if cmd.ProcessState.ExitCode() == 0 || !strings.Contains(s, "the destination starts it again (retry 2 of 2)") ||
+	r.failAttempt(t)
+	r.wait(t)
+	s := r.out.String()
+	if r.cmd.ProcessState.ExitCode() == 0 || !strings.Contains(s, "the destination starts it again (retry 2 of 2)") ||
 		!strings.Contains(s, "failed 3 times, last: ") || !strings.Contains(s, "stopped it") ||
 		!strings.Contains(s, fmt.Sprintf("1 slots failed, %d not moved", last-first)) {
-		t.Fatalf("a task failing on every retry: exit %d\n%s", cmd.ProcessState.ExitCode(), s)
+		t.Fatalf("a task failing on every retry: exit %d\n%s", r.cmd.ProcessState.ExitCode(), s)
 	}
 	ended, err := migrate.MigrationTasks(ctx, target.Client(), "ID", failing.ID)
 	if err != nil || len(ended) != 1 || ended[0].State != "canceled" || ended[0].Retries != 2 {
@@ -281,7 +297,7 @@ func TestAtomic84GivesUpAfterTheNodesRetries(t *testing.T) {
 	if err := source.Client().Do(ctx, "CLUSTER", "SETSLOT", open, "STABLE").Err(); err != nil {
 		t.Fatal(err)
 	}
-	settledWithKeys(t, e, preN)
+	settledWithKeys(t, e, r.preN)
 
 	// With the cause fixed, the printed command moves what did not move.
 	resume := regexp.MustCompile(`resume with: gocluster (reshard .*--slots (\d+) .*)`).FindStringSubmatch(s)
@@ -294,7 +310,7 @@ func TestAtomic84GivesUpAfterTheNodesRetries(t *testing.T) {
 	if n := slotsOf(t, target); n != 5461+100 {
 		t.Fatalf("after the resume the target serves %d slots, want %d", n, 5461+100)
 	}
-	settledWithKeys(t, e, preN)
+	settledWithKeys(t, e, r.preN)
 }
 
 // slotsOf counts the slots n serves, as n sees it.

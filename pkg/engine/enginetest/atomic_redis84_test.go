@@ -163,15 +163,7 @@ func TestClusterMigrationErrorsAndCancel(t *testing.T) {
 		t.Fatalf("STATUS of an unknown id: %v", tasks)
 	}
 
-	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs(nodes)})
-	t.Cleanup(func() { cc.Close() })
-	pipe := cc.Pipeline()
-	for i := range 3000 {
-		pipe.Set(ctx, fmt.Sprint("k:", i), i, 0)
-	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		t.Fatal(err)
-	}
+	clusterWithKeys(t, nodes, 3000)
 	held := func(c *redis.Client) int64 {
 		n := int64(0)
 		for s := 0; s <= 999; s++ {
@@ -222,6 +214,22 @@ func TestClusterMigrationErrorsAndCancel(t *testing.T) {
 	}
 }
 
+// clusterWithKeys writes k:0..k:n-1 (value i) through a cluster client,
+// which it returns.
+func clusterWithKeys(t *testing.T, nodes []*clusterNode, n int) *redis.ClusterClient {
+	t.Helper()
+	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs(nodes)})
+	t.Cleanup(func() { cc.Close() })
+	pipe := cc.Pipeline()
+	for i := range n {
+		pipe.Set(context.Background(), fmt.Sprint("k:", i), i, 0)
+	}
+	if _, err := pipe.Exec(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return cc
+}
+
 // debugMasters starts 3 masters with DEBUG enabled and returns them with
 // the owners of slot 0 and of slot 16383.
 func debugMasters(t *testing.T) (nodes []*clusterNode, first, last *clusterNode) {
@@ -241,15 +249,7 @@ func TestClusterMigrationImportRetriesItself(t *testing.T) {
 	nodes, source, _ := debugMasters(t)
 	ctx := context.Background()
 	srcC, dstC := client(t, source.Addr()), client(t, ownerOf(t, nodes, 16383).Addr())
-	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs(nodes)})
-	t.Cleanup(func() { cc.Close() })
-	pipe := cc.Pipeline()
-	for i := range 3000 {
-		pipe.Set(ctx, fmt.Sprint("k:", i), i, 0)
-	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		t.Fatal(err)
-	}
+	cc := clusterWithKeys(t, nodes, 3000)
 	failImport := func(ranges ...any) string { // the source gives up its side while the destination stalls
 		t.Helper()
 		if err := dstC.Do(ctx, "DEBUG", "SLOT-MIGRATION-STALL-IMPORTS", 1).Err(); err != nil {
