@@ -12,6 +12,7 @@ import (
 
 	"github.com/gocluster/gocluster/e2e/harness"
 	"github.com/gocluster/gocluster/internal/redistest"
+	"github.com/gocluster/gocluster/pkg/conn"
 )
 
 // TestFixAfterSourceFailedOver: slots are open from a master with keys on
@@ -40,9 +41,14 @@ func TestFixAfterSourceFailedOver(t *testing.T) {
 	if err := c.Nodes[src].Restart(); err != nil {
 		t.Fatal(err)
 	}
-	if redistest.Flavor() == "valkey" {
-		// Valkey 8 does not leave the target cluster-down here; fix must
-		// still close the open slots with every key (mustFix checks).
+	srv, err := conn.ParseServer(e.node(dst).Info(ctx, "server").Val())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if redistest.Flavor() == "valkey" || srv.AtLeast(8, 0) {
+		// Valkey 8 does not leave the target cluster-down here, nor does a
+		// redis-server built from Redis's unstable branch of 2026-06; fix
+		// must still close the open slots with every key (mustFix checks).
 		e.mustFix()
 		return
 	}
