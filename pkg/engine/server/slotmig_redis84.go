@@ -155,12 +155,13 @@ const importRetryDelay = time.Second
 
 // retryImport starts a failed import task again under the same id, unless
 // it was cancelled or started again since it failed (attempt is its retry
-// count then). A node that is no longer a primary cancels it instead.
+// count then), or the server is shutting down. A node that is no longer a
+// primary cancels it instead.
 func (s *Server) retryImport(j *slotJob, attempt int) {
 	mc, ok := s.migCluster()
 	m := &s.slotMig
 	m.mu.Lock()
-	if j.state != stateFailed || j.retries != attempt {
+	if j.state != stateFailed || j.retries != attempt || s.closing.Load() {
 		m.mu.Unlock()
 		return
 	}
