@@ -237,7 +237,8 @@ func failoverOne(ctx context.Context, pool *conn.Pool, seed string, st FailoverS
 }
 
 // failoverAgreed reports whether every reachable node sees the replica as
-// a master holding slots, or what is still missing.
+// a master holding slots, with one slot map across the nodes, or what is
+// still missing.
 func failoverAgreed(ctx context.Context, pool *conn.Pool, seed string, st FailoverStep) (bool, string) {
 	// One ROLE to the replica until it has taken over; only then ask every
 	// node for its view.
@@ -261,6 +262,12 @@ func failoverAgreed(ctx context.Context, pool *conn.Pool, seed string, st Failov
 		if me == nil || !me.IsMaster() || me.Slots.Len() == 0 {
 			return false, n.Addr() + " to see " + st.Replica + " as the master of the slots"
 		}
+	}
+	// Every node must also have the same slot map (what check and
+	// redis-cli compare): a node may see the new master and still give
+	// some of the old master's slots to it for a moment.
+	if !topology.Consistent(c) {
+		return false, "every node to agree about the slots configuration"
 	}
 	return true, ""
 }
