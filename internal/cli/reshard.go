@@ -334,7 +334,7 @@ type slotErrorJSON struct {
 func resumable(job migrate.Job, res *migrate.Result) []migrate.Move {
 	rest := slices.Clone(res.Remaining)
 	for _, f := range res.Failed {
-		if slices.Contains(res.Open, f.Slot) {
+		if slices.Contains(res.Open, f.Slot) || slices.ContainsFunc(rest, func(m migrate.Move) bool { return m.Slot == f.Slot }) {
 			continue
 		}
 		if i := slices.IndexFunc(job.Moves, func(m migrate.Move) bool { return m.Slot == f.Slot }); i >= 0 {

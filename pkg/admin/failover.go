@@ -198,6 +198,10 @@ func failoverOne(ctx context.Context, pool *conn.Pool, seed string, st FailoverS
 		}
 		return nil
 	}
+	// One slot map across the nodes is awaited only if they had one before:
+	// a node stale for another reason must not fail a good failover.
+	before, err := topology.Load(ctx, pool, seed)
+	wantAgreement := err == nil && topology.Consistent(before)
 	if err := send(); err != nil {
 		return err
 	}
@@ -206,7 +210,7 @@ func failoverOne(ctx context.Context, pool *conn.Pool, seed string, st FailoverS
 	waitingFor := "the replica to become master"
 	poll := 50 * time.Millisecond
 	for {
-		done, what := failoverAgreed(ctx, pool, seed, st)
+		done, what := failoverAgreed(ctx, pool, seed, st, wantAgreement)
 		if done {
 			return nil
 		}
@@ -237,9 +241,9 @@ func failoverOne(ctx context.Context, pool *conn.Pool, seed string, st FailoverS
 }
 
 // failoverAgreed reports whether every reachable node sees the replica as
-// a master holding slots, with one slot map across the nodes, or what is
-// still missing.
-func failoverAgreed(ctx context.Context, pool *conn.Pool, seed string, st FailoverStep) (bool, string) {
+// a master holding slots, with one slot map across the nodes when
+// wantAgreement, or what is still missing.
+func failoverAgreed(ctx context.Context, pool *conn.Pool, seed string, st FailoverStep, wantAgreement bool) (bool, string) {
 	// One ROLE to the replica until it has taken over; only then ask every
 	// node for its view.
 	if role, err := pool.Get(st.Replica).Do(ctx, "ROLE").Slice(); err == nil && len(role) > 0 && role[0] != "master" {
@@ -266,7 +270,7 @@ func failoverAgreed(ctx context.Context, pool *conn.Pool, seed string, st Failov
 	// Every node must also have the same slot map (what check and
 	// redis-cli compare): a node may see the new master and still give
 	// some of the old master's slots to it for a moment.
-	if !topology.Consistent(c) {
+	if wantAgreement && !topology.Consistent(c) {
 		return false, "every node to agree about the slots configuration"
 	}
 	return true, ""

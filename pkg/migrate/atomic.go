@@ -87,8 +87,9 @@ const (
 	// taskRetrying: an attempt failed and the nodes start the task again
 	// themselves (Redis 8.4); the message says why, and which retry.
 	taskRetrying
-	// taskGaveUp: the nodes' own retries are spent and the task is
-	// stopped; starting it once more would only repeat them.
+	// taskGaveUp: gocluster stopped the task (its nodes' own retries are
+	// spent, or its destination stopped answering) and starts no other;
+	// the message says why, after "<what> ".
 	taskGaveUp
 )
 
@@ -285,7 +286,7 @@ func (a *atomicMover) runTask(ctx context.Context, p *pair, ranges []slots.Range
 			if cancelSent {
 				return errCancelled{}
 			}
-			return errTaskFailed{msg: fmt.Sprintf("%s failed %d times, last: %s; stopped it", what, atomicRetries+1, msg), final: true}
+			return errTaskFailed{msg: what + " " + msg, final: true}
 		case taskRetrying:
 			if !cancelSent {
 				a.warn(p, ranges[0].Start, fmt.Sprintf("%s failed: %s", what, msg))

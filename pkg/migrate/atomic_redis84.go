@@ -41,8 +41,7 @@ type redis84Task struct {
 	endedAt  time.Time // when the destination's side was first seen cancelled or failed
 	started  time.Time // when IMPORT answered
 	// seen: failed attempts looked at; failures: those that count against
-	// atomicRetries; gaveUp: the last error, once gocluster cancelled the
-	// task for failing too often
+	// atomicRetries; gaveUp: why gocluster cancelled the task, once it did
 	seen, failures int
 	gaveUp         string
 }
@@ -89,10 +88,11 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// hasTaskInProgress reports whether the node runs a task of either side.
+// hasTaskInProgress reports whether the node runs a task of either side,
+// or has a failed import it will start again.
 func hasTaskInProgress(ctx context.Context, c *redis.Client) (bool, error) {
 	tasks, err := MigrationTasks(ctx, c, "ALL")
-	return slices.ContainsFunc(tasks, MigrationTask.InProgress), err
+	return slices.ContainsFunc(tasks, MigrationTask.Pending), err
 }
 
 func (t *redis84Task) poll(ctx context.Context) (taskState, string, error) {
@@ -104,7 +104,10 @@ func (t *redis84Task) poll(ctx context.Context) (taskState, string, error) {
 		if time.Since(t.lostFrom) < redis84Unreachable {
 			return taskRunning, "", nil
 		}
-		return taskFailed, fmt.Sprintf("%s does not answer CLUSTER MIGRATION STATUS: %v", t.p.target.Addr, err), nil
+		// The task may live on: ask it to stop (best effort), and start no
+		// second one, which the node would refuse as overlapping.
+		t.cancel(ctx)
+		return taskGaveUp, fmt.Sprintf("failed: %s does not answer CLUSTER MIGRATION STATUS: %v; asked it to cancel the task", t.p.target.Addr, err), nil
 	}
 	t.lostFrom = time.Time{}
 	if len(tasks) == 0 {
@@ -133,16 +136,19 @@ func (t *redis84Task) poll(ctx context.Context) (taskState, string, error) {
 // gocluster reports each failure once and, when the task has failed
 // atomicRetries+1 times, cancels it (the source keeps its slots).
 func (t *redis84Task) failed(ctx context.Context, m MigrationTask) (taskState, string, error) {
-	if t.gaveUp != "" || m.Retries < t.seen {
-		return taskRunning, "", nil // cancelled, or this attempt was looked at
+	if m.Retries < t.seen {
+		return taskRunning, "", nil // this attempt was looked at
 	}
 	t.seen = m.Retries + 1
+	if t.gaveUp != "" { // failed again after the cancel: the cancel did not take
+		return taskRunning, "", t.cancel(ctx)
+	}
 	if nodeStillBusy(m.LastError) && time.Since(t.started) < redis84Busy {
 		return taskRunning, "", nil // an earlier task or its trim is ending: not this task's fault
 	}
 	t.failures++
 	if t.failures > atomicRetries {
-		t.gaveUp = m.LastError
+		t.gaveUp = fmt.Sprintf("failed %d times, last: %s; stopped it", t.failures, m.LastError)
 		return taskRunning, "", t.cancel(ctx)
 	}
 	return taskRetrying, fmt.Sprintf("%s; the destination starts it again (retry %d of %d)", m.LastError, t.failures, atomicRetries), nil

@@ -180,7 +180,18 @@ func newJobName() string {
 
 // setJobState records a state change (and a message, when not empty).
 func (s *Server) setJobState(j *slotJob, state, message string) {
+	s.setJobStateFrom(j, "", state, message)
+}
+
+// setJobStateFrom records a state change only if the job is in state from
+// ("" for any), and reports whether it did. A cancelled job stays
+// cancelled: a late failure of its link, say, must not start it again.
+func (s *Server) setJobStateFrom(j *slotJob, from, state, message string) bool {
 	s.slotMig.mu.Lock()
+	if from != "" && j.state != from || j.state == stateCancelled {
+		s.slotMig.mu.Unlock()
+		return false
+	}
 	j.state = state
 	if message != "" {
 		j.message = message
@@ -201,6 +212,7 @@ func (s *Server) setJobState(j *slotJob, state, message string) {
 		time.AfterFunc(importRetryDelay, func() { s.retryImport(j, attempt) })
 	}
 	s.Logger.Printf("slot migration %s (%s %s): %s %s", j.name, map[bool]string{true: "export", false: "import"}[j.export], j.rangesText(), state, message)
+	return true
 }
 
 func (s *Server) jobState(j *slotJob) string {

@@ -167,6 +167,10 @@ func (c *Client) syncSlotsEstablish(mc slotMigrationCluster, args [][]byte) {
 	// A CLUSTER MIGRATION IMPORT task waiting for this source becomes the
 	// job; else the job is new.
 	j := c.srv.pendingImport(name, source)
+	if j == nil && c.srv.cancelledImport(name) {
+		c.w.WriteError("ERR The slot migration was cancelled on the target")
+		return
+	}
 	if j == nil {
 		now := time.Now()
 		j = &slotJob{name: name, ranges: ranges, slots: slotsOf(ranges), sourceID: source, targetID: c.srv.Cluster.MyID(),

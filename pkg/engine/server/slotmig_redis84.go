@@ -165,6 +165,11 @@ func (s *Server) retryImport(j *slotJob, attempt int) {
 		m.mu.Unlock()
 		return
 	}
+	if j.cancelReq.Load() { // cancelled while its link was ending
+		m.mu.Unlock()
+		s.setJobState(j, stateCancelled, "Cancelled due to user request")
+		return
+	}
 	if !ok || !mc.IsPrimary() {
 		m.mu.Unlock()
 		s.setJobState(j, stateCancelled, "switching to replica")
@@ -220,11 +225,7 @@ func (s *Server) importOverlaps(r [2]int) bool {
 // requestExport asks the source to export the import task's slots to this
 // node; a refusal or an unreachable source fails the task.
 func (s *Server) requestExport(mc slotMigrationCluster, j *slotJob) {
-	fail := func(why string) {
-		if s.jobState(j) == stateConnecting {
-			s.setJobState(j, stateFailed, why)
-		}
-	}
+	fail := func(why string) { s.setJobStateFrom(j, stateConnecting, stateFailed, why) }
 	addr, ok := mc.NodeAddr(j.sourceID)
 	if !ok {
 		fail("Unable to connect to source node: source node not found")
@@ -302,6 +303,21 @@ func (c *Client) syncSlotsRequest(mc slotMigrationCluster, args [][]byte) {
 	c.srv.addJob(j)
 	c.srv.startExport(mc, j)
 	c.w.WriteRaw(okReply)
+}
+
+// cancelledImport reports whether an import named name was cancelled here:
+// its source may still connect (it got the request before the cancel),
+// and must be refused rather than start the import under a new job.
+func (s *Server) cancelledImport(name string) bool {
+	m := &s.slotMig
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, j := range m.jobs {
+		if !j.export && j.name == name && j.state == stateCancelled {
+			return true
+		}
+	}
+	return false
 }
 
 // pendingImport returns the import task named name, waiting for its
@@ -451,19 +467,19 @@ func (s *Server) cancelJob(j *slotJob, why string) bool {
 	m.mu.Lock()
 	state, link := j.state, j.imp
 	idle := state == stateConnecting || j.awaitingRetry() // no link to close
+	stoppable := idle || state != stateGranted && link != nil
+	if stoppable {
+		j.cancelReq.Store(true) // also stops a retry that a link failing meanwhile schedules
+	}
 	if idle {
 		j.state = stateCancelled
 		j.message = why
 		j.endMs = time.Now().UnixMilli()
 	}
 	m.mu.Unlock()
-	switch {
-	case idle:
-		return true
-	case state == stateGranted || link == nil:
-		return false
+	if !stoppable || idle {
+		return stoppable
 	}
-	j.cancelReq.Store(true)
 	link.conn.Close() // the link's end deletes what it brought (endSlotImport)
 	return true
 }
