@@ -61,6 +61,8 @@ func Start(tb testing.TB, opts Options) *Node {
 	for range 5 { // a port found free may be taken by a parallel test: retry
 		n.Port = redistest.FreePort(tb, n.Host)
 		if err = n.launch(); err == nil {
+			// Cleanups run last first: the process ends, then its log is kept.
+			tb.Cleanup(func() { redistest.KeepLogIfFailed(tb, n.LogPath(), n.Port) })
 			tb.Cleanup(n.kill)
 			return n
 		}

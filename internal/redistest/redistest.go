@@ -226,18 +226,22 @@ func (s *Server) ping() error {
 // their logs (<dir>/<test>/<port>.log), to read what the servers did.
 const KeepLogsEnv = "GOCLUSTER_KEEP_LOGS"
 
-func (s *Server) keepLogIfFailed() {
+func (s *Server) keepLogIfFailed() { KeepLogIfFailed(s.tb, filepath.Join(s.Dir, "redis.log"), s.Port) }
+
+// KeepLogIfFailed copies a server's log to <$GOCLUSTER_KEEP_LOGS>/<test>/
+// <port>.log when the test failed and the variable is set.
+func KeepLogIfFailed(tb testing.TB, logPath string, port int) {
 	root := os.Getenv(KeepLogsEnv)
-	if root == "" || !s.tb.Failed() {
+	if root == "" || !tb.Failed() {
 		return
 	}
-	data, err := os.ReadFile(filepath.Join(s.Dir, "redis.log"))
+	data, err := os.ReadFile(logPath)
 	if err != nil {
 		return
 	}
-	dir := filepath.Join(root, strings.ReplaceAll(s.tb.Name(), "/", "_"))
+	dir := filepath.Join(root, strings.ReplaceAll(tb.Name(), "/", "_"))
 	if err := os.MkdirAll(dir, 0o755); err == nil {
-		os.WriteFile(filepath.Join(dir, strconv.Itoa(s.Port)+".log"), data, 0o644)
+		os.WriteFile(filepath.Join(dir, strconv.Itoa(port)+".log"), data, 0o644)
 	}
 }
 
