@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -328,22 +327,6 @@ type slotErrorJSON struct {
 
 // runMoves applies a job, rendering progress, and reports the outcome.
 // resume builds the command that finishes the remaining moves.
-// resumable lists what a later run can still move: the moves never
-// started, and the failed ones whose slot stayed stable on its source (a
-// failed atomic migration leaves its whole batch there).
-func resumable(job migrate.Job, res *migrate.Result) []migrate.Move {
-	rest := slices.Clone(res.Remaining)
-	for _, f := range res.Failed {
-		if slices.Contains(res.Open, f.Slot) || slices.ContainsFunc(rest, func(m migrate.Move) bool { return m.Slot == f.Slot }) {
-			continue
-		}
-		if i := slices.IndexFunc(job.Moves, func(m migrate.Move) bool { return m.Slot == f.Slot }); i >= 0 {
-			rest = append(rest, job.Moves[i])
-		}
-	}
-	return rest
-}
-
 func runMoves(cmd *cobra.Command, g *globals, pool *conn.Pool, c *topology.Cluster, job migrate.Job, opts migrate.Options, resume func([]migrate.Move) string) error {
 	ctx := cmd.Context()
 	p := g.printer()
@@ -364,7 +347,7 @@ func runMoves(cmd *cobra.Command, g *globals, pool *conn.Pool, c *topology.Clust
 	for _, f := range res.Failed {
 		sum.Failed = append(sum.Failed, slotErrorJSON{Slot: f.Slot, Source: f.Source, Target: f.Target, Error: f.Err.Error()})
 	}
-	if rest := resumable(job, res); len(rest) > 0 {
+	if rest := res.Resumable(job); len(rest) > 0 {
 		sum.Resume = resume(rest)
 		if g.password != "" || g.user != "" || g.connOptions().TLS {
 			// Secrets are not echoed: the operator adds them back.

@@ -241,10 +241,8 @@ func (a *atomicMover) migrateBatch(ctx context.Context, p *pair, batch []int) er
 			return err
 		}
 		a.warn(p, batch[0], fmt.Sprintf("%v; starting it again (retry %d of %d)", err, attempt+1, atomicRetries))
-		select {
-		case <-ctx.Done():
+		if !sleepCtx(ctx, pause) {
 			return errCancelled{}
-		case <-time.After(pause):
 		}
 		pause *= 2
 	}

@@ -187,6 +187,22 @@ func dumpCompatible(p *pair, src, dst conn.Server) error {
 		p.source.Addr, src, p.target.Addr, dst, sv, dv, p.target.Addr)
 }
 
+// Resumable lists what a later run can still move: the moves never
+// started, and the failed ones whose slot stayed stable on its source (a
+// failed atomic migration leaves its whole batch there), each slot once.
+func (r *Result) Resumable(job Job) []Move {
+	rest := slices.Clone(r.Remaining)
+	for _, f := range r.Failed {
+		if slices.Contains(r.Open, f.Slot) || slices.ContainsFunc(rest, func(m Move) bool { return m.Slot == f.Slot }) {
+			continue
+		}
+		if i := slices.IndexFunc(job.Moves, func(m Move) bool { return m.Slot == f.Slot }); i >= 0 {
+			rest = append(rest, job.Moves[i])
+		}
+	}
+	return rest
+}
+
 // groupPairs groups moves by source->target, in order of first appearance.
 func groupPairs(moves []Move) []*pair {
 	var out []*pair
