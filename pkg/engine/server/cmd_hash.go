@@ -47,12 +47,7 @@ func cmdHSet(c *Client, args [][]byte) {
 	if !ok {
 		return
 	}
-	added := 0
-	for i := 2; i < len(args); i += 2 {
-		if h.Set(args[i], args[i+1], c.srv.DB.Limits()) {
-			added++
-		}
-	}
+	added := h.SetPairs(args[2:], c.srv.DB.Limits())
 	if eq(args[0], "hmset") {
 		c.w.WriteRaw(okReply)
 	} else {

@@ -5,6 +5,7 @@ import (
 	"iter"
 	"math/bits"
 	"math/rand/v2"
+	"slices"
 	"unsafe"
 
 	"github.com/gocluster/gocluster/pkg/engine/rdb"
@@ -119,6 +120,44 @@ func (h *Hash) Set(field, value []byte, lim *EncodingLimits) bool {
 		h.convert()
 	}
 	return true
+}
+
+// SetPairs stores HSET's alternating field/value arguments as Set would one
+// pair at a time and reports how many fields are new. A compact hash is
+// rebuilt once for the whole command: one packed allocation per pair would
+// leave the intermediate ones as garbage scattered among live hashes,
+// which a bulk load then pays for in RSS.
+func (h *Hash) SetPairs(pairs [][]byte, lim *EncodingLimits) int {
+	if h.table == nil && slices.ContainsFunc(pairs, func(b []byte) bool { return len(b) > lim.HashValue }) {
+		h.convert()
+	}
+	added := 0
+	if h.table != nil {
+		for i := 0; i+1 < len(pairs); i += 2 {
+			if h.Set(pairs[i], pairs[i+1], lim) {
+				added++
+			}
+		}
+		return added
+	}
+	var bodyTmp [256]byte
+	var pairTmp [128]byte
+	body, n := append(bodyTmp[:0], h.pairs.body()...), h.pairs.Len()
+	for i := 0; i+1 < len(pairs); i += 2 {
+		p := appendPair(pairTmp[:0], pairs[i], pairs[i+1])
+		if start, end := findPair(body, pairs[i]); start >= 0 { // the pair keeps its place
+			body = slices.Replace(body, start, end, p...)
+			continue
+		}
+		body = append(body, p...)
+		n++
+		added++
+	}
+	h.pairs = buildPacked(n, body)
+	if n > lim.HashEntries {
+		h.convert()
+	}
+	return added
 }
 
 // Delete removes field and reports whether it was there.

@@ -1,7 +1,10 @@
 package store
 
 import (
+	"bytes"
 	"fmt"
+	"maps"
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -57,5 +60,40 @@ func TestHashKeepsInsertionOrderUntilALimit(t *testing.T) {
 	var missing *Hash
 	if missing.Len() != 0 || !missing.Compact() || hashOrder(missing) != "" || missing.Delete([]byte("f")) {
 		t.Fatal("a nil hash is not an empty one")
+	}
+}
+
+// TestHashSetPairsMatchesSetOneByOne: HSET's one-rebuild path gives the same
+// fields, order, encoding and new-field count as Set called pair by pair,
+// with repeated fields in one command, overwrites, and commands that cross
+// the entry or value limit.
+func TestHashSetPairsMatchesSetOneByOne(t *testing.T) {
+	lim := &EncodingLimits{HashEntries: 6, HashValue: 8}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for trial := range 2000 {
+		var one, all Hash
+		for cmd := range 1 + rng.IntN(4) {
+			var pairs [][]byte
+			for range 1 + rng.IntN(5) {
+				value := strings.Repeat("v", rng.IntN(10)) // sometimes past HashValue
+				pairs = append(pairs, []byte{byte('a' + rng.IntN(8))}, []byte(value))
+			}
+			wantAdded := 0
+			for i := 0; i < len(pairs); i += 2 {
+				if one.Set(pairs[i], pairs[i+1], lim) {
+					wantAdded++
+				}
+			}
+			if added := all.SetPairs(pairs, lim); added != wantAdded {
+				t.Fatalf("trial %d command %d %q: SetPairs added %d, Set one by one %d", trial, cmd, pairs, added, wantAdded)
+			}
+			if one.Compact() != all.Compact() || one.Compact() && hashOrder(&one) != hashOrder(&all) {
+				t.Fatalf("trial %d command %d %q: compact %v %q, one by one compact %v %q",
+					trial, cmd, pairs, all.Compact(), hashOrder(&all), one.Compact(), hashOrder(&one))
+			}
+			if !maps.EqualFunc(maps.Collect(one.All()), maps.Collect(all.All()), bytes.Equal) {
+				t.Fatalf("trial %d command %d %q: fields differ", trial, cmd, pairs)
+			}
+		}
 	}
 }
