@@ -81,14 +81,15 @@ pairs:
 		c.w.WriteError("ERR INCR option supports a single increment-element pair")
 		return
 	}
-	scores := make([]float64, len(rest)/2)
-	for j := range scores {
-		f, ok := parseDouble(rest[2*j])
+	var small [16]float64 // ZADD's usual few members need no heap slice
+	scores := small[:0]
+	for j := 0; j < len(rest); j += 2 {
+		f, ok := parseDouble(rest[j])
 		if !ok {
 			c.w.WriteError(errNotFloat)
 			return
 		}
-		scores[j] = f
+		scores = append(scores, f)
 	}
 	z, ok := c.zset(args[1], !xx)
 	if !ok {

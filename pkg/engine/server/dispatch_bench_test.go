@@ -109,3 +109,29 @@ func BenchmarkServeGet(b *testing.B) {
 	cmd := encodeCommand("GET", "key:000000012345")
 	benchServe(b, [][]string{{"SET", "key:000000012345", "xxx"}}, func(int) []byte { return cmd })
 }
+
+// BenchmarkServeNewSmallCollections: the small hashes, sets and sorted sets
+// BenchmarkSmallCollectionsMemory (e2e/bench/engine) loads, one new key per
+// command; allocs/op shows the garbage a bulk load leaves among live data.
+func BenchmarkServeNewSmallCollections(b *testing.B) {
+	for _, c := range []struct {
+		name    string
+		command func(i int) []string
+	}{
+		{"hash", func(i int) []string {
+			return []string{"HSET", "key:" + strconv.Itoa(i), "name", "user:" + strconv.Itoa(i), "age", strconv.Itoa(i % 100),
+				"city", "c" + strconv.Itoa(i%50), "visits", strconv.Itoa(i)}
+		}},
+		{"set", func(i int) []string {
+			return []string{"SADD", "key:" + strconv.Itoa(i), strconv.Itoa(i), strconv.Itoa(i + 1), strconv.Itoa(i + 2),
+				strconv.Itoa(i + 3), strconv.Itoa(i + 4)}
+		}},
+		{"zset", func(i int) []string {
+			return []string{"ZADD", "key:" + strconv.Itoa(i), "1", "a", "2", "b", strconv.Itoa(i), "c", "4", "d", "5.5", "e"}
+		}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			benchServe(b, nil, func(i int) []byte { return encodeCommand(c.command(i)...) })
+		})
+	}
+}

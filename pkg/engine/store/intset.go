@@ -116,7 +116,7 @@ func (s intset) without(v int64) (intset, bool) {
 func (s intset) union(vals []int64) (intset, int) {
 	slices.Sort(vals)
 	vals = slices.Compact(vals)
-	fresh := vals[:0:0]
+	fresh := vals[:0] // filtered in place: written at or behind the read
 	w := s.width()
 	for _, v := range vals {
 		if !s.Has(v) {

@@ -92,7 +92,8 @@ func (s *Set) AddAll(members [][]byte, lim *EncodingLimits) int {
 		}
 		return n
 	}
-	vals := make([]int64, 0, len(members))
+	var small [16]int64 // SADD's usual few members need no heap slice
+	vals := small[:0]
 	rest := members[len(members):]
 	for i, m := range members {
 		v, ok := setInt(m)
