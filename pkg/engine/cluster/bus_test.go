@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -361,4 +362,76 @@ func waitDistinctEpochs(t *testing.T, nodes []*testNode) {
 		}
 		return true
 	})
+}
+
+// TestJoiningNodesBumpNoEpoch: nodes that join a cluster whose masters
+// have distinct config epochs (as create leaves them, through SET-CONFIG-
+// EPOCH) change nobody's epoch. A node met or handshaken just now used to
+// be compared at config epoch 0 before its header was read, a collision
+// that is not there: the needless bumps that followed reached epochs other
+// masters had and went on while the next reshard moved slots. A replica's
+// line shows its master's epoch, as in Redis.
+func TestJoiningNodesBumpNoEpoch(t *testing.T) {
+	nodes := make([]*testNode, 6)
+	for i := range nodes {
+		nodes[i] = startNode(t, nodeOpts{})
+		nodes[i].ok(t, "SET-CONFIG-EPOCH", strconv.Itoa(i+1))
+	}
+	meetAll(t, nodes)
+	eventually(t, 5*time.Second, "all nodes know each other", func() bool { return allKnowEachOther(t, nodes) })
+	masters := nodes[:3]
+	assignEven(t, masters)
+	for i, r := range nodes[3:] {
+		r.ok(t, "REPLICATE", masters[i].MyID())
+	}
+	waitStateOK(t, nodes)
+	epochsOf := func(viewer *testNode) string {
+		var out []string
+		for _, n := range nodes {
+			out = append(out, viewer.nodesLine(t, n.MyID())[6])
+		}
+		return strings.Join(out, ",")
+	}
+	const want = "1,2,3,1,2,3" // the replicas show their masters' epochs
+	eventually(t, 5*time.Second, "every node shows epochs "+want, func() bool {
+		for _, v := range nodes {
+			if epochsOf(v) != want {
+				return false
+			}
+		}
+		return true
+	})
+	var mu sync.Mutex
+	var collisions []string
+	logCollisions := func(format string, args ...any) {
+		if line := fmt.Sprintf(format, args...); strings.Contains(line, "collision") {
+			mu.Lock()
+			collisions = append(collisions, line)
+			mu.Unlock()
+		}
+	}
+	for range 3 { // one at a time, as add-node joins them
+		joined := startNode(t, nodeOpts{logf: logCollisions})
+		joined.ok(t, "MEET", nodes[0].cfg.Host, nodes[0].addr())
+		nodes = append(nodes, joined)
+		eventually(t, 5*time.Second, "all nodes know the new one", func() bool { return allKnowEachOther(t, nodes) })
+	}
+	time.Sleep(time.Second) // gossip rounds in which a needless bump would show
+	mu.Lock()
+	defer mu.Unlock()
+	for _, line := range collisions { // the joined ones (epoch 0) may collide among themselves
+		for _, n := range nodes[:6] {
+			if strings.Contains(line, n.MyID()) {
+				t.Errorf("a joined node saw a collision with a member of epoch %s: %s", n.nodesLine(t, n.MyID())[6], line)
+			}
+		}
+	}
+	for _, v := range nodes {
+		if got := epochsOf(v); !strings.HasPrefix(got, want+",") {
+			t.Errorf("%s sees epochs %s, want %s for the first six", v.MyID(), got, want)
+		}
+		if got := v.infoField(t, "cluster_current_epoch"); got != "6" && got != "7" && got != "8" {
+			t.Errorf("%s: cluster_current_epoch %s; only the new empty masters may bump, once each at most", v.MyID(), got)
+		}
+	}
 }

@@ -99,6 +99,25 @@ func (c *Cluster) sendUpdate(l *link, owner *node) {
 	c.sendOn(l, m)
 }
 
+// learnEpochs takes the current epoch and the sender's config epoch from a
+// message's header, and reports whether either grew. It must run before
+// anything compares epochs: a node met or handshaken just now is at 0 in
+// our table, and comparing with that would see a config epoch collision
+// that is not there, whose needless bump can reach an epoch another master
+// already has and start a chain of bumps while slots move.
+func (c *Cluster) learnEpochs(sender *node, m *message) bool {
+	changed := false
+	if m.currentEpoch > c.currentEpoch {
+		c.currentEpoch = m.currentEpoch
+		changed = true
+	}
+	if m.configEpoch > sender.configEpoch {
+		sender.configEpoch = m.configEpoch
+		changed = true
+	}
+	return changed
+}
+
 // processMessage handles one packet (clusterProcessPacket); mu held.
 func (c *Cluster) processMessage(l *link, m *message) {
 	now := mstime()
@@ -114,14 +133,7 @@ func (c *Cluster) processMessage(l *link, m *message) {
 	if sender != nil {
 		sender.dataRecv = now
 		sender.replOffset = m.offset
-		if m.currentEpoch > c.currentEpoch {
-			c.currentEpoch = m.currentEpoch
-			dirtyConfig = true
-		}
-		if m.configEpoch > sender.configEpoch {
-			sender.configEpoch = m.configEpoch
-			dirtyConfig = true
-		}
+		dirtyConfig = c.learnEpochs(sender, m)
 	}
 	defer func() {
 		if l.inbound && sender != nil {
@@ -151,6 +163,7 @@ func (c *Cluster) processMessage(l *link, m *message) {
 			n.dataRecv = now
 			c.nodes[n.id] = n
 			sender = n
+			c.learnEpochs(sender, m)
 			dirtyConfig = true
 			c.logf("cluster: met node %s at %s", n.id, n.addr())
 		}
@@ -179,6 +192,7 @@ func (c *Cluster) processMessage(l *link, m *message) {
 				}
 				sender = n
 				sender.dataRecv = now
+				c.learnEpochs(sender, m)
 				dirtyConfig = true
 			} else if n.id != m.sender {
 				// The node at this address changed id (CLUSTER RESET HARD):

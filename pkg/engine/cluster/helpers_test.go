@@ -90,6 +90,7 @@ type nodeOpts struct {
 	host    string
 	dir     string
 	port    int
+	logf    func(format string, args ...any) // also gets the node's log lines
 }
 
 // startNode creates and starts a Cluster on a free port pair; it is closed
@@ -108,8 +109,15 @@ func startNode(t *testing.T, o nodeOpts) *testNode {
 	if o.port == 0 {
 		o.port = redistest.FreePort(t, o.host)
 	}
+	logf := t.Logf
+	if o.logf != nil {
+		logf = func(format string, args ...any) {
+			t.Logf(format, args...)
+			o.logf(format, args...)
+		}
+	}
 	cfg := Config{Dir: o.dir, Host: o.host, Port: o.port, NodeTimeout: o.timeout,
-		RequireFullCoverage: true, Logf: t.Logf}
+		RequireFullCoverage: true, Logf: logf}
 	ks := newFakeKeyspace()
 	c, err := New(cfg, ks)
 	if err != nil {

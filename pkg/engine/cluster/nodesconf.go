@@ -40,7 +40,11 @@ func (c *Cluster) appendNode(b []byte, n *node) []byte {
 	b = append(b, ' ')
 	b = strconv.AppendInt(b, n.pongRecv, 10)
 	b = append(b, ' ')
-	b = strconv.AppendUint(b, n.configEpoch, 10)
+	epoch := n.configEpoch
+	if n.isSlave() && n.master != nil { // as Redis: a replica shows its master's
+		epoch = n.master.configEpoch
+	}
+	b = strconv.AppendUint(b, epoch, 10)
 	b = append(b, linkState...)
 	n.slots.eachRange(func(start, end int) {
 		b = append(b, ' ')
