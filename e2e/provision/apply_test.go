@@ -299,6 +299,17 @@ func TestApplyOnEngineNodes(t *testing.T) {
 	writeKeys(t, all[0], 300)
 	mustRun(t, append(append([]string{"apply"}, all...), "--replicas", "1")...)
 	countKeys(t, all[0], 300)
+	// Engine nodes support atomic slot migration: the rebalance onto the
+	// joined master used it (apply's --atomic defaults to auto).
+	joined := nodes[6].Client()
+	defer joined.Close()
+	imports, err := joined.Do(context.Background(), "CLUSTER", "GETSLOTMIGRATIONS").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(imports); !strings.Contains(got, "IMPORT") || !strings.Contains(got, "success") {
+		t.Fatalf("the joined master's CLUSTER GETSLOTMIGRATIONS shows no successful import: %s", got)
+	}
 	r = mustRun(t, append(append([]string{"apply"}, all...), "--replicas", "1")...)
 	contains(t, r, "Nothing to do: the cluster matches the spec.")
 	c := nodes[0].Client()

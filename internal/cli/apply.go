@@ -5,6 +5,7 @@ import (
 	"os"
 
 	"github.com/gocluster/gocluster/pkg/admin"
+	"github.com/gocluster/gocluster/pkg/migrate"
 	"github.com/spf13/cobra"
 )
 
@@ -18,6 +19,7 @@ func newApplyCmd(g *globals) *cobra.Command {
 		opts           admin.ApplyOptions
 		dryRun         bool
 		nodeTimeoutSet bool
+		atomic         string
 	)
 	cmd := &cobra.Command{
 		Use:   "apply host:port... | -f cluster.yaml",
@@ -44,7 +46,8 @@ It plans first (--dry-run prints the plan and stops), then runs each step
 with the machinery of the other commands, and observes again until nothing
 is left to do. A second run prints "Nothing to do" and exits 0; an
 interrupted run converges when run again. A cluster with open slots is
-refused (run fix, or pass --fix).`,
+refused (run fix, or pass --fix). The rebalance moves slots with atomic slot
+migration where every node supports it (--atomic, as reshard).`,
 		Example: `  gocluster apply 127.0.0.1:7000 127.0.0.1:7001 127.0.0.1:7002 127.0.0.1:7003 127.0.0.1:7004 127.0.0.1:7005 --replicas 1
   gocluster apply -f cluster.yaml --dry-run
   gocluster apply -f cluster.yaml --wait-ok       # clients can use it at once
@@ -52,6 +55,9 @@ refused (run fix, or pass --fix).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, err := applySpec(file, args, spec, weights, cmd.Flags().Changed("replicas"), nodeTimeoutSet)
 			if err != nil {
+				return usageErr(err)
+			}
+			if opts.Atomic, err = migrate.ParseAtomicMode(atomic); err != nil {
 				return usageErr(err)
 			}
 			pool, err := g.pool()
@@ -119,6 +125,8 @@ refused (run fix, or pass --fix).`,
 	f.BoolVar(&opts.Prune, "prune", false, "drain and remove members missing from the spec")
 	f.BoolVar(&opts.Fix, "fix", false, "repair open slots first instead of refusing")
 	f.BoolVar(&dryRun, "dry-run", false, "print the plan and stop")
+	f.StringVar(&atomic, "atomic", string(migrate.AtomicAuto),
+		"how the rebalance step moves slots, as reshard's --atomic: auto (atomic slot migration when every source and target supports it), always, never (MIGRATE)")
 	f.BoolVar(&opts.WaitOK, "wait-ok", false, "once something changed, wait until every node reports cluster_state:ok (Redis delays it up to 5 s after slots are assigned)")
 	cmd.PreRun = func(cmd *cobra.Command, _ []string) { nodeTimeoutSet = cmd.Flags().Changed("cluster-node-timeout") }
 	return cmd

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gocluster/gocluster/pkg/conn"
+	"github.com/gocluster/gocluster/pkg/migrate"
 	"github.com/gocluster/gocluster/pkg/slots"
 	"github.com/gocluster/gocluster/pkg/topology"
 )
@@ -39,6 +40,9 @@ type ApplyOptions struct {
 	// cluster_state:ok (Redis holds new masters back up to 5 s), so
 	// clients can use the cluster the moment apply returns.
 	WaitOK bool
+	// Atomic says how the rebalance step moves slots (reshard's --atomic);
+	// the zero value is migrate.AtomicAuto.
+	Atomic migrate.AtomicMode
 }
 
 // ApplyStep is one step of an apply plan.

@@ -203,7 +203,11 @@ func applyRebalance(ctx context.Context, pool *conn.Pool, spec *ClusterSpec, o A
 	if err != nil || !plan.Needed {
 		return err
 	}
-	res, err := ApplyMoves(ctx, pool, c, MigrationJob(c, plan.Moves), migrate.Options{}, rep)
+	mode := o.Atomic
+	if mode == "" {
+		mode = migrate.AtomicAuto
+	}
+	res, err := ApplyMoves(ctx, pool, c, MigrationJob(c, plan.Moves), migrate.Options{Atomic: mode}, rep)
 	if err != nil {
 		return err
 	}
