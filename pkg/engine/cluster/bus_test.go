@@ -417,9 +417,10 @@ func TestJoiningNodesBumpNoEpoch(t *testing.T) {
 		eventually(t, 5*time.Second, "all nodes know the new one", func() bool { return allKnowEachOther(t, nodes) })
 	}
 	time.Sleep(time.Second) // gossip rounds in which a needless bump would show
-	mu.Lock()
-	defer mu.Unlock()
-	for _, line := range collisions { // the joined ones (epoch 0) may collide among themselves
+	mu.Lock()               // a copy: a joined node logs with its own lock held, which NODES below needs
+	seen := append([]string(nil), collisions...)
+	mu.Unlock()
+	for _, line := range seen { // the joined ones (epoch 0) may collide among themselves
 		for _, n := range nodes[:6] {
 			if strings.Contains(line, n.MyID()) {
 				t.Errorf("a joined node saw a collision with a member of epoch %s: %s", n.nodesLine(t, n.MyID())[6], line)
@@ -433,5 +434,57 @@ func TestJoiningNodesBumpNoEpoch(t *testing.T) {
 		if got := v.infoField(t, "cluster_current_epoch"); got != "6" && got != "7" && got != "8" {
 			t.Errorf("%s: cluster_current_epoch %s; only the new empty masters may bump, once each at most", v.MyID(), got)
 		}
+	}
+}
+
+// TestRestartedReplicaTakesOverWithANewEpoch: a replica's nodes.conf line
+// shows its master's config epoch; loading it back must not make that the
+// replica's own (Redis 7.0.3 fixed the same, redis/redis#10798), or a
+// TAKEOVER after a restart finds its epoch already the greatest, bumps
+// nothing, and the master wins its slots back on the collision.
+func TestRestartedReplicaTakesOverWithANewEpoch(t *testing.T) {
+	nodes := []*testNode{startNode(t, nodeOpts{}), startNode(t, nodeOpts{}), startNode(t, nodeOpts{})}
+	// On a collision the node with the smaller id bumps: with the master's
+	// id the smaller, a takeover that kept its epoch would be undone.
+	if nodes[1].MyID() > nodes[2].MyID() {
+		nodes[1], nodes[2] = nodes[2], nodes[1]
+	}
+	low, high, replica := nodes[0], nodes[1], nodes[2]
+	low.ok(t, "SET-CONFIG-EPOCH", "1")
+	high.ok(t, "SET-CONFIG-EPOCH", "2") // the replica-to-be stays at 0
+	meetAll(t, nodes)
+	eventually(t, 5*time.Second, "all nodes know each other", func() bool { return allKnowEachOther(t, nodes) })
+	low.ok(t, "ADDSLOTSRANGE", "0", "8191")
+	high.ok(t, "ADDSLOTSRANGE", "8192", "16383")
+	replica.ok(t, "REPLICATE", high.MyID()) // of the master with the greatest epoch
+	waitStateOK(t, nodes)
+	eventually(t, 3*time.Second, "the replica's line shows its master's epoch", func() bool {
+		return replica.nodesLine(t, replica.MyID())[6] == "2" && low.nodesLine(t, replica.MyID())[6] == "2"
+	})
+	replica.ok(t, "SAVECONFIG")
+	id, dir, port := replica.MyID(), replica.cfg.Dir, replica.cfg.Port
+	replica.Close()
+	again := startNode(t, nodeOpts{dir: dir, port: port})
+	if again.MyID() != id {
+		t.Fatalf("id %s after restart, want %s", again.MyID(), id)
+	}
+	nodes[2] = again
+	eventually(t, 5*time.Second, "the restarted replica is linked again", func() bool {
+		line := again.nodesLine(t, high.MyID())
+		return line != nil && line[7] == "connected"
+	})
+	again.ok(t, "FAILOVER", "TAKEOVER")
+	eventually(t, 5*time.Second, "the takeover holds: the old master follows the replica", func() bool {
+		isReplica, _ := high.Role()
+		line := again.nodesLine(t, again.MyID())
+		return isReplica && line[2] == "myself,master" && strings.Join(line[8:], " ") == "8192-16383"
+	})
+	time.Sleep(500 * time.Millisecond) // a collision would hand the slots back within a few pings
+	line := again.nodesLine(t, again.MyID())
+	if line[2] != "myself,master" || strings.Join(line[8:], " ") != "8192-16383" {
+		t.Fatalf("after the takeover the replica's line is %v", line)
+	}
+	if e, _ := strconv.Atoi(line[6]); e <= 2 {
+		t.Errorf("the takeover took config epoch %d, want one above the 2 the cluster had", e)
 	}
 }

@@ -240,7 +240,9 @@ func (c *Cluster) processMessage(l *link, m *message) {
 				return true
 			})
 		}
-		if sender.isMaster() && c.myself.isMaster() && sender.configEpoch == c.myself.configEpoch {
+		// The header's epoch, as Redis: our table's entry never goes down,
+		// so it can be above what a node that became a master again sends.
+		if sender.isMaster() && c.myself.isMaster() && m.configEpoch == c.myself.configEpoch {
 			if c.handleConfigEpochCollision(sender) {
 				dirtyConfig = true
 			}

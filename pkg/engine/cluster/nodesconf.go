@@ -397,7 +397,11 @@ func (c *Cluster) parseConfig(data []byte) error {
 		if err != nil {
 			return fail("invalid config epoch %q", fields[6])
 		}
-		n.configEpoch = epoch
+		if n.master == nil { // a replica's line shows its master's epoch, not its own (as Redis 7.0.3+ loads it)
+			n.configEpoch = epoch
+		} else {
+			n.configEpoch = 0
+		}
 		if fields[7] != "connected" && fields[7] != "disconnected" {
 			return fail("invalid link state %q", fields[7])
 		}
