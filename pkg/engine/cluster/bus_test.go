@@ -417,7 +417,8 @@ func TestJoiningNodesBumpNoEpoch(t *testing.T) {
 		eventually(t, 5*time.Second, "all nodes know the new one", func() bool { return allKnowEachOther(t, nodes) })
 	}
 	time.Sleep(time.Second) // gossip rounds in which a needless bump would show
-	mu.Lock()               // a copy: a joined node logs with its own lock held, which NODES below needs
+	// A copy: a joined node logs with its own lock held, which NODES below needs.
+	mu.Lock()
 	seen := append([]string(nil), collisions...)
 	mu.Unlock()
 	for _, line := range seen { // the joined ones (epoch 0) may collide among themselves
