@@ -192,12 +192,21 @@ func dumpCompatible(p *pair, src, dst conn.Server) error {
 // failed atomic migration leaves its whole batch there), each slot once.
 func (r *Result) Resumable(job Job) []Move {
 	rest := slices.Clone(r.Remaining)
+	skip := make(map[int]bool, len(rest)+len(r.Open)) // a whole reshard can fail: no scans per slot
+	for _, m := range rest {
+		skip[m.Slot] = true
+	}
+	for _, slot := range r.Open {
+		skip[slot] = true
+	}
+	moveOf := make(map[int]Move, len(job.Moves))
+	for _, m := range slices.Backward(job.Moves) { // the first move of a slot wins
+		moveOf[m.Slot] = m
+	}
 	for _, f := range r.Failed {
-		if slices.Contains(r.Open, f.Slot) || slices.ContainsFunc(rest, func(m Move) bool { return m.Slot == f.Slot }) {
-			continue
-		}
-		if i := slices.IndexFunc(job.Moves, func(m Move) bool { return m.Slot == f.Slot }); i >= 0 {
-			rest = append(rest, job.Moves[i])
+		if m, ok := moveOf[f.Slot]; ok && !skip[f.Slot] {
+			skip[f.Slot] = true
+			rest = append(rest, m)
 		}
 	}
 	return rest

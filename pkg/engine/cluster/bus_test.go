@@ -377,8 +377,7 @@ func TestJoiningNodesBumpNoEpoch(t *testing.T) {
 		nodes[i] = startNode(t, nodeOpts{})
 		nodes[i].ok(t, "SET-CONFIG-EPOCH", strconv.Itoa(i+1))
 	}
-	meetAll(t, nodes)
-	eventually(t, 5*time.Second, "all nodes know each other", func() bool { return allKnowEachOther(t, nodes) })
+	joinAll(t, nodes)
 	masters := nodes[:3]
 	assignEven(t, masters)
 	for i, r := range nodes[3:] {
@@ -453,8 +452,7 @@ func TestRestartedReplicaTakesOverWithANewEpoch(t *testing.T) {
 	low, high, replica := nodes[0], nodes[1], nodes[2]
 	low.ok(t, "SET-CONFIG-EPOCH", "1")
 	high.ok(t, "SET-CONFIG-EPOCH", "2") // the replica-to-be stays at 0
-	meetAll(t, nodes)
-	eventually(t, 5*time.Second, "all nodes know each other", func() bool { return allKnowEachOther(t, nodes) })
+	joinAll(t, nodes)
 	low.ok(t, "ADDSLOTSRANGE", "0", "8191")
 	high.ok(t, "ADDSLOTSRANGE", "8192", "16383")
 	replica.ok(t, "REPLICATE", high.MyID()) // of the master with the greatest epoch

@@ -243,9 +243,15 @@ func startCluster(t *testing.T, n int, o nodeOpts) []*testNode {
 	for i := range nodes {
 		nodes[i] = startNode(t, o)
 	}
+	joinAll(t, nodes)
+	return nodes
+}
+
+// joinAll makes started nodes one cluster and waits until all know each other.
+func joinAll(t *testing.T, nodes []*testNode) {
+	t.Helper()
 	meetAll(t, nodes)
 	eventually(t, 5*time.Second, "all nodes know each other", func() bool { return allKnowEachOther(t, nodes) })
-	return nodes
 }
 
 // assignEven gives the masters contiguous equal shares of the 16384 slots.
