@@ -27,9 +27,9 @@ const redis84Busy = 30 * time.Second
 // (it restarted, the network blinked) before the task counts as failed.
 const redis84Unreachable = 5 * time.Second
 
-// redis84SourceSettle bounds how long a cancelled or failed task waits for
-// its source side to end too: the source learns of the destination's
-// cancel a moment later, and may still hold the slots' writes paused.
+// redis84SourceSettle bounds how long an ended task waits for its source
+// side to end too: the source learns of the destination's cancel or claim
+// a moment later, and may still hold the slots' writes paused.
 const redis84SourceSettle = 5 * time.Second
 
 // redis84Task is one IMPORT task, followed on its destination.
@@ -116,6 +116,9 @@ func (t *redis84Task) poll(ctx context.Context) (taskState, string, error) {
 	}
 	switch m := tasks[0]; m.State {
 	case "completed":
+		if t.sourceBusy(ctx) { // the source hands over a moment after the destination took the slots
+			return taskRunning, "", nil
+		}
 		return taskDone, "", nil
 	case "canceled":
 		if t.sourceBusy(ctx) {
